@@ -1,0 +1,118 @@
+/**
+ * Connecting to NATS the way every Atlas process does: reconnect forever, jittered, and
+ * one bundle of the JetStream, KV and Object Store handles that the rest of Atlas uses.
+ *
+ * @module
+ */
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import {
+  jetstream,
+  type JetStreamClient,
+  type JetStreamManager,
+  jetstreamManager,
+} from "@nats-io/jetstream";
+import { type KV, Kvm } from "@nats-io/kv";
+import { type ObjectStore, Objm } from "@nats-io/obj";
+import { Buckets } from "./names.ts";
+
+/** Options of {@linkcode connectAtlas}. */
+export interface ConnectOptions {
+  /** Connection name shown in server monitoring. @default "atlas" */
+  name?: string;
+  /**
+   * Keep trying when no server answers the first time (agents start while NATS is down).
+   * @default false
+   */
+  waitOnFirstConnect?: boolean;
+  /** Milliseconds between reconnect attempts (jittered). @default 1000 */
+  reconnectTimeWaitMs?: number;
+  /** Request timeout for JetStream API calls. @default 5000 */
+  timeoutMs?: number;
+}
+
+/**
+ * Parses a server list: comma-separated URLs or a list. Falls back to `$ATLAS_NATS_URL`,
+ * then `nats://127.0.0.1:4222`.
+ */
+export function natsServers(servers?: string | string[]): string[] {
+  const raw = servers ?? Deno.env.get("ATLAS_NATS_URL") ?? "nats://127.0.0.1:4222";
+  const list = (Array.isArray(raw) ? raw : raw.split(",")).map((s) => s.trim()).filter(Boolean);
+  if (list.length === 0) throw new TypeError("Cannot connect to NATS: the server list is empty");
+  return list;
+}
+
+/** A NATS connection with the JetStream, KV and Object Store handles Atlas uses. */
+export class AtlasNats implements AsyncDisposable {
+  readonly nc: NatsConnection;
+  readonly js: JetStreamClient;
+  readonly jsm: JetStreamManager;
+  readonly kvm: Kvm;
+  readonly objm: Objm;
+  readonly #kvs = new Map<string, Promise<KV>>();
+  #blobs: Promise<ObjectStore> | undefined;
+
+  constructor(nc: NatsConnection, jsm: JetStreamManager, timeoutMs: number) {
+    this.nc = nc;
+    this.jsm = jsm;
+    this.js = jetstream(nc, { timeout: timeoutMs });
+    this.kvm = new Kvm(this.js);
+    this.objm = new Objm(this.js);
+  }
+
+  /** Opens (once, then cached) a KV bucket that must already exist. */
+  kv(bucket: string): Promise<KV> {
+    let kv = this.#kvs.get(bucket);
+    if (!kv) {
+      kv = this.kvm.open(bucket);
+      kv.catch(() => this.#kvs.delete(bucket));
+      this.#kvs.set(bucket, kv);
+    }
+    return kv;
+  }
+
+  /** The blobs object store. */
+  blobs(): Promise<ObjectStore> {
+    if (!this.#blobs) {
+      this.#blobs = this.objm.open(Buckets.blobs);
+      this.#blobs.catch(() => (this.#blobs = undefined));
+    }
+    return this.#blobs;
+  }
+
+  /** Drains and closes the connection. */
+  async close(): Promise<void> {
+    if (this.nc.isClosed()) return;
+    await this.nc.drain().catch(() => this.nc.close());
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+/**
+ * Connects to NATS and returns the handles every Atlas process uses.
+ *
+ * @example
+ * ```ts
+ * await using nats = await connectAtlas("nats://127.0.0.1:4222", { name: "control" });
+ * const configs = await nats.kv("atlas_configs");
+ * ```
+ */
+export async function connectAtlas(
+  servers?: string | string[],
+  options: ConnectOptions = {},
+): Promise<AtlasNats> {
+  const timeoutMs = options.timeoutMs ?? 5_000;
+  const nc = await connect({
+    servers: natsServers(servers),
+    name: options.name ?? "atlas",
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: options.reconnectTimeWaitMs ?? 1_000,
+    reconnectJitter: 500,
+    waitOnFirstConnect: options.waitOnFirstConnect ?? false,
+    timeout: timeoutMs,
+  });
+  const jsm = await jetstreamManager(nc, { timeout: timeoutMs, checkAPI: false });
+  return new AtlasNats(nc, jsm, timeoutMs);
+}

@@ -1,0 +1,50 @@
+import assert from "node:assert/strict";
+import {
+  canonicalJson,
+  generateSigningKey,
+  sha256Hex,
+  SignatureError,
+  Signer,
+  Verifier,
+} from "./crypto.ts";
+
+Deno.test("canonical JSON sorts keys at every depth and drops undefined", () => {
+  assert.equal(
+    canonicalJson({ b: 1, a: [true, { d: null, c: "x" }], u: undefined }),
+    '{"a":[true,{"c":"x","d":null}],"b":1}',
+  );
+});
+
+Deno.test("sha256Hex matches the known digest of 'abc'", () => {
+  assert.equal(
+    sha256Hex("abc"),
+    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+  );
+});
+
+Deno.test("a signed record verifies, and any change to it does not", () => {
+  const signer = new Signer(generateSigningKey());
+  const verifier = new Verifier([signer.trustedKey]);
+  const rec = signer.sign({ config: "web", version: 3, nested: { a: 1 } });
+  verifier.verify("version", rec);
+  assert.throws(() => verifier.verify("version", { ...rec, version: 4 }), SignatureError);
+  assert.throws(() => verifier.verify("version", { ...rec, nested: { a: 2 } }), SignatureError);
+});
+
+Deno.test("a record signed by an unknown key is refused with the key id in the error", () => {
+  const trusted = new Signer(generateSigningKey());
+  const stranger = new Signer(generateSigningKey());
+  const verifier = new Verifier([trusted.trustedKey]);
+  assert.throws(
+    () => verifier.verify("pointer", stranger.sign({ x: 1 })),
+    (e: unknown) => e instanceof SignatureError && e.message.includes(stranger.keyId),
+  );
+});
+
+Deno.test("moving a signature to another trusted key id fails", () => {
+  const a = new Signer(generateSigningKey());
+  const b = new Signer(generateSigningKey());
+  const verifier = new Verifier([a.trustedKey, b.trustedKey]);
+  const rec = a.sign({ x: 1 });
+  assert.throws(() => verifier.verify("r", { ...rec, keyId: b.keyId }), SignatureError);
+});

@@ -1,0 +1,25 @@
+/**
+ * `@atlas/nats`: the contract between every part of Atlas. Bucket, stream and subject
+ * names; zod schemas of every record; signatures; idempotent provisioning; pointer
+ * reads and compare-and-set writes; the audit log; connection helpers; and the
+ * `nats-server` launcher used by dev mode and tests.
+ *
+ * @example
+ * ```ts
+ * import { connectAtlas, provision, provisionRegion } from "@atlas/nats";
+ * await using nats = await connectAtlas("nats://127.0.0.1:4222");
+ * await provision(nats);
+ * await provisionRegion(nats, "us-east");
+ * ```
+ *
+ * @module
+ */
+export * from "./names.ts";
+export * from "./schemas.ts";
+export * from "./crypto.ts";
+export * from "./connect.ts";
+export * from "./retry.ts";
+export * from "./provision.ts";
+export * from "./pointers.ts";
+export * from "./audit.ts";
+export * from "./server.ts";

@@ -1,0 +1,150 @@
+/**
+ * Names of everything Atlas keeps in NATS, and validation of the user-supplied names
+ * (configs, regions, agents) that end up inside subjects and keys.
+ *
+ * Nothing user-supplied becomes part of a subject, key or bucket name without passing
+ * one of the `assert…Name` functions here first.
+ *
+ * @module
+ */
+
+const SEGMENT = "[a-z0-9][a-z0-9_-]{0,62}";
+const CONFIG_NAME = new RegExp(`^${SEGMENT}(\\.${SEGMENT}){0,7}$`);
+const SIMPLE_NAME = new RegExp(`^${SEGMENT}$`);
+
+/** Buckets, streams and object stores Atlas provisions. */
+export const Buckets = {
+  configs: "atlas_configs",
+  versions: "atlas_versions",
+  regions: "atlas_regions",
+  agents: "atlas_agents",
+  blobs: "atlas_blobs",
+} as const;
+
+/** Streams Atlas provisions. */
+export const Streams = {
+  acks: "atlas_acks",
+  audit: "atlas_audit",
+} as const;
+
+/**
+ * Returns true when `name` is a valid config name: dot-separated segments of
+ * `[a-z0-9][a-z0-9_-]*`, at most 8 segments of at most 63 characters.
+ *
+ * @example
+ * ```ts
+ * isConfigName("payments.limits"); // true
+ * isConfigName("../x"); // false
+ * ```
+ */
+export function isConfigName(name: string): boolean {
+  return CONFIG_NAME.test(name);
+}
+
+/** Returns true when `name` is a valid region or agent name (`[a-z0-9][a-z0-9_-]*`). */
+export function isSimpleName(name: string): boolean {
+  return SIMPLE_NAME.test(name);
+}
+
+/**
+ * Throws a `TypeError` unless `name` is a valid config name.
+ *
+ * @example
+ * ```ts
+ * assertConfigName("web.frontend"); // ok
+ * ```
+ */
+export function assertConfigName(name: string): void {
+  if (!isConfigName(name)) {
+    throw new TypeError(
+      `Invalid config name ${JSON.stringify(name)}: use dot-separated segments of ` +
+        `lowercase letters, digits, '_' and '-', each starting with a letter or digit ` +
+        `(e.g. "payments.limits")`,
+    );
+  }
+}
+
+/** Throws a `TypeError` unless `name` is a valid region or agent name. */
+export function assertSimpleName(kind: "region" | "agent", name: string): void {
+  if (!isSimpleName(name)) {
+    throw new TypeError(
+      `Invalid ${kind} name ${JSON.stringify(name)}: use lowercase letters, digits, '_' ` +
+        `and '-', starting with a letter or digit (e.g. "us-east")`,
+    );
+  }
+}
+
+/** KV bucket holding the pointers of one region, keyed by config name. */
+export function pointerBucket(region: string): string {
+  assertSimpleName("region", region);
+  return `atlas_pointers_${region}`;
+}
+
+/** Key of a version record in the versions bucket. */
+export function versionKey(config: string, version: number): string {
+  assertConfigName(config);
+  return `${config}.${version}`;
+}
+
+/** Key of an agent's heartbeat record in the agents bucket. */
+export function agentKey(region: string, agent: string): string {
+  assertSimpleName("region", region);
+  assertSimpleName("agent", agent);
+  return `${region}.${agent}`;
+}
+
+/** Object name of a blob in the blobs object store. */
+export function blobName(digest: string): string {
+  if (!/^[0-9a-f]{64}$/.test(digest)) {
+    throw new TypeError(`Invalid digest ${JSON.stringify(digest)}: expected 64 hex characters`);
+  }
+  return `sha256-${digest}`;
+}
+
+/** Core-NATS subjects and their builders. */
+export const Subjects = {
+  /** Every pointer notice of a region: agents subscribe here. */
+  notifyRegion(region: string): string {
+    assertSimpleName("region", region);
+    return `atlas.notify.${region}.>`;
+  },
+  /** Pointer notice for one config in one region, published after the pointer is stored. */
+  notify(region: string, config: string): string {
+    assertSimpleName("region", region);
+    assertConfigName(config);
+    return `atlas.notify.${region}.${config}`;
+  },
+  /** An agent's ack for one config (captured by the acks stream). */
+  ack(region: string, config: string, agent: string): string {
+    assertSimpleName("region", region);
+    assertConfigName(config);
+    assertSimpleName("agent", agent);
+    return `atlas.ack.${region}.${config}.${agent}`;
+  },
+  /** Every ack for a config in a region. */
+  acksOf(region: string, config: string): string {
+    assertSimpleName("region", region);
+    assertConfigName(config);
+    return `atlas.ack.${region}.${config}.*`;
+  },
+  /** Audit events about one config, or `_system` for events that are about none. */
+  audit(config?: string): string {
+    if (config === undefined) return "atlas.audit._system";
+    assertConfigName(config);
+    return `atlas.audit.${config}`;
+  },
+  allAcks: "atlas.ack.>",
+  allAudit: "atlas.audit.>",
+} as const;
+
+/** Splits an ack subject back into its parts; returns undefined for any other subject. */
+export function parseAckSubject(
+  subject: string,
+): { region: string; config: string; agent: string } | undefined {
+  const parts = subject.split(".");
+  if (parts.length < 5 || parts[0] !== "atlas" || parts[1] !== "ack") return undefined;
+  const region = parts[2]!;
+  const agent = parts[parts.length - 1]!;
+  const config = parts.slice(3, -1).join(".");
+  return { region, config, agent };
+}

@@ -1,0 +1,166 @@
+/**
+ * Reading and writing the signed active-version pointers.
+ *
+ * Every write is compare-and-set on the key's revision and increments `seq`, and is
+ * followed by a notice on `atlas.notify.<region>.<config>` (core NATS) that carries the
+ * stored pointer and, when small, the content itself. A notice is only ever published for
+ * a pointer that was stored, so agents can act on it without another read; a notice that
+ * is lost (publisher crash, agent disconnected) is made up for by the agents' reconcile.
+ *
+ * @module
+ */
+import type { AtlasNats } from "./connect.ts";
+import { pointerBucket, Subjects } from "./names.ts";
+import { type CandidateSelector, PointerRecord, type VersionRecord } from "./schemas.ts";
+import type { Signer } from "./crypto.ts";
+import { sha256Hex } from "./crypto.ts";
+import { retryTransient } from "./retry.ts";
+
+/** A pointer as stored, with the KV revision it was read at. */
+export interface StoredPointer {
+  pointer: PointerRecord;
+  revision: number;
+}
+
+/** The fields of a pointer its writer chooses; the rest are filled in on write. */
+export type PointerChange = Pick<PointerRecord, "active" | "history" | "reason"> & {
+  candidate?: PointerRecord["candidate"];
+};
+
+/** Raised when a pointer could not be moved because another writer moved it first. */
+export class PointerConflictError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "PointerConflictError";
+  }
+}
+
+/**
+ * Reads the current pointer of `config` in `region` (direct get: no consumer), or null.
+ * Throws when the stored value does not parse (it is never silently ignored).
+ */
+export async function readPointer(
+  nats: AtlasNats,
+  region: string,
+  config: string,
+): Promise<StoredPointer | null> {
+  const kv = await nats.kv(pointerBucket(region));
+  const entry = await kv.get(config);
+  if (!entry || entry.operation !== "PUT") return null;
+  return { pointer: PointerRecord.parse(entry.json()), revision: entry.revision };
+}
+
+/** Options of {@linkcode writePointer}. */
+export interface WritePointerOptions {
+  /** Who moves the pointer (audit actor). */
+  issuedBy: string;
+  /** Content to inline in the notice, by digest (only what agents may lack). */
+  inline?: Record<string, Uint8Array>;
+  /** Compare-and-set attempts before giving up. @default 5 */
+  attempts?: number;
+  /** Deadline for transient JetStream errors per attempt. @default 15_000 */
+  deadlineMs?: number;
+}
+
+/**
+ * Moves a pointer by compare-and-set. `change` sees the current pointer (or null) and
+ * returns the new fields, or null to leave it alone; on a lost race it is called again
+ * with the winner's pointer. Returns the stored pointer (or the untouched current one).
+ *
+ * @example
+ * ```ts
+ * await writePointer(nats, signer, "us-east", "web", (cur) => ({
+ *   active: version,
+ *   history: cur ? [cur.active.version, ...cur.history].slice(0, 32) : [],
+ *   reason: "activate",
+ * }), { issuedBy: "alice" });
+ * ```
+ */
+export async function writePointer(
+  nats: AtlasNats,
+  signer: Signer,
+  region: string,
+  config: string,
+  change: (current: PointerRecord | null) => PointerChange | null,
+  options: WritePointerOptions,
+): Promise<PointerRecord | null> {
+  const kv = await nats.kv(pointerBucket(region));
+  const attempts = options.attempts ?? 5;
+  for (let attempt = 1; attempt <= attempts; attempt++) {
+    const current = await retryTransient(() => readPointer(nats, region, config), {
+      what: `Reading pointer ${region}/${config}`,
+      deadlineMs: options.deadlineMs ?? 15_000,
+    });
+    const next = change(current?.pointer ?? null);
+    if (next === null) return current?.pointer ?? null;
+    const pointer = PointerRecord.parse(signer.sign(
+      PointerRecord.omit({ keyId: true, signature: true }).parse({
+        config,
+        region,
+        seq: (current?.pointer.seq ?? 0) + 1,
+        ...next,
+        issuedAt: new Date().toISOString(),
+        issuedBy: options.issuedBy,
+      }),
+    ));
+    const data = JSON.stringify(pointer);
+    try {
+      await retryTransient(
+        () => current ? kv.update(config, data, current.revision) : kv.create(config, data),
+        { what: `Writing pointer ${region}/${config}`, deadlineMs: options.deadlineMs ?? 15_000 },
+      );
+    } catch (e) {
+      if (/wrong last sequence|key exists/i.test((e as Error).message)) continue;
+      throw e;
+    }
+    publishNotice(nats, pointer, options.inline ?? {});
+    return pointer;
+  }
+  throw new PointerConflictError(
+    `Pointer ${region}/${config} kept changing under ${attempts} attempts; try again`,
+  );
+}
+
+/** Publishes the notice of a stored pointer (fire and forget: agents also reconcile). */
+export function publishNotice(
+  nats: AtlasNats,
+  pointer: PointerRecord,
+  inline: Record<string, Uint8Array>,
+): void {
+  const blobs: Record<string, string> = {};
+  for (const [digest, bytes] of Object.entries(inline)) {
+    blobs[digest] = Buffer.from(bytes).toString("base64");
+  }
+  try {
+    nats.nc.publish(
+      Subjects.notify(pointer.region, pointer.config),
+      JSON.stringify({ pointer, blobs }),
+    );
+  } catch {
+    // disconnected: agents reconcile from the stored pointer
+  }
+}
+
+/**
+ * True when `agent` falls in the candidate share: a stable hash of rollout id and agent
+ * id, so the same agents stay chosen as the share grows.
+ */
+export function inCandidateShare(
+  agent: string,
+  rolloutId: string,
+  selector: CandidateSelector,
+): boolean {
+  if (selector.exclude.includes(agent)) return false;
+  if (selector.agents.includes(agent)) return true;
+  if (selector.percent <= 0) return false;
+  if (selector.percent >= 100) return true;
+  const bucket = parseInt(sha256Hex(`${rolloutId}/${agent}`).slice(0, 8), 16) / 0x1_0000_0000;
+  return bucket * 100 < selector.percent;
+}
+
+/** The version `agent` must run under `pointer`: the candidate if chosen, else active. */
+export function targetOf(pointer: PointerRecord, agent: string): VersionRecord {
+  const c = pointer.candidate;
+  if (c && inCandidateShare(agent, c.rolloutId, c.selector)) return c.version;
+  return pointer.active;
+}

@@ -1,0 +1,81 @@
+import assert from "node:assert/strict";
+import { natsTest } from "./testing.ts";
+import { generateSigningKey, Signer, Verifier } from "./crypto.ts";
+import { inCandidateShare, readPointer, writePointer } from "./pointers.ts";
+import { listRegions, provision, provisionRegion } from "./provision.ts";
+import { Subjects } from "./names.ts";
+import { PointerNotice, VersionRecord } from "./schemas.ts";
+
+const signer = new Signer(generateSigningKey());
+
+function version(n: number): VersionRecord {
+  return VersionRecord.parse(signer.sign({
+    config: "web",
+    version: n,
+    digest: "a".repeat(64),
+    size: 1,
+    contentType: "text/plain",
+    author: "t",
+    message: "",
+    createdAt: new Date().toISOString(),
+  }));
+}
+
+natsTest("provisioning twice changes nothing and lists the regions", async ({ nats }) => {
+  await provision(nats);
+  await provisionRegion(nats, "us-east");
+  assert.deepEqual((await listRegions(nats)).map((r) => r.name), ["eu-west", "us-east"]);
+});
+
+natsTest("pointer writes are signed, seq grows, and a notice follows each", async ({ nats }) => {
+  const notices: PointerNotice[] = [];
+  const sub = nats.nc.subscribe(Subjects.notifyRegion("us-east"), {
+    callback: (_e, m) => {
+      notices.push(PointerNotice.parse(m.json()));
+    },
+  });
+  await nats.nc.flush();
+  for (const n of [1, 2]) {
+    await writePointer(nats, signer, "us-east", "web", (cur) => ({
+      active: version(n),
+      history: cur ? [cur.active.version, ...cur.history] : [],
+      reason: "activate",
+    }), { issuedBy: "test", inline: { ["a".repeat(64)]: new Uint8Array([1]) } });
+  }
+  await nats.nc.flush();
+  const stored = await readPointer(nats, "us-east", "web");
+  assert.equal(stored?.pointer.seq, 2);
+  assert.deepEqual(stored?.pointer.history, [1]);
+  new Verifier([signer.trustedKey]).verify("pointer", stored!.pointer);
+  assert.deepEqual(notices.map((n) => n.pointer.seq), [1, 2]);
+  assert.equal(notices[0]!.blobs["a".repeat(64)], "AQ==");
+  sub.unsubscribe();
+});
+
+natsTest("concurrent pointer writers never lose an update", async ({ nats }) => {
+  await Promise.all(
+    Array.from({ length: 8 }, (_, i) =>
+      writePointer(nats, signer, "eu-west", "web", (cur) => ({
+        active: version(i + 1),
+        history: cur ? [cur.active.version, ...cur.history] : [],
+        reason: `writer ${i}`,
+      }), { issuedBy: "test", attempts: 50 })),
+  );
+  const stored = await readPointer(nats, "eu-west", "web");
+  assert.equal(stored?.pointer.seq, 8);
+  assert.equal(stored?.pointer.history.length, 7);
+});
+
+Deno.test("candidate share is stable and grows monotonically", () => {
+  const agents = Array.from({ length: 1000 }, (_, i) => `a${i}`);
+  const at = (p: number) =>
+    new Set(
+      agents.filter((a) => inCandidateShare(a, "r1", { percent: p, agents: [], exclude: [] })),
+    );
+  const five = at(5);
+  const fifty = at(50);
+  assert.ok(five.size > 20 && five.size < 80, `5% chose ${five.size} of 1000`);
+  for (const a of five) assert.ok(fifty.has(a));
+  assert.equal(at(100).size, 1000);
+  assert.ok(!inCandidateShare("a1", "r1", { percent: 100, agents: [], exclude: ["a1"] }));
+});

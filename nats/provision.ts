@@ -1,0 +1,152 @@
+/**
+ * Idempotent provisioning of every bucket and stream Atlas uses. Safe to run at every
+ * start of the control plane: what exists is left alone, what is missing is created.
+ *
+ * @module
+ */
+import { DiscardPolicy, RetentionPolicy, StorageType, type StreamConfig } from "@nats-io/jetstream";
+import type { KvOptions } from "@nats-io/kv";
+import type { AtlasNats } from "./connect.ts";
+import { Buckets, pointerBucket, Streams } from "./names.ts";
+import { RegionRecord } from "./schemas.ts";
+import { retryTransient } from "./retry.ts";
+
+/** Options of {@linkcode provision}. */
+export interface ProvisionOptions {
+  /** Replicas of every stream (1 for a single node, 3 for a cluster). @default 1 */
+  replicas?: number;
+  /** Cluster to place the primary-region state in (supercluster). */
+  cluster?: string;
+}
+
+const DAY_NS = 24 * 60 * 60 * 1e9;
+
+async function streamExists(nats: AtlasNats, name: string): Promise<boolean> {
+  try {
+    await nats.jsm.streams.info(name);
+    return true;
+  } catch (e) {
+    if (/not found/i.test((e as Error).message)) return false;
+    throw e;
+  }
+}
+
+async function ensureKv(nats: AtlasNats, bucket: string, opts: Partial<KvOptions>): Promise<void> {
+  if (await streamExists(nats, `KV_${bucket}`)) return;
+  await nats.kvm.create(bucket, { allow_direct: true, ...opts });
+}
+
+async function ensureStream(
+  nats: AtlasNats,
+  config: Partial<StreamConfig> & { name: string },
+): Promise<void> {
+  if (await streamExists(nats, config.name)) return;
+  await nats.jsm.streams.add(config);
+}
+
+/**
+ * Creates whatever is missing of the primary-region state: configs, versions, regions
+ * and agents buckets, the blobs object store, and the acks and audit streams.
+ *
+ * @example
+ * ```ts
+ * await provision(nats, { replicas: 3 });
+ * ```
+ */
+export async function provision(nats: AtlasNats, options: ProvisionOptions = {}): Promise<void> {
+  const replicas = options.replicas ?? 1;
+  const placement = options.cluster ? { placement: { cluster: options.cluster, tags: [] } } : {};
+  await retryTransient(async () => {
+    await ensureKv(nats, Buckets.configs, { history: 16, replicas, ...placement });
+    await ensureKv(nats, Buckets.versions, { history: 1, replicas, ...placement });
+    await ensureKv(nats, Buckets.regions, { history: 1, replicas, ...placement });
+    await ensureKv(nats, Buckets.agents, { history: 1, replicas, ...placement });
+    if (!(await streamExists(nats, `OBJ_${Buckets.blobs}`))) {
+      await nats.objm.create(Buckets.blobs, {
+        replicas,
+        storage: StorageType.File,
+        ...placement,
+      });
+    }
+    await ensureStream(nats, {
+      name: Streams.acks,
+      subjects: ["atlas.ack.>"],
+      retention: RetentionPolicy.Limits,
+      storage: StorageType.File,
+      max_msgs_per_subject: 16,
+      max_age: 30 * DAY_NS,
+      duplicate_window: 10 * 60 * 1e9,
+      num_replicas: replicas,
+      allow_direct: true,
+      ...placement,
+    });
+    await ensureStream(nats, {
+      name: Streams.audit,
+      subjects: ["atlas.audit.>"],
+      retention: RetentionPolicy.Limits,
+      discard: DiscardPolicy.Old,
+      storage: StorageType.File,
+      deny_delete: true,
+      deny_purge: true,
+      duplicate_window: 10 * 60 * 1e9,
+      num_replicas: replicas,
+      allow_direct: true,
+      ...placement,
+    });
+  }, { what: "Provisioning JetStream", deadlineMs: 30_000 });
+}
+
+/** Options of {@linkcode provisionRegion}. */
+export interface RegionOptions {
+  /** Replicas of the region's pointer bucket. @default 1 */
+  replicas?: number;
+  /** Cluster to place the region's pointers in (its own cluster in a supercluster). */
+  cluster?: string;
+}
+
+/**
+ * Creates the pointer bucket of a region (if missing) and records the region.
+ *
+ * @example
+ * ```ts
+ * await provisionRegion(nats, "us-east");
+ * ```
+ */
+export async function provisionRegion(
+  nats: AtlasNats,
+  region: string,
+  options: RegionOptions = {},
+): Promise<RegionRecord> {
+  const bucket = pointerBucket(region);
+  const record = RegionRecord.parse({
+    name: region,
+    ...(options.cluster ? { cluster: options.cluster } : {}),
+    createdAt: new Date().toISOString(),
+  });
+  await retryTransient(async () => {
+    await ensureKv(nats, bucket, {
+      history: 64,
+      replicas: options.replicas ?? 1,
+      ...(options.cluster ? { placement: { cluster: options.cluster, tags: [] } } : {}),
+    });
+    const regions = await nats.kv(Buckets.regions);
+    const existing = await regions.get(region);
+    if (!existing || existing.operation !== "PUT") {
+      await regions.create(region, JSON.stringify(record)).catch((e: Error) => {
+        if (!/wrong last sequence/.test(e.message)) throw e;
+      });
+    }
+  }, { what: `Provisioning region ${region}`, deadlineMs: 30_000 });
+  return record;
+}
+
+/** Lists the regions provisioned so far, sorted by name. */
+export async function listRegions(nats: AtlasNats): Promise<RegionRecord[]> {
+  const regions = await nats.kv(Buckets.regions);
+  const out: RegionRecord[] = [];
+  for await (const key of await regions.keys()) {
+    const e = await regions.get(key);
+    if (e && e.operation === "PUT") out.push(RegionRecord.parse(e.json()));
+  }
+  return out.sort((a, b) => a.name.localeCompare(b.name));
+}

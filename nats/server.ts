@@ -1,0 +1,398 @@
+/**
+ * Launches real `nats-server` processes on 127.0.0.1 for dev mode and tests: a single
+ * node, or a JetStream cluster, each with its own ports, store and log, stopped by PID.
+ *
+ * Client and monitoring ports are chosen by the server (`-1`) and read back from its
+ * ports file; cluster route ports must be known before start (a clustered JetStream node
+ * needs routes, on 2.9.10 even to itself), so those are reserved by binding port 0.
+ *
+ * @module
+ */
+
+/** Options of {@linkcode startNatsServer}. */
+export interface NatsServerOptions {
+  /** Enable JetStream. @default true */
+  jetstream?: boolean;
+  /** JetStream store directory; a temp dir removed on dispose when omitted. */
+  storeDir?: string;
+  /** Client port. @default random */
+  port?: number;
+  /** Server name. @default "n-<random>" */
+  serverName?: string;
+  /** Cluster membership: this node's route port and every member's route URL. */
+  cluster?: { name: string; port: number; routes: string[] };
+  /** Supercluster gateway: this node's gateway port and the other clusters' gateways. */
+  gateway?: { name: string; port: number; gateways: { name: string; urls: string[] }[] };
+  /** Extra configuration text appended to the generated file. */
+  extraConfig?: string;
+  /** How long to wait for readiness. @default 20_000 */
+  readyTimeoutMs?: number;
+}
+
+/** Raised when nats-server is missing or does not become ready. */
+export class NatsServerError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "NatsServerError";
+  }
+}
+
+const SEARCH_PATH = ["/usr/sbin", "/usr/bin", "/usr/local/bin", "/usr/local/sbin"];
+
+/**
+ * Finds the nats-server binary: `$ATLAS_NATS_SERVER`, then `$PATH`, then the usual
+ * system directories. Throws a `NatsServerError` saying how to install it.
+ */
+export function findNatsServer(): string {
+  const explicit = Deno.env.get("ATLAS_NATS_SERVER");
+  if (explicit) return explicit;
+  const dirs = [...(Deno.env.get("PATH") ?? "").split(":").filter(Boolean), ...SEARCH_PATH];
+  for (const dir of dirs) {
+    const candidate = `${dir}/nats-server`;
+    try {
+      if (Deno.statSync(candidate).isFile) return candidate;
+    } catch {
+      // not here
+    }
+  }
+  throw new NatsServerError(
+    "nats-server not found: install it (`apt-get install -y nats-server` as root), set " +
+      "ATLAS_NATS_SERVER=/path/to/nats-server, or point Atlas at a running server with " +
+      "ATLAS_NATS_URL",
+  );
+}
+
+/** Reserves a free TCP port on 127.0.0.1 by binding port 0 and releasing it. */
+export function reservePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  return port;
+}
+
+function q(s: string): string {
+  return JSON.stringify(s);
+}
+
+function renderConfig(
+  o: NatsServerOptions,
+  name: string,
+  storeDir: string,
+  portsDir: string,
+  logFile: string,
+  port: number,
+  httpPort: number,
+): string {
+  const lines = [
+    `server_name: ${q(name)}`,
+    `listen: ${q(`127.0.0.1:${port}`)}`,
+    `http: ${q(`127.0.0.1:${httpPort}`)}`,
+    `ports_file_dir: ${q(portsDir)}`,
+    `log_file: ${q(logFile)}`,
+    `max_payload: 8MB`,
+  ];
+  if (o.jetstream ?? true) lines.push(`jetstream { store_dir: ${q(storeDir)} }`);
+  if (o.cluster) {
+    lines.push(
+      `cluster { name: ${q(o.cluster.name)}, listen: ${q(`127.0.0.1:${o.cluster.port}`)}, ` +
+        `routes: [${o.cluster.routes.map(q).join(", ")}] }`,
+    );
+  }
+  if (o.gateway) {
+    const gws = o.gateway.gateways.map((g) =>
+      `{ name: ${q(g.name)}, urls: [${g.urls.map(q).join(", ")}] }`
+    );
+    lines.push(
+      `gateway { name: ${q(o.gateway.name)}, listen: ${q(`127.0.0.1:${o.gateway.port}`)}, ` +
+        `gateways: [${gws.join(", ")}] }`,
+    );
+  }
+  if (o.extraConfig) lines.push(o.extraConfig);
+  return lines.join("\n") + "\n";
+}
+
+/** A running (or stopped, restartable) nats-server process. */
+export class NatsServer implements AsyncDisposable {
+  readonly name: string;
+  readonly workDir: string;
+  readonly storeDir: string;
+  readonly #options: NatsServerOptions;
+  readonly #ownsStore: boolean;
+  #child: Deno.ChildProcess | undefined;
+  #stderr = "";
+  #port = -1;
+  #httpPort = -1;
+
+  private constructor(
+    options: NatsServerOptions,
+    workDir: string,
+    storeDir: string,
+    owns: boolean,
+  ) {
+    this.#options = options;
+    this.workDir = workDir;
+    this.storeDir = storeDir;
+    this.#ownsStore = owns;
+    this.name = options.serverName ?? `n-${crypto.randomUUID().slice(0, 8)}`;
+    if (options.port !== undefined) this.#port = options.port;
+  }
+
+  /** Starts a server; see {@linkcode startNatsServer}. */
+  static async start(options: NatsServerOptions = {}): Promise<NatsServer> {
+    const workDir = await Deno.makeTempDir({ prefix: "atlas-nats-" });
+    const storeDir = options.storeDir ?? `${workDir}/store`;
+    const server = new NatsServer(options, workDir, storeDir, options.storeDir === undefined);
+    try {
+      await server.restart();
+    } catch (e) {
+      await server[Symbol.asyncDispose]();
+      throw e;
+    }
+    return server;
+  }
+
+  /** Client URL, `nats://127.0.0.1:<port>`. */
+  get url(): string {
+    return `nats://127.0.0.1:${this.#port}`;
+  }
+
+  /** Client port (stable across restarts). */
+  get port(): number {
+    return this.#port;
+  }
+
+  /** Monitoring URL, `http://127.0.0.1:<port>`. */
+  get monitorUrl(): string {
+    return `http://127.0.0.1:${this.#httpPort}`;
+  }
+
+  /** PID of the running process, or undefined when stopped. */
+  get pid(): number | undefined {
+    return this.#child?.pid;
+  }
+
+  /** True while the process runs. */
+  get running(): boolean {
+    return this.#child !== undefined;
+  }
+
+  /** The last `lines` lines of the server's log (and anything it wrote to stderr). */
+  async logTail(lines = 60): Promise<string> {
+    let log = "";
+    try {
+      log = await Deno.readTextFile(`${this.workDir}/server.log`);
+    } catch {
+      // no log yet
+    }
+    return [...(log + this.#stderr).split("\n")].slice(-lines).join("\n");
+  }
+
+  /**
+   * (Re)starts the process with the same ports and store. Resolves once the server
+   * answers its health check.
+   */
+  async restart(): Promise<void> {
+    if (this.#child) throw new NatsServerError(`nats-server ${this.name} is already running`);
+    const portsDir = `${this.workDir}/ports`;
+    await Deno.mkdir(portsDir, { recursive: true });
+    const conf = `${this.workDir}/nats.conf`;
+    await Deno.writeTextFile(
+      conf,
+      renderConfig(
+        this.#options,
+        this.name,
+        this.storeDir,
+        portsDir,
+        `${this.workDir}/server.log`,
+        this.#port,
+        this.#httpPort,
+      ),
+    );
+    const child = new Deno.Command(findNatsServer(), {
+      args: ["-c", conf],
+      stdin: "null",
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    this.#child = child;
+    this.#stderr = "";
+    (async () => {
+      const dec = new TextDecoder();
+      for await (const chunk of child.stderr) this.#stderr += dec.decode(chunk);
+    })().catch(() => {});
+    child.status.then(() => {
+      if (this.#child === child) this.#child = undefined;
+    });
+    const deadline = Date.now() + (this.#options.readyTimeoutMs ?? 20_000);
+    const portsFile = `${portsDir}/nats-server_${child.pid}.ports`;
+    while (true) {
+      if (!this.#child) {
+        throw new NatsServerError(
+          `nats-server ${this.name} exited during start-up:\n${await this.logTail(20)}`,
+        );
+      }
+      if (Date.now() > deadline) {
+        await this.kill();
+        throw new NatsServerError(
+          `nats-server ${this.name} was not ready in time:\n${await this.logTail(20)}`,
+        );
+      }
+      if (this.#httpPort < 0 || this.#port < 0) {
+        try {
+          const ports = JSON.parse(await Deno.readTextFile(portsFile)) as {
+            nats: string[];
+            monitoring: string[];
+          };
+          this.#port = Number(new URL(ports.nats[0]!.replace("nats:", "http:")).port);
+          this.#httpPort = Number(new URL(ports.monitoring[0]!).port);
+        } catch {
+          // not written yet
+        }
+      } else if (await this.#healthy()) {
+        return;
+      }
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+
+  async #healthy(): Promise<boolean> {
+    try {
+      const res = await fetch(`${this.monitorUrl}/healthz`);
+      await res.body?.cancel();
+      return res.ok;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Waits for the process to exit after `signal`, escalating to SIGKILL after `graceMs`. */
+  async #signal(signal: Deno.Signal, graceMs: number): Promise<void> {
+    const child = this.#child;
+    if (!child) return;
+    try {
+      child.kill(signal);
+    } catch {
+      // already gone
+    }
+    const timer = setTimeout(() => {
+      try {
+        child.kill("SIGKILL");
+      } catch {
+        // already gone
+      }
+    }, graceMs);
+    await child.status;
+    clearTimeout(timer);
+    this.#child = undefined;
+  }
+
+  /** Graceful stop (SIGTERM: leaderships are handed over), SIGKILL after 5 s. */
+  stop(): Promise<void> {
+    return this.#signal("SIGTERM", 5_000);
+  }
+
+  /** Hard kill (SIGKILL), as a crash would. */
+  kill(): Promise<void> {
+    return this.#signal("SIGKILL", 0);
+  }
+
+  /** Stops the process and removes its temp files (and the store, if it owns it). */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.kill();
+    if (!this.#ownsStore) {
+      // keep the caller's store; remove only our scratch files
+      for (const f of ["nats.conf", "ports"]) {
+        await Deno.remove(`${this.workDir}/${f}`, { recursive: true }).catch(() => {});
+      }
+    }
+    await Deno.remove(this.workDir, { recursive: this.#ownsStore }).catch(() => {});
+  }
+}
+
+/**
+ * Starts one nats-server on 127.0.0.1 and waits until it is healthy.
+ *
+ * @example
+ * ```ts
+ * await using server = await startNatsServer();
+ * console.log(server.url); // nats://127.0.0.1:41234
+ * ```
+ */
+export function startNatsServer(options: NatsServerOptions = {}): Promise<NatsServer> {
+  return NatsServer.start(options);
+}
+
+/** Options of {@linkcode startNatsCluster}. */
+export interface NatsClusterOptions {
+  /** Number of nodes. @default 3 */
+  nodes?: number;
+  /** Cluster name. @default "c-<random>" */
+  name?: string;
+  /** Gateway settings shared by every node (supercluster member). */
+  gateway?: { port: () => number; gateways: { name: string; urls: string[] }[] };
+}
+
+/** A JetStream cluster of nats-server processes on 127.0.0.1. */
+export class NatsCluster implements AsyncDisposable {
+  readonly name: string;
+  readonly servers: NatsServer[];
+
+  constructor(name: string, servers: NatsServer[]) {
+    this.name = name;
+    this.servers = servers;
+  }
+
+  /** Client URLs of every node. */
+  get urls(): string[] {
+    return this.servers.map((s) => s.url);
+  }
+
+  /** Server log tails of every node, labelled. */
+  async logTail(lines = 40): Promise<string> {
+    const parts = await Promise.all(
+      this.servers.map(async (s) => `--- ${s.name} ---\n${await s.logTail(lines)}`),
+    );
+    return parts.join("\n");
+  }
+
+  /** Stops every node and removes their files. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await Promise.all(this.servers.map((s) => s[Symbol.asyncDispose]()));
+  }
+}
+
+/**
+ * Starts a JetStream cluster (3 nodes by default) on 127.0.0.1 and waits until every
+ * node is healthy (JetStream meta leader elected).
+ *
+ * @example
+ * ```ts
+ * await using cluster = await startNatsCluster({ nodes: 3 });
+ * await cluster.servers[0]!.kill();
+ * await cluster.servers[0]!.restart();
+ * ```
+ */
+export async function startNatsCluster(options: NatsClusterOptions = {}): Promise<NatsCluster> {
+  const nodes = options.nodes ?? 3;
+  const name = options.name ?? `c-${crypto.randomUUID().slice(0, 6)}`;
+  let lastError: unknown;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const routePorts = Array.from({ length: nodes }, () => reservePort());
+    const routes = routePorts.map((p) => `nats-route://127.0.0.1:${p}`);
+    const started = await Promise.allSettled(routePorts.map((port, i) =>
+      startNatsServer({
+        serverName: `${name}-${i + 1}`,
+        cluster: { name, port, routes },
+        readyTimeoutMs: 30_000,
+        ...(options.gateway
+          ? { gateway: { name, port: options.gateway.port(), gateways: options.gateway.gateways } }
+          : {}),
+      })
+    ));
+    const servers = started.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
+    if (servers.length === nodes) return new NatsCluster(name, servers);
+    await Promise.all(servers.map((s) => s[Symbol.asyncDispose]()));
+    lastError = started.find((r) => r.status === "rejected")?.reason;
+  }
+  throw new NatsServerError(`Cannot start a ${nodes}-node cluster ${name}`, { cause: lastError });
+}

@@ -1,0 +1,144 @@
+/**
+ * Test helpers: real nats-server per test, logs printed only when the test fails, and
+ * `waitFor` on explicit conditions instead of sleeps.
+ *
+ * @module
+ */
+import { type NatsCluster, type NatsServer, startNatsCluster, startNatsServer } from "./server.ts";
+import { type AtlasNats, connectAtlas } from "./connect.ts";
+import { provision, provisionRegion } from "./provision.ts";
+
+/** Options of {@linkcode waitFor}. */
+export interface WaitForOptions {
+  /** Give up after this many milliseconds. @default 15_000 */
+  timeoutMs?: number;
+  /** Poll interval. @default 20 */
+  intervalMs?: number;
+}
+
+/**
+ * Polls `condition` until it returns a truthy value (returned) or the deadline passes
+ * (throws with `what` and the last error, if any).
+ *
+ * @example
+ * ```ts
+ * await waitFor("agent file updated", async () => (await Deno.readTextFile(p)) === "v2");
+ * ```
+ */
+export async function waitFor<T>(
+  what: string,
+  condition: () => T | Promise<T>,
+  options: WaitForOptions = {},
+): Promise<NonNullable<T>> {
+  const deadline = Date.now() + (options.timeoutMs ?? 15_000);
+  let lastError: unknown;
+  while (true) {
+    try {
+      const v = await condition();
+      if (v) return v as NonNullable<T>;
+    } catch (e) {
+      lastError = e;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`Timed out waiting for ${what}`, { cause: lastError });
+    }
+    await new Promise((r) => setTimeout(r, options.intervalMs ?? 20));
+  }
+}
+
+/** Something whose log is worth printing when a test fails. */
+export interface HasLog {
+  name: string;
+  logTail(lines?: number): Promise<string>;
+}
+
+/**
+ * Runs `fn`; if it throws, prints the log tail of every `sources` entry, then rethrows.
+ */
+export async function printLogsOnFailure<T>(
+  sources: () => HasLog[],
+  fn: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    for (const s of sources()) {
+      console.error(`\n===== log of ${s.name} =====\n${await s.logTail(80)}`);
+    }
+    throw e;
+  }
+}
+
+/** What {@linkcode natsTest} hands to a test body. */
+export interface NatsTestContext {
+  /** The servers (one, or the cluster's nodes). */
+  servers: NatsServer[];
+  /** The cluster, when `nodes > 1`. */
+  cluster?: NatsCluster;
+  /** Client URLs of every node. */
+  urls: string[];
+  /** A provisioned connection (closed after the test). */
+  nats: AtlasNats;
+  /** Register another log source (an agent process, …) to print on failure. */
+  addLog(source: HasLog): void;
+  t: Deno.TestContext;
+}
+
+/** Options of {@linkcode natsTest}. */
+export interface NatsTestOptions {
+  /** 1 for a single server, 3 for a cluster. @default 1 */
+  nodes?: number;
+  /** Regions to provision. @default ["us-east", "eu-west"] */
+  regions?: string[];
+  /** Skip the test (with its reason printed). */
+  ignore?: boolean;
+}
+
+/**
+ * Declares a test that gets its own provisioned nats-server (or cluster) on ephemeral
+ * ports, with server logs printed only if it fails.
+ *
+ * @example
+ * ```ts
+ * natsTest("pointer survives a restart", async ({ nats, servers }) => { ... });
+ * ```
+ */
+export function natsTest(
+  name: string,
+  fn: (ctx: NatsTestContext) => Promise<void>,
+  options: NatsTestOptions = {},
+): void {
+  Deno.test({
+    name,
+    ignore: options.ignore ?? false,
+    sanitizeOps: false,
+    sanitizeResources: false,
+    fn: async (t) => {
+      const nodes = options.nodes ?? 1;
+      const cluster = nodes > 1 ? await startNatsCluster({ nodes }) : undefined;
+      const servers = cluster ? cluster.servers : [await startNatsServer()];
+      const logs: HasLog[] = [...servers];
+      try {
+        await printLogsOnFailure(() => logs, async () => {
+          const urls = servers.map((s) => s.url);
+          await using nats = await connectAtlas(urls, { name: `test ${name}` });
+          await provision(nats, { replicas: nodes > 1 ? 3 : 1 });
+          for (const r of options.regions ?? ["us-east", "eu-west"]) {
+            await provisionRegion(nats, r, { replicas: nodes > 1 ? 3 : 1 });
+          }
+          await fn({
+            servers,
+            ...(cluster ? { cluster } : {}),
+            urls,
+            nats,
+            addLog: (s) => logs.push(s),
+            t,
+          });
+        });
+      } finally {
+        if (cluster) await cluster[Symbol.asyncDispose]();
+        else await Promise.all(servers.map((s) => s[Symbol.asyncDispose]()));
+      }
+    },
+  });
+}
