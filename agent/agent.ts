@@ -1,0 +1,577 @@
+/**
+ * The edge agent: keeps the files of its configs equal to what its region's pointers
+ * say, verifying every byte before it touches disk.
+ *
+ * How it learns of changes (see DESIGN.md's measured costs): one core-NATS subscription
+ * to `atlas.notify.<region>.>` (no JetStream consumer per agent), plus a reconcile that
+ * reads the stored pointers by direct get on connect, on every reconnect and on a timer.
+ * Notices are only published for stored pointers, so acting on one is safe; a lost
+ * notice is made up for by the next reconcile. The result is at-least-once notification
+ * and, through the persisted state, exactly-once application per version.
+ *
+ * @module
+ */
+import {
+  type AckRecord,
+  agentKey,
+  AgentRecord,
+  type AtlasNats,
+  blobName,
+  Buckets,
+  connectAtlas,
+  PointerNotice,
+  type PointerRecord,
+  readPointer,
+  sha256Hex,
+  SignatureError,
+  Subjects,
+  targetOf,
+  type Verifier,
+  type VersionRecord,
+} from "@atlas/nats";
+import type { Subscription } from "@nats-io/transport-node";
+import { hostname } from "node:os";
+import type { AgentConfig } from "./config.ts";
+import { readFileOrNull, removeStaleTemps, writeFileAtomic } from "./atomic.ts";
+import { BlobCache } from "./cache.ts";
+import { AckOutbox } from "./outbox.ts";
+import {
+  type AgentState,
+  type ConfigState,
+  emptyConfigState,
+  loadState,
+  saveState,
+} from "./state.ts";
+import { runCommand } from "./command.ts";
+
+/** Counters an operator (or a test) can read. */
+export interface AgentStats {
+  notices: number;
+  reconciles: number;
+  applies: number;
+  noops: number;
+  rejects: number;
+  failures: number;
+  refusedReplays: number;
+  inlineHits: number;
+  cacheHits: number;
+  fetches: number;
+  driftHealed: number;
+}
+
+/** Options of {@linkcode Agent.start}. */
+export interface AgentOptions {
+  /** Where log lines go. @default console.log */
+  log?: (line: string) => void;
+  /** Trusted keys; read from `config.trustedKeys` when omitted. */
+  verifier?: Verifier;
+  /** Test hook: pause between chunks of a file write (see atomic.ts). @default 0 */
+  writeChunkDelayMs?: number;
+}
+
+/** Raised inside the apply pipeline for outcomes that are acked, not retried. */
+class ApplyOutcome extends Error {
+  constructor(readonly status: "rejected" | "failed", message: string) {
+    super(message);
+    this.name = "ApplyOutcome";
+  }
+}
+
+interface Pending {
+  pointer: PointerRecord;
+  blobs: Record<string, string>;
+}
+
+/** A running agent. */
+export class Agent implements AsyncDisposable {
+  readonly config: AgentConfig;
+  readonly stats: AgentStats = {
+    notices: 0,
+    reconciles: 0,
+    applies: 0,
+    noops: 0,
+    rejects: 0,
+    failures: 0,
+    refusedReplays: 0,
+    inlineHits: 0,
+    cacheHits: 0,
+    fetches: 0,
+    driftHealed: 0,
+  };
+  readonly #options: AgentOptions;
+  readonly #verifier: Verifier;
+  readonly #cache: BlobCache;
+  readonly #outbox: AckOutbox;
+  readonly #startedAt = new Date().toISOString();
+  #state: AgentState;
+  #nats: AtlasNats | undefined;
+  #sub: Subscription | undefined;
+  #closed = false;
+  #connecting: Promise<void> | undefined;
+  readonly #pending = new Map<string, Pending>();
+  readonly #workers = new Map<string, Promise<void>>();
+  readonly #timers: ReturnType<typeof setInterval>[] = [];
+  #heartbeatTimer: ReturnType<typeof setTimeout> | undefined;
+
+  private constructor(
+    config: AgentConfig,
+    state: AgentState,
+    verifier: Verifier,
+    options: AgentOptions,
+  ) {
+    this.config = config;
+    this.#state = state;
+    this.#verifier = verifier;
+    this.#options = options;
+    this.#cache = new BlobCache(`${config.stateDir}/blobs`, config.cacheEntries);
+    this.#outbox = new AckOutbox(`${config.stateDir}/outbox`);
+  }
+
+  /**
+   * Loads the persisted state and starts the agent. Resolves at once, without waiting
+   * for NATS: until it connects, the agent keeps serving the files it last applied.
+   *
+   * @example
+   * ```ts
+   * await using agent = await Agent.start(await loadAgentConfig("agent.json"));
+   * await agent.whenConnected();
+   * ```
+   */
+  static async start(config: AgentConfig, options: AgentOptions = {}): Promise<Agent> {
+    const { loadVerifier } = await import("@atlas/nats");
+    const verifier = options.verifier ?? (await loadVerifier(config.trustedKeys));
+    await Deno.mkdir(`${config.stateDir}/blobs`, { recursive: true });
+    const agent = new Agent(config, await loadState(config.stateDir), verifier, options);
+    await agent.#outbox.open();
+    for (const [name, c] of Object.entries(config.configs)) {
+      const removed = await removeStaleTemps(c.path);
+      if (removed) {
+        agent.#log("info", "removed temp files of an interrupted write", { config: name, removed });
+      }
+      const st = agent.#stateOf(name);
+      st.diskDigest = await agent.#diskDigest(name);
+      if (st.applied) {
+        agent.#log("info", "serving last applied version", {
+          config: name,
+          version: st.applied.version,
+        });
+      }
+    }
+    agent.#connecting = agent.#connect();
+    return agent;
+  }
+
+  /** True while connected to NATS. */
+  get connected(): boolean {
+    return !!this.#nats && !this.#nats.nc.isClosed() && this.#sub !== undefined;
+  }
+
+  /** Resolves once the first connection is made and the first reconcile has run. */
+  async whenConnected(): Promise<void> {
+    await this.#connecting;
+  }
+
+  /** A copy of the persisted state of `config`. */
+  stateOf(config: string): ConfigState {
+    return structuredClone(this.#stateOf(config));
+  }
+
+  /** Number of acks still waiting in the outbox. */
+  pendingAcks(): Promise<number> {
+    return this.#outbox.size();
+  }
+
+  /** Resolves when no pointer is waiting or being applied. */
+  async idle(): Promise<void> {
+    while (this.#workers.size > 0) await Promise.all(this.#workers.values());
+  }
+
+  #stateOf(config: string): ConfigState {
+    return (this.#state.configs[config] ??= emptyConfigState());
+  }
+
+  #log(level: "info" | "warn" | "error", msg: string, fields: Record<string, unknown> = {}): void {
+    const kv = Object.entries(fields).map(([k, v]) =>
+      `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`
+    );
+    (this.#options.log ?? console.log)(
+      `${new Date().toISOString()} ${level.toUpperCase()} agent=${this.config.id} ${msg} ${
+        kv.join(" ")
+      }`.trimEnd(),
+    );
+  }
+
+  async #connect(): Promise<void> {
+    this.#log("info", "connecting to NATS", { servers: this.config.nats });
+    const nats = await connectAtlas(this.config.nats, {
+      name: `atlas-agent ${this.config.region}/${this.config.id}`,
+      waitOnFirstConnect: true,
+    });
+    if (this.#closed) {
+      await nats.close();
+      return;
+    }
+    this.#nats = nats;
+    this.#sub = nats.nc.subscribe(Subjects.notifyRegion(this.config.region), {
+      callback: (err, msg) => {
+        if (err) return;
+        this.stats.notices++;
+        let notice: PointerNotice;
+        try {
+          notice = PointerNotice.parse(msg.json());
+        } catch (e) {
+          this.#log("warn", "ignored a malformed pointer notice", {
+            subject: msg.subject,
+            error: String(e),
+          });
+          return;
+        }
+        this.#enqueue(notice.pointer, notice.blobs);
+      },
+    });
+    (async () => {
+      for await (const s of nats.nc.status()) {
+        if (s.type === "reconnect") {
+          this.#log("info", "reconnected to NATS; reconciling");
+          this.reconcile().catch(() => {});
+        } else if (s.type === "disconnect") {
+          this.#log("warn", "disconnected from NATS; serving last applied versions");
+        }
+      }
+    })().catch(() => {});
+    this.#log("info", "connected", { server: nats.nc.getServer() });
+    this.#timers.push(
+      setInterval(() => this.reconcile().catch(() => {}), this.config.reconcileSeconds * 1000),
+    );
+    this.#timers.push(
+      setInterval(() => this.#heartbeat().catch(() => {}), this.config.heartbeatSeconds * 1000),
+    );
+    await this.reconcile();
+    await this.#heartbeat().catch((e) =>
+      this.#log("warn", "heartbeat failed", { error: String(e) })
+    );
+  }
+
+  /**
+   * Reads the stored pointer of every managed config (direct get) and applies what
+   * differs. Runs on connect, reconnect and a timer; call it to force one.
+   */
+  async reconcile(): Promise<void> {
+    const nats = this.#nats;
+    if (!nats || this.#closed) return;
+    this.stats.reconciles++;
+    for (const config of Object.keys(this.config.configs)) {
+      try {
+        const stored = await readPointer(nats, this.config.region, config);
+        if (stored) this.#enqueue(stored.pointer, {});
+      } catch (e) {
+        this.#log("warn", "cannot read pointer; will retry", {
+          config,
+          error: (e as Error).message,
+        });
+      }
+    }
+    this.#outbox.flush(nats).catch(() => {});
+    await this.idle();
+  }
+
+  #enqueue(pointer: PointerRecord, blobs: Record<string, string>): void {
+    const config = pointer.config;
+    if (pointer.region !== this.config.region || !(config in this.config.configs)) return;
+    const queued = this.#pending.get(config);
+    if (queued && queued.pointer.seq > pointer.seq) return;
+    const merged = queued && queued.pointer.seq === pointer.seq
+      ? { ...queued.blobs, ...blobs }
+      : blobs;
+    this.#pending.set(config, { pointer, blobs: merged });
+    if (this.#workers.has(config)) return;
+    const worker = (async () => {
+      try {
+        for (let next = this.#pending.get(config); next; next = this.#pending.get(config)) {
+          this.#pending.delete(config);
+          await this.#process(next.pointer, next.blobs).catch((e) =>
+            this.#log("error", "apply attempt failed; will retry on the next reconcile", {
+              config,
+              error: (e as Error).message,
+            })
+          );
+        }
+      } finally {
+        this.#workers.delete(config);
+      }
+    })();
+    this.#workers.set(config, worker);
+  }
+
+  async #process(pointer: PointerRecord, blobs: Record<string, string>): Promise<void> {
+    const config = pointer.config;
+    const st = this.#stateOf(config);
+    try {
+      this.#verifier.verify(`pointer ${pointer.region}/${config} seq ${pointer.seq}`, pointer);
+    } catch (e) {
+      return await this.#finish(
+        pointer,
+        pointer.active,
+        new ApplyOutcome("rejected", (e as Error).message),
+      );
+    }
+    if (pointer.seq < st.maxSeq) {
+      this.stats.refusedReplays++;
+      this.#log("warn", "refused a replayed pointer", {
+        config,
+        seq: pointer.seq,
+        seen: st.maxSeq,
+      });
+      return;
+    }
+    const target = targetOf(pointer, this.config.id);
+    const last = st.lastAck;
+    if (
+      pointer.seq === st.maxSeq && last && last.seq === pointer.seq &&
+      last.version === target.version &&
+      last.status !== "applied"
+    ) return; // this exact pointer was already judged; a new seq is needed to try again
+    try {
+      this.#verifier.verify(`version ${target.config} v${target.version}`, target);
+      if (target.config !== config) {
+        throw new SignatureError(`pointer for ${config} names a version of ${target.config}`);
+      }
+    } catch (e) {
+      return await this.#finish(
+        pointer,
+        target,
+        new ApplyOutcome("rejected", (e as Error).message),
+      );
+    }
+    const path = this.config.configs[config]!.path;
+    if (st.applied?.version === target.version && st.applied.digest === target.digest) {
+      st.maxSeq = Math.max(st.maxSeq, pointer.seq);
+      st.applied.seq = st.maxSeq;
+      st.diskDigest = await this.#diskDigest(config);
+      if (st.diskDigest === target.digest) {
+        this.stats.noops++;
+        await saveState(this.config.stateDir, this.#state);
+        return;
+      }
+      this.#log("warn", "file differs from the applied version (drift); restoring it", {
+        config,
+        path,
+        found: st.diskDigest,
+      });
+      this.stats.driftHealed++;
+    }
+    const started = performance.now();
+    let outcome: ApplyOutcome | undefined;
+    try {
+      const bytes = await this.#bytesOf(target, blobs);
+      await this.#apply(config, target, bytes);
+    } catch (e) {
+      if (!(e instanceof ApplyOutcome)) throw e;
+      outcome = e;
+    }
+    await this.#finish(pointer, target, outcome, performance.now() - started);
+  }
+
+  /** The verified bytes of `target`: inline, cache, or the object store, in that order. */
+  async #bytesOf(target: VersionRecord, blobs: Record<string, string>): Promise<Uint8Array> {
+    let bytes: Uint8Array | null = null;
+    let source = "inline";
+    const inline = blobs[target.digest];
+    if (inline !== undefined) {
+      bytes = new Uint8Array(Buffer.from(inline, "base64"));
+      this.stats.inlineHits++;
+    } else if ((bytes = await this.#cache.get(target.digest))) {
+      source = "cache";
+      this.stats.cacheHits++;
+    } else {
+      source = "object store";
+      const nats = this.#nats;
+      if (!nats) throw new Error("not connected: cannot fetch the blob yet");
+      this.stats.fetches++;
+      const store = await nats.blobs();
+      bytes = await store.getBlob(blobName(target.digest));
+      if (!bytes) {
+        throw new ApplyOutcome(
+          "rejected",
+          `blob ${blobName(target.digest)} is missing from the object store`,
+        );
+      }
+    }
+    const digest = sha256Hex(bytes);
+    if (digest !== target.digest || bytes.length !== target.size) {
+      throw new ApplyOutcome(
+        "rejected",
+        `content from the ${source} does not match the signed version: sha256 ${digest} ` +
+          `(${bytes.length} bytes), expected ${target.digest} (${target.size} bytes)`,
+      );
+    }
+    if (source !== "cache") await this.#cache.put(target.digest, bytes, this.#appliedDigests());
+    return bytes;
+  }
+
+  #appliedDigests(): string[] {
+    return Object.values(this.#state.configs).flatMap((c) => (c.applied ? [c.applied.digest] : []));
+  }
+
+  /** Writes the file, runs reload and check; on failure restores the previous file. */
+  async #apply(config: string, target: VersionRecord, bytes: Uint8Array): Promise<void> {
+    const managed = this.config.configs[config]!;
+    const previous = await readFileOrNull(managed.path);
+    const write = (data: Uint8Array) =>
+      writeFileAtomic(managed.path, data, {
+        mode: managed.mode,
+        chunkDelayMs: this.#options.writeChunkDelayMs ?? 0,
+      });
+    await write(bytes);
+    const env = {
+      ATLAS_CONFIG: config,
+      ATLAS_VERSION: String(target.version),
+      ATLAS_FILE: managed.path,
+      ATLAS_AGENT: this.config.id,
+      ATLAS_REGION: this.config.region,
+    };
+    const timeoutMs = this.config.commandTimeoutSeconds * 1000;
+    for (const [what, cmd] of [["reload", managed.reload], ["check", managed.check]] as const) {
+      if (!cmd) continue;
+      const result = await runCommand(cmd, { env, timeoutMs });
+      if (result.ok) continue;
+      if (previous) await write(previous);
+      else await Deno.remove(managed.path).catch(() => {});
+      if (managed.reload) await runCommand(managed.reload, { env, timeoutMs }).catch(() => {});
+      throw new ApplyOutcome(
+        "failed",
+        `${what} command failed (${result.summary}); previous file restored`,
+      );
+    }
+  }
+
+  /** Records the outcome: ack into the outbox first, then the state (crash-safe order). */
+  async #finish(
+    pointer: PointerRecord,
+    target: VersionRecord,
+    outcome: ApplyOutcome | undefined,
+    elapsedMs = 0,
+  ): Promise<void> {
+    const config = pointer.config;
+    const st = this.#stateOf(config);
+    const verified = !(outcome?.status === "rejected" && outcome.message.includes("pointer"));
+    const status = outcome?.status ?? "applied";
+    const at = new Date().toISOString();
+    const ack: AckRecord = {
+      agent: this.config.id,
+      region: this.config.region,
+      config,
+      version: target.version,
+      digest: target.digest,
+      seq: pointer.seq,
+      status,
+      ...(outcome ? { reason: outcome.message } : {}),
+      ...(pointer.candidate && target === pointer.candidate.version
+        ? { rolloutId: pointer.candidate.rolloutId }
+        : {}),
+      latencyMs: Math.max(0, Date.now() - Date.parse(pointer.issuedAt)),
+      at,
+    };
+    if (
+      st.lastAck && st.lastAck.seq === ack.seq && st.lastAck.version === ack.version &&
+      st.lastAck.status === status && status !== "applied"
+    ) return;
+    await this.#outbox.add(ack);
+    if (verified) st.maxSeq = Math.max(st.maxSeq, pointer.seq);
+    st.lastAck = {
+      version: ack.version,
+      seq: ack.seq,
+      status,
+      ...(outcome ? { reason: outcome.message } : {}),
+      at,
+    };
+    if (!outcome) {
+      st.applied = {
+        version: target.version,
+        digest: target.digest,
+        seq: pointer.seq,
+        appliedAt: at,
+      };
+      st.diskDigest = target.digest;
+      this.stats.applies++;
+      this.#log("info", "applied", {
+        config,
+        version: target.version,
+        seq: pointer.seq,
+        ms: elapsedMs.toFixed(1),
+      });
+    } else {
+      if (status === "rejected") this.stats.rejects++;
+      else this.stats.failures++;
+      this.#log("warn", `${status}; keeping the last good file`, {
+        config,
+        version: target.version,
+        reason: outcome.message,
+      });
+    }
+    await saveState(this.config.stateDir, this.#state);
+    if (this.#nats) this.#outbox.flush(this.#nats).catch(() => {});
+    this.#scheduleHeartbeat();
+  }
+
+  async #diskDigest(config: string): Promise<string | null> {
+    const bytes = await readFileOrNull(this.config.configs[config]!.path);
+    return bytes ? sha256Hex(bytes) : null;
+  }
+
+  #scheduleHeartbeat(): void {
+    if (this.#heartbeatTimer !== undefined || this.#closed) return;
+    this.#heartbeatTimer = setTimeout(() => {
+      this.#heartbeatTimer = undefined;
+      this.#heartbeat().catch(() => {});
+    }, 250);
+  }
+
+  /** Publishes this agent's record (applied versions, digests found on disk). */
+  async #heartbeat(): Promise<void> {
+    const nats = this.#nats;
+    if (!nats || this.#closed) return;
+    const configs: AgentRecord["configs"] = {};
+    for (const name of Object.keys(this.config.configs)) {
+      const st = this.#stateOf(name);
+      st.diskDigest = await this.#diskDigest(name);
+      configs[name] = { applied: st.applied, diskDigest: st.diskDigest, lastAck: st.lastAck };
+    }
+    const record = AgentRecord.parse({
+      id: this.config.id,
+      region: this.config.region,
+      labels: this.config.labels,
+      hostname: hostname(),
+      pid: Deno.pid,
+      startedAt: this.#startedAt,
+      heartbeatAt: new Date().toISOString(),
+      configs,
+    });
+    const kv = await nats.kv(Buckets.agents);
+    await kv.put(agentKey(this.config.region, this.config.id), JSON.stringify(record));
+  }
+
+  /** Stops watching, finishes what is in flight, sends what acks it can, disconnects. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const t of this.#timers) clearInterval(t);
+    if (this.#heartbeatTimer !== undefined) clearTimeout(this.#heartbeatTimer);
+    this.#sub?.unsubscribe();
+    await this.idle();
+    const nats = this.#nats;
+    if (nats) {
+      await Promise.race([
+        this.#outbox.flush(nats).catch(() => {}),
+        new Promise((r) => setTimeout(r, 2_000)),
+      ]);
+      await nats.close();
+    } else {
+      // Still trying the first connection: nothing to drain.
+    }
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}

@@ -1,0 +1,303 @@
+import assert from "node:assert/strict";
+import { natsTest, waitFor } from "@atlas/nats/testing";
+import { activateVersion, storeVersion } from "@atlas/nats/fixtures";
+import {
+  AckRecord,
+  blobName,
+  generateSigningKey,
+  PointerRecord,
+  readPointer,
+  Signer,
+  Streams,
+  Subjects,
+  VersionRecord,
+} from "@atlas/nats";
+import type { AtlasNats } from "@atlas/nats";
+import { fileOf, makeAgentConfig, signer, startTestAgent } from "./test_helpers.ts";
+
+async function acksOf(nats: AtlasNats, agent = "a1", config = "web"): Promise<AckRecord[]> {
+  const out: AckRecord[] = [];
+  const info = await nats.jsm.streams.info(Streams.acks);
+  for (
+    let seq = info.state.first_seq;
+    seq <= info.state.last_seq && info.state.messages > 0;
+    seq++
+  ) {
+    const m = await nats.jsm.streams.getMessage(Streams.acks, { seq }).catch(() => null);
+    if (m && m.subject === Subjects.ack("us-east", config, agent)) {
+      out.push(
+        AckRecord.parse(m.json()),
+      );
+    }
+  }
+  return out;
+}
+
+async function waitForAcks(nats: AtlasNats, n: number): Promise<AckRecord[]> {
+  let acks: AckRecord[] = [];
+  await waitFor(`${n} acks`, async () => (acks = await acksOf(nats)).length === n);
+  return acks;
+}
+
+natsTest("agent applies the exact bytes of an activated version and acks it", async (ctx) => {
+  const cfg = await makeAgentConfig(ctx.urls);
+  await using agent = await startTestAgent(ctx, cfg);
+  await agent.whenConnected();
+  const content = '{\n  "feature": true\n}\n';
+  const v1 = await storeVersion(ctx.nats, signer, "web", 1, content);
+  await activateVersion(ctx.nats, signer, "us-east", v1, { content });
+  await waitFor(
+    "file written",
+    async () => (await Deno.readTextFile(fileOf(cfg)).catch(() => "")) === content,
+  );
+  const acks = await waitForAcks(ctx.nats, 1);
+  assert.equal(acks[0]!.status, "applied");
+  assert.equal(acks[0]!.version, 1);
+  assert.equal(agent.stats.inlineHits, 1);
+  assert.equal(agent.stats.fetches, 0);
+  assert.equal(agent.stateOf("web").applied?.version, 1);
+});
+
+natsTest("rollback is applied from the local cache without fetching", async (ctx) => {
+  const cfg = await makeAgentConfig(ctx.urls);
+  await using agent = await startTestAgent(ctx, cfg);
+  await agent.whenConnected();
+  const v1 = await storeVersion(ctx.nats, signer, "web", 1, '{"v":1}');
+  const v2 = await storeVersion(ctx.nats, signer, "web", 2, '{"v":2}');
+  await activateVersion(ctx.nats, signer, "us-east", v1, { inline: false });
+  await waitFor(
+    "v1",
+    async () => (await Deno.readTextFile(fileOf(cfg)).catch(() => "")) === '{"v":1}',
+  );
+  await activateVersion(ctx.nats, signer, "us-east", v2, { inline: false });
+  await waitFor("v2", async () => (await Deno.readTextFile(fileOf(cfg))) === '{"v":2}');
+  assert.equal(agent.stats.fetches, 2);
+  await activateVersion(ctx.nats, signer, "us-east", v1, { inline: false });
+  await waitFor("back on v1", async () => (await Deno.readTextFile(fileOf(cfg))) === '{"v":1}');
+  assert.equal(agent.stats.fetches, 2, "rollback must not fetch");
+  assert.equal(agent.stats.cacheHits, 1);
+});
+
+natsTest("the same pointer seen again (notice and reconcile) is applied once", async (ctx) => {
+  const cfg = await makeAgentConfig(ctx.urls);
+  await using agent = await startTestAgent(ctx, cfg);
+  await agent.whenConnected();
+  const v1 = await storeVersion(ctx.nats, signer, "web", 1, '{"v":1}');
+  await activateVersion(ctx.nats, signer, "us-east", v1, { content: '{"v":1}' });
+  await waitFor("applied", () => agent.stats.applies === 1);
+  await agent.reconcile();
+  await agent.reconcile();
+  await agent.idle();
+  assert.equal(agent.stats.applies, 1);
+  assert.ok(agent.stats.noops >= 2);
+  assert.equal((await acksOf(ctx.nats)).length, 1);
+});
+
+natsTest(
+  "a tampered blob in the object store is rejected and the last good file kept",
+  async (ctx) => {
+    const cfg = await makeAgentConfig(ctx.urls);
+    await using agent = await startTestAgent(ctx, cfg);
+    await agent.whenConnected();
+    const v1 = await storeVersion(ctx.nats, signer, "web", 1, '{"v":1}');
+    await activateVersion(ctx.nats, signer, "us-east", v1, { content: '{"v":1}' });
+    await waitFor("v1", () => agent.stats.applies === 1);
+    const v2 = await storeVersion(ctx.nats, signer, "web", 2, '{"v":2}');
+    const store = await ctx.nats.blobs();
+    await store.putBlob({ name: blobName(v2.digest) }, new TextEncoder().encode('{"v":"evil"}'));
+    await activateVersion(ctx.nats, signer, "us-east", v2, { inline: false });
+    await waitFor("rejected", () => agent.stats.rejects === 1);
+    assert.equal(await Deno.readTextFile(fileOf(cfg)), '{"v":1}');
+    const acks = await waitForAcks(ctx.nats, 2);
+    assert.equal(acks[1]!.status, "rejected");
+    assert.match(acks[1]!.reason ?? "", /does not match the signed version/);
+    assert.equal(agent.stateOf("web").applied?.version, 1);
+  },
+);
+
+natsTest("tampered inline content in a notice is rejected", async (ctx) => {
+  const cfg = await makeAgentConfig(ctx.urls);
+  await using agent = await startTestAgent(ctx, cfg);
+  await agent.whenConnected();
+  const v1 = await storeVersion(ctx.nats, signer, "web", 1, '{"v":1}');
+  const stored = await activateVersion(ctx.nats, signer, "us-east", v1, { inline: false });
+  await waitFor("v1", () => agent.stats.applies === 1);
+  const forged = {
+    pointer: { ...stored!, seq: stored!.seq },
+    blobs: { [v1.digest]: btoa('{"v":"evil"}') },
+  };
+  // Same seq as already applied: a no-op, evil bytes never read.
+  ctx.nats.nc.publish(Subjects.notify("us-east", "web"), JSON.stringify(forged));
+  const v2 = await storeVersion(ctx.nats, signer, "web", 2, '{"v":2}');
+  const p2 = await activateVersion(ctx.nats, signer, "us-east", v2, { inline: false });
+  await waitFor("v2", () => agent.stats.applies === 2);
+  const v3 = await storeVersion(ctx.nats, signer, "web", 3, '{"v":3}');
+  // A fresh, validly signed pointer whose inline bytes were swapped in transit.
+  const p3 = PointerRecord.parse(signer.sign({ ...p2!, seq: p2!.seq + 1, active: v3 }));
+  ctx.nats.nc.publish(
+    Subjects.notify("us-east", "web"),
+    JSON.stringify({ pointer: p3, blobs: { [v3.digest]: btoa('{"v":"evil"}') } }),
+  );
+  await waitFor("rejected", () => agent.stats.rejects === 1);
+  assert.equal(await Deno.readTextFile(fileOf(cfg)), '{"v":2}');
+});
+
+natsTest("a version signed by an unknown key is rejected", async (ctx) => {
+  const cfg = await makeAgentConfig(ctx.urls);
+  await using agent = await startTestAgent(ctx, cfg);
+  await agent.whenConnected();
+  const v1 = await storeVersion(ctx.nats, signer, "web", 1, '{"v":1}');
+  await activateVersion(ctx.nats, signer, "us-east", v1, { content: '{"v":1}' });
+  await waitFor("v1", () => agent.stats.applies === 1);
+  const stranger = new Signer(generateSigningKey());
+  const evil = await storeVersion(ctx.nats, stranger, "web", 2, '{"v":"evil"}');
+  // The pointer itself is signed by the trusted key, the version it names is not.
+  await activateVersion(ctx.nats, signer, "us-east", evil, { content: '{"v":"evil"}' });
+  await waitFor("rejected", () => agent.stats.rejects === 1);
+  assert.equal(await Deno.readTextFile(fileOf(cfg)), '{"v":1}');
+  const ack = (await waitForAcks(ctx.nats, 2))[1]!;
+  assert.equal(ack.status, "rejected");
+  assert.match(ack.reason ?? "", new RegExp(`untrusted key "${stranger.keyId}"`));
+});
+
+natsTest("a pointer signed by an unknown key is rejected", async (ctx) => {
+  const cfg = await makeAgentConfig(ctx.urls);
+  await using agent = await startTestAgent(ctx, cfg);
+  await agent.whenConnected();
+  const stranger = new Signer(generateSigningKey());
+  const v1 = await storeVersion(ctx.nats, signer, "web", 1, '{"v":1}');
+  await activateVersion(ctx.nats, stranger, "us-east", v1, { content: '{"v":1}' });
+  await waitFor("rejected", () => agent.stats.rejects === 1);
+  assert.equal(agent.stats.applies, 0);
+  await assert.rejects(Deno.stat(fileOf(cfg)), Deno.errors.NotFound);
+  assert.equal(agent.stateOf("web").maxSeq, 0, "an unverified pointer must not raise maxSeq");
+});
+
+natsTest("a replayed older pointer is refused", async (ctx) => {
+  const cfg = await makeAgentConfig(ctx.urls);
+  await using agent = await startTestAgent(ctx, cfg);
+  await agent.whenConnected();
+  const v1 = await storeVersion(ctx.nats, signer, "web", 1, '{"v":1}');
+  const v2 = await storeVersion(ctx.nats, signer, "web", 2, '{"v":2}');
+  const old = await activateVersion(ctx.nats, signer, "us-east", v1, { content: '{"v":1}' });
+  await activateVersion(ctx.nats, signer, "us-east", v2, { content: '{"v":2}' });
+  await waitFor("v2", () => agent.stats.applies === 2);
+  ctx.nats.nc.publish(
+    Subjects.notify("us-east", "web"),
+    JSON.stringify({ pointer: old, blobs: { [v1.digest]: btoa('{"v":1}') } }),
+  );
+  await waitFor("refused", () => agent.stats.refusedReplays === 1);
+  assert.equal(await Deno.readTextFile(fileOf(cfg)), '{"v":2}');
+  assert.equal((await readPointer(ctx.nats, "us-east", "web"))?.pointer.active.version, 2);
+});
+
+natsTest("a failing reload command restores the previous file and acks failed", async (ctx) => {
+  const dir = await Deno.makeTempDir();
+  const marker = `${dir}/fail`;
+  const cfg = await makeAgentConfig(ctx.urls, {
+    configs: { web: { reload: `test ! -e ${marker} || { echo boom >&2; exit 3; }` } },
+  });
+  await using agent = await startTestAgent(ctx, cfg);
+  await agent.whenConnected();
+  const v1 = await storeVersion(ctx.nats, signer, "web", 1, '{"v":1}');
+  await activateVersion(ctx.nats, signer, "us-east", v1, { content: '{"v":1}' });
+  await waitFor("v1", () => agent.stats.applies === 1);
+  await Deno.writeTextFile(marker, "");
+  const v2 = await storeVersion(ctx.nats, signer, "web", 2, '{"v":2}');
+  await activateVersion(ctx.nats, signer, "us-east", v2, { content: '{"v":2}' });
+  await waitFor("failed", () => agent.stats.failures === 1);
+  assert.equal(await Deno.readTextFile(fileOf(cfg)), '{"v":1}');
+  const st = agent.stateOf("web");
+  assert.equal(st.applied?.version, 1);
+  assert.equal(st.lastAck?.status, "failed");
+  assert.match(st.lastAck?.reason ?? "", /exit 3: boom/);
+});
+
+natsTest(
+  "a restarted agent applies nothing again and catches up on what it missed",
+  async (ctx) => {
+    const cfg = await makeAgentConfig(ctx.urls);
+    const v1 = await storeVersion(ctx.nats, signer, "web", 1, '{"v":1}');
+    {
+      await using agent = await startTestAgent(ctx, cfg);
+      await agent.whenConnected();
+      await activateVersion(ctx.nats, signer, "us-east", v1, { content: '{"v":1}' });
+      await waitFor("v1", () => agent.stats.applies === 1);
+    }
+    {
+      await using again = await startTestAgent(ctx, cfg);
+      await again.whenConnected();
+      assert.equal(again.stats.applies, 0);
+      assert.equal(again.stats.noops, 1);
+    }
+    for (let n = 2; n <= 6; n++) {
+      const v = await storeVersion(ctx.nats, signer, "web", n, `{"v":${n}}`);
+      await activateVersion(ctx.nats, signer, "us-east", v, { content: `{"v":${n}}` });
+    }
+    await using back = await startTestAgent(ctx, cfg);
+    await back.whenConnected();
+    assert.equal(back.stats.applies, 1, "only the active version is applied, not the history");
+    assert.equal(await Deno.readTextFile(fileOf(cfg)), '{"v":6}');
+    assert.equal((await acksOf(ctx.nats)).length, 2);
+  },
+);
+
+natsTest("a hand edit of an applied file is healed on reconcile", async (ctx) => {
+  const cfg = await makeAgentConfig(ctx.urls);
+  await using agent = await startTestAgent(ctx, cfg);
+  await agent.whenConnected();
+  const v1 = await storeVersion(ctx.nats, signer, "web", 1, '{"v":1}');
+  await activateVersion(ctx.nats, signer, "us-east", v1, { content: '{"v":1}' });
+  await waitFor("v1", () => agent.stats.applies === 1);
+  await Deno.writeTextFile(fileOf(cfg), '{"v":"hand edit"}');
+  await agent.reconcile();
+  assert.equal(await Deno.readTextFile(fileOf(cfg)), '{"v":1}');
+  assert.equal(agent.stats.driftHealed, 1);
+  assert.equal(agent.stats.fetches, 0, "healed from the local cache");
+});
+
+natsTest("a candidate reaches only the agents in its share", async (ctx) => {
+  const ids = Array.from({ length: 6 }, (_, i) => `a${i}`);
+  const agents = await Promise.all(ids.map(async (id) => {
+    const cfg = await makeAgentConfig(ctx.urls, { id });
+    const agent = await startTestAgent(ctx, cfg);
+    await agent.whenConnected();
+    return { id, cfg, agent };
+  }));
+  try {
+    const v1 = await storeVersion(ctx.nats, signer, "web", 1, '{"v":1}');
+    const v2 = await storeVersion(ctx.nats, signer, "web", 2, '{"v":2}');
+    await activateVersion(ctx.nats, signer, "us-east", v1, { content: '{"v":1}' });
+    await activateVersion(ctx.nats, signer, "us-east", v1, {
+      content: '{"v":2}',
+      candidate: {
+        version: v2,
+        rolloutId: "r1",
+        selector: { percent: 0, agents: ["a1", "a4"], exclude: [] },
+      },
+    });
+    for (const a of agents) {
+      const want = a.id === "a1" || a.id === "a4" ? '{"v":2}' : '{"v":1}';
+      await waitFor(
+        `${a.id} on ${want}`,
+        async () => (await Deno.readTextFile(fileOf(a.cfg)).catch(() => "")) === want,
+      );
+    }
+  } finally {
+    await Promise.all(agents.map((a) => a.agent.close()));
+  }
+});
+
+Deno.test("version records round-trip through the schema unchanged (signatures stay valid)", () => {
+  const rec = VersionRecord.parse(signer.sign({
+    config: "web",
+    version: 1,
+    digest: "b".repeat(64),
+    size: 3,
+    contentType: "application/json",
+    author: "x",
+    message: "",
+    createdAt: new Date().toISOString(),
+  }));
+  assert.deepEqual(VersionRecord.parse(JSON.parse(JSON.stringify(rec))), rec);
+});

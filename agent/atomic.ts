@@ -1,0 +1,99 @@
+/**
+ * Atomic file replacement: write a temp file beside the target, fsync it, rename it over
+ * the target, fsync the directory. A reader (or a crash) sees the old bytes or the new
+ * bytes, never a mix.
+ *
+ * @module
+ */
+import { basename, dirname } from "node:path";
+
+const TEMP_MARK = ".atlas-tmp-";
+
+/** Options of {@linkcode writeFileAtomic}. */
+export interface AtomicWriteOptions {
+  /** File mode of the new file. @default 0o644 */
+  mode?: number;
+  /**
+   * Test hook: milliseconds to pause between chunks while writing the temp file, so a
+   * test can kill the process mid-write. @default 0
+   */
+  chunkDelayMs?: number;
+}
+
+/**
+ * Replaces `path` with `data` atomically and durably.
+ *
+ * @example
+ * ```ts
+ * await writeFileAtomic("/etc/app/config.json", new TextEncoder().encode("{}"));
+ * ```
+ */
+export async function writeFileAtomic(
+  path: string,
+  data: Uint8Array,
+  options: AtomicWriteOptions = {},
+): Promise<void> {
+  const dir = dirname(path);
+  await Deno.mkdir(dir, { recursive: true });
+  const temp = `${dir}/.${basename(path)}${TEMP_MARK}${crypto.randomUUID().slice(0, 8)}`;
+  const file = await Deno.open(temp, {
+    write: true,
+    createNew: true,
+    mode: options.mode ?? 0o644,
+  });
+  try {
+    const delay = options.chunkDelayMs ?? 0;
+    const chunk = delay > 0 ? Math.max(1, Math.ceil(data.length / 20)) : data.length || 1;
+    for (let off = 0; off < data.length; off += chunk) {
+      let view = data.subarray(off, Math.min(off + chunk, data.length));
+      while (view.length > 0) view = view.subarray(await file.write(view));
+      if (delay > 0) await new Promise((r) => setTimeout(r, delay));
+    }
+    await file.sync();
+  } catch (e) {
+    file.close();
+    await Deno.remove(temp).catch(() => {});
+    throw e;
+  }
+  file.close();
+  await Deno.rename(temp, path);
+  await syncDir(dir);
+}
+
+/** fsyncs a directory so a rename in it is durable. */
+export async function syncDir(dir: string): Promise<void> {
+  const d = await Deno.open(dir, { read: true });
+  try {
+    await d.sync();
+  } finally {
+    d.close();
+  }
+}
+
+/** Removes temp files a killed writer left beside `path`; returns how many. */
+export async function removeStaleTemps(path: string): Promise<number> {
+  const dir = dirname(path);
+  const prefix = `.${basename(path)}${TEMP_MARK}`;
+  let removed = 0;
+  try {
+    for await (const e of Deno.readDir(dir)) {
+      if (e.isFile && e.name.startsWith(prefix)) {
+        await Deno.remove(`${dir}/${e.name}`).catch(() => {});
+        removed++;
+      }
+    }
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+  return removed;
+}
+
+/** Reads a file, or returns null when it does not exist. */
+export async function readFileOrNull(path: string): Promise<Uint8Array | null> {
+  try {
+    return await Deno.readFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return null;
+    throw e;
+  }
+}

@@ -1,0 +1,54 @@
+/**
+ * `deno task agent --config agent.json`: runs one edge agent until SIGINT/SIGTERM.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { Agent } from "./agent.ts";
+import { loadAgentConfig } from "./config.ts";
+
+const USAGE = `Usage: deno task agent --config <agent.json>
+
+agent.json:
+  {
+    "id": "web-1", "region": "us-east",
+    "nats": "nats://127.0.0.1:4222",            (or a list of the region's URLs)
+    "stateDir": "/var/lib/atlas-agent",
+    "trustedKeys": "/etc/atlas/trusted-keys.json", (from \`deno task atlas keys\`)
+    "configs": { "web.frontend": { "path": "/etc/web/frontend.json", "reload": "systemctl reload web" } }
+  }`;
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: { config: { type: "string", short: "c" }, help: { type: "boolean", short: "h" } },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  if (!values.config) {
+    console.error(`error: --config is required\n\n${USAGE}`);
+    return 2;
+  }
+  const config = await loadAgentConfig(values.config);
+  const agent = await Agent.start(config, {
+    writeChunkDelayMs: Number(Deno.env.get("ATLAS_TEST_WRITE_CHUNK_DELAY_MS") ?? 0),
+  });
+  const stop = Promise.withResolvers<void>();
+  for (const sig of ["SIGINT", "SIGTERM"] as const) {
+    Deno.addSignalListener(sig, () => stop.resolve());
+  }
+  await stop.promise;
+  await agent.close();
+  return 0;
+}
+
+if (import.meta.main) {
+  try {
+    Deno.exit(await main());
+  } catch (e) {
+    console.error(`error: ${(e as Error).message}`);
+    Deno.exit(1);
+  }
+}

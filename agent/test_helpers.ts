@@ -1,0 +1,65 @@
+/**
+ * Helpers for agent tests: a temp directory laid out like a real agent's, and an
+ * in-process agent whose log is printed if the test fails.
+ *
+ * @module
+ */
+import { generateSigningKey, Signer, Verifier } from "@atlas/nats";
+import type { NatsTestContext } from "@atlas/nats/testing";
+import { Agent } from "./agent.ts";
+import type { AgentConfig } from "./config.ts";
+import { AgentConfigFile } from "./config.ts";
+
+/** The control plane's key in agent tests. */
+export const signer: Signer = new Signer(generateSigningKey());
+
+/** Options of {@linkcode makeAgentConfig}. */
+export interface TestAgentOptions {
+  id?: string;
+  region?: string;
+  configs?: Record<string, { reload?: string; check?: string }>;
+  reconcileSeconds?: number;
+}
+
+/** An agent config under a fresh temp dir, trusting {@linkcode signer}. */
+export async function makeAgentConfig(
+  urls: string[],
+  options: TestAgentOptions = {},
+): Promise<AgentConfig> {
+  const dir = await Deno.makeTempDir({ prefix: "atlas-agent-test-" });
+  const trustedKeys = `${dir}/trusted-keys.json`;
+  await Deno.writeTextFile(trustedKeys, JSON.stringify({ keys: [signer.trustedKey] }));
+  const configs = options.configs ?? { web: {} };
+  return AgentConfigFile.parse({
+    id: options.id ?? "a1",
+    region: options.region ?? "us-east",
+    nats: urls,
+    stateDir: `${dir}/state`,
+    trustedKeys,
+    reconcileSeconds: options.reconcileSeconds ?? 3600,
+    configs: Object.fromEntries(
+      Object.entries(configs).map((
+        [name, c],
+      ) => [name, { path: `${dir}/files/${name}.json`, ...c }]),
+    ),
+  });
+}
+
+/** Starts an in-process agent whose log lines are kept for {@linkcode NatsTestContext.addLog}. */
+export async function startTestAgent(ctx: NatsTestContext, config: AgentConfig): Promise<Agent> {
+  const lines: string[] = [];
+  const agent = await Agent.start(config, {
+    verifier: new Verifier([signer.trustedKey]),
+    log: (l) => lines.push(l),
+  });
+  ctx.addLog({
+    name: `agent ${config.id}`,
+    logTail: (n = 60) => Promise.resolve(lines.slice(-n).join("\n")),
+  });
+  return agent;
+}
+
+/** Path of the file of `config` managed by the agent. */
+export function fileOf(config: AgentConfig, name = "web"): string {
+  return config.configs[name]!.path;
+}
