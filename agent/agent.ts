@@ -246,6 +246,8 @@ export class Agent implements AsyncDisposable {
     this.#timers.push(
       setInterval(() => this.#heartbeat().catch(() => {}), this.config.heartbeatSeconds * 1000),
     );
+    // Acks that could not be sent (acks stream unreachable) are retried from the outbox.
+    this.#timers.push(setInterval(() => this.#outbox.flush(nats).catch(() => {}), 2_000));
     await this.reconcile();
     await this.#heartbeat().catch((e) =>
       this.#log("warn", "heartbeat failed", { error: String(e) })
