@@ -1,0 +1,234 @@
+/**
+ * `deno task dev`: the whole of Atlas on this machine. Starts a JetStream nats-server
+ * (data kept under the data dir), the control plane, and demo agents in two regions, and
+ * stops every one of them on Ctrl-C.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { resolve } from "node:path";
+import {
+  generateSigningKey,
+  type NatsServer,
+  natsServers,
+  SigningKeyFile,
+  startNatsServer,
+} from "@atlas/nats";
+import { startControl } from "@atlas/control";
+import { ensureNatsServer } from "./setup.ts";
+
+const USAGE =
+  `Usage: deno task dev [--port 8080] [--data-dir .atlas/dev] [--regions us-east,eu-west]
+                     [--agents-per-region 1]
+
+Starts nats-server (or uses ATLAS_NATS_URL), the control plane and demo agents.`;
+
+const AGENT_MAIN = new URL("../agent/main.ts", import.meta.url).pathname;
+const DEMO_CONFIG = "demo.app";
+
+async function readOrCreate(path: string, make: () => string, mode = 0o600): Promise<string> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+    const text = make();
+    await Deno.writeTextFile(path, text, { mode });
+    return text;
+  }
+}
+
+function prefixLines(prefix: string, stream: ReadableStream<Uint8Array>): void {
+  (async () => {
+    let buf = "";
+    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+      buf += chunk;
+      const lines = buf.split("\n");
+      buf = lines.pop()!;
+      for (const line of lines) console.log(`${prefix} ${line}`);
+    }
+  })().catch(() => {});
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      port: { type: "string", default: "8080" },
+      "data-dir": { type: "string", default: ".atlas/dev" },
+      regions: { type: "string", default: "us-east,eu-west" },
+      "agents-per-region": { type: "string", default: "1" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const dataDir = resolve(values["data-dir"]!);
+  const port = Number(values.port);
+  const regions = values.regions!.split(",").map((r) => r.trim()).filter(Boolean);
+  const perRegion = Number(values["agents-per-region"]);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new RangeError(`Cannot use port ${values.port}: give a number from 0 to 65535`);
+  }
+  if (!Number.isInteger(perRegion) || perRegion < 1 || perRegion > 50) {
+    throw new RangeError(
+      `Cannot start ${values["agents-per-region"]} agents per region: give 1 to 50`,
+    );
+  }
+  await Deno.mkdir(`${dataDir}/agents`, { recursive: true });
+
+  // Keys and token: made on first start, reused after.
+  const keyFile = `${dataDir}/signing.key`;
+  const key = SigningKeyFile.parse(JSON.parse(
+    await readOrCreate(keyFile, () => JSON.stringify(generateSigningKey(), null, 2)),
+  ));
+  const tokenFile = `${dataDir}/admin.token`;
+  const token =
+    (await readOrCreate(tokenFile, () => crypto.randomUUID().replaceAll("-", "") + "\n")).trim();
+  const trustedKeysFile = `${dataDir}/trusted-keys.json`;
+  await Deno.writeTextFile(
+    trustedKeysFile,
+    JSON.stringify(
+      { keys: [{ algorithm: "ed25519", keyId: key.keyId, publicKey: key.publicKey }] },
+      null,
+      2,
+    ),
+  );
+
+  const cleanups: (() => Promise<void>)[] = [];
+  const cleanup = async () => {
+    for (const c of cleanups.reverse()) await c().catch((e) => console.error(`dev: ${e}`));
+  };
+  try {
+    // NATS: our own server unless ATLAS_NATS_URL points at one.
+    let natsUrl: string;
+    if (Deno.env.get("ATLAS_NATS_URL")) {
+      natsUrl = natsServers().join(",");
+      console.log(`dev: using NATS at ${natsUrl} (ATLAS_NATS_URL)`);
+    } else {
+      await ensureNatsServer();
+      const server: NatsServer = await startNatsServer({
+        storeDir: `${dataDir}/nats`,
+        serverName: "atlas-dev",
+      });
+      cleanups.push(() => server.stop());
+      natsUrl = server.url;
+      console.log(
+        `dev: nats-server ${natsUrl} (store ${dataDir}/nats, log ${server.workDir}/server.log)`,
+      );
+    }
+
+    const control = await startControl({
+      nats: natsUrl,
+      port,
+      signingKey: keyFile,
+      tokens: [{ name: "admin", token, role: "admin" }],
+      regions,
+    });
+    cleanups.push(() => control[Symbol.asyncDispose]());
+
+    await ensureDemoConfig(control.url, token);
+
+    const agents: { id: string; region: string; dir: string }[] = [];
+    for (const region of regions) {
+      for (let i = 1; i <= perRegion; i++) {
+        const id = `${region}-${i}`;
+        const dir = `${dataDir}/agents/${id}`;
+        await Deno.mkdir(dir, { recursive: true });
+        const config = {
+          id,
+          region,
+          nats: natsUrl,
+          stateDir: `${dir}/.state`,
+          trustedKeys: trustedKeysFile,
+          configs: { [DEMO_CONFIG]: { path: `${dir}/${DEMO_CONFIG}.json` } },
+          heartbeatSeconds: 5,
+        };
+        await Deno.writeTextFile(`${dir}/agent.json`, JSON.stringify(config, null, 2));
+        const child = new Deno.Command(Deno.execPath(), {
+          args: ["run", "-A", AGENT_MAIN, "--config", `${dir}/agent.json`],
+          stdin: "null",
+          stdout: "piped",
+          stderr: "piped",
+        }).spawn();
+        prefixLines(`[agent ${id}]`, child.stdout);
+        prefixLines(`[agent ${id}]`, child.stderr);
+        cleanups.push(async () => {
+          try {
+            child.kill("SIGTERM");
+          } catch {
+            // already exited
+          }
+          const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
+          await child.status;
+          clearTimeout(timer);
+        });
+        agents.push({ id, region, dir });
+      }
+    }
+
+    const devJson = { controlUrl: control.url, natsUrl, tokenFile, trustedKeysFile, agents };
+    await Deno.writeTextFile(`${dataDir}/dev.json`, JSON.stringify(devJson, null, 2) + "\n");
+
+    console.log(`
+Atlas dev mode is up.
+  control plane   ${control.url}   (API docs: ${control.url}/openapi.json)
+  NATS            ${natsUrl}
+  admin token     ${tokenFile}
+  trusted keys    ${trustedKeysFile}
+  agents          ${
+      agents.map((a) => `${a.id} → ${a.dir}/${DEMO_CONFIG}.json`).join("\n                  ")
+    }
+  machine-readable: ${dataDir}/dev.json
+
+Try, in another terminal (the CLI finds this dev instance by itself):
+  deno task atlas publish ${DEMO_CONFIG} examples/${DEMO_CONFIG}.json -m "first version"
+  deno task atlas activate ${DEMO_CONFIG} 1
+  deno task atlas status ${DEMO_CONFIG}
+
+Ctrl-C stops everything.`);
+
+    const stop = Promise.withResolvers<void>();
+    for (const sig of ["SIGINT", "SIGTERM"] as const) {
+      Deno.addSignalListener(sig, () => stop.resolve());
+    }
+    await stop.promise;
+    console.log("\ndev: stopping agents, control plane and nats-server…");
+  } finally {
+    await cleanup();
+  }
+  console.log("dev: stopped");
+  return 0;
+}
+
+/** Registers the demo config (with its JSON Schema) if it is not there yet. */
+async function ensureDemoConfig(controlUrl: string, token: string): Promise<void> {
+  const headers = { authorization: `Bearer ${token}`, "content-type": "application/json" };
+  const existing = await fetch(`${controlUrl}/v1/configs/${DEMO_CONFIG}`, { headers });
+  await existing.body?.cancel();
+  if (existing.ok) return;
+  const schema = JSON.parse(
+    await Deno.readTextFile(new URL(`../examples/${DEMO_CONFIG}.schema.json`, import.meta.url)),
+  );
+  const res = await fetch(`${controlUrl}/v1/configs/${DEMO_CONFIG}`, {
+    method: "PUT",
+    headers,
+    body: JSON.stringify({
+      description: "Demo config of dev mode",
+      contentType: "application/json",
+      schema,
+    }),
+  });
+  if (!res.ok) throw new Error(`Cannot create the demo config: ${res.status} ${await res.text()}`);
+  await res.body?.cancel();
+}
+
+if (import.meta.main) {
+  try {
+    Deno.exit(await main());
+  } catch (e) {
+    console.error(`dev: ${(e as Error).message}`);
+    Deno.exit(1);
+  }
+}
