@@ -29,13 +29,13 @@ export async function waitFor<T>(
   what: string,
   condition: () => T | Promise<T>,
   options: WaitForOptions = {},
-): Promise<NonNullable<T>> {
+): Promise<Exclude<T, false | 0 | "" | null | undefined>> {
   const deadline = Date.now() + (options.timeoutMs ?? 15_000);
   let lastError: unknown;
   while (true) {
     try {
       const v = await condition();
-      if (v) return v as NonNullable<T>;
+      if (v) return v as Exclude<T, false | 0 | "" | null | undefined>;
     } catch (e) {
       lastError = e;
     }

@@ -112,7 +112,10 @@ async function main(): Promise<number> {
         storeDir: `${dataDir}/nats`,
         serverName: "atlas-dev",
       });
-      cleanups.push(() => server.stop());
+      cleanups.push(async () => {
+        await server.stop(); // SIGTERM: JetStream flushes its store
+        await server[Symbol.asyncDispose](); // scratch files; the store is ours and stays
+      });
       natsUrl = server.url;
       console.log(
         `dev: nats-server ${natsUrl} (store ${dataDir}/nats, log ${server.workDir}/server.log)`,
@@ -126,7 +129,7 @@ async function main(): Promise<number> {
       tokens: [{ name: "admin", token, role: "admin" }],
       regions,
     });
-    cleanups.push(() => control[Symbol.asyncDispose]());
+    cleanups.push(async () => await control[Symbol.asyncDispose]());
 
     await ensureDemoConfig(control.url, token);
 
