@@ -1,1 +1,46 @@
-export {};
+/**
+ * `@atlas/control`: the control plane of Atlas, the only writer of configs and versions.
+ *
+ * An HTTP API (Hono + zod, OpenAPI document at `/openapi.json`) over NATS JetStream:
+ * configs with optional JSON Schemas, immutable signed versions whose content is stored
+ * once by digest, immediate activation and rollback of per-region pointers by
+ * compare-and-set, fleet status from agent heartbeats, and the audit log. The
+ * `deno task atlas` CLI is a client of that API; `deno task control` runs the server.
+ *
+ * @example
+ * ```ts
+ * import { startControl } from "@atlas/control";
+ *
+ * await using control = await startControl({
+ *   nats: "nats://127.0.0.1:4222",
+ *   port: 0,
+ *   signingKey: ".atlas/signing.key",
+ *   tokens: [{ name: "admin", token: "s3cret", role: "admin" }],
+ *   regions: ["us-east", "eu-west"],
+ * });
+ * const res = await fetch(`${control.url}/v1/configs`, {
+ *   headers: { Authorization: "Bearer s3cret" },
+ * });
+ * ```
+ *
+ * @module
+ */
+export { type ControlOptions, type ControlServer, startControl } from "./server.ts";
+export { type AppDeps, type ControlApp, createApp } from "./app.ts";
+export type { ControlDeps, ControlLimits } from "./context.ts";
+export { type Principal, Role, TokenAuth, TokenSpec } from "./auth.ts";
+export {
+  ConflictError,
+  ControlError,
+  ErrorCode,
+  errorResponse,
+  ForbiddenError,
+  IntegrityError,
+  InvalidRequestError,
+  type Issue,
+  NotFoundError,
+  PayloadTooLargeError,
+  SchemaViolationError,
+  UnauthorizedError,
+} from "./errors.ts";
+export { openApiDocument } from "./openapi.ts";

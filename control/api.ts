@@ -1,0 +1,172 @@
+/**
+ * Zod schemas of every HTTP request and response body of the control plane API. The
+ * handlers parse requests with these, the OpenAPI document is generated from them, and
+ * the CLI reads responses with them.
+ *
+ * @module
+ */
+import { z } from "zod";
+import {
+  AgentConfigState,
+  AgentRecord,
+  AuditEvent,
+  ConfigName,
+  ConfigRecord,
+  ContentType,
+  RegionRecord,
+  SimpleName,
+  VersionRecord,
+} from "@atlas/nats";
+
+/** A JSON value (what a JSON config's `content` may be instead of a string). */
+export type JsonValue = string | number | boolean | null | JsonValue[] | {
+  [key: string]: JsonValue;
+};
+
+/** Body of `PUT /v1/configs/{name}`; omitted fields keep their current value. */
+export const ConfigPutBody = z.strictObject({
+  description: z.string().max(1000).optional(),
+  contentType: ContentType.optional().describe("default application/json"),
+  schema: z.record(z.string(), z.unknown()).nullable().optional().describe(
+    "JSON Schema every new version must satisfy (JSON and YAML configs); null removes it",
+  ),
+});
+export type ConfigPutBody = z.infer<typeof ConfigPutBody>;
+
+/** Body of `POST /v1/configs/{name}/versions`. */
+export const PublishBody = z.strictObject({
+  content: z.unknown().refine((v) => v !== undefined, { message: "content is required" })
+    .describe(
+      "the content as a string (bytes preserved), or for JSON configs any JSON value " +
+        "(stored pretty-printed with a final newline)",
+    ),
+  message: z.string().max(4000).optional(),
+});
+export type PublishBody = z.infer<typeof PublishBody>;
+
+const Regions = z.array(SimpleName).min(1).optional().describe(
+  "default: every provisioned region",
+);
+
+/** Body of `POST /v1/configs/{name}/activate`. */
+export const ActivateBody = z.strictObject({
+  version: z.number().int().positive(),
+  regions: Regions,
+});
+export type ActivateBody = z.infer<typeof ActivateBody>;
+
+/** Body of `POST /v1/configs/{name}/rollback`. */
+export const RollbackBody = z.strictObject({
+  regions: Regions,
+  toVersion: z.number().int().positive().optional().describe(
+    "default: the version active before the current one",
+  ),
+});
+export type RollbackBody = z.infer<typeof RollbackBody>;
+
+const PositiveInt = z.string().regex(/^[1-9][0-9]{0,14}$/, {
+  message: "must be a positive integer",
+}).transform(Number);
+
+/** Query of `GET /v1/configs/{name}/diff`. */
+export const DiffQuery = z.object({ from: PositiveInt, to: PositiveInt });
+
+/** Query of `GET /v1/audit`. */
+export const AuditQuery = z.object({
+  config: ConfigName.optional(),
+  limit: PositiveInt.pipe(z.number().max(1000)).optional().describe("default 100, max 1000"),
+});
+
+/** Query of `GET /v1/agents`. */
+export const AgentsQuery = z.object({ region: SimpleName.optional() });
+
+/** `GET /v1/configs`. */
+export const ConfigList = z.object({ configs: z.array(ConfigRecord) });
+/** `GET /v1/configs/{name}/versions`, ascending by version. */
+export const VersionList = z.object({ versions: z.array(VersionRecord) });
+
+/** What an activation or rollback did in one region. */
+export const RegionMove = z.object({
+  region: SimpleName,
+  /** Sequence number of the pointer now stored. */
+  seq: z.number().int().positive(),
+  /** The version active in the region now. */
+  version: z.number().int().positive(),
+  previousVersion: z.number().int().positive().nullable(),
+  /** False when the region already had this version active (nothing written). */
+  changed: z.boolean(),
+});
+export type RegionMove = z.infer<typeof RegionMove>;
+
+/** Response of activate and rollback. */
+export const MoveResult = z.object({
+  config: ConfigName,
+  /** The version activated (a rollback without toVersion: the first region's target). */
+  version: z.number().int().positive(),
+  regions: z.array(RegionMove),
+});
+export type MoveResult = z.infer<typeof MoveResult>;
+
+/** Rollout state of one config in one region. */
+export const RegionStatus = z.object({
+  region: SimpleName,
+  pointer: z.object({
+    version: z.number().int().positive(),
+    seq: z.number().int().positive(),
+    issuedAt: z.string(),
+    history: z.array(z.number().int().positive()),
+  }).nullable(),
+  agents: z.object({
+    total: z.number().int().nonnegative(),
+    onActive: z.array(SimpleName),
+    onOther: z.array(z.object({ agent: SimpleName, version: z.number().int().nullable() })),
+    rejects: z.array(z.object({
+      agent: SimpleName,
+      version: z.number().int(),
+      status: z.string(),
+      reason: z.string(),
+    })),
+  }),
+});
+export type RegionStatus = z.infer<typeof RegionStatus>;
+
+/** `GET /v1/configs/{name}/status`. */
+export const ConfigStatus = z.object({ config: ConfigName, regions: z.array(RegionStatus) });
+export type ConfigStatus = z.infer<typeof ConfigStatus>;
+
+/** An agent as `GET /v1/agents` shows it. */
+export const AgentView = AgentRecord.extend({
+  /** No heartbeat for more than 90 s. */
+  stale: z.boolean(),
+  configs: z.record(
+    ConfigName,
+    AgentConfigState.extend({
+      /** The file on disk does not hash to the applied digest. */
+      drift: z.boolean(),
+    }),
+  ),
+});
+export type AgentView = z.infer<typeof AgentView>;
+
+/** `GET /v1/agents`. */
+export const AgentList = z.object({ agents: z.array(AgentView) });
+/** `GET /v1/audit`, newest first. */
+export const AuditList = z.object({ events: z.array(AuditEvent) });
+/** `GET /v1/regions`. */
+export const RegionList = z.object({ regions: z.array(RegionRecord) });
+
+/** `GET /healthz`. */
+export const Health = z.object({
+  ok: z.boolean(),
+  nats: z.object({ connected: z.boolean(), server: z.string().optional() }),
+});
+
+/** Body of every error response. */
+export const ErrorBody = z.object({
+  error: z.object({
+    code: z.string(),
+    message: z.string(),
+    details: z.unknown().optional(),
+  }),
+});
+export type ErrorBody = z.infer<typeof ErrorBody>;

@@ -1,0 +1,93 @@
+/**
+ * The Hono application of the control plane: public health and OpenAPI routes, bearer
+ * authentication on everything under `/v1`, one sub-app per resource, and one `onError`
+ * that maps every error to a response.
+ *
+ * @module
+ */
+import { Hono } from "hono";
+import type { AtlasNats } from "@atlas/nats";
+import { TokenAuth, type TokenSpec } from "./auth.ts";
+import { type ControlDeps, createContext } from "./context.ts";
+import { errorResponse } from "./errors.ts";
+import { openApiDocument } from "./openapi.ts";
+import {
+  agentRoutes,
+  auditRoutes,
+  configRoutes,
+  type ControlEnv,
+  keyRoutes,
+  pointerRoutes,
+  regionRoutes,
+} from "./routes.ts";
+
+/** Dependencies of {@linkcode createApp}. */
+export interface AppDeps extends ControlDeps {
+  /** API tokens (at least one). */
+  tokens: TokenSpec[];
+}
+
+/** The control plane's Hono app. */
+export type ControlApp = Hono<ControlEnv>;
+
+async function _natsHealth(nats: AtlasNats): Promise<{ connected: boolean; server?: string }> {
+  if (nats.nc.isClosed()) return { connected: false };
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const connected = await Promise.race([
+    nats.nc.flush().then(() => true, () => false),
+    new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), 1_000))),
+  ]);
+  clearTimeout(timer);
+  return { connected, ...(connected ? { server: nats.nc.getServer() } : {}) };
+}
+
+/**
+ * Builds the app over a connected, provisioned {@linkcode AtlasNats}. Tests call
+ * `app.request()` on it in-process.
+ *
+ * @example
+ * ```ts
+ * const app = createApp({ nats, signer, tokens: [{ name: "t", token: "s3cret", role: "admin" }] });
+ * const res = await app.request("/v1/configs", { headers: { Authorization: "Bearer s3cret" } });
+ * ```
+ */
+export function createApp(deps: AppDeps): ControlApp {
+  const ctx = createContext(deps);
+  const auth = new TokenAuth(deps.tokens);
+  const document = openApiDocument();
+  const app = new Hono<ControlEnv>();
+
+  app.get("/healthz", async (c) => c.json({ ok: true, nats: await _natsHealth(deps.nats) }));
+  app.get("/openapi.json", (c) => c.json(document));
+
+  app.use("/v1/*", async (c, next) => {
+    const principal = auth.authenticate(c.req.header("Authorization"));
+    auth.authorize(principal, c.req.method, c.req.path);
+    c.set("principal", principal);
+    await next();
+  });
+  app.route("/v1/configs", configRoutes(ctx));
+  app.route("/v1/configs", pointerRoutes(ctx));
+  app.route("/v1/agents", agentRoutes(ctx));
+  app.route("/v1/audit", auditRoutes(ctx));
+  app.route("/v1/keys", keyRoutes(ctx));
+  app.route("/v1/regions", regionRoutes(ctx));
+
+  app.notFound((c) =>
+    c.json({
+      error: {
+        code: "not_found",
+        message: `No route for ${c.req.method} ${c.req.path}: the routes are listed at ` +
+          `GET /openapi.json`,
+      },
+    }, 404)
+  );
+  app.onError((error, c) => {
+    const { status, headers, body } = errorResponse(error);
+    if (status === 500) {
+      console.error(`${c.req.method} ${c.req.path} failed:`, error);
+    }
+    return c.json(body, status, headers);
+  });
+  return app;
+}

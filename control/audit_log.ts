@@ -1,0 +1,83 @@
+/**
+ * Reading the audit log newest first.
+ *
+ * The audit stream is read with direct gets (`{seq, next_by_subj}`), which need no
+ * consumer and exist on nats-server 2.9 (multiple filter subjects and batched direct
+ * gets do not). The stream is scanned backwards in windows that grow fourfold, each
+ * window read forwards with `next_by_subj`, so a request costs about one round trip per
+ * event returned, however long the log is.
+ *
+ * @module
+ */
+import { AuditEvent, retryTransient, Streams, Subjects } from "@atlas/nats";
+import { checkConfigName, type ControlContext } from "./context.ts";
+
+/** Options of {@linkcode readAudit}. */
+export interface ReadAuditOptions {
+  /** Only events about this config. */
+  config?: string | undefined;
+  /** At most this many events. @default 100 */
+  limit?: number | undefined;
+}
+
+/**
+ * The newest audit events (of one config, or of all), newest first. Events that do not
+ * parse are skipped.
+ *
+ * @example
+ * ```ts
+ * const events = await readAudit(ctx, { config: "web", limit: 20 });
+ * ```
+ */
+export async function readAudit(
+  ctx: ControlContext,
+  options: ReadAuditOptions = {},
+): Promise<AuditEvent[]> {
+  const limit = options.limit ?? 100;
+  if (!Number.isSafeInteger(limit) || limit < 1) {
+    throw new RangeError(`Cannot read the audit log as 'limit' must be positive: it is ${limit}`);
+  }
+  const subject = options.config === undefined
+    ? Subjects.allAudit
+    : Subjects.audit(checkConfigName(options.config));
+  const { state } = await retryTransient(() => ctx.nats.jsm.streams.info(Streams.audit), {
+    what: "Reading the audit stream state",
+  });
+  const newestFirst: AuditEvent[] = [];
+  let to = state.last_seq;
+  let window = limit;
+  while (state.messages > 0 && to >= state.first_seq && newestFirst.length < limit) {
+    const from = Math.max(state.first_seq, to - window + 1);
+    const chunk = await _readRange(ctx, subject, from, to, limit - newestFirst.length);
+    newestFirst.push(...chunk.reverse());
+    to = from - 1;
+    window *= 4;
+  }
+  return newestFirst;
+}
+
+/** The last `keep` events on `subject` with sequence in [from, to], oldest first. */
+async function _readRange(
+  ctx: ControlContext,
+  subject: string,
+  from: number,
+  to: number,
+  keep: number,
+): Promise<AuditEvent[]> {
+  const out: AuditEvent[] = [];
+  for (let seq = from; seq <= to;) {
+    const next = seq;
+    const msg = await retryTransient(
+      () => ctx.nats.jsm.direct.getMessage(Streams.audit, { seq: next, next_by_subj: subject }),
+      { what: "Reading the audit log" },
+    );
+    if (!msg || msg.seq > to) break;
+    const parsed = AuditEvent.safeParse(msg.json());
+    if (parsed.success) {
+      out.push(parsed.data);
+      if (out.length > keep) out.shift();
+    }
+    seq = msg.seq + 1;
+  }
+  return out;
+}

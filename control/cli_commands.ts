@@ -1,0 +1,330 @@
+/**
+ * The commands of the `atlas` CLI: each turns its arguments into API calls and prints
+ * an aligned table (or, with `--json`, the raw response).
+ *
+ * @module
+ */
+import {
+  ConfigRecord,
+  generateSigningKey,
+  RegionRecord,
+  TrustedKeysFile,
+  VersionRecord,
+} from "@atlas/nats";
+import {
+  AgentList,
+  AuditList,
+  ConfigList,
+  ConfigStatus,
+  MoveResult,
+  RegionList,
+  VersionList,
+} from "./api.ts";
+import { type ApiClient, CliError, type Env } from "./cli_client.ts";
+import { short, table, when } from "./cli_format.ts";
+
+/** Where the CLI reads and writes; injectable so tests run it in-process. */
+export interface CliIo {
+  env: Env;
+  cwd: string;
+  stdout(data: Uint8Array): Promise<void>;
+  stderr(text: string): void;
+}
+
+/** Options the commands understand (see `main` in cli.ts). */
+export type Flags = {
+  json?: boolean;
+  "content-type"?: string;
+  schema?: string;
+  description?: string;
+  message?: string;
+  regions?: string;
+  region?: string;
+  to?: string;
+  config?: string;
+  limit?: string;
+  help?: boolean;
+};
+
+/** One run of a command. */
+export interface Run {
+  args: string[];
+  flags: Flags;
+  io: CliIo;
+  print(text: string): Promise<void>;
+  client(): Promise<ApiClient>;
+}
+
+function _arg(run: Run, index: number, what: string): string {
+  const value = run.args[index];
+  if (value === undefined) throw new CliError(`Missing ${what}: see \`deno task atlas help\``);
+  return value;
+}
+
+function _int(text: string, what: string): number {
+  if (!/^[1-9][0-9]*$/.test(text)) {
+    throw new CliError(`${what} must be a positive integer, got ${JSON.stringify(text)}`);
+  }
+  return Number(text);
+}
+
+function _regions(flags: Flags): { regions?: string[] } {
+  const list = flags.regions?.split(",").map((r) => r.trim()).filter(Boolean);
+  return list && list.length ? { regions: list } : {};
+}
+
+const _enc = (name: string) => encodeURIComponent(name);
+
+async function _readJsonFile(path: string): Promise<unknown> {
+  try {
+    return JSON.parse(await Deno.readTextFile(path));
+  } catch (e) {
+    throw new CliError(`Cannot read JSON from ${path}: ${(e as Error).message}`);
+  }
+}
+
+async function _moves(run: Run, path: string, body: unknown): Promise<void> {
+  const client = await run.client();
+  const res = await client.json(MoveResult, "POST", path, body);
+  if (run.flags.json) return await run.print(JSON.stringify(res, null, 2));
+  await run.print(table(
+    ["REGION", "PREVIOUS", "ACTIVE", "SEQ", "CHANGED"],
+    res.regions.map((r) => [
+      r.region,
+      r.previousVersion === null ? "-" : `v${r.previousVersion}`,
+      `v${r.version}`,
+      String(r.seq),
+      r.changed ? "yes" : "no (already active)",
+    ]),
+  ));
+}
+
+/** Every command by name. */
+export const COMMANDS: Record<string, (run: Run) => Promise<void>> = {
+  async configs(run) {
+    const client = await run.client();
+    if (run.args[0] === "create") {
+      const name = _arg(run, 1, "config name");
+      const body: Record<string, unknown> = {};
+      if (run.flags["content-type"]) body.contentType = run.flags["content-type"];
+      if (run.flags.description !== undefined) body.description = run.flags.description;
+      if (run.flags.schema) body.schema = await _readJsonFile(run.flags.schema);
+      const res = await client.request("PUT", `/v1/configs/${_enc(name)}`, body);
+      const config = ConfigRecord.parse(await res.json());
+      if (run.flags.json) return await run.print(JSON.stringify(config, null, 2));
+      return await run.print(
+        `${
+          res.status === 201 ? "created" : "updated"
+        } config ${config.name} (${config.contentType})`,
+      );
+    }
+    if (run.args.length) throw new CliError(`Unknown configs subcommand ${run.args[0]}`);
+    const { configs } = await client.json(ConfigList, "GET", "/v1/configs");
+    if (run.flags.json) return await run.print(JSON.stringify({ configs }, null, 2));
+    await run.print(table(
+      ["NAME", "TYPE", "LATEST", "SCHEMA", "UPDATED", "DESCRIPTION"],
+      configs.map((c) => [
+        c.name,
+        c.contentType,
+        c.latestVersion ? `v${c.latestVersion}` : "-",
+        c.schema ? "yes" : "no",
+        when(c.updatedAt),
+        c.description,
+      ]),
+    ));
+  },
+
+  async publish(run) {
+    const name = _arg(run, 0, "config name");
+    const file = _arg(run, 1, "file to publish");
+    let content: string;
+    try {
+      content = new TextDecoder("utf-8", { fatal: true }).decode(await Deno.readFile(file));
+    } catch (e) {
+      throw new CliError(`Cannot publish ${file}: ${(e as Error).message} (it must be UTF-8 text)`);
+    }
+    const body = {
+      content,
+      ...(run.flags.message !== undefined ? { message: run.flags.message } : {}),
+    };
+    const client = await run.client();
+    const v = await client.json(VersionRecord, "POST", `/v1/configs/${_enc(name)}/versions`, body);
+    if (run.flags.json) return await run.print(JSON.stringify(v, null, 2));
+    await run.print(
+      `published ${v.config} v${v.version} (sha256 ${short(v.digest)}, ${v.size} bytes)`,
+    );
+  },
+
+  async versions(run) {
+    const name = _arg(run, 0, "config name");
+    const client = await run.client();
+    const { versions } = await client.json(
+      VersionList,
+      "GET",
+      `/v1/configs/${_enc(name)}/versions`,
+    );
+    if (run.flags.json) return await run.print(JSON.stringify({ versions }, null, 2));
+    await run.print(table(
+      ["VERSION", "DIGEST", "SIZE", "AUTHOR", "CREATED", "MESSAGE"],
+      versions.map((v) => [
+        `v${v.version}`,
+        short(v.digest),
+        String(v.size),
+        v.author,
+        when(v.createdAt),
+        v.message,
+      ]),
+    ));
+  },
+
+  async show(run) {
+    const name = _arg(run, 0, "config name");
+    const version = _int(_arg(run, 1, "version"), "version");
+    const client = await run.client();
+    const res = await client.request(
+      "GET",
+      `/v1/configs/${_enc(name)}/versions/${version}/content`,
+    );
+    await run.io.stdout(new Uint8Array(await res.arrayBuffer()));
+  },
+
+  async diff(run) {
+    const name = _arg(run, 0, "config name");
+    const from = _int(_arg(run, 1, "from version"), "from");
+    const to = _int(_arg(run, 2, "to version"), "to");
+    const client = await run.client();
+    const res = await client.request("GET", `/v1/configs/${_enc(name)}/diff?from=${from}&to=${to}`);
+    await run.io.stdout(new Uint8Array(await res.arrayBuffer()));
+  },
+
+  async activate(run) {
+    const name = _arg(run, 0, "config name");
+    const version = _int(_arg(run, 1, "version"), "version");
+    await _moves(run, `/v1/configs/${_enc(name)}/activate`, { version, ..._regions(run.flags) });
+  },
+
+  async rollback(run) {
+    const name = _arg(run, 0, "config name");
+    const body = {
+      ..._regions(run.flags),
+      ...(run.flags.to !== undefined ? { toVersion: _int(run.flags.to, "--to") } : {}),
+    };
+    await _moves(run, `/v1/configs/${_enc(name)}/rollback`, body);
+  },
+
+  async status(run) {
+    const name = _arg(run, 0, "config name");
+    const client = await run.client();
+    const status = await client.json(ConfigStatus, "GET", `/v1/configs/${_enc(name)}/status`);
+    if (run.flags.json) return await run.print(JSON.stringify(status, null, 2));
+    const lines = [table(
+      ["REGION", "ACTIVE", "SEQ", "HISTORY", "AGENTS", "ON ACTIVE", "OTHER", "REJECTS"],
+      status.regions.map((r) => [
+        r.region,
+        r.pointer ? `v${r.pointer.version}` : "-",
+        r.pointer ? String(r.pointer.seq) : "-",
+        r.pointer?.history.map((v) => `v${v}`).join(",") || "-",
+        String(r.agents.total),
+        String(r.agents.onActive.length),
+        String(r.agents.onOther.length),
+        String(r.agents.rejects.length),
+      ]),
+    )];
+    for (const r of status.regions) {
+      for (const x of r.agents.rejects) {
+        lines.push(
+          `${r.region}/${x.agent}: ${x.status} v${x.version}: ${x.reason || "(no reason)"}`,
+        );
+      }
+    }
+    await run.print(lines.join("\n"));
+  },
+
+  async agents(run) {
+    const client = await run.client();
+    const query = run.flags.region ? `?region=${_enc(run.flags.region)}` : "";
+    const { agents } = await client.json(AgentList, "GET", `/v1/agents${query}`);
+    if (run.flags.json) return await run.print(JSON.stringify({ agents }, null, 2));
+    await run.print(table(
+      ["AGENT", "REGION", "HEARTBEAT", "STALE", "CONFIGS"],
+      agents.map((a) => [
+        a.id,
+        a.region,
+        when(a.heartbeatAt),
+        a.stale ? "STALE" : "ok",
+        Object.entries(a.configs).map(([name, s]) =>
+          `${name}@${s.applied ? `v${s.applied.version}` : "-"}${s.drift ? " DRIFT" : ""}`
+        ).join(", "),
+      ]),
+    ));
+  },
+
+  async audit(run) {
+    const client = await run.client();
+    const params = new URLSearchParams();
+    if (run.flags.config) params.set("config", run.flags.config);
+    if (run.flags.limit) params.set("limit", run.flags.limit);
+    const query = params.size ? `?${params}` : "";
+    const { events } = await client.json(AuditList, "GET", `/v1/audit${query}`);
+    if (run.flags.json) return await run.print(JSON.stringify({ events }, null, 2));
+    await run.print(table(
+      ["AT", "ACTOR", "ACTION", "CONFIG", "REGION", "VERSION"],
+      events.map((e) => [
+        when(e.at),
+        e.actor,
+        e.action,
+        e.config ?? "-",
+        e.region ?? "-",
+        e.version ? `v${e.version}` : "-",
+      ]),
+    ));
+  },
+
+  async regions(run) {
+    const client = await run.client();
+    if (run.args[0] === "add") {
+      const name = _arg(run, 1, "region name");
+      const res = await client.request("PUT", `/v1/regions/${_enc(name)}`);
+      const region = RegionRecord.parse(await res.json());
+      if (run.flags.json) return await run.print(JSON.stringify(region, null, 2));
+      return await run.print(
+        `${res.status === 201 ? "added" : "already had"} region ${region.name}`,
+      );
+    }
+    if (run.args.length) throw new CliError(`Unknown regions subcommand ${run.args[0]}`);
+    const { regions } = await client.json(RegionList, "GET", "/v1/regions");
+    if (run.flags.json) return await run.print(JSON.stringify({ regions }, null, 2));
+    await run.print(table(
+      ["NAME", "CLUSTER", "CREATED"],
+      regions.map((r) => [r.name, r.cluster ?? "-", when(r.createdAt)]),
+    ));
+  },
+
+  async keys(run) {
+    if (run.args[0] === "generate") {
+      const file = _arg(run, 1, "key file path");
+      const key = generateSigningKey();
+      const dir = file.includes("/") ? file.slice(0, file.lastIndexOf("/")) : "";
+      if (dir) await Deno.mkdir(dir, { recursive: true });
+      try {
+        await Deno.writeTextFile(file, JSON.stringify(key, null, 2) + "\n", {
+          createNew: true,
+          mode: 0o600,
+        });
+      } catch (e) {
+        if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
+        throw new CliError(
+          `${file} already exists; refusing to overwrite a signing key: choose another path ` +
+            "or move the old key away first",
+        );
+      }
+      return await run.print(
+        run.flags.json ? JSON.stringify({ file, keyId: key.keyId }) : `wrote ${file}\n${key.keyId}`,
+      );
+    }
+    if (run.args.length) throw new CliError(`Unknown keys subcommand ${run.args[0]}`);
+    const client = await run.client();
+    const keys = await client.json(TrustedKeysFile, "GET", "/v1/keys");
+    await run.print(JSON.stringify(keys, null, 2));
+  },
+};

@@ -1,0 +1,241 @@
+import assert from "node:assert/strict";
+import { generateSigningKey, SigningKeyFile } from "@atlas/nats";
+import { natsTest } from "@atlas/nats/testing";
+import { type CliIo, main } from "./cli.ts";
+import { resolveTarget } from "./cli_client.ts";
+import { table } from "./cli_format.ts";
+import { startControl } from "./server.ts";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+const CLI = new URL("./cli.ts", import.meta.url).pathname;
+const TOKEN = "cli-test-admin-token";
+
+/** Runs the CLI as a real subprocess. */
+async function atlas(env: Record<string, string>, ...args: string[]) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", CLI, ...args],
+    cwd: ROOT,
+    env: { NO_COLOR: "1", ...env },
+    clearEnv: false,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  return {
+    code: out.code,
+    stdout: new TextDecoder().decode(out.stdout),
+    stderr: new TextDecoder().decode(out.stderr),
+  };
+}
+
+/** Runs the CLI in-process with captured output. */
+async function atlasHere(env: Record<string, string>, cwd: string, ...args: string[]) {
+  const chunks: Uint8Array[] = [];
+  let stderr = "";
+  const io: CliIo = {
+    env: { get: (name) => env[name] },
+    cwd,
+    stdout: (data) => {
+      chunks.push(data.slice());
+      return Promise.resolve();
+    },
+    stderr: (text) => {
+      stderr += text + "\n";
+    },
+  };
+  const code = await main(args, io);
+  const bytes = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  chunks.reduce((off, c) => (bytes.set(c, off), off + c.length), 0);
+  return { code, bytes, stdout: new TextDecoder().decode(bytes), stderr };
+}
+
+/** A control plane on a random port, a temp dir with its key, and the CLI's env. */
+async function startTestControl(urls: string[]) {
+  const dir = await Deno.makeTempDir();
+  const signingKey = `${dir}/signing.key`;
+  await Deno.writeTextFile(signingKey, JSON.stringify(generateSigningKey()), { mode: 0o600 });
+  const control = await startControl({
+    nats: urls,
+    port: 0,
+    signingKey,
+    tokens: [{ name: "ops", token: TOKEN, role: "admin" }],
+  });
+  return {
+    dir,
+    env: { ATLAS_URL: control.url, ATLAS_TOKEN: TOKEN },
+    async [Symbol.asyncDispose]() {
+      await control[Symbol.asyncDispose]();
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
+}
+
+natsTest("the CLI, as a subprocess, creates, publishes, activates and reports", async ({
+  urls,
+}) => {
+  await using control = await startTestControl(urls);
+  const { dir, env } = control;
+  await Deno.writeTextFile(`${dir}/schema.json`, JSON.stringify({ type: "object" }));
+  await Deno.writeTextFile(`${dir}/web.json`, '{ "a": 1 }');
+
+  const created = await atlas(env, "configs", "create", "web", "--schema", `${dir}/schema.json`);
+  assert.equal(created.code, 0, created.stderr);
+  assert.match(created.stdout, /created config web \(application\/json\)/);
+
+  const published = await atlas(env, "publish", "web", `${dir}/web.json`, "-m", "first");
+  assert.equal(published.code, 0, published.stderr);
+  assert.match(published.stdout, /published web v1 \(sha256 [0-9a-f]{12}, 10 bytes\)/);
+
+  const versions = await atlas(env, "versions", "web");
+  assert.match(versions.stdout, /^VERSION\s+DIGEST\s+SIZE\s+AUTHOR/);
+  assert.match(versions.stdout, /\nv1\s+[0-9a-f]{12}\s+10\s+ops\s+.*first$/m);
+
+  const activated = await atlas(env, "activate", "web", "1", "--regions", "us-east");
+  assert.equal(activated.code, 0, activated.stderr);
+  assert.match(activated.stdout, /us-east\s+-\s+v1\s+1\s+yes/);
+
+  const status = await atlas(env, "status", "web", "--json");
+  assert.equal(status.code, 0, status.stderr);
+  const parsed = JSON.parse(status.stdout) as { regions: { region: string; pointer: unknown }[] };
+  assert.deepEqual(parsed.regions.map((r) => [r.region, r.pointer !== null]), [
+    ["eu-west", false],
+    ["us-east", true],
+  ]);
+
+  const human = await atlas(env, "status", "web");
+  assert.match(human.stdout, /us-east\s+v1\s+1\s+-\s+0/);
+
+  const failed = await atlas(env, "activate", "web", "9");
+  assert.equal(failed.code, 1);
+  assert.equal(failed.stdout, "");
+  assert.match(failed.stderr, /^error: Version 9 of web does not exist/);
+
+  const invalid = await atlas(env, "configs", "create", "Bad Name");
+  assert.equal(invalid.code, 1);
+  assert.match(invalid.stderr, /error: Invalid config name "Bad Name"/);
+});
+
+natsTest("the CLI prints exact content, diffs, audit and schema issues", async ({ urls }) => {
+  await using control = await startTestControl(urls);
+  const { dir, env } = control;
+  const run = (...args: string[]) => atlasHere(env, dir, ...args);
+  await Deno.writeTextFile(`${dir}/s.json`, JSON.stringify({ required: ["a"] }));
+  assert.equal((await run("configs", "create", "web", "--schema", `${dir}/s.json`)).code, 0);
+  const text = '{"a": "caf\u00e9"}';
+  await Deno.writeTextFile(`${dir}/v1.json`, text);
+  await Deno.writeTextFile(`${dir}/v2.json`, '{"a": 2}\n');
+  await Deno.writeTextFile(`${dir}/bad.json`, '{"b": 2}\n');
+  assert.equal((await run("publish", "web", `${dir}/v1.json`)).code, 0);
+  assert.equal((await run("publish", "web", `${dir}/v2.json`)).code, 0);
+
+  const shown = await run("show", "web", "1");
+  assert.deepEqual(shown.bytes, new TextEncoder().encode(text));
+  const diff = await run("diff", "web", "1", "2");
+  assert.match(diff.stdout, /--- web@v1\n\+\+\+ web@v2/);
+
+  const bad = await run("publish", "web", `${dir}/bad.json`);
+  assert.equal(bad.code, 1);
+  assert.match(
+    bad.stderr,
+    /error: Content of web does not satisfy.*\n {2}\/: must have required property 'a'/,
+  );
+
+  const audit = await run("audit", "--config", "web", "--limit", "2");
+  assert.match(audit.stdout, /^AT\s+ACTOR\s+ACTION/);
+  assert.deepEqual(
+    audit.stdout.trim().split("\n").slice(1).map((l) => l.split(/\s+/)[3]),
+    ["version.publish", "version.publish"],
+  );
+  const keys = JSON.parse((await run("keys")).stdout) as { keys: { keyId: string }[] };
+  assert.equal(keys.keys.length, 1);
+  const regions = await run("regions", "add", "ap-south");
+  assert.match(regions.stdout, /added region ap-south/);
+  assert.match((await run("regions")).stdout, /ap-south/);
+  assert.match((await run("configs")).stdout, /web\s+application\/json\s+v2\s+yes/);
+});
+
+Deno.test("the CLI says how to start the control plane when it cannot reach it", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  const url = `http://127.0.0.1:${port}`;
+  const res = await atlasHere({ ATLAS_URL: url, ATLAS_TOKEN: "x" }, "/", "configs");
+  assert.equal(res.code, 1);
+  assert.match(
+    res.stderr,
+    new RegExp(
+      `^error: cannot reach the control plane at ${url}: is it running\\? Start it ` +
+        "with `deno task dev`",
+    ),
+  );
+});
+
+Deno.test("the CLI says how to set a token when it has none", async () => {
+  const res = await atlasHere({ ATLAS_URL: "http://127.0.0.1:1" }, "/", "configs");
+  assert.equal(res.code, 1);
+  assert.match(res.stderr, /No API token: set ATLAS_TOKEN/);
+  const unknown = await atlasHere({}, "/", "frobnicate");
+  assert.equal(unknown.code, 1);
+  assert.match(unknown.stderr, /Unknown command "frobnicate"/);
+  const help = await atlasHere({}, "/", "--help");
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /keys generate <file>/);
+});
+
+Deno.test("without ATLAS_URL the CLI uses dev mode's dev.json and token file", async () => {
+  const dir = await Deno.makeTempDir();
+  await Deno.mkdir(`${dir}/.atlas/dev`, { recursive: true });
+  await Deno.writeTextFile(`${dir}/.atlas/dev/token`, "dev-token\n");
+  await Deno.writeTextFile(
+    `${dir}/.atlas/dev/dev.json`,
+    JSON.stringify({
+      controlUrl: "http://127.0.0.1:9999/",
+      natsUrl: "nats://127.0.0.1:4222",
+      tokenFile: ".atlas/dev/token",
+      trustedKeysFile: ".atlas/dev/trusted.json",
+      agents: [],
+    }),
+  );
+  const env = (vars: Record<string, string>) => ({ get: (n: string) => vars[n] });
+  assert.deepEqual(await resolveTarget(env({}), dir), {
+    url: "http://127.0.0.1:9999",
+    token: "dev-token",
+    source: "dev.json",
+  });
+  assert.deepEqual(await resolveTarget(env({ ATLAS_TOKEN: "mine" }), dir), {
+    url: "http://127.0.0.1:9999",
+    token: "mine",
+    source: "dev.json",
+  });
+  assert.deepEqual(await resolveTarget(env({ ATLAS_URL: "http://h:1" }), dir), {
+    url: "http://h:1",
+    token: undefined,
+    source: "ATLAS_URL",
+  });
+  await Deno.writeTextFile(`${dir}/tok`, "from-file");
+  assert.equal(
+    (await resolveTarget(env({ ATLAS_TOKEN_FILE: `${dir}/tok` }), "/")).token,
+    "from-file",
+  );
+  assert.equal((await resolveTarget(env({}), "/")).url, "http://127.0.0.1:8080");
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("keys generate writes a 0600 key file and never overwrites one", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/keys/signing.key`;
+  const first = await atlasHere({}, dir, "keys", "generate", path);
+  assert.equal(first.code, 0, first.stderr);
+  const key = SigningKeyFile.parse(JSON.parse(await Deno.readTextFile(path)));
+  assert.match(first.stdout, new RegExp(key.keyId));
+  assert.equal((await Deno.stat(path)).mode! & 0o777, 0o600);
+  const second = await atlasHere({}, dir, "keys", "generate", path);
+  assert.equal(second.code, 1);
+  assert.match(second.stderr, /already exists; refusing to overwrite/);
+  assert.equal(SigningKeyFile.parse(JSON.parse(await Deno.readTextFile(path))).keyId, key.keyId);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("tables align columns and say (none) when empty", () => {
+  assert.equal(table(["A", "BB"], [["xyz", "1"], ["q", "22"]]), "A    BB\nxyz  1\nq    22");
+  assert.equal(table(["A"], []), "(none)");
+});

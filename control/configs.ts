@@ -1,0 +1,164 @@
+/**
+ * Config records: create, update, read and list, each write a compare-and-set on the
+ * KV revision so concurrent writers never lose an update.
+ *
+ * @module
+ */
+import { appendAudit, Buckets, ConfigRecord, retryTransient } from "@atlas/nats";
+import type { ConfigPutBody } from "./api.ts";
+import { schemaApplies } from "./content.ts";
+import {
+  checkConfigName,
+  type ControlContext,
+  isCasConflict,
+  listKeys,
+  readKv,
+  type Stored,
+} from "./context.ts";
+import { ConflictError, InvalidRequestError, NotFoundError } from "./errors.ts";
+
+/** Reads a config by name, or null; a bad name is a request error. */
+export async function readConfig(
+  ctx: ControlContext,
+  name: string,
+): Promise<Stored<ConfigRecord> | null> {
+  checkConfigName(name);
+  const kv = await ctx.nats.kv(Buckets.configs);
+  return await retryTransient(() => readKv(kv, name, ConfigRecord), {
+    what: `Reading config ${name}`,
+  });
+}
+
+/**
+ * Reads a config by name; throws {@linkcode NotFoundError} saying how to create it.
+ *
+ * @example
+ * ```ts
+ * const { value: config } = await requireConfig(ctx, "web");
+ * ```
+ */
+export async function requireConfig(
+  ctx: ControlContext,
+  name: string,
+): Promise<Stored<ConfigRecord>> {
+  const found = await readConfig(ctx, name);
+  if (!found) {
+    throw new NotFoundError(
+      `Config ${JSON.stringify(name)} does not exist: create it with PUT /v1/configs/${name} ` +
+        `(\`deno task atlas configs create ${name}\`)`,
+    );
+  }
+  return found;
+}
+
+/** Every config, sorted by name. */
+export async function listConfigs(ctx: ControlContext): Promise<ConfigRecord[]> {
+  const kv = await ctx.nats.kv(Buckets.configs);
+  const keys = await retryTransient(() => listKeys(kv, ">"), { what: "Listing configs" });
+  const records = await Promise.all(keys.map((k) => readKv(kv, k, ConfigRecord)));
+  return records.filter((r) => r !== null).map((r) => r.value)
+    .sort((a, b) => a.name.localeCompare(b.name));
+}
+
+function _nextRecord(
+  name: string,
+  body: ConfigPutBody,
+  current: ConfigRecord | undefined,
+  ctx: ControlContext,
+): ConfigRecord {
+  const now = new Date().toISOString();
+  const contentType = body.contentType ?? current?.contentType ?? "application/json";
+  if (current && current.latestVersion > 0 && contentType !== current.contentType) {
+    throw new ConflictError(
+      `Config ${name} already has ${current.latestVersion} version(s) of type ` +
+        `${current.contentType}, so its content type cannot become ${contentType}: create a ` +
+        `new config instead`,
+    );
+  }
+  const schema = body.schema === null ? undefined : body.schema ?? current?.schema;
+  if (schema !== undefined) {
+    if (!schemaApplies(contentType)) {
+      throw new InvalidRequestError(
+        `A JSON Schema only applies to JSON and YAML configs, and ${name} is ${contentType}: ` +
+          `send "schema": null to remove it, or choose another content type`,
+      );
+    }
+    ctx.validators.compile(schema);
+  }
+  return ConfigRecord.parse({
+    name,
+    description: body.description ?? current?.description ?? "",
+    contentType,
+    ...(schema !== undefined ? { schema } : {}),
+    latestVersion: current?.latestVersion ?? 0,
+    createdAt: current?.createdAt ?? now,
+    updatedAt: now,
+  });
+}
+
+/**
+ * Creates a config or updates the fields given in `body` (omitted fields keep their
+ * value; `schema: null` removes the schema). Compare-and-set on the KV revision, so a
+ * concurrent publish raising `latestVersion` is never undone.
+ *
+ * @example
+ * ```ts
+ * const { created } = await putConfig(ctx, "web", { contentType: "application/yaml" }, "alice");
+ * ```
+ */
+export async function putConfig(
+  ctx: ControlContext,
+  name: string,
+  body: ConfigPutBody,
+  actor: string,
+): Promise<{ config: ConfigRecord; created: boolean }> {
+  checkConfigName(name);
+  const kv = await ctx.nats.kv(Buckets.configs);
+  for (let attempt = 1; attempt <= 20; attempt++) {
+    const current = await readConfig(ctx, name);
+    const config = _nextRecord(name, body, current?.value, ctx);
+    const data = JSON.stringify(config);
+    try {
+      await retryTransient(
+        () => current ? kv.update(name, data, current.revision) : kv.create(name, data),
+        { what: `Writing config ${name}` },
+      );
+    } catch (e) {
+      if (isCasConflict(e)) continue;
+      throw e;
+    }
+    await appendAudit(ctx.nats, {
+      actor,
+      action: "config.put",
+      config: name,
+      details: { created: !current, contentType: config.contentType, schema: !!config.schema },
+    });
+    return { config, created: !current };
+  }
+  throw new ConflictError(`Config ${name} kept changing while it was being written: try again`);
+}
+
+/**
+ * Raises `latestVersion` of a config to at least `version` (compare-and-set; it only ever
+ * increases).
+ */
+export async function raiseLatestVersion(
+  ctx: ControlContext,
+  name: string,
+  version: number,
+): Promise<void> {
+  const kv = await ctx.nats.kv(Buckets.configs);
+  while (true) {
+    const current = await requireConfig(ctx, name);
+    if (current.value.latestVersion >= version) return;
+    const next = { ...current.value, latestVersion: version };
+    try {
+      await retryTransient(() => kv.update(name, JSON.stringify(next), current.revision), {
+        what: `Raising the latest version of ${name}`,
+      });
+      return;
+    } catch (e) {
+      if (!isCasConflict(e)) throw e;
+    }
+  }
+}

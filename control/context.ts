@@ -1,0 +1,135 @@
+/**
+ * What every operation of the control plane works with: the NATS handles, the signing
+ * key, the limits, and validation of user-supplied names into request errors.
+ *
+ * @module
+ */
+import type { z } from "zod";
+import {
+  type AtlasNats,
+  isConfigName,
+  isSimpleName,
+  type Signer,
+  type TrustedKey,
+} from "@atlas/nats";
+import type { KV } from "@nats-io/kv";
+import { SchemaValidators } from "./content.ts";
+import { InvalidRequestError } from "./errors.ts";
+
+/** Limits of the control plane, all optional. */
+export interface ControlLimits {
+  /** Largest content of one version, in bytes. @default 1_048_576 */
+  maxContentBytes?: number;
+  /** Content this size or smaller travels inside the pointer notice. @default 65_536 */
+  inlineMaxBytes?: number;
+}
+
+/** Dependencies of {@linkcode createContext}. */
+export interface ControlDeps extends ControlLimits {
+  nats: AtlasNats;
+  signer: Signer;
+  /** Public keys served by `GET /v1/keys` besides the signer's own. @default [] */
+  extraTrustedKeys?: TrustedKey[];
+  /** Replicas of region pointer buckets created through the API. @default 1 */
+  replicas?: number;
+}
+
+/** {@linkcode ControlDeps} with every field resolved. */
+export interface ControlContext {
+  nats: AtlasNats;
+  signer: Signer;
+  maxContentBytes: number;
+  inlineMaxBytes: number;
+  /** Largest request body: twice the content limit (JSON escaping) plus 64 KiB. */
+  maxBodyBytes: number;
+  trustedKeys: TrustedKey[];
+  replicas: number;
+  validators: SchemaValidators;
+}
+
+function _positiveInt(name: string, value: number): number {
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new RangeError(
+      `Cannot start the control plane as '${name}' must be a non-negative integer: current ` +
+        `value is ${value}`,
+    );
+  }
+  return value;
+}
+
+/**
+ * Resolves dependencies and defaults once.
+ *
+ * @example
+ * ```ts
+ * const ctx = createContext({ nats, signer: await loadSigner("signing.key") });
+ * ```
+ */
+export function createContext(deps: ControlDeps): ControlContext {
+  const maxContentBytes = _positiveInt("maxContentBytes", deps.maxContentBytes ?? 1_048_576);
+  return {
+    nats: deps.nats,
+    signer: deps.signer,
+    maxContentBytes,
+    inlineMaxBytes: _positiveInt("inlineMaxBytes", deps.inlineMaxBytes ?? 65_536),
+    maxBodyBytes: maxContentBytes * 2 + 65_536,
+    trustedKeys: [deps.signer.trustedKey, ...(deps.extraTrustedKeys ?? [])],
+    replicas: _positiveInt("replicas", deps.replicas ?? 1),
+    validators: new SchemaValidators(),
+  };
+}
+
+/** Throws {@linkcode InvalidRequestError} unless `name` is a valid config name. */
+export function checkConfigName(name: string): string {
+  if (!isConfigName(name)) {
+    throw new InvalidRequestError(
+      `Invalid config name ${JSON.stringify(name)}: use dot-separated segments of lowercase ` +
+        `letters, digits, '_' and '-', each starting with a letter or digit ` +
+        `(e.g. "payments.limits")`,
+    );
+  }
+  return name;
+}
+
+/** Throws {@linkcode InvalidRequestError} unless `name` is a valid region name. */
+export function checkRegionName(name: string): string {
+  if (!isSimpleName(name)) {
+    throw new InvalidRequestError(
+      `Invalid region name ${JSON.stringify(name)}: use lowercase letters, digits, '_' and ` +
+        `'-', starting with a letter or digit (e.g. "us-east")`,
+    );
+  }
+  return name;
+}
+
+/** A KV value parsed with its schema, and the revision it was read at. */
+export interface Stored<T> {
+  value: T;
+  revision: number;
+}
+
+/**
+ * Reads and parses one KV entry; null when absent or deleted. A value that does not
+ * parse is an error (stored data is never silently ignored).
+ */
+export async function readKv<S extends z.ZodType>(
+  kv: KV,
+  key: string,
+  schema: S,
+): Promise<Stored<z.infer<S>> | null> {
+  const entry = await kv.get(key);
+  if (!entry || entry.operation !== "PUT") return null;
+  return { value: schema.parse(entry.json()), revision: entry.revision };
+}
+
+/** Every key of `kv` matching `filter` (one filter subject: fine on nats-server 2.9). */
+export async function listKeys(kv: KV, filter: string): Promise<string[]> {
+  const keys: string[] = [];
+  for await (const key of await kv.keys(filter)) keys.push(key);
+  return keys;
+}
+
+/** True when a KV write failed because the key's revision moved (or it exists). */
+export function isCasConflict(error: unknown): boolean {
+  return /wrong last sequence|key exists/i.test((error as Error)?.message ?? "");
+}

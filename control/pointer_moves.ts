@@ -1,0 +1,196 @@
+/**
+ * Immediate activation and rollback: moving a config's signed pointer in chosen regions
+ * by compare-and-set (`writePointer` from `@atlas/nats`), straight from the control plane
+ * so they work with every coordinator down.
+ *
+ * Activation inlines small content in the pointer notice, so most agents apply without
+ * fetching anything. Rollback never does: agents hold the prior blob in their cache.
+ *
+ * @module
+ */
+import {
+  appendAudit,
+  type PointerChange,
+  type PointerRecord,
+  readPointer,
+  retryTransient,
+  type VersionRecord,
+  writePointer,
+} from "@atlas/nats";
+import type { MoveResult, RegionMove } from "./api.ts";
+import type { ControlContext } from "./context.ts";
+import { requireConfig } from "./configs.ts";
+import { ConflictError } from "./errors.ts";
+import { targetRegions } from "./regions.ts";
+import { getVersion, readContent } from "./versions.ts";
+
+/** How many earlier versions a pointer remembers for rollback. */
+const HISTORY = 32;
+/** Compare-and-set attempts per region: each concurrent mover can cost one. */
+const CAS_ATTEMPTS = 32;
+
+interface MoveOptions {
+  actor: string;
+  action: "pointer.activate" | "pointer.rollback";
+  inline?: Record<string, Uint8Array>;
+}
+
+/** Moves one region's pointer and audits it; `change` may be called again on a lost race. */
+async function _move(
+  ctx: ControlContext,
+  region: string,
+  config: string,
+  change: (cur: PointerRecord | null) => PointerChange | null,
+  options: MoveOptions,
+): Promise<RegionMove> {
+  let previous: PointerRecord | null = null;
+  let changed = false;
+  const stored = await writePointer(ctx.nats, ctx.signer, region, config, (cur) => {
+    previous = cur;
+    const next = change(cur);
+    changed = next !== null;
+    return next;
+  }, {
+    issuedBy: options.actor,
+    attempts: CAS_ATTEMPTS,
+    ...(options.inline ? { inline: options.inline } : {}),
+  });
+  if (!stored) throw new Error(`Pointer ${region}/${config} was neither stored nor found`);
+  const previousVersion = (previous as PointerRecord | null)?.active.version ?? null;
+  await appendAudit(ctx.nats, {
+    actor: options.actor,
+    action: options.action,
+    config,
+    region,
+    version: stored.active.version,
+    details: { previousVersion, seq: stored.seq, changed },
+  });
+  return { region, seq: stored.seq, previousVersion, changed, version: stored.active.version };
+}
+
+/**
+ * Makes `version` the active version of `name` in `regions` (default: every provisioned
+ * region). A region already on that version (with no candidate) is left alone.
+ *
+ * @example
+ * ```ts
+ * await activate(ctx, "web", { version: 3, regions: ["us-east"] }, "alice");
+ * ```
+ */
+export async function activate(
+  ctx: ControlContext,
+  name: string,
+  request: { version: number; regions?: string[] | undefined },
+  actor: string,
+): Promise<MoveResult> {
+  await requireConfig(ctx, name);
+  const version = await getVersion(ctx, name, request.version);
+  const regions = await targetRegions(ctx, request.regions);
+  const inline = version.size <= ctx.inlineMaxBytes
+    ? { [version.digest]: await readContent(ctx, version) }
+    : {};
+  const change = (cur: PointerRecord | null): PointerChange | null => {
+    if (cur && cur.active.version === version.version && !cur.candidate) return null;
+    return {
+      active: version,
+      history: cur
+        ? [cur.active.version, ...cur.history.filter((v) => v !== cur.active.version)]
+          .slice(0, HISTORY)
+        : [],
+      reason: `activate v${version.version}`,
+    };
+  };
+  const moves = await Promise.all(
+    regions.map((region) =>
+      _move(ctx, region, name, change, { actor, action: "pointer.activate", inline })
+    ),
+  );
+  return { config: name, version: version.version, regions: moves };
+}
+
+/** Raised inside a pointer change when the target's version record must be read first. */
+class _NeedVersion extends Error {
+  constructor(readonly version: number) {
+    super(`version ${version} not loaded`);
+  }
+}
+
+function _rollbackTarget(
+  name: string,
+  region: string,
+  cur: PointerRecord | null,
+  toVersion: number | undefined,
+): { cur: PointerRecord; target: number } {
+  if (!cur) {
+    throw new ConflictError(
+      `Nothing is active for ${name} in ${region}: activate a version first`,
+    );
+  }
+  const target = toVersion ?? cur.history[0];
+  if (target === undefined) {
+    throw new ConflictError(
+      `No earlier version of ${name} to roll back to in ${region} (v${cur.active.version} ` +
+        `is the only one activated there): activate another version, or pass toVersion`,
+    );
+  }
+  return { cur, target };
+}
+
+/**
+ * Moves the pointer of `name` back to the version active before the current one (or to
+ * `toVersion`) in `regions`, without staging and without inline content. Every region is
+ * checked before any is moved, so a 409 leaves all of them untouched.
+ *
+ * @example
+ * ```ts
+ * await rollback(ctx, "web", {}, "alice"); // every region back one version
+ * ```
+ */
+export async function rollback(
+  ctx: ControlContext,
+  name: string,
+  request: { regions?: string[] | undefined; toVersion?: number | undefined },
+  actor: string,
+): Promise<MoveResult> {
+  await requireConfig(ctx, name);
+  const regions = await targetRegions(ctx, request.regions);
+  const records = new Map<number, VersionRecord>();
+  const load = async (n: number) => {
+    if (!records.has(n)) records.set(n, await getVersion(ctx, name, n));
+  };
+  if (request.toVersion !== undefined) await load(request.toVersion);
+  for (const region of regions) {
+    const stored = await retryTransient(() => readPointer(ctx.nats, region, name), {
+      what: `Reading pointer ${region}/${name}`,
+    });
+    await load(_rollbackTarget(name, region, stored?.pointer ?? null, request.toVersion).target);
+  }
+  const change = (region: string) => (current: PointerRecord | null): PointerChange | null => {
+    const { cur, target } = _rollbackTarget(name, region, current, request.toVersion);
+    if (cur.active.version === target && !cur.candidate) return null;
+    const record = records.get(target);
+    if (!record) throw new _NeedVersion(target);
+    return {
+      active: record,
+      history: request.toVersion !== undefined
+        ? [cur.active.version, ...cur.history].slice(0, HISTORY)
+        : cur.history.slice(1),
+      reason: `rollback to v${target}`,
+    };
+  };
+  const moves = await Promise.all(regions.map(async (region) => {
+    // The pointer may have moved since it was checked: load what it now needs, retry.
+    while (true) {
+      try {
+        return await _move(ctx, region, name, change(region), {
+          actor,
+          action: "pointer.rollback",
+        });
+      } catch (e) {
+        if (!(e instanceof _NeedVersion)) throw e;
+        await load(e.version);
+      }
+    }
+  }));
+  return { config: name, version: moves[0]!.version, regions: moves };
+}

@@ -1,0 +1,65 @@
+/**
+ * Regions known to the control plane: listing, adding, and resolving the regions an
+ * operation targets.
+ *
+ * @module
+ */
+import { appendAudit, listRegions, provisionRegion, type RegionRecord } from "@atlas/nats";
+import { checkRegionName, type ControlContext } from "./context.ts";
+import { ConflictError, NotFoundError } from "./errors.ts";
+
+/** Every provisioned region, sorted by name. */
+export function regionList(ctx: ControlContext): Promise<RegionRecord[]> {
+  return listRegions(ctx.nats);
+}
+
+/**
+ * Provisions a region (its pointer bucket and record) if it is new; returns the stored
+ * record and whether it was created.
+ *
+ * @example
+ * ```ts
+ * const { created } = await addRegion(ctx, "ap-south", "alice");
+ * ```
+ */
+export async function addRegion(
+  ctx: ControlContext,
+  name: string,
+  actor: string,
+): Promise<{ region: RegionRecord; created: boolean }> {
+  checkRegionName(name);
+  const existed = (await listRegions(ctx.nats)).some((r) => r.name === name);
+  const fresh = await provisionRegion(ctx.nats, name, { replicas: ctx.replicas });
+  const stored = (await listRegions(ctx.nats)).find((r) => r.name === name) ?? fresh;
+  if (!existed) await appendAudit(ctx.nats, { actor, action: "region.put", region: name });
+  return { region: stored, created: !existed };
+}
+
+/**
+ * The regions an operation targets: `requested` (each must be provisioned, else
+ * {@linkcode NotFoundError}), or every provisioned region.
+ */
+export async function targetRegions(
+  ctx: ControlContext,
+  requested: readonly string[] | undefined,
+): Promise<string[]> {
+  const known = (await listRegions(ctx.nats)).map((r) => r.name);
+  if (known.length === 0) {
+    throw new ConflictError(
+      "No region is provisioned yet: add one with PUT /v1/regions/<name> " +
+        "(`deno task atlas regions add us-east`)",
+    );
+  }
+  if (!requested) return known;
+  for (const region of requested) {
+    checkRegionName(region);
+    if (!known.includes(region)) {
+      throw new NotFoundError(
+        `Region ${JSON.stringify(region)} is not provisioned (known: ${
+          known.join(", ") || "none"
+        }): add it with PUT /v1/regions/${region} (\`deno task atlas regions add ${region}\`)`,
+      );
+    }
+  }
+  return [...new Set(requested)];
+}

@@ -1,0 +1,235 @@
+/**
+ * Versions: the publish pipeline, reading versions and their content back, and diffs.
+ *
+ * Publishing checks everything before it stores anything: size, parse by content type,
+ * JSON Schema; only then is the blob stored (deduplicated by digest) and a version number
+ * allocated by create-only KV writes, so two concurrent publishers get distinct,
+ * gapless numbers and neither is lost.
+ *
+ * @module
+ */
+import { createTwoFilesPatch } from "diff";
+import {
+  appendAudit,
+  blobName,
+  Buckets,
+  retryTransient,
+  sha256Hex,
+  versionKey,
+  VersionRecord,
+} from "@atlas/nats";
+import { encodeContent, parseContent } from "./content.ts";
+import { type ControlContext, isCasConflict, listKeys, readKv } from "./context.ts";
+import { raiseLatestVersion, requireConfig } from "./configs.ts";
+import {
+  ConflictError,
+  IntegrityError,
+  InvalidRequestError,
+  NotFoundError,
+  PayloadTooLargeError,
+} from "./errors.ts";
+
+/** What a publisher sends. */
+export interface PublishInput {
+  /** A string (bytes preserved) or, for JSON configs, any JSON value. */
+  content: unknown;
+  message?: string | undefined;
+}
+
+/** Allocation attempts before a publish gives up (each lost race costs one). */
+const MAX_ALLOCATION_ATTEMPTS = 1_000;
+
+/**
+ * Publishes a new version of `name`: size limit, parse, JSON Schema, digest, blob put
+ * (deduplicated), version number by create-only write, `latestVersion` raised by
+ * compare-and-set, audit. Returns the signed version record.
+ *
+ * @example
+ * ```ts
+ * const v = await publishVersion(ctx, "web", { content: '{"a":1}' }, "alice");
+ * ```
+ */
+export async function publishVersion(
+  ctx: ControlContext,
+  name: string,
+  input: PublishInput,
+  author: string,
+): Promise<VersionRecord> {
+  const { value: config } = await requireConfig(ctx, name);
+  const bytes = encodeContent(input.content, config.contentType);
+  if (bytes.byteLength > ctx.maxContentBytes) {
+    throw new PayloadTooLargeError(
+      `Content of ${name} is ${bytes.byteLength} bytes, over the limit of ` +
+        `${ctx.maxContentBytes} bytes: split the config or raise --max-content-bytes`,
+    );
+  }
+  const parsed = parseContent(new TextDecoder().decode(bytes), config.contentType);
+  if (config.schema) ctx.validators.validate(config.schema, parsed, `Content of ${name}`);
+
+  const digest = sha256Hex(bytes);
+  await _putBlob(ctx, digest, bytes);
+  const version = await _allocate(ctx, name, {
+    digest,
+    size: bytes.byteLength,
+    contentType: config.contentType,
+    author,
+    message: input.message ?? "",
+    createdAt: new Date().toISOString(),
+  });
+  await raiseLatestVersion(ctx, name, version.version);
+  await appendAudit(ctx.nats, {
+    actor: author,
+    action: "version.publish",
+    config: name,
+    version: version.version,
+    details: { digest, size: version.size },
+  });
+  return version;
+}
+
+async function _putBlob(ctx: ControlContext, digest: string, bytes: Uint8Array): Promise<void> {
+  const blobs = await ctx.nats.blobs();
+  const name = blobName(digest);
+  await retryTransient(async () => {
+    const info = await blobs.info(name);
+    if (info && !info.deleted) return; // same bytes already stored: dedupe
+    await blobs.putBlob({ name }, bytes);
+  }, { what: `Storing blob ${name}` });
+}
+
+type VersionFields = Omit<VersionRecord, "config" | "version" | "keyId" | "signature">;
+
+async function _allocate(
+  ctx: ControlContext,
+  name: string,
+  fields: VersionFields,
+): Promise<VersionRecord> {
+  const versions = await ctx.nats.kv(Buckets.versions);
+  let n = (await requireConfig(ctx, name)).value.latestVersion + 1;
+  for (let attempt = 1; attempt <= MAX_ALLOCATION_ATTEMPTS; attempt++) {
+    const record = VersionRecord.parse(ctx.signer.sign({ config: name, version: n, ...fields }));
+    const key = versionKey(name, n);
+    try {
+      await retryTransient(() => versions.create(key, JSON.stringify(record)), {
+        what: `Creating version ${key}`,
+      });
+      return record;
+    } catch (e) {
+      if (!isCasConflict(e)) throw e;
+    }
+    // A create whose reply was lost and then retried finds its own record: keep it.
+    const existing = await readKv(versions, key, VersionRecord);
+    if (existing?.value.signature === record.signature) return record;
+    const latest = (await requireConfig(ctx, name)).value.latestVersion;
+    n = Math.max(n + 1, latest + 1);
+  }
+  throw new ConflictError(
+    `Could not allocate a version number for ${name} in ${MAX_ALLOCATION_ATTEMPTS} attempts ` +
+      `(too many concurrent publishers): try again`,
+  );
+}
+
+/** Every version of `name`, ascending. */
+export async function listVersions(ctx: ControlContext, name: string): Promise<VersionRecord[]> {
+  await requireConfig(ctx, name);
+  const kv = await ctx.nats.kv(Buckets.versions);
+  // `name.*` matches `name.1` but not `name.sub.1` (a dotted config of its own).
+  const keys = await retryTransient(() => listKeys(kv, `${name}.*`), {
+    what: `Listing versions of ${name}`,
+  });
+  const numbers = keys.map((k) => Number(k.slice(name.length + 1)))
+    .filter((n) => Number.isSafeInteger(n) && n > 0)
+    .sort((a, b) => a - b);
+  const records = await Promise.all(
+    numbers.map((n) => readKv(kv, versionKey(name, n), VersionRecord)),
+  );
+  return records.filter((r) => r !== null).map((r) => r.value);
+}
+
+/** Parses a version number from a path or query; a request error unless a positive integer. */
+export function parseVersionNumber(text: string): number {
+  const n = /^[1-9][0-9]{0,14}$/.test(text) ? Number(text) : NaN;
+  if (!Number.isSafeInteger(n)) {
+    throw new InvalidRequestError(
+      `Invalid version ${JSON.stringify(text)}: use a positive integer such as 1`,
+    );
+  }
+  return n;
+}
+
+/**
+ * Reads version `version` of `name`; throws {@linkcode NotFoundError} when the config or
+ * the version does not exist.
+ */
+export async function getVersion(
+  ctx: ControlContext,
+  name: string,
+  version: number,
+): Promise<VersionRecord> {
+  const { value: config } = await requireConfig(ctx, name);
+  const kv = await ctx.nats.kv(Buckets.versions);
+  const found = await retryTransient(
+    () => readKv(kv, versionKey(name, version), VersionRecord),
+    { what: `Reading version ${name}@v${version}` },
+  );
+  if (!found) {
+    throw new NotFoundError(
+      `Version ${version} of ${name} does not exist (latest is ${config.latestVersion}): ` +
+        `list them with GET /v1/configs/${name}/versions`,
+    );
+  }
+  return found.value;
+}
+
+/**
+ * The content of a version, re-hashed on read: throws {@linkcode IntegrityError} when the
+ * blob is missing or its bytes do not hash to the recorded digest.
+ */
+export async function readContent(
+  ctx: ControlContext,
+  version: VersionRecord,
+): Promise<Uint8Array> {
+  const blobs = await ctx.nats.blobs();
+  const name = blobName(version.digest);
+  const what = `Content of ${version.config}@v${version.version} (blob ${name})`;
+  let bytes: Uint8Array | null;
+  try {
+    bytes = await retryTransient(() => blobs.getBlob(name), { what: `Reading blob ${name}` });
+  } catch (e) {
+    if (!/corrupt|digests do not match/i.test((e as Error).message)) throw e;
+    throw new IntegrityError(`${what} is corrupt in the object store: republish it`, {
+      cause: e,
+    });
+  }
+  if (!bytes) throw new IntegrityError(`${what} is missing from the object store: republish it`);
+  const actual = sha256Hex(bytes);
+  if (actual !== version.digest) {
+    throw new IntegrityError(
+      `${what} hashes to ${actual}, not to its recorded digest ${version.digest}: the stored ` +
+        `bytes were altered; republish the content and activate the new version`,
+    );
+  }
+  return bytes;
+}
+
+/**
+ * A unified diff between two versions of `name`, labelled `<name>@v<from>` and
+ * `<name>@v<to>`.
+ *
+ * @example
+ * ```ts
+ * const patch = await diffVersions(ctx, "web", 1, 2);
+ * ```
+ */
+export async function diffVersions(
+  ctx: ControlContext,
+  name: string,
+  from: number,
+  to: number,
+): Promise<string> {
+  const [a, b] = await Promise.all([from, to].map(async (n) => {
+    const bytes = await readContent(ctx, await getVersion(ctx, name, n));
+    return new TextDecoder().decode(bytes);
+  }));
+  return createTwoFilesPatch(`${name}@v${from}`, `${name}@v${to}`, a!, b!);
+}
