@@ -257,7 +257,12 @@ export class NatsServer implements AsyncDisposable {
 
   async #healthy(): Promise<boolean> {
     try {
-      const res = await fetch(`${this.monitorUrl}/healthz`);
+      // A timeout, so a hung request cannot outlive the readiness deadline; no keep-alive,
+      // so a pooled connection to a port an earlier server used is never reused.
+      const res = await fetch(`${this.monitorUrl}/healthz`, {
+        headers: { connection: "close" },
+        signal: AbortSignal.timeout(1_000),
+      });
       await res.body?.cancel();
       return res.ok;
     } catch {
