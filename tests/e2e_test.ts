@@ -13,7 +13,12 @@ const TOKEN = "e2e-admin-token";
 async function api(base: string, method: string, path: string, body?: unknown): Promise<Response> {
   return await fetch(`${base}${path}`, {
     method,
-    headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+    headers: {
+      authorization: `Bearer ${TOKEN}`,
+      "content-type": "application/json",
+      connection: "close",
+    },
+    signal: AbortSignal.timeout(10_000),
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
 }
