@@ -4,14 +4,13 @@
  *
  * @module
  */
-import { appendAudit, Buckets, ConfigRecord, retryTransient } from "@atlas/nats";
+import { appendAudit, Buckets, ConfigRecord, listKeys, retryTransient } from "@atlas/nats";
 import type { ConfigPutBody } from "./api.ts";
 import { schemaApplies } from "./content.ts";
 import {
   checkConfigName,
   type ControlContext,
   isCasConflict,
-  listKeys,
   readKv,
   type Stored,
 } from "./context.ts";
@@ -54,7 +53,9 @@ export async function requireConfig(
 /** Every config, sorted by name. */
 export async function listConfigs(ctx: ControlContext): Promise<ConfigRecord[]> {
   const kv = await ctx.nats.kv(Buckets.configs);
-  const keys = await retryTransient(() => listKeys(kv, ">"), { what: "Listing configs" });
+  const keys = await retryTransient(() => listKeys(ctx.nats, Buckets.configs), {
+    what: "Listing configs",
+  });
   const records = await Promise.all(keys.map((k) => readKv(kv, k, ConfigRecord)));
   return records.filter((r) => r !== null).map((r) => r.value)
     .sort((a, b) => a.name.localeCompare(b.name));

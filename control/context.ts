@@ -122,13 +122,6 @@ export async function readKv<S extends z.ZodType>(
   return { value: schema.parse(entry.json()), revision: entry.revision };
 }
 
-/** Every key of `kv` matching `filter` (one filter subject: fine on nats-server 2.9). */
-export async function listKeys(kv: KV, filter: string): Promise<string[]> {
-  const keys: string[] = [];
-  for await (const key of await kv.keys(filter)) keys.push(key);
-  return keys;
-}
-
 /** True when a KV write failed because the key's revision moved (or it exists). */
 export function isCasConflict(error: unknown): boolean {
   return /wrong last sequence|key exists/i.test((error as Error)?.message ?? "");

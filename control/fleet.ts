@@ -4,9 +4,9 @@
  *
  * @module
  */
-import { AgentRecord, Buckets, readPointer, retryTransient } from "@atlas/nats";
+import { AgentRecord, Buckets, listKeys, readPointer, retryTransient } from "@atlas/nats";
 import type { AgentView, ConfigStatus, RegionStatus } from "./api.ts";
-import { checkRegionName, type ControlContext, listKeys } from "./context.ts";
+import { checkRegionName, type ControlContext } from "./context.ts";
 import { requireConfig } from "./configs.ts";
 import { regionList } from "./regions.ts";
 
@@ -21,9 +21,12 @@ export const STALE_AFTER_MS = 90_000;
 export async function readAgents(ctx: ControlContext, region?: string): Promise<AgentRecord[]> {
   if (region !== undefined) checkRegionName(region);
   const kv = await ctx.nats.kv(Buckets.agents);
-  const keys = await retryTransient(() => listKeys(kv, region ? `${region}.*` : ">"), {
-    what: "Listing agents",
-  });
+  const keys = await retryTransient(
+    () => listKeys(ctx.nats, Buckets.agents, region ? `${region}.*` : ">"),
+    {
+      what: "Listing agents",
+    },
+  );
   const records = await Promise.all(keys.map(async (key) => {
     const entry = await kv.get(key);
     if (!entry || entry.operation !== "PUT") return null;

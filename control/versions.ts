@@ -13,13 +13,14 @@ import {
   appendAudit,
   blobName,
   Buckets,
+  listKeys,
   retryTransient,
   sha256Hex,
   versionKey,
   VersionRecord,
 } from "@atlas/nats";
 import { encodeContent, parseContent } from "./content.ts";
-import { type ControlContext, isCasConflict, listKeys, readKv } from "./context.ts";
+import { type ControlContext, isCasConflict, readKv } from "./context.ts";
 import { raiseLatestVersion, requireConfig } from "./configs.ts";
 import {
   ConflictError,
@@ -134,7 +135,7 @@ export async function listVersions(ctx: ControlContext, name: string): Promise<V
   await requireConfig(ctx, name);
   const kv = await ctx.nats.kv(Buckets.versions);
   // `name.*` matches `name.1` but not `name.sub.1` (a dotted config of its own).
-  const keys = await retryTransient(() => listKeys(kv, `${name}.*`), {
+  const keys = await retryTransient(() => listKeys(ctx.nats, Buckets.versions, `${name}.*`), {
     what: `Listing versions of ${name}`,
   });
   const numbers = keys.map((k) => Number(k.slice(name.length + 1)))

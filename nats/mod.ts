@@ -20,6 +20,7 @@ export * from "./crypto.ts";
 export * from "./connect.ts";
 export * from "./retry.ts";
 export * from "./provision.ts";
+export * from "./keys.ts";
 export * from "./pointers.ts";
 export * from "./audit.ts";
 export * from "./server.ts";

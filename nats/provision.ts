@@ -9,6 +9,7 @@ import type { KvOptions } from "@nats-io/kv";
 import type { AtlasNats } from "./connect.ts";
 import { Buckets, pointerBucket, Streams } from "./names.ts";
 import { RegionRecord } from "./schemas.ts";
+import { listKeys } from "./keys.ts";
 import { retryTransient } from "./retry.ts";
 
 /** Options of {@linkcode provision}. */
@@ -144,7 +145,7 @@ export async function provisionRegion(
 export async function listRegions(nats: AtlasNats): Promise<RegionRecord[]> {
   const regions = await nats.kv(Buckets.regions);
   const out: RegionRecord[] = [];
-  for await (const key of await regions.keys()) {
+  for (const key of await listKeys(nats, Buckets.regions)) {
     const e = await regions.get(key);
     if (e && e.operation === "PUT") out.push(RegionRecord.parse(e.json()));
   }

@@ -257,8 +257,7 @@ export class NatsServer implements AsyncDisposable {
 
   async #healthy(): Promise<boolean> {
     try {
-      // A timeout, so a hung request cannot outlive the readiness deadline; no keep-alive,
-      // so a pooled connection to a port an earlier server used is never reused.
+      // Bounded, so a request that hangs cannot outlive the readiness deadline.
       const res = await fetch(`${this.monitorUrl}/healthz`, {
         headers: { connection: "close" },
         signal: AbortSignal.timeout(1_000),

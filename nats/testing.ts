@@ -8,6 +8,8 @@ import { type NatsCluster, type NatsServer, startNatsCluster, startNatsServer } 
 import { type AtlasNats, connectAtlas } from "./connect.ts";
 import { provision, provisionRegion } from "./provision.ts";
 
+const EXPIRED = Symbol("expired");
+
 /** Options of {@linkcode waitFor}. */
 export interface WaitForOptions {
   /** Give up after this many milliseconds. @default 15_000 */
@@ -33,13 +35,20 @@ export async function waitFor<T>(
   const deadline = Date.now() + (options.timeoutMs ?? 15_000);
   let lastError: unknown;
   while (true) {
+    // A condition that never settles (a hung request) must not outlive the deadline.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const expired = new Promise<typeof EXPIRED>((r) => {
+      timer = setTimeout(() => r(EXPIRED), Math.max(0, deadline - Date.now()));
+    });
     try {
-      const v = await condition();
-      if (v) return v as Exclude<T, false | 0 | "" | null | undefined>;
+      const v = await Promise.race([Promise.resolve().then(condition), expired]);
+      if (v !== EXPIRED && v) return v as Exclude<T, false | 0 | "" | null | undefined>;
     } catch (e) {
       lastError = e;
+    } finally {
+      clearTimeout(timer);
     }
-    if (Date.now() > deadline) {
+    if (Date.now() >= deadline) {
       throw new Error(`Timed out waiting for ${what}`, { cause: lastError });
     }
     await new Promise((r) => setTimeout(r, options.intervalMs ?? 20));

@@ -16,7 +16,6 @@ async function api(base: string, method: string, path: string, body?: unknown): 
     headers: {
       authorization: `Bearer ${TOKEN}`,
       "content-type": "application/json",
-      connection: "close",
     },
     signal: AbortSignal.timeout(10_000),
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
