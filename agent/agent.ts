@@ -71,7 +71,12 @@ export interface AgentOptions {
 
 /** Raised inside the apply pipeline for outcomes that are acked, not retried. */
 class ApplyOutcome extends Error {
-  constructor(readonly status: "rejected" | "failed", message: string) {
+  constructor(
+    readonly status: "rejected" | "failed",
+    message: string,
+    /** False when the pointer itself did not verify: its `seq` must not be trusted. */
+    readonly pointerVerified = true,
+  ) {
     super(message);
     this.name = "ApplyOutcome";
   }
@@ -314,7 +319,7 @@ export class Agent implements AsyncDisposable {
       return await this.#finish(
         pointer,
         pointer.active,
-        new ApplyOutcome("rejected", (e as Error).message),
+        new ApplyOutcome("rejected", (e as Error).message, false),
       );
     }
     if (pointer.seq < st.maxSeq) {
@@ -347,12 +352,14 @@ export class Agent implements AsyncDisposable {
     }
     const path = this.config.configs[config]!.path;
     if (st.applied?.version === target.version && st.applied.digest === target.digest) {
+      const advanced = pointer.seq > st.maxSeq;
       st.maxSeq = Math.max(st.maxSeq, pointer.seq);
       st.applied.seq = st.maxSeq;
       st.diskDigest = await this.#diskDigest(config);
       if (st.diskDigest === target.digest) {
         this.stats.noops++;
-        await saveState(this.config.stateDir, this.#state);
+        // Reconcile lands here every 30 s per config: write the state only on news.
+        if (advanced) await saveState(this.config.stateDir, this.#state);
         return;
       }
       this.#log("warn", "file differs from the applied version (drift); restoring it", {
@@ -456,7 +463,6 @@ export class Agent implements AsyncDisposable {
   ): Promise<void> {
     const config = pointer.config;
     const st = this.#stateOf(config);
-    const verified = !(outcome?.status === "rejected" && outcome.message.includes("pointer"));
     const status = outcome?.status ?? "applied";
     const at = new Date().toISOString();
     const ack: AckRecord = {
@@ -479,7 +485,7 @@ export class Agent implements AsyncDisposable {
       st.lastAck.status === status && status !== "applied"
     ) return;
     await this.#outbox.add(ack);
-    if (verified) st.maxSeq = Math.max(st.maxSeq, pointer.seq);
+    if (outcome?.pointerVerified ?? true) st.maxSeq = Math.max(st.maxSeq, pointer.seq);
     st.lastAck = {
       version: ack.version,
       seq: ack.seq,

@@ -13,7 +13,7 @@ import {
   VersionRecord,
 } from "@atlas/nats";
 import type { AtlasNats } from "@atlas/nats";
-import { fileOf, makeAgentConfig, signer, startTestAgent } from "./test_helpers.ts";
+import { agentOnV1, fileOf, makeAgentConfig, signer, startTestAgent } from "./test_helpers.ts";
 
 async function acksOf(nats: AtlasNats, agent = "a1", config = "web"): Promise<AckRecord[]> {
   const out: AckRecord[] = [];
@@ -42,7 +42,6 @@ async function waitForAcks(nats: AtlasNats, n: number): Promise<AckRecord[]> {
 natsTest("agent applies the exact bytes of an activated version and acks it", async (ctx) => {
   const cfg = await makeAgentConfig(ctx.urls);
   await using agent = await startTestAgent(ctx, cfg);
-  await agent.whenConnected();
   const content = '{\n  "feature": true\n}\n';
   const v1 = await storeVersion(ctx.nats, signer, "web", 1, content);
   await activateVersion(ctx.nats, signer, "us-east", v1, { content });
@@ -61,7 +60,6 @@ natsTest("agent applies the exact bytes of an activated version and acks it", as
 natsTest("rollback is applied from the local cache without fetching", async (ctx) => {
   const cfg = await makeAgentConfig(ctx.urls);
   await using agent = await startTestAgent(ctx, cfg);
-  await agent.whenConnected();
   const v1 = await storeVersion(ctx.nats, signer, "web", 1, '{"v":1}');
   const v2 = await storeVersion(ctx.nats, signer, "web", 2, '{"v":2}');
   await activateVersion(ctx.nats, signer, "us-east", v1, { inline: false });
@@ -81,7 +79,6 @@ natsTest("rollback is applied from the local cache without fetching", async (ctx
 natsTest("the same pointer seen again (notice and reconcile) is applied once", async (ctx) => {
   const cfg = await makeAgentConfig(ctx.urls);
   await using agent = await startTestAgent(ctx, cfg);
-  await agent.whenConnected();
   const v1 = await storeVersion(ctx.nats, signer, "web", 1, '{"v":1}');
   await activateVersion(ctx.nats, signer, "us-east", v1, { content: '{"v":1}' });
   await waitFor("applied", () => agent.stats.applies === 1);
@@ -96,12 +93,8 @@ natsTest("the same pointer seen again (notice and reconcile) is applied once", a
 natsTest(
   "a tampered blob in the object store is rejected and the last good file kept",
   async (ctx) => {
-    const cfg = await makeAgentConfig(ctx.urls);
-    await using agent = await startTestAgent(ctx, cfg);
-    await agent.whenConnected();
-    const v1 = await storeVersion(ctx.nats, signer, "web", 1, '{"v":1}');
-    await activateVersion(ctx.nats, signer, "us-east", v1, { content: '{"v":1}' });
-    await waitFor("v1", () => agent.stats.applies === 1);
+    await using onV1 = await agentOnV1(ctx);
+    const { cfg, agent } = onV1;
     const v2 = await storeVersion(ctx.nats, signer, "web", 2, '{"v":2}');
     const store = await ctx.nats.blobs();
     await store.putBlob({ name: blobName(v2.digest) }, new TextEncoder().encode('{"v":"evil"}'));
@@ -118,7 +111,6 @@ natsTest(
 natsTest("tampered inline content in a notice is rejected", async (ctx) => {
   const cfg = await makeAgentConfig(ctx.urls);
   await using agent = await startTestAgent(ctx, cfg);
-  await agent.whenConnected();
   const v1 = await storeVersion(ctx.nats, signer, "web", 1, '{"v":1}');
   const stored = await activateVersion(ctx.nats, signer, "us-east", v1, { inline: false });
   await waitFor("v1", () => agent.stats.applies === 1);
@@ -143,12 +135,8 @@ natsTest("tampered inline content in a notice is rejected", async (ctx) => {
 });
 
 natsTest("a version signed by an unknown key is rejected", async (ctx) => {
-  const cfg = await makeAgentConfig(ctx.urls);
-  await using agent = await startTestAgent(ctx, cfg);
-  await agent.whenConnected();
-  const v1 = await storeVersion(ctx.nats, signer, "web", 1, '{"v":1}');
-  await activateVersion(ctx.nats, signer, "us-east", v1, { content: '{"v":1}' });
-  await waitFor("v1", () => agent.stats.applies === 1);
+  await using onV1 = await agentOnV1(ctx);
+  const { cfg, agent } = onV1;
   const stranger = new Signer(generateSigningKey());
   const evil = await storeVersion(ctx.nats, stranger, "web", 2, '{"v":"evil"}');
   // The pointer itself is signed by the trusted key, the version it names is not.
@@ -163,7 +151,6 @@ natsTest("a version signed by an unknown key is rejected", async (ctx) => {
 natsTest("a pointer signed by an unknown key is rejected", async (ctx) => {
   const cfg = await makeAgentConfig(ctx.urls);
   await using agent = await startTestAgent(ctx, cfg);
-  await agent.whenConnected();
   const stranger = new Signer(generateSigningKey());
   const v1 = await storeVersion(ctx.nats, signer, "web", 1, '{"v":1}');
   await activateVersion(ctx.nats, stranger, "us-east", v1, { content: '{"v":1}' });
@@ -176,7 +163,6 @@ natsTest("a pointer signed by an unknown key is rejected", async (ctx) => {
 natsTest("a replayed older pointer is refused", async (ctx) => {
   const cfg = await makeAgentConfig(ctx.urls);
   await using agent = await startTestAgent(ctx, cfg);
-  await agent.whenConnected();
   const v1 = await storeVersion(ctx.nats, signer, "web", 1, '{"v":1}');
   const v2 = await storeVersion(ctx.nats, signer, "web", 2, '{"v":2}');
   const old = await activateVersion(ctx.nats, signer, "us-east", v1, { content: '{"v":1}' });
@@ -198,7 +184,6 @@ natsTest("a failing reload command restores the previous file and acks failed", 
     configs: { web: { reload: `test ! -e ${marker} || { echo boom >&2; exit 3; }` } },
   });
   await using agent = await startTestAgent(ctx, cfg);
-  await agent.whenConnected();
   const v1 = await storeVersion(ctx.nats, signer, "web", 1, '{"v":1}');
   await activateVersion(ctx.nats, signer, "us-east", v1, { content: '{"v":1}' });
   await waitFor("v1", () => agent.stats.applies === 1);
@@ -220,13 +205,11 @@ natsTest(
     const v1 = await storeVersion(ctx.nats, signer, "web", 1, '{"v":1}');
     {
       await using agent = await startTestAgent(ctx, cfg);
-      await agent.whenConnected();
       await activateVersion(ctx.nats, signer, "us-east", v1, { content: '{"v":1}' });
       await waitFor("v1", () => agent.stats.applies === 1);
     }
     {
       await using again = await startTestAgent(ctx, cfg);
-      await again.whenConnected();
       assert.equal(again.stats.applies, 0);
       assert.equal(again.stats.noops, 1);
     }
@@ -235,7 +218,6 @@ natsTest(
       await activateVersion(ctx.nats, signer, "us-east", v, { content: `{"v":${n}}` });
     }
     await using back = await startTestAgent(ctx, cfg);
-    await back.whenConnected();
     assert.equal(back.stats.applies, 1, "only the active version is applied, not the history");
     assert.equal(await Deno.readTextFile(fileOf(cfg)), '{"v":6}');
     assert.equal((await acksOf(ctx.nats)).length, 2);
@@ -243,12 +225,8 @@ natsTest(
 );
 
 natsTest("a hand edit of an applied file is healed on reconcile", async (ctx) => {
-  const cfg = await makeAgentConfig(ctx.urls);
-  await using agent = await startTestAgent(ctx, cfg);
-  await agent.whenConnected();
-  const v1 = await storeVersion(ctx.nats, signer, "web", 1, '{"v":1}');
-  await activateVersion(ctx.nats, signer, "us-east", v1, { content: '{"v":1}' });
-  await waitFor("v1", () => agent.stats.applies === 1);
+  await using onV1 = await agentOnV1(ctx);
+  const { cfg, agent } = onV1;
   await Deno.writeTextFile(fileOf(cfg), '{"v":"hand edit"}');
   await agent.reconcile();
   assert.equal(await Deno.readTextFile(fileOf(cfg)), '{"v":1}');
@@ -261,7 +239,6 @@ natsTest("a candidate reaches only the agents in its share", async (ctx) => {
   const agents = await Promise.all(ids.map(async (id) => {
     const cfg = await makeAgentConfig(ctx.urls, { id });
     const agent = await startTestAgent(ctx, cfg);
-    await agent.whenConnected();
     return { id, cfg, agent };
   }));
   try {
@@ -301,3 +278,24 @@ Deno.test("version records round-trip through the schema unchanged (signatures s
   }));
   assert.deepEqual(VersionRecord.parse(JSON.parse(JSON.stringify(rec))), rec);
 });
+
+natsTest(
+  "a trusted pointer that names another config's version is rejected, its seq kept",
+  async (ctx) => {
+    await using onV1 = await agentOnV1(ctx);
+    const { cfg, agent } = onV1;
+    const other = await storeVersion(ctx.nats, signer, "db", 1, '{"db":true}');
+    const stored = await readPointer(ctx.nats, "us-east", "web");
+    const wrong = PointerRecord.parse(
+      signer.sign({ ...stored!.pointer, seq: stored!.pointer.seq + 1, active: other }),
+    );
+    ctx.nats.nc.publish(
+      Subjects.notify("us-east", "web"),
+      JSON.stringify({ pointer: wrong, blobs: {} }),
+    );
+    await waitFor("rejected", () => agent.stats.rejects === 1);
+    assert.equal(await Deno.readTextFile(fileOf(cfg)), '{"v":1}');
+    assert.match(agent.stateOf("web").lastAck?.reason ?? "", /names a version of db/);
+    assert.equal(agent.stateOf("web").maxSeq, wrong.seq, "the pointer verified, so its seq counts");
+  },
+);

@@ -126,7 +126,6 @@ natsTest(
     await activateVersion(ctx.nats, signer, "us-east", v1, { content: '{"v":1}' });
     {
       await using agent = await startTestAgent(ctx, cfg);
-      await agent.whenConnected();
       await waitFor("v1", () => agent.stats.applies === 1);
     }
     const server = ctx.servers[0]!;
@@ -170,14 +169,12 @@ natsTest(
     const v1 = await storeVersion(ctx.nats, signer, "web", 1, '{"v":1}');
     {
       await using agent = await startTestAgent(ctx, cfg);
-      await agent.whenConnected();
       await activateVersion(ctx.nats, signer, "us-east", v1, { content: '{"v":1}' });
       await waitFor("applied", () => agent.stats.applies === 1);
       await waitFor("ack pending", async () => (await agent.pendingAcks()) === 1);
     }
     await provision(ctx.nats);
     await using agent = await startTestAgent(ctx, cfg);
-    await agent.whenConnected();
     await waitFor("outbox drained", async () => (await agent.pendingAcks()) === 0);
     await agent.reconcile();
     const info = await ctx.nats.jsm.streams.info(Streams.acks);

@@ -7,6 +7,9 @@
 import { generateSigningKey, Signer, Verifier } from "@atlas/nats";
 import type { NatsTestContext } from "@atlas/nats/testing";
 import { Agent } from "./agent.ts";
+import { activateVersion, storeVersion } from "@atlas/nats/fixtures";
+import type { VersionRecord } from "@atlas/nats";
+import { waitFor } from "@atlas/nats/testing";
 import type { AgentConfig } from "./config.ts";
 import { AgentConfigFile } from "./config.ts";
 
@@ -45,7 +48,10 @@ export async function makeAgentConfig(
   });
 }
 
-/** Starts an in-process agent whose log lines are kept for {@linkcode NatsTestContext.addLog}. */
+/**
+ * Starts an in-process agent, connected and reconciled, whose log lines are printed if
+ * the test fails.
+ */
 export async function startTestAgent(ctx: NatsTestContext, config: AgentConfig): Promise<Agent> {
   const lines: string[] = [];
   const agent = await Agent.start(config, {
@@ -56,10 +62,29 @@ export async function startTestAgent(ctx: NatsTestContext, config: AgentConfig):
     name: `agent ${config.id}`,
     logTail: (n = 60) => Promise.resolve(lines.slice(-n).join("\n")),
   });
+  await agent.whenConnected();
   return agent;
 }
 
 /** Path of the file of `config` managed by the agent. */
 export function fileOf(config: AgentConfig, name = "web"): string {
   return config.configs[name]!.path;
+}
+
+/** What {@linkcode agentOnV1} sets up. */
+export interface OnV1 extends AsyncDisposable {
+  cfg: AgentConfig;
+  agent: Agent;
+  /** Version 1 of `web`, content `{"v":1}`, active in us-east and applied. */
+  v1: VersionRecord;
+}
+
+/** A connected agent in us-east that has applied version 1 of `web`. */
+export async function agentOnV1(ctx: NatsTestContext): Promise<OnV1> {
+  const cfg = await makeAgentConfig(ctx.urls);
+  const agent = await startTestAgent(ctx, cfg);
+  const v1 = await storeVersion(ctx.nats, signer, "web", 1, '{"v":1}');
+  await activateVersion(ctx.nats, signer, "us-east", v1, { content: '{"v":1}' });
+  await waitFor("v1 applied", () => agent.stats.applies === 1);
+  return { cfg, agent, v1, [Symbol.asyncDispose]: () => agent.close() };
 }

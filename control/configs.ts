@@ -4,16 +4,17 @@
  *
  * @module
  */
-import { appendAudit, Buckets, ConfigRecord, listKeys, retryTransient } from "@atlas/nats";
+import {
+  appendAudit,
+  Buckets,
+  ConfigRecord,
+  isCasConflict,
+  listKeys,
+  retryTransient,
+} from "@atlas/nats";
 import type { ConfigPutBody } from "./api.ts";
 import { schemaApplies } from "./content.ts";
-import {
-  checkConfigName,
-  type ControlContext,
-  isCasConflict,
-  readKv,
-  type Stored,
-} from "./context.ts";
+import { checkConfigName, type ControlContext, readKv, type Stored } from "./context.ts";
 import { ConflictError, InvalidRequestError, NotFoundError } from "./errors.ts";
 
 /** Reads a config by name, or null; a bad name is a request error. */

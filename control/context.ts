@@ -121,8 +121,3 @@ export async function readKv<S extends z.ZodType>(
   if (!entry || entry.operation !== "PUT") return null;
   return { value: schema.parse(entry.json()), revision: entry.revision };
 }
-
-/** True when a KV write failed because the key's revision moved (or it exists). */
-export function isCasConflict(error: unknown): boolean {
-  return /wrong last sequence|key exists/i.test((error as Error)?.message ?? "");
-}

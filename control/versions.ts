@@ -13,6 +13,7 @@ import {
   appendAudit,
   blobName,
   Buckets,
+  isCasConflict,
   listKeys,
   retryTransient,
   sha256Hex,
@@ -20,7 +21,7 @@ import {
   VersionRecord,
 } from "@atlas/nats";
 import { encodeContent, parseContent } from "./content.ts";
-import { type ControlContext, isCasConflict, readKv } from "./context.ts";
+import { type ControlContext, readKv } from "./context.ts";
 import { raiseLatestVersion, requireConfig } from "./configs.ts";
 import {
   ConflictError,

@@ -14,7 +14,7 @@ import { pointerBucket, Subjects } from "./names.ts";
 import { type CandidateSelector, PointerRecord, type VersionRecord } from "./schemas.ts";
 import type { Signer } from "./crypto.ts";
 import { sha256Hex } from "./crypto.ts";
-import { retryTransient } from "./retry.ts";
+import { isCasConflict, retryTransient } from "./retry.ts";
 
 /** A pointer as stored, with the KV revision it was read at. */
 export interface StoredPointer {
@@ -110,7 +110,7 @@ export async function writePointer(
         { what: `Writing pointer ${region}/${config}`, deadlineMs: options.deadlineMs ?? 15_000 },
       );
     } catch (e) {
-      if (/wrong last sequence|key exists/i.test((e as Error).message)) continue;
+      if (isCasConflict(e)) continue;
       throw e;
     }
     publishNotice(nats, pointer, options.inline ?? {});

@@ -10,7 +10,7 @@ import type { AtlasNats } from "./connect.ts";
 import { Buckets, pointerBucket, Streams } from "./names.ts";
 import { RegionRecord } from "./schemas.ts";
 import { listKeys } from "./keys.ts";
-import { retryTransient } from "./retry.ts";
+import { isCasConflict, retryTransient } from "./retry.ts";
 
 /** Options of {@linkcode provision}. */
 export interface ProvisionOptions {
@@ -134,7 +134,7 @@ export async function provisionRegion(
     const existing = await regions.get(region);
     if (!existing || existing.operation !== "PUT") {
       await regions.create(region, JSON.stringify(record)).catch((e: Error) => {
-        if (!/wrong last sequence/.test(e.message)) throw e;
+        if (!isCasConflict(e)) throw e;
       });
     }
   }, { what: `Provisioning region ${region}`, deadlineMs: 30_000 });

@@ -35,11 +35,19 @@ const TRANSIENT = [
   "no quorum",
 ];
 
+/**
+ * True when a KV write failed because the key's revision moved (compare-and-set lost)
+ * or a create-only key already exists.
+ */
+export function isCasConflict(error: unknown): boolean {
+  return /wrong last sequence|key exists/i.test((error as Error)?.message ?? "");
+}
+
 /** True when `error` looks like a passing JetStream unavailability. */
 export function isTransient(error: unknown): boolean {
+  if (isCasConflict(error)) return false;
   const text = `${(error as Error)?.name ?? ""} ${(error as Error)?.message ?? String(error)}`
     .toLowerCase();
-  if (text.includes("wrong last sequence")) return false;
   return TRANSIENT.some((t) => text.includes(t));
 }
 

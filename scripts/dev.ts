@@ -11,6 +11,7 @@ import {
   generateSigningKey,
   type NatsServer,
   natsServers,
+  Signer,
   SigningKeyFile,
   startNatsServer,
 } from "@atlas/nats";
@@ -90,7 +91,7 @@ async function main(): Promise<number> {
   await Deno.writeTextFile(
     trustedKeysFile,
     JSON.stringify(
-      { keys: [{ algorithm: "ed25519", keyId: key.keyId, publicKey: key.publicKey }] },
+      { keys: [new Signer(key).trustedKey] },
       null,
       2,
     ),
