@@ -14,6 +14,11 @@ export interface AtomicWriteOptions {
   /** File mode of the new file. @default 0o644 */
   mode?: number;
   /**
+   * fsync the file and its directory. Off only for data that is verified on every read
+   * (the blob cache): a crash may lose it, never corrupt what is applied. @default true
+   */
+  durable?: boolean;
+  /**
    * Test hook: milliseconds to pause between chunks while writing the temp file, so a
    * test can kill the process mid-write. @default 0
    */
@@ -22,6 +27,10 @@ export interface AtomicWriteOptions {
 
 /**
  * Replaces `path` with `data` atomically and durably.
+ *
+ * The file-system calls are synchronous on purpose: an agent has nothing else to do while
+ * it replaces a file, and each asynchronous call costs a hop through the runtime's thread
+ * pool (measured: a third of the apply latency with 100 agents in one process).
  *
  * @example
  * ```ts
@@ -34,37 +43,45 @@ export async function writeFileAtomic(
   options: AtomicWriteOptions = {},
 ): Promise<void> {
   const dir = dirname(path);
-  await Deno.mkdir(dir, { recursive: true });
   const temp = `${dir}/.${basename(path)}${TEMP_MARK}${crypto.randomUUID().slice(0, 8)}`;
-  const file = await Deno.open(temp, {
-    write: true,
-    createNew: true,
-    mode: options.mode ?? 0o644,
-  });
+  const openOptions = { write: true, createNew: true, mode: options.mode ?? 0o644 };
+  const durable = options.durable ?? true;
+  let file: Deno.FsFile;
+  try {
+    file = Deno.openSync(temp, openOptions);
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+    Deno.mkdirSync(dir, { recursive: true });
+    file = Deno.openSync(temp, openOptions);
+  }
   try {
     const delay = options.chunkDelayMs ?? 0;
     const chunk = delay > 0 ? Math.max(1, Math.ceil(data.length / 20)) : data.length || 1;
     for (let off = 0; off < data.length; off += chunk) {
       let view = data.subarray(off, Math.min(off + chunk, data.length));
-      while (view.length > 0) view = view.subarray(await file.write(view));
+      while (view.length > 0) view = view.subarray(file.writeSync(view));
       if (delay > 0) await new Promise((r) => setTimeout(r, delay));
     }
-    await file.sync();
+    if (durable) file.syncSync();
   } catch (e) {
     file.close();
-    await Deno.remove(temp).catch(() => {});
+    try {
+      Deno.removeSync(temp);
+    } catch {
+      // nothing to clean up
+    }
     throw e;
   }
   file.close();
-  await Deno.rename(temp, path);
-  await syncDir(dir);
+  Deno.renameSync(temp, path);
+  if (durable) syncDir(dir);
 }
 
 /** fsyncs a directory so a rename in it is durable. */
-export async function syncDir(dir: string): Promise<void> {
-  const d = await Deno.open(dir, { read: true });
+export function syncDir(dir: string): void {
+  const d = Deno.openSync(dir, { read: true });
   try {
-    await d.sync();
+    d.syncSync();
   } finally {
     d.close();
   }

@@ -1,58 +1,72 @@
 /**
  * The agent's content-addressed blob cache: `<stateDir>/blobs/<sha256>`. A rollback
  * finds the prior version here and fetches nothing. Entries are re-hashed on read, so a
- * corrupted cache entry is dropped, never applied.
+ * corrupted or half-written entry is dropped, never applied; that is also why entries are
+ * written without fsync.
  *
  * @module
  */
 import { sha256Hex } from "@atlas/nats";
 import { readFileOrNull, writeFileAtomic } from "./atomic.ts";
 
-/** A bounded content-addressed cache on disk. */
+/** A bounded content-addressed cache on disk, least recently used entries evicted. */
 export class BlobCache {
   readonly dir: string;
   readonly #maxEntries: number;
+  /** Digests in use order, oldest first; loaded from the directory once. */
+  #order: string[] | undefined;
 
   constructor(dir: string, maxEntries: number) {
     this.dir = dir;
     this.#maxEntries = maxEntries;
   }
 
-  /** The bytes of `digest`, or null when absent or corrupt (then removed). */
-  async get(digest: string): Promise<Uint8Array | null> {
-    const path = `${this.dir}/${digest}`;
-    const bytes = await readFileOrNull(path);
-    if (!bytes) return null;
-    if (sha256Hex(bytes) !== digest) {
-      await Deno.remove(path).catch(() => {});
-      return null;
-    }
-    const now = new Date();
-    await Deno.utime(path, now, now).catch(() => {});
-    return bytes;
-  }
-
-  /** Stores verified bytes under their digest, then trims the cache to its bound. */
-  async put(digest: string, bytes: Uint8Array, keep: readonly string[] = []): Promise<void> {
-    await writeFileAtomic(`${this.dir}/${digest}`, bytes, { mode: 0o600 });
-    await this.#trim(new Set([digest, ...keep]));
-  }
-
-  async #trim(keep: Set<string>): Promise<void> {
-    const entries: { name: string; mtime: number }[] = [];
+  async #entries(): Promise<string[]> {
+    if (this.#order) return this.#order;
+    const found: { name: string; mtime: number }[] = [];
     for await (const e of Deno.readDir(this.dir)) {
       if (!e.isFile || !/^[0-9a-f]{64}$/.test(e.name)) continue;
       const st = await Deno.stat(`${this.dir}/${e.name}`).catch(() => null);
-      if (st) entries.push({ name: e.name, mtime: st.mtime?.getTime() ?? 0 });
+      if (st) found.push({ name: e.name, mtime: st.mtime?.getTime() ?? 0 });
     }
-    if (entries.length <= this.#maxEntries) return;
-    entries.sort((a, b) => a.mtime - b.mtime);
-    let excess = entries.length - this.#maxEntries;
-    for (const e of entries) {
-      if (excess <= 0) break;
-      if (keep.has(e.name)) continue;
-      await Deno.remove(`${this.dir}/${e.name}`).catch(() => {});
-      excess--;
+    return (this.#order = found.sort((a, b) => a.mtime - b.mtime).map((e) => e.name));
+  }
+
+  #touch(order: string[], digest: string): void {
+    const i = order.indexOf(digest);
+    if (i >= 0) order.splice(i, 1);
+    order.push(digest);
+  }
+
+  /** The bytes of `digest`, or null when absent or corrupt (then removed). */
+  async get(digest: string): Promise<Uint8Array | null> {
+    const order = await this.#entries();
+    const path = `${this.dir}/${digest}`;
+    const bytes = await readFileOrNull(path);
+    if (!bytes || sha256Hex(bytes) !== digest) {
+      if (bytes) await Deno.remove(path).catch(() => {});
+      const i = order.indexOf(digest);
+      if (i >= 0) order.splice(i, 1);
+      return null;
+    }
+    this.#touch(order, digest);
+    return bytes;
+  }
+
+  /** Stores verified bytes under their digest, then evicts beyond the bound (never `keep`). */
+  async put(digest: string, bytes: Uint8Array, keep: readonly string[] = []): Promise<void> {
+    const order = await this.#entries();
+    await writeFileAtomic(`${this.dir}/${digest}`, bytes, { mode: 0o600, durable: false });
+    this.#touch(order, digest);
+    const protect = new Set([digest, ...keep]);
+    for (let i = 0; order.length > this.#maxEntries && i < order.length;) {
+      const victim = order[i]!;
+      if (protect.has(victim)) {
+        i++;
+        continue;
+      }
+      order.splice(i, 1);
+      await Deno.remove(`${this.dir}/${victim}`).catch(() => {});
     }
   }
 }

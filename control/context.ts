@@ -13,6 +13,7 @@ import {
   type TrustedKey,
 } from "@atlas/nats";
 import type { KV } from "@nats-io/kv";
+import { BlobMemo } from "./blob_memo.ts";
 import { SchemaValidators } from "./content.ts";
 import { InvalidRequestError } from "./errors.ts";
 
@@ -45,6 +46,8 @@ export interface ControlContext {
   trustedKeys: TrustedKey[];
   replicas: number;
   validators: SchemaValidators;
+  /** Recently published content by digest (activation inlines it from here). */
+  recentBlobs: BlobMemo;
 }
 
 function _positiveInt(name: string, value: number): number {
@@ -76,6 +79,7 @@ export function createContext(deps: ControlDeps): ControlContext {
     trustedKeys: [deps.signer.trustedKey, ...(deps.extraTrustedKeys ?? [])],
     replicas: _positiveInt("replicas", deps.replicas ?? 1),
     validators: new SchemaValidators(),
+    recentBlobs: new BlobMemo(32 * 1024 * 1024),
   };
 }
 

@@ -87,7 +87,7 @@ export async function activate(
   const version = await getVersion(ctx, name, request.version);
   const regions = await targetRegions(ctx, request.regions);
   const inline = version.size <= ctx.inlineMaxBytes
-    ? { [version.digest]: await readContent(ctx, version) }
+    ? { [version.digest]: ctx.recentBlobs.get(version.digest) ?? await readContent(ctx, version) }
     : {};
   const change = (cur: PointerRecord | null): PointerChange | null => {
     if (cur && cur.active.version === version.version && !cur.candidate) return null;

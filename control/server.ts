@@ -69,7 +69,7 @@ export interface ControlServer extends AsyncDisposable {
 export async function startControl(options: ControlOptions): Promise<ControlServer> {
   const signer = await loadSigner(options.signingKey);
   const replicas = options.replicas ?? 1;
-  const nats = await connectAtlas(options.nats, { name: "atlas-control" });
+  const nats = await connectAtlas(options.nats, { name: "atlas-control", noAsyncTraces: true });
   try {
     await provision(nats, { replicas });
     for (const region of options.regions ?? []) {

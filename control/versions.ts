@@ -70,7 +70,8 @@ export async function publishVersion(
 
   const digest = sha256Hex(bytes);
   await _putBlob(ctx, digest, bytes);
-  const version = await _allocate(ctx, name, {
+  ctx.recentBlobs.set(digest, bytes);
+  const version = await _allocate(ctx, name, config.latestVersion, {
     digest,
     size: bytes.byteLength,
     contentType: config.contentType,
@@ -78,14 +79,17 @@ export async function publishVersion(
     message: input.message ?? "",
     createdAt: new Date().toISOString(),
   });
-  await raiseLatestVersion(ctx, name, version.version);
-  await appendAudit(ctx.nats, {
-    actor: author,
-    action: "version.publish",
-    config: name,
-    version: version.version,
-    details: { digest, size: version.size },
-  });
+  // Independent writes: the version exists already, these only record it.
+  await Promise.all([
+    raiseLatestVersion(ctx, name, version.version),
+    appendAudit(ctx.nats, {
+      actor: author,
+      action: "version.publish",
+      config: name,
+      version: version.version,
+      details: { digest, size: version.size },
+    }),
+  ]);
   return version;
 }
 
@@ -104,10 +108,11 @@ type VersionFields = Omit<VersionRecord, "config" | "version" | "keyId" | "signa
 async function _allocate(
   ctx: ControlContext,
   name: string,
+  latestVersion: number,
   fields: VersionFields,
 ): Promise<VersionRecord> {
   const versions = await ctx.nats.kv(Buckets.versions);
-  let n = (await requireConfig(ctx, name)).value.latestVersion + 1;
+  let n = latestVersion + 1;
   for (let attempt = 1; attempt <= MAX_ALLOCATION_ATTEMPTS; attempt++) {
     const record = VersionRecord.parse(ctx.signer.sign({ config: name, version: n, ...fields }));
     const key = versionKey(name, n);

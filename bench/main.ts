@@ -1,0 +1,461 @@
+/**
+ * `deno task bench [--quick] [--sizes 1,100,1000,10000] [--rounds 20]`: measures Atlas
+ * end to end against the raw NATS floor, in one run, on this machine. Prints a table and
+ * writes `bench/results/<date>.json`. See bench/README.md for the method.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { cpus, totalmem } from "node:os";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { AckRecord, generateSigningKey, Signer, startNatsServer } from "@atlas/nats";
+import { startControl } from "@atlas/control";
+import { ms, summarize, type Summary, table } from "./stats.ts";
+
+const { values } = parseArgs({
+  args: Deno.args,
+  options: {
+    quick: { type: "boolean", default: false },
+    sizes: { type: "string" },
+    rounds: { type: "string" },
+    "state-root": { type: "string", default: "/dev/shm" },
+    help: { type: "boolean", short: "h" },
+  },
+});
+if (values.help) {
+  console.log(
+    "Usage: deno task bench [--quick] [--sizes 1,100,1000,10000] [--rounds N] [--state-root /dev/shm]",
+  );
+  Deno.exit(0);
+}
+const quick = values.quick!;
+const sizes = (values.sizes ?? (quick ? "1,100,1000" : "1,100,1000,10000")).split(",").map(Number);
+const baseRounds = Number(values.rounds ?? (quick ? 5 : 20));
+const REGION = "bench";
+const CONFIG = "bench.cfg";
+const TOKEN = "bench-token";
+const WORKER = new URL("./worker.ts", import.meta.url).pathname;
+
+function log(msg: string): void {
+  console.error(`bench: ${msg}`);
+}
+
+// ---------------------------------------------------------------------------- set-up
+const root = await Deno.makeTempDir({ dir: values["state-root"], prefix: "atlas-bench-" });
+const server = await startNatsServer({ serverName: "bench" });
+const keyFile = `${root}/signing.key`;
+const key = generateSigningKey();
+await Deno.writeTextFile(keyFile, JSON.stringify(key));
+const trustedKeys = [new Signer(key).trustedKey];
+const control = await startControl({
+  nats: server.url,
+  port: 0,
+  signingKey: keyFile,
+  tokens: [{ name: "bench", token: TOKEN, role: "admin" }],
+  regions: [REGION],
+});
+const nc = await connect({ servers: server.url, name: "bench orchestrator" });
+const headers = { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" };
+
+async function api<T = Record<string, unknown>>(
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<T> {
+  const res = await fetch(`${control.url}${path}`, {
+    method,
+    headers,
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    signal: AbortSignal.timeout(30_000),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+  return (text ? JSON.parse(text) : {}) as T;
+}
+
+await api("PUT", `/v1/configs/${CONFIG}`, { description: "benchmark" });
+let round = 0;
+/** ~1 KB of JSON, the median config size of Meta's Configerator (DESIGN.md). */
+function content(): string {
+  round++;
+  const limits = Object.fromEntries(
+    Array.from({ length: 24 }, (_, i) => [`limit_${i}`, round * 100 + i]),
+  );
+  return JSON.stringify({ round, service: "checkout", region: REGION, limits }, null, 2) + "\n";
+}
+
+/** Collects acks by pointer seq, as they are published (core subscription). */
+class AckCounter {
+  readonly #bySeq = new Map<number, Set<string>>();
+  #waiter: { seq: number; n: number; resolve: () => void } | undefined;
+  constructor(conn: NatsConnection) {
+    conn.subscribe(`atlas.ack.${REGION}.${CONFIG}.*`, {
+      callback: (_e, m) => {
+        const ack = AckRecord.parse(m.json());
+        if (ack.status !== "applied") return;
+        let set = this.#bySeq.get(ack.seq);
+        if (!set) this.#bySeq.set(ack.seq, set = new Set());
+        set.add(ack.agent);
+        const w = this.#waiter;
+        if (w && ack.seq === w.seq && set.size >= w.n) w.resolve();
+      },
+    });
+  }
+  /** Resolves when `n` agents acked `seq` (or rejects after `timeoutMs`). */
+  wait(seq: number, n: number, timeoutMs: number): Promise<void> {
+    if ((this.#bySeq.get(seq)?.size ?? 0) >= n) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#waiter = undefined;
+        reject(
+          new Error(`only ${this.#bySeq.get(seq)?.size ?? 0} of ${n} agents acked seq ${seq}`),
+        );
+      }, timeoutMs);
+      this.#waiter = {
+        seq,
+        n,
+        resolve: () => {
+          clearTimeout(timer);
+          this.#waiter = undefined;
+          resolve();
+        },
+      };
+    });
+  }
+}
+const acks = new AckCounter(nc);
+await nc.flush();
+
+// ------------------------------------------------------------------------- workers
+interface Worker {
+  index: number;
+  child: Deno.ChildProcess;
+}
+
+async function spawnWorkers(count: number): Promise<Worker[]> {
+  return await Promise.all(Array.from({ length: count }, async (_, index) => {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", WORKER, server.url, String(index)],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "inherit",
+    }).spawn();
+    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    let out = "";
+    while (!out.includes("ready")) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`worker ${index} exited before it was ready`);
+      out += value;
+    }
+    reader.releaseLock();
+    child.stdout.cancel().catch(() => {});
+    return { index, child };
+  }));
+}
+
+async function tell(w: Worker, cmd: string, arg: unknown = {}): Promise<Record<string, unknown>> {
+  const reply = await nc.request(`bench.w.${w.index}.${cmd}`, JSON.stringify(arg), {
+    timeout: 300_000,
+  });
+  const r = reply.json() as { ok: boolean; error?: string };
+  if (!r.ok) throw new Error(`worker ${w.index} ${cmd}: ${r.error}`);
+  return r as Record<string, unknown>;
+}
+
+function split(n: number, parts: number): number[] {
+  return Array.from({ length: parts }, (_, i) => Math.floor(n / parts) + (i < n % parts ? 1 : 0));
+}
+
+async function serverRss(): Promise<number> {
+  const varz = await (await fetch(`${server.monitorUrl}/varz`)).json() as { mem: number };
+  return varz.mem;
+}
+
+const pause = (msec: number) => new Promise((r) => setTimeout(r, msec));
+
+// ---------------------------------------------------------------------- measuring
+interface Row {
+  name: string;
+  n: number;
+  summary: Summary;
+  floorP50?: number;
+}
+const rows: Row[] = [];
+const resources: Record<string, number | string>[] = [];
+
+for (const n of sizes) {
+  const workerCount = n <= 100 ? 1 : n <= 1000 ? 2 : 4;
+  const rounds = n >= 10_000 ? Math.max(5, Math.floor(baseRounds / 2)) : baseRounds;
+  log(`N=${n}: ${workerCount} worker process(es), ${rounds} rounds`);
+  const workers = await spawnWorkers(workerCount);
+  const shares = split(n, workerCount);
+  try {
+    // The floor: one core publish to N subscribers, each replying once; time to N-th reply.
+    await Promise.all(workers.map((w, i) => tell(w, "floor-start", { count: shares[i] })));
+    const floor: number[] = [];
+    for (let r = 0; r < rounds; r++) {
+      const inbox = `bench.floor.reply.${r}`;
+      let got = 0;
+      const done = Promise.withResolvers<void>();
+      const sub = nc.subscribe(inbox, {
+        callback: () => {
+          if (++got === n) done.resolve();
+        },
+      });
+      await nc.flush();
+      const t0 = performance.now();
+      nc.publish("bench.floor", "", { reply: inbox });
+      await done.promise;
+      floor.push(performance.now() - t0);
+      sub.unsubscribe();
+      await pause(50);
+    }
+    await Promise.all(workers.map((w) => tell(w, "floor-stop")));
+    const floorSummary = summarize(floor);
+    rows.push({ name: "floor: core publish → N replies", n, summary: floorSummary });
+
+    // Agents: the real code path. Start them on the current version.
+    const stateRoot = `${root}/agents-${n}`;
+    const t0 = performance.now();
+    await Promise.all(workers.map((w, i) =>
+      tell(w, "agents-start", {
+        count: shares[i],
+        first: shares.slice(0, i).reduce((a, b) => a + b, 0),
+        region: REGION,
+        config: CONFIG,
+        stateRoot,
+        trustedKeys,
+      })
+    ));
+    log(`N=${n}: ${n} agents connected in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    await pause(1_000);
+
+    const publish: number[] = [];
+    const publishCall: number[] = [];
+    const activateCall: number[] = [];
+    const fanOut: number[] = [];
+    const rollback: number[] = [];
+    for (let r = 0; r < rounds; r++) {
+      const body = content();
+      const start = performance.now();
+      const v = await api<{ version: number }>("POST", `/v1/configs/${CONFIG}/versions`, {
+        content: body,
+      });
+      const published = performance.now();
+      const moved = await api<{ regions: { seq: number }[] }>(
+        "POST",
+        `/v1/configs/${CONFIG}/activate`,
+        {
+          version: v.version,
+          regions: [REGION],
+        },
+      );
+      const activated = performance.now();
+      await acks.wait(moved.regions[0]!.seq, n, 120_000);
+      const end = performance.now();
+      publish.push(end - start);
+      publishCall.push(published - start);
+      activateCall.push(activated - published);
+      fanOut.push(end - activated);
+      await pause(n >= 1000 ? 1_000 : 300); // let the post-apply heartbeats settle
+      if (r % 2 === 1 || rounds < 4) {
+        const rb0 = performance.now();
+        const back = await api<{ regions: { seq: number }[] }>(
+          "POST",
+          `/v1/configs/${CONFIG}/rollback`,
+          {
+            regions: [REGION],
+          },
+        );
+        await acks.wait(back.regions[0]!.seq, n, 120_000);
+        rollback.push(performance.now() - rb0);
+        await pause(n >= 1000 ? 1_000 : 300);
+      }
+    }
+    rows.push({
+      name: "publish + activate → N applied+acked",
+      n,
+      summary: summarize(publish),
+      floorP50: floorSummary.p50,
+    });
+    rows.push({ name: "  of which: publish API call", n, summary: summarize(publishCall) });
+    rows.push({ name: "  of which: activate API call", n, summary: summarize(activateCall) });
+    rows.push({ name: "  of which: activate reply → N-th ack", n, summary: summarize(fanOut) });
+    rows.push({
+      name: "rollback → N applied+acked",
+      n,
+      summary: summarize(rollback),
+      floorP50: floorSummary.p50,
+    });
+
+    // Idle cost: RSS and CPU of the agent processes over a quiet window.
+    await pause(2_000);
+    const before = await Promise.all(workers.map((w) => tell(w, "usage")));
+    const windowMs = quick ? 3_000 : 5_000;
+    await pause(windowMs);
+    const after = await Promise.all(workers.map((w) => tell(w, "usage")));
+    const cpuMicros = after.reduce(
+      (s, a, i) => s + (a.cpuMicros as number) - (before[i]!.cpuMicros as number),
+      0,
+    );
+    const rss = after.reduce((s, a) => s + (a.rss as number), 0);
+    resources.push({
+      n,
+      workerProcesses: workerCount,
+      agentRssMiBPerProcess: +(rss / workerCount / 2 ** 20).toFixed(1),
+      agentRssKiBPerAgent: +(rss / n / 1024).toFixed(1),
+      agentCpuPercentPerProcess: +((cpuMicros / workerCount / (windowMs * 1000)) * 100).toFixed(2),
+      agentCpuMicrosPerAgentPerSecond: +(cpuMicros / n / (windowMs / 1000)).toFixed(1),
+      natsServerRssMiB: +((await serverRss()) / 2 ** 20).toFixed(1),
+    });
+    await Promise.all(workers.map((w) => tell(w, "agents-stop")));
+  } finally {
+    await Promise.all(workers.map((w) => tell(w, "exit").catch(() => {})));
+    await Promise.all(workers.map((w) => w.child.status));
+    await Deno.remove(`${root}/agents-${n}`, { recursive: true }).catch(() => {});
+  }
+}
+
+// ------------------------------------------------------------------ control plane
+log("control plane throughput");
+await api("PUT", "/v1/configs/bench.tp", { description: "throughput" });
+const seqCount = quick ? 100 : 300;
+let t = performance.now();
+for (let i = 0; i < seqCount; i++) {
+  await api("POST", "/v1/configs/bench.tp/versions", { content: `{"i":${i}}` });
+}
+const seqRate = seqCount / ((performance.now() - t) / 1000);
+const concCount = quick ? 200 : 600;
+/** 8 clients publishing `concCount` versions, to 8 configs or all to one. */
+async function concurrentPublishes(configs: string[]): Promise<number> {
+  let next = 0;
+  const start = performance.now();
+  await Promise.all(Array.from({ length: 8 }, async (_, c) => {
+    while (next < concCount) {
+      const i = next++;
+      await api("POST", `/v1/configs/${configs[c % configs.length]}/versions`, {
+        content: `{"c":${i}}`,
+      });
+    }
+  }));
+  return concCount / ((performance.now() - start) / 1000);
+}
+const own = Array.from({ length: 8 }, (_, i) => `bench.tp${i}`);
+for (const c of own) await api("PUT", `/v1/configs/${c}`, { description: "throughput" });
+const concRate = await concurrentPublishes(own);
+const sameRate = await concurrentPublishes(["bench.tp"]);
+const readWindow = quick ? 2_000 : 5_000;
+let reads = 0;
+t = performance.now();
+await Promise.all(Array.from({ length: 8 }, async () => {
+  while (performance.now() - t < readWindow) {
+    const res = await fetch(`${control.url}/v1/configs/bench.tp`, { headers });
+    await res.arrayBuffer();
+    reads++;
+  }
+}));
+const readRate = reads / ((performance.now() - t) / 1000);
+
+// -------------------------------------------------------------------------- report
+const natsVersion = new TextDecoder().decode(
+  (await new Deno.Command("nats-server", { args: ["--version"] }).output().catch(() => ({
+    stdout: new Uint8Array(),
+  })))
+    .stdout,
+).trim();
+const machine = {
+  cpus: cpus().length,
+  cpuModel: cpus()[0]?.model ?? "unknown",
+  memoryGiB: +(totalmem() / 2 ** 30).toFixed(1),
+  deno: Deno.version.deno,
+  natsServer: natsVersion,
+};
+console.log(
+  `\nAtlas benchmark — ${
+    new Date().toISOString()
+  } — ${machine.cpus} cores, ${machine.cpuModel}, ${machine.natsServer}, deno ${machine.deno}${
+    quick ? " (quick)" : ""
+  }\n`,
+);
+console.log(table(
+  ["latency (ms)", "N", "rounds", "p50", "p95", "p99", "max", "p50 ÷ floor p50"],
+  rows.map((r) => [
+    r.name,
+    r.n,
+    r.summary.n,
+    ms(r.summary.p50),
+    ms(r.summary.p95),
+    ms(r.summary.p99),
+    ms(r.summary.max),
+    r.floorP50 !== undefined
+      ? (r.summary.p50 / r.floorP50).toFixed(2)
+      : r.name.startsWith("floor")
+      ? "1.00 (floor)"
+      : "",
+  ]),
+));
+console.log();
+console.log(table(
+  ["control plane (8 clients where concurrent)", "per second"],
+  [
+    ["publishes, sequential", seqRate.toFixed(0)],
+    ["publishes, 8 concurrent clients, a config each", concRate.toFixed(0)],
+    ["publishes, 8 concurrent clients, one config (number races)", sameRate.toFixed(0)],
+    ["config reads (GET /v1/configs/{name}), 8 concurrent", readRate.toFixed(0)],
+  ],
+));
+console.log();
+console.log(table(
+  [
+    "idle cost at N",
+    "worker procs",
+    "RSS MiB/proc",
+    "RSS KiB/agent",
+    "CPU %/proc",
+    "CPU µs/agent/s",
+    "nats-server RSS MiB",
+  ],
+  resources.map((r) => [
+    String(r.n),
+    r.workerProcesses!,
+    r.agentRssMiBPerProcess!,
+    r.agentRssKiBPerAgent!,
+    r.agentCpuPercentPerProcess!,
+    r.agentCpuMicrosPerAgentPerSecond!,
+    r.natsServerRssMiB!,
+  ]),
+));
+const result = {
+  date: new Date().toISOString(),
+  quick,
+  machine,
+  latencyMs: rows.map((r) => ({
+    name: r.name,
+    agents: r.n,
+    rounds: r.summary.n,
+    p50: r.summary.p50,
+    p95: r.summary.p95,
+    p99: r.summary.p99,
+    max: r.summary.max,
+    ratioToFloorP50: r.floorP50 ? r.summary.p50 / r.floorP50 : 1,
+  })),
+  controlPlanePerSecond: {
+    publishSequential: seqRate,
+    publishConcurrent8: concRate,
+    publishConcurrent8SameConfig: sameRate,
+    readsConcurrent8: readRate,
+  },
+  idle: resources,
+};
+await Deno.mkdir(new URL("./results/", import.meta.url), { recursive: true });
+const file = new URL(
+  `./results/${result.date.slice(0, 16).replace(":", "")}Z${quick ? "-quick" : ""}.json`,
+  import.meta.url,
+);
+await Deno.writeTextFile(file, JSON.stringify(result, null, 2) + "\n");
+console.log(`\nwrote ${file.pathname}`);
+
+await nc.close();
+await control[Symbol.asyncDispose]();
+await server[Symbol.asyncDispose]();
+await Deno.remove(root, { recursive: true }).catch(() => {});

@@ -1,0 +1,112 @@
+/**
+ * A benchmark worker process: holds its share of the simulated agents (the real agent
+ * code path: watch, fetch, verify, write, ack), or, for the floor, the same number of raw
+ * core-NATS subscribers. Driven by the orchestrator over core NATS on `bench.w.<index>.*`.
+ *
+ * @module
+ */
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { Agent, AgentConfigFile } from "@atlas/agent";
+import { type TrustedKey, Verifier } from "@atlas/nats";
+
+const [url, index] = [Deno.args[0]!, Number(Deno.args[1])];
+const control = await connect({ servers: url, name: `bench worker ${index}` });
+
+let floor: NatsConnection[] = [];
+let agents: Agent[] = [];
+
+/** Opens `count` connections, at most `width` at a time. */
+async function inBatches<T>(
+  count: number,
+  width: number,
+  make: (i: number) => Promise<T>,
+): Promise<T[]> {
+  const out: T[] = [];
+  for (let i = 0; i < count; i += width) {
+    out.push(
+      ...await Promise.all(
+        Array.from({ length: Math.min(width, count - i) }, (_, j) => make(i + j)),
+      ),
+    );
+  }
+  return out;
+}
+
+const handlers: Record<string, (arg: Record<string, unknown>) => Promise<unknown>> = {
+  async "floor-start"(arg) {
+    const count = arg.count as number;
+    floor = await inBatches(count, 200, async () => {
+      const nc = await connect({ servers: url });
+      nc.subscribe("bench.floor", {
+        callback: (_e, m) => {
+          m.respond();
+        },
+      });
+      await nc.flush();
+      return nc;
+    });
+    return { connections: floor.length };
+  },
+  async "floor-stop"() {
+    await Promise.all(floor.map((nc) => nc.close()));
+    floor = [];
+    return {};
+  },
+  async "agents-start"(arg) {
+    const { count, first, region, config, stateRoot, trustedKeys } = arg as {
+      count: number;
+      first: number;
+      region: string;
+      config: string;
+      stateRoot: string;
+      trustedKeys: TrustedKey[];
+    };
+    const verifier = new Verifier(trustedKeys);
+    agents = await inBatches(count, 100, async (i) => {
+      const id = `agent-${first + i}`;
+      const agent = await Agent.start(
+        AgentConfigFile.parse({
+          id,
+          region,
+          nats: url,
+          stateDir: `${stateRoot}/${id}/state`,
+          trustedKeys: "(in memory)",
+          configs: { [config]: { path: `${stateRoot}/${id}/${config}.json` } },
+        }),
+        { verifier, log: () => {} },
+      );
+      await agent.whenConnected();
+      return agent;
+    });
+    return { agents: agents.length };
+  },
+  async "agents-stop"() {
+    await Promise.all(agents.map((a) => a.close()));
+    agents = [];
+    return {};
+  },
+  async usage() {
+    // process.cpuUsage() is in µs of user+system time since start.
+    const { cpuUsage } = await import("node:process");
+    const cpu = cpuUsage();
+    return { rss: Deno.memoryUsage().rss, cpuMicros: cpu.user + cpu.system, agents: agents.length };
+  },
+  async exit() {
+    setTimeout(() => Deno.exit(0), 50);
+    return {};
+  },
+};
+
+control.subscribe(`bench.w.${index}.*`, {
+  callback: (_e, msg) => {
+    const cmd = msg.subject.split(".").pop()!;
+    const handler = handlers[cmd];
+    const arg = msg.data.length ? (msg.json() as Record<string, unknown>) : {};
+    (handler ? handler(arg) : Promise.reject(new Error(`unknown command ${cmd}`))).then(
+      (r) => msg.respond(JSON.stringify({ ok: true, ...(r as object) })),
+      (e) => msg.respond(JSON.stringify({ ok: false, error: String(e) })),
+    );
+  },
+});
+await control.flush();
+console.log("ready");
