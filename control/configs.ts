@@ -4,14 +4,7 @@
  *
  * @module
  */
-import {
-  appendAudit,
-  Buckets,
-  ConfigRecord,
-  isCasConflict,
-  listKeys,
-  retryTransient,
-} from "@atlas/nats";
+import { appendAudit, Buckets, ConfigRecord, isCasConflict, retryTransient } from "@atlas/nats";
 import type { ConfigPutBody } from "./api.ts";
 import { schemaApplies } from "./content.ts";
 import { checkConfigName, type ControlContext, readKv, type Stored } from "./context.ts";
@@ -40,8 +33,9 @@ export async function readConfig(
 export async function requireConfig(
   ctx: ControlContext,
   name: string,
+  options: { cached?: boolean } = {},
 ): Promise<Stored<ConfigRecord>> {
-  const found = await readConfig(ctx, name);
+  const found = options.cached ? await readCachedConfig(ctx, name) : await readConfig(ctx, name);
   if (!found) {
     throw new NotFoundError(
       `Config ${JSON.stringify(name)} does not exist: create it with PUT /v1/configs/${name} ` +
@@ -51,15 +45,21 @@ export async function requireConfig(
   return found;
 }
 
+/**
+ * Reads a config from the in-memory copy (see config_cache.ts): for read endpoints and
+ * existence checks, never for a value a write is based on.
+ */
+export async function readCachedConfig(
+  ctx: ControlContext,
+  name: string,
+): Promise<Stored<ConfigRecord> | null> {
+  checkConfigName(name);
+  return await retryTransient(() => ctx.configs.get(name), { what: `Reading config ${name}` });
+}
+
 /** Every config, sorted by name. */
 export async function listConfigs(ctx: ControlContext): Promise<ConfigRecord[]> {
-  const kv = await ctx.nats.kv(Buckets.configs);
-  const keys = await retryTransient(() => listKeys(ctx.nats, Buckets.configs), {
-    what: "Listing configs",
-  });
-  const records = await Promise.all(keys.map((k) => readKv(kv, k, ConfigRecord)));
-  return records.filter((r) => r !== null).map((r) => r.value)
-    .sort((a, b) => a.name.localeCompare(b.name));
+  return await retryTransient(() => ctx.configs.list(), { what: "Listing configs" });
 }
 
 function _nextRecord(
@@ -121,10 +121,11 @@ export async function putConfig(
     const config = _nextRecord(name, body, current?.value, ctx);
     const data = JSON.stringify(config);
     try {
-      await retryTransient(
+      const revision = await retryTransient(
         () => current ? kv.update(name, data, current.revision) : kv.create(name, data),
         { what: `Writing config ${name}` },
       );
+      ctx.configs.note(name, { value: config, revision });
     } catch (e) {
       if (isCasConflict(e)) continue;
       throw e;
@@ -142,22 +143,26 @@ export async function putConfig(
 
 /**
  * Raises `latestVersion` of a config to at least `version` (compare-and-set; it only ever
- * increases).
+ * increases). `known` is the record as the caller last read it: the first attempt uses
+ * it, and the record is only read again if that attempt loses a race.
  */
 export async function raiseLatestVersion(
   ctx: ControlContext,
   name: string,
   version: number,
+  known?: Stored<ConfigRecord>,
 ): Promise<void> {
   const kv = await ctx.nats.kv(Buckets.configs);
-  while (true) {
-    const current = await requireConfig(ctx, name);
+  for (let reuse = known !== undefined;; reuse = false) {
+    const current = reuse && known ? known : await requireConfig(ctx, name);
     if (current.value.latestVersion >= version) return;
     const next = { ...current.value, latestVersion: version };
     try {
-      await retryTransient(() => kv.update(name, JSON.stringify(next), current.revision), {
-        what: `Raising the latest version of ${name}`,
-      });
+      const revision = await retryTransient(
+        () => kv.update(name, JSON.stringify(next), current.revision),
+        { what: `Raising the latest version of ${name}` },
+      );
+      ctx.configs.note(name, { value: next, revision });
       return;
     } catch (e) {
       if (!isCasConflict(e)) throw e;

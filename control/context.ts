@@ -14,6 +14,7 @@ import {
 } from "@atlas/nats";
 import type { KV } from "@nats-io/kv";
 import { BlobMemo } from "./blob_memo.ts";
+import { ConfigCache } from "./config_cache.ts";
 import { SchemaValidators } from "./content.ts";
 import { InvalidRequestError } from "./errors.ts";
 
@@ -48,6 +49,8 @@ export interface ControlContext {
   validators: SchemaValidators;
   /** Recently published content by digest (activation inlines it from here). */
   recentBlobs: BlobMemo;
+  /** In-memory copy of the configs bucket, for read endpoints. */
+  configs: ConfigCache;
 }
 
 function _positiveInt(name: string, value: number): number {
@@ -80,6 +83,7 @@ export function createContext(deps: ControlDeps): ControlContext {
     replicas: _positiveInt("replicas", deps.replicas ?? 1),
     validators: new SchemaValidators(),
     recentBlobs: new BlobMemo(32 * 1024 * 1024),
+    configs: new ConfigCache(deps.nats),
   };
 }
 

@@ -76,7 +76,7 @@ export async function listAgents(
  * ```
  */
 export async function configStatus(ctx: ControlContext, name: string): Promise<ConfigStatus> {
-  await requireConfig(ctx, name);
+  await requireConfig(ctx, name, { cached: true });
   const regions = await regionList(ctx);
   const statuses = await Promise.all(regions.map(async ({ name: region }) => {
     const [stored, agents] = await Promise.all([

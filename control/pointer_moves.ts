@@ -83,7 +83,7 @@ export async function activate(
   request: { version: number; regions?: string[] | undefined },
   actor: string,
 ): Promise<MoveResult> {
-  await requireConfig(ctx, name);
+  await requireConfig(ctx, name, { cached: true });
   const version = await getVersion(ctx, name, request.version);
   const regions = await targetRegions(ctx, request.regions);
   const inline = version.size <= ctx.inlineMaxBytes
@@ -152,7 +152,7 @@ export async function rollback(
   request: { regions?: string[] | undefined; toVersion?: number | undefined },
   actor: string,
 ): Promise<MoveResult> {
-  await requireConfig(ctx, name);
+  await requireConfig(ctx, name, { cached: true });
   const regions = await targetRegions(ctx, request.regions);
   const records = new Map<number, VersionRecord>();
   const load = async (n: number) => {

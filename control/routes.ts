@@ -49,7 +49,10 @@ export function configRoutes(ctx: ControlContext): Hono<ControlEnv> {
       );
       return c.json(config, created ? 201 : 200);
     })
-    .get("/:name", async (c) => c.json((await requireConfig(ctx, c.req.param("name"))).value))
+    .get(
+      "/:name",
+      async (c) => c.json((await requireConfig(ctx, c.req.param("name"), { cached: true })).value),
+    )
     .post("/:name/versions", async (c) => {
       const body = await readJsonBody(c.req.raw, PublishBody, ctx.maxBodyBytes);
       const version = await publishVersion(ctx, c.req.param("name"), {

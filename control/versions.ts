@@ -57,7 +57,8 @@ export async function publishVersion(
   input: PublishInput,
   author: string,
 ): Promise<VersionRecord> {
-  const { value: config } = await requireConfig(ctx, name);
+  const stored = await requireConfig(ctx, name);
+  const config = stored.value;
   const bytes = encodeContent(input.content, config.contentType);
   if (bytes.byteLength > ctx.maxContentBytes) {
     throw new PayloadTooLargeError(
@@ -81,7 +82,7 @@ export async function publishVersion(
   });
   // Independent writes: the version exists already, these only record it.
   await Promise.all([
-    raiseLatestVersion(ctx, name, version.version),
+    raiseLatestVersion(ctx, name, version.version, stored),
     appendAudit(ctx.nats, {
       actor: author,
       action: "version.publish",
