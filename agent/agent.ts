@@ -16,7 +16,6 @@ import {
   agentKey,
   AgentRecord,
   type AtlasNats,
-  blobName,
   Buckets,
   connectAtlas,
   PointerNotice,
@@ -32,7 +31,7 @@ import {
 import type { Subscription } from "@nats-io/transport-node";
 import { hostname } from "node:os";
 import type { AgentConfig } from "./config.ts";
-import { readFileOrNull, removeStaleTemps, writeFileAtomic } from "./atomic.ts";
+import { readFileOrNull, removeStaleTemps } from "./atomic.ts";
 import { BlobCache } from "./cache.ts";
 import { AckOutbox } from "./outbox.ts";
 import {
@@ -42,7 +41,7 @@ import {
   loadState,
   saveState,
 } from "./state.ts";
-import { runCommand } from "./command.ts";
+import { ApplyOutcome, replaceFile, verifiedBytes } from "./apply.ts";
 
 /** Counters an operator (or a test) can read. */
 export interface AgentStats {
@@ -67,19 +66,6 @@ export interface AgentOptions {
   verifier?: Verifier;
   /** Test hook: pause between chunks of a file write (see atomic.ts). @default 0 */
   writeChunkDelayMs?: number;
-}
-
-/** Raised inside the apply pipeline for outcomes that are acked, not retried. */
-class ApplyOutcome extends Error {
-  constructor(
-    readonly status: "rejected" | "failed",
-    message: string,
-    /** False when the pointer itself did not verify: its `seq` must not be trusted. */
-    readonly pointerVerified = true,
-  ) {
-    super(message);
-    this.name = "ApplyOutcome";
-  }
 }
 
 interface Pending {
@@ -374,8 +360,26 @@ export class Agent implements AsyncDisposable {
     const started = performance.now();
     let outcome: ApplyOutcome | undefined;
     try {
-      const bytes = await this.#bytesOf(target, blobs);
-      await this.#apply(config, target, bytes);
+      const nats = this.#nats;
+      const { bytes, source } = await verifiedBytes(target, {
+        inline: blobs,
+        cache: this.#cache,
+        store: nats ? () => nats.blobs() : undefined,
+        keep: this.#appliedDigests(),
+      });
+      this
+        .stats[source === "inline" ? "inlineHits" : source === "cache" ? "cacheHits" : "fetches"]++;
+      await replaceFile(this.config.configs[config]!, bytes, {
+        env: {
+          ATLAS_CONFIG: config,
+          ATLAS_VERSION: String(target.version),
+          ATLAS_FILE: this.config.configs[config]!.path,
+          ATLAS_AGENT: this.config.id,
+          ATLAS_REGION: this.config.region,
+        },
+        timeoutMs: this.config.commandTimeoutSeconds * 1000,
+        chunkDelayMs: this.#options.writeChunkDelayMs ?? 0,
+      });
     } catch (e) {
       if (!(e instanceof ApplyOutcome)) throw e;
       outcome = e;
@@ -383,78 +387,8 @@ export class Agent implements AsyncDisposable {
     await this.#finish(pointer, target, outcome, performance.now() - started);
   }
 
-  /** The verified bytes of `target`: inline, cache, or the object store, in that order. */
-  async #bytesOf(target: VersionRecord, blobs: Record<string, string>): Promise<Uint8Array> {
-    let bytes: Uint8Array | null = null;
-    let source = "inline";
-    const inline = blobs[target.digest];
-    if (inline !== undefined) {
-      bytes = new Uint8Array(Buffer.from(inline, "base64"));
-      this.stats.inlineHits++;
-    } else if ((bytes = await this.#cache.get(target.digest))) {
-      source = "cache";
-      this.stats.cacheHits++;
-    } else {
-      source = "object store";
-      const nats = this.#nats;
-      if (!nats) throw new Error("not connected: cannot fetch the blob yet");
-      this.stats.fetches++;
-      const store = await nats.blobs();
-      bytes = await store.getBlob(blobName(target.digest));
-      if (!bytes) {
-        throw new ApplyOutcome(
-          "rejected",
-          `blob ${blobName(target.digest)} is missing from the object store`,
-        );
-      }
-    }
-    const digest = sha256Hex(bytes);
-    if (digest !== target.digest || bytes.length !== target.size) {
-      throw new ApplyOutcome(
-        "rejected",
-        `content from the ${source} does not match the signed version: sha256 ${digest} ` +
-          `(${bytes.length} bytes), expected ${target.digest} (${target.size} bytes)`,
-      );
-    }
-    if (source !== "cache") await this.#cache.put(target.digest, bytes, this.#appliedDigests());
-    return bytes;
-  }
-
   #appliedDigests(): string[] {
     return Object.values(this.#state.configs).flatMap((c) => (c.applied ? [c.applied.digest] : []));
-  }
-
-  /** Writes the file, runs reload and check; on failure restores the previous file. */
-  async #apply(config: string, target: VersionRecord, bytes: Uint8Array): Promise<void> {
-    const managed = this.config.configs[config]!;
-    // The previous bytes are only needed to undo a failed reload or check.
-    const previous = managed.reload || managed.check ? await readFileOrNull(managed.path) : null;
-    const write = (data: Uint8Array) =>
-      writeFileAtomic(managed.path, data, {
-        mode: managed.mode,
-        chunkDelayMs: this.#options.writeChunkDelayMs ?? 0,
-      });
-    await write(bytes);
-    const env = {
-      ATLAS_CONFIG: config,
-      ATLAS_VERSION: String(target.version),
-      ATLAS_FILE: managed.path,
-      ATLAS_AGENT: this.config.id,
-      ATLAS_REGION: this.config.region,
-    };
-    const timeoutMs = this.config.commandTimeoutSeconds * 1000;
-    for (const [what, cmd] of [["reload", managed.reload], ["check", managed.check]] as const) {
-      if (!cmd) continue;
-      const result = await runCommand(cmd, { env, timeoutMs });
-      if (result.ok) continue;
-      if (previous) await write(previous);
-      else await Deno.remove(managed.path).catch(() => {});
-      if (managed.reload) await runCommand(managed.reload, { env, timeoutMs }).catch(() => {});
-      throw new ApplyOutcome(
-        "failed",
-        `${what} command failed (${result.summary}); previous file restored`,
-      );
-    }
   }
 
   /** Records the outcome: ack into the outbox first, then the state (crash-safe order). */

@@ -1,0 +1,122 @@
+/**
+ * The apply steps of the agent, free of its connection and state: get the verified
+ * bytes of a version, then replace the file and run the operator's commands, restoring
+ * the previous file when one fails.
+ *
+ * @module
+ */
+import { blobName, sha256Hex, type VersionRecord } from "@atlas/nats";
+import type { ObjectStore } from "@nats-io/obj";
+import type { BlobCache } from "./cache.ts";
+import type { ManagedConfig } from "./config.ts";
+import { readFileOrNull, writeFileAtomic } from "./atomic.ts";
+import { runCommand } from "./command.ts";
+
+/** An outcome that is acked (`rejected` or `failed`), not retried. */
+export class ApplyOutcome extends Error {
+  constructor(
+    readonly status: "rejected" | "failed",
+    message: string,
+    /** False when the pointer itself did not verify: its `seq` must not be trusted. */
+    readonly pointerVerified = true,
+  ) {
+    super(message);
+    this.name = "ApplyOutcome";
+  }
+}
+
+/** Where the bytes of a version came from. */
+export type BlobSource = "inline" | "cache" | "object store";
+
+/** Options of {@linkcode verifiedBytes}. */
+export interface VerifiedBytesOptions {
+  /** Base64 content that came with the notice, by digest. */
+  inline: Record<string, string>;
+  cache: BlobCache;
+  /** The object store, or undefined while disconnected. */
+  store: (() => Promise<ObjectStore>) | undefined;
+  /** Cache entries never to evict (what is applied now). */
+  keep: readonly string[];
+}
+
+/**
+ * The bytes of `target`, from the notice, the local cache or the object store (in that
+ * order), checked against the signed digest and size. Bytes that do not match are an
+ * {@linkcode ApplyOutcome} `rejected`; a disconnected fetch is a plain error (retried).
+ */
+export async function verifiedBytes(
+  target: VersionRecord,
+  options: VerifiedBytesOptions,
+): Promise<{ bytes: Uint8Array; source: BlobSource }> {
+  let bytes: Uint8Array | null;
+  let source: BlobSource;
+  const inline = options.inline[target.digest];
+  if (inline !== undefined) {
+    bytes = new Uint8Array(Buffer.from(inline, "base64"));
+    source = "inline";
+  } else if ((bytes = await options.cache.get(target.digest))) {
+    source = "cache";
+  } else {
+    source = "object store";
+    if (!options.store) throw new Error("not connected: cannot fetch the blob yet");
+    bytes = await (await options.store()).getBlob(blobName(target.digest));
+    if (!bytes) {
+      throw new ApplyOutcome(
+        "rejected",
+        `blob ${blobName(target.digest)} is missing from the object store`,
+      );
+    }
+  }
+  const digest = sha256Hex(bytes);
+  if (digest !== target.digest || bytes.length !== target.size) {
+    throw new ApplyOutcome(
+      "rejected",
+      `content from the ${source} does not match the signed version: sha256 ${digest} ` +
+        `(${bytes.length} bytes), expected ${target.digest} (${target.size} bytes)`,
+    );
+  }
+  if (source !== "cache") await options.cache.put(target.digest, bytes, options.keep);
+  return { bytes, source };
+}
+
+/** Options of {@linkcode replaceFile}. */
+export interface ReplaceFileOptions {
+  /** Environment of the reload and check commands. */
+  env: Record<string, string>;
+  timeoutMs: number;
+  /** Test hook, see atomic.ts. @default 0 */
+  chunkDelayMs?: number;
+}
+
+/**
+ * Writes `bytes` to the managed file atomically, then runs its reload and check
+ * commands. If one fails, the previous file is put back (and reload run again) and an
+ * {@linkcode ApplyOutcome} `failed` is thrown.
+ */
+export async function replaceFile(
+  managed: ManagedConfig,
+  bytes: Uint8Array,
+  options: ReplaceFileOptions,
+): Promise<void> {
+  // The previous bytes are only needed to undo a failed reload or check.
+  const previous = managed.reload || managed.check ? await readFileOrNull(managed.path) : null;
+  const write = (data: Uint8Array) =>
+    writeFileAtomic(managed.path, data, {
+      mode: managed.mode,
+      chunkDelayMs: options.chunkDelayMs ?? 0,
+    });
+  await write(bytes);
+  const run = { env: options.env, timeoutMs: options.timeoutMs };
+  for (const [what, cmd] of [["reload", managed.reload], ["check", managed.check]] as const) {
+    if (!cmd) continue;
+    const result = await runCommand(cmd, run);
+    if (result.ok) continue;
+    if (previous) await write(previous);
+    else await Deno.remove(managed.path).catch(() => {});
+    if (managed.reload) await runCommand(managed.reload, run).catch(() => {});
+    throw new ApplyOutcome(
+      "failed",
+      `${what} command failed (${result.summary}); previous file restored`,
+    );
+  }
+}
