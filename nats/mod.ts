@@ -22,5 +22,6 @@ export * from "./retry.ts";
 export * from "./provision.ts";
 export * from "./keys.ts";
 export * from "./pointers.ts";
+export * from "./rollouts.ts";
 export * from "./audit.ts";
 export * from "./server.ts";

@@ -19,6 +19,9 @@ export const Buckets = {
   regions: "atlas_regions",
   agents: "atlas_agents",
   blobs: "atlas_blobs",
+  rollouts: "atlas_rollouts",
+  /** Coordinator leader leases, one key per region. */
+  leases: "atlas_leases",
 } as const;
 
 /** Streams Atlas provisions. */

@@ -62,6 +62,8 @@ export async function provision(nats: AtlasNats, options: ProvisionOptions = {})
     await ensureKv(nats, Buckets.versions, { history: 1, replicas, ...placement });
     await ensureKv(nats, Buckets.regions, { history: 1, replicas, ...placement });
     await ensureKv(nats, Buckets.agents, { history: 1, replicas, ...placement });
+    await ensureKv(nats, Buckets.rollouts, { history: 16, replicas, ...placement });
+    await ensureKv(nats, Buckets.leases, { history: 1, replicas, ...placement });
     if (!(await streamExists(nats, `OBJ_${Buckets.blobs}`))) {
       await nats.objm.create(Buckets.blobs, {
         replicas,

@@ -1,0 +1,70 @@
+import assert from "node:assert/strict";
+import { Buckets } from "@atlas/nats";
+import { natsTest } from "@atlas/nats/testing";
+import { type Clock, Lease } from "./lease.ts";
+
+class FakeClock implements Clock {
+  t = 0;
+  now(): number {
+    return this.t;
+  }
+}
+
+natsTest("one replica leads; the other waits", async ({ nats }) => {
+  const kv = await nats.kv(Buckets.leases);
+  const clock = new FakeClock();
+  const a = new Lease(kv, "us-east", "a", { ttlMs: 1_000, clock });
+  const b = new Lease(kv, "us-east", "b", { ttlMs: 1_000, clock });
+  assert.equal(await a.tick(), true);
+  assert.equal(await b.tick(), false);
+  clock.t += 900;
+  assert.equal(await a.tick(), true, "renewed");
+  assert.equal(await b.tick(), false, "a renewal is a new revision: b starts counting again");
+  clock.t += 900;
+  assert.equal(await b.tick(), false);
+  assert.equal(a.term, 1);
+});
+
+natsTest(
+  "a replica takes over only after the holder stopped renewing for the ttl",
+  async ({ nats }) => {
+    const kv = await nats.kv(Buckets.leases);
+    const clock = new FakeClock();
+    const a = new Lease(kv, "us-east", "a", { ttlMs: 1_000, clock });
+    const b = new Lease(kv, "us-east", "b", { ttlMs: 1_000, clock });
+    await a.tick();
+    await b.tick(); // b first sees a's revision at t=0
+    clock.t = 999;
+    assert.equal(await b.tick(), false, "not yet");
+    assert.equal(a.isLeader, false, "a's own window closed before b may take over (margin)");
+    clock.t = 1_000;
+    assert.equal(await b.tick(), true, "b takes over");
+    assert.equal(b.term, 2);
+    assert.equal(await a.tick(), false, "a's renewal loses the compare-and-set");
+    assert.equal(a.isLeader, false);
+  },
+);
+
+natsTest("two followers racing for an expired lease: exactly one wins", async ({ nats }) => {
+  const kv = await nats.kv(Buckets.leases);
+  const clock = new FakeClock();
+  const old = new Lease(kv, "eu-west", "old", { ttlMs: 1_000, clock });
+  await old.tick();
+  const replicas = ["b", "c", "d"].map((h) => new Lease(kv, "eu-west", h, { ttlMs: 1_000, clock }));
+  for (const r of replicas) await r.tick();
+  clock.t = 2_000;
+  const won = await Promise.all(replicas.map((r) => r.tick()));
+  assert.equal(won.filter(Boolean).length, 1);
+});
+
+natsTest("a released lease is taken at once, without waiting for the ttl", async ({ nats }) => {
+  const kv = await nats.kv(Buckets.leases);
+  const clock = new FakeClock();
+  const a = new Lease(kv, "us-east", "a", { ttlMs: 60_000, clock });
+  const b = new Lease(kv, "us-east", "b", { ttlMs: 60_000, clock });
+  await a.tick();
+  await a.release();
+  assert.equal(a.isLeader, false);
+  assert.equal(await b.tick(), true);
+  assert.equal(b.term, 2, "the term grows across a release");
+});

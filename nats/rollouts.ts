@@ -1,0 +1,179 @@
+/**
+ * The staged-rollout model: a rollout takes one config to one version through ordered
+ * stages; each stage names regions, the share of their agents that take the candidate,
+ * a bake time and the gates that must hold before the next stage. Operators can name a
+ * built-in strategy instead of writing stages (in the spirit of AWS AppConfig's
+ * deployment strategies); {@linkcode planStages} expands it.
+ *
+ * @module
+ */
+import { z } from "zod";
+import { ConfigName, SimpleName, Timestamp } from "./schemas.ts";
+
+/** Health gates of a stage. */
+export const Gates = z.object({
+  /** Largest share of targeted agents that may reject or fail before the region rolls back. */
+  maxFailureRatio: z.number().min(0).max(1).default(0),
+  /** Share of targeted agents that must have applied before the stage can complete. */
+  minAckedRatio: z.number().min(0).max(1).default(1),
+  /** An agent that has not acked this long after the stage started counts as failed. */
+  ackTimeoutSeconds: z.number().positive().default(60),
+});
+export type Gates = z.infer<typeof Gates>;
+
+/** One stage of a rollout. */
+export const RolloutStage = z.object({
+  regions: z.array(SimpleName).min(1),
+  /** Share of each listed region's agents that take the candidate (they stay in later stages). */
+  percent: z.number().min(0).max(100).default(100),
+  /** Agents that take the candidate whatever the share. */
+  agents: z.array(SimpleName).default([]),
+  /** Time the stage must hold with its gates met before the next one starts. */
+  bakeSeconds: z.number().nonnegative().default(0),
+  gates: Gates.default(Gates.parse({})),
+});
+export type RolloutStage = z.infer<typeof RolloutStage>;
+
+/** Built-in strategies an operator can name instead of stages. */
+export const Strategy = z.discriminatedUnion("name", [
+  /** Every region, every agent, one stage. */
+  z.object({ name: z.literal("immediate") }),
+  /** A share of the first region, then all of it, then each further region in turn. */
+  z.object({
+    name: z.literal("canary"),
+    canaryPercent: z.number().gt(0).lt(100).default(5),
+    bakeSeconds: z.number().nonnegative().default(60),
+  }),
+  /** All regions together, in `steps` equal shares. */
+  z.object({
+    name: z.literal("linear"),
+    steps: z.number().int().min(2).max(20).default(4),
+    bakeSeconds: z.number().nonnegative().default(60),
+  }),
+  /** All regions together, the share doubling from `startPercent` to 100. */
+  z.object({
+    name: z.literal("exponential"),
+    startPercent: z.number().gt(0).lt(100).default(1),
+    bakeSeconds: z.number().nonnegative().default(60),
+  }),
+]);
+export type Strategy = z.infer<typeof Strategy>;
+
+/**
+ * Expands a strategy into stages over `regions` (in rollout order), every stage with
+ * `gates`.
+ *
+ * @example
+ * ```ts
+ * planStages(Strategy.parse({ name: "canary", canaryPercent: 10 }), ["us-east", "eu-west"]);
+ * // us-east 10 %, us-east 100 %, eu-west 100 %
+ * ```
+ */
+export function planStages(
+  strategy: Strategy,
+  regions: string[],
+  gates?: Partial<Gates>,
+): RolloutStage[] {
+  if (regions.length === 0) {
+    throw new RangeError("Cannot plan a rollout over no regions: name at least one");
+  }
+  const g = Gates.parse(gates ?? {});
+  const stage = (r: string[], percent: number, bakeSeconds: number): RolloutStage =>
+    RolloutStage.parse({ regions: r, percent, bakeSeconds, gates: g });
+  switch (strategy.name) {
+    case "immediate":
+      return [stage(regions, 100, 0)];
+    case "canary": {
+      const [first, ...rest] = regions as [string, ...string[]];
+      return [
+        stage([first], strategy.canaryPercent, strategy.bakeSeconds),
+        stage([first], 100, strategy.bakeSeconds),
+        ...rest.map((r) => stage([r], 100, strategy.bakeSeconds)),
+      ];
+    }
+    case "linear":
+      return Array.from(
+        { length: strategy.steps },
+        (_, i) =>
+          stage(
+            regions,
+            Math.round(((i + 1) * 10_000) / strategy.steps) / 100,
+            strategy.bakeSeconds,
+          ),
+      );
+    case "exponential": {
+      const shares: number[] = [];
+      for (let p = strategy.startPercent; p < 100; p *= 2) shares.push(p);
+      return [...shares, 100].map((p) => stage(regions, p, strategy.bakeSeconds));
+    }
+  }
+}
+
+/** States of a rollout. */
+export const RolloutState = {
+  pending: "pending",
+  running: "running",
+  paused: "paused",
+  succeeded: "succeeded",
+  rolledBack: "rolled_back",
+  aborted: "aborted",
+} as const;
+export type RolloutState = typeof RolloutState[keyof typeof RolloutState];
+
+const NEXT: Record<RolloutState, readonly RolloutState[]> = {
+  pending: ["running", "aborted"],
+  running: ["paused", "succeeded", "rolled_back", "aborted"],
+  paused: ["running", "rolled_back", "aborted"],
+  succeeded: [],
+  rolled_back: [],
+  aborted: [],
+};
+
+/** True when a rollout may move from `from` to `to`. */
+export function canTransition(from: RolloutState, to: RolloutState): boolean {
+  return NEXT[from].includes(to);
+}
+
+/** True when a rollout in `state` has ended (no further transition). */
+export function isFinal(state: RolloutState): boolean {
+  return NEXT[state].length === 0;
+}
+
+/** Per-region counts of a rollout's current stage. */
+export const RegionProgress = z.object({
+  targeted: z.number().int().nonnegative(),
+  applied: z.number().int().nonnegative(),
+  rejected: z.number().int().nonnegative(),
+  failed: z.number().int().nonnegative(),
+  pending: z.number().int().nonnegative(),
+  /** When the region's current stage started (pointer moved). */
+  stageStartedAt: Timestamp.optional(),
+  /** When the gates last started to hold (bake runs from here). */
+  healthySince: Timestamp.optional(),
+});
+export type RegionProgress = z.infer<typeof RegionProgress>;
+
+/** A rollout, in the `atlas_rollouts` bucket under its id. */
+export const RolloutRecord = z.object({
+  id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/),
+  config: ConfigName,
+  version: z.number().int().positive(),
+  stages: z.array(RolloutStage).min(1),
+  state: z.enum(Object.values(RolloutState) as [RolloutState, ...RolloutState[]]),
+  /** Index of the current stage. */
+  stage: z.number().int().nonnegative(),
+  regions: z.record(SimpleName, RegionProgress),
+  /** Every state change, with its reason. */
+  transitions: z.array(z.object({
+    at: Timestamp,
+    from: z.string(),
+    to: z.string(),
+    stage: z.number().int().nonnegative(),
+    reason: z.string(),
+    by: z.string(),
+  })),
+  createdAt: Timestamp,
+  createdBy: z.string(),
+  updatedAt: Timestamp,
+});
+export type RolloutRecord = z.infer<typeof RolloutRecord>;
