@@ -22,6 +22,10 @@ export const Buckets = {
   rollouts: "atlas_rollouts",
   /** Coordinator leader leases, one key per region. */
   leases: "atlas_leases",
+  /** Open and resolved alerts, by id. */
+  alerts: "atlas_alerts",
+  /** Quarantined agents, `<region>.<agent>`. */
+  quarantine: "atlas_quarantine",
 } as const;
 
 /** Streams Atlas provisions. */

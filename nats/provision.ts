@@ -64,6 +64,8 @@ export async function provision(nats: AtlasNats, options: ProvisionOptions = {})
     await ensureKv(nats, Buckets.agents, { history: 1, replicas, ...placement });
     await ensureKv(nats, Buckets.rollouts, { history: 16, replicas, ...placement });
     await ensureKv(nats, Buckets.leases, { history: 1, replicas, ...placement });
+    await ensureKv(nats, Buckets.alerts, { history: 1, replicas, ...placement });
+    await ensureKv(nats, Buckets.quarantine, { history: 1, replicas, ...placement });
     if (!(await streamExists(nats, `OBJ_${Buckets.blobs}`))) {
       await nats.objm.create(Buckets.blobs, {
         replicas,

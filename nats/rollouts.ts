@@ -150,6 +150,10 @@ export const RegionProgress = z.object({
   stageStartedAt: Timestamp.optional(),
   /** When the gates last started to hold (bake runs from here). */
   healthySince: Timestamp.optional(),
+  /** Highest stage index this region has completed (gates held through the bake). */
+  doneStage: z.number().int().min(-1).default(-1),
+  /** Pointer seq of this region's current stage (acks for it count). */
+  seq: z.number().int().nonnegative().default(0),
 });
 export type RegionProgress = z.infer<typeof RegionProgress>;
 
@@ -163,6 +167,8 @@ export const RolloutRecord = z.object({
   /** Index of the current stage. */
   stage: z.number().int().nonnegative(),
   regions: z.record(SimpleName, RegionProgress),
+  /** Stage whose remaining bake an operator skipped (`promote`). */
+  skipBakeStage: z.number().int().nonnegative().optional(),
   /** Every state change, with its reason. */
   transitions: z.array(z.object({
     at: Timestamp,
@@ -177,3 +183,44 @@ export const RolloutRecord = z.object({
   updatedAt: Timestamp,
 });
 export type RolloutRecord = z.infer<typeof RolloutRecord>;
+
+/**
+ * Key, in the rollouts bucket, that a config's one active rollout holds (created with
+ * create-only semantics, deleted when the rollout ends): a second rollout of the same
+ * config cannot start meanwhile. Rollout ids have no dots, so the two never collide.
+ */
+export function activeRolloutKey(config: string): string {
+  return `active.${config}`;
+}
+
+/** Kinds of alert. */
+export const AlertKind = {
+  stalled: "stalled",
+  rolledBack: "rolled_back",
+  failureCluster: "failure_cluster",
+  drift: "drift",
+} as const;
+export type AlertKind = typeof AlertKind[keyof typeof AlertKind];
+
+/** An alert, in the alerts bucket under its id. */
+export const AlertRecord = z.object({
+  id: z.string().min(1),
+  kind: z.enum(Object.values(AlertKind) as [AlertKind, ...AlertKind[]]),
+  region: SimpleName,
+  config: ConfigName.optional(),
+  rolloutId: z.string().optional(),
+  message: z.string(),
+  at: Timestamp,
+  resolvedAt: Timestamp.optional(),
+});
+export type AlertRecord = z.infer<typeof AlertRecord>;
+
+/** A quarantined agent, in the quarantine bucket under `<region>.<agent>`. */
+export const QuarantineRecord = z.object({
+  region: SimpleName,
+  agent: SimpleName,
+  reason: z.string(),
+  rolloutId: z.string().optional(),
+  at: Timestamp,
+});
+export type QuarantineRecord = z.infer<typeof QuarantineRecord>;
