@@ -7,7 +7,9 @@ import { parseArgs } from "node:util";
 import { Agent } from "./agent.ts";
 import { loadAgentConfig } from "./config.ts";
 
-const USAGE = `Usage: deno task agent --config <agent.json>
+const USAGE = `Usage: deno task agent --config <agent.json> [--config <another.json> ...]
+
+Each --config runs one agent; several in one process are for demos and tests (dev mode).
 
 agent.json:
   {
@@ -21,26 +23,30 @@ agent.json:
 async function main(): Promise<number> {
   const { values } = parseArgs({
     args: Deno.args,
-    options: { config: { type: "string", short: "c" }, help: { type: "boolean", short: "h" } },
+    options: {
+      config: { type: "string", short: "c", multiple: true },
+      help: { type: "boolean", short: "h" },
+    },
   });
   if (values.help) {
     console.log(USAGE);
     return 0;
   }
-  if (!values.config) {
+  if (!values.config?.length) {
     console.error(`error: --config is required\n\n${USAGE}`);
     return 2;
   }
-  const config = await loadAgentConfig(values.config);
-  const agent = await Agent.start(config, {
-    writeChunkDelayMs: Number(Deno.env.get("ATLAS_TEST_WRITE_CHUNK_DELAY_MS") ?? 0),
-  });
+  const delay = Number(Deno.env.get("ATLAS_TEST_WRITE_CHUNK_DELAY_MS") ?? 0);
+  const agents: Agent[] = [];
+  for (const file of values.config) {
+    agents.push(await Agent.start(await loadAgentConfig(file), { writeChunkDelayMs: delay }));
+  }
   const stop = Promise.withResolvers<void>();
   for (const sig of ["SIGINT", "SIGTERM"] as const) {
     Deno.addSignalListener(sig, () => stop.resolve());
   }
   await stop.promise;
-  await agent.close();
+  await Promise.all(agents.map((a) => a.close()));
   return 0;
 }
 

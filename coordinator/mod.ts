@@ -1,7 +1,8 @@
 /**
- * `@atlas/coordinator`: the regional coordinator. So far: leader election of its
- * replicas ({@linkcode Lease}). The staged-rollout engine that moves the region's pointer
- * through the stages of a rollout builds on it.
+ * `@atlas/coordinator`: the regional coordinator. Its replicas elect a leader through a
+ * KV lease ({@linkcode Lease}); the leader's {@linkcode RegionCoordinator} moves the
+ * region's pointer through the stages of every running rollout, judges the gates, and
+ * rolls the region back on a breach.
  *
  * @example
  * ```ts
@@ -12,4 +13,5 @@
  *
  * @module
  */
+export { type CoordinatorOptions, RegionCoordinator, type WallClock } from "./engine.ts";
 export { type Clock, Lease, type LeaseOptions, type LeaseRecord, systemClock } from "./lease.ts";

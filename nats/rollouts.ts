@@ -154,6 +154,8 @@ export const RegionProgress = z.object({
   doneStage: z.number().int().min(-1).default(-1),
   /** Pointer seq of this region's current stage (acks for it count). */
   seq: z.number().int().nonnegative().default(0),
+  /** Stage the region's pointer was last moved for (-1: none yet). */
+  stage: z.number().int().min(-1).default(-1),
 });
 export type RegionProgress = z.infer<typeof RegionProgress>;
 

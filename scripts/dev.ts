@@ -20,11 +20,35 @@ import { ensureNatsServer } from "./setup.ts";
 
 const USAGE =
   `Usage: deno task dev [--port 8080] [--data-dir .atlas/dev] [--regions us-east,eu-west]
-                     [--agents-per-region 1]
+                     [--agents-per-region 10]
 
-Starts nats-server (or uses ATLAS_NATS_URL), the control plane and demo agents.`;
+Starts nats-server (or uses ATLAS_NATS_URL), the control plane, a coordinator per region
+and demo agents.`;
 
 const AGENT_MAIN = new URL("../agent/main.ts", import.meta.url).pathname;
+const COORDINATOR_MAIN = new URL("../coordinator/main.ts", import.meta.url).pathname;
+
+/** Starts `deno run -A <args>` with its output prefixed; returns how to stop it. */
+function spawn(label: string, args: string[]): () => Promise<void> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", ...args],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  prefixLines(`[${label}]`, child.stdout);
+  prefixLines(`[${label}]`, child.stderr);
+  return async () => {
+    try {
+      child.kill("SIGTERM");
+    } catch {
+      // already exited
+    }
+    const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
+    await child.status;
+    clearTimeout(timer);
+  };
+}
 const DEMO_CONFIG = "demo.app";
 
 async function readOrCreate(path: string, make: () => string, mode = 0o600): Promise<string> {
@@ -57,7 +81,7 @@ async function main(): Promise<number> {
       port: { type: "string", default: "8080" },
       "data-dir": { type: "string", default: ".atlas/dev" },
       regions: { type: "string", default: "us-east,eu-west" },
-      "agents-per-region": { type: "string", default: "1" },
+      "agents-per-region": { type: "string", default: "10" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -134,8 +158,10 @@ async function main(): Promise<number> {
 
     await ensureDemoConfig(control.url, token);
 
+    // Per region: one process hosting its demo agents (light), and one coordinator.
     const agents: { id: string; region: string; dir: string }[] = [];
     for (const region of regions) {
+      const files: string[] = [];
       for (let i = 1; i <= perRegion; i++) {
         const id = `${region}-${i}`;
         const dir = `${dataDir}/agents/${id}`;
@@ -150,26 +176,23 @@ async function main(): Promise<number> {
           heartbeatSeconds: 5,
         };
         await Deno.writeTextFile(`${dir}/agent.json`, JSON.stringify(config, null, 2));
-        const child = new Deno.Command(Deno.execPath(), {
-          args: ["run", "-A", AGENT_MAIN, "--config", `${dir}/agent.json`],
-          stdin: "null",
-          stdout: "piped",
-          stderr: "piped",
-        }).spawn();
-        prefixLines(`[agent ${id}]`, child.stdout);
-        prefixLines(`[agent ${id}]`, child.stderr);
-        cleanups.push(async () => {
-          try {
-            child.kill("SIGTERM");
-          } catch {
-            // already exited
-          }
-          const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
-          await child.status;
-          clearTimeout(timer);
-        });
+        files.push(`${dir}/agent.json`);
         agents.push({ id, region, dir });
       }
+      cleanups.push(
+        spawn(`agents ${region}`, [AGENT_MAIN, ...files.flatMap((f) => ["--config", f])]),
+      );
+      cleanups.push(spawn(`coordinator ${region}`, [
+        COORDINATOR_MAIN,
+        "--region",
+        region,
+        "--nats",
+        natsUrl,
+        "--signing-key",
+        keyFile,
+        "--replica",
+        `dev-${region}`,
+      ]));
     }
 
     const devJson = { controlUrl: control.url, natsUrl, tokenFile, trustedKeysFile, agents };
@@ -181,15 +204,18 @@ Atlas dev mode is up.
   NATS            ${natsUrl}
   admin token     ${tokenFile}
   trusted keys    ${trustedKeysFile}
-  agents          ${
-      agents.map((a) => `${a.id} → ${a.dir}/${DEMO_CONFIG}.json`).join("\n                  ")
-    }
+  agents          ${perRegion} per region, e.g. ${agents[0]!.dir}/${DEMO_CONFIG}.json
+  coordinators    one per region (${regions.join(", ")})
   machine-readable: ${dataDir}/dev.json
 
 Try, in another terminal (the CLI finds this dev instance by itself):
   deno task atlas publish ${DEMO_CONFIG} examples/${DEMO_CONFIG}.json -m "first version"
   deno task atlas activate ${DEMO_CONFIG} 1
   deno task atlas status ${DEMO_CONFIG}
+then a staged rollout:
+  deno task atlas publish ${DEMO_CONFIG} examples/${DEMO_CONFIG}.v2.json -m "second"
+  deno task atlas rollout start ${DEMO_CONFIG} 2 --strategy canary --canary-percent 30 --bake 3
+  deno task atlas rollout watch <id printed above>
 
 Ctrl-C stops everything.`);
 
@@ -198,7 +224,7 @@ Ctrl-C stops everything.`);
       Deno.addSignalListener(sig, () => stop.resolve());
     }
     await stop.promise;
-    console.log("\ndev: stopping agents, control plane and nats-server…");
+    console.log("\ndev: stopping agents, coordinators, control plane and nats-server…");
   } finally {
     await cleanup();
   }

@@ -1,0 +1,491 @@
+/**
+ * The regional coordinator's stage engine. The replica holding the region's lease moves
+ * the region's pointer through the stages of every running rollout that names the region:
+ * it sets the stage's candidate share on the pointer (signed, compare-and-set), counts how
+ * the targeted agents did, judges the stage's gates, waits the bake time, and marks the
+ * region done; the last region to finish a stage advances the rollout. A gate breach
+ * moves the pointer back to the stable version at once, quarantines the failing agents,
+ * ends the rollout as rolled back, and raises an alert; every step is audited.
+ *
+ * All state lives in JetStream (rollout records, pointers, quarantine, alerts): a replica
+ * that takes over continues from the records, and every write is compare-and-set, so no
+ * step is applied twice.
+ *
+ * Agent outcomes are read from the agents' heartbeat records (applied version, last ack),
+ * which an agent sends within 1.5 s of an apply.
+ *
+ * @module
+ */
+import {
+  activeRolloutKey,
+  AgentRecord,
+  AlertRecord,
+  appendAudit,
+  type AtlasNats,
+  Buckets,
+  type CandidateSelector,
+  inCandidateShare,
+  isCasConflict,
+  isFinal,
+  listKeys,
+  type PointerRecord,
+  QuarantineRecord,
+  readPointer,
+  RolloutRecord,
+  type Signer,
+  versionKey,
+  VersionRecord,
+  writePointer,
+} from "@atlas/nats";
+import { Lease } from "./lease.ts";
+
+/** Wall-clock milliseconds (timestamps, bake times); injectable for tests. */
+export interface WallClock {
+  now(): number;
+}
+
+/** Options of {@linkcode RegionCoordinator}. */
+export interface CoordinatorOptions {
+  region: string;
+  /** This replica's name. @default "<hostname>-<pid>" */
+  replica?: string;
+  clock?: WallClock;
+  /** Lease ttl. @default 5_000 */
+  leaseTtlMs?: number;
+  /** Agents whose last heartbeat is older than this are not counted. @default 90_000 */
+  staleAgentMs?: number;
+  log?: (line: string) => void;
+}
+
+type Stored<T> = { value: T; revision: number };
+
+/** One replica of a region's coordinator. */
+export class RegionCoordinator {
+  readonly region: string;
+  readonly replica: string;
+  readonly lease: Lease;
+  readonly #nats: AtlasNats;
+  readonly #signer: Signer;
+  readonly #clock: WallClock;
+  readonly #staleMs: number;
+  readonly #log: (line: string) => void;
+
+  constructor(nats: AtlasNats, signer: Signer, leases: Lease, options: CoordinatorOptions) {
+    this.#nats = nats;
+    this.#signer = signer;
+    this.lease = leases;
+    this.region = options.region;
+    this.replica = options.replica ?? `${Deno.hostname()}-${Deno.pid}`;
+    this.#clock = options.clock ?? { now: () => Date.now() };
+    this.#staleMs = options.staleAgentMs ?? 90_000;
+    this.#log = options.log ?? ((l) => console.log(l));
+  }
+
+  /**
+   * Creates a replica of the coordinator of `options.region`.
+   *
+   * @example
+   * ```ts
+   * const c = await RegionCoordinator.create(nats, signer, { region: "us-east" });
+   * setInterval(() => c.step(), 500);
+   * ```
+   */
+  static async create(
+    nats: AtlasNats,
+    signer: Signer,
+    options: CoordinatorOptions,
+  ): Promise<RegionCoordinator> {
+    const replica = options.replica ?? `${Deno.hostname()}-${Deno.pid}`;
+    const clock = options.clock ?? { now: () => Date.now() };
+    const lease = new Lease(await nats.kv(Buckets.leases), options.region, replica, {
+      ttlMs: options.leaseTtlMs ?? 5_000,
+      clock,
+    });
+    return new RegionCoordinator(nats, signer, lease, { ...options, replica, clock });
+  }
+
+  #iso(): string {
+    return new Date(this.#clock.now()).toISOString();
+  }
+
+  #say(msg: string): void {
+    this.#log(`${this.#iso()} coordinator=${this.region}/${this.replica} ${msg}`);
+  }
+
+  /** One round: renew or take the lease; if leader, act on every rollout of the region. */
+  async step(): Promise<void> {
+    const wasLeader = this.lease.isLeader;
+    if (!(await this.lease.tick())) {
+      if (wasLeader) this.#say("lost the lease; standing by");
+      return;
+    }
+    if (!wasLeader) this.#say(`leading (term ${this.lease.term})`);
+    const kv = await this.#nats.kv(Buckets.rollouts);
+    for (const key of await listKeys(this.#nats, Buckets.rollouts)) {
+      if (key.startsWith("active.")) continue;
+      const e = await kv.get(key);
+      if (!e || e.operation !== "PUT") continue;
+      const rollout = RolloutRecord.parse(e.json());
+      if (!rollout.stages.some((s) => s.regions.includes(this.region))) continue;
+      if (!this.lease.isLeader) return;
+      try {
+        await this.#handle({ value: rollout, revision: e.revision });
+      } catch (err) {
+        if (!isCasConflict(err)) throw err;
+        // another writer moved the record or pointer first: next step re-reads
+      }
+    }
+  }
+
+  async #handle(r: Stored<RolloutRecord>): Promise<void> {
+    const rollout = r.value;
+    const current = await readPointer(this.#nats, this.region, rollout.config);
+    const ours = current?.pointer.candidate?.rolloutId === rollout.id;
+    if (isFinal(rollout.state)) {
+      if (ours) await this.#settle(rollout, current!.pointer);
+      return;
+    }
+    if (rollout.state !== "running") return; // paused or pending: hold
+    const stage = rollout.stages[rollout.stage]!;
+    const progress = rollout.regions[this.region];
+    if (!stage.regions.includes(this.region) || !progress || progress.doneStage >= rollout.stage) {
+      await this.#maybeAdvance(r);
+      return;
+    }
+    if (!current) {
+      await this.#end(
+        r,
+        "rolled_back",
+        `nothing is active in ${this.region}: activate a version first`,
+      );
+      return;
+    }
+    const selector: CandidateSelector = {
+      percent: stage.percent,
+      agents: stage.agents,
+      exclude: [...(await this.#quarantined())].sort(),
+    };
+    if (
+      !ours || progress.stage !== rollout.stage ||
+      !sameSelector(current.pointer.candidate!.selector, selector)
+    ) {
+      await this.#moveToStage(r, current.pointer, selector);
+      return;
+    }
+    await this.#judge(r, selector);
+  }
+
+  /** Puts the stage's candidate share on the pointer and restarts the stage's clock. */
+  async #moveToStage(
+    r: Stored<RolloutRecord>,
+    pointer: PointerRecord,
+    selector: CandidateSelector,
+  ): Promise<void> {
+    const rollout = r.value;
+    const version = await this.#version(rollout.config, rollout.version);
+    const newStage = rollout.regions[this.region]!.stage !== rollout.stage;
+    let wrote = false;
+    const stored = await writePointer(
+      this.#nats,
+      this.#signer,
+      this.region,
+      rollout.config,
+      (cur) => {
+        wrote = cur?.seq === pointer.seq;
+        if (!cur || !wrote) return null; // moved meanwhile: the next step sees it
+        return {
+          active: cur.active,
+          history: cur.history,
+          candidate: { version, rolloutId: rollout.id, selector },
+          reason: `rollout ${rollout.id} stage ${rollout.stage + 1}/${rollout.stages.length}: ` +
+            `${selector.percent}% of ${this.region}`,
+        };
+      },
+      { issuedBy: `coordinator/${this.region}` },
+    );
+    if (!stored || !wrote) return;
+    await this.#update(r, (x) => {
+      const p = x.regions[this.region]!;
+      p.seq = stored.seq;
+      if (newStage) {
+        p.stage = x.stage;
+        p.stageStartedAt = this.#iso();
+        delete p.healthySince;
+      }
+      return x;
+    });
+    if (newStage) {
+      this.#say(`rollout ${rollout.id}: stage ${rollout.stage + 1} (${selector.percent}%) started`);
+      await this.#audit(rollout, "rollout.stage", {
+        stage: rollout.stage,
+        percent: selector.percent,
+      });
+    }
+  }
+
+  /** Counts the targeted agents, judges the gates and the bake. */
+  async #judge(r: Stored<RolloutRecord>, selector: CandidateSelector): Promise<void> {
+    const rollout = r.value;
+    const stage = rollout.stages[rollout.stage]!;
+    const progress = rollout.regions[this.region]!;
+    const now = this.#clock.now();
+    const started = Date.parse(progress.stageStartedAt ?? new Date(now).toISOString());
+    const timedOut = now - started > stage.gates.ackTimeoutSeconds * 1000;
+    const counts = { targeted: 0, applied: 0, rejected: 0, failed: 0, pending: 0 };
+    const failing: { agent: string; reason: string }[] = [];
+    for (const agent of await this.#agents()) {
+      if (!inCandidateShare(agent.id, rollout.id, selector)) continue;
+      counts.targeted++;
+      const st = agent.configs[rollout.config];
+      const ack = st?.lastAck;
+      if (st?.applied?.version === rollout.version) counts.applied++;
+      else if (
+        ack && ack.version === rollout.version && ack.seq >= progress.seq &&
+        ack.status !== "applied"
+      ) {
+        counts[ack.status]++;
+        failing.push({
+          agent: agent.id,
+          reason: `${ack.status}: ${ack.reason ?? "no reason given"}`,
+        });
+      } else if (timedOut) {
+        counts.failed++;
+        failing.push({
+          agent: agent.id,
+          reason: `no ack within ${stage.gates.ackTimeoutSeconds} s`,
+        });
+      } else counts.pending++;
+    }
+    const failureRatio = counts.targeted ? (counts.rejected + counts.failed) / counts.targeted : 0;
+    if (failureRatio > stage.gates.maxFailureRatio) {
+      for (const f of failing) await this.#quarantine(f.agent, f.reason, rollout.id);
+      await this.#end(
+        r,
+        "rolled_back",
+        `gate breached in ${this.region} at stage ${rollout.stage + 1}: ${
+          counts.rejected + counts.failed
+        } ` +
+          `of ${counts.targeted} agents failed (ratio ${failureRatio.toFixed(2)} > ` +
+          `${stage.gates.maxFailureRatio}); first: ${failing[0]?.agent} ${failing[0]?.reason}`,
+        counts,
+      );
+      return;
+    }
+    const ackedRatio = counts.targeted ? counts.applied / counts.targeted : 1;
+    const healthy = ackedRatio >= stage.gates.minAckedRatio;
+    const healthySince = healthy
+      ? (progress.healthySince ?? new Date(now).toISOString())
+      : undefined;
+    const baked = healthySince !== undefined &&
+      (now - Date.parse(healthySince) >= stage.bakeSeconds * 1000 ||
+        rollout.skipBakeStage === rollout.stage);
+    await this.#update(r, (x) => {
+      const p = x.regions[this.region]!;
+      Object.assign(p, counts);
+      if (healthySince) p.healthySince = healthySince;
+      else delete p.healthySince;
+      if (baked) p.doneStage = x.stage;
+      return x;
+    });
+    if (baked) {
+      this.#say(`rollout ${rollout.id}: stage ${rollout.stage + 1} done in ${this.region}`);
+    } else if (now - started > (stage.gates.ackTimeoutSeconds + stage.bakeSeconds) * 2000) {
+      await this.#alert(
+        `stalled-${rollout.id}-${this.region}-${rollout.stage}`,
+        "stalled",
+        `rollout ${rollout.id} stage ${rollout.stage + 1} in ${this.region} has not completed: ` +
+          `${counts.applied}/${counts.targeted} applied, ${counts.pending} pending`,
+        rollout,
+      );
+    }
+  }
+
+  /** Advances the rollout when every region of its current stage is done. */
+  async #maybeAdvance(r: Stored<RolloutRecord>): Promise<void> {
+    const rollout = r.value;
+    const stage = rollout.stages[rollout.stage]!;
+    if (!stage.regions.every((reg) => (rollout.regions[reg]?.doneStage ?? -1) >= rollout.stage)) {
+      return;
+    }
+    if (rollout.stage + 1 < rollout.stages.length) {
+      await this.#update(
+        r,
+        (x) => (x.stage === rollout.stage ? { ...x, stage: x.stage + 1 } : null),
+      );
+      this.#say(`rollout ${rollout.id}: on to stage ${rollout.stage + 2}`);
+    } else {
+      await this.#end(r, "succeeded", `every stage completed`);
+    }
+  }
+
+  /** Ends the rollout (CAS), releases the config, audits, and raises an alert for a rollback. */
+  async #end(
+    r: Stored<RolloutRecord>,
+    to: "succeeded" | "rolled_back",
+    reason: string,
+    counts?: Record<string, number>,
+  ): Promise<void> {
+    const rollout = r.value;
+    const stored = await this.#update(r, (x) => {
+      if (isFinal(x.state)) return null;
+      if (counts) Object.assign(x.regions[this.region]!, counts);
+      x.transitions.push({
+        at: this.#iso(),
+        from: x.state,
+        to,
+        stage: x.stage,
+        reason,
+        by: `coordinator/${this.region}`,
+      });
+      x.state = to;
+      return x;
+    });
+    if (!stored) return;
+    this.#say(`rollout ${rollout.id} ${to}: ${reason}`);
+    const kv = await this.#nats.kv(Buckets.rollouts);
+    await kv.delete(activeRolloutKey(rollout.config)).catch(() => {});
+    await this.#audit(rollout, `rollout.${to}`, { reason });
+    if (to === "rolled_back") {
+      await this.#alert(`rollback-${rollout.id}`, "rolled_back", reason, rollout);
+    }
+    const current = await readPointer(this.#nats, this.region, rollout.config);
+    if (current?.pointer.candidate?.rolloutId === rollout.id) {
+      await this.#settle(stored.value, current.pointer);
+    }
+  }
+
+  /** After a rollout ended: promote its candidate (succeeded) or drop it (otherwise). */
+  async #settle(rollout: RolloutRecord, pointer: PointerRecord): Promise<void> {
+    const promote = rollout.state === "succeeded";
+    await writePointer(this.#nats, this.#signer, this.region, rollout.config, (cur) => {
+      if (!cur || cur.seq !== pointer.seq || cur.candidate?.rolloutId !== rollout.id) return null;
+      return promote
+        ? {
+          active: cur.candidate.version,
+          history: [cur.active.version, ...cur.history].slice(0, 32),
+          reason: `rollout ${rollout.id} succeeded`,
+        }
+        : {
+          active: cur.active,
+          history: cur.history,
+          reason: `rollout ${rollout.id} ${rollout.state}`,
+        };
+    }, { issuedBy: `coordinator/${this.region}` });
+    this.#say(
+      `rollout ${rollout.id}: pointer ${promote ? "promoted" : "restored to the stable version"}`,
+    );
+  }
+
+  async #update(
+    r: Stored<RolloutRecord>,
+    mutate: (x: RolloutRecord) => RolloutRecord | null,
+  ): Promise<Stored<RolloutRecord> | null> {
+    const kv = await this.#nats.kv(Buckets.rollouts);
+    let cur = r;
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const next = mutate(structuredClone(cur.value));
+      if (!next) return null;
+      next.updatedAt = this.#iso();
+      const value = RolloutRecord.parse(next);
+      try {
+        const revision = await kv.update(value.id, JSON.stringify(value), cur.revision);
+        r.value = value;
+        r.revision = revision;
+        return { value, revision };
+      } catch (e) {
+        if (!isCasConflict(e)) throw e;
+        const e2 = await kv.get(cur.value.id);
+        if (!e2 || e2.operation !== "PUT") return null;
+        cur = { value: RolloutRecord.parse(e2.json()), revision: e2.revision };
+      }
+    }
+    return null;
+  }
+
+  async #version(config: string, version: number): Promise<VersionRecord> {
+    const e = await (await this.#nats.kv(Buckets.versions)).get(versionKey(config, version));
+    if (!e || e.operation !== "PUT") {
+      throw new Error(`Version ${config} v${version} does not exist`);
+    }
+    return VersionRecord.parse(e.json());
+  }
+
+  async #agents(): Promise<AgentRecord[]> {
+    const kv = await this.#nats.kv(Buckets.agents);
+    const now = this.#clock.now();
+    const out: AgentRecord[] = [];
+    for (const key of await listKeys(this.#nats, Buckets.agents, `${this.region}.*`)) {
+      const e = await kv.get(key);
+      if (!e || e.operation !== "PUT") continue;
+      const rec = AgentRecord.safeParse(e.json());
+      if (rec.success && now - Date.parse(rec.data.heartbeatAt) <= this.#staleMs) {
+        out.push(rec.data);
+      }
+    }
+    return out;
+  }
+
+  async #quarantined(): Promise<Set<string>> {
+    const kv = await this.#nats.kv(Buckets.quarantine);
+    const out = new Set<string>();
+    for (const key of await listKeys(this.#nats, Buckets.quarantine, `${this.region}.*`)) {
+      const e = await kv.get(key);
+      if (e && e.operation === "PUT") out.add(key.slice(this.region.length + 1));
+    }
+    return out;
+  }
+
+  async #quarantine(agent: string, reason: string, rolloutId: string): Promise<void> {
+    const kv = await this.#nats.kv(Buckets.quarantine);
+    const rec = QuarantineRecord.parse({
+      region: this.region,
+      agent,
+      reason,
+      rolloutId,
+      at: this.#iso(),
+    });
+    await kv.put(`${this.region}.${agent}`, JSON.stringify(rec));
+    this.#say(`quarantined ${agent}: ${reason}`);
+  }
+
+  async #alert(
+    id: string,
+    kind: AlertRecord["kind"],
+    message: string,
+    rollout: RolloutRecord,
+  ): Promise<void> {
+    const kv = await this.#nats.kv(Buckets.alerts);
+    const rec = AlertRecord.parse({
+      id,
+      kind,
+      region: this.region,
+      config: rollout.config,
+      rolloutId: rollout.id,
+      message,
+      at: this.#iso(),
+    });
+    await kv.create(id, JSON.stringify(rec)).catch((e) => {
+      if (!isCasConflict(e)) throw e; // raised already
+    });
+  }
+
+  async #audit(
+    rollout: RolloutRecord,
+    action: string,
+    details: Record<string, unknown>,
+  ): Promise<void> {
+    await appendAudit(this.#nats, {
+      actor: `coordinator/${this.region}`,
+      action,
+      config: rollout.config,
+      region: this.region,
+      version: rollout.version,
+      details: { rolloutId: rollout.id, ...details },
+    });
+  }
+}
+
+function sameSelector(a: CandidateSelector, b: CandidateSelector): boolean {
+  return a.percent === b.percent && a.agents.join() === b.agents.join() &&
+    a.exclude.join() === b.exclude.join();
+}

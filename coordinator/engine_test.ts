@@ -1,0 +1,350 @@
+import assert from "node:assert/strict";
+import { natsTest, type NatsTestContext, waitFor } from "@atlas/nats/testing";
+import { activateVersion, storeVersion } from "@atlas/nats/fixtures";
+import {
+  activeRolloutKey,
+  type AtlasNats,
+  Buckets,
+  generateSigningKey,
+  inCandidateShare,
+  listKeys,
+  planStages,
+  readPointer,
+  RolloutRecord,
+  RolloutStage,
+  Signer,
+  Strategy,
+  Streams,
+  Verifier,
+  type VersionRecord,
+} from "@atlas/nats";
+import { Agent, AgentConfigFile } from "@atlas/agent";
+import { RegionCoordinator } from "./engine.ts";
+
+const signer = new Signer(generateSigningKey());
+const V1 = '{"v":1}';
+const V2 = '{"v":2}';
+
+class FakeClock {
+  t = Date.now();
+  now(): number {
+    return this.t;
+  }
+}
+
+interface Fleet {
+  agents: { id: string; region: string; file: string; agent: Agent }[];
+  v2: VersionRecord;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** Agents on v1 in each region; v2 stored, not active. */
+async function fleet(
+  ctx: NatsTestContext,
+  perRegion: Record<string, number>,
+  reload?: (id: string) => string | undefined,
+): Promise<Fleet> {
+  const v1 = await storeVersion(ctx.nats, signer, "web", 1, V1);
+  const v2 = await storeVersion(ctx.nats, signer, "web", 2, V2);
+  for (const region of Object.keys(perRegion)) {
+    await activateVersion(ctx.nats, signer, region, v1, { content: V1 });
+  }
+  const dir = await Deno.makeTempDir({ prefix: "atlas-coord-test-" });
+  const agents = await Promise.all(
+    Object.entries(perRegion).flatMap(([region, n]) =>
+      Array.from({ length: n }, async (_, i) => {
+        const id = `${region}-${i}`;
+        const cmd = reload?.(id);
+        const config = AgentConfigFile.parse({
+          id,
+          region,
+          nats: ctx.urls,
+          stateDir: `${dir}/${id}/state`,
+          trustedKeys: "(in memory)",
+          configs: { web: { path: `${dir}/${id}/web.json`, ...(cmd ? { reload: cmd } : {}) } },
+        });
+        const agent = await Agent.start(config, {
+          verifier: new Verifier([signer.trustedKey]),
+          log: () => {},
+        });
+        await agent.whenConnected();
+        return { id, region, file: config.configs.web!.path, agent };
+      })
+    ),
+  );
+  for (const a of agents) {
+    await waitFor(
+      `${a.id} on v1`,
+      async () => (await Deno.readTextFile(a.file).catch(() => "")) === V1,
+    );
+  }
+  return {
+    agents,
+    v2,
+    [Symbol.asyncDispose]: async () => void (await Promise.all(agents.map((a) => a.agent.close()))),
+  };
+}
+
+/** Starts a rollout the way the control plane does: active key first, then the record. */
+async function startRollout(nats: AtlasNats, id: string, stages: RolloutStage[]): Promise<void> {
+  const kv = await nats.kv(Buckets.rollouts);
+  await kv.create(activeRolloutKey("web"), JSON.stringify({ rolloutId: id }));
+  const at = new Date().toISOString();
+  const regions = Object.fromEntries(
+    stages.flatMap((s) => s.regions).map((r) => [r, {
+      targeted: 0,
+      applied: 0,
+      rejected: 0,
+      failed: 0,
+      pending: 0,
+    }]),
+  );
+  const record = RolloutRecord.parse({
+    id,
+    config: "web",
+    version: 2,
+    stages,
+    state: "running",
+    stage: 0,
+    regions,
+    transitions: [],
+    createdAt: at,
+    createdBy: "test",
+    updatedAt: at,
+  });
+  await kv.create(id, JSON.stringify(record));
+}
+
+async function rollout(nats: AtlasNats, id: string): Promise<RolloutRecord> {
+  const e = await (await nats.kv(Buckets.rollouts)).get(id);
+  return RolloutRecord.parse(e!.json());
+}
+
+async function auditActions(nats: AtlasNats): Promise<string[]> {
+  const info = await nats.jsm.streams.info(Streams.audit);
+  const out: string[] = [];
+  for (let seq = info.state.first_seq; seq <= info.state.last_seq; seq++) {
+    const m = await nats.jsm.streams.getMessage(Streams.audit, { seq }).catch(() => null);
+    const e = m?.json() as { action: string; region?: string } | undefined;
+    if (e) out.push(`${e.action}${e.region ? `@${e.region}` : ""}`);
+  }
+  return out;
+}
+
+/** A rollout id whose 50 % share of `ids` is neither empty nor everyone. */
+function partialId(ids: string[]): string {
+  for (let i = 0;; i++) {
+    const id = `r-test-${i}`;
+    const n = ids.filter((a) =>
+      inCandidateShare(a, id, { percent: 50, agents: [], exclude: [] })
+    ).length;
+    if (n > 0 && n < ids.length) return id;
+  }
+}
+
+natsTest("a canary reaches exactly its share first, then all, region by region", async (ctx) => {
+  await using f = await fleet(ctx, { "us-east": 6, "eu-west": 4 });
+  const clock = new FakeClock();
+  const us = await RegionCoordinator.create(ctx.nats, signer, {
+    region: "us-east",
+    clock,
+    log: () => {},
+  });
+  const eu = await RegionCoordinator.create(ctx.nats, signer, {
+    region: "eu-west",
+    clock,
+    log: () => {},
+  });
+  const east = f.agents.filter((a) => a.region === "us-east");
+  const id = partialId(east.map((a) => a.id));
+  await startRollout(
+    ctx.nats,
+    id,
+    planStages(Strategy.parse({ name: "canary", canaryPercent: 50, bakeSeconds: 2 }), [
+      "us-east",
+      "eu-west",
+    ]),
+  );
+  const tick = async () => {
+    await us.step();
+    await eu.step();
+  };
+  await tick();
+  const chosen = east.filter((a) =>
+    inCandidateShare(a.id, id, { percent: 50, agents: [], exclude: [] })
+  );
+  for (const a of f.agents) {
+    const want = chosen.includes(a) ? V2 : V1;
+    await waitFor(`${a.id} on ${want}`, async () => (await Deno.readTextFile(a.file)) === want);
+  }
+  // Through the bake only with time: without the clock moving, the canary stage holds.
+  await waitFor("canary acked", async () => {
+    await tick();
+    return (await rollout(ctx.nats, id)).regions["us-east"]!.applied === chosen.length;
+  });
+  await tick();
+  assert.equal((await rollout(ctx.nats, id)).stage, 0, "the bake has not passed");
+  await waitFor("succeeded", async () => {
+    clock.t += 1_000;
+    await tick();
+    return (await rollout(ctx.nats, id)).state === "succeeded";
+  }, { timeoutMs: 30_000, intervalMs: 50 });
+  for (const a of f.agents) {
+    await waitFor(`${a.id} on v2`, async () => (await Deno.readTextFile(a.file)) === V2);
+  }
+  for (const region of ["us-east", "eu-west"]) {
+    const p = (await readPointer(ctx.nats, region, "web"))!.pointer;
+    assert.equal(p.active.version, 2);
+    assert.equal(p.candidate, undefined, "promoted: no candidate left");
+  }
+  const stages = (await auditActions(ctx.nats)).filter((a) => a.startsWith("rollout.stage"));
+  assert.deepEqual(stages, [
+    "rollout.stage@us-east",
+    "rollout.stage@us-east",
+    "rollout.stage@eu-west",
+  ]);
+  assert.equal(
+    await (await ctx.nats.kv(Buckets.rollouts)).get(activeRolloutKey("web")).then((e) =>
+      e?.operation
+    ),
+    "DEL",
+  );
+});
+
+natsTest(
+  "a version agents fail trips the gate: rolled back, quarantined, later regions untouched",
+  async (ctx) => {
+    // Two of four us-east agents fail to reload v2.
+    await using f = await fleet(
+      ctx,
+      { "us-east": 4, "eu-west": 2 },
+      (id) => (id === "us-east-1" || id === "us-east-3" ? 'test "$ATLAS_VERSION" != 2' : undefined),
+    );
+    const clock = new FakeClock();
+    const us = await RegionCoordinator.create(ctx.nats, signer, {
+      region: "us-east",
+      clock,
+      log: () => {},
+    });
+    const eu = await RegionCoordinator.create(ctx.nats, signer, {
+      region: "eu-west",
+      clock,
+      log: () => {},
+    });
+    const euBefore = (await readPointer(ctx.nats, "eu-west", "web"))!.pointer.seq;
+    await startRollout(ctx.nats, "r-bad", [
+      RolloutStage.parse({ regions: ["us-east"], gates: { maxFailureRatio: 0.25 } }),
+      RolloutStage.parse({ regions: ["eu-west"] }),
+    ]);
+    await waitFor("rolled back", async () => {
+      await us.step();
+      await eu.step();
+      return (await rollout(ctx.nats, "r-bad")).state === "rolled_back";
+    });
+    const r = await rollout(ctx.nats, "r-bad");
+    assert.match(r.transitions.at(-1)!.reason, /2 of 4 agents failed/);
+    const p = (await readPointer(ctx.nats, "us-east", "web"))!.pointer;
+    assert.equal(p.active.version, 1);
+    assert.equal(p.candidate, undefined);
+    for (const a of f.agents) {
+      await waitFor(`${a.id} back on v1`, async () => (await Deno.readTextFile(a.file)) === V1);
+    }
+    assert.equal(
+      (await readPointer(ctx.nats, "eu-west", "web"))!.pointer.seq,
+      euBefore,
+      "eu-west never saw it",
+    );
+    assert.deepEqual(await listKeys(ctx.nats, Buckets.quarantine), [
+      "us-east.us-east-1",
+      "us-east.us-east-3",
+    ]);
+    const alert = await (await ctx.nats.kv(Buckets.alerts)).get("rollback-r-bad");
+    assert.equal((alert?.json() as { kind: string }).kind, "rolled_back");
+    assert.ok((await auditActions(ctx.nats)).includes("rollout.rolled_back@us-east"));
+  },
+);
+
+natsTest(
+  "when the leader dies mid-rollout the other replica finishes it, no stage twice",
+  async (ctx) => {
+    await using _f = await fleet(ctx, { "us-east": 3 });
+    const clock = new FakeClock();
+    const a = await RegionCoordinator.create(ctx.nats, signer, {
+      region: "us-east",
+      replica: "a",
+      clock,
+      log: () => {},
+    });
+    const b = await RegionCoordinator.create(ctx.nats, signer, {
+      region: "us-east",
+      replica: "b",
+      clock,
+      log: () => {},
+    });
+    await startRollout(
+      ctx.nats,
+      "r-ha",
+      planStages(Strategy.parse({ name: "linear", steps: 3, bakeSeconds: 1 }), ["us-east"]),
+    );
+    await a.step();
+    await b.step();
+    assert.ok(a.lease.isLeader && !b.lease.isLeader);
+    await waitFor("stage 1 done under a", async () => {
+      clock.t += 500;
+      await a.step();
+      await b.step();
+      return (await rollout(ctx.nats, "r-ha")).stage >= 1;
+    });
+    // a is killed: it never steps again. b takes over once a's lease runs out.
+    await waitFor("succeeded under b", async () => {
+      clock.t += 1_000;
+      await b.step();
+      return (await rollout(ctx.nats, "r-ha")).state === "succeeded";
+    }, { timeoutMs: 30_000, intervalMs: 50 });
+    assert.ok(b.lease.isLeader && b.lease.term === 2);
+    const stages = (await auditActions(ctx.nats)).filter((x) => x.startsWith("rollout.stage"));
+    assert.equal(stages.length, 3, `one audit event per stage: ${stages.join(", ")}`);
+  },
+);
+
+natsTest("a paused rollout holds; an aborted one restores the stable version", async (ctx) => {
+  await using f = await fleet(ctx, { "us-east": 2 });
+  const clock = new FakeClock();
+  const c = await RegionCoordinator.create(ctx.nats, signer, {
+    region: "us-east",
+    clock,
+    log: () => {},
+  });
+  await startRollout(
+    ctx.nats,
+    "r-pa",
+    planStages(Strategy.parse({ name: "linear", steps: 2, bakeSeconds: 1 }), ["us-east"]),
+  );
+  await c.step();
+  const kv = await ctx.nats.kv(Buckets.rollouts);
+  const set = async (state: "paused" | "aborted") => {
+    const e = await kv.get("r-pa");
+    const r = RolloutRecord.parse(e!.json());
+    await kv.update("r-pa", JSON.stringify({ ...r, state }), e!.revision);
+  };
+  await set("paused");
+  const seq = (await readPointer(ctx.nats, "us-east", "web"))!.pointer.seq;
+  for (let i = 0; i < 5; i++) {
+    clock.t += 10_000;
+    await c.step();
+  }
+  assert.equal((await rollout(ctx.nats, "r-pa")).stage, 0, "no progress while paused");
+  assert.equal(
+    (await readPointer(ctx.nats, "us-east", "web"))!.pointer.seq,
+    seq,
+    "pointer untouched",
+  );
+  await set("aborted");
+  await c.step();
+  const p = (await readPointer(ctx.nats, "us-east", "web"))!.pointer;
+  assert.equal(p.candidate, undefined);
+  assert.equal(p.active.version, 1);
+  for (const a of f.agents) {
+    await waitFor(`${a.id} on v1`, async () => (await Deno.readTextFile(a.file)) === V1);
+  }
+});

@@ -1,0 +1,84 @@
+/**
+ * `deno task coordinator --region <r> --nats <url> --signing-key <file>`: runs one replica
+ * of a region's coordinator until SIGINT/SIGTERM. Run two or more per region: the lease
+ * holder acts, the others stand by and take over within the lease ttl.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { connectAtlas, loadSigner, natsServers } from "@atlas/nats";
+import { RegionCoordinator } from "./engine.ts";
+
+const USAGE = `Usage: deno task coordinator --region <region> --signing-key <file>
+                             [--nats <url,...>] [--replica <name>] [--tick-ms 500]
+                             [--lease-ttl-ms 5000]
+
+The signing key is the control plane's (pointers are signed like every pointer).
+NATS defaults to $ATLAS_NATS_URL.`;
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      region: { type: "string" },
+      nats: { type: "string" },
+      "signing-key": { type: "string", default: Deno.env.get("ATLAS_SIGNING_KEY") },
+      replica: { type: "string" },
+      "tick-ms": { type: "string", default: "500" },
+      "lease-ttl-ms": { type: "string", default: "5000" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  if (!values.region || !values["signing-key"]) {
+    console.error(`error: --region and --signing-key are required\n\n${USAGE}`);
+    return 2;
+  }
+  const tickMs = Number(values["tick-ms"]);
+  const ttlMs = Number(values["lease-ttl-ms"]);
+  if (!(tickMs > 0) || !(ttlMs > 3 * tickMs)) {
+    console.error("error: --tick-ms must be positive and --lease-ttl-ms more than three ticks");
+    return 2;
+  }
+  const signer = await loadSigner(values["signing-key"]);
+  const nats = await connectAtlas(natsServers(values.nats), {
+    name: `atlas-coordinator ${values.region}`,
+    waitOnFirstConnect: true,
+    noAsyncTraces: true,
+  });
+  const coordinator = await RegionCoordinator.create(nats, signer, {
+    region: values.region,
+    ...(values.replica ? { replica: values.replica } : {}),
+    leaseTtlMs: ttlMs,
+  });
+  console.log(`atlas coordinator ${values.region}/${coordinator.replica} started`);
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      await coordinator.step().catch((e) => console.error(`step failed: ${(e as Error).message}`));
+      await new Promise((r) => setTimeout(r, tickMs));
+    }
+  })();
+  const stop = Promise.withResolvers<void>();
+  for (const sig of ["SIGINT", "SIGTERM"] as const) {
+    Deno.addSignalListener(sig, () => stop.resolve());
+  }
+  await stop.promise;
+  running = false;
+  await loop;
+  await coordinator.lease.release();
+  await nats.close();
+  return 0;
+}
+
+if (import.meta.main) {
+  try {
+    Deno.exit(await main());
+  } catch (e) {
+    console.error(`error: ${(e as Error).message}`);
+    Deno.exit(1);
+  }
+}
