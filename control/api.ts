@@ -9,12 +9,18 @@ import { z } from "zod";
 import {
   AgentConfigState,
   AgentRecord,
+  AlertRecord,
   AuditEvent,
   ConfigName,
   ConfigRecord,
   ContentType,
+  QuarantineRecord,
   RegionRecord,
+  RolloutRecord,
+  RolloutStage,
+  RolloutState,
   SimpleName,
+  Strategy,
   VersionRecord,
 } from "@atlas/nats";
 
@@ -138,6 +144,8 @@ export type ConfigStatus = z.infer<typeof ConfigStatus>;
 export const AgentView = AgentRecord.extend({
   /** No heartbeat for more than 90 s. */
   stale: z.boolean(),
+  /** Why the coordinator quarantined the agent (it gets no candidate), or null. */
+  quarantined: QuarantineRecord.pick({ reason: true, rolloutId: true, at: true }).nullable(),
   configs: z.record(
     ConfigName,
     AgentConfigState.extend({
@@ -154,6 +162,69 @@ export const AgentList = z.object({ agents: z.array(AgentView) });
 export const AuditList = z.object({ events: z.array(AuditEvent) });
 /** `GET /v1/regions`. */
 export const RegionList = z.object({ regions: z.array(RegionRecord) });
+
+/** Names of the built-in strategies (a bare name means the strategy with its defaults). */
+export const StrategyName = z.enum(Strategy.options.map((o) => o.shape.name.value));
+
+/** Gate fields to set on every planned stage; the others keep their defaults. */
+export const GatesPatch = z.strictObject({
+  maxFailureRatio: z.number().min(0).max(1).exactOptional(),
+  minAckedRatio: z.number().min(0).max(1).exactOptional(),
+  ackTimeoutSeconds: z.number().positive().exactOptional(),
+});
+
+/** Body of `POST /v1/configs/{name}/rollouts`: a strategy or explicit stages, not both. */
+export const StartRolloutBody = z.strictObject({
+  version: z.number().int().positive(),
+  strategy: z.union([
+    Strategy,
+    StrategyName.transform((name) => Strategy.parse({ name })),
+  ]).optional().describe('a strategy object, or just its name ("canary") for its defaults'),
+  stages: z.array(RolloutStage).min(1).optional().describe(
+    "explicit stages instead of a strategy (each names its regions and gates)",
+  ),
+  regions: Regions.describe("with a strategy: the regions in rollout order (default: all)"),
+  gates: GatesPatch.optional().describe("with a strategy: gates of every stage"),
+}).superRefine((body, ctx) => {
+  if ((body.strategy === undefined) === (body.stages === undefined)) {
+    ctx.addIssue({ code: "custom", message: "give exactly one of strategy or stages" });
+  }
+  if (body.stages !== undefined) {
+    for (const field of ["regions", "gates"] as const) {
+      if (body[field] === undefined) continue;
+      ctx.addIssue({
+        code: "custom",
+        path: [field],
+        message: `${field} only applies to a strategy: with stages, set it in each stage`,
+      });
+    }
+  }
+});
+export type StartRolloutBody = z.infer<typeof StartRolloutBody>;
+
+/** Optional body of the rollout actions (pause, resume, abort, promote). */
+export const RolloutActionBody = z.strictObject({
+  reason: z.string().max(1000).optional().describe("recorded in the transition and audit"),
+});
+
+/** Query of `GET /v1/rollouts`. */
+export const RolloutsQuery = z.object({
+  config: ConfigName.optional(),
+  state: z.enum(Object.values(RolloutState) as [RolloutState, ...RolloutState[]]).optional(),
+});
+
+/** `GET /v1/rollouts`, newest first. */
+export const RolloutList = z.object({ rollouts: z.array(RolloutRecord) });
+
+/** Query of `GET /v1/alerts`. */
+export const AlertsQuery = z.object({
+  all: z.enum(["true", "false"]).optional().transform((v) => v === "true").describe(
+    "include resolved alerts",
+  ),
+});
+
+/** `GET /v1/alerts`, newest first. */
+export const AlertList = z.object({ alerts: z.array(AlertRecord) });
 
 /** `GET /healthz`. */
 export const Health = z.object({

@@ -13,12 +13,14 @@ import { errorResponse } from "./errors.ts";
 import { openApiDocument } from "./openapi.ts";
 import {
   agentRoutes,
+  alertRoutes,
   auditRoutes,
   configRoutes,
   type ControlEnv,
   keyRoutes,
   pointerRoutes,
   regionRoutes,
+  rolloutRoutes,
 } from "./routes.ts";
 
 /** Dependencies of {@linkcode createApp}. */
@@ -72,6 +74,8 @@ export function createApp(deps: AppDeps): ControlApp {
   app.route("/v1/audit", auditRoutes(ctx));
   app.route("/v1/keys", keyRoutes(ctx));
   app.route("/v1/regions", regionRoutes(ctx));
+  app.route("/v1", rolloutRoutes(ctx));
+  app.route("/v1/alerts", alertRoutes(ctx));
 
   app.notFound((c) =>
     c.json({

@@ -14,6 +14,7 @@
 import { parseArgs } from "node:util";
 import { ApiClient, CliError, resolveTarget } from "./cli_client.ts";
 import { type CliIo, COMMANDS } from "./cli_commands.ts";
+import { ROLLOUT_COMMANDS } from "./cli_rollouts.ts";
 
 export type { CliIo } from "./cli_commands.ts";
 
@@ -31,7 +32,18 @@ Commands:
   activate <name> <version> [--regions a,b] make a version active now
   rollback <name> [--regions a,b] [--to v]  go back to the prior (or a named) version
   status <name>                             pointer and agents per region
-  agents [--region r]                       agents, stale heartbeats, drift
+  agents [--region r]                       agents, stale heartbeats, drift, quarantine
+  agents release <region> <id>              release a quarantined agent
+  rollout start <name> <version> [--strategy canary|linear|exponential|immediate]
+      [--canary-percent N] [--steps N] [--bake SECONDS] [--regions a,b]
+      [--max-failure-ratio X]               start a staged rollout (default: canary)
+  rollout list [--config c] [--state s]     rollouts, newest first
+  rollout show <id>                         stages, progress per region, transitions
+  rollout watch <id>                        follow progress until it ends (exit 1 unless
+                                            it succeeded)
+  rollout pause|resume|abort|promote <id> [-m reason]
+                                            change a rollout (promote skips the bake)
+  alerts [--all]                            open (or all) alerts, newest first
   audit [--config c] [--limit n]            audit log, newest first
   regions                                   list regions
   regions add <name>                        provision a region
@@ -53,6 +65,7 @@ const DENO_IO: CliIo = {
   cwd: Deno.cwd(),
   stdout: (data) => _writeAll(Deno.stdout, data),
   stderr: (text) => console.error(text),
+  isTerminal: () => Deno.stdout.isTerminal(),
 };
 
 /**
@@ -81,6 +94,13 @@ export async function main(argv: string[], io: CliIo = DENO_IO): Promise<number>
         to: { type: "string" },
         config: { type: "string" },
         limit: { type: "string" },
+        strategy: { type: "string" },
+        "canary-percent": { type: "string" },
+        steps: { type: "string" },
+        bake: { type: "string" },
+        "max-failure-ratio": { type: "string" },
+        state: { type: "string" },
+        all: { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -89,7 +109,7 @@ export async function main(argv: string[], io: CliIo = DENO_IO): Promise<number>
       await print(HELP);
       return 0;
     }
-    const run = COMMANDS[command];
+    const run = COMMANDS[command] ?? ROLLOUT_COMMANDS[command];
     if (!run) {
       throw new CliError(
         `Unknown command ${JSON.stringify(command)}: see \`deno task atlas help\``,

@@ -7,6 +7,7 @@
 import {
   ConfigRecord,
   generateSigningKey,
+  QuarantineRecord,
   RegionRecord,
   TrustedKeysFile,
   VersionRecord,
@@ -29,6 +30,8 @@ export interface CliIo {
   cwd: string;
   stdout(data: Uint8Array): Promise<void>;
   stderr(text: string): void;
+  /** Whether stdout is a terminal (live redraws). @default false */
+  isTerminal?(): boolean;
 }
 
 /** Options the commands understand (see `main` in cli.ts). */
@@ -44,6 +47,13 @@ export type Flags = {
   config?: string;
   limit?: string;
   help?: boolean;
+  strategy?: string;
+  "canary-percent"?: string;
+  steps?: string;
+  bake?: string;
+  "max-failure-ratio"?: string;
+  state?: string;
+  all?: boolean;
 };
 
 /** One run of a command. */
@@ -55,25 +65,29 @@ export interface Run {
   client(): Promise<ApiClient>;
 }
 
-function _arg(run: Run, index: number, what: string): string {
+/** Positional argument `index`, or a {@linkcode CliError} naming what is missing. */
+export function requireArg(run: Run, index: number, what: string): string {
   const value = run.args[index];
   if (value === undefined) throw new CliError(`Missing ${what}: see \`deno task atlas help\``);
   return value;
 }
 
-function _int(text: string, what: string): number {
+/** `text` as a positive integer, or a {@linkcode CliError}. */
+export function positiveInt(text: string, what: string): number {
   if (!/^[1-9][0-9]*$/.test(text)) {
     throw new CliError(`${what} must be a positive integer, got ${JSON.stringify(text)}`);
   }
   return Number(text);
 }
 
-function _regions(flags: Flags): { regions?: string[] } {
+/** `--regions a,b` as `{regions: ["a", "b"]}` (nothing when absent). */
+export function regionsFlag(flags: Flags): { regions?: string[] } {
   const list = flags.regions?.split(",").map((r) => r.trim()).filter(Boolean);
   return list && list.length ? { regions: list } : {};
 }
 
-const _enc = (name: string) => encodeURIComponent(name);
+/** A name as one URL path segment. */
+export const enc = (name: string): string => encodeURIComponent(name);
 
 async function _readJsonFile(path: string): Promise<unknown> {
   try {
@@ -104,12 +118,12 @@ export const COMMANDS: Record<string, (run: Run) => Promise<void>> = {
   async configs(run) {
     const client = await run.client();
     if (run.args[0] === "create") {
-      const name = _arg(run, 1, "config name");
+      const name = requireArg(run, 1, "config name");
       const body: Record<string, unknown> = {};
       if (run.flags["content-type"]) body.contentType = run.flags["content-type"];
       if (run.flags.description !== undefined) body.description = run.flags.description;
       if (run.flags.schema) body.schema = await _readJsonFile(run.flags.schema);
-      const res = await client.request("PUT", `/v1/configs/${_enc(name)}`, body);
+      const res = await client.request("PUT", `/v1/configs/${enc(name)}`, body);
       const config = ConfigRecord.parse(await res.json());
       if (run.flags.json) return await run.print(JSON.stringify(config, null, 2));
       return await run.print(
@@ -135,8 +149,8 @@ export const COMMANDS: Record<string, (run: Run) => Promise<void>> = {
   },
 
   async publish(run) {
-    const name = _arg(run, 0, "config name");
-    const file = _arg(run, 1, "file to publish");
+    const name = requireArg(run, 0, "config name");
+    const file = requireArg(run, 1, "file to publish");
     let content: string;
     try {
       content = new TextDecoder("utf-8", { fatal: true }).decode(await Deno.readFile(file));
@@ -148,7 +162,7 @@ export const COMMANDS: Record<string, (run: Run) => Promise<void>> = {
       ...(run.flags.message !== undefined ? { message: run.flags.message } : {}),
     };
     const client = await run.client();
-    const v = await client.json(VersionRecord, "POST", `/v1/configs/${_enc(name)}/versions`, body);
+    const v = await client.json(VersionRecord, "POST", `/v1/configs/${enc(name)}/versions`, body);
     if (run.flags.json) return await run.print(JSON.stringify(v, null, 2));
     await run.print(
       `published ${v.config} v${v.version} (sha256 ${short(v.digest)}, ${v.size} bytes)`,
@@ -156,12 +170,12 @@ export const COMMANDS: Record<string, (run: Run) => Promise<void>> = {
   },
 
   async versions(run) {
-    const name = _arg(run, 0, "config name");
+    const name = requireArg(run, 0, "config name");
     const client = await run.client();
     const { versions } = await client.json(
       VersionList,
       "GET",
-      `/v1/configs/${_enc(name)}/versions`,
+      `/v1/configs/${enc(name)}/versions`,
     );
     if (run.flags.json) return await run.print(JSON.stringify({ versions }, null, 2));
     await run.print(table(
@@ -178,44 +192,44 @@ export const COMMANDS: Record<string, (run: Run) => Promise<void>> = {
   },
 
   async show(run) {
-    const name = _arg(run, 0, "config name");
-    const version = _int(_arg(run, 1, "version"), "version");
+    const name = requireArg(run, 0, "config name");
+    const version = positiveInt(requireArg(run, 1, "version"), "version");
     const client = await run.client();
     const res = await client.request(
       "GET",
-      `/v1/configs/${_enc(name)}/versions/${version}/content`,
+      `/v1/configs/${enc(name)}/versions/${version}/content`,
     );
     await run.io.stdout(new Uint8Array(await res.arrayBuffer()));
   },
 
   async diff(run) {
-    const name = _arg(run, 0, "config name");
-    const from = _int(_arg(run, 1, "from version"), "from");
-    const to = _int(_arg(run, 2, "to version"), "to");
+    const name = requireArg(run, 0, "config name");
+    const from = positiveInt(requireArg(run, 1, "from version"), "from");
+    const to = positiveInt(requireArg(run, 2, "to version"), "to");
     const client = await run.client();
-    const res = await client.request("GET", `/v1/configs/${_enc(name)}/diff?from=${from}&to=${to}`);
+    const res = await client.request("GET", `/v1/configs/${enc(name)}/diff?from=${from}&to=${to}`);
     await run.io.stdout(new Uint8Array(await res.arrayBuffer()));
   },
 
   async activate(run) {
-    const name = _arg(run, 0, "config name");
-    const version = _int(_arg(run, 1, "version"), "version");
-    await _moves(run, `/v1/configs/${_enc(name)}/activate`, { version, ..._regions(run.flags) });
+    const name = requireArg(run, 0, "config name");
+    const version = positiveInt(requireArg(run, 1, "version"), "version");
+    await _moves(run, `/v1/configs/${enc(name)}/activate`, { version, ...regionsFlag(run.flags) });
   },
 
   async rollback(run) {
-    const name = _arg(run, 0, "config name");
+    const name = requireArg(run, 0, "config name");
     const body = {
-      ..._regions(run.flags),
-      ...(run.flags.to !== undefined ? { toVersion: _int(run.flags.to, "--to") } : {}),
+      ...regionsFlag(run.flags),
+      ...(run.flags.to !== undefined ? { toVersion: positiveInt(run.flags.to, "--to") } : {}),
     };
-    await _moves(run, `/v1/configs/${_enc(name)}/rollback`, body);
+    await _moves(run, `/v1/configs/${enc(name)}/rollback`, body);
   },
 
   async status(run) {
-    const name = _arg(run, 0, "config name");
+    const name = requireArg(run, 0, "config name");
     const client = await run.client();
-    const status = await client.json(ConfigStatus, "GET", `/v1/configs/${_enc(name)}/status`);
+    const status = await client.json(ConfigStatus, "GET", `/v1/configs/${enc(name)}/status`);
     if (run.flags.json) return await run.print(JSON.stringify(status, null, 2));
     const lines = [table(
       ["REGION", "ACTIVE", "SEQ", "HISTORY", "AGENTS", "ON ACTIVE", "OTHER", "REJECTS"],
@@ -242,16 +256,31 @@ export const COMMANDS: Record<string, (run: Run) => Promise<void>> = {
 
   async agents(run) {
     const client = await run.client();
-    const query = run.flags.region ? `?region=${_enc(run.flags.region)}` : "";
+    if (run.args[0] === "release") {
+      const region = requireArg(run, 1, "region");
+      const id = requireArg(run, 2, "agent id");
+      const released = await client.json(
+        QuarantineRecord,
+        "POST",
+        `/v1/agents/${enc(region)}/${enc(id)}/release`,
+      );
+      if (run.flags.json) return await run.print(JSON.stringify(released, null, 2));
+      return await run.print(
+        `released ${region}/${id} (quarantined ${when(released.at)}: ${released.reason})`,
+      );
+    }
+    if (run.args.length) throw new CliError(`Unknown agents subcommand ${run.args[0]}`);
+    const query = run.flags.region ? `?region=${enc(run.flags.region)}` : "";
     const { agents } = await client.json(AgentList, "GET", `/v1/agents${query}`);
     if (run.flags.json) return await run.print(JSON.stringify({ agents }, null, 2));
     await run.print(table(
-      ["AGENT", "REGION", "HEARTBEAT", "STALE", "CONFIGS"],
+      ["AGENT", "REGION", "HEARTBEAT", "STALE", "QUARANTINED", "CONFIGS"],
       agents.map((a) => [
         a.id,
         a.region,
         when(a.heartbeatAt),
         a.stale ? "STALE" : "ok",
+        a.quarantined ? `yes: ${a.quarantined.reason}` : "no",
         Object.entries(a.configs).map(([name, s]) =>
           `${name}@${s.applied ? `v${s.applied.version}` : "-"}${s.drift ? " DRIFT" : ""}`
         ).join(", "),
@@ -283,8 +312,8 @@ export const COMMANDS: Record<string, (run: Run) => Promise<void>> = {
   async regions(run) {
     const client = await run.client();
     if (run.args[0] === "add") {
-      const name = _arg(run, 1, "region name");
-      const res = await client.request("PUT", `/v1/regions/${_enc(name)}`);
+      const name = requireArg(run, 1, "region name");
+      const res = await client.request("PUT", `/v1/regions/${enc(name)}`);
       const region = RegionRecord.parse(await res.json());
       if (run.flags.json) return await run.print(JSON.stringify(region, null, 2));
       return await run.print(
@@ -302,7 +331,7 @@ export const COMMANDS: Record<string, (run: Run) => Promise<void>> = {
 
   async keys(run) {
     if (run.args[0] === "generate") {
-      const file = _arg(run, 1, "key file path");
+      const file = requireArg(run, 1, "key file path");
       const key = generateSigningKey();
       const dir = file.includes("/") ? file.slice(0, file.lastIndexOf("/")) : "";
       if (dir) await Deno.mkdir(dir, { recursive: true });

@@ -1,14 +1,12 @@
 import assert from "node:assert/strict";
-import { generateSigningKey, SigningKeyFile } from "@atlas/nats";
+import { SigningKeyFile } from "@atlas/nats";
 import { natsTest } from "@atlas/nats/testing";
-import { type CliIo, main } from "./cli.ts";
 import { resolveTarget } from "./cli_client.ts";
 import { table } from "./cli_format.ts";
-import { startControl } from "./server.ts";
+import { atlasHere, startTestControl } from "./cli_testing.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const CLI = new URL("./cli.ts", import.meta.url).pathname;
-const TOKEN = "cli-test-admin-token";
 
 /** Runs the CLI as a real subprocess. */
 async function atlas(env: Record<string, string>, ...args: string[]) {
@@ -24,48 +22,6 @@ async function atlas(env: Record<string, string>, ...args: string[]) {
     code: out.code,
     stdout: new TextDecoder().decode(out.stdout),
     stderr: new TextDecoder().decode(out.stderr),
-  };
-}
-
-/** Runs the CLI in-process with captured output. */
-async function atlasHere(env: Record<string, string>, cwd: string, ...args: string[]) {
-  const chunks: Uint8Array[] = [];
-  let stderr = "";
-  const io: CliIo = {
-    env: { get: (name) => env[name] },
-    cwd,
-    stdout: (data) => {
-      chunks.push(data.slice());
-      return Promise.resolve();
-    },
-    stderr: (text) => {
-      stderr += text + "\n";
-    },
-  };
-  const code = await main(args, io);
-  const bytes = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  chunks.reduce((off, c) => (bytes.set(c, off), off + c.length), 0);
-  return { code, bytes, stdout: new TextDecoder().decode(bytes), stderr };
-}
-
-/** A control plane on a random port, a temp dir with its key, and the CLI's env. */
-async function startTestControl(urls: string[]) {
-  const dir = await Deno.makeTempDir();
-  const signingKey = `${dir}/signing.key`;
-  await Deno.writeTextFile(signingKey, JSON.stringify(generateSigningKey()), { mode: 0o600 });
-  const control = await startControl({
-    nats: urls,
-    port: 0,
-    signingKey,
-    tokens: [{ name: "ops", token: TOKEN, role: "admin" }],
-  });
-  return {
-    dir,
-    env: { ATLAS_URL: control.url, ATLAS_TOKEN: TOKEN },
-    async [Symbol.asyncDispose]() {
-      await control[Symbol.asyncDispose]();
-      await Deno.remove(dir, { recursive: true });
-    },
   };
 }
 

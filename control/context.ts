@@ -9,6 +9,8 @@ import {
   type AtlasNats,
   isConfigName,
   isSimpleName,
+  listKeys,
+  retryTransient,
   type Signer,
   type TrustedKey,
 } from "@atlas/nats";
@@ -128,4 +130,36 @@ export async function readKv<S extends z.ZodType>(
   const entry = await kv.get(key);
   if (!entry || entry.operation !== "PUT") return null;
   return { value: schema.parse(entry.json()), revision: entry.revision };
+}
+
+/**
+ * Every record of `bucket` whose key matches `filter`, parsed with `schema`, listed with
+ * `listKeys` (never `kv.keys()`, which can hang while the bucket is written). Deleted
+ * keys are skipped; a record that does not parse (written by another version of Atlas)
+ * is left out with a warning rather than failing the whole listing.
+ *
+ * @example
+ * ```ts
+ * const alerts = await readAll(ctx, Buckets.alerts, AlertRecord);
+ * ```
+ */
+export async function readAll<S extends z.ZodType>(
+  ctx: ControlContext,
+  bucket: string,
+  schema: S,
+  filter = ">",
+): Promise<{ key: string; value: z.infer<S> }[]> {
+  const kv = await ctx.nats.kv(bucket);
+  const keys = await retryTransient(() => listKeys(ctx.nats, bucket, filter), {
+    what: `Listing ${bucket}`,
+  });
+  const records = await Promise.all(keys.map(async (key) => {
+    const entry = await retryTransient(() => kv.get(key), { what: `Reading ${bucket}/${key}` });
+    if (!entry || entry.operation !== "PUT") return null;
+    const parsed = schema.safeParse(entry.json());
+    if (parsed.success) return { key, value: parsed.data as z.infer<S> };
+    console.warn(`Ignoring ${bucket}/${key}: ${parsed.error.message}`);
+    return null;
+  }));
+  return records.filter((r) => r !== null);
 }

@@ -4,10 +4,17 @@
  *
  * @module
  */
-import { AgentRecord, Buckets, listKeys, readPointer, retryTransient } from "@atlas/nats";
+import {
+  AgentRecord,
+  Buckets,
+  type QuarantineRecord,
+  readPointer,
+  retryTransient,
+} from "@atlas/nats";
 import type { AgentView, ConfigStatus, RegionStatus } from "./api.ts";
-import { checkRegionName, type ControlContext } from "./context.ts";
+import { checkRegionName, type ControlContext, readAll } from "./context.ts";
 import { requireConfig } from "./configs.ts";
+import { readQuarantine } from "./quarantine.ts";
 import { regionList } from "./regions.ts";
 
 /** An agent whose last heartbeat is older than this is stale. */
@@ -20,28 +27,23 @@ export const STALE_AFTER_MS = 90_000;
  */
 export async function readAgents(ctx: ControlContext, region?: string): Promise<AgentRecord[]> {
   if (region !== undefined) checkRegionName(region);
-  const kv = await ctx.nats.kv(Buckets.agents);
-  const keys = await retryTransient(
-    () => listKeys(ctx.nats, Buckets.agents, region ? `${region}.*` : ">"),
-    {
-      what: "Listing agents",
-    },
-  );
-  const records = await Promise.all(keys.map(async (key) => {
-    const entry = await kv.get(key);
-    if (!entry || entry.operation !== "PUT") return null;
-    const parsed = AgentRecord.safeParse(entry.json());
-    if (parsed.success) return parsed.data;
-    console.warn(`Ignoring agent record ${key}: ${parsed.error.message}`);
-    return null;
-  }));
-  return records.filter((r) => r !== null)
+  const records = await readAll(ctx, Buckets.agents, AgentRecord, region ? `${region}.*` : ">");
+  return records.map((r) => r.value)
     .sort((a, b) => a.region.localeCompare(b.region) || a.id.localeCompare(b.id));
 }
 
+function _quarantined(record: QuarantineRecord | undefined): AgentView["quarantined"] {
+  if (!record) return null;
+  return {
+    reason: record.reason,
+    ...(record.rolloutId !== undefined ? { rolloutId: record.rolloutId } : {}),
+    at: record.at,
+  };
+}
+
 /**
- * Agents with `stale` (no heartbeat for 90 s) and, per config, `drift` (the file on disk
- * does not hash to the applied digest).
+ * Agents with `stale` (no heartbeat for 90 s), `quarantined` (the quarantine record, if
+ * any) and, per config, `drift` (the file on disk does not hash to the applied digest).
  *
  * @example
  * ```ts
@@ -54,9 +56,14 @@ export async function listAgents(
   region?: string,
   now: number = Date.now(),
 ): Promise<AgentView[]> {
-  return (await readAgents(ctx, region)).map((agent) => ({
+  const [agents, quarantine] = await Promise.all([
+    readAgents(ctx, region),
+    readQuarantine(ctx, region),
+  ]);
+  return agents.map((agent) => ({
     ...agent,
     stale: now - Date.parse(agent.heartbeatAt) > STALE_AFTER_MS,
+    quarantined: _quarantined(quarantine.get(`${agent.region}.${agent.id}`)),
     configs: Object.fromEntries(
       Object.entries(agent.configs).map(([name, state]) => [name, {
         ...state,

@@ -1,8 +1,7 @@
 import assert from "node:assert/strict";
-import { type AgentConfigState, agentKey, type AgentRecord, Buckets } from "@atlas/nats";
-import type { AtlasNats } from "@atlas/nats";
+import type { AgentConfigState } from "@atlas/nats";
 import { AgentList, ConfigStatus } from "./api.ts";
-import { controlTest, createConfig, publish } from "./testing.ts";
+import { controlTest, createConfig, publish, writeHeartbeat } from "./testing.ts";
 
 const D1 = "1".repeat(64);
 const D2 = "2".repeat(64);
@@ -19,28 +18,6 @@ function state(version: number | null, digest: string | null, disk: string | nul
   return s;
 }
 
-async function heartbeat(
-  nats: AtlasNats,
-  region: string,
-  id: string,
-  configs: Record<string, AgentConfigState>,
-  ageMs = 0,
-): Promise<void> {
-  const at = new Date(Date.now() - ageMs).toISOString();
-  const record: AgentRecord = {
-    id,
-    region,
-    labels: {},
-    hostname: `${id}.local`,
-    pid: 1,
-    startedAt: at,
-    heartbeatAt: at,
-    configs,
-  };
-  const kv = await nats.kv(Buckets.agents);
-  await kv.put(agentKey(region, id), JSON.stringify(record));
-}
-
 controlTest("status shows per region which agents run the active version", async ({
   api,
   nats,
@@ -51,14 +28,14 @@ controlTest("status shows per region which agents run the active version", async
   await api.ok(200, "POST", "/v1/configs/web/activate", {
     body: { version: 2, regions: ["us-east"] },
   });
-  await heartbeat(nats, "us-east", "a1", { web: state(2, D2, D2) });
-  await heartbeat(nats, "us-east", "a2", { web: state(1, D1, D1) });
+  await writeHeartbeat(nats, "us-east", "a1", { web: state(2, D2, D2) });
+  await writeHeartbeat(nats, "us-east", "a2", { web: state(1, D1, D1) });
   const rejected = state(1, D1, D1);
   rejected.lastAck = { version: 2, seq: 1, status: "rejected", reason: "bad signature", at: "" };
   rejected.lastAck.at = new Date().toISOString();
-  await heartbeat(nats, "us-east", "a3", { web: rejected });
-  await heartbeat(nats, "us-east", "a4", { other: state(1, D1, D1) });
-  await heartbeat(nats, "eu-west", "b1", { web: state(null, null, null) });
+  await writeHeartbeat(nats, "us-east", "a3", { web: rejected });
+  await writeHeartbeat(nats, "us-east", "a4", { other: state(1, D1, D1) });
+  await writeHeartbeat(nats, "eu-west", "b1", { web: state(null, null, null) });
 
   const status = ConfigStatus.parse(await api.ok(200, "GET", "/v1/configs/web/status"));
   const [eu, us] = status.regions;
@@ -81,9 +58,9 @@ controlTest("status shows per region which agents run the active version", async
 });
 
 controlTest("agents list marks stale heartbeats and drifted files", async ({ api, nats }) => {
-  await heartbeat(nats, "us-east", "fresh", { web: state(1, D1, D1) });
-  await heartbeat(nats, "us-east", "old", { web: state(1, D1, D2) }, 91_000);
-  await heartbeat(nats, "eu-west", "other", {});
+  await writeHeartbeat(nats, "us-east", "fresh", { web: state(1, D1, D1) });
+  await writeHeartbeat(nats, "us-east", "old", { web: state(1, D1, D2) }, 91_000);
+  await writeHeartbeat(nats, "eu-west", "other", {});
   const all = AgentList.parse(await api.ok(200, "GET", "/v1/agents"));
   assert.deepEqual(all.agents.map((a) => [a.region, a.id, a.stale]), [
     ["eu-west", "other", false],

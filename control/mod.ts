@@ -4,8 +4,10 @@
  * An HTTP API (Hono + zod, OpenAPI document at `/openapi.json`) over NATS JetStream:
  * configs with optional JSON Schemas, immutable signed versions whose content is stored
  * once by digest, immediate activation and rollback of per-region pointers by
- * compare-and-set, fleet status from agent heartbeats, and the audit log. The
- * `deno task atlas` CLI is a client of that API; `deno task control` runs the server.
+ * compare-and-set, staged rollouts (started, listed, paused, resumed, aborted and
+ * promoted here; driven by the coordinators), alerts, agent quarantine release, fleet
+ * status from agent heartbeats, and the audit log. The `deno task atlas` CLI is a
+ * client of that API; `deno task control` runs the server.
  *
  * @example
  * ```ts

@@ -6,11 +6,20 @@
  * @module
  */
 import { z } from "zod";
-import { ConfigRecord, RegionRecord, TrustedKeysFile, VersionRecord } from "@atlas/nats";
+import {
+  ConfigRecord,
+  QuarantineRecord,
+  RegionRecord,
+  RolloutRecord,
+  TrustedKeysFile,
+  VersionRecord,
+} from "@atlas/nats";
 import {
   ActivateBody,
   AgentList,
   AgentsQuery,
+  AlertList,
+  AlertsQuery,
   AuditList,
   AuditQuery,
   ConfigList,
@@ -23,8 +32,13 @@ import {
   PublishBody,
   RegionList,
   RollbackBody,
+  RolloutActionBody,
+  RolloutList,
+  RolloutsQuery,
+  StartRolloutBody,
   VersionList,
 } from "./api.ts";
+import { RolloutAction } from "./rollouts.ts";
 
 /** Who may call a route. */
 export type Access = "public" | "reader" | "admin";
@@ -64,6 +78,14 @@ function _route(
 }
 
 const CONFIG = "/v1/configs/{name}";
+const ROLLOUT = "/v1/rollouts/{id}";
+
+const ACTIONS: Record<RolloutAction, string> = {
+  pause: "Pause a running rollout (running → paused)",
+  resume: "Resume a paused rollout (paused → running)",
+  abort: "Abort a rollout; the coordinators restore the stable version",
+  promote: "Skip the rest of the current stage's bake of a running rollout",
+};
 
 /** Every route of the API. */
 export const ROUTES: readonly RouteSpec[] = [
@@ -106,6 +128,24 @@ export const ROUTES: readonly RouteSpec[] = [
   _route("GET /v1/agents", "reader", "Agents with staleness and drift", {
     200: json("agents", AgentList),
   }, { query: AgentsQuery }),
+  _route("POST /v1/agents/{region}/{id}/release", "admin", "Release a quarantined agent", {
+    200: json("the quarantine record removed", QuarantineRecord),
+  }),
+  _route(`POST ${CONFIG}/rollouts`, "admin", "Start a staged rollout of a version", {
+    201: json("the rollout, running at stage 0", RolloutRecord),
+  }, { body: StartRolloutBody }),
+  _route("GET /v1/rollouts", "reader", "Rollouts, newest first", {
+    200: json("rollouts", RolloutList),
+  }, { query: RolloutsQuery }),
+  _route(`GET ${ROLLOUT}`, "reader", "Read a rollout", { 200: json("the rollout", RolloutRecord) }),
+  ...Object.values(RolloutAction).map((action) =>
+    _route(`POST ${ROLLOUT}/${action}`, "admin", ACTIONS[action], {
+      200: json("the rollout after the action", RolloutRecord),
+    }, { body: RolloutActionBody })
+  ),
+  _route("GET /v1/alerts", "reader", "Open alerts (or all), newest first", {
+    200: json("alerts", AlertList),
+  }, { query: AlertsQuery }),
   _route("GET /v1/audit", "reader", "Audit events, newest first", {
     200: json("events", AuditList),
   }, { query: AuditQuery }),
@@ -217,7 +257,8 @@ export function openApiDocument():
     info: {
       title: "Atlas control plane",
       version: "1",
-      description: "Configs, immutable signed versions, activation and rollback per region.",
+      description: "Configs, immutable signed versions, activation and rollback per " +
+        "region, staged rollouts, alerts and quarantine.",
     },
     components: {
       securitySchemes: { bearer: { type: "http", scheme: "bearer" } },

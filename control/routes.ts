@@ -10,19 +10,32 @@ import type { Principal } from "./auth.ts";
 import {
   ActivateBody,
   AgentsQuery,
+  AlertsQuery,
   AuditQuery,
   ConfigPutBody,
   DiffQuery,
   PublishBody,
   RollbackBody,
+  RolloutActionBody,
+  RolloutsQuery,
+  StartRolloutBody,
 } from "./api.ts";
+import { listAlerts } from "./alerts.ts";
 import { readAudit } from "./audit_log.ts";
 import { listConfigs, putConfig, requireConfig } from "./configs.ts";
 import type { ControlContext } from "./context.ts";
 import { configStatus, listAgents } from "./fleet.ts";
 import { activate, rollback } from "./pointer_moves.ts";
+import { releaseAgent } from "./quarantine.ts";
 import { addRegion, regionList } from "./regions.ts";
 import { parseWith, readJsonBody } from "./request.ts";
+import {
+  changeRollout,
+  getRollout,
+  listRollouts,
+  RolloutAction,
+  startRollout,
+} from "./rollouts.ts";
 import {
   diffVersions,
   getVersion,
@@ -100,11 +113,49 @@ export function pointerRoutes(ctx: ControlContext): Hono<ControlEnv> {
     .get("/:name/status", async (c) => c.json(await configStatus(ctx, c.req.param("name"))));
 }
 
-/** `/v1/agents`: heartbeats with staleness and drift. */
+/** `/v1/agents`: heartbeats with staleness, drift and quarantine; releasing an agent. */
 export function agentRoutes(ctx: ControlContext): Hono<ControlEnv> {
+  return new Hono<ControlEnv>()
+    .get("/", async (c) => {
+      const { region } = parseWith(AgentsQuery, c.req.query(), "query");
+      return c.json({ agents: await listAgents(ctx, region) });
+    })
+    .post("/:region/:id/release", async (c) => {
+      const { region, id } = c.req.param();
+      return c.json(await releaseAgent(ctx, region, id, c.var.principal.name));
+    });
+}
+
+/**
+ * `/v1/configs/:name/rollouts` and `/v1/rollouts`: starting staged rollouts, reading
+ * them, and the operator's actions on them. Mounted at `/v1`.
+ */
+export function rolloutRoutes(ctx: ControlContext): Hono<ControlEnv> {
+  const app = new Hono<ControlEnv>()
+    .post("/configs/:name/rollouts", async (c) => {
+      const body = await readJsonBody(c.req.raw, StartRolloutBody, ctx.maxBodyBytes);
+      return c.json(await startRollout(ctx, c.req.param("name"), body, c.var.principal.name), 201);
+    })
+    .get("/rollouts", async (c) => {
+      const filter = parseWith(RolloutsQuery, c.req.query(), "query");
+      return c.json({ rollouts: await listRollouts(ctx, filter) });
+    })
+    .get("/rollouts/:id", async (c) => c.json(await getRollout(ctx, c.req.param("id"))));
+  for (const action of Object.values(RolloutAction)) {
+    app.post(`/rollouts/:id/${action}`, async (c) => {
+      const { reason } = await readJsonBody(c.req.raw, RolloutActionBody, ctx.maxBodyBytes);
+      const actor = c.var.principal.name;
+      return c.json(await changeRollout(ctx, c.req.param("id"), action, { actor, reason }));
+    });
+  }
+  return app;
+}
+
+/** `/v1/alerts`: open alerts (or all), newest first. */
+export function alertRoutes(ctx: ControlContext): Hono<ControlEnv> {
   return new Hono<ControlEnv>().get("/", async (c) => {
-    const { region } = parseWith(AgentsQuery, c.req.query(), "query");
-    return c.json({ agents: await listAgents(ctx, region) });
+    const { all } = parseWith(AlertsQuery, c.req.query(), "query");
+    return c.json({ alerts: await listAlerts(ctx, { all }) });
   });
 }
 

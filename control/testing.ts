@@ -4,7 +4,15 @@
  *
  * @module
  */
-import { generateSigningKey, Signer } from "@atlas/nats";
+import {
+  type AgentConfigState,
+  agentKey,
+  type AgentRecord,
+  type AtlasNats,
+  Buckets,
+  generateSigningKey,
+  Signer,
+} from "@atlas/nats";
 import { natsTest, type NatsTestContext } from "@atlas/nats/testing";
 import { type ControlApp, createApp } from "./app.ts";
 import type { ControlLimits } from "./context.ts";
@@ -137,4 +145,34 @@ export async function publish(api: Api, name: string, content: unknown): Promise
     body: { content },
   });
   return v.version;
+}
+
+/**
+ * Writes an agent's heartbeat record as the agent would, `ageMs` in the past.
+ *
+ * @example
+ * ```ts
+ * await writeHeartbeat(nats, "us-east", "a1", {}, 91_000); // a stale agent
+ * ```
+ */
+export async function writeHeartbeat(
+  nats: AtlasNats,
+  region: string,
+  id: string,
+  configs: Record<string, AgentConfigState> = {},
+  ageMs = 0,
+): Promise<void> {
+  const at = new Date(Date.now() - ageMs).toISOString();
+  const record: AgentRecord = {
+    id,
+    region,
+    labels: {},
+    hostname: `${id}.local`,
+    pid: 1,
+    startedAt: at,
+    heartbeatAt: at,
+    configs,
+  };
+  const kv = await nats.kv(Buckets.agents);
+  await kv.put(agentKey(region, id), JSON.stringify(record));
 }

@@ -1,0 +1,256 @@
+/**
+ * The rollout commands of the `atlas` CLI: `rollout start|list|show|watch|pause|resume|
+ * abort|promote` and `alerts`.
+ *
+ * @module
+ */
+import { isFinal, RolloutRecord, RolloutState } from "@atlas/nats";
+import { AlertList, RolloutList, StrategyName } from "./api.ts";
+import { CliError } from "./cli_client.ts";
+import { enc, type Flags, positiveInt, regionsFlag, requireArg, type Run } from "./cli_commands.ts";
+import { table, when } from "./cli_format.ts";
+
+/** How often `rollout watch` polls. */
+export const WATCH_INTERVAL_MS = 500;
+
+/** Strategy fields each CLI flag sets, and the strategies it applies to. */
+const STRATEGY_FLAGS = {
+  "canary-percent": { field: "canaryPercent", strategies: ["canary"] },
+  steps: { field: "steps", strategies: ["linear"] },
+  bake: { field: "bakeSeconds", strategies: ["canary", "linear", "exponential"] },
+} as const;
+
+function _number(flag: string, text: string): number {
+  const n = Number(text);
+  if (text.trim() === "" || !Number.isFinite(n)) {
+    throw new CliError(`--${flag} must be a number, got ${JSON.stringify(text)}`);
+  }
+  return n;
+}
+
+function _startBody(flags: Flags, version: number): Record<string, unknown> {
+  const name = flags.strategy ?? "canary";
+  const parsed = StrategyName.safeParse(name);
+  if (!parsed.success) {
+    throw new CliError(
+      `Unknown strategy ${JSON.stringify(name)}: use one of ${StrategyName.options.join(", ")}`,
+    );
+  }
+  const strategy: Record<string, unknown> = { name };
+  for (const [flag, { field, strategies }] of Object.entries(STRATEGY_FLAGS)) {
+    const text = flags[flag as keyof typeof STRATEGY_FLAGS];
+    if (text === undefined) continue;
+    if (!(strategies as readonly string[]).includes(name)) {
+      throw new CliError(
+        `--${flag} does not apply to the ${name} strategy (only to ${strategies.join(", ")})`,
+      );
+    }
+    strategy[field] = _number(flag, text);
+  }
+  const ratio = flags["max-failure-ratio"];
+  return {
+    version,
+    strategy,
+    ...regionsFlag(flags),
+    ...(ratio !== undefined
+      ? { gates: { maxFailureRatio: _number("max-failure-ratio", ratio) } }
+      : {}),
+  };
+}
+
+function _stageOf(r: RolloutRecord): string {
+  return `${Math.min(r.stage + 1, r.stages.length)}/${r.stages.length}`;
+}
+
+/**
+ * A text progress bar of `done` out of `total`, ten characters wide.
+ *
+ * @example
+ * ```ts
+ * progressBar(5, 10); // "[#####.....] 5/10"
+ * ```
+ */
+export function progressBar(done: number, total: number, width = 10): string {
+  const filled = total > 0 ? Math.min(width, Math.round((done / total) * width)) : 0;
+  return `[${"#".repeat(filled)}${".".repeat(width - filled)}] ${done}/${total}`;
+}
+
+/** The `rollout watch` display: a header, then one line per region. */
+export function progressLines(r: RolloutRecord): string[] {
+  const regions = Object.entries(r.regions).sort(([a], [b]) => a.localeCompare(b));
+  const width = Math.max(...regions.map(([name]) => name.length));
+  return [
+    `${r.id}  ${r.config} v${r.version}  ${r.state}  stage ${_stageOf(r)}`,
+    ...regions.map(([name, p]) =>
+      [
+        `  ${name.padEnd(width)}  ${progressBar(p.applied, p.targeted)}`,
+        p.rejected ? `rejected ${p.rejected}` : "",
+        p.failed ? `failed ${p.failed}` : "",
+        p.pending ? `pending ${p.pending}` : "",
+      ].filter(Boolean).join("  ")
+    ),
+  ];
+}
+
+function _describe(r: RolloutRecord): string {
+  return [
+    `rollout ${r.id}: ${r.config} v${r.version}, ${r.state}, stage ${_stageOf(r)}` +
+    (r.skipBakeStage !== undefined ? ` (bake of stage ${r.skipBakeStage + 1} skipped)` : ""),
+    `created ${when(r.createdAt)} by ${r.createdBy}, updated ${when(r.updatedAt)}`,
+    "",
+    table(
+      ["STAGE", "REGIONS", "PERCENT", "BAKE", "MAX FAILURE", "MIN ACKED", "ACK TIMEOUT"],
+      r.stages.map((s, i) => [
+        `${i === r.stage && !isFinal(r.state) ? ">" : " "}${i + 1}`,
+        s.regions.join(","),
+        `${s.percent}%`,
+        `${s.bakeSeconds}s`,
+        String(s.gates.maxFailureRatio),
+        String(s.gates.minAckedRatio),
+        `${s.gates.ackTimeoutSeconds}s`,
+      ]),
+    ),
+    "",
+    table(
+      ["REGION", "PROGRESS", "REJECTED", "FAILED", "PENDING", "DONE STAGE"],
+      Object.entries(r.regions).map(([name, p]) => [
+        name,
+        progressBar(p.applied, p.targeted),
+        String(p.rejected),
+        String(p.failed),
+        String(p.pending),
+        p.doneStage < 0 ? "-" : String(p.doneStage + 1),
+      ]),
+    ),
+    "",
+    table(
+      ["AT", "FROM", "TO", "STAGE", "BY", "REASON"],
+      r.transitions.map((t) => [when(t.at), t.from, t.to, String(t.stage + 1), t.by, t.reason]),
+    ),
+  ].join("\n");
+}
+
+async function _show(run: Run, r: RolloutRecord): Promise<void> {
+  await run.print(run.flags.json ? JSON.stringify(r, null, 2) : _describe(r));
+}
+
+async function _list(run: Run): Promise<void> {
+  const params = new URLSearchParams();
+  if (run.flags.config) params.set("config", run.flags.config);
+  if (run.flags.state) params.set("state", run.flags.state);
+  const client = await run.client();
+  const query = params.size ? `?${params}` : "";
+  const { rollouts } = await client.json(RolloutList, "GET", `/v1/rollouts${query}`);
+  if (run.flags.json) return await run.print(JSON.stringify({ rollouts }, null, 2));
+  await run.print(table(
+    ["ID", "CONFIG", "VERSION", "STATE", "STAGE", "CREATED", "BY"],
+    rollouts.map((r) => [
+      r.id,
+      r.config,
+      `v${r.version}`,
+      r.state,
+      _stageOf(r),
+      when(r.createdAt),
+      r.createdBy,
+    ]),
+  ));
+}
+
+/**
+ * Polls a rollout until it ends, redrawing its progress in place on a terminal and
+ * printing it again only when it changed otherwise. Succeeded returns; rolled back or
+ * aborted is a {@linkcode CliError} (exit code 1) with the last transition's reason.
+ */
+async function _watch(run: Run, id: string): Promise<void> {
+  const client = await run.client();
+  const tty = run.io.isTerminal?.() ?? false;
+  const encoder = new TextEncoder();
+  let shown: string[] = [];
+  while (true) {
+    const r = await client.json(RolloutRecord, "GET", `/v1/rollouts/${enc(id)}`);
+    const lines = progressLines(r);
+    if (tty) {
+      const up = shown.length ? `\x1b[${shown.length}F\x1b[J` : "";
+      await run.io.stdout(encoder.encode(up + lines.join("\n") + "\n"));
+    } else if (lines.join("\n") !== shown.join("\n")) {
+      await run.print(lines.join("\n"));
+    }
+    shown = lines;
+    if (isFinal(r.state)) {
+      if (r.state === RolloutState.succeeded) return;
+      const last = r.transitions.at(-1);
+      throw new CliError(
+        `Rollout ${r.id} ended ${r.state}${last ? `: ${last.reason}` : ""}`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, WATCH_INTERVAL_MS));
+  }
+}
+
+const ACTIONS = { pause: "paused", resume: "resumed", abort: "aborted", promote: "promoted" };
+
+/** The rollout commands by name (merged into the CLI's command table). */
+export const ROLLOUT_COMMANDS: Record<string, (run: Run) => Promise<void>> = {
+  async rollout(run) {
+    const sub = requireArg(run, 0, "rollout subcommand (start, list, show, watch, …)");
+    const client = await run.client();
+    if (sub === "start") {
+      const config = requireArg(run, 1, "config name");
+      const version = positiveInt(requireArg(run, 2, "version"), "version");
+      const r = await client.json(
+        RolloutRecord,
+        "POST",
+        `/v1/configs/${enc(config)}/rollouts`,
+        _startBody(run.flags, version),
+      );
+      if (run.flags.json) return await _show(run, r);
+      return await run.print(
+        `started rollout ${r.id} of ${r.config} v${r.version} (${r.stages.length} stages)\n` +
+          `follow it with \`deno task atlas rollout watch ${r.id}\``,
+      );
+    }
+    if (sub === "list") return await _list(run);
+    const id = requireArg(run, 1, "rollout id");
+    if (sub === "show") {
+      return await _show(run, await client.json(RolloutRecord, "GET", `/v1/rollouts/${enc(id)}`));
+    }
+    if (sub === "watch") return await _watch(run, id);
+    const action = Object.keys(ACTIONS).find((a) => a === sub) as keyof typeof ACTIONS | undefined;
+    if (!action) {
+      throw new CliError(
+        `Unknown rollout subcommand ${JSON.stringify(sub)}: see \`deno task atlas help\``,
+      );
+    }
+    const body = run.flags.message !== undefined ? { reason: run.flags.message } : {};
+    const r = await client.json(
+      RolloutRecord,
+      "POST",
+      `/v1/rollouts/${enc(id)}/${action}`,
+      body,
+    );
+    if (run.flags.json) return await _show(run, r);
+    await run.print(
+      `${ACTIONS[action]} rollout ${r.id} (${r.config} v${r.version}): ${r.state}, stage ` +
+        _stageOf(r) + (action === "promote" ? ", skipping the rest of its bake" : ""),
+    );
+  },
+
+  async alerts(run) {
+    const client = await run.client();
+    const query = run.flags.all ? "?all=true" : "";
+    const { alerts } = await client.json(AlertList, "GET", `/v1/alerts${query}`);
+    if (run.flags.json) return await run.print(JSON.stringify({ alerts }, null, 2));
+    await run.print(table(
+      ["AT", "KIND", "REGION", "CONFIG", "ROLLOUT", "RESOLVED", "MESSAGE"],
+      alerts.map((a) => [
+        when(a.at),
+        a.kind,
+        a.region,
+        a.config ?? "-",
+        a.rolloutId ?? "-",
+        a.resolvedAt ? when(a.resolvedAt) : "open",
+        a.message,
+      ]),
+    ));
+  },
+};

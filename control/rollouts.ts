@@ -1,0 +1,362 @@
+/**
+ * Staged rollouts as the control plane sees them: starting one (the plan, and the
+ * config's create-only active key that keeps a second one out), listing and reading
+ * them, and the operator's state changes. The coordinators drive running rollouts and
+ * move the pointers; the control plane never does for a rollout.
+ *
+ * Every write of a rollout record is a compare-and-set on its revision, re-read and
+ * retried on conflict, because the coordinator updates the same records.
+ *
+ * @module
+ */
+import {
+  activeRolloutKey,
+  appendAudit,
+  Buckets,
+  canTransition,
+  isCasConflict,
+  isFinal,
+  planStages,
+  RegionProgress,
+  retryTransient,
+  RolloutRecord,
+  type RolloutStage,
+  RolloutState,
+} from "@atlas/nats";
+import type { KV } from "@nats-io/kv";
+import { z } from "zod";
+import type { StartRolloutBody } from "./api.ts";
+import { requireConfig } from "./configs.ts";
+import { type ControlContext, readAll, readKv, type Stored } from "./context.ts";
+import { ConflictError, InvalidRequestError, NotFoundError } from "./errors.ts";
+import { targetRegions } from "./regions.ts";
+import { getVersion } from "./versions.ts";
+
+/** What the active key of a config holds. */
+const ActiveRollout = z.object({ rolloutId: z.string() });
+
+/** Compare-and-set attempts before giving up: each concurrent writer can cost one. */
+const CAS_ATTEMPTS = 32;
+
+/**
+ * A new rollout id: `r-<yyyymmddhhmmss>-<6 random [a-z0-9]>` (UTC), so ids sort by start
+ * time.
+ *
+ * @example
+ * ```ts
+ * newRolloutId(new Date("2026-01-02T03:04:05Z")); // "r-20260102030405-k3x9qa"
+ * ```
+ */
+export function newRolloutId(now: Date = new Date()): string {
+  const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789";
+  const random = Array.from(
+    crypto.getRandomValues(new Uint8Array(6)),
+    (b) => alphabet[b % alphabet.length],
+  ).join("");
+  return `r-${now.toISOString().replace(/\D/g, "").slice(0, 14)}-${random}`;
+}
+
+async function _kv(ctx: ControlContext): Promise<KV> {
+  return await ctx.nats.kv(Buckets.rollouts);
+}
+
+async function _readRollout(ctx: ControlContext, id: string): Promise<Stored<RolloutRecord>> {
+  if (!RolloutRecord.shape.id.safeParse(id).success) {
+    throw new InvalidRequestError(
+      `Invalid rollout id ${JSON.stringify(id)}: ids look like r-20260102030405-k3x9qa ` +
+        `(list them with GET /v1/rollouts)`,
+    );
+  }
+  const kv = await _kv(ctx);
+  const found = await retryTransient(() => readKv(kv, id, RolloutRecord), {
+    what: `Reading rollout ${id}`,
+  });
+  if (!found) {
+    throw new NotFoundError(
+      `Rollout ${id} does not exist: list rollouts with GET /v1/rollouts ` +
+        "(`deno task atlas rollout list`)",
+    );
+  }
+  return found;
+}
+
+/**
+ * Reads one rollout; throws {@linkcode NotFoundError} when there is none.
+ *
+ * @example
+ * ```ts
+ * const rollout = await getRollout(ctx, "r-20260102030405-k3x9qa");
+ * ```
+ */
+export async function getRollout(ctx: ControlContext, id: string): Promise<RolloutRecord> {
+  return (await _readRollout(ctx, id)).value;
+}
+
+/**
+ * Rollouts, newest first, optionally only those of one config or in one state.
+ *
+ * @example
+ * ```ts
+ * const running = await listRollouts(ctx, { state: "running" });
+ * ```
+ */
+export async function listRollouts(
+  ctx: ControlContext,
+  filter: { config?: string | undefined; state?: RolloutState | undefined } = {},
+): Promise<RolloutRecord[]> {
+  // Rollout ids are one token; `*` leaves out the `active.<config>` keys.
+  const records = await readAll(ctx, Buckets.rollouts, RolloutRecord, "*");
+  return records.map((r) => r.value)
+    .filter((r) =>
+      (!filter.config || r.config === filter.config) &&
+      (!filter.state || r.state === filter.state)
+    )
+    .sort((a, b) => b.createdAt.localeCompare(a.createdAt) || b.id.localeCompare(a.id));
+}
+
+async function _stages(
+  ctx: ControlContext,
+  body: StartRolloutBody,
+): Promise<RolloutStage[]> {
+  if (body.strategy) {
+    const regions = await targetRegions(ctx, body.regions);
+    return planStages(body.strategy, regions, body.gates);
+  }
+  const stages = body.stages ?? [];
+  await targetRegions(ctx, stages.flatMap((s) => s.regions));
+  return stages;
+}
+
+/**
+ * Takes the config's active key for `id`. A key left behind by a rollout that already
+ * ended (its owner stopped between the final write and the delete) is cleared; one held
+ * by a live rollout is a {@linkcode ConflictError} naming it.
+ */
+async function _lock(ctx: ControlContext, config: string, id: string): Promise<void> {
+  const kv = await _kv(ctx);
+  const key = activeRolloutKey(config);
+  for (let attempt = 1; attempt <= CAS_ATTEMPTS; attempt++) {
+    try {
+      await retryTransient(() => kv.create(key, JSON.stringify({ rolloutId: id })), {
+        what: `Locking ${key}`,
+      });
+      return;
+    } catch (e) {
+      if (!isCasConflict(e)) throw e;
+    }
+    const held = await retryTransient(() => readKv(kv, key, ActiveRollout), {
+      what: `Reading ${key}`,
+    });
+    if (!held) continue;
+    const other = await retryTransient(() => readKv(kv, held.value.rolloutId, RolloutRecord), {
+      what: `Reading rollout ${held.value.rolloutId}`,
+    });
+    if (other && isFinal(other.value.state)) {
+      await kv.delete(key, { previousSeq: held.revision }).catch((e) => {
+        if (!isCasConflict(e)) throw e;
+      });
+      continue;
+    }
+    throw new ConflictError(
+      `Config ${config} already has an active rollout, ${held.value.rolloutId}` +
+        `${other ? ` (${other.value.state})` : ""}: wait for it to finish, or pause or abort ` +
+        `it (\`deno task atlas rollout abort ${held.value.rolloutId}\`)`,
+      { details: { rolloutId: held.value.rolloutId } },
+    );
+  }
+  throw new ConflictError(`The active rollout of ${config} kept changing: try again`);
+}
+
+/** Deletes the config's active key if it still names `id`. */
+async function _unlock(ctx: ControlContext, config: string, id: string): Promise<void> {
+  const kv = await _kv(ctx);
+  const key = activeRolloutKey(config);
+  const held = await retryTransient(() => readKv(kv, key, ActiveRollout), {
+    what: `Reading ${key}`,
+  });
+  if (!held || held.value.rolloutId !== id) return;
+  await retryTransient(() => kv.delete(key, { previousSeq: held.revision }), {
+    what: `Unlocking ${key}`,
+  }).catch((e) => {
+    if (!isCasConflict(e)) throw e;
+  });
+}
+
+/**
+ * Starts a rollout of `version` of config `name`: plans the stages, takes the config's
+ * active key (409 while another rollout of it is active), writes the record in state
+ * `running` at stage 0, and audits `rollout.start`. The coordinators take it from there.
+ *
+ * @example
+ * ```ts
+ * const rollout = await startRollout(ctx, "web", { version: 3, strategy: "canary" }, "alice");
+ * ```
+ */
+export async function startRollout(
+  ctx: ControlContext,
+  name: string,
+  body: StartRolloutBody,
+  actor: string,
+): Promise<RolloutRecord> {
+  await requireConfig(ctx, name, { cached: true });
+  await getVersion(ctx, name, body.version);
+  const stages = await _stages(ctx, body);
+  const now = new Date();
+  const at = now.toISOString();
+  const id = newRolloutId(now);
+  const regions = [...new Set(stages.flatMap((s) => s.regions))].sort();
+  const record = RolloutRecord.parse({
+    id,
+    config: name,
+    version: body.version,
+    stages,
+    state: RolloutState.running,
+    stage: 0,
+    regions: Object.fromEntries(
+      regions.map((r) => [
+        r,
+        RegionProgress.parse({ targeted: 0, applied: 0, rejected: 0, failed: 0, pending: 0 }),
+      ]),
+    ),
+    transitions: [{
+      at,
+      from: RolloutState.pending,
+      to: RolloutState.running,
+      stage: 0,
+      reason: `started by ${actor}`,
+      by: actor,
+    }],
+    createdAt: at,
+    createdBy: actor,
+    updatedAt: at,
+  });
+  await _lock(ctx, name, id);
+  const kv = await _kv(ctx);
+  try {
+    await retryTransient(() => kv.create(id, JSON.stringify(record)), {
+      what: `Writing rollout ${id}`,
+    });
+  } catch (e) {
+    await _unlock(ctx, name, id).catch(() => {});
+    throw e;
+  }
+  await appendAudit(ctx.nats, {
+    actor,
+    action: "rollout.start",
+    config: name,
+    version: body.version,
+    details: { rolloutId: id, stages: stages.length, regions },
+  });
+  return record;
+}
+
+/** What an operator can do to a rollout. */
+export const RolloutAction = {
+  pause: "pause",
+  resume: "resume",
+  abort: "abort",
+  promote: "promote",
+} as const;
+export type RolloutAction = typeof RolloutAction[keyof typeof RolloutAction];
+
+/** The state each action moves to (promote changes none). */
+const TARGET: Record<RolloutAction, RolloutState | null> = {
+  pause: RolloutState.paused,
+  resume: RolloutState.running,
+  abort: RolloutState.aborted,
+  promote: null,
+};
+
+const PAST: Record<RolloutAction, string> = {
+  pause: "paused",
+  resume: "resumed",
+  abort: "aborted",
+  promote: "promoted",
+};
+
+function _apply(
+  current: RolloutRecord,
+  action: RolloutAction,
+  reason: string,
+  actor: string,
+): RolloutRecord {
+  const target = TARGET[action];
+  const allowed = target === null
+    ? current.state === RolloutState.running
+    : canTransition(current.state, target);
+  if (!allowed) {
+    throw new ConflictError(
+      `Cannot ${action} rollout ${current.id}: it is ${current.state}` +
+        (isFinal(current.state)
+          ? " and has ended"
+          : `, and ${action} needs it ${target === RolloutState.running ? "paused" : "running"}`),
+      { details: { state: current.state } },
+    );
+  }
+  const at = new Date().toISOString();
+  if (target === null) return { ...current, skipBakeStage: current.stage, updatedAt: at };
+  return {
+    ...current,
+    state: target,
+    updatedAt: at,
+    transitions: [
+      ...current.transitions,
+      { at, from: current.state, to: target, stage: current.stage, reason, by: actor },
+    ],
+  };
+}
+
+/**
+ * Applies an operator action to a rollout by compare-and-set (re-reading on conflict,
+ * since the coordinator writes the same record), audits it as `rollout.<action>`, and
+ * for abort releases the config's active key. An action the current state does not
+ * allow is a {@linkcode ConflictError} naming the state.
+ *
+ * - pause: running → paused; resume: paused → running
+ * - abort: pending, running or paused → aborted (the coordinators restore the stable
+ *   version)
+ * - promote: a running rollout skips the rest of the current stage's bake
+ *
+ * @example
+ * ```ts
+ * await changeRollout(ctx, "r-20260102030405-k3x9qa", "pause", { actor: "alice" });
+ * ```
+ */
+export async function changeRollout(
+  ctx: ControlContext,
+  id: string,
+  action: RolloutAction,
+  options: { actor: string; reason?: string | undefined },
+): Promise<RolloutRecord> {
+  const { actor } = options;
+  const reason = options.reason ?? `${PAST[action]} by ${actor}`;
+  const kv = await _kv(ctx);
+  for (let attempt = 1; attempt <= CAS_ATTEMPTS; attempt++) {
+    const current = await _readRollout(ctx, id);
+    const next = RolloutRecord.parse(_apply(current.value, action, reason, actor));
+    try {
+      await retryTransient(() => kv.update(id, JSON.stringify(next), current.revision), {
+        what: `Writing rollout ${id}`,
+      });
+    } catch (e) {
+      if (isCasConflict(e)) continue;
+      throw e;
+    }
+    if (next.state === RolloutState.aborted) await _unlock(ctx, next.config, id);
+    await appendAudit(ctx.nats, {
+      actor,
+      action: `rollout.${action}`,
+      config: next.config,
+      version: next.version,
+      details: {
+        rolloutId: id,
+        from: current.value.state,
+        to: next.state,
+        stage: next.stage,
+        reason,
+      },
+    });
+    return next;
+  }
+  throw new ConflictError(`Rollout ${id} kept changing while it was being updated: try again`);
+}
