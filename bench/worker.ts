@@ -91,9 +91,9 @@ const handlers: Record<string, (arg: Record<string, unknown>) => Promise<unknown
     const cpu = cpuUsage();
     return { rss: Deno.memoryUsage().rss, cpuMicros: cpu.user + cpu.system, agents: agents.length };
   },
-  async exit() {
+  exit() {
     setTimeout(() => Deno.exit(0), 50);
-    return {};
+    return Promise.resolve({});
   },
 };
 

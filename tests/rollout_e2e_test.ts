@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { natsTest, waitFor } from "@atlas/nats/testing";
-import { generateSigningKey, loadSigner, RolloutRecord } from "@atlas/nats";
+import { generateSigningKey, loadSigner, type RolloutRecord } from "@atlas/nats";
 import { startControl } from "@atlas/control";
 import { Agent, AgentConfigFile } from "@atlas/agent";
 import { RegionCoordinator } from "@atlas/coordinator";
