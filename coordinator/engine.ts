@@ -11,12 +11,16 @@
  * that takes over continues from the records, and every write is compare-and-set, so no
  * step is applied twice.
  *
- * Agent outcomes are read from the agents' heartbeat records (applied version, last ack),
- * which an agent sends within 1.5 s of an apply.
+ * Agent outcomes come from two sources, the newer winning: the region's acks, followed by
+ * the leader with an ordered consumer that starts from the last ack of every agent (so a
+ * new leader knows at once what the old one knew), and the agents' heartbeat records,
+ * which also say which agents exist.
  *
  * @module
  */
+import { DeliverPolicy } from "@nats-io/jetstream";
 import {
+  AckRecord,
   activeRolloutKey,
   AgentRecord,
   AlertRecord,
@@ -33,6 +37,7 @@ import {
   readPointer,
   RolloutRecord,
   type Signer,
+  Streams,
   versionKey,
   VersionRecord,
   writePointer,
@@ -69,6 +74,9 @@ export class RegionCoordinator {
   readonly #clock: WallClock;
   readonly #staleMs: number;
   readonly #log: (line: string) => void;
+  /** Newest ack per `<config>/<agent>` of this region, while leading. */
+  readonly #acks = new Map<string, AckRecord>();
+  #followingAcks = false;
 
   constructor(nats: AtlasNats, signer: Signer, leases: Lease, options: CoordinatorOptions) {
     this.#nats = nats;
@@ -120,6 +128,7 @@ export class RegionCoordinator {
       return;
     }
     if (!wasLeader) this.#say(`leading (term ${this.lease.term})`);
+    await this.#followAcks();
     const kv = await this.#nats.kv(Buckets.rollouts);
     for (const key of await listKeys(this.#nats, Buckets.rollouts)) {
       if (key.startsWith("active.")) continue;
@@ -236,25 +245,27 @@ export class RegionCoordinator {
     for (const agent of await this.#agents()) {
       if (!inCandidateShare(agent.id, rollout.id, selector)) continue;
       counts.targeted++;
-      const st = agent.configs[rollout.config];
-      const ack = st?.lastAck;
-      if (st?.applied?.version === rollout.version) counts.applied++;
-      else if (
-        ack && ack.version === rollout.version && ack.seq >= progress.seq &&
-        ack.status !== "applied"
-      ) {
-        counts[ack.status]++;
-        failing.push({
-          agent: agent.id,
-          reason: `${ack.status}: ${ack.reason ?? "no reason given"}`,
-        });
-      } else if (timedOut) {
+      const o = outcomeOf(
+        agent,
+        this.#acks.get(`${rollout.config}/${agent.id}`),
+        rollout,
+        progress.seq,
+      );
+      if (o.status === "pending" && timedOut) {
         counts.failed++;
         failing.push({
           agent: agent.id,
           reason: `no ack within ${stage.gates.ackTimeoutSeconds} s`,
         });
-      } else counts.pending++;
+      } else {
+        counts[o.status]++;
+        if (o.status === "rejected" || o.status === "failed") {
+          failing.push({
+            agent: agent.id,
+            reason: `${o.status}: ${o.reason ?? "no reason given"}`,
+          });
+        }
+      }
     }
     const failureRatio = counts.targeted ? (counts.rejected + counts.failed) / counts.targeted : 0;
     if (failureRatio > stage.gates.maxFailureRatio) {
@@ -410,6 +421,36 @@ export class RegionCoordinator {
     return VersionRecord.parse(e.json());
   }
 
+  /** Follows the region's acks from the last one of every agent on (once per leadership). */
+  async #followAcks(): Promise<void> {
+    if (this.#followingAcks) return;
+    this.#followingAcks = true;
+    try {
+      const consumer = await this.#nats.js.consumers.get(Streams.acks, {
+        filter_subjects: `atlas.ack.${this.region}.>`,
+        deliver_policy: DeliverPolicy.LastPerSubject,
+      });
+      const messages = await consumer.consume();
+      (async () => {
+        for await (const m of messages) {
+          const ack = AckRecord.safeParse(m.json());
+          if (!ack.success) continue;
+          const key = `${ack.data.config}/${ack.data.agent}`;
+          const known = this.#acks.get(key);
+          if (
+            !known || known.seq < ack.data.seq ||
+            (known.seq === ack.data.seq && known.at <= ack.data.at)
+          ) {
+            this.#acks.set(key, ack.data);
+          }
+        }
+      })().finally(() => (this.#followingAcks = false));
+    } catch (e) {
+      this.#followingAcks = false;
+      this.#say(`cannot follow acks yet (${(e as Error).message}); heartbeats only`);
+    }
+  }
+
   async #agents(): Promise<AgentRecord[]> {
     const kv = await this.#nats.kv(Buckets.agents);
     const now = this.#clock.now();
@@ -488,4 +529,38 @@ export class RegionCoordinator {
 function sameSelector(a: CandidateSelector, b: CandidateSelector): boolean {
   return a.percent === b.percent && a.agents.join() === b.agents.join() &&
     a.exclude.join() === b.exclude.join();
+}
+
+/** How one targeted agent did on a rollout's current stage. */
+export interface Outcome {
+  status: "applied" | "rejected" | "failed" | "pending";
+  reason?: string;
+}
+
+/**
+ * Judges one agent from its heartbeat and its newest ack (either may lag the other):
+ * applied once either shows the rollout's version applied; rejected or failed when an ack
+ * for that version, at or after the stage's pointer `seq`, says so; pending otherwise.
+ *
+ * @example
+ * ```ts
+ * outcomeOf(agentRecord, latestAck, rollout, progress.seq).status; // "applied"
+ * ```
+ */
+export function outcomeOf(
+  agent: AgentRecord,
+  ack: AckRecord | undefined,
+  rollout: Pick<RolloutRecord, "config" | "version">,
+  stageSeq: number,
+): Outcome {
+  const st = agent.configs[rollout.config];
+  const acks = [ack, st?.lastAck ?? undefined]
+    .filter((a) => a !== undefined && a.version === rollout.version && a.seq >= stageSeq)
+    .sort((a, b) => b!.seq - a!.seq);
+  const last = acks[0];
+  if (st?.applied?.version === rollout.version || last?.status === "applied") {
+    return { status: "applied" };
+  }
+  if (last) return { status: last.status, ...(last.reason ? { reason: last.reason } : {}) };
+  return { status: "pending" };
 }

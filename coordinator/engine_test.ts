@@ -348,3 +348,30 @@ natsTest("a paused rollout holds; an aborted one restores the stable version", a
     await waitFor(`${a.id} on v1`, async () => (await Deno.readTextFile(a.file)) === V1);
   }
 });
+
+natsTest("a stage that cannot complete raises a stalled alert and keeps running", async (ctx) => {
+  await using f = await fleet(ctx, { "us-east": 2 });
+  await f.agents[1]!.agent.close(); // offline from here on: it will never ack
+  const clock = new FakeClock();
+  const c = await RegionCoordinator.create(ctx.nats, signer, {
+    region: "us-east",
+    clock,
+    staleAgentMs: 24 * 3600_000,
+    log: () => {},
+  });
+  await startRollout(ctx.nats, "r-stall", [
+    RolloutStage.parse({
+      regions: ["us-east"],
+      gates: { maxFailureRatio: 1, ackTimeoutSeconds: 10 },
+    }),
+  ]);
+  await waitFor("online agent applied", async () => {
+    await c.step();
+    return (await rollout(ctx.nats, "r-stall")).regions["us-east"]!.applied === 1;
+  });
+  clock.t += 25_000; // past twice (ack timeout + bake)
+  await c.step();
+  const alert = await (await ctx.nats.kv(Buckets.alerts)).get("stalled-r-stall-us-east-0");
+  assert.equal((alert?.json() as { kind: string } | undefined)?.kind, "stalled");
+  assert.equal((await rollout(ctx.nats, "r-stall")).state, "running");
+});
