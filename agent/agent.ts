@@ -319,7 +319,7 @@ export class Agent implements AsyncDisposable {
       });
       return;
     }
-    const target = targetOf(pointer, this.config.id);
+    const target = targetOf(pointer, this.config.id, this.config.labels);
     const last = st.lastAck;
     if (
       pointer.seq === st.maxSeq && last && last.seq === pointer.seq &&

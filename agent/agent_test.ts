@@ -299,3 +299,29 @@ natsTest(
     assert.equal(agent.stateOf("web").maxSeq, wrong.seq, "the pointer verified, so its seq counts");
   },
 );
+
+natsTest("a candidate chosen by labels reaches only the agents that carry them", async (ctx) => {
+  const canary = await makeAgentConfig(ctx.urls, { id: "c1", labels: { tier: "canary" } });
+  const plain = await makeAgentConfig(ctx.urls, { id: "p1", labels: { tier: "main" } });
+  await using a = await startTestAgent(ctx, canary);
+  await using b = await startTestAgent(ctx, plain);
+  const v1 = await storeVersion(ctx.nats, signer, "web", 1, '{"v":1}');
+  const v2 = await storeVersion(ctx.nats, signer, "web", 2, '{"v":2}');
+  await activateVersion(ctx.nats, signer, "us-east", v1, {
+    content: '{"v":1}',
+    candidate: {
+      version: v2,
+      rolloutId: "r1",
+      selector: { percent: 0, agents: [], exclude: [], labels: { tier: "canary" } },
+    },
+  });
+  await waitFor(
+    "canary on v2",
+    async () => (await Deno.readTextFile(fileOf(canary)).catch(() => "")) === '{"v":2}',
+  );
+  await waitFor(
+    "main on v1",
+    async () => (await Deno.readTextFile(fileOf(plain)).catch(() => "")) === '{"v":1}',
+  );
+  assert.equal(a.stats.applies + b.stats.applies, 2);
+});

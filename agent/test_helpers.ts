@@ -22,6 +22,7 @@ export interface TestAgentOptions {
   region?: string;
   configs?: Record<string, { reload?: string; check?: string }>;
   reconcileSeconds?: number;
+  labels?: Record<string, string>;
 }
 
 /** An agent config under a fresh temp dir, trusting {@linkcode signer}. */
@@ -40,6 +41,7 @@ export async function makeAgentConfig(
     stateDir: `${dir}/state`,
     trustedKeys,
     reconcileSeconds: options.reconcileSeconds ?? 3600,
+    labels: options.labels ?? {},
     configs: Object.fromEntries(
       Object.entries(configs).map((
         [name, c],

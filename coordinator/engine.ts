@@ -173,6 +173,7 @@ export class RegionCoordinator {
       percent: stage.percent,
       agents: stage.agents,
       exclude: [...(await this.#quarantined())].sort(),
+      ...(stage.labels && Object.keys(stage.labels).length ? { labels: stage.labels } : {}),
     };
     if (
       !ours || progress.stage !== rollout.stage ||
@@ -243,7 +244,7 @@ export class RegionCoordinator {
     const counts = { targeted: 0, applied: 0, rejected: 0, failed: 0, pending: 0 };
     const failing: { agent: string; reason: string }[] = [];
     for (const agent of await this.#agents()) {
-      if (!inCandidateShare(agent.id, rollout.id, selector)) continue;
+      if (!inCandidateShare(agent.id, rollout.id, selector, agent.labels)) continue;
       counts.targeted++;
       const o = outcomeOf(
         agent,
@@ -528,7 +529,8 @@ export class RegionCoordinator {
 
 function sameSelector(a: CandidateSelector, b: CandidateSelector): boolean {
   return a.percent === b.percent && a.agents.join() === b.agents.join() &&
-    a.exclude.join() === b.exclude.join();
+    a.exclude.join() === b.exclude.join() &&
+    JSON.stringify(a.labels ?? {}) === JSON.stringify(b.labels ?? {});
 }
 
 /** How one targeted agent did on a rollout's current stage. */

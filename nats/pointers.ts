@@ -142,25 +142,33 @@ export function publishNotice(
 }
 
 /**
- * True when `agent` falls in the candidate share: a stable hash of rollout id and agent
- * id, so the same agents stay chosen as the share grows.
+ * True when `agent` falls in the candidate share: named, or carrying every label of the
+ * selector, or chosen by a stable hash of rollout id and agent id (so the same agents stay
+ * chosen as the share grows). Excluded (quarantined) agents never are.
  */
 export function inCandidateShare(
   agent: string,
   rolloutId: string,
   selector: CandidateSelector,
+  labels: Record<string, string> = {},
 ): boolean {
   if (selector.exclude.includes(agent)) return false;
   if (selector.agents.includes(agent)) return true;
+  const wanted = Object.entries(selector.labels ?? {});
+  if (wanted.length > 0 && wanted.every(([k, v]) => labels[k] === v)) return true;
   if (selector.percent <= 0) return false;
   if (selector.percent >= 100) return true;
   const bucket = parseInt(sha256Hex(`${rolloutId}/${agent}`).slice(0, 8), 16) / 0x1_0000_0000;
   return bucket * 100 < selector.percent;
 }
 
-/** The version `agent` must run under `pointer`: the candidate if chosen, else active. */
-export function targetOf(pointer: PointerRecord, agent: string): VersionRecord {
+/** The version `agent` (with `labels`) must run under `pointer`: the candidate if chosen, else active. */
+export function targetOf(
+  pointer: PointerRecord,
+  agent: string,
+  labels: Record<string, string> = {},
+): VersionRecord {
   const c = pointer.candidate;
-  if (c && inCandidateShare(agent, c.rolloutId, c.selector)) return c.version;
+  if (c && inCandidateShare(agent, c.rolloutId, c.selector, labels)) return c.version;
   return pointer.active;
 }

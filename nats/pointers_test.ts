@@ -79,3 +79,18 @@ Deno.test("candidate share is stable and grows monotonically", () => {
   assert.equal(at(100).size, 1000);
   assert.ok(!inCandidateShare("a1", "r1", { percent: 100, agents: [], exclude: ["a1"] }));
 });
+
+Deno.test("agents carrying every label of the selector are chosen, quarantined ones never", () => {
+  const selector = {
+    percent: 0,
+    agents: [],
+    exclude: ["q1"],
+    labels: { tier: "canary", zone: "a" },
+  };
+  assert.ok(inCandidateShare("a1", "r1", selector, { tier: "canary", zone: "a", extra: "x" }));
+  assert.ok(!inCandidateShare("a2", "r1", selector, { tier: "canary" }), "one label missing");
+  assert.ok(!inCandidateShare("q1", "r1", selector, { tier: "canary", zone: "a" }), "excluded");
+  assert.ok(
+    !inCandidateShare("a3", "r1", { percent: 0, agents: [], exclude: [] }, { tier: "canary" }),
+  );
+});

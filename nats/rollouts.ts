@@ -28,6 +28,8 @@ export const RolloutStage = z.object({
   percent: z.number().min(0).max(100).default(100),
   /** Agents that take the candidate whatever the share. */
   agents: z.array(SimpleName).default([]),
+  /** Agents carrying all these labels (agent.json `labels`) take the candidate too. */
+  labels: z.record(z.string(), z.string()).optional(),
   /** Time the stage must hold with its gates met before the next one starts. */
   bakeSeconds: z.number().nonnegative().default(0),
   gates: Gates.default(Gates.parse({})),

@@ -66,6 +66,11 @@ export const CandidateSelector = z.object({
   agents: z.array(SimpleName).default([]),
   /** Agents that never take the candidate (quarantined). */
   exclude: z.array(SimpleName).default([]),
+  /**
+   * Agents carrying all these labels take the candidate. Optional without a default, so
+   * the signed form of pointers written before it existed is unchanged.
+   */
+  labels: z.record(z.string(), z.string()).optional(),
 });
 export type CandidateSelector = z.infer<typeof CandidateSelector>;
 
