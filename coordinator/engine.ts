@@ -43,6 +43,10 @@ import {
   writePointer,
 } from "@atlas/nats";
 import { Lease } from "./lease.ts";
+import { scanFleet } from "./health.ts";
+
+/** How often the leader scans its fleet for drift and failure clusters. */
+const SCAN_EVERY_MS = 10_000;
 
 /** Wall-clock milliseconds (timestamps, bake times); injectable for tests. */
 export interface WallClock {
@@ -77,6 +81,7 @@ export class RegionCoordinator {
   /** Newest ack per `<config>/<agent>` of this region, while leading. */
   readonly #acks = new Map<string, AckRecord>();
   #followingAcks = false;
+  #lastScan = -Infinity;
 
   constructor(nats: AtlasNats, signer: Signer, leases: Lease, options: CoordinatorOptions) {
     this.#nats = nats;
@@ -129,6 +134,14 @@ export class RegionCoordinator {
     }
     if (!wasLeader) this.#say(`leading (term ${this.lease.term})`);
     await this.#followAcks();
+    if (this.#clock.now() - this.#lastScan >= SCAN_EVERY_MS) {
+      this.#lastScan = this.#clock.now();
+      await scanFleet(this.#nats, await this.#agents(), {
+        region: this.region,
+        now: this.#clock.now(),
+      })
+        .catch((e) => this.#say(`fleet scan failed: ${(e as Error).message}`));
+    }
     const kv = await this.#nats.kv(Buckets.rollouts);
     for (const key of await listKeys(this.#nats, Buckets.rollouts)) {
       if (key.startsWith("active.")) continue;
