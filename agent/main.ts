@@ -6,6 +6,7 @@
 import { parseArgs } from "node:util";
 import { Agent } from "./agent.ts";
 import { loadAgentConfig } from "./config.ts";
+import { runMain, untilStopSignal } from "@atlas/nats";
 
 const USAGE = `Usage: deno task agent --config <agent.json> [--config <another.json> ...]
 
@@ -41,20 +42,9 @@ async function main(): Promise<number> {
   for (const file of values.config) {
     agents.push(await Agent.start(await loadAgentConfig(file), { writeChunkDelayMs: delay }));
   }
-  const stop = Promise.withResolvers<void>();
-  for (const sig of ["SIGINT", "SIGTERM"] as const) {
-    Deno.addSignalListener(sig, () => stop.resolve());
-  }
-  await stop.promise;
+  await untilStopSignal();
   await Promise.all(agents.map((a) => a.close()));
   return 0;
 }
 
-if (import.meta.main) {
-  try {
-    Deno.exit(await main());
-  } catch (e) {
-    console.error(`error: ${(e as Error).message}`);
-    Deno.exit(1);
-  }
-}
+if (import.meta.main) await runMain(main);

@@ -13,6 +13,7 @@ import { parseArgs } from "node:util";
 import { z } from "zod";
 import { type ControlOptions, startControl } from "./server.ts";
 import { TokenSpec } from "./auth.ts";
+import { untilStopSignal } from "@atlas/nats";
 
 /** Usage text of `deno task control`. */
 export const USAGE = `Usage: deno task control [options]
@@ -177,15 +178,7 @@ export async function main(args: string[]): Promise<number> {
     return 1;
   }
   console.log(`atlas control plane listening on ${control.url}`);
-  const { promise: stopped, resolve } = Promise.withResolvers<string>();
-  const signals = ["SIGINT", "SIGTERM"] as const;
-  const handlers = signals.map((signal) => {
-    const handler = () => resolve(signal);
-    Deno.addSignalListener(signal, handler);
-    return [signal, handler] as const;
-  });
-  const signal = await stopped;
-  for (const [s, h] of handlers) Deno.removeSignalListener(s, h);
+  const signal = await untilStopSignal();
   console.log(`${signal}: shutting down`);
   await control[Symbol.asyncDispose]();
   return 0;

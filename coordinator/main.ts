@@ -6,7 +6,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { connectAtlas, loadSigner, natsServers } from "@atlas/nats";
+import { connectAtlas, loadSigner, natsServers, runMain, untilStopSignal } from "@atlas/nats";
 import { RegionCoordinator } from "./engine.ts";
 
 const USAGE = `Usage: deno task coordinator --region <region> --signing-key <file>
@@ -62,11 +62,7 @@ async function main(): Promise<number> {
       await new Promise((r) => setTimeout(r, tickMs));
     }
   })();
-  const stop = Promise.withResolvers<void>();
-  for (const sig of ["SIGINT", "SIGTERM"] as const) {
-    Deno.addSignalListener(sig, () => stop.resolve());
-  }
-  await stop.promise;
+  await untilStopSignal();
   running = false;
   await loop;
   await coordinator.lease.release();
@@ -74,11 +70,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-if (import.meta.main) {
-  try {
-    Deno.exit(await main());
-  } catch (e) {
-    console.error(`error: ${(e as Error).message}`);
-    Deno.exit(1);
-  }
-}
+if (import.meta.main) await runMain(main);

@@ -22,6 +22,7 @@ export * from "./retry.ts";
 export * from "./provision.ts";
 export * from "./keys.ts";
 export * from "./pointers.ts";
+export * from "./process.ts";
 export * from "./rollouts.ts";
 export * from "./audit.ts";
 export * from "./server.ts";

@@ -11,9 +11,11 @@ import {
   generateSigningKey,
   type NatsServer,
   natsServers,
+  runMain,
   Signer,
   SigningKeyFile,
   startNatsServer,
+  untilStopSignal,
 } from "@atlas/nats";
 import { startControl } from "@atlas/control";
 import { ensureNatsServer } from "./setup.ts";
@@ -219,11 +221,7 @@ then a staged rollout:
 
 Ctrl-C stops everything.`);
 
-    const stop = Promise.withResolvers<void>();
-    for (const sig of ["SIGINT", "SIGTERM"] as const) {
-      Deno.addSignalListener(sig, () => stop.resolve());
-    }
-    await stop.promise;
+    await untilStopSignal();
     console.log("\ndev: stopping agents, coordinators, control plane and nats-server…");
   } finally {
     await cleanup();
@@ -254,11 +252,4 @@ async function ensureDemoConfig(controlUrl: string, token: string): Promise<void
   await res.body?.cancel();
 }
 
-if (import.meta.main) {
-  try {
-    Deno.exit(await main());
-  } catch (e) {
-    console.error(`dev: ${(e as Error).message}`);
-    Deno.exit(1);
-  }
-}
+if (import.meta.main) await runMain(main, "dev");
