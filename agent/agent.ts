@@ -30,6 +30,7 @@ import {
 } from "@atlas/nats";
 import type { Subscription } from "@nats-io/transport-node";
 import { hostname } from "node:os";
+import { dirname } from "node:path";
 import type { AgentConfig } from "./config.ts";
 import { readFileOrNull, removeStaleTemps } from "./atomic.ts";
 import { BlobCache } from "./cache.ts";
@@ -99,6 +100,8 @@ export class Agent implements AsyncDisposable {
   #sub: Subscription | undefined;
   #closed = false;
   #connecting: Promise<void> | undefined;
+  #watcher: Deno.FsWatcher | undefined;
+  readonly #driftChecks = new Map<string, ReturnType<typeof setTimeout>>();
   readonly #pending = new Map<string, Pending>();
   readonly #workers = new Map<string, Promise<void>>();
   readonly #timers: ReturnType<typeof setInterval>[] = [];
@@ -148,6 +151,7 @@ export class Agent implements AsyncDisposable {
         });
       }
     }
+    agent.#watchFiles();
     agent.#connecting = agent.#connect();
     return agent;
   }
@@ -245,6 +249,46 @@ export class Agent implements AsyncDisposable {
     await this.#heartbeat().catch((e) =>
       this.#log("warn", "heartbeat failed", { error: String(e) })
     );
+  }
+
+  /**
+   * Watches the directories of the managed files, so a hand edit is found at once rather
+   * than at the next reconcile. Best effort: where file watching is unavailable (inotify
+   * limits), the reconcile timer still finds drift.
+   */
+  #watchFiles(): void {
+    if (!this.config.watchFiles) return;
+    const byPath = new Map(Object.entries(this.config.configs).map(([name, c]) => [c.path, name]));
+    try {
+      const dirs = [...new Set([...byPath.keys()].map((p) => dirname(p)))];
+      for (const d of dirs) Deno.mkdirSync(d, { recursive: true });
+      this.#watcher = Deno.watchFs(dirs, { recursive: false });
+    } catch (e) {
+      this.#log("warn", "cannot watch the managed files; drift is found by the reconcile timer", {
+        error: (e as Error).message,
+      });
+      return;
+    }
+    (async () => {
+      for await (const event of this.#watcher!) {
+        for (const path of event.paths) {
+          const config = byPath.get(path);
+          if (config === undefined) continue;
+          clearTimeout(this.#driftChecks.get(config));
+          this.#driftChecks.set(config, setTimeout(() => this.#checkDrift(config), 100));
+        }
+      }
+    })().catch(() => {});
+  }
+
+  /** After a file event: if the file no longer holds what was applied, reconcile now. */
+  async #checkDrift(config: string): Promise<void> {
+    this.#driftChecks.delete(config);
+    const applied = this.#stateOf(config).applied;
+    if (!applied || this.#closed || this.#workers.has(config)) return;
+    if ((await this.#diskDigest(config)) === applied.digest) return; // our own write, or a no-op
+    this.#log("warn", "managed file changed on disk; reconciling", { config });
+    await this.reconcile().catch(() => {});
   }
 
   /**
@@ -506,6 +550,8 @@ export class Agent implements AsyncDisposable {
     this.#closed = true;
     for (const t of this.#timers) clearInterval(t);
     if (this.#heartbeatTimer !== undefined) clearTimeout(this.#heartbeatTimer);
+    for (const t of this.#driftChecks.values()) clearTimeout(t);
+    this.#watcher?.close();
     this.#sub?.unsubscribe();
     await this.idle();
     const nats = this.#nats;

@@ -325,3 +325,47 @@ natsTest("a candidate chosen by labels reaches only the agents that carry them",
   );
   assert.equal(a.stats.applies + b.stats.applies, 2);
 });
+
+natsTest(
+  "an agent offline while 50 versions are published applies only the active one, once",
+  async (ctx) => {
+    const cfg = await makeAgentConfig(ctx.urls);
+    {
+      await using first = await startTestAgent(ctx, cfg);
+      const v1 = await storeVersion(ctx.nats, signer, "web", 1, '{"v":1}');
+      await activateVersion(ctx.nats, signer, "us-east", v1, { content: '{"v":1}' });
+      await waitFor("v1", () => first.stats.applies === 1);
+    }
+    for (let n = 2; n <= 51; n++) {
+      const v = await storeVersion(ctx.nats, signer, "web", n, `{"v":${n}}`);
+      await activateVersion(ctx.nats, signer, "us-east", v, { content: `{"v":${n}}` });
+    }
+    await using back = await startTestAgent(ctx, cfg);
+    assert.equal(await Deno.readTextFile(fileOf(cfg)), '{"v":51}');
+    assert.equal(back.stats.applies, 1, "one apply, straight to the active version");
+    assert.equal(back.stats.fetches, 1, "one fetch: the notices it missed are not replayed");
+    await back.reconcile();
+    assert.equal(back.stats.applies, 1, "and only once");
+    assert.equal((await waitForAcks(ctx.nats, 2)).at(-1)!.version, 51);
+  },
+);
+
+natsTest(
+  "a hand edit is restored on the file event, and the agent's own writes cause no reconcile",
+  async (ctx) => {
+    await using onV1 = await agentOnV1(ctx);
+    const { cfg, agent } = onV1;
+    const v2 = await storeVersion(ctx.nats, signer, "web", 2, '{"v":2}');
+    const reconciles = agent.stats.reconciles;
+    await activateVersion(ctx.nats, signer, "us-east", v2, { content: '{"v":2}' });
+    await waitFor("v2", () => agent.stats.applies === 2);
+    await new Promise((r) => setTimeout(r, 300)); // past the event debounce
+    assert.equal(agent.stats.reconciles, reconciles, "writing v2 did not look like drift");
+    await Deno.writeTextFile(fileOf(cfg), '{"v":"hand edit"}');
+    await waitFor(
+      "restored without a reconcile call",
+      async () => (await Deno.readTextFile(fileOf(cfg))) === '{"v":2}',
+    );
+    assert.equal(agent.stats.driftHealed, 1);
+  },
+);

@@ -43,6 +43,11 @@ export const AgentConfigFile = z.object({
   commandTimeoutSeconds: z.number().positive().default(30),
   /** Blobs kept in the local cache. @default 32 */
   cacheEntries: z.number().int().positive().default(32),
+  /**
+   * Watch the managed files so a hand edit is restored at once (one inotify instance per
+   * agent; hosts running thousands of agents in one process turn it off). @default true
+   */
+  watchFiles: z.boolean().default(true),
 });
 export type AgentConfig = z.infer<typeof AgentConfigFile>;
 

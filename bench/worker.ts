@@ -71,6 +71,7 @@ const handlers: Record<string, (arg: Record<string, unknown>) => Promise<unknown
           nats: url,
           stateDir: `${stateRoot}/${id}/state`,
           trustedKeys: "(in memory)",
+          watchFiles: false, // thousands per process: beyond the inotify instance limit
           configs: { [config]: { path: `${stateRoot}/${id}/${config}.json` } },
         }),
         { verifier, log: () => {} },
