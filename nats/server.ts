@@ -333,7 +333,7 @@ export interface NatsClusterOptions {
   /** Cluster name. @default "c-<random>" */
   name?: string;
   /** Gateway settings shared by every node (supercluster member). */
-  gateway?: { port: () => number; gateways: { name: string; urls: string[] }[] };
+  gateway?: { port: (node: number) => number; gateways: { name: string; urls: string[] }[] };
 }
 
 /** A JetStream cluster of nats-server processes on 127.0.0.1. */
@@ -389,7 +389,7 @@ export async function startNatsCluster(options: NatsClusterOptions = {}): Promis
         cluster: { name, port, routes },
         readyTimeoutMs: 30_000,
         ...(options.gateway
-          ? { gateway: { name, port: options.gateway.port(), gateways: options.gateway.gateways } }
+          ? { gateway: { name, port: options.gateway.port(i), gateways: options.gateway.gateways } }
           : {}),
       })
     ));
@@ -399,4 +399,75 @@ export async function startNatsCluster(options: NatsClusterOptions = {}): Promis
     lastError = started.find((r) => r.status === "rejected")?.reason;
   }
   throw new NatsServerError(`Cannot start a ${nodes}-node cluster ${name}`, { cause: lastError });
+}
+
+/** One region of {@linkcode startSupercluster}. */
+export interface RegionSpec {
+  /** Region (and cluster) name. */
+  name: string;
+  /** Nodes of the region's cluster. @default 1 */
+  nodes?: number;
+}
+
+/** Clusters joined by gateways: one per region, the first is the primary. */
+export class Supercluster implements AsyncDisposable {
+  readonly clusters: Map<string, NatsCluster>;
+
+  constructor(clusters: Map<string, NatsCluster>) {
+    this.clusters = clusters;
+  }
+
+  /** The cluster of `region`; throws for an unknown one. */
+  cluster(region: string): NatsCluster {
+    const c = this.clusters.get(region);
+    if (!c) throw new RangeError(`No region ${JSON.stringify(region)} in this supercluster`);
+    return c;
+  }
+
+  /** Log tails of every node of every region. */
+  async logTail(lines = 30): Promise<string> {
+    const parts = await Promise.all([...this.clusters.values()].map((c) => c.logTail(lines)));
+    return parts.join("\n");
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await Promise.all([...this.clusters.values()].map((c) => c[Symbol.asyncDispose]()));
+  }
+}
+
+/**
+ * Starts a supercluster on 127.0.0.1: a JetStream cluster per region (the first one the
+ * primary), each named after its region, joined by gateways. A one-node region still has
+ * a route to itself, which nats-server 2.9.10 needs for clustered JetStream.
+ *
+ * @example
+ * ```ts
+ * await using sc = await startSupercluster([{ name: "primary", nodes: 3 }, { name: "us-east" }]);
+ * sc.cluster("us-east").urls; // the region's client URLs
+ * ```
+ */
+export async function startSupercluster(regions: RegionSpec[]): Promise<Supercluster> {
+  const gatewayPorts = new Map(
+    regions.map((r) => [r.name, Array.from({ length: r.nodes ?? 1 }, () => reservePort())]),
+  );
+  const gateways = regions.map((r) => ({
+    name: r.name,
+    urls: gatewayPorts.get(r.name)!.map((p) => `nats://127.0.0.1:${p}`),
+  }));
+  const clusters = new Map<string, NatsCluster>();
+  try {
+    await Promise.all(regions.map(async (r) => {
+      const ports = gatewayPorts.get(r.name)!;
+      const cluster = await startNatsCluster({
+        name: r.name,
+        nodes: r.nodes ?? 1,
+        gateway: { port: (node) => ports[node]!, gateways },
+      });
+      clusters.set(r.name, cluster);
+    }));
+  } catch (e) {
+    await Promise.all([...clusters.values()].map((c) => c[Symbol.asyncDispose]()));
+    throw e;
+  }
+  return new Supercluster(new Map(regions.map((r) => [r.name, clusters.get(r.name)!])));
 }

@@ -1,0 +1,146 @@
+/**
+ * Fault test on a real supercluster: the primary region (3 nodes, R3: configs, versions,
+ * blobs, acks, audit) goes down entirely. The other regions' agents keep their files and
+ * read their region's pointers; a pointer move made in the region is applied, and its ack
+ * waits on disk; publishes fail with a clear 503. When the primary returns, the buffered
+ * ack arrives exactly once and publishing works again.
+ */
+import assert from "node:assert/strict";
+import { printLogsOnFailure, waitFor } from "@atlas/nats/testing";
+import { storeVersion } from "@atlas/nats/fixtures";
+import {
+  connectAtlas,
+  generateSigningKey,
+  provision,
+  provisionRegion,
+  readPointer,
+  Signer,
+  startSupercluster,
+  Streams,
+  Subjects,
+  writePointer,
+} from "@atlas/nats";
+import { startControl } from "@atlas/control";
+import { Agent, AgentConfigFile } from "@atlas/agent";
+
+Deno.test({
+  name: "with the primary region down, regions keep serving and applying; publishes get 503",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    await using sc = await startSupercluster([{ name: "primary", nodes: 3 }, { name: "us-east" }]);
+    await printLogsOnFailure(
+      () => [...sc.clusters.values()].flatMap((c) => c.servers),
+      async () => {
+        const dir = await Deno.makeTempDir({ prefix: "atlas-primary-down-" });
+        const key = generateSigningKey();
+        await Deno.writeTextFile(`${dir}/signing.key`, JSON.stringify(key));
+        const signer = new Signer(key);
+        await using primary = await connectAtlas(sc.cluster("primary").urls);
+        await provision(primary, { replicas: 3, cluster: "primary" });
+        await provisionRegion(primary, "us-east", { cluster: "us-east" });
+        await using control = await startControl({
+          nats: sc.cluster("primary").urls,
+          port: 0,
+          signingKey: `${dir}/signing.key`,
+          tokens: [{ name: "ops", token: "t", role: "admin" }],
+          replicas: 3,
+        });
+        const call = (method: string, path: string, body?: unknown) =>
+          fetch(`${control.url}${path}`, {
+            method,
+            headers: { authorization: "Bearer t", "content-type": "application/json" },
+            ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+            signal: AbortSignal.timeout(60_000),
+          });
+        assert.equal((await call("PUT", "/v1/configs/web", {})).status, 201);
+        assert.equal(
+          (await call("POST", "/v1/configs/web/versions", { content: '{"v":1}' })).status,
+          201,
+        );
+        assert.equal((await call("POST", "/v1/configs/web/activate", { version: 1 })).status, 200);
+        // v2 is stored now; during the outage the region will move to it by itself.
+        const v2 = await storeVersion(primary, signer, "web", 2, '{"v":2}');
+
+        const config = AgentConfigFile.parse({
+          id: "e1",
+          region: "us-east",
+          nats: sc.cluster("us-east").urls,
+          stateDir: `${dir}/e1/state`,
+          trustedKeys: "(in memory)",
+          configs: { web: { path: `${dir}/e1/web.json` } },
+        });
+        await Deno.writeTextFile(`${dir}/keys.json`, JSON.stringify({ keys: [signer.trustedKey] }));
+        await using agent = await Agent.start({ ...config, trustedKeys: `${dir}/keys.json` }, {
+          log: () => {},
+        });
+        await agent.whenConnected();
+        await waitFor(
+          "v1 applied",
+          async () =>
+            (await Deno.readTextFile(config.configs.web!.path).catch(() => "")) === '{"v":1}',
+        );
+
+        // The whole primary region goes down.
+        const down = performance.now();
+        await Promise.all(sc.cluster("primary").servers.map((s) => s.kill()));
+
+        await using region = await connectAtlas(sc.cluster("us-east").urls);
+        assert.equal(
+          (await readPointer(region, "us-east", "web"))?.pointer.active.version,
+          1,
+          "region-local reads",
+        );
+        // An operator (or coordinator) in the region moves the pointer: only regional state.
+        await writePointer(region, signer, "us-east", "web", (cur) => ({
+          active: v2,
+          history: [cur!.active.version, ...cur!.history],
+          reason: "emergency move during the primary outage",
+        }), { issuedBy: "ops", inline: { [v2.digest]: new TextEncoder().encode('{"v":2}') } });
+        await waitFor(
+          "v2 applied with the primary down",
+          async () => (await Deno.readTextFile(config.configs.web!.path)) === '{"v":2}',
+        );
+        await waitFor("its ack is buffered", async () => (await agent.pendingAcks()) === 1);
+
+        const refused = await call("POST", "/v1/configs/web/versions", { content: '{"v":3}' });
+        const body = await refused.json() as { error: { code: string; message: string } };
+        assert.equal(refused.status, 503, JSON.stringify(body));
+        assert.equal(body.error.code, "unavailable");
+        assert.ok(refused.headers.get("retry-after"));
+        console.log(
+          `  publish refused with 503 after ${
+            ((performance.now() - down) / 1000).toFixed(1)
+          } s of outage`,
+        );
+
+        // The primary returns.
+        const back = performance.now();
+        await Promise.all(sc.cluster("primary").servers.map((s) => s.restart()));
+        await waitFor("buffered ack delivered", async () => (await agent.pendingAcks()) === 0, {
+          timeoutMs: 60_000,
+        });
+        console.log(
+          `  buffered ack delivered ${
+            ((performance.now() - back) / 1000).toFixed(1)
+          } s after the primary restarted`,
+        );
+        const acks = [];
+        const info = await primary.jsm.streams.info(Streams.acks);
+        for (let seq = info.state.first_seq; seq <= info.state.last_seq; seq++) {
+          const m = await primary.jsm.streams.getMessage(Streams.acks, { seq }).catch(() => null);
+          if (m?.subject === Subjects.ack("us-east", "web", "e1")) {
+            acks.push(m.json() as { version: number });
+          }
+        }
+        assert.deepEqual(acks.map((a) => a.version), [1, 2], "each ack exactly once, in order");
+        await waitFor(
+          "publishing works again",
+          async () =>
+            (await call("POST", "/v1/configs/web/versions", { content: '{"v":3}' })).status === 201,
+          { timeoutMs: 60_000 },
+        );
+      },
+    );
+  },
+});
