@@ -334,6 +334,8 @@ export interface NatsClusterOptions {
   name?: string;
   /** Gateway settings shared by every node (supercluster member). */
   gateway?: { port: (node: number) => number; gateways: { name: string; urls: string[] }[] };
+  /** JetStream store of each node (0-based); temp dirs removed on dispose when omitted. */
+  storeDir?: (node: number) => string;
 }
 
 /** A JetStream cluster of nats-server processes on 127.0.0.1. */
@@ -387,6 +389,7 @@ export async function startNatsCluster(options: NatsClusterOptions = {}): Promis
       startNatsServer({
         serverName: `${name}-${i + 1}`,
         cluster: { name, port, routes },
+        ...(options.storeDir ? { storeDir: options.storeDir(i) } : {}),
         readyTimeoutMs: 30_000,
         ...(options.gateway
           ? { gateway: { name, port: options.gateway.port(i), gateways: options.gateway.gateways } }
@@ -446,7 +449,10 @@ export class Supercluster implements AsyncDisposable {
  * sc.cluster("us-east").urls; // the region's client URLs
  * ```
  */
-export async function startSupercluster(regions: RegionSpec[]): Promise<Supercluster> {
+export async function startSupercluster(
+  regions: RegionSpec[],
+  options: { storeDir?: (region: string, node: number) => string } = {},
+): Promise<Supercluster> {
   const gatewayPorts = new Map(
     regions.map((r) => [r.name, Array.from({ length: r.nodes ?? 1 }, () => reservePort())]),
   );
@@ -462,6 +468,9 @@ export async function startSupercluster(regions: RegionSpec[]): Promise<Superclu
         name: r.name,
         nodes: r.nodes ?? 1,
         gateway: { port: (node) => ports[node]!, gateways },
+        ...(options.storeDir
+          ? { storeDir: (node: number) => options.storeDir!(r.name, node) }
+          : {}),
       });
       clusters.set(r.name, cluster);
     }));

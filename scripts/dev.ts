@@ -8,13 +8,15 @@
 import { parseArgs } from "node:util";
 import { resolve } from "node:path";
 import {
+  connectAtlas,
   generateSigningKey,
-  type NatsServer,
   natsServers,
+  provision,
+  provisionRegion,
   runMain,
   Signer,
   SigningKeyFile,
-  startNatsServer,
+  startSupercluster,
   untilStopSignal,
 } from "@atlas/nats";
 import { startControl } from "@atlas/control";
@@ -128,25 +130,35 @@ async function main(): Promise<number> {
     for (const c of cleanups.reverse()) await c().catch((e) => console.error(`dev: ${e}`));
   };
   try {
-    // NATS: our own server unless ATLAS_NATS_URL points at one.
+    // NATS: the production topology in small (a one-node primary cluster for configs,
+    // versions, blobs, acks and audit, and a one-node cluster per region for its pointers,
+    // joined by gateways), unless ATLAS_NATS_URL points at a NATS of your own.
     let natsUrl: string;
+    let regionUrl: (region: string) => string;
     if (Deno.env.get("ATLAS_NATS_URL")) {
       natsUrl = natsServers().join(",");
+      regionUrl = () => natsUrl;
       console.log(`dev: using NATS at ${natsUrl} (ATLAS_NATS_URL)`);
     } else {
       await ensureNatsServer();
-      const server: NatsServer = await startNatsServer({
-        storeDir: `${dataDir}/nats`,
-        serverName: "atlas-dev",
+      const sc = await startSupercluster([
+        { name: "primary" },
+        ...regions.map((name) => ({ name })),
+      ], {
+        storeDir: (cluster) => `${dataDir}/nats/${cluster}`,
       });
+      const servers = [...sc.clusters.values()].flatMap((c) => c.servers);
       cleanups.push(async () => {
-        await server.stop(); // SIGTERM: JetStream flushes its store
-        await server[Symbol.asyncDispose](); // scratch files; the store is ours and stays
+        await Promise.all(servers.map((s) => s.stop())); // SIGTERM: JetStream flushes its store
+        await sc[Symbol.asyncDispose](); // scratch files; the stores are ours and stay
       });
-      natsUrl = server.url;
-      console.log(
-        `dev: nats-server ${natsUrl} (store ${dataDir}/nats, log ${server.workDir}/server.log)`,
-      );
+      natsUrl = sc.cluster("primary").urls[0]!;
+      regionUrl = (region) => sc.cluster(region).urls[0]!;
+      await using nats = await connectAtlas(natsUrl, { name: "atlas-dev provisioning" });
+      await provision(nats, { cluster: "primary" });
+      for (const region of regions) await provisionRegion(nats, region, { cluster: region });
+      console.log(`dev: supercluster up (stores under ${dataDir}/nats):`);
+      for (const [name, c] of sc.clusters) console.log(`dev:   ${name.padEnd(10)} ${c.urls[0]}`);
     }
 
     const control = await startControl({
@@ -171,7 +183,7 @@ async function main(): Promise<number> {
         const config = {
           id,
           region,
-          nats: natsUrl,
+          nats: regionUrl(region),
           stateDir: `${dir}/.state`,
           trustedKeys: trustedKeysFile,
           configs: { [DEMO_CONFIG]: { path: `${dir}/${DEMO_CONFIG}.json` } },
@@ -189,7 +201,7 @@ async function main(): Promise<number> {
         "--region",
         region,
         "--nats",
-        natsUrl,
+        regionUrl(region),
         "--signing-key",
         keyFile,
         "--replica",
@@ -197,13 +209,20 @@ async function main(): Promise<number> {
       ]));
     }
 
-    const devJson = { controlUrl: control.url, natsUrl, tokenFile, trustedKeysFile, agents };
+    const devJson = {
+      controlUrl: control.url,
+      natsUrl,
+      regions: Object.fromEntries(regions.map((r) => [r, regionUrl(r)])),
+      tokenFile,
+      trustedKeysFile,
+      agents,
+    };
     await Deno.writeTextFile(`${dataDir}/dev.json`, JSON.stringify(devJson, null, 2) + "\n");
 
     console.log(`
 Atlas dev mode is up.
   control plane   ${control.url}   (API docs: ${control.url}/openapi.json)
-  NATS            ${natsUrl}
+  NATS            primary ${natsUrl}; ${regions.map((r) => `${r} ${regionUrl(r)}`).join("; ")}
   admin token     ${tokenFile}
   trusted keys    ${trustedKeysFile}
   agents          ${perRegion} per region, e.g. ${agents[0]!.dir}/${DEMO_CONFIG}.json
