@@ -1,0 +1,140 @@
+/**
+ * Two coordinator processes for one region; the leader is SIGKILLed mid-rollout. The
+ * other takes the lease and finishes the rollout, no stage applied twice or skipped.
+ */
+import assert from "node:assert/strict";
+import { natsTest, waitFor } from "@atlas/nats/testing";
+import { activateVersion, storeVersion } from "@atlas/nats/fixtures";
+import {
+  activeRolloutKey,
+  Buckets,
+  generateSigningKey,
+  planStages,
+  RolloutRecord,
+  Signer,
+  Strategy,
+  Streams,
+  Verifier,
+} from "@atlas/nats";
+import { Agent, AgentConfigFile } from "@atlas/agent";
+
+const MAIN = new URL("./main.ts", import.meta.url).pathname;
+
+natsTest("a SIGKILLed leader's replica takes over and finishes the rollout", async (ctx) => {
+  const dir = await Deno.makeTempDir({ prefix: "atlas-coord-proc-" });
+  const key = generateSigningKey();
+  await Deno.writeTextFile(`${dir}/signing.key`, JSON.stringify(key));
+  const signer = new Signer(key);
+  const v1 = await storeVersion(ctx.nats, signer, "web", 1, '{"v":1}');
+  await storeVersion(ctx.nats, signer, "web", 2, '{"v":2}');
+  await activateVersion(ctx.nats, signer, "us-east", v1, { content: '{"v":1}' });
+  const config = AgentConfigFile.parse({
+    id: "a1",
+    region: "us-east",
+    nats: ctx.urls,
+    stateDir: `${dir}/a1/state`,
+    trustedKeys: "(in memory)",
+    heartbeatSeconds: 1,
+    configs: { web: { path: `${dir}/a1/web.json` } },
+  });
+  await using agent = await Agent.start(config, {
+    verifier: new Verifier([signer.trustedKey]),
+    log: () => {},
+  });
+  await agent.whenConnected();
+
+  const spawn = (replica: string) => {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        MAIN,
+        "--region",
+        "us-east",
+        "--nats",
+        ctx.urls.join(","),
+        "--signing-key",
+        `${dir}/signing.key`,
+        "--replica",
+        replica,
+        "--tick-ms",
+        "200",
+        "--lease-ttl-ms",
+        "2000",
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    let out = "";
+    for (const s of [child.stdout, child.stderr]) {
+      (async () => {
+        for await (const c of s.pipeThrough(new TextDecoderStream())) out += c;
+      })().catch(() => {});
+    }
+    ctx.addLog({ name: `coordinator ${replica}`, logTail: () => Promise.resolve(out) });
+    return { child, out: () => out };
+  };
+  const a = spawn("a");
+  await waitFor("a leads", () => a.out().includes("leading"));
+  const b = spawn("b");
+  try {
+    const kv = await ctx.nats.kv(Buckets.rollouts);
+    const at = new Date().toISOString();
+    await kv.create(activeRolloutKey("web"), JSON.stringify({ rolloutId: "r-kill" }));
+    await kv.create(
+      "r-kill",
+      JSON.stringify(RolloutRecord.parse({
+        id: "r-kill",
+        config: "web",
+        version: 2,
+        stages: planStages(Strategy.parse({ name: "linear", steps: 4, bakeSeconds: 1 }), [
+          "us-east",
+        ]),
+        state: "running",
+        stage: 0,
+        regions: { "us-east": { targeted: 0, applied: 0, rejected: 0, failed: 0, pending: 0 } },
+        transitions: [],
+        createdAt: at,
+        createdBy: "test",
+        updatedAt: at,
+      })),
+    );
+    const stageOf = async () => RolloutRecord.parse((await kv.get("r-kill"))!.json()).stage;
+    await waitFor("stage 2 under a", async () => (await stageOf()) >= 1, { timeoutMs: 30_000 });
+    a.child.kill("SIGKILL");
+    await a.child.status;
+    const killedAt = performance.now();
+    await waitFor("b takes over", () => b.out().includes("leading"), { timeoutMs: 30_000 });
+    console.log(
+      `  replica b led ${((performance.now() - killedAt) / 1000).toFixed(1)} s after a was killed`,
+    );
+    await waitFor(
+      "succeeded",
+      async () => RolloutRecord.parse((await kv.get("r-kill"))!.json()).state === "succeeded",
+      {
+        timeoutMs: 60_000,
+      },
+    );
+    await waitFor(
+      "agent on v2",
+      async () => (await Deno.readTextFile(config.configs.web!.path)) === '{"v":2}',
+    );
+    const info = await ctx.nats.jsm.streams.info(Streams.audit);
+    const stages: number[] = [];
+    for (let seq = info.state.first_seq; seq <= info.state.last_seq; seq++) {
+      const m = await ctx.nats.jsm.streams.getMessage(Streams.audit, { seq }).catch(() => null);
+      const e = m?.json() as { action: string; details: { stage?: number } } | undefined;
+      if (e?.action === "rollout.stage") stages.push(e.details.stage!);
+    }
+    assert.deepEqual(stages, [0, 1, 2, 3], "every stage once, in order");
+  } finally {
+    for (const p of [a, b]) {
+      try {
+        p.child.kill("SIGTERM");
+      } catch {
+        // already gone
+      }
+      await p.child.status;
+    }
+  }
+});
