@@ -20,6 +20,7 @@ import {
 import type { MoveResult, RegionMove } from "./api.ts";
 import type { ControlContext } from "./context.ts";
 import { requireConfig } from "./configs.ts";
+import { supersedeActiveRollout } from "./rollouts.ts";
 import { ConflictError } from "./errors.ts";
 import { targetRegions } from "./regions.ts";
 import { getVersion, readContent } from "./versions.ts";
@@ -86,6 +87,7 @@ export async function activate(
   await requireConfig(ctx, name, { cached: true });
   const version = await getVersion(ctx, name, request.version);
   const regions = await targetRegions(ctx, request.regions);
+  await supersedeActiveRollout(ctx, name, actor, "activate");
   const inline = version.size <= ctx.inlineMaxBytes
     ? { [version.digest]: ctx.recentBlobs.get(version.digest) ?? await readContent(ctx, version) }
     : {};
@@ -165,6 +167,8 @@ export async function rollback(
     });
     await load(_rollbackTarget(name, region, stored?.pointer ?? null, request.toVersion).target);
   }
+  // Every region can roll back (checked above): only now end a rollout in the way.
+  await supersedeActiveRollout(ctx, name, actor, "rollback");
   const change = (region: string) => (current: PointerRecord | null): PointerChange | null => {
     const { cur, target } = _rollbackTarget(name, region, current, request.toVersion);
     if (cur.active.version === target && !cur.candidate) return null;

@@ -360,3 +360,36 @@ export async function changeRollout(
   }
   throw new ConflictError(`Rollout ${id} kept changing while it was being updated: try again`);
 }
+
+/**
+ * Aborts the config's running (or paused) rollout, if any, because an operator moved its
+ * pointers at once (activate or rollback). Without this, the region's coordinator would put
+ * the rollout's candidate back on the pointer at its next step and undo the emergency
+ * move. Returns the aborted rollout's id.
+ *
+ * @example
+ * ```ts
+ * await supersedeActiveRollout(ctx, "web", "alice", "rollback");
+ * ```
+ */
+export async function supersedeActiveRollout(
+  ctx: ControlContext,
+  config: string,
+  actor: string,
+  by: "activate" | "rollback",
+): Promise<string | undefined> {
+  const kv = await _kv(ctx);
+  const held = await retryTransient(() => readKv(kv, activeRolloutKey(config), ActiveRollout), {
+    what: `Reading the active rollout of ${config}`,
+  });
+  if (!held) return undefined;
+  const rollout = await retryTransient(() => readKv(kv, held.value.rolloutId, RolloutRecord), {
+    what: `Reading rollout ${held.value.rolloutId}`,
+  });
+  if (!rollout || isFinal(rollout.value.state)) return undefined;
+  await changeRollout(ctx, rollout.value.id, "abort", {
+    actor,
+    reason: `superseded by an immediate ${by} by ${actor}`,
+  });
+  return rollout.value.id;
+}
