@@ -474,9 +474,41 @@ export async function startSupercluster(
       });
       clusters.set(r.name, cluster);
     }));
+    await _metaReady([...clusters.values()].flatMap((c) => c.servers));
   } catch (e) {
     await Promise.all([...clusters.values()].map((c) => c[Symbol.asyncDispose]()));
     throw e;
   }
   return new Supercluster(new Map(regions.map((r) => [r.name, clusters.get(r.name)!])));
+}
+
+/**
+ * Waits until every server knows the JetStream meta leader and the leader sees every
+ * other server as current. Each server is healthy before that, but a stream placed in a
+ * cluster the meta leader has not heard of yet fails ("no suitable peers for placement").
+ */
+async function _metaReady(servers: NatsServer[], timeoutMs = 30_000): Promise<void> {
+  type Jsz = {
+    meta_cluster?: { leader?: string; replicas?: { name: string; current: boolean }[] };
+  };
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const views = await Promise.all(servers.map(async (s) => {
+      try {
+        const res = await fetch(`${s.monitorUrl}/jsz`, { signal: AbortSignal.timeout(1_000) });
+        return ((await res.json()) as Jsz).meta_cluster;
+      } catch {
+        return undefined;
+      }
+    }));
+    const leader = views.find((v) => v?.replicas)?.replicas;
+    if (
+      views.every((v) => v?.leader) && leader &&
+      leader.filter((r) => r.current).length === servers.length - 1
+    ) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new NatsServerError(
+    `The supercluster's JetStream meta group did not form in ${timeoutMs} ms`,
+  );
 }

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { connectAtlas } from "./connect.ts";
+import { retryTransient } from "./retry.ts";
 import { startNatsServer, startSupercluster } from "./server.ts";
 
 Deno.test({
@@ -9,8 +10,14 @@ Deno.test({
   fn: async () => {
     await using sc = await startSupercluster([{ name: "primary", nodes: 3 }, { name: "us-east" }]);
     await using primary = await connectAtlas(sc.cluster("primary").urls);
-    const kv = await primary.kvm.create("placed", { placement: { cluster: "us-east", tags: [] } });
-    await kv.put("k", "v1");
+    // Right after start, placement can still answer "no suitable peers" until every server
+    // has reported itself to the meta leader: a passing condition, retried like Atlas does.
+    const kv = await retryTransient(() =>
+      primary.kvm.create("placed", { placement: { cluster: "us-east", tags: [] } })
+    );
+    // Interest in a bucket just placed in another cluster crosses the gateways a moment
+    // later ("no responders" until then): writers retry, as Atlas's own writes do.
+    await retryTransient(() => kv.put("k", "v1"));
     assert.equal((await primary.jsm.streams.info("KV_placed")).cluster?.name, "us-east");
     const node = sc.cluster("us-east").servers[0]!;
     await node.kill();
