@@ -6,7 +6,7 @@
  * @module
  */
 import { Hono } from "hono";
-import type { AtlasNats } from "@atlas/nats";
+import { type AtlasNats, UnavailableError } from "@atlas/nats";
 import { TokenAuth, type TokenSpec } from "./auth.ts";
 import { type ControlDeps, createContext } from "./context.ts";
 import { errorResponse } from "./errors.ts";
@@ -43,6 +43,9 @@ async function _natsHealth(nats: AtlasNats): Promise<{ connected: boolean; serve
   return { connected, ...(connected ? { server: nats.nc.getServer() } : {}) };
 }
 
+/** Writes fail at once (503) after this long without NATS. */
+const DISCONNECTED_FAIL_FAST_MS = 5_000;
+
 /**
  * Builds the app over a connected, provisioned {@linkcode AtlasNats}. Tests call
  * `app.request()` on it in-process.
@@ -66,6 +69,16 @@ export function createApp(deps: AppDeps): ControlApp {
     const principal = auth.authenticate(c.req.header("Authorization"));
     auth.authorize(principal, c.req.method, c.req.path);
     c.set("principal", principal);
+    // Writes need NATS. After a few seconds without it, say so at once rather than after
+    // the retry deadline (a brief reconnect, ~1 s, still rides through the retries).
+    if (c.req.method !== "GET" && deps.nats.disconnectedForMs > DISCONNECTED_FAIL_FAST_MS) {
+      throw new UnavailableError(
+        `The control plane has been disconnected from NATS for ` +
+          `${Math.round(deps.nats.disconnectedForMs / 1000)} s; nothing was written. It ` +
+          `reconnects by itself: try again shortly, and check that NATS is up`,
+        { retryAfterSeconds: 5 },
+      );
+    }
     await next();
   });
   app.route("/v1/configs", configRoutes(ctx));

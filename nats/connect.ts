@@ -52,6 +52,7 @@ export class AtlasNats implements AsyncDisposable {
   readonly objm: Objm;
   readonly #kvs = new Map<string, Promise<KV>>();
   #blobs: Promise<ObjectStore> | undefined;
+  #disconnectedAt: number | undefined;
 
   constructor(nc: NatsConnection, jsm: JetStreamManager, timeoutMs: number) {
     this.nc = nc;
@@ -59,6 +60,21 @@ export class AtlasNats implements AsyncDisposable {
     this.js = jetstream(nc, { timeout: timeoutMs });
     this.kvm = new Kvm(this.js);
     this.objm = new Objm(this.js);
+    (async () => {
+      for await (const s of nc.status()) {
+        if (s.type === "disconnect") this.#disconnectedAt ??= Date.now();
+        else if (s.type === "reconnect") this.#disconnectedAt = undefined;
+      }
+    })().catch(() => {});
+  }
+
+  /**
+   * Milliseconds since the connection was lost (0 while connected). A reconnect usually
+   * takes about a second; much longer means NATS, or the way to it, is down.
+   */
+  get disconnectedForMs(): number {
+    if (this.nc.isClosed()) return Infinity;
+    return this.#disconnectedAt === undefined ? 0 : Date.now() - this.#disconnectedAt;
   }
 
   /** Opens (once, then cached) a KV bucket that must already exist. */

@@ -113,6 +113,13 @@ Deno.test({
             ((performance.now() - down) / 1000).toFixed(1)
           } s of outage`,
         );
+        // Disconnected for longer than a reconnect takes: the next write is refused at once.
+        const t = performance.now();
+        const fast = await call("POST", "/v1/configs/web/versions", { content: '{"v":3}' });
+        const fastBody = await fast.json() as { error: { message: string } };
+        assert.equal(fast.status, 503);
+        assert.match(fastBody.error.message, /disconnected from NATS .* nothing was written/);
+        console.log(`  the next publish was refused in ${(performance.now() - t).toFixed(0)} ms`);
 
         // The primary returns.
         const back = performance.now();
