@@ -182,3 +182,43 @@ natsTest(
     assert.equal(agent.stats.applies, 0, "no re-apply after restart");
   },
 );
+
+natsTest(
+  "an agent fails over to another NATS node of its region and keeps applying",
+  async (ctx) => {
+    const cfg = await makeAgentConfig(ctx.urls, { reconcileSeconds: 2 });
+    await using agent = await startTestAgent(ctx, cfg);
+    const v1 = await storeVersion(ctx.nats, signer, "web", 1, '{"v":1}');
+    await activateVersion(ctx.nats, signer, "us-east", v1, { content: '{"v":1}' });
+    await waitFor("v1", () => agent.stats.applies === 1);
+    // Kill the node the agent is connected to (SIGKILL, as a crash would).
+    const hb = await (await ctx.nats.kv("atlas_agents")).get("us-east.a1");
+    assert.ok(hb, "the agent has heartbeated");
+    const connected = await Promise.all(ctx.servers.map(async (s) => {
+      const connz = await (await fetch(`${s.monitorUrl}/connz`)).json() as {
+        connections?: { name?: string }[];
+      };
+      return connz.connections?.some((c) => c.name === "atlas-agent us-east/a1") ? s : undefined;
+    }));
+    const node = connected.find((s) => s !== undefined)!;
+    await node.kill();
+    const v2 = await retryTransient(() => storeVersion(ctx.nats, signer, "web", 2, '{"v":2}'), {
+      deadlineMs: 30_000,
+    });
+    await retryTransient(
+      () => activateVersion(ctx.nats, signer, "us-east", v2, { content: '{"v":2}' }),
+      {
+        deadlineMs: 30_000,
+      },
+    );
+    await waitFor(
+      "v2 through another node",
+      async () => (await Deno.readTextFile(fileOf(cfg))) === '{"v":2}',
+      {
+        timeoutMs: 30_000,
+      },
+    );
+    await node.restart();
+  },
+  { nodes: 3 },
+);
