@@ -4,76 +4,33 @@
  */
 import assert from "node:assert/strict";
 import { natsTest, waitFor } from "@atlas/nats/testing";
-import { generateSigningKey, TrustedKeysFile } from "@atlas/nats";
-import { startControl } from "@atlas/control";
-import { Agent, AgentConfigFile } from "@atlas/agent";
-
-const TOKEN = "e2e-admin-token";
-
-async function api(base: string, method: string, path: string, body?: unknown): Promise<Response> {
-  return await fetch(`${base}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${TOKEN}`,
-      "content-type": "application/json",
-    },
-    signal: AbortSignal.timeout(10_000),
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-}
-
-async function json<T = Record<string, unknown>>(res: Response, status: number): Promise<T> {
-  const text = await res.text();
-  assert.equal(res.status, status, text);
-  return JSON.parse(text) as T;
-}
+import { startTestAgents, startTestControl } from "./harness.ts";
 
 natsTest(
   "publish → activate reaches agents in two regions; rollback comes from their cache",
   async (ctx) => {
-    const dir = await Deno.makeTempDir({ prefix: "atlas-e2e-" });
-    await Deno.writeTextFile(`${dir}/signing.key`, JSON.stringify(generateSigningKey()));
-    await using control = await startControl({
-      nats: ctx.urls,
-      port: 0,
-      signingKey: `${dir}/signing.key`,
-      tokens: [{ name: "e2e", token: TOKEN, role: "admin" }],
-      regions: ["us-east", "eu-west"],
-    });
-    const keys = TrustedKeysFile.parse(await json(await api(control.url, "GET", "/v1/keys"), 200));
-    await Deno.writeTextFile(`${dir}/trusted-keys.json`, JSON.stringify(keys));
-
-    const agents = await Promise.all(["us-east", "eu-west"].map(async (region) => {
-      const id = `${region}-1`;
-      const config = AgentConfigFile.parse({
-        id,
+    await using t = await startTestControl(ctx.urls, { regions: ["us-east", "eu-west"] });
+    const agents = await startTestAgents(
+      t,
+      ["us-east", "eu-west"].map((region) => ({
+        id: `${region}-1`,
         region,
         nats: ctx.urls,
-        stateDir: `${dir}/${id}/state`,
-        trustedKeys: `${dir}/trusted-keys.json`,
-        configs: { "demo.app": { path: `${dir}/${id}/demo.app.json` } },
-      });
-      const lines: string[] = [];
-      const agent = await Agent.start(config, { log: (l) => lines.push(l) });
-      ctx.addLog({ name: id, logTail: () => Promise.resolve(lines.join("\n")) });
-      await agent.whenConnected();
-      return { id, agent, file: config.configs["demo.app"]!.path };
-    }));
+        config: "demo.app",
+      })),
+      ctx.addLog,
+    );
     try {
       const schema = JSON.parse(await Deno.readTextFile("examples/demo.app.schema.json"));
-      await json(await api(control.url, "PUT", "/v1/configs/demo.app", { schema }), 201);
+      await t.expect("PUT", "/v1/configs/demo.app", { schema }, 201);
       const v1Text = await Deno.readTextFile("examples/demo.app.json");
       const v2Text = await Deno.readTextFile("examples/demo.app.v2.json");
 
       const t0 = performance.now();
-      const v1 = await json<{ version: number }>(
-        await api(control.url, "POST", "/v1/configs/demo.app/versions", { content: v1Text }),
-        201,
-      );
-      await json(
-        await api(control.url, "POST", "/v1/configs/demo.app/activate", { version: v1.version }),
-        200,
-      );
+      const v1 = await t.expect<{ version: number }>("POST", "/v1/configs/demo.app/versions", {
+        content: v1Text,
+      }, 201);
+      await t.expect("POST", "/v1/configs/demo.app/activate", { version: v1.version });
       for (const a of agents) {
         await waitFor(
           `${a.id} has v1`,
@@ -92,10 +49,7 @@ natsTest(
         }[];
       };
       const status = await waitFor("acks in status", async () => {
-        const s = await json<Status>(
-          await api(control.url, "GET", "/v1/configs/demo.app/status"),
-          200,
-        );
+        const s = await t.expect<Status>("GET", "/v1/configs/demo.app/status");
         return s.regions.every((r) => r.agents.onActive.length === 1) && s;
       });
       assert.deepEqual(
@@ -103,20 +57,16 @@ natsTest(
         [["eu-west", 1, ["eu-west-1"]], ["us-east", 1, ["us-east-1"]]],
       );
 
-      const v2 = await json<{ version: number }>(
-        await api(control.url, "POST", "/v1/configs/demo.app/versions", { content: v2Text }),
-        201,
-      );
+      const v2 = await t.expect<{ version: number }>("POST", "/v1/configs/demo.app/versions", {
+        content: v2Text,
+      }, 201);
       assert.equal(v2.version, 2);
-      await json(
-        await api(control.url, "POST", "/v1/configs/demo.app/activate", { version: 2 }),
-        200,
-      );
+      await t.expect("POST", "/v1/configs/demo.app/activate", { version: 2 });
       for (const a of agents) {
         await waitFor(`${a.id} has v2`, async () => (await Deno.readTextFile(a.file)) === v2Text);
       }
       const fetchesBefore = agents.map((a) => a.agent.stats.fetches);
-      await json(await api(control.url, "POST", "/v1/configs/demo.app/rollback", {}), 200);
+      await t.expect("POST", "/v1/configs/demo.app/rollback", {});
       for (const a of agents) {
         await waitFor(
           `${a.id} back on v1`,
@@ -130,9 +80,9 @@ natsTest(
       );
       assert.ok(agents.every((a) => a.agent.stats.cacheHits >= 1));
 
-      const audit = await json<{ events: { action: string }[] }>(
-        await api(control.url, "GET", "/v1/audit?config=demo.app&limit=50"),
-        200,
+      const audit = await t.expect<{ events: { action: string }[] }>(
+        "GET",
+        "/v1/audit?config=demo.app&limit=50",
       );
       const actions = audit.events.map((e) => e.action);
       for (const a of ["config.put", "version.publish", "pointer.activate", "pointer.rollback"]) {

@@ -5,75 +5,32 @@
  */
 import assert from "node:assert/strict";
 import { natsTest, waitFor } from "@atlas/nats/testing";
-import { generateSigningKey, loadSigner, type RolloutRecord } from "@atlas/nats";
-import { startControl } from "@atlas/control";
-import { Agent, AgentConfigFile } from "@atlas/agent";
-import { RegionCoordinator } from "@atlas/coordinator";
-
-const TOKEN = "fault";
+import type { RolloutRecord } from "@atlas/nats";
+import { runCoordinators, startTestAgents, startTestControl, TOKEN } from "./harness.ts";
 
 natsTest(
   "killing the stream leader loses no accepted publish and the rollout completes",
   async (ctx) => {
-    const dir = await Deno.makeTempDir({ prefix: "atlas-fault-" });
-    await Deno.writeTextFile(`${dir}/signing.key`, JSON.stringify(generateSigningKey()));
-    await using control = await startControl({
-      nats: ctx.urls,
-      port: 0,
-      signingKey: `${dir}/signing.key`,
-      tokens: [{ name: "ops", token: TOKEN, role: "admin" }],
-      regions: ["us-east"],
-      replicas: 3,
-    });
-    const call = async (method: string, path: string, body?: unknown) => {
-      const res = await fetch(`${control.url}${path}`, {
-        method,
-        headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-        signal: AbortSignal.timeout(40_000),
-      });
-      return { status: res.status, json: await res.json() as Record<string, unknown> };
-    };
+    await using t = await startTestControl(ctx.urls, { regions: ["us-east"], replicas: 3 });
+    const call = t.call;
     assert.equal((await call("PUT", "/v1/configs/web", {})).status, 201);
     assert.equal(
       (await call("POST", "/v1/configs/web/versions", { content: '{"n":0}' })).status,
       201,
     );
     assert.equal((await call("POST", "/v1/configs/web/activate", { version: 1 })).status, 200);
-    await Deno.writeTextFile(
-      `${dir}/keys.json`,
-      JSON.stringify((await call("GET", "/v1/keys")).json),
-    );
-    const agents = await Promise.all([1, 2].map(async (i) => {
-      const config = AgentConfigFile.parse({
+    const agents = await startTestAgents(
+      t,
+      [1, 2].map((i) => ({
         id: `a${i}`,
         region: "us-east",
         nats: ctx.urls,
-        stateDir: `${dir}/a${i}/state`,
-        trustedKeys: `${dir}/keys.json`,
         heartbeatSeconds: 1,
         reconcileSeconds: 2,
-        configs: { web: { path: `${dir}/a${i}/web.json` } },
-      });
-      const agent = await Agent.start(config, { log: () => {} });
-      await agent.whenConnected();
-      return { agent, file: config.configs.web!.path };
-    }));
-    const coordinator = await RegionCoordinator.create(
-      ctx.nats,
-      await loadSigner(`${dir}/signing.key`),
-      {
-        region: "us-east",
-        log: () => {},
-      },
+      })),
+      ctx.addLog,
     );
-    let running = true;
-    const loop = (async () => {
-      while (running) {
-        await coordinator.step().catch(() => {});
-        await new Promise((r) => setTimeout(r, 200));
-      }
-    })();
+    const stop = await runCoordinators(ctx.nats, t, ["us-east"]);
     try {
       // A rollout whose target is published before the kill; it must still complete.
       const target = await call("POST", "/v1/configs/web/versions", { content: '{"n":"target"}' });
@@ -120,7 +77,7 @@ natsTest(
       const all = (list.json.versions as { version: number }[]).map((v) => v.version);
       assert.deepEqual(all, Array.from({ length: all.length }, (_, i) => i + 1), "gapless");
       for (const a of accepted) {
-        const res = await fetch(`${control.url}/v1/configs/web/versions/${a.version}/content`, {
+        const res = await fetch(`${t.url}/v1/configs/web/versions/${a.version}/content`, {
           headers: { authorization: `Bearer ${TOKEN}` },
         });
         assert.equal(await res.text(), a.content, `v${a.version} readable`);
@@ -141,8 +98,7 @@ natsTest(
         );
       }
     } finally {
-      running = false;
-      await loop;
+      await stop();
       await Promise.all(agents.map((a) => a.agent.close()));
     }
   },

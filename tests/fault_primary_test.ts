@@ -6,22 +6,20 @@
  * ack arrives exactly once and publishing works again.
  */
 import assert from "node:assert/strict";
-import { printLogsOnFailure, waitFor } from "@atlas/nats/testing";
+import { type HasLog, printLogsOnFailure, waitFor } from "@atlas/nats/testing";
 import { storeVersion } from "@atlas/nats/fixtures";
 import {
   connectAtlas,
-  generateSigningKey,
+  loadSigner,
   provision,
   provisionRegion,
   readPointer,
-  Signer,
   startSupercluster,
   Streams,
   Subjects,
   writePointer,
 } from "@atlas/nats";
-import { startControl } from "@atlas/control";
-import { Agent, AgentConfigFile } from "@atlas/agent";
+import { startTestAgents, startTestControl } from "./harness.ts";
 
 Deno.test({
   name: "with the primary region down, regions keep serving and applying; publishes get 503",
@@ -29,30 +27,16 @@ Deno.test({
   sanitizeResources: false,
   fn: async () => {
     await using sc = await startSupercluster([{ name: "primary", nodes: 3 }, { name: "us-east" }]);
+    const logs: HasLog[] = [];
     await printLogsOnFailure(
-      () => [...sc.clusters.values()].flatMap((c) => c.servers),
+      () => [...[...sc.clusters.values()].flatMap((c) => c.servers), ...logs],
       async () => {
-        const dir = await Deno.makeTempDir({ prefix: "atlas-primary-down-" });
-        const key = generateSigningKey();
-        await Deno.writeTextFile(`${dir}/signing.key`, JSON.stringify(key));
-        const signer = new Signer(key);
         await using primary = await connectAtlas(sc.cluster("primary").urls);
         await provision(primary, { replicas: 3, cluster: "primary" });
         await provisionRegion(primary, "us-east", { cluster: "us-east" });
-        await using control = await startControl({
-          nats: sc.cluster("primary").urls,
-          port: 0,
-          signingKey: `${dir}/signing.key`,
-          tokens: [{ name: "ops", token: "t", role: "admin" }],
-          replicas: 3,
-        });
-        const call = (method: string, path: string, body?: unknown) =>
-          fetch(`${control.url}${path}`, {
-            method,
-            headers: { authorization: "Bearer t", "content-type": "application/json" },
-            ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-            signal: AbortSignal.timeout(60_000),
-          });
+        await using control = await startTestControl(sc.cluster("primary").urls, { replicas: 3 });
+        const signer = await loadSigner(control.signingKeyFile);
+        const call = control.call;
         assert.equal((await call("PUT", "/v1/configs/web", {})).status, 201);
         assert.equal(
           (await call("POST", "/v1/configs/web/versions", { content: '{"v":1}' })).status,
@@ -62,23 +46,16 @@ Deno.test({
         // v2 is stored now; during the outage the region will move to it by itself.
         const v2 = await storeVersion(primary, signer, "web", 2, '{"v":2}');
 
-        const config = AgentConfigFile.parse({
+        const [e1] = await startTestAgents(control, [{
           id: "e1",
           region: "us-east",
           nats: sc.cluster("us-east").urls,
-          stateDir: `${dir}/e1/state`,
-          trustedKeys: "(in memory)",
-          configs: { web: { path: `${dir}/e1/web.json` } },
-        });
-        await Deno.writeTextFile(`${dir}/keys.json`, JSON.stringify({ keys: [signer.trustedKey] }));
-        await using agent = await Agent.start({ ...config, trustedKeys: `${dir}/keys.json` }, {
-          log: () => {},
-        });
-        await agent.whenConnected();
+        }], (l) => logs.push(l));
+        await using agent = e1!.agent;
+        const file = e1!.file;
         await waitFor(
           "v1 applied",
-          async () =>
-            (await Deno.readTextFile(config.configs.web!.path).catch(() => "")) === '{"v":1}',
+          async () => (await Deno.readTextFile(file).catch(() => "")) === '{"v":1}',
         );
 
         // The whole primary region goes down.
@@ -99,12 +76,12 @@ Deno.test({
         }), { issuedBy: "ops", inline: { [v2.digest]: new TextEncoder().encode('{"v":2}') } });
         await waitFor(
           "v2 applied with the primary down",
-          async () => (await Deno.readTextFile(config.configs.web!.path)) === '{"v":2}',
+          async () => (await Deno.readTextFile(file)) === '{"v":2}',
         );
         await waitFor("its ack is buffered", async () => (await agent.pendingAcks()) === 1);
 
         const refused = await call("POST", "/v1/configs/web/versions", { content: '{"v":3}' });
-        const body = await refused.json() as { error: { code: string; message: string } };
+        const body = refused.json as { error: { code: string; message: string } };
         assert.equal(refused.status, 503, JSON.stringify(body));
         assert.equal(body.error.code, "unavailable");
         assert.ok(refused.headers.get("retry-after"));
@@ -114,12 +91,12 @@ Deno.test({
           } s of outage`,
         );
         // Disconnected for longer than a reconnect takes: the next write is refused at once.
-        const t = performance.now();
+        const t0 = performance.now();
         const fast = await call("POST", "/v1/configs/web/versions", { content: '{"v":3}' });
-        const fastBody = await fast.json() as { error: { message: string } };
+        const fastBody = fast.json as { error: { message: string } };
         assert.equal(fast.status, 503);
         assert.match(fastBody.error.message, /disconnected from NATS .* nothing was written/);
-        console.log(`  the next publish was refused in ${(performance.now() - t).toFixed(0)} ms`);
+        console.log(`  the next publish was refused in ${(performance.now() - t0).toFixed(0)} ms`);
 
         // The primary returns.
         const back = performance.now();

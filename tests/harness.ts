@@ -1,0 +1,158 @@
+/**
+ * What the cross-package tests share: a control plane with a fresh signing key and an
+ * admin token, HTTP calls against it, and real agents that trust its key.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { type AtlasNats, generateSigningKey, loadSigner } from "@atlas/nats";
+import { RegionCoordinator } from "@atlas/coordinator";
+import type { HasLog } from "@atlas/nats/testing";
+import { type ControlServer, startControl } from "@atlas/control";
+import { Agent, AgentConfigFile } from "@atlas/agent";
+
+/** The admin token of {@linkcode startTestControl}. */
+export const TOKEN = "test-admin-token";
+
+/** A response read whole. */
+export interface Reply {
+  status: number;
+  headers: Headers;
+  json: Record<string, unknown>;
+}
+
+/** A control plane under test, with its files and HTTP helpers. */
+export interface TestControl extends AsyncDisposable {
+  control: ControlServer;
+  url: string;
+  /** A temp dir holding `signing.key` and `keys.json` (the trusted keys agents read). */
+  dir: string;
+  signingKeyFile: string;
+  keysFile: string;
+  /** One request with the admin token; never throws on a status. */
+  call(method: string, path: string, body?: unknown): Promise<Reply>;
+  /** One request that must answer `status` (default 200); returns its JSON body. */
+  expect<T = Record<string, unknown>>(
+    method: string,
+    path: string,
+    body?: unknown,
+    status?: number,
+  ): Promise<T>;
+}
+
+/** Starts a control plane on a random port over `nats`. */
+export async function startTestControl(
+  nats: string[],
+  options: { regions?: string[]; replicas?: number } = {},
+): Promise<TestControl> {
+  const dir = await Deno.makeTempDir({ prefix: "atlas-test-" });
+  const signingKeyFile = `${dir}/signing.key`;
+  await Deno.writeTextFile(signingKeyFile, JSON.stringify(generateSigningKey()));
+  const control = await startControl({
+    nats,
+    port: 0,
+    signingKey: signingKeyFile,
+    tokens: [{ name: "tester", token: TOKEN, role: "admin" }],
+    ...(options.regions ? { regions: options.regions } : {}),
+    ...(options.replicas ? { replicas: options.replicas } : {}),
+  });
+  const call = async (method: string, path: string, body?: unknown): Promise<Reply> => {
+    const res = await fetch(`${control.url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      signal: AbortSignal.timeout(60_000),
+    });
+    const text = await res.text();
+    return { status: res.status, headers: res.headers, json: text ? JSON.parse(text) : {} };
+  };
+  const keysFile = `${dir}/keys.json`;
+  await Deno.writeTextFile(keysFile, JSON.stringify((await call("GET", "/v1/keys")).json));
+  return {
+    control,
+    url: control.url,
+    dir,
+    signingKeyFile,
+    keysFile,
+    call,
+    async expect<T>(method: string, path: string, body?: unknown, status = 200): Promise<T> {
+      const reply = await call(method, path, body);
+      assert.equal(reply.status, status, `${method} ${path}: ${JSON.stringify(reply.json)}`);
+      return reply.json as T;
+    },
+    [Symbol.asyncDispose]: () => control[Symbol.asyncDispose](),
+  };
+}
+
+/** An agent under test and the file it manages. */
+export interface TestAgent {
+  id: string;
+  agent: Agent;
+  file: string;
+}
+
+/** Options of {@linkcode startTestAgents}. */
+export interface TestAgentSpec {
+  id: string;
+  region: string;
+  nats: string[];
+  /** Config the agent manages. @default "web" */
+  config?: string;
+  heartbeatSeconds?: number;
+  reconcileSeconds?: number;
+}
+
+/**
+ * Starts real agents trusting `t`'s key, connected and reconciled; their logs go to
+ * `addLog` for printing if the test fails. Close them with `Promise.all(a.agent.close())`.
+ */
+export async function startTestAgents(
+  t: TestControl,
+  specs: TestAgentSpec[],
+  addLog: (log: HasLog) => void,
+): Promise<TestAgent[]> {
+  return await Promise.all(specs.map(async (spec) => {
+    const name = spec.config ?? "web";
+    const config = AgentConfigFile.parse({
+      id: spec.id,
+      region: spec.region,
+      nats: spec.nats,
+      stateDir: `${t.dir}/${spec.id}/state`,
+      trustedKeys: t.keysFile,
+      ...(spec.heartbeatSeconds ? { heartbeatSeconds: spec.heartbeatSeconds } : {}),
+      ...(spec.reconcileSeconds ? { reconcileSeconds: spec.reconcileSeconds } : {}),
+      configs: { [name]: { path: `${t.dir}/${spec.id}/${name}.json` } },
+    });
+    const lines: string[] = [];
+    const agent = await Agent.start(config, { log: (l) => lines.push(l) });
+    addLog({
+      name: `agent ${spec.id}`,
+      logTail: (n = 60) => Promise.resolve(lines.slice(-n).join("\n")),
+    });
+    await agent.whenConnected();
+    return { id: spec.id, agent, file: config.configs[name]!.path };
+  }));
+}
+
+/** Coordinators for `regions`, stepping every 200 ms until the returned function is called. */
+export async function runCoordinators(
+  nats: AtlasNats,
+  t: TestControl,
+  regions: string[],
+): Promise<() => Promise<void>> {
+  const signer = await loadSigner(t.signingKeyFile);
+  const coordinators = await Promise.all(
+    regions.map((region) => RegionCoordinator.create(nats, signer, { region, log: () => {} })),
+  );
+  let running = true;
+  const loops = coordinators.map(async (c) => {
+    while (running) {
+      await c.step().catch(() => {});
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  });
+  return async () => {
+    running = false;
+    await Promise.all(loops);
+  };
+}
