@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { GatewayLinks } from "./gateway_links.ts";
 
 /** Options of {@linkcode startNatsServer}. */
 export interface NatsServerOptions {
@@ -22,7 +23,13 @@ export interface NatsServerOptions {
   /** Cluster membership: this node's route port and every member's route URL. */
   cluster?: { name: string; port: number; routes: string[] };
   /** Supercluster gateway: this node's gateway port and the other clusters' gateways. */
-  gateway?: { name: string; port: number; gateways: { name: string; urls: string[] }[] };
+  gateway?: {
+    name: string;
+    port: number;
+    gateways: { name: string; urls: string[] }[];
+    /** `host:port` other gateways are told to use (a proxy in fault tests). */
+    advertise?: string;
+  };
   /** Extra configuration text appended to the generated file. */
   extraConfig?: string;
   /** How long to wait for readiness. @default 20_000 */
@@ -102,9 +109,10 @@ function renderConfig(
     const gws = o.gateway.gateways.map((g) =>
       `{ name: ${q(g.name)}, urls: [${g.urls.map(q).join(", ")}] }`
     );
+    const advertise = o.gateway.advertise ? `advertise: ${q(o.gateway.advertise)}, ` : "";
     lines.push(
       `gateway { name: ${q(o.gateway.name)}, listen: ${q(`127.0.0.1:${o.gateway.port}`)}, ` +
-        `gateways: [${gws.join(", ")}] }`,
+        `${advertise}gateways: [${gws.join(", ")}] }`,
     );
   }
   if (o.extraConfig) lines.push(o.extraConfig);
@@ -333,7 +341,11 @@ export interface NatsClusterOptions {
   /** Cluster name. @default "c-<random>" */
   name?: string;
   /** Gateway settings shared by every node (supercluster member). */
-  gateway?: { port: (node: number) => number; gateways: { name: string; urls: string[] }[] };
+  gateway?: {
+    port: (node: number) => number;
+    gateways: { name: string; urls: string[] }[];
+    advertise?: (node: number) => string;
+  };
   /** JetStream store of each node (0-based); temp dirs removed on dispose when omitted. */
   storeDir?: (node: number) => string;
 }
@@ -392,7 +404,14 @@ export async function startNatsCluster(options: NatsClusterOptions = {}): Promis
         ...(options.storeDir ? { storeDir: options.storeDir(i) } : {}),
         readyTimeoutMs: 30_000,
         ...(options.gateway
-          ? { gateway: { name, port: options.gateway.port(i), gateways: options.gateway.gateways } }
+          ? {
+            gateway: {
+              name,
+              port: options.gateway.port(i),
+              gateways: options.gateway.gateways,
+              ...(options.gateway.advertise ? { advertise: options.gateway.advertise(i) } : {}),
+            },
+          }
           : {}),
       })
     ));
@@ -415,9 +434,12 @@ export interface RegionSpec {
 /** Clusters joined by gateways: one per region, the first is the primary. */
 export class Supercluster implements AsyncDisposable {
   readonly clusters: Map<string, NatsCluster>;
+  /** The gateway proxies, when started with `cuttable: true`. */
+  readonly links: GatewayLinks | undefined;
 
-  constructor(clusters: Map<string, NatsCluster>) {
+  constructor(clusters: Map<string, NatsCluster>, links?: GatewayLinks) {
     this.clusters = clusters;
+    this.links = links;
   }
 
   /** The cluster of `region`; throws for an unknown one. */
@@ -425,6 +447,52 @@ export class Supercluster implements AsyncDisposable {
     const c = this.clusters.get(region);
     if (!c) throw new RangeError(`No region ${JSON.stringify(region)} in this supercluster`);
     return c;
+  }
+
+  #links(): GatewayLinks {
+    if (!this.links) {
+      throw new NatsServerError("Start the supercluster with { cuttable: true } to cut links");
+    }
+    return this.links;
+  }
+
+  /**
+   * Cuts every gateway link between `region` and the rest, in both directions; its nodes
+   * and clients keep running. Resolves once no node on either side reports the link.
+   */
+  async cutRegion(region: string, timeoutMs = 15_000): Promise<void> {
+    this.cluster(region);
+    this.#links().cutRegion(region);
+    await this.#waitLinks(region, false, timeoutMs);
+  }
+
+  /** Heals a cut region; resolves once its nodes have gateway links to every region again. */
+  async healRegion(region: string, timeoutMs = 30_000): Promise<void> {
+    this.#links().healRegion(region);
+    await this.#waitLinks(region, true, timeoutMs);
+  }
+
+  /** Waits until every link between `region` and the other regions is up (or down), both ways. */
+  async #waitLinks(region: string, up: boolean, timeoutMs: number): Promise<void> {
+    const nodes = [...this.clusters.entries()].flatMap(([r, c]) =>
+      c.servers.map((s) => ({ region: r, server: s }))
+    );
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const views = await Promise.all(nodes.map(async (n) => {
+        const names = await _outboundGateways(n.server);
+        if (!names) return false;
+        const peers = n.region === region
+          ? [...this.clusters.keys()].filter((r) => r !== region)
+          : [region];
+        return peers.every((p) => names.includes(p) === up);
+      }));
+      if (views.every(Boolean)) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new NatsServerError(
+      `Gateway links of ${region} did not go ${up ? "up" : "down"} within ${timeoutMs} ms`,
+    );
   }
 
   /** Log tails of every node of every region. */
@@ -435,6 +503,24 @@ export class Supercluster implements AsyncDisposable {
 
   async [Symbol.asyncDispose](): Promise<void> {
     await Promise.all([...this.clusters.values()].map((c) => c[Symbol.asyncDispose]()));
+    await this.links?.[Symbol.asyncDispose]();
+  }
+}
+
+/** Names of the gateways a node has an open outbound connection to (undefined: no answer). */
+async function _outboundGateways(server: NatsServer): Promise<string[] | undefined> {
+  try {
+    const res = await fetch(`${server.monitorUrl}/gatewayz`, {
+      signal: AbortSignal.timeout(1_000),
+    });
+    const body = await res.json() as {
+      outbound_gateways?: Record<string, { connection?: { rtt?: string } }>;
+    };
+    return Object.entries(body.outbound_gateways ?? {})
+      .filter(([, g]) => g.connection !== undefined)
+      .map(([name]) => name);
+  } catch {
+    return undefined;
   }
 }
 
@@ -451,14 +537,26 @@ export class Supercluster implements AsyncDisposable {
  */
 export async function startSupercluster(
   regions: RegionSpec[],
-  options: { storeDir?: (region: string, node: number) => string } = {},
+  options: {
+    storeDir?: (region: string, node: number) => string;
+    /** Route every gateway link through a proxy, for `cutRegion`/`healRegion`. */
+    cuttable?: boolean;
+  } = {},
 ): Promise<Supercluster> {
   const gatewayPorts = new Map(
     regions.map((r) => [r.name, Array.from({ length: r.nodes ?? 1 }, () => reservePort())]),
   );
+  const links = options.cuttable ? new GatewayLinks() : undefined;
+  // What other gateways dial: the node itself, or its proxy.
+  const dialPorts = new Map(
+    regions.map((r) => [
+      r.name,
+      gatewayPorts.get(r.name)!.map((p) => links ? links.proxy(r.name, p).port : p),
+    ]),
+  );
   const gateways = regions.map((r) => ({
     name: r.name,
-    urls: gatewayPorts.get(r.name)!.map((p) => `nats://127.0.0.1:${p}`),
+    urls: dialPorts.get(r.name)!.map((p) => `nats://127.0.0.1:${p}`),
   }));
   const clusters = new Map<string, NatsCluster>();
   try {
@@ -467,7 +565,13 @@ export async function startSupercluster(
       const cluster = await startNatsCluster({
         name: r.name,
         nodes: r.nodes ?? 1,
-        gateway: { port: (node) => ports[node]!, gateways },
+        gateway: {
+          port: (node) => ports[node]!,
+          gateways,
+          ...(links
+            ? { advertise: (node: number) => `127.0.0.1:${dialPorts.get(r.name)![node]}` }
+            : {}),
+        },
         ...(options.storeDir
           ? { storeDir: (node: number) => options.storeDir!(r.name, node) }
           : {}),
@@ -477,9 +581,10 @@ export async function startSupercluster(
     await _metaReady([...clusters.values()].flatMap((c) => c.servers));
   } catch (e) {
     await Promise.all([...clusters.values()].map((c) => c[Symbol.asyncDispose]()));
+    await links?.[Symbol.asyncDispose]();
     throw e;
   }
-  return new Supercluster(new Map(regions.map((r) => [r.name, clusters.get(r.name)!])));
+  return new Supercluster(new Map(regions.map((r) => [r.name, clusters.get(r.name)!])), links);
 }
 
 /**

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { connectAtlas } from "./connect.ts";
 import { retryTransient } from "./retry.ts";
 import { startNatsServer, startSupercluster } from "./server.ts";
+import { waitFor } from "./testing.ts";
 
 Deno.test({
   name: "a supercluster places a bucket in a region, readable there, surviving a node restart",
@@ -45,5 +46,67 @@ Deno.test({
     assert.equal(server.port, port);
     await using nats = await connectAtlas(server.url);
     assert.equal((await (await nats.kvm.open("kept")).get("k"))?.string(), "v");
+  },
+});
+
+Deno.test({
+  name: "cutting a region's gateway links isolates it both ways, and healing joins it again",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    await using sc = await startSupercluster(
+      [{ name: "primary" }, { name: "us-east" }, { name: "eu-west" }],
+      { cuttable: true },
+    );
+    const conn = (region: string) => connectAtlas(sc.cluster(region).urls);
+    await using primary = await conn("primary");
+    await using east = await conn("us-east");
+    await using west = await conn("eu-west");
+    // Who hears a publish from `from`: a request to every region's responder.
+    for (const [name, c] of [["primary", primary], ["us-east", east], ["eu-west", west]] as const) {
+      c.nc.subscribe(`where.${name}`, {
+        callback: (_e, m) => {
+          m.respond(name);
+        },
+      });
+    }
+    await Promise.all([primary.nc.flush(), east.nc.flush(), west.nc.flush()]);
+    const reaches = async (from: typeof primary, to: string) => {
+      try {
+        return (await from.nc.request(`where.${to}`, "", { timeout: 500 })).string() === to;
+      } catch {
+        return false;
+      }
+    };
+    const matrix = async () => ({
+      primaryToEast: await reaches(primary, "us-east"),
+      eastToPrimary: await reaches(east, "primary"),
+      westToEast: await reaches(west, "us-east"),
+      eastToWest: await reaches(east, "eu-west"),
+      primaryToWest: await reaches(primary, "eu-west"),
+      westToPrimary: await reaches(west, "primary"),
+    });
+    const allUp = {
+      primaryToEast: true,
+      eastToPrimary: true,
+      westToEast: true,
+      eastToWest: true,
+      primaryToWest: true,
+      westToPrimary: true,
+    };
+    const same = async () => JSON.stringify(await matrix()) === JSON.stringify(allUp);
+    await waitFor("every region reaching every other", same);
+    await sc.cutRegion("us-east");
+    assert.deepEqual([...sc.links!.cut], ["us-east"]);
+    assert.deepEqual(await matrix(), {
+      primaryToEast: false,
+      eastToPrimary: false,
+      westToEast: false,
+      eastToWest: false,
+      primaryToWest: true,
+      westToPrimary: true,
+    });
+    await sc.healRegion("us-east");
+    await waitFor("us-east reachable again after the heal", same);
   },
 });
