@@ -57,7 +57,9 @@ export class AtlasNats implements AsyncDisposable {
   constructor(nc: NatsConnection, jsm: JetStreamManager, timeoutMs: number) {
     this.nc = nc;
     this.jsm = jsm;
-    this.js = jetstream(nc, { timeout: timeoutMs });
+    // No API check (an account info request): it needs the JetStream meta leader, which a
+    // region cut off from the rest of the supercluster cannot reach.
+    this.js = jetstream(nc, { timeout: timeoutMs, checkAPI: false });
     this.kvm = new Kvm(this.js);
     this.objm = new Objm(this.js);
     (async () => {
@@ -77,13 +79,22 @@ export class AtlasNats implements AsyncDisposable {
     return this.#disconnectedAt === undefined ? 0 : Date.now() - this.#disconnectedAt;
   }
 
-  /** Opens (once, then cached) a KV bucket that must already exist. */
-  kv(bucket: string): Promise<KV> {
-    let kv = this.#kvs.get(bucket);
+  /**
+   * Opens (once, then cached) a KV bucket that must already exist.
+   *
+   * With `direct`, reads are JetStream direct gets, which any replica (or mirror) answers.
+   * They keep working in a region cut off from the JetStream meta leader, where the
+   * ordinary message get answers "JetStream system temporarily unavailable" after some
+   * seconds; the price is that a replica may lag a write by a moment, so use it for reads
+   * that tolerate that (agents re-read, compare-and-set retries).
+   */
+  kv(bucket: string, options: { direct?: boolean } = {}): Promise<KV> {
+    const key = options.direct ? `${bucket} direct` : bucket;
+    let kv = this.#kvs.get(key);
     if (!kv) {
-      kv = this.kvm.open(bucket);
-      kv.catch(() => this.#kvs.delete(bucket));
-      this.#kvs.set(bucket, kv);
+      kv = this.kvm.open(bucket, options.direct ? { allow_direct: true } : {});
+      kv.catch(() => this.#kvs.delete(key));
+      this.#kvs.set(key, kv);
     }
     return kv;
   }

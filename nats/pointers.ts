@@ -36,7 +36,8 @@ export class PointerConflictError extends Error {
 }
 
 /**
- * Reads the current pointer of `config` in `region` (direct get: no consumer), or null.
+ * Reads the current pointer of `config` in `region` (a direct get: no consumer, answered
+ * by any replica, and working while the region is cut off from the primary), or null.
  * Throws when the stored value does not parse (it is never silently ignored).
  */
 export async function readPointer(
@@ -44,7 +45,7 @@ export async function readPointer(
   region: string,
   config: string,
 ): Promise<StoredPointer | null> {
-  const kv = await nats.kv(pointerBucket(region));
+  const kv = await nats.kv(pointerBucket(region), { direct: true });
   const entry = await kv.get(config);
   if (!entry || entry.operation !== "PUT") return null;
   return { pointer: PointerRecord.parse(entry.json()), revision: entry.revision };
