@@ -20,6 +20,7 @@ import {
   connectAtlas,
   PointerNotice,
   type PointerRecord,
+  readMirroredBlob,
   readPointer,
   sha256Hex,
   SignatureError,
@@ -42,7 +43,7 @@ import {
   loadState,
   saveState,
 } from "./state.ts";
-import { ApplyOutcome, replaceFile, verifiedBytes } from "./apply.ts";
+import { ApplyOutcome, type BlobSource, replaceFile, verifiedBytes } from "./apply.ts";
 
 /** Counters an operator (or a test) can read. */
 export interface AgentStats {
@@ -55,9 +56,20 @@ export interface AgentStats {
   refusedReplays: number;
   inlineHits: number;
   cacheHits: number;
+  /** Blobs read from the region's copy of the object store. */
+  regionCopyHits: number;
+  /** Blobs fetched from the primary object store (across a gateway in a supercluster). */
   fetches: number;
   driftHealed: number;
 }
+
+/** The counter each source of blob bytes adds to. */
+const STAT_OF_SOURCE = {
+  inline: "inlineHits",
+  cache: "cacheHits",
+  "region copy": "regionCopyHits",
+  "object store": "fetches",
+} as const satisfies Record<BlobSource, keyof AgentStats>;
 
 /** Options of {@linkcode Agent.start}. */
 export interface AgentOptions {
@@ -87,6 +99,7 @@ export class Agent implements AsyncDisposable {
     refusedReplays: 0,
     inlineHits: 0,
     cacheHits: 0,
+    regionCopyHits: 0,
     fetches: 0,
     driftHealed: 0,
   };
@@ -408,11 +421,13 @@ export class Agent implements AsyncDisposable {
       const { bytes, source } = await verifiedBytes(target, {
         inline: blobs,
         cache: this.#cache,
+        regionCopy: nats
+          ? (digest) => readMirroredBlob(nats, this.config.region, digest)
+          : undefined,
         store: nats ? () => nats.blobs() : undefined,
         keep: this.#appliedDigests(),
       });
-      this
-        .stats[source === "inline" ? "inlineHits" : source === "cache" ? "cacheHits" : "fetches"]++;
+      this.stats[STAT_OF_SOURCE[source]]++;
       await replaceFile(this.config.configs[config]!, bytes, {
         env: {
           ATLAS_CONFIG: config,

@@ -3,9 +3,12 @@ import { natsTest, waitFor } from "@atlas/nats/testing";
 import { activateVersion, storeVersion } from "@atlas/nats/fixtures";
 import {
   AckRecord,
+  blobMirrorStream,
   blobName,
+  Buckets,
   generateSigningKey,
   PointerRecord,
+  readMirroredBlob,
   readPointer,
   Signer,
   Streams,
@@ -69,12 +72,57 @@ natsTest("rollback is applied from the local cache without fetching", async (ctx
   );
   await activateVersion(ctx.nats, signer, "us-east", v2, { inline: false });
   await waitFor("v2", async () => (await Deno.readTextFile(fileOf(cfg))) === '{"v":2}');
-  assert.equal(agent.stats.fetches, 2);
+  // Fetched from the region's copy, or from the object store if the copy lagged.
+  assert.equal(agent.stats.fetches + agent.stats.regionCopyHits, 2);
   await activateVersion(ctx.nats, signer, "us-east", v1, { inline: false });
   await waitFor("back on v1", async () => (await Deno.readTextFile(fileOf(cfg))) === '{"v":1}');
-  assert.equal(agent.stats.fetches, 2, "rollback must not fetch");
+  assert.equal(agent.stats.fetches + agent.stats.regionCopyHits, 2, "rollback must not fetch");
   assert.equal(agent.stats.cacheHits, 1);
 });
+
+natsTest(
+  "content too large to inline is applied from the region's copy, else from the object store",
+  async (ctx) => {
+    const cfg = await makeAgentConfig(ctx.urls);
+    await using agent = await startTestAgent(ctx, cfg);
+    // Over the control plane's 64 KiB inline limit (so notices never carry it), 2 chunks.
+    const content = (n: number) => JSON.stringify({ v: n, pad: "x".repeat(200 * 1024) });
+    const v1 = await storeVersion(ctx.nats, signer, "web", 1, content(1));
+    await waitFor(
+      "v1 in the region's copy",
+      () => readMirroredBlob(ctx.nats, "us-east", v1.digest),
+    );
+    await activateVersion(ctx.nats, signer, "us-east", v1, { inline: false });
+    await waitFor("v1 applied", () => agent.stats.applies === 1);
+    assert.equal(await Deno.readTextFile(fileOf(cfg)), content(1));
+    assert.equal(agent.stats.regionCopyHits, 1);
+    assert.equal(agent.stats.fetches, 0);
+    // A copy that fails (here: it lost a chunk) is passed over for the object store.
+    const v2 = await storeVersion(ctx.nats, signer, "web", 2, content(2));
+    await waitFor(
+      "v2 in the region's copy",
+      () => readMirroredBlob(ctx.nats, "us-east", v2.digest),
+    );
+    const nuid = (await (await ctx.nats.blobs()).info(blobName(v2.digest)))!.nuid;
+    const chunk = { seq: 1, next_by_subj: `$O.${Buckets.blobs}.C.${nuid}` };
+    const copy = blobMirrorStream("us-east");
+    const first = (await ctx.nats.jsm.streams.getMessage(copy, chunk))!;
+    await ctx.nats.jsm.streams.deleteMessage(copy, first.seq);
+    await activateVersion(ctx.nats, signer, "us-east", v2, { inline: false });
+    await waitFor("v2 applied", () => agent.stats.applies === 2);
+    assert.equal(await Deno.readTextFile(fileOf(cfg)), content(2));
+    assert.equal(agent.stats.regionCopyHits, 1);
+    assert.equal(agent.stats.fetches, 1);
+    // A region provisioned before copies existed has none: the object store serves.
+    await ctx.nats.jsm.streams.delete(copy);
+    const v3 = await storeVersion(ctx.nats, signer, "web", 3, content(3));
+    await activateVersion(ctx.nats, signer, "us-east", v3, { inline: false });
+    await waitFor("v3 applied", () => agent.stats.applies === 3);
+    assert.equal(await Deno.readTextFile(fileOf(cfg)), content(3));
+    assert.equal(agent.stats.regionCopyHits, 1);
+    assert.equal(agent.stats.fetches, 2);
+  },
+);
 
 natsTest("the same pointer seen again (notice and reconcile) is applied once", async (ctx) => {
   const cfg = await makeAgentConfig(ctx.urls);
@@ -98,12 +146,20 @@ natsTest(
     const v2 = await storeVersion(ctx.nats, signer, "web", 2, '{"v":2}');
     const store = await ctx.nats.blobs();
     await store.putBlob({ name: blobName(v2.digest) }, new TextEncoder().encode('{"v":"evil"}'));
+    // Else a lagging region copy could still serve the genuine bytes.
+    await waitFor(
+      "the tampered bytes in the region's copy",
+      async () =>
+        new TextDecoder().decode(
+          (await readMirroredBlob(ctx.nats, "us-east", v2.digest)) ?? new Uint8Array(),
+        ) === '{"v":"evil"}',
+    );
     await activateVersion(ctx.nats, signer, "us-east", v2, { inline: false });
     await waitFor("rejected", () => agent.stats.rejects === 1);
     assert.equal(await Deno.readTextFile(fileOf(cfg)), '{"v":1}');
     const acks = await waitForAcks(ctx.nats, 2);
     assert.equal(acks[1]!.status, "rejected");
-    assert.match(acks[1]!.reason ?? "", /does not match the signed version/);
+    assert.match(acks[1]!.reason ?? "", /the region copy does not match the signed version/);
     assert.equal(agent.stateOf("web").applied?.version, 1);
   },
 );
@@ -343,7 +399,11 @@ natsTest(
     await using back = await startTestAgent(ctx, cfg);
     assert.equal(await Deno.readTextFile(fileOf(cfg)), '{"v":51}');
     assert.equal(back.stats.applies, 1, "one apply, straight to the active version");
-    assert.equal(back.stats.fetches, 1, "one fetch: the notices it missed are not replayed");
+    assert.equal(
+      back.stats.fetches + back.stats.regionCopyHits,
+      1,
+      "one fetch: the notices it missed are not replayed",
+    );
     await back.reconcile();
     assert.equal(back.stats.applies, 1, "and only once");
     assert.equal((await waitForAcks(ctx.nats, 2)).at(-1)!.version, 51);

@@ -26,23 +26,30 @@ export class ApplyOutcome extends Error {
 }
 
 /** Where the bytes of a version came from. */
-export type BlobSource = "inline" | "cache" | "object store";
+export type BlobSource = "inline" | "cache" | "region copy" | "object store";
 
 /** Options of {@linkcode verifiedBytes}. */
 export interface VerifiedBytesOptions {
   /** Base64 content that came with the notice, by digest. */
   inline: Record<string, string>;
   cache: BlobCache;
-  /** The object store, or undefined while disconnected. */
+  /**
+   * Reads a blob, by digest, from the region's copy of the object store (null when the
+   * copy lacks it), or undefined while disconnected. A null or an error falls back to
+   * `store`.
+   */
+  regionCopy: ((digest: string) => Promise<Uint8Array | null>) | undefined;
+  /** The (primary) object store, or undefined while disconnected. */
   store: (() => Promise<ObjectStore>) | undefined;
   /** Cache entries never to evict (what is applied now). */
   keep: readonly string[];
 }
 
 /**
- * The bytes of `target`, from the notice, the local cache or the object store (in that
- * order), checked against the signed digest and size. Bytes that do not match are an
- * {@linkcode ApplyOutcome} `rejected`; a disconnected fetch is a plain error (retried).
+ * The bytes of `target`, from the notice, the local cache, the region's copy or the
+ * object store (in that order), checked against the signed digest and size. Bytes that
+ * do not match, wherever they came from, are an {@linkcode ApplyOutcome} `rejected`; a
+ * disconnected fetch is a plain error (retried).
  */
 export async function verifiedBytes(
   target: VersionRecord,
@@ -57,14 +64,19 @@ export async function verifiedBytes(
   } else if ((bytes = await options.cache.get(target.digest))) {
     source = "cache";
   } else {
-    source = "object store";
-    if (!options.store) throw new Error("not connected: cannot fetch the blob yet");
-    bytes = await (await options.store()).getBlob(blobName(target.digest));
-    if (!bytes) {
-      throw new ApplyOutcome(
-        "rejected",
-        `blob ${blobName(target.digest)} is missing from the object store`,
-      );
+    let regionError: unknown;
+    // The primary object store is the authority: a copy that fails is only a lost detour.
+    bytes = options.regionCopy
+      ? await options.regionCopy(target.digest).catch((e: unknown) => {
+        regionError = e;
+        return null;
+      })
+      : null;
+    if (bytes) {
+      source = "region copy";
+    } else {
+      source = "object store";
+      bytes = await _fromObjectStore(target.digest, options.store, regionError);
     }
   }
   const digest = sha256Hex(bytes);
@@ -77,6 +89,28 @@ export async function verifiedBytes(
   }
   if (source !== "cache") await options.cache.put(target.digest, bytes, options.keep);
   return { bytes, source };
+}
+
+async function _fromObjectStore(
+  digest: string,
+  store: VerifiedBytesOptions["store"],
+  regionError: unknown,
+): Promise<Uint8Array> {
+  const also = regionError === undefined
+    ? ""
+    : ` (the region copy failed too: ${(regionError as Error)?.message ?? regionError})`;
+  if (!store) throw new Error(`not connected: cannot fetch the blob yet${also}`);
+  let bytes: Uint8Array | null;
+  try {
+    bytes = await (await store()).getBlob(blobName(digest));
+  } catch (e) {
+    if (!also) throw e;
+    throw new Error(`${(e as Error)?.message ?? e}${also}`, { cause: e });
+  }
+  if (!bytes) {
+    throw new ApplyOutcome("rejected", `blob ${blobName(digest)} is missing from the object store`);
+  }
+  return bytes;
 }
 
 /** Options of {@linkcode replaceFile}. */

@@ -1,8 +1,8 @@
 /**
  * `@atlas/nats`: the contract between every part of Atlas. Bucket, stream and subject
  * names; zod schemas of every record; signatures; idempotent provisioning; pointer
- * reads and compare-and-set writes; the audit log; connection helpers; and the
- * `nats-server` launcher used by dev mode and tests.
+ * reads and compare-and-set writes; the audit log; reads from a region's copy of the
+ * blobs; connection helpers; and the `nats-server` launcher used by dev mode and tests.
  *
  * @example
  * ```ts
@@ -25,4 +25,5 @@ export * from "./pointers.ts";
 export * from "./process.ts";
 export * from "./rollouts.ts";
 export * from "./audit.ts";
+export * from "./blob_mirror.ts";
 export * from "./server.ts";

@@ -87,6 +87,21 @@ export function pointerBucket(region: string): string {
   return `atlas_pointers_${region}`;
 }
 
+/**
+ * Stream holding a region's copy of the blobs object store: a mirror of
+ * `OBJ_atlas_blobs` placed in the region's cluster, so agents read blobs without
+ * crossing a gateway.
+ *
+ * @example
+ * ```ts
+ * blobMirrorStream("us-east"); // "atlas_blobs_us-east"
+ * ```
+ */
+export function blobMirrorStream(region: string): string {
+  assertSimpleName("region", region);
+  return `${Buckets.blobs}_${region}`;
+}
+
 /** Key of a version record in the versions bucket. */
 export function versionKey(config: string, version: number): string {
   assertConfigName(config);

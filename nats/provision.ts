@@ -7,7 +7,7 @@
 import { DiscardPolicy, RetentionPolicy, StorageType, type StreamConfig } from "@nats-io/jetstream";
 import type { KvOptions } from "@nats-io/kv";
 import type { AtlasNats } from "./connect.ts";
-import { Buckets, pointerBucket, Streams } from "./names.ts";
+import { blobMirrorStream, Buckets, pointerBucket, Streams } from "./names.ts";
 import { RegionRecord } from "./schemas.ts";
 import { listKeys } from "./keys.ts";
 import { isCasConflict, retryTransient } from "./retry.ts";
@@ -110,7 +110,9 @@ export interface RegionOptions {
 }
 
 /**
- * Creates the pointer bucket of a region (if missing) and records the region.
+ * Creates what is missing of a region's state: its pointer bucket, its copy of the blobs
+ * object store (a mirror stream, see {@linkcode blobMirrorStream}), both placed like
+ * `options` say, and its record in the regions bucket. Run {@linkcode provision} first.
  *
  * @example
  * ```ts
@@ -128,11 +130,26 @@ export async function provisionRegion(
     ...(options.cluster ? { cluster: options.cluster } : {}),
     createdAt: new Date().toISOString(),
   });
+  const replicas = options.replicas ?? 1;
+  const placement = options.cluster ? { placement: { cluster: options.cluster, tags: [] } } : {};
   await retryTransient(async () => {
-    await ensureKv(nats, bucket, {
-      history: 64,
-      replicas: options.replicas ?? 1,
-      ...(options.cluster ? { placement: { cluster: options.cluster, tags: [] } } : {}),
+    await ensureKv(nats, bucket, { history: 64, replicas, ...placement });
+    // A mirror keeps the origin's subjects ($O.atlas_blobs.…; nats-server 2.9 has no
+    // subject transforms), so the object store client cannot open it: blob_mirror.ts
+    // reads it with message gets, and direct gets (allow_direct) when the region has lost
+    // the JetStream meta leader.
+    await ensureStream(nats, {
+      name: blobMirrorStream(region),
+      description: `Copy of the ${Buckets.blobs} object store for region ${region}`,
+      mirror: { name: `OBJ_${Buckets.blobs}` },
+      storage: StorageType.File,
+      num_replicas: replicas,
+      // Object metadata is written with a rollup header. nats-server 2.9 refuses such a
+      // message in a stream that does not allow rollups, and the mirror then stalls on
+      // the first one (measured on 2.9.10); newer servers accept it either way.
+      allow_rollup_hdrs: true,
+      allow_direct: true,
+      ...placement,
     });
     const regions = await nats.kv(Buckets.regions);
     const existing = await regions.get(region);

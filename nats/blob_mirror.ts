@@ -1,0 +1,196 @@
+/**
+ * Reading blobs from a region's copy of the blobs object store, so an agent's fetch does
+ * not cross a gateway and still works while its region is cut off from the primary.
+ *
+ * The copy is a mirror stream of `OBJ_atlas_blobs` ({@linkcode blobMirrorStream}, made
+ * by `provisionRegion`). A mirror keeps the origin's subjects (nats-server 2.9 has no
+ * subject transforms), which the object store client cannot open as a bucket, so the
+ * layout of `@nats-io/obj` 3.4 is read here directly: the object's metadata is the last
+ * message on `$O.atlas_blobs.M.<base64url(name)>`, its chunks are the messages on
+ * `$O.atlas_blobs.C.<nuid>` in stream order. No consumer is created per read.
+ *
+ * Reads go through the stream message-get API, which answers "stream not found" and
+ * "no message" exactly. That API needs the JetStream meta leader, though: on
+ * nats-server 2.9.10 it answers "JetStream system temporarily unavailable" (code 10008)
+ * from about 9 s after a region loses the meta leader (measured, the primary killed).
+ * Then reads switch to direct gets, which the copy's own replicas answer with no meta
+ * leader (measured: still answering a minute later). They are not the first choice: a
+ * direct get to a stream that does not exist gets no answer at all, only a timeout, and
+ * any replica may answer one, even a lagging one (a chunk it lacks is an error, and the
+ * caller falls back to the primary object store).
+ *
+ * @module
+ */
+import {
+  JetStreamApiCodes,
+  JetStreamApiError,
+  type LastForMsgRequest,
+  type SeqMsgRequest,
+  type StoredMsg,
+} from "@nats-io/jetstream";
+import { z } from "zod";
+import type { AtlasNats } from "./connect.ts";
+import { sha256Hex } from "./crypto.ts";
+import { blobMirrorStream, blobName, Buckets } from "./names.ts";
+
+/** Raised when a region's copy holds a blob whose chunks do not add up to its metadata. */
+export class BlobCopyError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "BlobCopyError";
+  }
+}
+
+/** The fields of an object store `ObjectInfo` record this module relies on. */
+const _ObjectMeta = z.object({
+  name: z.string(),
+  nuid: z.string(),
+  size: z.number().int().nonnegative(),
+  chunks: z.number().int().nonnegative(),
+  digest: z.string(),
+  deleted: z.boolean().optional(),
+  options: z.object({ link: z.unknown().optional() }).nullish(),
+});
+
+const DIGEST_PREFIX = "SHA-256=";
+
+/** Subject of an object's metadata: `@nats-io/obj` encodes the name base64url, padded. */
+function _metaSubject(name: string): string {
+  return `$O.${Buckets.blobs}.M.${btoa(name).replaceAll("+", "-").replaceAll("/", "_")}`;
+}
+
+function _chunkSubject(nuid: string): string {
+  return `$O.${Buckets.blobs}.C.${nuid}`;
+}
+
+/** "JetStream system temporarily unavailable": no JetStream meta leader in reach. */
+const JS_CLUSTER_NOT_AVAILABLE = 10008;
+
+/** A message, by sequence and subject, or the last one of a subject. */
+type _Query = LastForMsgRequest | (SeqMsgRequest & { next_by_subj: string });
+
+/**
+ * Message reads from one stream: the message-get API while it answers, direct gets
+ * once it says the meta leader is out of reach (see the module doc).
+ */
+class _StreamReader {
+  readonly #nats: AtlasNats;
+  readonly stream: string;
+  #direct = false;
+
+  constructor(nats: AtlasNats, stream: string) {
+    this.#nats = nats;
+    this.stream = stream;
+  }
+
+  /** `null` for a missing message or a missing stream (a region provisioned before copies). */
+  async get(query: _Query): Promise<StoredMsg | null> {
+    if (!this.#direct) {
+      try {
+        // The client's type knows next_by_subj only for direct gets; the server's message
+        // get takes it too (nats-server 2.9 and later).
+        return await this.#nats.jsm.streams.getMessage(this.stream, query);
+      } catch (e) {
+        if (!(e instanceof JetStreamApiError)) throw e;
+        if (e.code === JetStreamApiCodes.StreamNotFound) return null;
+        if (e.code !== JS_CLUSTER_NOT_AVAILABLE) throw e;
+        this.#direct = true;
+      }
+    }
+    return await this.#nats.jsm.direct.getMessage(this.stream, query);
+  }
+}
+
+/** The object store's digest (`SHA-256=` then base64url, or hex from other clients) as hex. */
+function _digestHex(digest: string): string | undefined {
+  if (!digest.startsWith(DIGEST_PREFIX)) return undefined;
+  const value = digest.slice(DIGEST_PREFIX.length);
+  if (/^[0-9a-fA-F]{64}$/.test(value)) return value.toLowerCase();
+  try {
+    const bytes = Buffer.from(value.replaceAll("-", "+").replaceAll("_", "/"), "base64");
+    return bytes.length === 32 ? bytes.toString("hex") : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Reads the blob with SHA-256 `digest` from the copy of the blobs object store in
+ * `region`. Returns `null` when the copy does not have it: never stored, deleted, not
+ * mirrored yet (the copy may lag the primary by a moment), or no copy in the region
+ * (provisioned before copies existed). Callers fall back to the primary object store.
+ *
+ * The assembled bytes are checked against the size and SHA-256 the object store
+ * recorded, else a {@linkcode BlobCopyError} is thrown; they are not checked against
+ * `digest` (that is the caller's verification of a signed version). NATS errors
+ * (timeouts, no responders) are thrown as they are. Works in a region cut off from the
+ * JetStream meta leader, as long as a replica of the copy is in reach.
+ *
+ * @example
+ * ```ts
+ * const bytes = await readMirroredBlob(nats, "us-east", version.digest) ??
+ *   await (await nats.blobs()).getBlob(blobName(version.digest));
+ * ```
+ */
+export async function readMirroredBlob(
+  nats: AtlasNats,
+  region: string,
+  digest: string,
+): Promise<Uint8Array | null> {
+  const stream = blobMirrorStream(region);
+  const name = blobName(digest);
+  const reader = new _StreamReader(nats, stream);
+  const metaMsg = await reader.get({ last_by_subj: _metaSubject(name) });
+  if (!metaMsg) return null;
+  let meta: z.infer<typeof _ObjectMeta>;
+  try {
+    meta = _ObjectMeta.parse(JSON.parse(new TextDecoder().decode(metaMsg.data)));
+  } catch (e) {
+    throw new BlobCopyError(
+      `Metadata of blob ${name} in stream ${stream} (seq ${metaMsg.seq}) is not an object ` +
+        `store record: ${(e as Error).message}; read the blob from the object store instead`,
+      { cause: e },
+    );
+  }
+  // Atlas never links blobs; a link is left to the object store client to follow.
+  if (meta.deleted || meta.options?.link) return null;
+  const expectedHex = _digestHex(meta.digest);
+  if (expectedHex === undefined) {
+    throw new BlobCopyError(
+      `Blob ${name} in stream ${stream} has an unknown digest ${JSON.stringify(meta.digest)}: ` +
+        `read it from the object store instead`,
+    );
+  }
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  // Chunks precede their metadata in the stream; each search starts past the last one.
+  let seq = 1;
+  for (let i = 0; i < meta.chunks; i++) {
+    const chunk = await reader.get({ seq, next_by_subj: _chunkSubject(meta.nuid) });
+    if (!chunk || chunk.seq > metaMsg.seq) {
+      throw new BlobCopyError(
+        `Blob ${name} in stream ${stream} has ${i} of its ${meta.chunks} chunks: ` +
+          `read it from the object store instead`,
+      );
+    }
+    const data = chunk.data;
+    parts.push(data);
+    size += data.length;
+    seq = chunk.seq + 1;
+  }
+  const bytes = new Uint8Array(size);
+  let offset = 0;
+  for (const p of parts) {
+    bytes.set(p, offset);
+    offset += p.length;
+  }
+  const actualHex = sha256Hex(bytes);
+  if (size !== meta.size || actualHex !== expectedHex) {
+    throw new BlobCopyError(
+      `Blob ${name} in stream ${stream} is corrupt: ${size} bytes with SHA-256 ${actualHex}, ` +
+        `its metadata says ${meta.size} bytes with SHA-256 ${expectedHex}; read it from the ` +
+        `object store instead`,
+    );
+  }
+  return bytes;
+}
