@@ -104,12 +104,25 @@ export const RegionMove = z.object({
 });
 export type RegionMove = z.infer<typeof RegionMove>;
 
+/** A region an activation could not reach, handed to its coordinator as a rollout. */
+export const DeferredMove = z.object({
+  region: SimpleName,
+  /** The immediate rollout the region's coordinator runs once it reads the primary again. */
+  rolloutId: z.string(),
+  /** Why the pointer could not be written now. */
+  reason: z.string(),
+});
+export type DeferredMove = z.infer<typeof DeferredMove>;
+
 /** Response of activate and rollback. */
 export const MoveResult = z.object({
   config: ConfigName,
   /** The version activated (a rollback without toVersion: the first region's target). */
   version: z.number().int().positive(),
+  /** The regions moved now. */
   regions: z.array(RegionMove),
+  /** Regions not reachable now (activate only; the response is then 202). */
+  deferred: z.array(DeferredMove).default([]),
 });
 export type MoveResult = z.infer<typeof MoveResult>;
 

@@ -111,6 +111,13 @@ async function _moves(run: Run, path: string, body: unknown): Promise<void> {
       r.changed ? "yes" : "no (already active)",
     ]),
   ));
+  for (const d of res.deferred) {
+    await run.print(
+      `${d.region}: not reachable now (${d.reason}); handed to its coordinator as rollout ` +
+        `${d.rolloutId}, applied once the region reads the primary again ` +
+        `(\`deno task atlas rollout watch ${d.rolloutId}\`)`,
+    );
+  }
 }
 
 /** Every command by name. */

@@ -118,6 +118,7 @@ export const ROUTES: readonly RouteSpec[] = [
   }, { query: DiffQuery }),
   _route(`POST ${CONFIG}/activate`, "admin", "Make a version active now in some or all regions", {
     200: json("what moved where", MoveResult),
+    202: json("moved where reachable; unreachable regions deferred to a rollout", MoveResult),
   }, { body: ActivateBody }),
   _route(`POST ${CONFIG}/rollback`, "admin", "Move back to the prior (or a named) version", {
     200: json("what moved where", MoveResult),

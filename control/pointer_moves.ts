@@ -10,17 +10,19 @@
  */
 import {
   appendAudit,
+  isTransient,
   type PointerChange,
   type PointerRecord,
   readPointer,
   retryTransient,
+  UnavailableError,
   type VersionRecord,
   writePointer,
 } from "@atlas/nats";
-import type { MoveResult, RegionMove } from "./api.ts";
+import type { DeferredMove, MoveResult, RegionMove } from "./api.ts";
 import type { ControlContext } from "./context.ts";
 import { requireConfig } from "./configs.ts";
-import { supersedeActiveRollout } from "./rollouts.ts";
+import { startRollout, supersedeActiveRollout } from "./rollouts.ts";
 import { ConflictError } from "./errors.ts";
 import { targetRegions } from "./regions.ts";
 import { getVersion, readContent } from "./versions.ts";
@@ -29,11 +31,17 @@ import { getVersion, readContent } from "./versions.ts";
 const HISTORY = 32;
 /** Compare-and-set attempts per region: each concurrent mover can cost one. */
 const CAS_ATTEMPTS = 32;
+/**
+ * How long an activation keeps trying a region before handing it to the region's
+ * coordinator: longer than a stream leader election (5–8 s), far shorter than an outage.
+ */
+const REGION_DEADLINE_MS = 9_000;
 
 interface MoveOptions {
   actor: string;
   action: "pointer.activate" | "pointer.rollback";
   inline?: Record<string, Uint8Array>;
+  deadlineMs?: number;
 }
 
 /** Moves one region's pointer and audits it; `change` may be called again on a lost race. */
@@ -55,6 +63,7 @@ async function _move(
     issuedBy: options.actor,
     attempts: CAS_ATTEMPTS,
     ...(options.inline ? { inline: options.inline } : {}),
+    ...(options.deadlineMs ? { deadlineMs: options.deadlineMs } : {}),
   });
   if (!stored) throw new Error(`Pointer ${region}/${config} was neither stored nor found`);
   const previousVersion = (previous as PointerRecord | null)?.active.version ?? null;
@@ -72,6 +81,11 @@ async function _move(
 /**
  * Makes `version` the active version of `name` in `regions` (default: every provisioned
  * region). A region already on that version (with no candidate) is left alone.
+ *
+ * A region that cannot be reached (its pointer bucket does not answer within
+ * {@linkcode REGION_DEADLINE_MS}: a cut gateway, a region down) does not fail the others.
+ * It is handed to its own coordinator as an immediate rollout, which the coordinator runs
+ * as soon as it can read the primary again; the result lists it under `deferred`.
  *
  * @example
  * ```ts
@@ -102,12 +116,62 @@ export async function activate(
       reason: `activate v${version.version}`,
     };
   };
-  const moves = await Promise.all(
+  const settled = await Promise.allSettled(
     regions.map((region) =>
-      _move(ctx, region, name, change, { actor, action: "pointer.activate", inline })
+      _move(ctx, region, name, change, {
+        actor,
+        action: "pointer.activate",
+        inline,
+        deadlineMs: REGION_DEADLINE_MS,
+      })
     ),
   );
-  return { config: name, version: version.version, regions: moves };
+  const moves: RegionMove[] = [];
+  const unreachable: { region: string; reason: string }[] = [];
+  settled.forEach((s, i) => {
+    if (s.status === "fulfilled") moves.push(s.value);
+    else if (_unreachable(s.reason)) {
+      unreachable.push({ region: regions[i]!, reason: (s.reason as Error).message });
+    }
+  });
+  const failed = settled.find((s) => s.status === "rejected" && !_unreachable(s.reason));
+  if (failed) throw (failed as PromiseRejectedResult).reason;
+  const deferred = unreachable.length ? await _defer(ctx, name, version, unreachable, actor) : [];
+  return { config: name, version: version.version, regions: moves, deferred };
+}
+
+function _unreachable(error: unknown): boolean {
+  return error instanceof UnavailableError || isTransient(error);
+}
+
+/**
+ * Hands regions an activation could not reach to their coordinators: one immediate rollout
+ * of `version` over them (its coordinator takes it up once it reads the primary again),
+ * audited per region as `pointer.deferred`.
+ */
+async function _defer(
+  ctx: ControlContext,
+  name: string,
+  version: VersionRecord,
+  unreachable: { region: string; reason: string }[],
+  actor: string,
+): Promise<DeferredMove[]> {
+  const rollout = await startRollout(ctx, name, {
+    version: version.version,
+    strategy: { name: "immediate" },
+    regions: unreachable.map((u) => u.region),
+  }, actor);
+  for (const u of unreachable) {
+    await appendAudit(ctx.nats, {
+      actor,
+      action: "pointer.deferred",
+      config: name,
+      region: u.region,
+      version: version.version,
+      details: { rolloutId: rollout.id, reason: u.reason },
+    });
+  }
+  return unreachable.map((u) => ({ ...u, rolloutId: rollout.id }));
 }
 
 /** Raised inside a pointer change when the target's version record must be read first. */
@@ -196,5 +260,5 @@ export async function rollback(
       }
     }
   }));
-  return { config: name, version: moves[0]!.version, regions: moves };
+  return { config: name, version: moves[0]!.version, regions: moves, deferred: [] };
 }

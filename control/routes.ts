@@ -104,7 +104,8 @@ export function pointerRoutes(ctx: ControlContext): Hono<ControlEnv> {
   return new Hono<ControlEnv>()
     .post("/:name/activate", async (c) => {
       const body = await readJsonBody(c.req.raw, ActivateBody, ctx.maxBodyBytes);
-      return c.json(await activate(ctx, c.req.param("name"), body, c.var.principal.name));
+      const result = await activate(ctx, c.req.param("name"), body, c.var.principal.name);
+      return c.json(result, result.deferred.length ? 202 : 200);
     })
     .post("/:name/rollback", async (c) => {
       const body = await readJsonBody(c.req.raw, RollbackBody, ctx.maxBodyBytes);
