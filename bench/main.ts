@@ -3,6 +3,11 @@
  * end to end against the raw NATS floor, in one run, on this machine. Prints a table and
  * writes `bench/results/<date>.json`. See bench/README.md for the method.
  *
+ * `--profile <dir>` also CPU-profiles the agent workers and this process (control plane)
+ * during the publish rounds of each N, writes the `.cpuprofile` files to `<dir>` (open them
+ * in Chrome DevTools) and prints where the time went. Profiling slows everything: read
+ * latencies from a run without it.
+ *
  * @module
  */
 import { parseArgs } from "node:util";
@@ -11,6 +16,7 @@ import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { AckRecord, generateSigningKey, Signer, startNatsServer } from "@atlas/nats";
 import { startControl } from "@atlas/control";
 import { ms, summarize, type Summary, table } from "./stats.ts";
+import { type CpuProfile, Profiler, summarizeProfiles } from "./profile.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -19,12 +25,14 @@ const { values } = parseArgs({
     sizes: { type: "string" },
     rounds: { type: "string" },
     "state-root": { type: "string", default: "/dev/shm" },
+    profile: { type: "string" },
     help: { type: "boolean", short: "h" },
   },
 });
 if (values.help) {
   console.log(
-    "Usage: deno task bench [--quick] [--sizes 1,100,1000,10000] [--rounds N] [--state-root /dev/shm]",
+    "Usage: deno task bench [--quick] [--sizes 1,100,1000,10000] [--rounds N] " +
+      "[--state-root /dev/shm] [--profile <dir>]",
   );
   Deno.exit(0);
 }
@@ -35,6 +43,8 @@ const REGION = "bench";
 const CONFIG = "bench.cfg";
 const TOKEN = "bench-token";
 const WORKER = new URL("./worker.ts", import.meta.url).pathname;
+const profileDir = values.profile;
+if (profileDir) await Deno.mkdir(profileDir, { recursive: true });
 
 function log(msg: string): void {
   console.error(`bench: ${msg}`);
@@ -235,6 +245,11 @@ for (const n of sizes) {
     const activateCall: number[] = [];
     const fanOut: number[] = [];
     const rollback: number[] = [];
+    const profiler = profileDir ? new Profiler() : undefined;
+    if (profiler) {
+      await Promise.all(workers.map((w) => tell(w, "profile-start")));
+      await profiler.start();
+    }
     for (let r = 0; r < rounds; r++) {
       const body = content();
       const start = performance.now();
@@ -272,6 +287,7 @@ for (const n of sizes) {
         await pause(n >= 1000 ? 1_000 : 300);
       }
     }
+    if (profiler) await _saveProfiles(profiler, workers, n);
     rows.push({
       name: "publish + activate → N applied+acked",
       n,
@@ -314,6 +330,28 @@ for (const n of sizes) {
     await Promise.all(workers.map((w) => w.child.status));
     await Deno.remove(`${root}/agents-${n}`, { recursive: true }).catch(() => {});
   }
+}
+
+/** Stops the profilers of one N, writes the files and prints the summaries. */
+async function _saveProfiles(profiler: Profiler, workers: Worker[], n: number): Promise<void> {
+  const control = await profiler.stop();
+  await Deno.writeTextFile(`${profileDir}/control-n${n}.cpuprofile`, JSON.stringify(control));
+  const files = workers.map((w) => `${profileDir}/agents-n${n}-w${w.index}.cpuprofile`);
+  await Promise.all(workers.map((w, i) => tell(w, "profile-stop", { file: files[i] })));
+  const agents = await Promise.all(
+    files.map(async (f) => JSON.parse(await Deno.readTextFile(f)) as CpuProfile),
+  );
+  for (
+    const [who, profiles] of [["agent workers", agents], ["control plane + orchestrator", [
+      control,
+    ]]] as const
+  ) {
+    const { functions, packages } = summarizeProfiles([...profiles]);
+    console.log(`\nN=${n}, ${who}: self time by function (busy samples only)`);
+    console.log(table(["function", "where", "share"], functions));
+    console.log(table(["package", "share"], packages));
+  }
+  log(`profiles written to ${profileDir}`);
 }
 
 // ------------------------------------------------------------------ control plane

@@ -8,12 +8,14 @@
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { Agent, AgentConfigFile } from "@atlas/agent";
 import { type TrustedKey, Verifier } from "@atlas/nats";
+import { Profiler } from "./profile.ts";
 
 const [url, index] = [Deno.args[0]!, Number(Deno.args[1])];
 const control = await connect({ servers: url, name: `bench worker ${index}` });
 
 let floor: NatsConnection[] = [];
 let agents: Agent[] = [];
+let profiler: Profiler | undefined;
 
 /** Opens `count` connections, at most `width` at a time. */
 async function inBatches<T>(
@@ -84,6 +86,17 @@ const handlers: Record<string, (arg: Record<string, unknown>) => Promise<unknown
   async "agents-stop"() {
     await Promise.all(agents.map((a) => a.close()));
     agents = [];
+    return {};
+  },
+  async "profile-start"() {
+    profiler = new Profiler();
+    await profiler.start();
+    return {};
+  },
+  async "profile-stop"(arg) {
+    const profile = await profiler!.stop();
+    profiler = undefined;
+    await Deno.writeTextFile(arg.file as string, JSON.stringify(profile));
     return {};
   },
   async usage() {

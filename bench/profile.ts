@@ -1,0 +1,103 @@
+/**
+ * CPU profiles for `deno task bench --profile`: V8's sampling profiler through
+ * `node:inspector`, started and stopped inside a process, and a summary of where the time
+ * went (self time per function, summed over every profile given).
+ *
+ * @module
+ */
+import { Session } from "node:inspector";
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  hitCount?: number;
+}
+/** A `.cpuprofile` (the Chrome DevTools format). */
+export interface CpuProfile {
+  nodes: ProfileNode[];
+  startTime: number;
+  endTime: number;
+  samples?: number[];
+  timeDeltas?: number[];
+}
+
+/** A running profiler in this process. */
+export class Profiler {
+  readonly #session = new Session();
+
+  #post<T>(method: string, params: object = {}): Promise<T> {
+    return new Promise((resolve, reject) =>
+      this.#session.post(
+        method,
+        params,
+        (e: unknown, r: unknown) => (e ? reject(e) : resolve(r as T)),
+      )
+    );
+  }
+
+  /** Starts sampling every `intervalUs` microseconds. */
+  async start(intervalUs = 500): Promise<void> {
+    this.#session.connect();
+    await this.#post("Profiler.enable");
+    await this.#post("Profiler.setSamplingInterval", { interval: intervalUs });
+    await this.#post("Profiler.start");
+  }
+
+  /** Stops and returns the profile. */
+  async stop(): Promise<CpuProfile> {
+    const { profile } = await this.#post<{ profile: CpuProfile }>("Profiler.stop");
+    this.#session.disconnect();
+    return profile;
+  }
+}
+
+/** Where a frame comes from, shortened: `agent/agent.ts:412`, `npm @nats-io/nats-core`. */
+function _where(frame: ProfileNode["callFrame"]): string {
+  const url = frame.url;
+  if (!url) return "(native)";
+  const npm = url.match(
+    /node_modules\/(?:\.deno\/[^/]+\/node_modules\/)?(@[^/]+\/[^/]+|[^/@][^/]*)/,
+  );
+  if (npm) return `npm ${npm[1]}`;
+  const local = url.match(/\/(agent|control|coordinator|nats|bench)\/([^/]+)$/);
+  if (local) return `${local[1]}/${local[2]}:${frame.lineNumber + 1}`;
+  return url.replace(/^.*\//, "");
+}
+
+/**
+ * The `top` functions by self time over `profiles`, with their share of all samples and
+ * the share of each package (npm module, Atlas package, native).
+ */
+export function summarizeProfiles(
+  profiles: CpuProfile[],
+  top = 20,
+): { functions: [string, string, string][]; packages: [string, string][] } {
+  const byFunction = new Map<string, number>();
+  const byPackage = new Map<string, number>();
+  let total = 0;
+  for (const p of profiles) {
+    const nodes = new Map(p.nodes.map((n) => [n.id, n]));
+    const hits = new Map<number, number>();
+    for (const id of p.samples ?? []) hits.set(id, (hits.get(id) ?? 0) + 1);
+    for (const [id, count] of hits) {
+      const n = nodes.get(id)!;
+      const name = n.callFrame.functionName || "(anonymous)";
+      if (name === "(idle)" || name === "(program)") continue;
+      const where = _where(n.callFrame);
+      const key = `${name}  ${where}`;
+      byFunction.set(key, (byFunction.get(key) ?? 0) + count);
+      const pkg = where.startsWith("npm ") ? where : where.split("/")[0]!.split(":")[0]!;
+      byPackage.set(pkg, (byPackage.get(pkg) ?? 0) + count);
+      total += count;
+    }
+  }
+  const pct = (n: number) => `${((n / Math.max(1, total)) * 100).toFixed(1)} %`;
+  const functions = [...byFunction.entries()].sort((a, b) => b[1] - a[1]).slice(0, top)
+    .map(([k, n]): [string, string, string] => {
+      const [fn, where] = k.split("  ");
+      return [fn!, where!, pct(n)];
+    });
+  const packages = [...byPackage.entries()].sort((a, b) => b[1] - a[1]).slice(0, 12)
+    .map(([k, n]): [string, string] => [k, pct(n)]);
+  return { functions, packages };
+}
