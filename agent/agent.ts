@@ -131,7 +131,7 @@ export class Agent implements AsyncDisposable {
     this.#verifier = verifier;
     this.#options = options;
     this.#cache = new BlobCache(`${config.stateDir}/blobs`, config.cacheEntries);
-    this.#outbox = new AckOutbox(`${config.stateDir}/outbox`);
+    this.#outbox = new AckOutbox(state.outbox);
   }
 
   /**
@@ -149,7 +149,6 @@ export class Agent implements AsyncDisposable {
     const verifier = options.verifier ?? (await loadVerifier(config.trustedKeys));
     await Deno.mkdir(`${config.stateDir}/blobs`, { recursive: true });
     const agent = new Agent(config, await loadState(config.stateDir), verifier, options);
-    await agent.#outbox.open();
     for (const [name, c] of Object.entries(config.configs)) {
       const removed = await removeStaleTemps(c.path);
       if (removed) {
@@ -167,6 +166,12 @@ export class Agent implements AsyncDisposable {
     agent.#watchFiles();
     agent.#connecting = agent.#connect();
     return agent;
+  }
+
+  /** Writes the state file, with the acks still waiting. */
+  async #save(): Promise<void> {
+    this.#state.outbox = this.#outbox.pending();
+    await saveState(this.config.stateDir, this.#state);
   }
 
   /** True while connected to NATS. */
@@ -404,7 +409,7 @@ export class Agent implements AsyncDisposable {
       if (st.diskDigest === target.digest) {
         this.stats.noops++;
         // Reconcile lands here every 30 s per config: write the state only on news.
-        if (advanced) await saveState(this.config.stateDir, this.#state);
+        if (advanced) await this.#save();
         return;
       }
       this.#log("warn", "file differs from the applied version (drift); restoring it", {
@@ -450,7 +455,7 @@ export class Agent implements AsyncDisposable {
     return Object.values(this.#state.configs).flatMap((c) => (c.applied ? [c.applied.digest] : []));
   }
 
-  /** Records the outcome: ack into the outbox first, then the state (crash-safe order). */
+  /** Records the outcome: the ack and the state in one atomic write, then sends the ack. */
   async #finish(
     pointer: PointerRecord,
     target: VersionRecord,
@@ -480,7 +485,7 @@ export class Agent implements AsyncDisposable {
       st.lastAck && st.lastAck.seq === ack.seq && st.lastAck.version === ack.version &&
       st.lastAck.status === status && status !== "applied"
     ) return;
-    await this.#outbox.add(ack);
+    this.#outbox.add(ack);
     if (outcome?.pointerVerified ?? true) st.maxSeq = Math.max(st.maxSeq, pointer.seq);
     st.lastAck = {
       version: ack.version,
@@ -513,7 +518,7 @@ export class Agent implements AsyncDisposable {
         reason: outcome.message,
       });
     }
-    await saveState(this.config.stateDir, this.#state);
+    await this.#save();
     if (this.#nats) this.#outbox.flush(this.#nats).catch(() => {});
     this.#scheduleHeartbeat();
   }
@@ -575,6 +580,8 @@ export class Agent implements AsyncDisposable {
         this.#outbox.flush(nats).catch(() => {}),
         new Promise((r) => setTimeout(r, 2_000)),
       ]);
+      // What was sent leaves the state file now, so a restart has nothing to check.
+      await this.#save().catch(() => {});
       await nats.close();
     } else {
       // Still trying the first connection: nothing to drain.

@@ -29,7 +29,7 @@ export const AgentConfigFile = z.object({
   region: SimpleName,
   /** NATS URL(s) of the agent's region: a string (comma-separated) or a list. */
   nats: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
-  /** Directory of the agent's own state (applied versions, blob cache, ack outbox). */
+  /** Directory of the agent's own state (applied versions and unsent acks, blob cache). */
   stateDir: z.string().min(1),
   /** Path of the trusted keys file (`GET /v1/keys`). */
   trustedKeys: z.string().min(1),

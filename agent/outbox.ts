@@ -1,60 +1,64 @@
 /**
- * Acks are written to an outbox on disk first and sent from there in order, each with a
- * JetStream message id, so an ack made while NATS is unreachable survives a restart and
- * reaches the acks stream exactly once (the stream drops duplicates by id).
+ * The ack outbox: acks waiting to be sent, in order, each with a JetStream message id so
+ * the acks stream drops a resent duplicate.
+ *
+ * The queue is persisted inside the agent's state file (`outbox` in state.json), written
+ * in the same atomic write as the applied version it acks: one file write per apply, and
+ * no crash can leave an apply without its ack or an ack without its apply. A sent ack
+ * leaves the file at the next state write, not at once (that would be a second write per
+ * apply), so after a crash the file may still list acks already sent. Those are
+ * "restored": before any is sent again, the outbox reads the last ack stored for that
+ * config and agent in the acks stream and drops every restored ack up to it. Acks are sent
+ * in order, so that last stored ack is the only one that can tell. Every ack reaches the
+ * stream exactly once, even after a crash followed by a downtime longer than the stream's
+ * duplicate window.
  *
  * @module
  */
 import type { AtlasNats } from "@atlas/nats";
-import { AckRecord, Subjects } from "@atlas/nats";
-import { writeFileAtomic } from "./atomic.ts";
+import { AckRecord, Streams, Subjects } from "@atlas/nats";
 
-/** A persistent, ordered queue of acks waiting to be sent. */
+/** The JetStream message id of an ack: the same ack always gets the same id. */
+export function ackMessageId(ack: AckRecord): string {
+  return `${ack.agent}/${ack.config}/${ack.seq}/${ack.version}/${ack.status}`;
+}
+
+interface Entry {
+  ack: AckRecord;
+  /** Loaded from disk: may have been sent before the restart. */
+  restored: boolean;
+}
+
+/** An ordered queue of acks, persisted by the owner's state writes. */
 export class AckOutbox {
-  readonly dir: string;
-  #counter = 0;
-  /** Pending acks in order, mirrored by one file each. */
-  readonly #queue: { file: string; ack: AckRecord }[] = [];
+  readonly #queue: Entry[];
   #flushing: Promise<void> | undefined;
   #again = false;
 
-  constructor(dir: string) {
-    this.dir = dir;
+  /** `pending`: the acks a previous run left in the state file. */
+  constructor(pending: readonly AckRecord[] = []) {
+    this.#queue = pending.map((ack) => ({ ack, restored: true }));
   }
 
-  /** Creates the directory and loads what a previous run left unsent. */
-  async open(): Promise<void> {
-    await Deno.mkdir(this.dir, { recursive: true });
-    const names: string[] = [];
-    for await (const e of Deno.readDir(this.dir)) {
-      if (e.isFile && /^\d{12}\.json$/.test(e.name)) names.push(e.name);
-    }
-    for (const name of names.sort()) {
-      const file = `${this.dir}/${name}`;
-      const ack = AckRecord.safeParse(
-        JSON.parse(await Deno.readTextFile(file).catch(() => "null")),
-      );
-      if (ack.success) this.#queue.push({ file, ack: ack.data });
-      else await Deno.remove(file).catch(() => {}); // a torn write of an ack never sent
-      this.#counter = Math.max(this.#counter, Number(name.split(".")[0]));
-    }
-  }
-
-  /** Number of acks waiting. */
+  /** Number of acks not known to be in the acks stream. */
   get size(): number {
     return this.#queue.length;
   }
 
-  /** Persists an ack; it is sent by the next {@linkcode flush}. */
-  async add(ack: AckRecord): Promise<void> {
-    const file = `${this.dir}/${String(++this.#counter).padStart(12, "0")}.json`;
-    await writeFileAtomic(file, new TextEncoder().encode(JSON.stringify(ack)), { mode: 0o600 });
-    this.#queue.push({ file, ack });
+  /** What the state file must hold: every ack not known to be sent, in order. */
+  pending(): AckRecord[] {
+    return this.#queue.map((e) => e.ack);
+  }
+
+  /** Queues an ack; the caller persists it with its next state write, then flushes. */
+  add(ack: AckRecord): void {
+    this.#queue.push({ ack: AckRecord.parse(ack), restored: false });
   }
 
   /**
-   * Sends pending acks in order until one fails (it stays, with all after it, for the
-   * next flush). Concurrent calls coalesce.
+   * Sends queued acks in order until one fails (it stays, with all after it, for the next
+   * flush). Restored acks are first checked against the acks stream. Concurrent calls
+   * coalesce.
    */
   flush(nats: AtlasNats): Promise<void> {
     if (this.#flushing) {
@@ -65,22 +69,41 @@ export class AckOutbox {
       do {
         this.#again = false;
         while (this.#queue.length > 0) {
-          const { file, ack } = this.#queue[0]!;
+          const { ack, restored } = this.#queue[0]!;
+          if (restored) {
+            await this.#dropDelivered(nats, ack);
+            continue;
+          }
           await nats.js.publish(
             Subjects.ack(ack.region, ack.config, ack.agent),
             JSON.stringify(ack),
-            {
-              msgID: `${ack.agent}/${ack.config}/${ack.seq}/${ack.version}/${ack.status}`,
-              timeout: 5_000,
-            },
+            { msgID: ackMessageId(ack), timeout: 5_000 },
           );
           this.#queue.shift();
-          await Deno.remove(file).catch(() => {});
         }
       } while (this.#again);
     };
     // `.finally` runs after this assignment even when `run` finishes synchronously.
     this.#flushing = run().finally(() => (this.#flushing = undefined));
     return this.#flushing;
+  }
+
+  /**
+   * For the subject of restored `ack`: drops the restored acks up to the one the stream
+   * holds last (already delivered), and marks the rest of them as never sent. Throws
+   * (the flush stops and retries later) when the stream cannot be read.
+   */
+  async #dropDelivered(nats: AtlasNats, ack: AckRecord): Promise<void> {
+    const subject = Subjects.ack(ack.region, ack.config, ack.agent);
+    const mine = this.#queue.filter((e) =>
+      e.restored && Subjects.ack(e.ack.region, e.ack.config, e.ack.agent) === subject
+    );
+    const last = await nats.jsm.direct.getMessage(Streams.acks, { last_by_subj: subject });
+    const stored = last ? ackMessageId(AckRecord.parse(last.json())) : undefined;
+    const delivered = mine.findLastIndex((e) => ackMessageId(e.ack) === stored);
+    for (const [i, e] of mine.entries()) {
+      if (i <= delivered) this.#queue.splice(this.#queue.indexOf(e), 1);
+      else e.restored = false;
+    }
   }
 }

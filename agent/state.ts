@@ -5,7 +5,7 @@
  * @module
  */
 import { z } from "zod";
-import { AgentConfigState, ConfigName } from "@atlas/nats";
+import { AckRecord, AgentConfigState, ConfigName } from "@atlas/nats";
 import { readFileOrNull, writeFileAtomic } from "./atomic.ts";
 
 /** Persisted state of one config. */
@@ -18,6 +18,8 @@ export type ConfigState = z.infer<typeof ConfigState>;
 /** The whole persisted state. */
 export const AgentState = z.object({
   configs: z.record(ConfigName, ConfigState),
+  /** Acks not known to be in the acks stream yet, in order (see outbox.ts). */
+  outbox: z.array(AckRecord).default([]),
 });
 export type AgentState = z.infer<typeof AgentState>;
 
@@ -29,7 +31,7 @@ export function emptyConfigState(): ConfigState {
 /** Reads the state file (an empty state when there is none). */
 export async function loadState(stateDir: string): Promise<AgentState> {
   const bytes = await readFileOrNull(`${stateDir}/state.json`);
-  if (!bytes) return { configs: {} };
+  if (!bytes) return { configs: {}, outbox: [] };
   try {
     return AgentState.parse(JSON.parse(new TextDecoder().decode(bytes)));
   } catch (cause) {
