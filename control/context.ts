@@ -12,7 +12,9 @@ import {
   listKeys,
   retryTransient,
   type Signer,
+  type StoredPointer,
   type TrustedKey,
+  type VersionRecord,
 } from "@atlas/nats";
 import type { KV } from "@nats-io/kv";
 import { BlobMemo } from "./blob_memo.ts";
@@ -51,8 +53,22 @@ export interface ControlContext {
   validators: SchemaValidators;
   /** Recently published content by digest (activation inlines it from here). */
   recentBlobs: BlobMemo;
+  /** Version records read or published, by `<config>/<version>` (immutable, so never stale). */
+  versionRecords: Map<string, VersionRecord>;
+  /** The pointers this process last wrote or read, by `<region>/<config>` (a first guess for CAS). */
+  lastPointers: Map<string, StoredPointer>;
   /** In-memory copy of the configs bucket, for read endpoints. */
   configs: ConfigCache;
+}
+
+/** Sets `key` in an insertion-ordered memo, dropping the oldest entries beyond `max`. */
+export function remember<K, V>(memo: Map<K, V>, key: K, value: V, max = 10_000): void {
+  memo.delete(key);
+  memo.set(key, value);
+  for (const oldest of memo.keys()) {
+    if (memo.size <= max) break;
+    memo.delete(oldest);
+  }
 }
 
 function _positiveInt(name: string, value: number): number {
@@ -85,6 +101,8 @@ export function createContext(deps: ControlDeps): ControlContext {
     replicas: _positiveInt("replicas", deps.replicas ?? 1),
     validators: new SchemaValidators(),
     recentBlobs: new BlobMemo(32 * 1024 * 1024),
+    versionRecords: new Map(),
+    lastPointers: new Map(),
     configs: new ConfigCache(deps.nats),
   };
 }

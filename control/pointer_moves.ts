@@ -20,7 +20,7 @@ import {
   writePointer,
 } from "@atlas/nats";
 import type { DeferredMove, MoveResult, RegionMove } from "./api.ts";
-import type { ControlContext } from "./context.ts";
+import { type ControlContext, remember } from "./context.ts";
 import { requireConfig } from "./configs.ts";
 import { startRollout, supersedeActiveRollout } from "./rollouts.ts";
 import { ConflictError } from "./errors.ts";
@@ -54,6 +54,7 @@ async function _move(
 ): Promise<RegionMove> {
   let previous: PointerRecord | null = null;
   let changed = false;
+  const key = `${region}/${config}`;
   const stored = await writePointer(ctx.nats, ctx.signer, region, config, (cur) => {
     previous = cur;
     const next = change(cur);
@@ -62,6 +63,8 @@ async function _move(
   }, {
     issuedBy: options.actor,
     attempts: CAS_ATTEMPTS,
+    current: ctx.lastPointers.get(key),
+    onStored: (s) => remember(ctx.lastPointers, key, s),
     ...(options.inline ? { inline: options.inline } : {}),
     ...(options.deadlineMs ? { deadlineMs: options.deadlineMs } : {}),
   });
@@ -229,6 +232,7 @@ export async function rollback(
     const stored = await retryTransient(() => readPointer(ctx.nats, region, name), {
       what: `Reading pointer ${region}/${name}`,
     });
+    if (stored) remember(ctx.lastPointers, `${region}/${name}`, stored);
     await load(_rollbackTarget(name, region, stored?.pointer ?? null, request.toVersion).target);
   }
   // Every region can roll back (checked above): only now end a rollout in the way.

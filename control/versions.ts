@@ -21,7 +21,7 @@ import {
   VersionRecord,
 } from "@atlas/nats";
 import { encodeContent, parseContent } from "./content.ts";
-import { type ControlContext, readKv } from "./context.ts";
+import { type ControlContext, readKv, remember } from "./context.ts";
 import { raiseLatestVersion, requireConfig } from "./configs.ts";
 import {
   ConflictError,
@@ -121,6 +121,7 @@ async function _allocate(
       await retryTransient(() => versions.create(key, JSON.stringify(record)), {
         what: `Creating version ${key}`,
       });
+      remember(ctx.versionRecords, key, record);
       return record;
     } catch (e) {
       if (!isCasConflict(e)) throw e;
@@ -167,25 +168,30 @@ export function parseVersionNumber(text: string): number {
 
 /**
  * Reads version `version` of `name`; throws {@linkcode NotFoundError} when the config or
- * the version does not exist.
+ * the version does not exist. Version records never change, so once read (or published)
+ * they are served from memory.
  */
 export async function getVersion(
   ctx: ControlContext,
   name: string,
   version: number,
 ): Promise<VersionRecord> {
-  const { value: config } = await requireConfig(ctx, name);
+  const key = versionKey(name, version);
+  const known = ctx.versionRecords.get(key);
+  if (known) return known;
   const kv = await ctx.nats.kv(Buckets.versions);
   const found = await retryTransient(
-    () => readKv(kv, versionKey(name, version), VersionRecord),
+    () => readKv(kv, key, VersionRecord),
     { what: `Reading version ${name}@v${version}` },
   );
   if (!found) {
+    const { value: config } = await requireConfig(ctx, name);
     throw new NotFoundError(
       `Version ${version} of ${name} does not exist (latest is ${config.latestVersion}): ` +
         `list them with GET /v1/configs/${name}/versions`,
     );
   }
+  remember(ctx.versionRecords, key, found.value);
   return found.value;
 }
 

@@ -61,6 +61,14 @@ export interface WritePointerOptions {
   attempts?: number;
   /** Deadline for transient JetStream errors per attempt. @default 15_000 */
   deadlineMs?: number;
+  /**
+   * The pointer as the caller last saw it: the first attempt builds on it instead of
+   * reading the pointer (one round trip less). If it is stale, the compare-and-set fails
+   * and the next attempt reads the pointer.
+   */
+  current?: StoredPointer | undefined;
+  /** Called with the pointer as stored (or as found, when `change` returned null). */
+  onStored?: (stored: StoredPointer) => void;
 }
 
 /**
@@ -86,14 +94,28 @@ export async function writePointer(
   options: WritePointerOptions,
 ): Promise<PointerRecord | null> {
   const kv = await nats.kv(pointerBucket(region));
-  const attempts = options.attempts ?? 5;
+  // A stale guess costs an attempt of its own.
+  const attempts = (options.attempts ?? 5) + (options.current ? 1 : 0);
+  let guess = options.current;
   for (let attempt = 1; attempt <= attempts; attempt++) {
-    const current = await retryTransient(() => readPointer(nats, region, config), {
+    const current = guess ?? await retryTransient(() => readPointer(nats, region, config), {
       what: `Reading pointer ${region}/${config}`,
       deadlineMs: options.deadlineMs ?? 15_000,
     });
-    const next = change(current?.pointer ?? null);
-    if (next === null) return current?.pointer ?? null;
+    const guessed = guess !== undefined;
+    guess = undefined;
+    let next: PointerChange | null;
+    try {
+      next = change(current?.pointer ?? null);
+    } catch (e) {
+      if (guessed) continue; // judged a guess: judge the real pointer
+      throw e;
+    }
+    if (next === null) {
+      if (guessed) continue; // decided on a guess: confirm on the real pointer
+      if (current) options.onStored?.(current);
+      return current?.pointer ?? null;
+    }
     const pointer = PointerRecord.parse(signer.sign(
       PointerRecord.omit({ keyId: true, signature: true }).parse({
         config,
@@ -105,8 +127,9 @@ export async function writePointer(
       }),
     ));
     const data = JSON.stringify(pointer);
+    let revision: number;
     try {
-      await retryTransient(
+      revision = await retryTransient(
         () => current ? kv.update(config, data, current.revision) : kv.create(config, data),
         { what: `Writing pointer ${region}/${config}`, deadlineMs: options.deadlineMs ?? 15_000 },
       );
@@ -115,6 +138,7 @@ export async function writePointer(
       throw e;
     }
     publishNotice(nats, pointer, options.inline ?? {});
+    options.onStored?.({ pointer, revision });
     return pointer;
   }
   throw new PointerConflictError(

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { natsTest } from "./testing.ts";
 import { generateSigningKey, Signer, Verifier } from "./crypto.ts";
-import { inCandidateShare, readPointer, writePointer } from "./pointers.ts";
+import { inCandidateShare, readPointer, type StoredPointer, writePointer } from "./pointers.ts";
 import { listRegions, provision, provisionRegion } from "./provision.ts";
 import { Subjects } from "./names.ts";
-import { PointerNotice, VersionRecord } from "./schemas.ts";
+import { PointerNotice, type PointerRecord, VersionRecord } from "./schemas.ts";
 
 const signer = new Signer(generateSigningKey());
 
@@ -94,3 +94,41 @@ Deno.test("agents carrying every label of the selector are chosen, quarantined o
     !inCandidateShare("a3", "r1", { percent: 0, agents: [], exclude: [] }, { tier: "canary" }),
   );
 });
+
+natsTest(
+  "a write built on a stale guess of the pointer is redone on the real one",
+  async ({ nats }) => {
+    const push = (n: number) => (cur: PointerRecord | null) => ({
+      active: version(n),
+      history: cur ? [cur.active.version, ...cur.history] : [],
+      reason: "activate",
+    });
+    let remembered: StoredPointer | undefined;
+    await writePointer(nats, signer, "us-east", "web", push(1), {
+      issuedBy: "a",
+      onStored: (s) => (remembered = s),
+    });
+    assert.equal(remembered?.pointer.seq, 1);
+    const guess = remembered;
+    // Someone else moves the pointer: the guess is now stale.
+    await writePointer(nats, signer, "us-east", "web", push(2), { issuedBy: "b" });
+    await writePointer(nats, signer, "us-east", "web", push(3), {
+      issuedBy: "a",
+      current: guess,
+      onStored: (s) => (remembered = s),
+    });
+    const stored = await readPointer(nats, "us-east", "web");
+    assert.equal(stored?.pointer.seq, 3);
+    assert.deepEqual(stored?.pointer.history, [2, 1], "built on v2, not on the guess");
+    assert.equal(remembered?.revision, stored?.revision);
+
+    // A change that refuses the (stale) guess is asked again about the real pointer.
+    const seen: number[] = [];
+    await writePointer(nats, signer, "us-east", "web", (cur) => {
+      seen.push(cur!.seq);
+      if (cur!.seq < 3) throw new Error("refused on the guess");
+      return null;
+    }, { issuedBy: "a", current: guess });
+    assert.deepEqual(seen, [1, 3]);
+  },
+);
