@@ -256,6 +256,8 @@ for (const n of sizes) {
     const fanOut: number[] = [];
     const rollback: number[] = [];
     const profiler = profileDir ? new Profiler() : undefined;
+    const cpuAtStart = await Promise.all(workers.map((w) => tell(w, "usage")));
+    const roundsStart = performance.now();
     if (profiler) {
       await Promise.all(workers.map((w) => tell(w, "profile-start")));
       await profiler.start();
@@ -297,6 +299,12 @@ for (const n of sizes) {
         await pause(n >= 1000 ? 1_000 : 300);
       }
     }
+    const cpuAtEnd = await Promise.all(workers.map((w) => tell(w, "usage")));
+    const roundsSeconds = (performance.now() - roundsStart) / 1000;
+    const roundsCpuMicros = cpuAtEnd.reduce(
+      (sum, a, i) => sum + (a.cpuMicros as number) - (cpuAtStart[i]!.cpuMicros as number),
+      0,
+    );
     if (profiler) await _saveProfiles(profiler, workers, n);
     rows.push({
       name: "publish + activate → N applied+acked",
@@ -325,8 +333,13 @@ for (const n of sizes) {
       0,
     );
     const rss = after.reduce((s, a) => s + (a.rss as number), 0);
+    // Worker CPU over the rounds less what idle agents burn in as long, per agent apply
+    // (publish rounds and rollbacks; each apply's ack and heartbeat included).
+    const idleMicros = (cpuMicros / (windowMs / 1000)) * roundsSeconds;
+    const perApply = (roundsCpuMicros - idleMicros) / (n * (rounds + rollback.length));
     resources.push({
       n,
+      agentCpuMicrosPerApply: Math.round(perApply),
       workerProcesses: workerCount,
       agentRssMiBPerProcess: +(rss / workerCount / 2 ** 20).toFixed(1),
       agentRssKiBPerAgent: +(rss / n / 1024).toFixed(1),
@@ -455,12 +468,13 @@ console.log(table(
 console.log();
 console.log(table(
   [
-    "idle cost at N",
+    "agent cost at N",
     "worker procs",
     "RSS MiB/proc",
     "RSS KiB/agent",
     "CPU %/proc",
     "CPU µs/agent/s",
+    "CPU µs/apply",
     "nats-server RSS MiB",
   ],
   resources.map((r) => [
@@ -470,6 +484,7 @@ console.log(table(
     r.agentRssKiBPerAgent!,
     r.agentCpuPercentPerProcess!,
     r.agentCpuMicrosPerAgentPerSecond!,
+    r.agentCpuMicrosPerApply!,
     r.natsServerRssMiB!,
   ]),
 ));
