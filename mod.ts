@@ -25,6 +25,7 @@ import {
   connectAtlas,
   PointerNotice,
   type PointerRecord,
+  readMirroredBlob,
   readPointer,
   sha256Hex,
   Subjects,
@@ -183,9 +184,11 @@ async function openNats<T>(options: NatsSourceOptions<T>): Promise<AtlasConfig<T
     verifier.verify("version", target);
     if (cfg && cfg.version === target.version) return;
     const b64 = inline[target.digest];
+    // Inline, else the region's copy of the blobs, else the primary object store.
     const bytes = b64 !== undefined
       ? new Uint8Array(Buffer.from(b64, "base64"))
-      : await (await nats!.blobs()).getBlob(blobName(target.digest));
+      : (await readMirroredBlob(nats!, options.region, target.digest).catch(() => null)) ??
+        await (await nats!.blobs()).getBlob(blobName(target.digest));
     if (!bytes || sha256Hex(bytes) !== target.digest) {
       throw new Error(
         `Content of ${target.config} v${target.version} does not match its signed digest`,
