@@ -118,6 +118,8 @@ export class Agent implements AsyncDisposable {
   readonly #pending = new Map<string, Pending>();
   readonly #workers = new Map<string, Promise<void>>();
   readonly #timers: ReturnType<typeof setInterval>[] = [];
+  readonly #retryDelays = new Map<string, number>();
+  readonly #retryTimers = new Map<string, ReturnType<typeof setTimeout>>();
   #heartbeatTimer: ReturnType<typeof setTimeout> | undefined;
 
   private constructor(
@@ -346,11 +348,10 @@ export class Agent implements AsyncDisposable {
       try {
         for (let next = this.#pending.get(config); next; next = this.#pending.get(config)) {
           this.#pending.delete(config);
-          await this.#process(next.pointer, next.blobs).catch((e) =>
-            this.#log("error", "apply attempt failed; will retry on the next reconcile", {
-              config,
-              error: (e as Error).message,
-            })
+          const attempt = next;
+          await this.#process(attempt.pointer, attempt.blobs).then(
+            () => this.#retryDelays.delete(config),
+            (e) => this.#retryLater(attempt, e as Error),
           );
         }
       } finally {
@@ -358,6 +359,34 @@ export class Agent implements AsyncDisposable {
       }
     })();
     this.#workers.set(config, worker);
+  }
+
+  /**
+   * After an apply failed for a passing reason (content not reachable yet, NATS busy): tries
+   * the same pointer again after 1 s, doubling up to the reconcile interval, unless a newer
+   * pointer was taken meanwhile.
+   */
+  #retryLater(attempt: Pending, error: Error): void {
+    const config = attempt.pointer.config;
+    const delay = Math.min(
+      (this.#retryDelays.get(config) ?? 500) * 2,
+      this.config.reconcileSeconds * 1000,
+    );
+    this.#retryDelays.set(config, delay);
+    this.#log("error", "apply attempt failed; will retry", {
+      config,
+      inMs: delay,
+      error: error.message,
+    });
+    clearTimeout(this.#retryTimers.get(config));
+    this.#retryTimers.set(
+      config,
+      setTimeout(() => {
+        this.#retryTimers.delete(config);
+        if (this.#closed || this.#stateOf(config).maxSeq >= attempt.pointer.seq) return;
+        this.#enqueue(attempt.pointer, attempt.blobs);
+      }, delay),
+    );
   }
 
   async #process(pointer: PointerRecord, blobs: Record<string, string>): Promise<void> {
@@ -571,6 +600,7 @@ export class Agent implements AsyncDisposable {
     for (const t of this.#timers) clearInterval(t);
     if (this.#heartbeatTimer !== undefined) clearTimeout(this.#heartbeatTimer);
     for (const t of this.#driftChecks.values()) clearTimeout(t);
+    for (const t of this.#retryTimers.values()) clearTimeout(t);
     this.#watcher?.close();
     this.#sub?.unsubscribe();
     await this.idle();

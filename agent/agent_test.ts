@@ -15,7 +15,7 @@ import {
   Subjects,
   VersionRecord,
 } from "@atlas/nats";
-import type { AtlasNats } from "@atlas/nats";
+import { type AtlasNats, provision } from "@atlas/nats";
 import { agentOnV1, fileOf, makeAgentConfig, signer, startTestAgent } from "./test_helpers.ts";
 
 async function acksOf(nats: AtlasNats, agent = "a1", config = "web"): Promise<AckRecord[]> {
@@ -121,6 +121,29 @@ natsTest(
     assert.equal(await Deno.readTextFile(fileOf(cfg)), content(3));
     assert.equal(agent.stats.regionCopyHits, 1);
     assert.equal(agent.stats.fetches, 2);
+  },
+);
+
+natsTest(
+  "an apply that fails for a passing reason is retried within seconds, not at the next reconcile",
+  async (ctx) => {
+    const cfg = await makeAgentConfig(ctx.urls); // reconcile: once an hour
+    await using agent = await startTestAgent(ctx, cfg);
+    const content = JSON.stringify({ v: 1, pad: "x".repeat(100 * 1024) });
+    const v1 = await storeVersion(ctx.nats, signer, "web", 1, content);
+    // Neither the region's copy nor the object store can be read for a moment.
+    await ctx.nats.jsm.streams.delete(blobMirrorStream("us-east"));
+    await ctx.nats.jsm.streams.delete(`OBJ_${Buckets.blobs}`);
+    await activateVersion(ctx.nats, signer, "us-east", v1, { inline: false });
+    await waitFor("a failed attempt", () => agent.stats.applies === 0 && agent.stats.notices > 0);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(agent.stats.applies, 0);
+    // The object store is back (a restored primary): the agent retries by itself.
+    await provision(ctx.nats);
+    await storeVersion(ctx.nats, signer, "web", 1, content);
+    await waitFor("v1 applied on a retry", () => agent.stats.applies === 1, { timeoutMs: 10_000 });
+    assert.equal(await Deno.readTextFile(fileOf(cfg)), content);
+    assert.equal(agent.stats.rejects, 0, "a passing failure is not a rejection");
   },
 );
 
