@@ -9,15 +9,16 @@
  * message on `$O.atlas_blobs.M.<base64url(name)>`, its chunks are the messages on
  * `$O.atlas_blobs.C.<nuid>` in stream order. No consumer is created per read.
  *
- * Reads go through the stream message-get API, which answers "stream not found" and
- * "no message" exactly. That API needs the JetStream meta leader, though: on
- * nats-server 2.9.10 it answers "JetStream system temporarily unavailable" (code 10008)
- * from about 9 s after a region loses the meta leader (measured, the primary killed).
- * Then reads switch to direct gets, which the copy's own replicas answer with no meta
- * leader (measured: still answering a minute later). They are not the first choice: a
- * direct get to a stream that does not exist gets no answer at all, only a timeout, and
- * any replica may answer one, even a lagging one (a chunk it lacks is an error, and the
- * caller falls back to the primary object store).
+ * Messages are read with JetStream direct gets, which the copy's own replicas answer
+ * without the JetStream meta leader, so reads keep working in a region cut off from the
+ * primary. The stream message-get API does not: on nats-server 2.9.10 it answers
+ * "JetStream system temporarily unavailable" (10008) from about 9 s after a region loses
+ * the meta leader, and in the seconds before that it can wrongly answer "stream not found"
+ * (seen under load in the gateway fault test). A direct get to a stream that does not
+ * exist gets no answer, only a timeout, so whether the region has a copy at all is asked
+ * once with a stream info (which does answer in a cut region) and remembered for a minute.
+ * Any replica may answer a direct get, even a lagging one: a chunk it lacks is an error,
+ * and the caller falls back to the primary object store.
  *
  * @module
  */
@@ -63,42 +64,32 @@ function _chunkSubject(nuid: string): string {
   return `$O.${Buckets.blobs}.C.${nuid}`;
 }
 
-/** "JetStream system temporarily unavailable": no JetStream meta leader in reach. */
-const JS_CLUSTER_NOT_AVAILABLE = 10008;
-
 /** A message, by sequence and subject, or the last one of a subject. */
 type _Query = LastForMsgRequest | (SeqMsgRequest & { next_by_subj: string });
 
-/**
- * Message reads from one stream: the message-get API while it answers, direct gets
- * once it says the meta leader is out of reach (see the module doc).
- */
-class _StreamReader {
-  readonly #nats: AtlasNats;
-  readonly stream: string;
-  #direct = false;
+/** How long the answer "this region has (no) copy" is trusted. */
+const EXISTS_TTL_MS = 60_000;
+const _exists = new WeakMap<AtlasNats, Map<string, { exists: boolean; at: number }>>();
 
-  constructor(nats: AtlasNats, stream: string) {
-    this.#nats = nats;
-    this.stream = stream;
+/** True when `stream` exists (asked at most once a minute per connection). */
+async function _streamExists(nats: AtlasNats, stream: string): Promise<boolean> {
+  let known = _exists.get(nats);
+  if (!known) _exists.set(nats, known = new Map());
+  const hit = known.get(stream);
+  if (hit && Date.now() - hit.at < EXISTS_TTL_MS) return hit.exists;
+  let exists = true;
+  try {
+    await nats.jsm.streams.info(stream);
+  } catch (e) {
+    if (!(e instanceof JetStreamApiError && e.code === JetStreamApiCodes.StreamNotFound)) throw e;
+    exists = false;
   }
+  known.set(stream, { exists, at: Date.now() });
+  return exists;
+}
 
-  /** `null` for a missing message or a missing stream (a region provisioned before copies). */
-  async get(query: _Query): Promise<StoredMsg | null> {
-    if (!this.#direct) {
-      try {
-        // The client's type knows next_by_subj only for direct gets; the server's message
-        // get takes it too (nats-server 2.9 and later).
-        return await this.#nats.jsm.streams.getMessage(this.stream, query);
-      } catch (e) {
-        if (!(e instanceof JetStreamApiError)) throw e;
-        if (e.code === JetStreamApiCodes.StreamNotFound) return null;
-        if (e.code !== JS_CLUSTER_NOT_AVAILABLE) throw e;
-        this.#direct = true;
-      }
-    }
-    return await this.#nats.jsm.direct.getMessage(this.stream, query);
-  }
+function _get(nats: AtlasNats, stream: string, query: _Query): Promise<StoredMsg | null> {
+  return nats.jsm.direct.getMessage(stream, query);
 }
 
 /** The object store's digest (`SHA-256=` then base64url, or hex from other clients) as hex. */
@@ -139,8 +130,8 @@ export async function readMirroredBlob(
 ): Promise<Uint8Array | null> {
   const stream = blobMirrorStream(region);
   const name = blobName(digest);
-  const reader = new _StreamReader(nats, stream);
-  const metaMsg = await reader.get({ last_by_subj: _metaSubject(name) });
+  if (!(await _streamExists(nats, stream))) return null;
+  const metaMsg = await _get(nats, stream, { last_by_subj: _metaSubject(name) });
   if (!metaMsg) return null;
   let meta: z.infer<typeof _ObjectMeta>;
   try {
@@ -166,7 +157,7 @@ export async function readMirroredBlob(
   // Chunks precede their metadata in the stream; each search starts past the last one.
   let seq = 1;
   for (let i = 0; i < meta.chunks; i++) {
-    const chunk = await reader.get({ seq, next_by_subj: _chunkSubject(meta.nuid) });
+    const chunk = await _get(nats, stream, { seq, next_by_subj: _chunkSubject(meta.nuid) });
     if (!chunk || chunk.seq > metaMsg.seq) {
       throw new BlobCopyError(
         `Blob ${name} in stream ${stream} has ${i} of its ${meta.chunks} chunks: ` +
