@@ -28,6 +28,7 @@ import {
   type AtlasNats,
   Buckets,
   type CandidateSelector,
+  checkBlobCopy,
   inCandidateShare,
   isCasConflict,
   isFinal,
@@ -35,6 +36,7 @@ import {
   type PointerRecord,
   QuarantineRecord,
   readPointer,
+  rebuildBlobCopy,
   RolloutRecord,
   type Signer,
   Streams,
@@ -141,6 +143,8 @@ export class RegionCoordinator {
         now: this.#clock.now(),
       })
         .catch((e) => this.#say(`fleet scan failed: ${(e as Error).message}`));
+      await this.#checkBlobCopy()
+        .catch((e) => this.#say(`blob copy check failed: ${(e as Error).message}`));
     }
     const kv = await this.#nats.kv(Buckets.rollouts);
     for (const key of await listKeys(this.#nats, Buckets.rollouts)) {
@@ -157,6 +161,20 @@ export class RegionCoordinator {
         // another writer moved the record or pointer first: next step re-reads
       }
     }
+  }
+
+  /** Rebuilds the region's copy of the blobs when it lacks what the origin has. */
+  async #checkBlobCopy(): Promise<void> {
+    const check = await checkBlobCopy(this.#nats, this.region);
+    if (check.complete) return;
+    this.#say(`the region's blob copy is incomplete (${check.detail}); rebuilding it`);
+    await rebuildBlobCopy(this.#nats, this.region);
+    await appendAudit(this.#nats, {
+      actor: `coordinator/${this.region}`,
+      action: "blobs.copy.rebuilt",
+      region: this.region,
+      details: { reason: check.detail },
+    });
   }
 
   async #handle(r: Stored<RolloutRecord>): Promise<void> {

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import type { SeqMsgRequest } from "@nats-io/jetstream";
-import { BlobCopyError, readMirroredBlob } from "./blob_mirror.ts";
+import { BlobCopyError, checkBlobCopy, readMirroredBlob } from "./blob_mirror.ts";
 import { type AtlasNats, connectAtlas } from "./connect.ts";
 import { sha256Hex } from "./crypto.ts";
 import { blobMirrorStream, blobName, Buckets } from "./names.ts";
-import { listRegions, provision, provisionRegion } from "./provision.ts";
+import { listRegions, provision, provisionRegion, rebuildBlobCopy } from "./provision.ts";
 import { startSupercluster } from "./server.ts";
 import { natsTest, printLogsOnFailure, waitFor } from "./testing.ts";
 
@@ -47,6 +47,33 @@ natsTest(
       assert.deepEqual(await mirrored(nats, region, digests[1]!), large);
       assert.deepEqual(await mirrored(nats, region, digests[2]!), empty);
     }
+  },
+);
+
+natsTest(
+  "a copy that skipped the origin's first messages is found incomplete and rebuilt whole",
+  async ({ nats }) => {
+    const a = await putBlob(nats, new TextEncoder().encode("a")); // seq 1 (chunk), 2 (meta)
+    const b = await putBlob(nats, new TextEncoder().encode("b")); // seq 3, 4
+    await mirrored(nats, "us-east", b);
+    assert.equal((await checkBlobCopy(nats, "us-east")).complete, true);
+    // What nats-server 2.9.10 did under load: a mirror that started past seq 1.
+    const stream = blobMirrorStream("us-east");
+    const config = (await nats.jsm.streams.info(stream)).config;
+    await nats.jsm.streams.delete(stream);
+    await nats.jsm.streams.add({
+      ...config,
+      mirror: { name: `OBJ_${Buckets.blobs}`, opt_start_seq: 3 },
+    });
+    await mirrored(nats, "us-east", b);
+    assert.equal(await readMirroredBlob(nats, "us-east", a), null, "a never reaches the copy");
+    const check = await checkBlobCopy(nats, "us-east");
+    assert.equal(check.complete, false);
+    assert.match(check.detail, /2 messages from seq 3, the origin 4 from seq 1/);
+    await rebuildBlobCopy(nats, "us-east");
+    assert.deepEqual(await mirrored(nats, "us-east", a), new TextEncoder().encode("a"));
+    assert.equal((await checkBlobCopy(nats, "us-east")).complete, true);
+    assert.equal((await checkBlobCopy(nats, "eu-west")).complete, true);
   },
 );
 

@@ -109,6 +109,44 @@ export interface RegionOptions {
   cluster?: string;
 }
 
+/** The stream config of a region's copy of the blobs object store. */
+function blobCopyConfig(
+  region: string,
+  replicas: number,
+  cluster: string | undefined,
+): Partial<StreamConfig> & { name: string } {
+  // A mirror keeps the origin's subjects ($O.atlas_blobs.…; nats-server 2.9 has no
+  // subject transforms), so the object store client cannot open it: blob_mirror.ts reads
+  // it with direct gets (allow_direct), which also work without the JetStream meta leader.
+  return {
+    name: blobMirrorStream(region),
+    description: `Copy of the ${Buckets.blobs} object store for region ${region}`,
+    mirror: { name: `OBJ_${Buckets.blobs}` },
+    storage: StorageType.File,
+    num_replicas: replicas,
+    // Object metadata is written with a rollup header. nats-server 2.9 refuses such a
+    // message in a stream that does not allow rollups, and the mirror then stalls on the
+    // first one (measured on 2.9.10); newer servers accept it either way.
+    allow_rollup_hdrs: true,
+    allow_direct: true,
+    ...(cluster ? { placement: { cluster, tags: [] } } : {}),
+  };
+}
+
+/**
+ * Replaces a region's copy of the blobs with a new mirror, which copies the origin from
+ * its first message (what {@linkcode checkBlobCopy} calls incomplete is never repaired
+ * by the mirror itself). Keeps the copy's replicas and placement.
+ */
+export async function rebuildBlobCopy(nats: AtlasNats, region: string): Promise<void> {
+  const info = await nats.jsm.streams.info(blobMirrorStream(region));
+  await nats.jsm.streams.delete(blobMirrorStream(region));
+  await ensureStream(
+    nats,
+    blobCopyConfig(region, info.config.num_replicas, info.config.placement?.cluster),
+  );
+}
+
 /**
  * Creates what is missing of a region's state: its pointer bucket, its copy of the blobs
  * object store (a mirror stream, see {@linkcode blobMirrorStream}), both placed like
@@ -134,23 +172,7 @@ export async function provisionRegion(
   const placement = options.cluster ? { placement: { cluster: options.cluster, tags: [] } } : {};
   await retryTransient(async () => {
     await ensureKv(nats, bucket, { history: 64, replicas, ...placement });
-    // A mirror keeps the origin's subjects ($O.atlas_blobs.…; nats-server 2.9 has no
-    // subject transforms), so the object store client cannot open it: blob_mirror.ts
-    // reads it with message gets, and direct gets (allow_direct) when the region has lost
-    // the JetStream meta leader.
-    await ensureStream(nats, {
-      name: blobMirrorStream(region),
-      description: `Copy of the ${Buckets.blobs} object store for region ${region}`,
-      mirror: { name: `OBJ_${Buckets.blobs}` },
-      storage: StorageType.File,
-      num_replicas: replicas,
-      // Object metadata is written with a rollup header. nats-server 2.9 refuses such a
-      // message in a stream that does not allow rollups, and the mirror then stalls on
-      // the first one (measured on 2.9.10); newer servers accept it either way.
-      allow_rollup_hdrs: true,
-      allow_direct: true,
-      ...placement,
-    });
+    await ensureStream(nats, blobCopyConfig(region, replicas, options.cluster));
     const regions = await nats.kv(Buckets.regions);
     const existing = await regions.get(region);
     if (!existing || existing.operation !== "PUT") {

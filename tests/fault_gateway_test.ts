@@ -13,6 +13,7 @@ import {
   connectAtlas,
   provision,
   provisionRegion,
+  readMirroredBlob,
   startSupercluster,
   Streams,
   Subjects,
@@ -55,7 +56,12 @@ Deno.test({
         await using control = await startTestControl(sc.cluster("primary").urls);
         const { expect } = control;
         await expect("PUT", "/v1/configs/web", {}, 201);
-        await expect("POST", "/v1/configs/web/versions", { content: '{"v":1}' }, 201);
+        const v1 = await expect<{ digest: string }>(
+          "POST",
+          "/v1/configs/web/versions",
+          { content: '{"v":1}' },
+          201,
+        );
         await expect("POST", "/v1/configs/web/activate", { version: 1 });
 
         // Each region's coordinator and agents talk to their own region's node only.
@@ -76,6 +82,13 @@ Deno.test({
             await waitFor(`v1 applied by ${a.id}`, async () => (await content(a)) === '{"v":1}');
           }
 
+          // The scenario starts from a region whose blob copy is in sync. (If nats-server
+          // started the copy past a message, the region's coordinator rebuilds it.)
+          await waitFor(
+            "v1 in us-east's blob copy",
+            () => readMirroredBlob(east, "us-east", v1.digest),
+            { timeoutMs: 30_000 },
+          );
           // Cut every gateway link of us-east, both ways.
           await sc.cutRegion("us-east");
           const cut = performance.now();
