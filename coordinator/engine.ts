@@ -83,6 +83,11 @@ export class RegionCoordinator {
   /** Newest ack per `<config>/<agent>` of this region, while leading. */
   readonly #acks = new Map<string, AckRecord>();
   #followingAcks = false;
+  /** The region's agent records by id, kept current by following the agents bucket. */
+  readonly #agentRecords = new Map<string, AgentRecord>();
+  #followingAgents = false;
+  /** True once the follow has delivered every record that existed when it started. */
+  #agentsReady = false;
   #lastScan = -Infinity;
 
   constructor(nats: AtlasNats, signer: Signer, leases: Lease, options: CoordinatorOptions) {
@@ -136,6 +141,7 @@ export class RegionCoordinator {
     }
     if (!wasLeader) this.#say(`leading (term ${this.lease.term})`);
     await this.#followAcks();
+    await this.#followAgents();
     if (this.#clock.now() - this.#lastScan >= SCAN_EVERY_MS) {
       this.#lastScan = this.#clock.now();
       await scanFleet(this.#nats, await this.#agents(), {
@@ -483,17 +489,61 @@ export class RegionCoordinator {
     }
   }
 
+  /**
+   * Follows the region's agent records (the last of each, then every change) with an
+   * ordered consumer, so a step reads them from memory instead of with one request per
+   * agent: at 10 000 agents that was 10 000 gets every 500 ms.
+   */
+  async #followAgents(): Promise<void> {
+    if (this.#followingAgents) return;
+    this.#followingAgents = true;
+    this.#agentsReady = false;
+    this.#agentRecords.clear();
+    const prefix = `$KV.${Buckets.agents}.${this.region}.`;
+    try {
+      const consumer = await this.#nats.js.consumers.get(`KV_${Buckets.agents}`, {
+        filter_subjects: `${prefix}*`,
+        deliver_policy: DeliverPolicy.LastPerSubject,
+      });
+      const messages = await consumer.consume();
+      // No record yet: nothing to wait for. Else ready when the backlog is delivered.
+      if ((await listKeys(this.#nats, Buckets.agents, `${this.region}.*`)).length === 0) {
+        this.#agentsReady = true;
+      }
+      (async () => {
+        for await (const m of messages) {
+          const id = m.subject.slice(prefix.length);
+          const op = m.headers?.get("KV-Operation");
+          if (op === "DEL" || op === "PURGE") this.#agentRecords.delete(id);
+          else {
+            const rec = AgentRecord.safeParse(m.json());
+            if (rec.success) this.#agentRecords.set(id, rec.data);
+          }
+          if (m.info.pending === 0) this.#agentsReady = true;
+        }
+      })().catch(() => {}).finally(() => {
+        this.#followingAgents = false;
+        this.#agentsReady = false;
+      });
+    } catch (e) {
+      this.#followingAgents = false;
+      this.#say(`cannot follow agent records yet (${(e as Error).message}); reading them`);
+    }
+  }
+
+  /** The region's agents with a fresh heartbeat. */
   async #agents(): Promise<AgentRecord[]> {
-    const kv = await this.#nats.kv(Buckets.agents);
     const now = this.#clock.now();
+    const fresh = (r: AgentRecord) => now - Date.parse(r.heartbeatAt) <= this.#staleMs;
+    if (this.#agentsReady) return [...this.#agentRecords.values()].filter(fresh);
+    // Not following (yet): read them one by one.
+    const kv = await this.#nats.kv(Buckets.agents);
     const out: AgentRecord[] = [];
     for (const key of await listKeys(this.#nats, Buckets.agents, `${this.region}.*`)) {
       const e = await kv.get(key);
       if (!e || e.operation !== "PUT") continue;
       const rec = AgentRecord.safeParse(e.json());
-      if (rec.success && now - Date.parse(rec.data.heartbeatAt) <= this.#staleMs) {
-        out.push(rec.data);
-      }
+      if (rec.success && fresh(rec.data)) out.push(rec.data);
     }
     return out;
   }
