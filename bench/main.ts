@@ -255,6 +255,9 @@ for (const n of sizes) {
     const activateCall: number[] = [];
     const fanOut: number[] = [];
     const rollback: number[] = [];
+    // Each agent heartbeats 0.5–1.5 s after it applies; at 10 000 agents that wave of KV
+    // writes takes a few seconds more. A round must not start inside the last one's.
+    const settleMs = n >= 10_000 ? 4_000 : n >= 1_000 ? 2_000 : 300;
     const profiler = profileDir ? new Profiler() : undefined;
     const cpuAtStart = await Promise.all(workers.map((w) => tell(w, "usage")));
     const roundsStart = performance.now();
@@ -284,7 +287,7 @@ for (const n of sizes) {
       publishCall.push(published - start);
       activateCall.push(activated - published);
       fanOut.push(end - activated);
-      await pause(n >= 1000 ? 1_000 : 300); // let the post-apply heartbeats settle
+      await pause(settleMs); // let the post-apply heartbeats settle
       if (r % 2 === 1 || rounds < 4) {
         const rb0 = performance.now();
         const back = await api<{ regions: { seq: number }[] }>(
@@ -296,7 +299,7 @@ for (const n of sizes) {
         );
         await acks.wait(back.regions[0]!.seq, n, 120_000);
         rollback.push(performance.now() - rb0);
-        await pause(n >= 1000 ? 1_000 : 300);
+        await pause(settleMs);
       }
     }
     const cpuAtEnd = await Promise.all(workers.map((w) => tell(w, "usage")));
