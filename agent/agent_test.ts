@@ -444,11 +444,13 @@ natsTest(
     await waitFor("v2", () => agent.stats.applies === 2);
     await new Promise((r) => setTimeout(r, 300)); // past the event debounce
     assert.equal(agent.stats.reconciles, reconciles, "writing v2 did not look like drift");
+    const edited = performance.now();
     await Deno.writeTextFile(fileOf(cfg), '{"v":"hand edit"}');
     await waitFor(
       "restored without a reconcile call",
       async () => (await Deno.readTextFile(fileOf(cfg))) === '{"v":2}',
     );
+    console.log(`  hand edit restored ${(performance.now() - edited).toFixed(0)} ms after it`);
     assert.equal(agent.stats.driftHealed, 1);
   },
 );
