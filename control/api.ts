@@ -54,6 +54,19 @@ const Regions = z.array(SimpleName).min(1).optional().describe(
   "default: every provisioned region",
 );
 
+/** Optional body of `PUT /v1/regions/{name}`. */
+export const RegionBody = z.strictObject({
+  cluster: z.string().min(1).max(64).optional().describe(
+    "the NATS cluster to place the region's pointers and blob copy in (a supercluster " +
+      "member named like the region, usually); default: wherever the server puts them",
+  ),
+  replicas: z.number().int().min(1).max(5).optional().describe(
+    "replicas of the region's streams (3 where the region's cluster has 3 nodes); " +
+      "default: the control plane's",
+  ),
+});
+export type RegionBody = z.infer<typeof RegionBody>;
+
 /** Body of `POST /v1/configs/{name}/activate`. */
 export const ActivateBody = z.strictObject({
   version: z.number().int().positive(),

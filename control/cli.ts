@@ -46,7 +46,8 @@ Commands:
   alerts [--all]                            open (or all) alerts, newest first
   audit [--config c] [--limit n]            audit log, newest first
   regions                                   list regions
-  regions add <name>                        provision a region
+  regions add <name> [--cluster C] [--replicas N]
+                                            provision a region (placed in cluster C)
   keys                                      trusted keys JSON (an agent's trustedKeys file)
   keys generate <file>                      write a new signing key (local, mode 0600)
   help                                      this text
@@ -101,6 +102,8 @@ export async function main(argv: string[], io: CliIo = DENO_IO): Promise<number>
         "max-failure-ratio": { type: "string" },
         state: { type: "string" },
         all: { type: "boolean" },
+        cluster: { type: "string" },
+        replicas: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     });

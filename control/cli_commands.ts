@@ -54,6 +54,8 @@ export type Flags = {
   "max-failure-ratio"?: string;
   state?: string;
   all?: boolean;
+  cluster?: string;
+  replicas?: string;
 };
 
 /** One run of a command. */
@@ -320,7 +322,13 @@ export const COMMANDS: Record<string, (run: Run) => Promise<void>> = {
     const client = await run.client();
     if (run.args[0] === "add") {
       const name = requireArg(run, 1, "region name");
-      const res = await client.request("PUT", `/v1/regions/${enc(name)}`);
+      const body = {
+        ...(run.flags.cluster ? { cluster: run.flags.cluster } : {}),
+        ...(run.flags.replicas !== undefined
+          ? { replicas: positiveInt(run.flags.replicas, "--replicas") }
+          : {}),
+      };
+      const res = await client.request("PUT", `/v1/regions/${enc(name)}`, body);
       const region = RegionRecord.parse(await res.json());
       if (run.flags.json) return await run.print(JSON.stringify(region, null, 2));
       return await run.print(

@@ -106,6 +106,10 @@ natsTest("the CLI prints exact content, diffs, audit and schema issues", async (
   const regions = await run("regions", "add", "ap-south");
   assert.match(regions.stdout, /added region ap-south/);
   assert.match((await run("regions")).stdout, /ap-south/);
+  // Options reach the API: a replica count the server cannot have is refused there.
+  const tooMany = await atlas(env, "regions", "add", "sa-east", "--replicas", "9");
+  assert.notEqual(tooMany.code, 0);
+  assert.match(tooMany.stderr, /replicas/);
   assert.match((await run("configs")).stdout, /web\s+application\/json\s+v2\s+yes/);
 });
 

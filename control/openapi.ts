@@ -30,6 +30,7 @@ import {
   Health,
   MoveResult,
   PublishBody,
+  RegionBody,
   RegionList,
   RollbackBody,
   RolloutActionBody,
@@ -157,7 +158,7 @@ export const ROUTES: readonly RouteSpec[] = [
   _route("PUT /v1/regions/{name}", "admin", "Provision a region", {
     200: json("already there", RegionRecord),
     201: json("created", RegionRecord),
-  }),
+  }, { body: RegionBody }),
 ];
 
 type JsonSchema = Record<string, unknown>;

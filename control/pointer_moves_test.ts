@@ -138,6 +138,9 @@ controlTest("regions can be listed and added", async ({ api }) => {
   assert.deepEqual(regions.map((r) => r.name), ["eu-west", "us-east"]);
   await api.ok(201, "PUT", "/v1/regions/ap-south");
   await api.ok(200, "PUT", "/v1/regions/ap-south");
+  for (const body of [{ replicas: 9 }, { cluster: "" }, { zone: "a" }]) {
+    await api.ok(400, "PUT", "/v1/regions/sa-east", { body });
+  }
   await createConfig(api, "web", { contentType: "text/plain" });
   await publish(api, "web", "x");
   const moved = MoveResult.parse(

@@ -14,24 +14,36 @@ export function regionList(ctx: ControlContext): Promise<RegionRecord[]> {
 }
 
 /**
- * Provisions a region (its pointer bucket and record) if it is new; returns the stored
- * record and whether it was created.
+ * Provisions a region (its pointer bucket, blob copy and record) if it is new, placed in
+ * `options.cluster` when given; returns the stored record and whether it was created.
+ * An existing region is left as it is.
  *
  * @example
  * ```ts
- * const { created } = await addRegion(ctx, "ap-south", "alice");
+ * const { created } = await addRegion(ctx, "ap-south", "alice", { cluster: "ap-south" });
  * ```
  */
 export async function addRegion(
   ctx: ControlContext,
   name: string,
   actor: string,
+  options: { cluster?: string | undefined; replicas?: number | undefined } = {},
 ): Promise<{ region: RegionRecord; created: boolean }> {
   checkRegionName(name);
   const existed = (await listRegions(ctx.nats)).some((r) => r.name === name);
-  const fresh = await provisionRegion(ctx.nats, name, { replicas: ctx.replicas });
+  const fresh = await provisionRegion(ctx.nats, name, {
+    replicas: options.replicas ?? ctx.replicas,
+    ...(options.cluster ? { cluster: options.cluster } : {}),
+  });
   const stored = (await listRegions(ctx.nats)).find((r) => r.name === name) ?? fresh;
-  if (!existed) await appendAudit(ctx.nats, { actor, action: "region.put", region: name });
+  if (!existed) {
+    await appendAudit(ctx.nats, {
+      actor,
+      action: "region.put",
+      region: name,
+      ...(options.cluster ? { details: { cluster: options.cluster } } : {}),
+    });
+  }
   return { region: stored, created: !existed };
 }
 

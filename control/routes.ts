@@ -15,6 +15,7 @@ import {
   ConfigPutBody,
   DiffQuery,
   PublishBody,
+  RegionBody,
   RollbackBody,
   RolloutActionBody,
   RolloutsQuery,
@@ -178,7 +179,13 @@ export function regionRoutes(ctx: ControlContext): Hono<ControlEnv> {
   return new Hono<ControlEnv>()
     .get("/", async (c) => c.json({ regions: await regionList(ctx) }))
     .put("/:name", async (c) => {
-      const { region, created } = await addRegion(ctx, c.req.param("name"), c.var.principal.name);
+      const body = await readJsonBody(c.req.raw, RegionBody, ctx.maxBodyBytes);
+      const { region, created } = await addRegion(
+        ctx,
+        c.req.param("name"),
+        c.var.principal.name,
+        body,
+      );
       return c.json(region, created ? 201 : 200);
     });
 }

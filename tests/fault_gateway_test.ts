@@ -10,7 +10,9 @@ import assert from "node:assert/strict";
 import { type HasLog, printLogsOnFailure, waitFor } from "@atlas/nats/testing";
 import {
   type AtlasNats,
+  blobMirrorStream,
   connectAtlas,
+  pointerBucket,
   provision,
   provisionRegion,
   readMirroredBlob,
@@ -50,11 +52,14 @@ Deno.test({
       async () => {
         await using primary = await connectAtlas(sc.cluster("primary").urls);
         await provision(primary, { cluster: "primary" });
-        for (const region of ["us-east", "eu-west"]) {
-          await provisionRegion(primary, region, { cluster: region });
-        }
+        await provisionRegion(primary, "us-east", { cluster: "us-east" });
         await using control = await startTestControl(sc.cluster("primary").urls);
         const { expect } = control;
+        // A region added over the API is placed in its own cluster too.
+        await expect("PUT", "/v1/regions/eu-west", { cluster: "eu-west" }, 201);
+        for (const stream of [`KV_${pointerBucket("eu-west")}`, blobMirrorStream("eu-west")]) {
+          assert.equal((await primary.jsm.streams.info(stream)).cluster?.name, "eu-west", stream);
+        }
         await expect("PUT", "/v1/configs/web", {}, 201);
         const v1 = await expect<{ digest: string }>(
           "POST",
