@@ -88,6 +88,8 @@ export class RegionCoordinator {
   #followingAgents = false;
   /** True once the follow has delivered every record that existed when it started. */
   #agentsReady = false;
+  /** The last blob copy check found the copy incomplete. */
+  #copyIncomplete = false;
   #lastScan = -Infinity;
 
   constructor(nats: AtlasNats, signer: Signer, leases: Lease, options: CoordinatorOptions) {
@@ -117,10 +119,11 @@ export class RegionCoordinator {
   ): Promise<RegionCoordinator> {
     const replica = options.replica ?? `${Deno.hostname()}-${Deno.pid}`;
     const clock = options.clock ?? { now: () => Date.now() };
-    const lease = new Lease(await nats.kv(Buckets.leases), options.region, replica, {
-      ttlMs: options.leaseTtlMs ?? 5_000,
-      clock,
-    });
+    const ttlMs = options.leaseTtlMs ?? 5_000;
+    // A lease request slower than a quarter of the ttl is of no use: fail it early, so a
+    // step stuck on an unreachable primary ends soon after the primary is back.
+    const leases = await nats.kv(Buckets.leases, { timeoutMs: Math.max(250, ttlMs / 4) });
+    const lease = new Lease(leases, options.region, replica, { ttlMs, clock });
     return new RegionCoordinator(nats, signer, lease, { ...options, replica, clock });
   }
 
@@ -140,8 +143,10 @@ export class RegionCoordinator {
       return;
     }
     if (!wasLeader) this.#say(`leading (term ${this.lease.term})`);
-    await this.#followAcks();
-    await this.#followAgents();
+    // In the background: while the primary is out of reach, setting up a follow waits out
+    // a request timeout, and a step must not (it would hold the lease back after a heal).
+    void this.#followAcks();
+    void this.#followAgents();
     if (this.#clock.now() - this.#lastScan >= SCAN_EVERY_MS) {
       this.#lastScan = this.#clock.now();
       await scanFleet(this.#nats, await this.#agents(), {
@@ -169,10 +174,16 @@ export class RegionCoordinator {
     }
   }
 
-  /** Rebuilds the region's copy of the blobs when it lacks what the origin has. */
+  /**
+   * Rebuilds the region's copy of the blobs when it lacks what the origin has, found so at
+   * two fleet scans in a row (a rebuild copies every blob again: never on a glimpse).
+   */
   async #checkBlobCopy(): Promise<void> {
     const check = await checkBlobCopy(this.#nats, this.region);
-    if (check.complete) return;
+    const seenBefore = this.#copyIncomplete;
+    this.#copyIncomplete = !check.complete;
+    if (check.complete || !seenBefore) return;
+    this.#copyIncomplete = false;
     this.#say(`the region's blob copy is incomplete (${check.detail}); rebuilding it`);
     await rebuildBlobCopy(this.#nats, this.region);
     await appendAudit(this.#nats, {
@@ -482,7 +493,7 @@ export class RegionCoordinator {
             this.#acks.set(key, ack.data);
           }
         }
-      })().finally(() => (this.#followingAcks = false));
+      })().catch(() => {}).finally(() => (this.#followingAcks = false));
     } catch (e) {
       this.#followingAcks = false;
       this.#say(`cannot follow acks yet (${(e as Error).message}); heartbeats only`);

@@ -124,6 +124,14 @@ export class Lease {
       await this.#write(record.term + 1, entry.revision); // released: free to take
       return this.isLeader;
     }
+    if (record.holder === this.holder) {
+      // Still ours: a renewal failed (NATS out of reach, or its reply lost) and nobody took
+      // over since. This replica stopped leading when the renewal failed, so taking it back
+      // at once (by compare-and-set, in a new term) is as safe as any takeover, and spares
+      // the region a ttl without a leader after every short cut.
+      await this.#write(record.term + 1, entry.revision);
+      return this.isLeader;
+    }
     const now = this.#clock.now();
     if (!this.#seen || this.#seen.revision !== entry.revision) {
       this.#seen = { revision: entry.revision, since: now };

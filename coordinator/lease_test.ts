@@ -68,3 +68,22 @@ natsTest("a released lease is taken at once, without waiting for the ttl", async
   assert.equal(await b.tick(), true);
   assert.equal(b.term, 2, "the term grows across a release");
 });
+
+natsTest(
+  "a holder whose renewal failed takes its lease back at once if nobody took it",
+  async ({ nats }) => {
+    const kv = await nats.kv(Buckets.leases);
+    const clock = new FakeClock();
+    const a = new Lease(kv, "us-east", "a", { ttlMs: 1_000, clock });
+    const b = new Lease(kv, "us-east", "b", { ttlMs: 1_000, clock });
+    assert.equal(await a.tick(), true);
+    // a's renewal is written but its reply never arrives: the key moved under a.
+    const e = (await kv.get("us-east"))!;
+    await kv.update("us-east", e.string(), e.revision);
+    assert.equal(await a.tick(), false, "the renewal's compare-and-set fails: a stops leading");
+    assert.equal(await b.tick(), false, "b starts counting");
+    assert.equal(await a.tick(), true, "the key still names a: a takes it back, no ttl wait");
+    assert.equal(a.term, 2);
+    assert.equal(await b.tick(), false, "b sees a new revision and starts over");
+  },
+);

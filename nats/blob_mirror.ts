@@ -200,20 +200,24 @@ export interface BlobCopyCheck {
  * origin does (or earlier) and holds at least as many messages. nats-server 2.9.10 can
  * start a mirror created while the origin is being written past its first messages
  * (seen in the gateway fault test): those blobs then never reach the region. Needs the
- * origin in reach; a copy that is still catching up counts as complete.
+ * origin in reach. A copy that has not reached the origin's last message yet is still
+ * copying and counts as complete.
  */
 export async function checkBlobCopy(nats: AtlasNats, region: string): Promise<BlobCopyCheck> {
   const origin = (await nats.jsm.streams.info(`OBJ_${Buckets.blobs}`)).state;
-  const copy = await nats.jsm.streams.info(blobMirrorStream(region));
-  const lag = copy.mirror?.lag ?? 0;
-  const skipped = copy.state.messages > 0 && copy.state.first_seq > origin.first_seq;
-  const fewer = copy.state.messages < origin.messages;
-  if (lag > 0 || (!skipped && !fewer)) {
-    return { complete: true, detail: `caught up to seq ${copy.state.last_seq}, lag ${lag}` };
+  const copy = (await nats.jsm.streams.info(blobMirrorStream(region))).state;
+  // Still copying (just created, or just reconnected after a cut): nothing to judge yet.
+  if (copy.last_seq < origin.last_seq) {
+    return { complete: true, detail: `catching up: seq ${copy.last_seq} of ${origin.last_seq}` };
+  }
+  const skipped = copy.messages > 0 && copy.first_seq > origin.first_seq;
+  const fewer = copy.messages < origin.messages;
+  if (!skipped && !fewer) {
+    return { complete: true, detail: `caught up to seq ${copy.last_seq}` };
   }
   return {
     complete: false,
-    detail: `the copy holds ${copy.state.messages} messages from seq ${copy.state.first_seq}, ` +
+    detail: `the copy holds ${copy.messages} messages from seq ${copy.first_seq}, ` +
       `the origin ${origin.messages} from seq ${origin.first_seq}`,
   };
 }

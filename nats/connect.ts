@@ -86,13 +86,18 @@ export class AtlasNats implements AsyncDisposable {
    * They keep working in a region cut off from the JetStream meta leader, where the
    * ordinary message get answers "JetStream system temporarily unavailable" after some
    * seconds; the price is that a replica may lag a write by a moment, so use it for reads
-   * that tolerate that (agents re-read, compare-and-set retries).
+   * that tolerate that (agents re-read, compare-and-set retries). `timeoutMs` overrides
+   * the connection's request timeout for this bucket's operations.
    */
-  kv(bucket: string, options: { direct?: boolean } = {}): Promise<KV> {
-    const key = options.direct ? `${bucket} direct` : bucket;
+  kv(bucket: string, options: { direct?: boolean; timeoutMs?: number } = {}): Promise<KV> {
+    const key = `${bucket}${options.direct ? " direct" : ""} ${options.timeoutMs ?? ""}`;
     let kv = this.#kvs.get(key);
     if (!kv) {
-      kv = this.kvm.open(bucket, options.direct ? { allow_direct: true } : {});
+      // A shorter request timeout needs its own JetStream context.
+      const kvm = options.timeoutMs === undefined
+        ? this.kvm
+        : new Kvm(jetstream(this.nc, { timeout: options.timeoutMs, checkAPI: false }));
+      kv = kvm.open(bucket, options.direct ? { allow_direct: true } : {});
       kv.catch(() => this.#kvs.delete(key));
       this.#kvs.set(key, kv);
     }

@@ -72,8 +72,8 @@ Deno.test({
         // Each region's coordinator and agents talk to their own region's node only.
         await using east = await connectAtlas(sc.cluster("us-east").urls);
         await using west = await connectAtlas(sc.cluster("eu-west").urls);
-        const stopEast = await runCoordinators(east, control, ["us-east"]);
-        const stopWest = await runCoordinators(west, control, ["eu-west"]);
+        const stopEast = await runCoordinators(east, control, ["us-east"], (l) => logs.push(l));
+        const stopWest = await runCoordinators(west, control, ["eu-west"], (l) => logs.push(l));
         const urls = (region: string) => sc.cluster(region).urls;
         const agents = await startTestAgents(control, [
           { id: "e1", region: "us-east", nats: urls("us-east") },

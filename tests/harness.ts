@@ -134,16 +134,25 @@ export async function startTestAgents(
   }));
 }
 
-/** Coordinators for `regions`, stepping every 200 ms until the returned function is called. */
+/**
+ * Coordinators for `regions`, stepping every 200 ms until the returned function is called;
+ * their logs go to `addLog` (for printing if the test fails) when given.
+ */
 export async function runCoordinators(
   nats: AtlasNats,
   t: TestControl,
   regions: string[],
+  addLog?: (log: HasLog) => void,
 ): Promise<() => Promise<void>> {
   const signer = await loadSigner(t.signingKeyFile);
-  const coordinators = await Promise.all(
-    regions.map((region) => RegionCoordinator.create(nats, signer, { region, log: () => {} })),
-  );
+  const coordinators = await Promise.all(regions.map((region) => {
+    const lines: string[] = [];
+    addLog?.({
+      name: `coordinator ${region}`,
+      logTail: (n = 60) => Promise.resolve(lines.slice(-n).join("\n")),
+    });
+    return RegionCoordinator.create(nats, signer, { region, log: (l) => lines.push(l) });
+  }));
   let running = true;
   const loops = coordinators.map(async (c) => {
     while (running) {
