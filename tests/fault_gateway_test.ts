@@ -144,6 +144,17 @@ Deno.test({
             );
           }
           console.log(`  us-east converged to v2 ${secondsSince(healed)} after the heal`);
+          // Where the time went (for a slow run): when us-east's coordinator led again.
+          const healedAt = Date.now() - (performance.now() - healed);
+          const coordinatorLog = logs.find((l) => l.name === "coordinator us-east")!;
+          const retaken = (await coordinatorLog.logTail(200)).split("\n")
+            .filter((line) => line.includes(" leading "))
+            .map((line) => Date.parse(line.slice(0, 24)))
+            .find((t) => t >= healedAt);
+          if (retaken !== undefined) {
+            const after = ((retaken - healedAt) / 1000).toFixed(1);
+            console.log(`  (its coordinator led again ${after} s after the heal)`);
+          }
           await waitFor(
             "buffered acks delivered",
             async () => (await e3!.agent.pendingAcks()) === 0,
