@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { natsTest, waitFor } from "@atlas/nats/testing";
+import { natsTest, waitFor, waitForBlobCopy } from "@atlas/nats/testing";
 import { activateVersion, storeVersion } from "@atlas/nats/fixtures";
 import {
   AckRecord,
@@ -88,10 +88,7 @@ natsTest(
     // Over the control plane's 64 KiB inline limit (so notices never carry it), 2 chunks.
     const content = (n: number) => JSON.stringify({ v: n, pad: "x".repeat(200 * 1024) });
     const v1 = await storeVersion(ctx.nats, signer, "web", 1, content(1));
-    await waitFor(
-      "v1 in the region's copy",
-      () => readMirroredBlob(ctx.nats, "us-east", v1.digest),
-    );
+    await waitForBlobCopy(ctx.nats, "us-east", v1.digest);
     await activateVersion(ctx.nats, signer, "us-east", v1, { inline: false });
     await waitFor("v1 applied", () => agent.stats.applies === 1);
     assert.equal(await Deno.readTextFile(fileOf(cfg)), content(1));
@@ -99,10 +96,7 @@ natsTest(
     assert.equal(agent.stats.fetches, 0);
     // A copy that fails (here: it lost a chunk) is passed over for the object store.
     const v2 = await storeVersion(ctx.nats, signer, "web", 2, content(2));
-    await waitFor(
-      "v2 in the region's copy",
-      () => readMirroredBlob(ctx.nats, "us-east", v2.digest),
-    );
+    await waitForBlobCopy(ctx.nats, "us-east", v2.digest);
     const nuid = (await (await ctx.nats.blobs()).info(blobName(v2.digest)))!.nuid;
     const chunk = { seq: 1, next_by_subj: `$O.${Buckets.blobs}.C.${nuid}` };
     const copy = blobMirrorStream("us-east");

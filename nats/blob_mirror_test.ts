@@ -6,7 +6,7 @@ import { sha256Hex } from "./crypto.ts";
 import { blobMirrorStream, blobName, Buckets } from "./names.ts";
 import { listRegions, provision, provisionRegion, rebuildBlobCopy } from "./provision.ts";
 import { startSupercluster } from "./server.ts";
-import { natsTest, printLogsOnFailure, waitFor } from "./testing.ts";
+import { natsTest, printLogsOnFailure, waitFor, waitForBlobCopy } from "./testing.ts";
 
 /** `n` bytes of a pattern that differs from chunk to chunk (128 KiB chunks). */
 function pattern(n: number, seed = 0): Uint8Array {
@@ -20,11 +20,8 @@ async function putBlob(nats: AtlasNats, bytes: Uint8Array): Promise<string> {
   return digest;
 }
 
-function mirrored(nats: AtlasNats, region: string, digest: string): Promise<Uint8Array | null> {
-  return waitFor(
-    `blob ${digest.slice(0, 12)} in the ${region} copy`,
-    () => readMirroredBlob(nats, region, digest),
-  );
+function mirrored(nats: AtlasNats, region: string, digest: string): Promise<Uint8Array> {
+  return waitForBlobCopy(nats, region, digest);
 }
 
 natsTest(

@@ -6,7 +6,8 @@
  */
 import { type NatsCluster, type NatsServer, startNatsCluster, startNatsServer } from "./server.ts";
 import { type AtlasNats, connectAtlas } from "./connect.ts";
-import { provision, provisionRegion } from "./provision.ts";
+import { provision, provisionRegion, rebuildBlobCopy } from "./provision.ts";
+import { checkBlobCopy, readMirroredBlob } from "./blob_mirror.ts";
 
 const EXPIRED = Symbol("expired");
 
@@ -53,6 +54,26 @@ export async function waitFor<T>(
     }
     await new Promise((r) => setTimeout(r, options.intervalMs ?? 20));
   }
+}
+
+/**
+ * Waits until `region`'s blob copy serves the blob of `digest`, and returns its bytes.
+ * nats-server 2.9.10 can start a fresh mirror past the origin's first messages; a region's
+ * coordinator rebuilds such a copy, and so does this helper, so tests of what reads the
+ * copy do not inherit that server race.
+ */
+export function waitForBlobCopy(
+  nats: AtlasNats,
+  region: string,
+  digest: string,
+  options: WaitForOptions = {},
+): Promise<Uint8Array> {
+  return waitFor(`blob ${digest.slice(0, 12)} in the ${region} copy`, async () => {
+    const bytes = await readMirroredBlob(nats, region, digest).catch(() => null);
+    if (bytes) return bytes;
+    if (!(await checkBlobCopy(nats, region)).complete) await rebuildBlobCopy(nats, region);
+    return null;
+  }, options);
 }
 
 /** Something whose log is worth printing when a test fails. */
