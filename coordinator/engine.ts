@@ -121,14 +121,10 @@ export class RegionCoordinator {
     const clock = options.clock ?? { now: () => Date.now() };
     const ttlMs = options.leaseTtlMs ?? 5_000;
     // A lease request slower than a quarter of the ttl is of no use: fail it early, so a
-    // step stuck on an unreachable primary ends soon after the primary is back. Reads are
-    // direct gets: the lease's own replicas answer them as soon as a healed gateway is up,
-    // while the ordinary get waits for this region's node to catch up with the JetStream
-    // meta group (seconds, after a cut). A stale read only makes a compare-and-set fail.
-    const leases = await nats.kv(Buckets.leases, {
-      direct: true,
-      timeoutMs: Math.max(250, ttlMs / 4),
-    });
+    // step stuck on an unreachable primary ends soon after the primary is back. Not direct
+    // gets: a replica that lags (one just restarted) answers them with an old lease, and
+    // in the leader-kill fault test that kept the rollout's region leaderless for a minute.
+    const leases = await nats.kv(Buckets.leases, { timeoutMs: Math.max(250, ttlMs / 4) });
     const lease = new Lease(leases, options.region, replica, { ttlMs, clock });
     return new RegionCoordinator(nats, signer, lease, { ...options, replica, clock });
   }
