@@ -52,7 +52,7 @@ export class AckOutbox {
 
   /** Queues an ack; the caller persists it with its next state write, then flushes. */
   add(ack: AckRecord): void {
-    this.#queue.push({ ack: AckRecord.parse(ack), restored: false });
+    this.#queue.push({ ack, restored: false });
   }
 
   /**

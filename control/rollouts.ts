@@ -10,6 +10,7 @@
  * @module
  */
 import {
+  ActiveRollout,
   activeRolloutKey,
   appendAudit,
   Buckets,
@@ -17,6 +18,7 @@ import {
   isCasConflict,
   isFinal,
   planStages,
+  releaseActiveRollout,
   RegionProgress,
   retryTransient,
   RolloutRecord,
@@ -24,7 +26,6 @@ import {
   RolloutState,
 } from "@atlas/nats";
 import type { KV } from "@nats-io/kv";
-import { z } from "zod";
 import type { StartRolloutBody } from "./api.ts";
 import { requireConfig } from "./configs.ts";
 import { type ControlContext, readAll, readKv, type Stored } from "./context.ts";
@@ -32,8 +33,6 @@ import { ConflictError, InvalidRequestError, NotFoundError } from "./errors.ts";
 import { targetRegions } from "./regions.ts";
 import { getVersion } from "./versions.ts";
 
-/** What the active key of a config holds. */
-const ActiveRollout = z.object({ rolloutId: z.string() });
 
 /** Compare-and-set attempts before giving up: each concurrent writer can cost one. */
 const CAS_ATTEMPTS = 32;
@@ -167,21 +166,6 @@ async function _lock(ctx: ControlContext, config: string, id: string): Promise<v
   throw new ConflictError(`The active rollout of ${config} kept changing: try again`);
 }
 
-/** Deletes the config's active key if it still names `id`. */
-async function _unlock(ctx: ControlContext, config: string, id: string): Promise<void> {
-  const kv = await _kv(ctx);
-  const key = activeRolloutKey(config);
-  const held = await retryTransient(() => readKv(kv, key, ActiveRollout), {
-    what: `Reading ${key}`,
-  });
-  if (!held || held.value.rolloutId !== id) return;
-  await retryTransient(() => kv.delete(key, { previousSeq: held.revision }), {
-    what: `Unlocking ${key}`,
-  }).catch((e) => {
-    if (!isCasConflict(e)) throw e;
-  });
-}
-
 /**
  * Starts a rollout of `version` of config `name`: plans the stages, takes the config's
  * active key (409 while another rollout of it is active), writes the record in state
@@ -237,7 +221,7 @@ export async function startRollout(
       what: `Writing rollout ${id}`,
     });
   } catch (e) {
-    await _unlock(ctx, name, id).catch(() => {});
+    await releaseActiveRollout(ctx.nats, name, id).catch(() => {});
     throw e;
   }
   await appendAudit(ctx.nats, {
@@ -342,7 +326,7 @@ export async function changeRollout(
       if (isCasConflict(e)) continue;
       throw e;
     }
-    if (next.state === RolloutState.aborted) await _unlock(ctx, next.config, id);
+    if (next.state === RolloutState.aborted) await releaseActiveRollout(ctx.nats, next.config, id);
     await appendAudit(ctx.nats, {
       actor,
       action: `rollout.${action}`,

@@ -21,7 +21,6 @@
 import { DeliverPolicy } from "@nats-io/jetstream";
 import {
   AckRecord,
-  activeRolloutKey,
   AgentRecord,
   AlertRecord,
   appendAudit,
@@ -37,6 +36,7 @@ import {
   QuarantineRecord,
   readPointer,
   rebuildBlobCopy,
+  releaseActiveRollout,
   RolloutRecord,
   type Signer,
   Streams,
@@ -404,8 +404,7 @@ export class RegionCoordinator {
     });
     if (!stored) return;
     this.#say(`rollout ${rollout.id} ${to}: ${reason}`);
-    const kv = await this.#nats.kv(Buckets.rollouts);
-    await kv.delete(activeRolloutKey(rollout.config)).catch(() => {});
+    await releaseActiveRollout(this.#nats, rollout.config, rollout.id).catch(() => {});
     await this.#audit(rollout, `rollout.${to}`, { reason });
     if (to === "rolled_back") {
       await this.#alert(`rollback-${rollout.id}`, "rolled_back", reason, rollout);

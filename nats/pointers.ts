@@ -93,7 +93,8 @@ export async function writePointer(
   change: (current: PointerRecord | null) => PointerChange | null,
   options: WritePointerOptions,
 ): Promise<PointerRecord | null> {
-  const kv = await nats.kv(pointerBucket(region));
+  // The handle readPointer uses (direct gets): writes go to the stream leader either way.
+  const kv = await nats.kv(pointerBucket(region), { direct: true });
   // A stale guess costs an attempt of its own.
   const attempts = (options.attempts ?? 5) + (options.current ? 1 : 0);
   let guess = options.current;

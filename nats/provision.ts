@@ -4,7 +4,13 @@
  *
  * @module
  */
-import { DiscardPolicy, RetentionPolicy, StorageType, type StreamConfig } from "@nats-io/jetstream";
+import {
+  DiscardPolicy,
+  type Placement,
+  RetentionPolicy,
+  StorageType,
+  type StreamConfig,
+} from "@nats-io/jetstream";
 import type { KvOptions } from "@nats-io/kv";
 import type { AtlasNats } from "./connect.ts";
 import { blobMirrorStream, Buckets, pointerBucket, Streams } from "./names.ts";
@@ -32,6 +38,11 @@ async function streamExists(nats: AtlasNats, name: string): Promise<boolean> {
   }
 }
 
+/** The `placement` of a stream or bucket in `cluster` (none: wherever the server puts it). */
+function placedIn(cluster: string | undefined): { placement?: Placement } {
+  return cluster ? { placement: { cluster, tags: [] } } : {};
+}
+
 async function ensureKv(nats: AtlasNats, bucket: string, opts: Partial<KvOptions>): Promise<void> {
   if (await streamExists(nats, `KV_${bucket}`)) return;
   await nats.kvm.create(bucket, { allow_direct: true, ...opts });
@@ -56,7 +67,7 @@ async function ensureStream(
  */
 export async function provision(nats: AtlasNats, options: ProvisionOptions = {}): Promise<void> {
   const replicas = options.replicas ?? 1;
-  const placement = options.cluster ? { placement: { cluster: options.cluster, tags: [] } } : {};
+  const placement = placedIn(options.cluster);
   await retryTransient(async () => {
     await ensureKv(nats, Buckets.configs, { history: 16, replicas, ...placement });
     await ensureKv(nats, Buckets.versions, { history: 1, replicas, ...placement });
@@ -129,7 +140,7 @@ function blobCopyConfig(
     // first one (measured on 2.9.10); newer servers accept it either way.
     allow_rollup_hdrs: true,
     allow_direct: true,
-    ...(cluster ? { placement: { cluster, tags: [] } } : {}),
+    ...placedIn(cluster),
   };
 }
 
@@ -169,7 +180,7 @@ export async function provisionRegion(
     createdAt: new Date().toISOString(),
   });
   const replicas = options.replicas ?? 1;
-  const placement = options.cluster ? { placement: { cluster: options.cluster, tags: [] } } : {};
+  const placement = placedIn(options.cluster);
   await retryTransient(async () => {
     await ensureKv(nats, bucket, { history: 64, replicas, ...placement });
     await ensureStream(nats, blobCopyConfig(region, replicas, options.cluster));

@@ -8,6 +8,9 @@
  * @module
  */
 import { z } from "zod";
+import type { AtlasNats } from "./connect.ts";
+import { Buckets } from "./names.ts";
+import { isCasConflict, retryTransient } from "./retry.ts";
 import { ConfigName, SimpleName, Timestamp } from "./schemas.ts";
 
 /** Health gates of a stage. */
@@ -195,6 +198,31 @@ export type RolloutRecord = z.infer<typeof RolloutRecord>;
  */
 export function activeRolloutKey(config: string): string {
   return `active.${config}`;
+}
+
+/** What a config's active key holds. */
+export const ActiveRollout = z.object({ rolloutId: z.string() });
+
+/**
+ * Deletes the config's active key if it still names `rolloutId` (compare-and-set on its
+ * revision): a rollout that ended must not release the key a newer rollout already took.
+ */
+export async function releaseActiveRollout(
+  nats: AtlasNats,
+  config: string,
+  rolloutId: string,
+): Promise<void> {
+  const kv = await nats.kv(Buckets.rollouts);
+  const key = activeRolloutKey(config);
+  const entry = await retryTransient(() => kv.get(key), { what: `Reading ${key}` });
+  if (!entry || entry.operation !== "PUT") return;
+  const held = ActiveRollout.safeParse(entry.json());
+  if (!held.success || held.data.rolloutId !== rolloutId) return;
+  await retryTransient(() => kv.delete(key, { previousSeq: entry.revision }), {
+    what: `Releasing ${key}`,
+  }).catch((e) => {
+    if (!isCasConflict(e)) throw e;
+  });
 }
 
 /** Kinds of alert. */

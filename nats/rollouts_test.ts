@@ -1,5 +1,15 @@
 import assert from "node:assert/strict";
-import { canTransition, isFinal, planStages, RolloutStage, Strategy } from "./rollouts.ts";
+import {
+  activeRolloutKey,
+  canTransition,
+  isFinal,
+  planStages,
+  releaseActiveRollout,
+  RolloutStage,
+  Strategy,
+} from "./rollouts.ts";
+import { Buckets } from "./names.ts";
+import { natsTest } from "./testing.ts";
 
 const shares = (stages: RolloutStage[]) => stages.map((s) => `${s.regions.join("+")}@${s.percent}`);
 
@@ -44,3 +54,17 @@ Deno.test("rollout states only move forward, and the final ones stay", () => {
   assert.ok(!canTransition("pending", "succeeded"));
   assert.ok(isFinal("rolled_back") && !isFinal("paused"));
 });
+
+natsTest(
+  "a rollout that ended releases the config's key only if it still holds it",
+  async ({ nats }) => {
+    const kv = await nats.kv(Buckets.rollouts);
+    const key = activeRolloutKey("web");
+    await kv.create(key, JSON.stringify({ rolloutId: "r-new" })); // taken by a newer rollout
+    await releaseActiveRollout(nats, "web", "r-old");
+    assert.equal((await kv.get(key))?.json<{ rolloutId: string }>().rolloutId, "r-new");
+    await releaseActiveRollout(nats, "web", "r-new");
+    assert.notEqual((await kv.get(key))?.operation, "PUT");
+    await releaseActiveRollout(nats, "web", "r-new"); // nothing held: nothing to do
+  },
+);
