@@ -88,6 +88,8 @@ export class RegionCoordinator {
   #followingAgents = false;
   /** True once the follow has delivered every record that existed when it started. */
   #agentsReady = false;
+  /** Rollouts this region has nothing more to do for: ended and settled, or not its own. */
+  readonly #settled = new Set<string>();
   /** The last blob copy check found the copy incomplete. */
   #copyIncomplete = false;
   #lastScan = -Infinity;
@@ -160,12 +162,16 @@ export class RegionCoordinator {
         .catch((e) => this.#say(`blob copy check failed: ${(e as Error).message}`));
     }
     const kv = await this.#nats.kv(Buckets.rollouts);
-    for (const key of await listKeys(this.#nats, Buckets.rollouts)) {
-      if (key.startsWith("active.")) continue;
+    // Rollout ids are one token; `*` leaves out the `active.<config>` keys.
+    for (const key of await listKeys(this.#nats, Buckets.rollouts, "*")) {
+      if (this.#settled.has(key)) continue;
       const e = await kv.get(key);
       if (!e || e.operation !== "PUT") continue;
       const rollout = RolloutRecord.parse(e.json());
-      if (!rollout.stages.some((s) => s.regions.includes(this.region))) continue;
+      if (!rollout.stages.some((s) => s.regions.includes(this.region))) {
+        this.#settled.add(key); // never ours: its stages do not change
+        continue;
+      }
       if (!this.lease.isLeader) return;
       try {
         await this.#handle({ value: rollout, revision: e.revision });
@@ -202,6 +208,7 @@ export class RegionCoordinator {
     const ours = current?.pointer.candidate?.rolloutId === rollout.id;
     if (isFinal(rollout.state)) {
       if (ours) await this.#settle(rollout, current!.pointer);
+      this.#settled.add(rollout.id); // ended and settled here: never read again
       return;
     }
     if (rollout.state !== "running") return; // paused or pending: hold
@@ -341,14 +348,20 @@ export class RegionCoordinator {
     const baked = healthySince !== undefined &&
       (now - Date.parse(healthySince) >= stage.bakeSeconds * 1000 ||
         rollout.skipBakeStage === rollout.stage);
-    await this.#update(r, (x) => {
-      const p = x.regions[this.region]!;
-      Object.assign(p, counts);
-      if (healthySince) p.healthySince = healthySince;
-      else delete p.healthySince;
-      if (baked) p.doneStage = x.stage;
-      return x;
-    });
+    // Written only when something changed: this runs every step (500 ms) in every region
+    // of the stage, and a write of the same values only makes the others lose their CAS.
+    const changed = baked || healthySince !== progress.healthySince ||
+      (Object.keys(counts) as (keyof typeof counts)[]).some((k) => progress[k] !== counts[k]);
+    if (changed) {
+      await this.#update(r, (x) => {
+        const p = x.regions[this.region]!;
+        Object.assign(p, counts);
+        if (healthySince) p.healthySince = healthySince;
+        else delete p.healthySince;
+        if (baked) p.doneStage = x.stage;
+        return x;
+      });
+    }
     if (baked) {
       this.#say(`rollout ${rollout.id}: stage ${rollout.stage + 1} done in ${this.region}`);
     } else if (now - started > (stage.gates.ackTimeoutSeconds + stage.bakeSeconds) * 2000) {
