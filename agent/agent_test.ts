@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { natsTest, waitFor, waitForBlobCopy } from "@atlas/nats/testing";
+import { acksOf, natsTest, waitFor, waitForBlobCopy } from "@atlas/nats/testing";
 import { activateVersion, storeVersion } from "@atlas/nats/fixtures";
 import {
-  AckRecord,
+  type AckRecord,
   blobMirrorStream,
   blobName,
   Buckets,
@@ -11,34 +11,19 @@ import {
   readMirroredBlob,
   readPointer,
   Signer,
-  Streams,
   Subjects,
   VersionRecord,
 } from "@atlas/nats";
 import { type AtlasNats, provision } from "@atlas/nats";
 import { agentOnV1, fileOf, makeAgentConfig, signer, startTestAgent } from "./test_helpers.ts";
 
-async function acksOf(nats: AtlasNats, agent = "a1", config = "web"): Promise<AckRecord[]> {
-  const out: AckRecord[] = [];
-  const info = await nats.jsm.streams.info(Streams.acks);
-  for (
-    let seq = info.state.first_seq;
-    seq <= info.state.last_seq && info.state.messages > 0;
-    seq++
-  ) {
-    const m = await nats.jsm.streams.getMessage(Streams.acks, { seq }).catch(() => null);
-    if (m && m.subject === Subjects.ack("us-east", config, agent)) {
-      out.push(
-        AckRecord.parse(m.json()),
-      );
-    }
-  }
-  return out;
+function acksOfA1(nats: AtlasNats): Promise<AckRecord[]> {
+  return acksOf(nats, "us-east", "web", "a1");
 }
 
 async function waitForAcks(nats: AtlasNats, n: number): Promise<AckRecord[]> {
   let acks: AckRecord[] = [];
-  await waitFor(`${n} acks`, async () => (acks = await acksOf(nats)).length === n);
+  await waitFor(`${n} acks`, async () => (acks = await acksOfA1(nats)).length === n);
   return acks;
 }
 
@@ -152,7 +137,7 @@ natsTest("the same pointer seen again (notice and reconcile) is applied once", a
   await agent.idle();
   assert.equal(agent.stats.applies, 1);
   assert.ok(agent.stats.noops >= 2);
-  assert.equal((await acksOf(ctx.nats)).length, 1);
+  assert.equal((await acksOfA1(ctx.nats)).length, 1);
 });
 
 natsTest(
@@ -293,7 +278,7 @@ natsTest(
     await using back = await startTestAgent(ctx, cfg);
     assert.equal(back.stats.applies, 1, "only the active version is applied, not the history");
     assert.equal(await Deno.readTextFile(fileOf(cfg)), '{"v":6}');
-    assert.equal((await acksOf(ctx.nats)).length, 2);
+    assert.equal((await acksOfA1(ctx.nats)).length, 2);
   },
 );
 

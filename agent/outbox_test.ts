@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { natsTest } from "@atlas/nats/testing";
-import { type AckRecord, type AtlasNats, Streams, Subjects } from "@atlas/nats";
+import { acksOf, natsTest } from "@atlas/nats/testing";
+import type { AckRecord, AtlasNats } from "@atlas/nats";
 import { ackMessageId, AckOutbox } from "./outbox.ts";
 
 function ack(seq: number): AckRecord {
@@ -19,15 +19,7 @@ function ack(seq: number): AckRecord {
 
 /** Versions in the acks stream for a1/web, in order. */
 async function stored(nats: AtlasNats): Promise<number[]> {
-  const out: number[] = [];
-  const info = await nats.jsm.streams.info(Streams.acks);
-  for (let seq = info.state.first_seq; seq <= info.state.last_seq; seq++) {
-    const m = await nats.jsm.streams.getMessage(Streams.acks, { seq }).catch(() => null);
-    if (m?.subject === Subjects.ack("us-east", "web", "a1")) {
-      out.push((m.json() as AckRecord).version);
-    }
-  }
-  return out;
+  return (await acksOf(nats, "us-east", "web", "a1")).map((a) => a.version);
 }
 
 natsTest(

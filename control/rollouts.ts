@@ -18,8 +18,8 @@ import {
   isCasConflict,
   isFinal,
   planStages,
-  releaseActiveRollout,
   RegionProgress,
+  releaseActiveRollout,
   retryTransient,
   RolloutRecord,
   type RolloutStage,
@@ -32,7 +32,6 @@ import { type ControlContext, readAll, readKv, type Stored } from "./context.ts"
 import { ConflictError, InvalidRequestError, NotFoundError } from "./errors.ts";
 import { targetRegions } from "./regions.ts";
 import { getVersion } from "./versions.ts";
-
 
 /** Compare-and-set attempts before giving up: each concurrent writer can cost one. */
 const CAS_ATTEMPTS = 32;

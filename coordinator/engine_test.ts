@@ -19,7 +19,7 @@ import {
   type VersionRecord,
 } from "@atlas/nats";
 import { Agent, AgentConfigFile } from "@atlas/agent";
-import { RegionCoordinator } from "./engine.ts";
+import { type CoordinatorOptions, RegionCoordinator } from "./engine.ts";
 
 const signer = new Signer(generateSigningKey());
 const V1 = '{"v":1}';
@@ -86,6 +86,16 @@ async function fleet(
 }
 
 /** Starts a rollout the way the control plane does: active key first, then the record. */
+/** A quiet coordinator of `region` on `clock` (options: replica, staleAgentMs, …). */
+function coordinator(
+  ctx: NatsTestContext,
+  region: string,
+  clock: FakeClock,
+  options: Partial<CoordinatorOptions> = {},
+): Promise<RegionCoordinator> {
+  return RegionCoordinator.create(ctx.nats, signer, { region, clock, log: () => {}, ...options });
+}
+
 async function startRollout(nats: AtlasNats, id: string, stages: RolloutStage[]): Promise<void> {
   const kv = await nats.kv(Buckets.rollouts);
   await kv.create(activeRolloutKey("web"), JSON.stringify({ rolloutId: id }));
@@ -145,16 +155,8 @@ function partialId(ids: string[]): string {
 natsTest("a canary reaches exactly its share first, then all, region by region", async (ctx) => {
   await using f = await fleet(ctx, { "us-east": 6, "eu-west": 4 });
   const clock = new FakeClock();
-  const us = await RegionCoordinator.create(ctx.nats, signer, {
-    region: "us-east",
-    clock,
-    log: () => {},
-  });
-  const eu = await RegionCoordinator.create(ctx.nats, signer, {
-    region: "eu-west",
-    clock,
-    log: () => {},
-  });
+  const us = await coordinator(ctx, "us-east", clock);
+  const eu = await coordinator(ctx, "eu-west", clock);
   const east = f.agents.filter((a) => a.region === "us-east");
   const id = partialId(east.map((a) => a.id));
   await startRollout(
@@ -221,16 +223,8 @@ natsTest(
       (id) => (id === "us-east-1" || id === "us-east-3" ? 'test "$ATLAS_VERSION" != 2' : undefined),
     );
     const clock = new FakeClock();
-    const us = await RegionCoordinator.create(ctx.nats, signer, {
-      region: "us-east",
-      clock,
-      log: () => {},
-    });
-    const eu = await RegionCoordinator.create(ctx.nats, signer, {
-      region: "eu-west",
-      clock,
-      log: () => {},
-    });
+    const us = await coordinator(ctx, "us-east", clock);
+    const eu = await coordinator(ctx, "eu-west", clock);
     const euBefore = (await readPointer(ctx.nats, "eu-west", "web"))!.pointer.seq;
     await startRollout(ctx.nats, "r-bad", [
       RolloutStage.parse({ regions: ["us-east"], gates: { maxFailureRatio: 0.25 } }),
@@ -269,18 +263,8 @@ natsTest(
   async (ctx) => {
     await using _f = await fleet(ctx, { "us-east": 3 });
     const clock = new FakeClock();
-    const a = await RegionCoordinator.create(ctx.nats, signer, {
-      region: "us-east",
-      replica: "a",
-      clock,
-      log: () => {},
-    });
-    const b = await RegionCoordinator.create(ctx.nats, signer, {
-      region: "us-east",
-      replica: "b",
-      clock,
-      log: () => {},
-    });
+    const a = await coordinator(ctx, "us-east", clock, { replica: "a" });
+    const b = await coordinator(ctx, "us-east", clock, { replica: "b" });
     await startRollout(
       ctx.nats,
       "r-ha",
@@ -310,11 +294,7 @@ natsTest(
 natsTest("a paused rollout holds; an aborted one restores the stable version", async (ctx) => {
   await using f = await fleet(ctx, { "us-east": 2 });
   const clock = new FakeClock();
-  const c = await RegionCoordinator.create(ctx.nats, signer, {
-    region: "us-east",
-    clock,
-    log: () => {},
-  });
+  const c = await coordinator(ctx, "us-east", clock);
   await startRollout(
     ctx.nats,
     "r-pa",
@@ -353,12 +333,7 @@ natsTest("a stage that cannot complete raises a stalled alert and keeps running"
   await using f = await fleet(ctx, { "us-east": 2 });
   await f.agents[1]!.agent.close(); // offline from here on: it will never ack
   const clock = new FakeClock();
-  const c = await RegionCoordinator.create(ctx.nats, signer, {
-    region: "us-east",
-    clock,
-    staleAgentMs: 24 * 3600_000,
-    log: () => {},
-  });
+  const c = await coordinator(ctx, "us-east", clock, { staleAgentMs: 24 * 3600_000 });
   await startRollout(ctx.nats, "r-stall", [
     RolloutStage.parse({
       regions: ["us-east"],

@@ -148,7 +148,7 @@ Deno.test({
   fn: async () => {
     await using sc = await startSupercluster([{ name: "primary" }, { name: "us-east" }]);
     await printLogsOnFailure(
-      () => [...sc.clusters.values()].flatMap((c) => c.servers),
+      () => [sc],
       async () => {
         await using primary = await connectAtlas(sc.cluster("primary").urls);
         await provision(primary, { cluster: "primary" });

@@ -433,6 +433,8 @@ export interface RegionSpec {
 
 /** Clusters joined by gateways: one per region, the first is the primary. */
 export class Supercluster implements AsyncDisposable {
+  /** For failure printouts: `logTail` labels every node. */
+  readonly name = "supercluster";
   readonly clusters: Map<string, NatsCluster>;
   /** The gateway proxies, when started with `cuttable: true`. */
   readonly links: GatewayLinks | undefined;
@@ -440,6 +442,11 @@ export class Supercluster implements AsyncDisposable {
   constructor(clusters: Map<string, NatsCluster>, links?: GatewayLinks) {
     this.clusters = clusters;
     this.links = links;
+  }
+
+  /** Every node of every region. */
+  get servers(): NatsServer[] {
+    return [...this.clusters.values()].flatMap((c) => c.servers);
   }
 
   /** The cluster of `region`; throws for an unknown one. */
@@ -591,6 +598,8 @@ export async function startSupercluster(
  * Waits until every server knows the JetStream meta leader and the leader sees every
  * other server as current. Each server is healthy before that, but a stream placed in a
  * cluster the meta leader has not heard of yet fails ("no suitable peers for placement").
+ * This narrows that window without closing it: placements right after start can still
+ * get that answer for a moment, which Atlas's writes retry as transient.
  */
 async function _metaReady(servers: NatsServer[], timeoutMs = 30_000): Promise<void> {
   type Jsz = {

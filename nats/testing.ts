@@ -8,6 +8,8 @@ import { type NatsCluster, type NatsServer, startNatsCluster, startNatsServer } 
 import { type AtlasNats, connectAtlas } from "./connect.ts";
 import { provision, provisionRegion, rebuildBlobCopy } from "./provision.ts";
 import { checkBlobCopy, readMirroredBlob } from "./blob_mirror.ts";
+import { Streams, Subjects } from "./names.ts";
+import { AckRecord } from "./schemas.ts";
 
 const EXPIRED = Symbol("expired");
 
@@ -74,6 +76,23 @@ export function waitForBlobCopy(
     if (!(await checkBlobCopy(nats, region)).complete) await rebuildBlobCopy(nats, region);
     return null;
   }, options);
+}
+
+/** The acks of `agent` for `config` in `region`, in the order the acks stream holds them. */
+export async function acksOf(
+  nats: AtlasNats,
+  region: string,
+  config: string,
+  agent: string,
+): Promise<AckRecord[]> {
+  const subject = Subjects.ack(region, config, agent);
+  const out: AckRecord[] = [];
+  const { state } = await nats.jsm.streams.info(Streams.acks);
+  for (let seq = state.first_seq; state.messages > 0 && seq <= state.last_seq; seq++) {
+    const m = await nats.jsm.streams.getMessage(Streams.acks, { seq }).catch(() => null);
+    if (m?.subject === subject) out.push(AckRecord.parse(m.json()));
+  }
+  return out;
 }
 
 /** Something whose log is worth printing when a test fails. */

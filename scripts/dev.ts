@@ -147,7 +147,7 @@ async function main(): Promise<number> {
       ], {
         storeDir: (cluster) => `${dataDir}/nats/${cluster}`,
       });
-      const servers = [...sc.clusters.values()].flatMap((c) => c.servers);
+      const servers = sc.servers;
       cleanups.push(async () => {
         await Promise.all(servers.map((s) => s.stop())); // SIGTERM: JetStream flushes its store
         await sc[Symbol.asyncDispose](); // scratch files; the stores are ours and stay

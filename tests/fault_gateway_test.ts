@@ -7,7 +7,7 @@
  * version and every ack arrives exactly once.
  */
 import assert from "node:assert/strict";
-import { type HasLog, printLogsOnFailure, waitFor } from "@atlas/nats/testing";
+import { acksOf, type HasLog, printLogsOnFailure, waitFor } from "@atlas/nats/testing";
 import {
   type AtlasNats,
   blobMirrorStream,
@@ -17,22 +17,12 @@ import {
   provisionRegion,
   readMirroredBlob,
   startSupercluster,
-  Streams,
-  Subjects,
 } from "@atlas/nats";
 import { runCoordinators, startTestAgents, startTestControl } from "./harness.ts";
 
-/** Versions acked by `agent` in `region`, in stream order. */
+/** Versions acked by `agent` in `region` for web, in stream order. */
 async function ackedVersions(nats: AtlasNats, region: string, agent: string): Promise<number[]> {
-  const out: number[] = [];
-  const info = await nats.jsm.streams.info(Streams.acks);
-  for (let seq = info.state.first_seq; seq <= info.state.last_seq; seq++) {
-    const m = await nats.jsm.streams.getMessage(Streams.acks, { seq }).catch(() => null);
-    if (m?.subject === Subjects.ack(region, "web", agent)) {
-      out.push((m.json() as { version: number }).version);
-    }
-  }
-  return out;
+  return (await acksOf(nats, region, "web", agent)).map((a) => a.version);
 }
 
 const secondsSince = (t: number) => `${((performance.now() - t) / 1000).toFixed(1)} s`;
@@ -48,7 +38,7 @@ Deno.test({
     );
     const logs: HasLog[] = [];
     await printLogsOnFailure(
-      () => [...[...sc.clusters.values()].flatMap((c) => c.servers), ...logs],
+      () => [sc, ...logs],
       async () => {
         await using primary = await connectAtlas(sc.cluster("primary").urls);
         await provision(primary, { cluster: "primary" });

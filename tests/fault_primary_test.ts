@@ -6,7 +6,7 @@
  * ack arrives exactly once and publishing works again.
  */
 import assert from "node:assert/strict";
-import { type HasLog, printLogsOnFailure, waitFor } from "@atlas/nats/testing";
+import { acksOf, type HasLog, printLogsOnFailure, waitFor } from "@atlas/nats/testing";
 import { storeVersion } from "@atlas/nats/fixtures";
 import {
   connectAtlas,
@@ -15,8 +15,6 @@ import {
   provisionRegion,
   readPointer,
   startSupercluster,
-  Streams,
-  Subjects,
   writePointer,
 } from "@atlas/nats";
 import { startTestAgents, startTestControl } from "./harness.ts";
@@ -29,7 +27,7 @@ Deno.test({
     await using sc = await startSupercluster([{ name: "primary", nodes: 3 }, { name: "us-east" }]);
     const logs: HasLog[] = [];
     await printLogsOnFailure(
-      () => [...[...sc.clusters.values()].flatMap((c) => c.servers), ...logs],
+      () => [sc, ...logs],
       async () => {
         await using primary = await connectAtlas(sc.cluster("primary").urls);
         await provision(primary, { replicas: 3, cluster: "primary" });
@@ -109,14 +107,7 @@ Deno.test({
             ((performance.now() - back) / 1000).toFixed(1)
           } s after the primary restarted`,
         );
-        const acks = [];
-        const info = await primary.jsm.streams.info(Streams.acks);
-        for (let seq = info.state.first_seq; seq <= info.state.last_seq; seq++) {
-          const m = await primary.jsm.streams.getMessage(Streams.acks, { seq }).catch(() => null);
-          if (m?.subject === Subjects.ack("us-east", "web", "e1")) {
-            acks.push(m.json() as { version: number });
-          }
-        }
+        const acks = await acksOf(primary, "us-east", "web", "e1");
         assert.deepEqual(acks.map((a) => a.version), [1, 2], "each ack exactly once, in order");
         await waitFor(
           "publishing works again",
