@@ -88,6 +88,7 @@ export class RegionCoordinator {
   #followingAgents = false;
   /** True once the follow has delivered every record that existed when it started. */
   #agentsReady = false;
+  #stepQuarantine: Promise<Set<string>> | undefined;
   /** Rollouts this region has nothing more to do for: ended and settled, or not its own. */
   readonly #settled = new Set<string>();
   /** The last blob copy check found the copy incomplete. */
@@ -141,6 +142,7 @@ export class RegionCoordinator {
 
   /** One round: renew or take the lease; if leader, act on every rollout of the region. */
   async step(): Promise<void> {
+    this.#stepQuarantine = undefined;
     const wasLeader = this.lease.isLeader;
     if (!(await this.lease.tick())) {
       if (wasLeader) this.#say("lost the lease; standing by");
@@ -573,7 +575,12 @@ export class RegionCoordinator {
     return out;
   }
 
-  async #quarantined(): Promise<Set<string>> {
+  /** The region's quarantined agents, read once per step (every rollout of it uses them). */
+  #quarantined(): Promise<Set<string>> {
+    return (this.#stepQuarantine ??= this.#readQuarantined());
+  }
+
+  async #readQuarantined(): Promise<Set<string>> {
     const kv = await this.#nats.kv(Buckets.quarantine);
     const out = new Set<string>();
     for (const key of await listKeys(this.#nats, Buckets.quarantine, `${this.region}.*`)) {
