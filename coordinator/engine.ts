@@ -47,6 +47,9 @@ import {
 import { Lease } from "./lease.ts";
 import { scanFleet } from "./health.ts";
 
+/** A follow of agent records silent this long (wall clock) is replaced. */
+const FOLLOW_SILENCE_MS = 20_000;
+
 /** How often the leader scans its fleet for drift and failure clusters. */
 const SCAN_EVERY_MS = 10_000;
 
@@ -86,6 +89,7 @@ export class RegionCoordinator {
   /** The region's agent records by id, kept current by following the agents bucket. */
   readonly #agentRecords = new Map<string, AgentRecord>();
   #followingAgents = false;
+  #agentsFollow: { stop: () => void; lastMessageAt: number } | undefined;
   /** True once the follow has delivered every record that existed when it started. */
   #agentsReady = false;
   #stepQuarantine: Promise<Set<string>> | undefined;
@@ -533,12 +537,15 @@ export class RegionCoordinator {
         deliver_policy: DeliverPolicy.LastPerSubject,
       });
       const messages = await consumer.consume();
+      const follow = { stop: () => messages.stop(), lastMessageAt: Date.now() };
+      this.#agentsFollow = follow;
       // No record yet: nothing to wait for. Else ready when the backlog is delivered.
       if ((await listKeys(this.#nats, Buckets.agents, `${this.region}.*`)).length === 0) {
         this.#agentsReady = true;
       }
       (async () => {
         for await (const m of messages) {
+          follow.lastMessageAt = Date.now();
           const id = m.subject.slice(prefix.length);
           const op = m.headers?.get("KV-Operation");
           if (op === "DEL" || op === "PURGE") this.#agentRecords.delete(id);
@@ -549,6 +556,8 @@ export class RegionCoordinator {
           if (m.info.pending === 0) this.#agentsReady = true;
         }
       })().catch(() => {}).finally(() => {
+        if (this.#agentsFollow !== follow) return; // replaced by a newer follow
+        this.#agentsFollow = undefined;
         this.#followingAgents = false;
         this.#agentsReady = false;
       });
@@ -558,10 +567,28 @@ export class RegionCoordinator {
     }
   }
 
+  /**
+   * Ends a follow that has delivered nothing for {@linkcode FOLLOW_SILENCE_MS} while
+   * agents exist (they heartbeat more often than that): after a stream leader was killed,
+   * an ordered consumer on 2.9.10 once stayed silent for over a minute, and a rollout's
+   * gates waited on heartbeats that had arrived. The next step follows again.
+   */
+  #dropSilentFollow(): void {
+    const follow = this.#agentsFollow;
+    if (!follow || this.#agentRecords.size === 0) return;
+    if (Date.now() - follow.lastMessageAt <= FOLLOW_SILENCE_MS) return;
+    this.#say("the agent records follow went silent; reading them and following again");
+    this.#agentsFollow = undefined;
+    this.#followingAgents = false;
+    this.#agentsReady = false;
+    follow.stop();
+  }
+
   /** The region's agents with a fresh heartbeat. */
   async #agents(): Promise<AgentRecord[]> {
     const now = this.#clock.now();
     const fresh = (r: AgentRecord) => now - Date.parse(r.heartbeatAt) <= this.#staleMs;
+    this.#dropSilentFollow();
     if (this.#agentsReady) return [...this.#agentRecords.values()].filter(fresh);
     // Not following (yet): read them one by one.
     const kv = await this.#nats.kv(Buckets.agents);
