@@ -181,7 +181,7 @@ async function openNats<T>(options: NatsSourceOptions<T>): Promise<AtlasConfig<T
     verifier.verify("pointer", pointer);
     if (pointer.seq < maxSeq) return;
     const target = targetOf(pointer, clientId);
-    verifier.verify("version", target);
+    verifier.verifyEmbedded("version", target, pointer.keyId);
     if (cfg && cfg.version === target.version) return;
     const b64 = inline[target.digest];
     // Inline, else the region's copy of the blobs, else the primary object store.

@@ -14,7 +14,7 @@
 import {
   type AckRecord,
   agentKey,
-  AgentRecord,
+  type AgentRecord,
   type AtlasNats,
   Buckets,
   connectAtlas,
@@ -36,13 +36,7 @@ import type { AgentConfig } from "./config.ts";
 import { readFileOrNull, removeStaleTemps } from "./atomic.ts";
 import { BlobCache } from "./cache.ts";
 import { AckOutbox } from "./outbox.ts";
-import {
-  type AgentState,
-  type ConfigState,
-  emptyConfigState,
-  loadState,
-  saveState,
-} from "./state.ts";
+import { type AgentState, type ConfigState, emptyConfigState, StateStore } from "./state.ts";
 import { ApplyOutcome, type BlobSource, replaceFile, verifiedBytes } from "./apply.ts";
 
 /** Counters an operator (or a test) can read. */
@@ -108,6 +102,7 @@ export class Agent implements AsyncDisposable {
   readonly #cache: BlobCache;
   readonly #outbox: AckOutbox;
   readonly #startedAt = new Date().toISOString();
+  readonly #store: StateStore;
   #state: AgentState;
   #nats: AtlasNats | undefined;
   #sub: Subscription | undefined;
@@ -117,18 +112,20 @@ export class Agent implements AsyncDisposable {
   readonly #driftChecks = new Map<string, ReturnType<typeof setTimeout>>();
   readonly #pending = new Map<string, Pending>();
   readonly #workers = new Map<string, Promise<void>>();
-  readonly #timers: ReturnType<typeof setInterval>[] = [];
+  readonly #timers = new Set<ReturnType<typeof setTimeout>>();
   readonly #retryDelays = new Map<string, number>();
   readonly #retryTimers = new Map<string, ReturnType<typeof setTimeout>>();
   #heartbeatTimer: ReturnType<typeof setTimeout> | undefined;
 
   private constructor(
     config: AgentConfig,
+    store: StateStore,
     state: AgentState,
     verifier: Verifier,
     options: AgentOptions,
   ) {
     this.config = config;
+    this.#store = store;
     this.#state = state;
     this.#verifier = verifier;
     this.#options = options;
@@ -150,7 +147,9 @@ export class Agent implements AsyncDisposable {
     const { loadVerifier } = await import("@atlas/nats");
     const verifier = options.verifier ?? (await loadVerifier(config.trustedKeys));
     await Deno.mkdir(`${config.stateDir}/blobs`, { recursive: true });
-    const agent = new Agent(config, await loadState(config.stateDir), verifier, options);
+    const { store, state } = StateStore.open(config.stateDir);
+    const agent = new Agent(config, store, state, verifier, options);
+    await agent.#cache.load();
     for (const [name, c] of Object.entries(config.configs)) {
       const removed = await removeStaleTemps(c.path);
       if (removed) {
@@ -170,10 +169,10 @@ export class Agent implements AsyncDisposable {
     return agent;
   }
 
-  /** Writes the state file, with the acks still waiting. */
-  async #save(): Promise<void> {
+  /** Saves the state, with the acks still waiting. */
+  #save(): void {
     this.#state.outbox = this.#outbox.pending();
-    await saveState(this.config.stateDir, this.#state);
+    this.#store.save(this.#state);
   }
 
   /** True while connected to NATS. */
@@ -257,18 +256,29 @@ export class Agent implements AsyncDisposable {
       }
     })().catch(() => {});
     this.#log("info", "connected", { server: nats.nc.getServer() });
-    this.#timers.push(
-      setInterval(() => this.reconcile().catch(() => {}), this.config.reconcileSeconds * 1000),
-    );
-    this.#timers.push(
-      setInterval(() => this.#heartbeat().catch(() => {}), this.config.heartbeatSeconds * 1000),
-    );
+    this.#every(this.config.reconcileSeconds * 1000, () => this.reconcile());
+    this.#every(this.config.heartbeatSeconds * 1000, () => this.#heartbeat());
     // Acks that could not be sent (acks stream unreachable) are retried from the outbox.
-    this.#timers.push(setInterval(() => this.#outbox.flush(nats).catch(() => {}), 2_000));
+    this.#every(2_000, () => this.#outbox.flush(nats));
     await this.reconcile();
     await this.#heartbeat().catch((e) =>
       this.#log("warn", "heartbeat failed", { error: String(e) })
     );
+  }
+
+  /**
+   * Runs `task` every `ms` ± 20 %, each run after the last one ended. The jitter keeps
+   * agents that started together (a region restarted, a bench) from reconciling and
+   * heartbeating in step: 1 000 agents reading their pointers at the same instant slowed
+   * the apply wave that met them by half.
+   */
+  #every(ms: number, task: () => Promise<void>): void {
+    const timer = setTimeout(() => {
+      this.#timers.delete(timer);
+      if (this.#closed) return;
+      task().catch(() => {}).finally(() => this.#closed || this.#every(ms, task));
+    }, ms * (0.8 + Math.random() * 0.4));
+    this.#timers.add(timer);
   }
 
   /**
@@ -395,7 +405,7 @@ export class Agent implements AsyncDisposable {
     try {
       this.#verifier.verify(`pointer ${pointer.region}/${config} seq ${pointer.seq}`, pointer);
     } catch (e) {
-      return await this.#finish(
+      return this.#finish(
         pointer,
         pointer.active,
         new ApplyOutcome("rejected", (e as Error).message, false),
@@ -418,12 +428,16 @@ export class Agent implements AsyncDisposable {
       last.status !== "applied"
     ) return; // this exact pointer was already judged; a new seq is needed to try again
     try {
-      this.#verifier.verify(`version ${target.config} v${target.version}`, target);
+      this.#verifier.verifyEmbedded(
+        `version ${target.config} v${target.version}`,
+        target,
+        pointer.keyId,
+      );
       if (target.config !== config) {
         throw new SignatureError(`pointer for ${config} names a version of ${target.config}`);
       }
     } catch (e) {
-      return await this.#finish(
+      return this.#finish(
         pointer,
         target,
         new ApplyOutcome("rejected", (e as Error).message),
@@ -438,7 +452,7 @@ export class Agent implements AsyncDisposable {
       if (st.diskDigest === target.digest) {
         this.stats.noops++;
         // Reconcile lands here every 30 s per config: write the state only on news.
-        if (advanced) await this.#save();
+        if (advanced) this.#save();
         return;
       }
       this.#log("warn", "file differs from the applied version (drift); restoring it", {
@@ -450,6 +464,7 @@ export class Agent implements AsyncDisposable {
     }
     const started = performance.now();
     let outcome: ApplyOutcome | undefined;
+    let toCache: Uint8Array | undefined;
     try {
       const nats = this.#nats;
       const { bytes, source } = await verifiedBytes(target, {
@@ -459,9 +474,9 @@ export class Agent implements AsyncDisposable {
           ? (digest) => readMirroredBlob(nats, this.config.region, digest)
           : undefined,
         store: nats ? () => nats.blobs() : undefined,
-        keep: this.#appliedDigests(),
       });
       this.stats[STAT_OF_SOURCE[source]]++;
+      if (source !== "cache") toCache = bytes;
       await replaceFile(this.config.configs[config]!, bytes, {
         env: {
           ATLAS_CONFIG: config,
@@ -477,7 +492,14 @@ export class Agent implements AsyncDisposable {
       if (!(e instanceof ApplyOutcome)) throw e;
       outcome = e;
     }
-    await this.#finish(pointer, target, outcome, performance.now() - started);
+    this.#finish(pointer, target, outcome, performance.now() - started);
+    // After the ack has left (#finish queued it): the cache only spares a later rollback a
+    // fetch, so it stays off the apply's path, and failing to fill it fails nothing.
+    if (toCache) {
+      await this.#cache.put(target.digest, toCache, this.#appliedDigests()).catch((e) =>
+        this.#log("warn", "cannot cache the applied content", { error: (e as Error).message })
+      );
+    }
   }
 
   #appliedDigests(): string[] {
@@ -485,12 +507,12 @@ export class Agent implements AsyncDisposable {
   }
 
   /** Records the outcome: the ack and the state in one atomic write, then sends the ack. */
-  async #finish(
+  #finish(
     pointer: PointerRecord,
     target: VersionRecord,
     outcome: ApplyOutcome | undefined,
     elapsedMs = 0,
-  ): Promise<void> {
+  ): void {
     const config = pointer.config;
     const st = this.#stateOf(config);
     const status = outcome?.status ?? "applied";
@@ -547,7 +569,7 @@ export class Agent implements AsyncDisposable {
         reason: outcome.message,
       });
     }
-    await this.#save();
+    this.#save();
     if (this.#nats) this.#outbox.flush(this.#nats).catch(() => {});
     this.#scheduleHeartbeat();
   }
@@ -579,7 +601,7 @@ export class Agent implements AsyncDisposable {
       if (options.rehash) st.diskDigest = await this.#diskDigest(name);
       configs[name] = { applied: st.applied, diskDigest: st.diskDigest, lastAck: st.lastAck };
     }
-    const record = AgentRecord.parse({
+    const record: AgentRecord = {
       id: this.config.id,
       region: this.config.region,
       labels: this.config.labels,
@@ -588,16 +610,19 @@ export class Agent implements AsyncDisposable {
       startedAt: this.#startedAt,
       heartbeatAt: new Date().toISOString(),
       configs,
-    });
-    const kv = await nats.kv(Buckets.agents);
-    await kv.put(agentKey(this.config.region, this.config.id), JSON.stringify(record));
+    };
+    // A kv.put of the agents bucket, through the connection's shared publisher.
+    await nats.publisher.publish(
+      Subjects.kvKey(Buckets.agents, agentKey(this.config.region, this.config.id)),
+      JSON.stringify(record),
+    );
   }
 
   /** Stops watching, finishes what is in flight, sends what acks it can, disconnects. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    for (const t of this.#timers) clearInterval(t);
+    for (const t of this.#timers) clearTimeout(t);
     if (this.#heartbeatTimer !== undefined) clearTimeout(this.#heartbeatTimer);
     for (const t of this.#driftChecks.values()) clearTimeout(t);
     for (const t of this.#retryTimers.values()) clearTimeout(t);
@@ -611,11 +636,14 @@ export class Agent implements AsyncDisposable {
         new Promise((r) => setTimeout(r, 2_000)),
       ]);
       // What was sent leaves the state file now, so a restart has nothing to check.
-      await this.#save().catch(() => {});
+      try {
+        this.#save();
+      } catch {
+        // the acks stay listed; a restart checks them against the acks stream
+      }
       await nats.close();
-    } else {
-      // Still trying the first connection: nothing to drain.
     }
+    this.#store.close();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -206,6 +206,28 @@ natsTest("a version signed by an unknown key is rejected", async (ctx) => {
   assert.match(ack.reason ?? "", new RegExp(`untrusted key "${stranger.keyId}"`));
 });
 
+natsTest(
+  "a version under another trusted key is checked on its own, even inside a valid pointer",
+  async (ctx) => {
+    // A pointer proves the records it embeds under its own key (writePointer checks them
+    // before signing); a record under any other key, here an older one, is the agent's to check.
+    const older = new Signer(generateSigningKey());
+    const cfg = await makeAgentConfig(ctx.urls);
+    await using agent = await startTestAgent(ctx, cfg, [older.trustedKey]);
+    const v1 = await storeVersion(ctx.nats, older, "web", 1, '{"v":1}');
+    await activateVersion(ctx.nats, signer, "us-east", v1, { content: '{"v":1}' });
+    await waitFor("v1 applied", () => agent.stats.applies === 1);
+    const v2 = await storeVersion(ctx.nats, older, "web", 2, '{"v":2}');
+    const altered = { ...v2, message: "altered after signing" };
+    await activateVersion(ctx.nats, signer, "us-east", altered, { content: '{"v":2}' });
+    await waitFor("rejected", () => agent.stats.rejects === 1);
+    assert.equal(await Deno.readTextFile(fileOf(cfg)), '{"v":1}');
+    const ack = (await waitForAcks(ctx.nats, 2))[1]!;
+    assert.equal(ack.status, "rejected");
+    assert.match(ack.reason ?? "", /version web v2 has an invalid signature/);
+  },
+);
+
 natsTest("a pointer signed by an unknown key is rejected", async (ctx) => {
   const cfg = await makeAgentConfig(ctx.urls);
   await using agent = await startTestAgent(ctx, cfg);

@@ -41,13 +41,12 @@ export interface VerifiedBytesOptions {
   regionCopy: ((digest: string) => Promise<Uint8Array | null>) | undefined;
   /** The (primary) object store, or undefined while disconnected. */
   store: (() => Promise<ObjectStore>) | undefined;
-  /** Cache entries never to evict (what is applied now). */
-  keep: readonly string[];
 }
 
 /**
  * The bytes of `target`, from the notice, the local cache, the region's copy or the
- * object store (in that order), checked against the signed digest and size. Bytes that
+ * object store (in that order), checked against the signed digest and size. The caller
+ * puts bytes from elsewhere than the cache into it once the ack is on its way. Bytes that
  * do not match, wherever they came from, are an {@linkcode ApplyOutcome} `rejected`; a
  * disconnected fetch is a plain error (retried).
  */
@@ -87,7 +86,6 @@ export async function verifiedBytes(
         `(${bytes.length} bytes), expected ${target.digest} (${target.size} bytes)`,
     );
   }
-  if (source !== "cache") await options.cache.put(target.digest, bytes, options.keep);
   return { bytes, source };
 }
 

@@ -32,6 +32,11 @@ export class BlobCache {
     return (this.#order = found.sort((a, b) => a.mtime - b.mtime).map((e) => e.name));
   }
 
+  /** Reads the directory now, so the first apply does not (agents call it at start). */
+  async load(): Promise<void> {
+    await this.#entries();
+  }
+
   #touch(order: string[], digest: string): void {
     const i = order.indexOf(digest);
     if (i >= 0) order.splice(i, 1);

@@ -14,5 +14,5 @@
  */
 export { Agent, type AgentOptions, type AgentStats } from "./agent.ts";
 export { type AgentConfig, AgentConfigFile, loadAgentConfig, ManagedConfig } from "./config.ts";
-export { type AgentState, type ConfigState, loadState } from "./state.ts";
+export { type AgentState, type ConfigState, StateStore } from "./state.ts";
 export { writeFileAtomic } from "./atomic.ts";

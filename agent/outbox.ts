@@ -2,7 +2,7 @@
  * The ack outbox: acks waiting to be sent, in order, each with a JetStream message id so
  * the acks stream drops a resent duplicate.
  *
- * The queue is persisted inside the agent's state file (`outbox` in state.json), written
+ * The queue is persisted inside the agent's saved state (`outbox`, see state.ts), written
  * in the same atomic write as the applied version it acks: one file write per apply, and
  * no crash can leave an apply without its ack or an ack without its apply. A sent ack
  * leaves the file at the next state write, not at once (that would be a second write per
@@ -74,10 +74,10 @@ export class AckOutbox {
             await this.#dropDelivered(nats, ack);
             continue;
           }
-          await nats.js.publish(
+          await nats.publisher.publish(
             Subjects.ack(ack.region, ack.config, ack.agent),
             JSON.stringify(ack),
-            { msgID: ackMessageId(ack), timeout: 5_000 },
+            { msgID: ackMessageId(ack), timeoutMs: 5_000 },
           );
           this.#queue.shift();
         }

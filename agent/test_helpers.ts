@@ -8,7 +8,7 @@ import { generateSigningKey, Signer, Verifier } from "@atlas/nats";
 import type { NatsTestContext } from "@atlas/nats/testing";
 import { Agent } from "./agent.ts";
 import { activateVersion, storeVersion } from "@atlas/nats/fixtures";
-import type { VersionRecord } from "@atlas/nats";
+import type { TrustedKey, VersionRecord } from "@atlas/nats";
 import { waitFor } from "@atlas/nats/testing";
 import type { AgentConfig } from "./config.ts";
 import { AgentConfigFile } from "./config.ts";
@@ -52,12 +52,16 @@ export async function makeAgentConfig(
 
 /**
  * Starts an in-process agent, connected and reconciled, whose log lines are printed if
- * the test fails.
+ * the test fails. It trusts {@linkcode signer} and `alsoTrusted`.
  */
-export async function startTestAgent(ctx: NatsTestContext, config: AgentConfig): Promise<Agent> {
+export async function startTestAgent(
+  ctx: NatsTestContext,
+  config: AgentConfig,
+  alsoTrusted: readonly TrustedKey[] = [],
+): Promise<Agent> {
   const lines: string[] = [];
   const agent = await Agent.start(config, {
-    verifier: new Verifier([signer.trustedKey]),
+    verifier: new Verifier([signer.trustedKey, ...alsoTrusted]),
     log: (l) => lines.push(l),
   });
   ctx.addLog({

@@ -12,6 +12,7 @@
  */
 import { parseArgs } from "node:util";
 import { cpus, totalmem } from "node:os";
+import process from "node:process";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import {
   type AckRecord,
@@ -198,6 +199,22 @@ async function serverRss(): Promise<number> {
   return varz.mem;
 }
 
+/**
+ * CPU time (user + system) of the nats-server process in µs, from `/proc/<pid>/stat`
+ * (Linux; 0 elsewhere). Fields 14 and 15 count 1/100 s ticks.
+ */
+async function serverCpuMicros(): Promise<number> {
+  const stat = await Deno.readTextFile(`/proc/${server.pid}/stat`).catch(() => "");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return ((Number(fields[11]) + Number(fields[12])) || 0) * 10_000;
+}
+
+/** CPU time of this process (control plane and orchestrator) in µs. */
+function ownCpuMicros(): number {
+  const { user, system } = process.cpuUsage();
+  return user + system;
+}
+
 const pause = (msec: number) => new Promise((r) => setTimeout(r, msec));
 
 // ---------------------------------------------------------------------- measuring
@@ -205,6 +222,8 @@ interface Row {
   name: string;
   n: number;
   summary: Summary;
+  /** Every measurement, in the order taken (round 1 first). */
+  samples?: number[];
   floorP50?: number;
 }
 const rows: Row[] = [];
@@ -267,6 +286,7 @@ for (const n of sizes) {
     const settleMs = n >= 10_000 ? 4_000 : n >= 1_000 ? 2_000 : 300;
     const profiler = profileDir ? new Profiler() : undefined;
     const cpuAtStart = await Promise.all(workers.map((w) => tell(w, "usage")));
+    const [serverCpuAtStart, ownCpuAtStart] = [await serverCpuMicros(), ownCpuMicros()];
     const roundsStart = performance.now();
     if (profiler) {
       await Promise.all(workers.map((w) => tell(w, "profile-start")));
@@ -310,6 +330,8 @@ for (const n of sizes) {
       }
     }
     const cpuAtEnd = await Promise.all(workers.map((w) => tell(w, "usage")));
+    const serverRoundsMicros = (await serverCpuMicros()) - serverCpuAtStart;
+    const ownRoundsMicros = ownCpuMicros() - ownCpuAtStart;
     const roundsSeconds = (performance.now() - roundsStart) / 1000;
     const roundsCpuMicros = cpuAtEnd.reduce(
       (sum, a, i) => sum + (a.cpuMicros as number) - (cpuAtStart[i]!.cpuMicros as number),
@@ -320,15 +342,22 @@ for (const n of sizes) {
       name: "publish + activate → N applied+acked",
       n,
       summary: summarize(publish),
+      samples: publish,
       floorP50: floorSummary.p50,
     });
     rows.push({ name: "  of which: publish API call", n, summary: summarize(publishCall) });
     rows.push({ name: "  of which: activate API call", n, summary: summarize(activateCall) });
-    rows.push({ name: "  of which: activate reply → N-th ack", n, summary: summarize(fanOut) });
+    rows.push({
+      name: "  of which: activate reply → N-th ack",
+      n,
+      summary: summarize(fanOut),
+      samples: fanOut,
+    });
     rows.push({
       name: "rollback → N applied+acked",
       n,
       summary: summarize(rollback),
+      samples: rollback,
       floorP50: floorSummary.p50,
     });
 
@@ -346,10 +375,14 @@ for (const n of sizes) {
     // Worker CPU over the rounds less what idle agents burn in as long, per agent apply
     // (publish rounds and rollbacks; each apply's ack and heartbeat included).
     const idleMicros = (cpuMicros / (windowMs / 1000)) * roundsSeconds;
-    const perApply = (roundsCpuMicros - idleMicros) / (n * (rounds + rollback.length));
+    const applies = n * (rounds + rollback.length);
+    const perApply = (roundsCpuMicros - idleMicros) / applies;
     resources.push({
       n,
       agentCpuMicrosPerApply: Math.round(perApply),
+      // The other two processes over the same rounds, idle included (both idle near 0).
+      natsServerCpuMicrosPerApply: Math.round(serverRoundsMicros / applies),
+      controlCpuMicrosPerApply: Math.round(ownRoundsMicros / applies),
       workerProcesses: workerCount,
       agentRssMiBPerProcess: +(rss / workerCount / 2 ** 20).toFixed(1),
       agentRssKiBPerAgent: +(rss / n / 1024).toFixed(1),
@@ -485,6 +518,8 @@ console.log(table(
     "CPU %/proc",
     "CPU µs/agent/s",
     "CPU µs/apply",
+    "nats-server CPU µs/apply",
+    "control+bench CPU µs/apply",
     "nats-server RSS MiB",
   ],
   resources.map((r) => [
@@ -495,6 +530,8 @@ console.log(table(
     r.agentCpuPercentPerProcess!,
     r.agentCpuMicrosPerAgentPerSecond!,
     r.agentCpuMicrosPerApply!,
+    r.natsServerCpuMicrosPerApply!,
+    r.controlCpuMicrosPerApply!,
     r.natsServerRssMiB!,
   ]),
 ));
@@ -510,6 +547,7 @@ const result = {
     p95: r.summary.p95,
     p99: r.summary.p99,
     max: r.summary.max,
+    ...(r.samples ? { samples: r.samples.map((x) => +x.toFixed(1)) } : {}),
     ratioToFloorP50: r.floorP50
       ? r.summary.p50 / r.floorP50
       : r.name.startsWith("floor")

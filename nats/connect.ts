@@ -14,6 +14,7 @@ import {
 import { type KV, Kvm } from "@nats-io/kv";
 import { type ObjectStore, Objm } from "@nats-io/obj";
 import { Buckets } from "./names.ts";
+import { StreamPublisher } from "./stream_publish.ts";
 
 /** Options of {@linkcode connectAtlas}. */
 export interface ConnectOptions {
@@ -50,6 +51,8 @@ export class AtlasNats implements AsyncDisposable {
   readonly jsm: JetStreamManager;
   readonly kvm: Kvm;
   readonly objm: Objm;
+  /** Acknowledged stream publishes sharing one reply subscription (hot paths: acks). */
+  readonly publisher: StreamPublisher;
   readonly #kvs = new Map<string, Promise<KV>>();
   #blobs: Promise<ObjectStore> | undefined;
   #disconnectedAt: number | undefined;
@@ -62,6 +65,7 @@ export class AtlasNats implements AsyncDisposable {
     this.js = jetstream(nc, { timeout: timeoutMs, checkAPI: false });
     this.kvm = new Kvm(this.js);
     this.objm = new Objm(this.js);
+    this.publisher = new StreamPublisher(nc);
     (async () => {
       for await (const s of nc.status()) {
         if (s.type === "disconnect") this.#disconnectedAt ??= Date.now();

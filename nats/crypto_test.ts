@@ -48,3 +48,18 @@ Deno.test("moving a signature to another trusted key id fails", () => {
   const rec = a.sign({ x: 1 });
   assert.throws(() => verifier.verify("r", { ...rec, keyId: b.keyId }), SignatureError);
 });
+
+Deno.test("an embedded record is proven by its pointer's key, and checked under any other", () => {
+  const current = new Signer(generateSigningKey());
+  const older = new Signer(generateSigningKey());
+  const verifier = new Verifier([current.trustedKey, older.trustedKey]);
+  const altered = (rec: { keyId: string; signature: string }) => ({ ...rec, version: 99 });
+  // Same key as the pointer: the pointer's verified signature already covers the record.
+  verifier.verifyEmbedded("version", altered(current.sign({ version: 1 })), current.keyId);
+  // Another key: checked here, and an alteration is caught.
+  verifier.verifyEmbedded("version", older.sign({ version: 1 }), current.keyId);
+  assert.throws(
+    () => verifier.verifyEmbedded("version", altered(older.sign({ version: 1 })), current.keyId),
+    SignatureError,
+  );
+});

@@ -10,6 +10,7 @@
  * @module
  */
 import type { AtlasNats } from "./connect.ts";
+import { Subjects } from "./names.ts";
 
 /**
  * Keys of `bucket` matching `filter` (a NATS subject filter over keys, e.g. `us-east.*`),
@@ -21,7 +22,7 @@ import type { AtlasNats } from "./connect.ts";
  * ```
  */
 export async function listKeys(nats: AtlasNats, bucket: string, filter = ">"): Promise<string[]> {
-  const prefix = `$KV.${bucket}.`;
+  const prefix = Subjects.kvKey(bucket, "");
   const info = await nats.jsm.streams.info(`KV_${bucket}`, {
     subjects_filter: `${prefix}${filter}`,
   });

@@ -24,6 +24,7 @@ export * from "./keys.ts";
 export * from "./pointers.ts";
 export * from "./process.ts";
 export * from "./rollouts.ts";
+export * from "./stream_publish.ts";
 export * from "./audit.ts";
 export * from "./blob_mirror.ts";
 export * from "./server.ts";

@@ -155,6 +155,13 @@ export const Subjects = {
     assertConfigName(config);
     return `atlas.audit.${config}`;
   },
+  /**
+   * The subject a KV bucket keeps `key` under: a publish to it is a `kv.put` (for the
+   * stream publisher, see stream_publish.ts). `key` may be a filter (`us-east.*`).
+   */
+  kvKey(bucket: string, key: string): string {
+    return `$KV.${bucket}.${key}`;
+  },
   allAcks: "atlas.ack.>",
   allAudit: "atlas.audit.>",
 } as const;

@@ -117,6 +117,12 @@ export async function writePointer(
       if (current) options.onStored?.(current);
       return current?.pointer ?? null;
     }
+    // Whatever this signature covers, agents take as proven (Verifier.verifyEmbedded): so
+    // the records it embeds under this key are checked first, and a version record altered
+    // in its bucket is refused here rather than signed over.
+    for (const v of [next.active, next.candidate?.version]) {
+      if (v?.keyId === signer.keyId) signer.verifier.verify(`version ${v.config} v${v.version}`, v);
+    }
     const pointer = PointerRecord.parse(signer.sign(
       PointerRecord.omit({ keyId: true, signature: true }).parse({
         config,

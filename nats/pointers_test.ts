@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { natsTest } from "./testing.ts";
-import { generateSigningKey, Signer, Verifier } from "./crypto.ts";
+import { generateSigningKey, SignatureError, Signer, Verifier } from "./crypto.ts";
 import { inCandidateShare, readPointer, type StoredPointer, writePointer } from "./pointers.ts";
 import { listRegions, provision, provisionRegion } from "./provision.ts";
 import { Subjects } from "./names.ts";
@@ -51,6 +51,34 @@ natsTest("pointer writes are signed, seq grows, and a notice follows each", asyn
   assert.equal(notices[0]!.blobs["a".repeat(64)], "AQ==");
   sub.unsubscribe();
 });
+
+natsTest(
+  "a version record altered in its bucket is refused, never signed over",
+  async ({ nats }) => {
+    // Agents take what a pointer's signature covers as proven (Verifier.verifyEmbedded).
+    const altered = { ...version(1), digest: "b".repeat(64) };
+    await assert.rejects(
+      writePointer(nats, signer, "us-east", "web", () => ({
+        active: altered,
+        history: [],
+        reason: "activate",
+      }), { issuedBy: "test" }),
+      (e: unknown) =>
+        e instanceof SignatureError && /version web v1 has an invalid/.test(String(e)),
+    );
+    assert.equal(await readPointer(nats, "us-east", "web"), null);
+    // A record under another key is not this signer's to vouch for: embedded as is, and
+    // checked by every agent (agent_test: "a version under another trusted key").
+    const other = new Signer(generateSigningKey());
+    const foreign = VersionRecord.parse(other.sign(version(2)));
+    const stored = await writePointer(nats, signer, "us-east", "web", () => ({
+      active: foreign,
+      history: [],
+      reason: "activate",
+    }), { issuedBy: "test" });
+    assert.equal(stored?.active.keyId, other.keyId);
+  },
+);
 
 natsTest("concurrent pointer writers never lose an update", async ({ nats }) => {
   await Promise.all(

@@ -1,0 +1,154 @@
+/**
+ * Acknowledged publishes to JetStream streams through one reply subscription per
+ * connection.
+ *
+ * The client's `js.publish` makes each publish a request of its own: a reply mux entry, a
+ * timer, a promise and, once answered, a "cancelled" error object. An agent pays that per
+ * ack; thousands of agents in one bench process pay it thousands of times. Measured on
+ * this machine (sequential acks to a file stream, client CPU only): `js.publish` 174 µs,
+ * this publisher 99 µs. The server's side is the same message either way: a publish with
+ * a reply subject and a `Nats-Msg-Id` header, answered by a PubAck.
+ *
+ * @module
+ */
+import {
+  createInbox,
+  headers,
+  type NatsConnection,
+  type Subscription,
+} from "@nats-io/transport-node";
+
+/** What the stream answered: where the message is stored. */
+export interface PubAck {
+  stream: string;
+  seq: number;
+  /** The message id was seen within the stream's duplicate window: stored once, earlier. */
+  duplicate: boolean;
+}
+
+/** Options of {@linkcode StreamPublisher.publish}. */
+export interface StreamPublishOptions {
+  /** JetStream message id: a stream stores a message id once within its duplicate window. */
+  msgID?: string;
+  /** Milliseconds to wait for the stream's answer. @default 5000 */
+  timeoutMs?: number;
+}
+
+/** A stream's answer to a publish: a PubAck or an error. */
+interface JsReply {
+  stream?: string;
+  seq?: number;
+  duplicate?: boolean;
+  error?: { code: number; err_code?: number; description: string };
+}
+
+interface Waiting {
+  subject: string;
+  deadline: number;
+  resolve: (ack: PubAck) => void;
+  reject: (error: Error) => void;
+}
+
+/** Publishes to streams and waits for each PubAck, sharing one reply subscription. */
+export class StreamPublisher {
+  readonly #nc: NatsConnection;
+  readonly #prefix = `${createInbox()}.`;
+  readonly #waiting = new Map<string, Waiting>();
+  #sub: Subscription | undefined;
+  #sweep: ReturnType<typeof setInterval> | undefined;
+  #next = 0;
+
+  /** Subscribes at once, so the first publish does not wait for the subscription. */
+  constructor(nc: NatsConnection) {
+    this.#nc = nc;
+    this.#listen();
+  }
+
+  /**
+   * Publishes `data` to `subject` and resolves with the stream's PubAck. Rejects when the
+   * stream refuses it, when no stream listens on the subject, on timeout, or when the
+   * connection closes first; the message may still have been stored in the last two cases,
+   * so a retry should carry the same `msgID`.
+   */
+  publish(
+    subject: string,
+    data: string | Uint8Array,
+    options: StreamPublishOptions = {},
+  ): Promise<PubAck> {
+    try {
+      this.#listen(); // again, if the connection was closed and the subscription with it
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    this.#startSweep();
+    const reply = `${this.#prefix}${this.#next++}`;
+    const h = options.msgID === undefined ? undefined : headers();
+    if (options.msgID !== undefined) h!.set("Nats-Msg-Id", options.msgID);
+    return new Promise<PubAck>((resolve, reject) => {
+      const deadline = Date.now() + (options.timeoutMs ?? 5_000);
+      this.#waiting.set(reply, { subject, deadline, resolve, reject });
+      try {
+        this.#nc.publish(subject, data, { reply, ...(h ? { headers: h } : {}) });
+      } catch (e) {
+        this.#waiting.delete(reply);
+        reject(e as Error);
+      }
+    });
+  }
+
+  #listen(): void {
+    if (!this.#sub || this.#sub.isClosed()) {
+      this.#sub = this.#nc.subscribe(`${this.#prefix}*`, {
+        callback: (_err, m) => {
+          const w = this.#waiting.get(m.subject);
+          if (!w) return; // answered after its timeout
+          this.#waiting.delete(m.subject);
+          const status = m.headers?.code ?? 0;
+          if (status === 503) {
+            w.reject(new Error(`no stream stores ${w.subject} (no responders)`));
+            return;
+          }
+          try {
+            const a = m.json<JsReply>();
+            if (a.error || a.stream === undefined || a.seq === undefined) {
+              const why = a.error
+                ? `${a.error.description} (error ${a.error.err_code ?? a.error.code})`
+                : "no PubAck";
+              w.reject(new Error(`JetStream refused the publish to ${w.subject}: ${why}`));
+            } else {
+              w.resolve({ stream: a.stream, seq: a.seq, duplicate: a.duplicate === true });
+            }
+          } catch (e) {
+            w.reject(new Error(`unreadable PubAck for ${w.subject}: ${(e as Error).message}`));
+          }
+        },
+      });
+      this.#sub.closed.then(() => this.#failAll("the connection closed")).catch(() => {});
+    }
+  }
+
+  #startSweep(): void {
+    // One timer for every waiting publish, not one each; it stops when none waits.
+    this.#sweep ??= setInterval(() => {
+      const now = Date.now();
+      for (const [reply, w] of this.#waiting) {
+        if (w.deadline > now) continue;
+        this.#waiting.delete(reply);
+        w.reject(new Error(`timed out waiting for the stream to store ${w.subject}`));
+      }
+      if (this.#waiting.size === 0) {
+        clearInterval(this.#sweep);
+        this.#sweep = undefined;
+      }
+    }, 250);
+  }
+
+  #failAll(why: string): void {
+    for (const [reply, w] of this.#waiting) {
+      this.#waiting.delete(reply);
+      w.reject(new Error(`${why} before the stream stored ${w.subject}`));
+    }
+    clearInterval(this.#sweep);
+    this.#sweep = undefined;
+  }
+}
