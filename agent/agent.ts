@@ -493,11 +493,15 @@ export class Agent implements AsyncDisposable {
       outcome = e;
     }
     this.#finish(pointer, target, outcome, performance.now() - started);
-    // After the ack has left (#finish queued it): the cache only spares a later rollback a
-    // fetch, so it stays off the apply's path, and failing to fill it fails nothing.
+    // The cache only spares a later rollback a fetch: written 1–2 s after the ack (served
+    // from memory until then), and failing to fill it fails nothing.
     if (toCache) {
-      await this.#cache.put(target.digest, toCache, this.#appliedDigests()).catch((e) =>
-        this.#log("warn", "cannot cache the applied content", { error: (e as Error).message })
+      this.#cache.putSoon(
+        target.digest,
+        toCache,
+        () => this.#appliedDigests(),
+        1_000 + Math.random() * 1_000,
+        (e) => this.#log("warn", "cannot cache the applied content", { error: e.message }),
       );
     }
   }
@@ -629,6 +633,7 @@ export class Agent implements AsyncDisposable {
     this.#watcher?.close();
     this.#sub?.unsubscribe();
     await this.idle();
+    await this.#cache.flush().catch(() => {});
     const nats = this.#nats;
     if (nats) {
       await Promise.race([

@@ -15,6 +15,9 @@ export class BlobCache {
   readonly #maxEntries: number;
   /** Digests in use order, oldest first; loaded from the directory once. */
   #order: string[] | undefined;
+  /** Verified bytes waiting for {@linkcode BlobCache.putSoon}'s write, by digest. */
+  readonly #unwritten = new Map<string, { bytes: Uint8Array; keep: () => readonly string[] }>();
+  #writeTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(dir: string, maxEntries: number) {
     this.dir = dir;
@@ -45,6 +48,8 @@ export class BlobCache {
 
   /** The bytes of `digest`, or null when absent or corrupt (then removed). */
   async get(digest: string): Promise<Uint8Array | null> {
+    const waiting = this.#unwritten.get(digest);
+    if (waiting) return waiting.bytes;
     const order = await this.#entries();
     const path = `${this.dir}/${digest}`;
     const bytes = await readFileOrNull(path);
@@ -56,6 +61,37 @@ export class BlobCache {
     }
     this.#touch(order, digest);
     return bytes;
+  }
+
+  /**
+   * Stores verified bytes after `delayMs`, in the background; until then {@linkcode get}
+   * serves them from memory. An agent caches what it applied this way, so that the write
+   * (a sixth of an apply's CPU) is not spent while other work waits, such as the other
+   * agents of a bench process in the middle of a wave. `keep` is asked at write time.
+   * Write errors go to `onError`: a cache entry lost costs a fetch, never a wrong apply.
+   */
+  putSoon(
+    digest: string,
+    bytes: Uint8Array,
+    keep: () => readonly string[],
+    delayMs: number,
+    onError: (e: Error) => void = () => {},
+  ): void {
+    this.#unwritten.set(digest, { bytes, keep });
+    this.#writeTimer ??= setTimeout(() => {
+      this.#writeTimer = undefined;
+      this.flush().catch((e) => onError(e as Error));
+    }, delayMs);
+  }
+
+  /** Writes what {@linkcode putSoon} holds in memory now (the agent calls it on close). */
+  async flush(): Promise<void> {
+    clearTimeout(this.#writeTimer);
+    this.#writeTimer = undefined;
+    for (const [digest, { bytes, keep }] of this.#unwritten) {
+      this.#unwritten.delete(digest);
+      await this.put(digest, bytes, keep());
+    }
   }
 
   /** Stores verified bytes under their digest, then evicts beyond the bound (never `keep`). */

@@ -30,3 +30,24 @@ Deno.test("a corrupted cache entry is dropped, never returned", async () => {
   await assert.rejects(Deno.stat(`${dir}/${digest}`), Deno.errors.NotFound);
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("content put soon is served from memory at once and on disk after the delay", async () => {
+  const dir = await Deno.makeTempDir();
+  const cache = new BlobCache(dir, 1);
+  const [a, b] = ["a", "b"].map((s) => ({ bytes: enc(s), digest: sha256Hex(s) }));
+  await cache.put(a!.digest, a!.bytes);
+  cache.putSoon(b!.digest, b!.bytes, () => [a!.digest], 50);
+  assert.deepEqual(await cache.get(b!.digest), b!.bytes);
+  assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), [a!.digest], "not written yet");
+  await new Promise((r) => setTimeout(r, 150));
+  // Written, and the kept entry survived the bound of 1.
+  assert.deepEqual(
+    new Set([...Deno.readDirSync(dir)].map((e) => e.name)),
+    new Set([a!.digest, b!.digest]),
+  );
+  const c = { bytes: enc("c"), digest: sha256Hex("c") };
+  cache.putSoon(c.digest, c.bytes, () => [], 60_000);
+  await cache.flush(); // writes it now, without waiting a minute
+  assert.deepEqual(await new BlobCache(dir, 3).get(c.digest), c.bytes);
+  await Deno.remove(dir, { recursive: true });
+});

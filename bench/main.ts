@@ -364,9 +364,12 @@ for (const n of sizes) {
     // Idle cost: RSS and CPU of the agent processes over a quiet window.
     await pause(2_000);
     const before = await Promise.all(workers.map((w) => tell(w, "usage")));
+    const [serverIdleStart, ownIdleStart] = [await serverCpuMicros(), ownCpuMicros()];
     const windowMs = quick ? 3_000 : 5_000;
     await pause(windowMs);
     const after = await Promise.all(workers.map((w) => tell(w, "usage")));
+    const serverIdleMicros = (await serverCpuMicros()) - serverIdleStart;
+    const ownIdleMicros = ownCpuMicros() - ownIdleStart;
     const cpuMicros = after.reduce(
       (s, a, i) => s + (a.cpuMicros as number) - (before[i]!.cpuMicros as number),
       0,
@@ -380,9 +383,15 @@ for (const n of sizes) {
     resources.push({
       n,
       agentCpuMicrosPerApply: Math.round(perApply),
-      // The other two processes over the same rounds, idle included (both idle near 0).
-      natsServerCpuMicrosPerApply: Math.round(serverRoundsMicros / applies),
-      controlCpuMicrosPerApply: Math.round(ownRoundsMicros / applies),
+      // The other two processes over the same rounds, less their idle CPU in as long (the
+      // server's idle is the agents' heartbeats and reconciles).
+      natsServerCpuMicrosPerApply: Math.round(
+        (serverRoundsMicros - (serverIdleMicros / (windowMs / 1000)) * roundsSeconds) / applies,
+      ),
+      controlCpuMicrosPerApply: Math.round(
+        (ownRoundsMicros - (ownIdleMicros / (windowMs / 1000)) * roundsSeconds) / applies,
+      ),
+      natsServerIdleCpuPercent: +((serverIdleMicros / (windowMs * 1000)) * 100).toFixed(1),
       workerProcesses: workerCount,
       agentRssMiBPerProcess: +(rss / workerCount / 2 ** 20).toFixed(1),
       agentRssKiBPerAgent: +(rss / n / 1024).toFixed(1),
@@ -519,6 +528,7 @@ console.log(table(
     "CPU µs/agent/s",
     "CPU µs/apply",
     "nats-server CPU µs/apply",
+    "nats-server idle CPU %",
     "control+bench CPU µs/apply",
     "nats-server RSS MiB",
   ],
@@ -531,6 +541,7 @@ console.log(table(
     r.agentCpuMicrosPerAgentPerSecond!,
     r.agentCpuMicrosPerApply!,
     r.natsServerCpuMicrosPerApply!,
+    r.natsServerIdleCpuPercent!,
     r.controlCpuMicrosPerApply!,
     r.natsServerRssMiB!,
   ]),

@@ -89,8 +89,13 @@ export async function provision(nats: AtlasNats, options: ProvisionOptions = {})
       subjects: ["atlas.ack.>"],
       retention: RetentionPolicy.Limits,
       storage: StorageType.File,
-      max_msgs_per_subject: 16,
+      // Bounded by age and size, not per subject: on nats-server 2.9 every message a
+      // per-subject limit removes costs the server a scan (measured, 1 000 agents: 13 µs
+      // per ack under the limit, 114–200 µs once each agent's subject was full), and that
+      // cost lands on every apply. The coordinators read the last ack per subject.
       max_age: 30 * DAY_NS,
+      max_bytes: 1024 * 1024 * 1024,
+      discard: DiscardPolicy.Old,
       duplicate_window: 10 * 60 * 1e9,
       num_replicas: replicas,
       allow_direct: true,
