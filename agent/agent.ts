@@ -493,14 +493,14 @@ export class Agent implements AsyncDisposable {
       outcome = e;
     }
     this.#finish(pointer, target, outcome, performance.now() - started);
-    // The cache only spares a later rollback a fetch: written 1–2 s after the ack (served
-    // from memory until then), and failing to fill it fails nothing.
+    // The cache only spares a later rollback a fetch: written 0.5–1.5 s after the ack, with
+    // the heartbeat (served from memory until then), and failing to fill it fails nothing.
     if (toCache) {
       this.#cache.putSoon(
         target.digest,
         toCache,
         () => this.#appliedDigests(),
-        1_000 + Math.random() * 1_000,
+        500 + Math.random() * 1_000,
         (e) => this.#log("warn", "cannot cache the applied content", { error: e.message }),
       );
     }

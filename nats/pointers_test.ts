@@ -3,7 +3,7 @@ import { natsTest } from "./testing.ts";
 import { generateSigningKey, SignatureError, Signer, Verifier } from "./crypto.ts";
 import { inCandidateShare, readPointer, type StoredPointer, writePointer } from "./pointers.ts";
 import { listRegions, provision, provisionRegion } from "./provision.ts";
-import { Subjects } from "./names.ts";
+import { Streams, Subjects } from "./names.ts";
 import { PointerNotice, type PointerRecord, VersionRecord } from "./schemas.ts";
 
 const signer = new Signer(generateSigningKey());
@@ -25,6 +25,22 @@ natsTest("provisioning twice changes nothing and lists the regions", async ({ na
   await provision(nats);
   await provisionRegion(nats, "us-east");
   assert.deepEqual((await listRegions(nats)).map((r) => r.name), ["eu-west", "us-east"]);
+});
+
+natsTest("provisioning brings the limits of an older acks stream up to date", async ({ nats }) => {
+  // As an older Atlas made it: 16 acks per subject, which made every apply pay on 2.9.
+  await nats.jsm.streams.delete(Streams.acks);
+  await nats.jsm.streams.add({
+    name: Streams.acks,
+    subjects: ["atlas.ack.>"],
+    max_msgs_per_subject: 16,
+  });
+  await nats.js.publish(Subjects.ack("us-east", "web", "a1"), "{}");
+  await provision(nats);
+  const info = await nats.jsm.streams.info(Streams.acks);
+  assert.equal(info.config.max_msgs_per_subject, -1);
+  assert.equal(info.config.max_bytes, 1024 ** 3);
+  assert.equal(info.state.messages, 1, "nothing stored is lost");
 });
 
 natsTest("pointer writes are signed, seq grows, and a notice follows each", async ({ nats }) => {
