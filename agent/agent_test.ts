@@ -314,6 +314,38 @@ natsTest("a hand edit of an applied file is healed on reconcile", async (ctx) =>
   assert.equal(agent.stats.fetches, 0, "healed from the local cache");
 });
 
+natsTest(
+  "a hand edit that keeps the size and puts the modification time back is still found",
+  async (ctx) => {
+    await using onV1 = await agentOnV1(ctx);
+    const { cfg, agent } = onV1;
+    const path = fileOf(cfg);
+    // Old enough for the agent to trust the file's stamp, and hashed once more by a reconcile.
+    await new Promise((r) => setTimeout(r, 2_200));
+    await agent.reconcile();
+    const { mtime, size } = await Deno.stat(path);
+    await Deno.writeTextFile(path, '{"v":9}');
+    await Deno.utime(path, mtime!, mtime!);
+    const after = await Deno.stat(path);
+    assert.deepEqual([after.size, after.mtime], [size, mtime], "only the change time moved");
+    await agent.reconcile();
+    await waitFor("restored", async () => (await Deno.readTextFile(path)) === '{"v":1}');
+    assert.equal(agent.stats.driftHealed, 1);
+  },
+);
+
+natsTest("a pointer with the same seq and signature but other content is rejected", async (ctx) => {
+  await using onV1 = await agentOnV1(ctx);
+  const { cfg, agent } = onV1;
+  const stored = (await readPointer(ctx.nats, "us-east", "web"))!.pointer;
+  // The agent verified `stored` already; this one differs under the same signature.
+  const forged = { ...stored, reason: "forged" };
+  ctx.nats.nc.publish(Subjects.notify("us-east", "web"), JSON.stringify({ pointer: forged }));
+  await waitFor("rejected", () => agent.stats.rejects === 1);
+  assert.equal(await Deno.readTextFile(fileOf(cfg)), '{"v":1}');
+  assert.equal(agent.stateOf("web").maxSeq, stored.seq);
+});
+
 natsTest("a candidate reaches only the agents in its share", async (ctx) => {
   const ids = Array.from({ length: 6 }, (_, i) => `a${i}`);
   const agents = await Promise.all(ids.map(async (id) => {
