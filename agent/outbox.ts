@@ -33,6 +33,7 @@ interface Entry {
 export class AckOutbox {
   readonly #queue: Entry[];
   #flushing: Promise<void> | undefined;
+  #running = false;
   #again = false;
 
   /** `pending`: the acks a previous run left in the state file. */
@@ -57,34 +58,39 @@ export class AckOutbox {
 
   /**
    * Sends queued acks in order until one fails (it stays, with all after it, for the next
-   * flush). Restored acks are first checked against the acks stream. Concurrent calls
-   * coalesce.
+   * flush). Restored acks are first checked against the acks stream. A call during a
+   * flush joins it: the running flush sends what was added, too.
    */
   flush(nats: AtlasNats): Promise<void> {
-    if (this.#flushing) {
-      this.#again = true;
-      return this.#flushing;
-    }
-    const run = async () => {
-      do {
-        this.#again = false;
-        while (this.#queue.length > 0) {
-          const { ack, restored } = this.#queue[0]!;
-          if (restored) {
-            await this.#dropDelivered(nats, ack);
-            continue;
+    this.#again = true;
+    if (this.#running) return this.#flushing!;
+    // `#running` is cleared in the same synchronous step as the last look at `#again`:
+    // a call can never slip in between and see a flush that will not look again. (It
+    // could when the flag was the promise, cleared one microtask later: an ack added in
+    // that gap waited for the next reconcile, 30 s, at 10 000 agents.)
+    this.#running = true;
+    this.#flushing = (async () => {
+      try {
+        while (this.#again) {
+          this.#again = false;
+          while (this.#queue.length > 0) {
+            const { ack, restored } = this.#queue[0]!;
+            if (restored) {
+              await this.#dropDelivered(nats, ack);
+              continue;
+            }
+            await nats.publisher.publish(
+              Subjects.ack(ack.region, ack.config, ack.agent),
+              JSON.stringify(ack),
+              { msgID: ackMessageId(ack), timeoutMs: 5_000 },
+            );
+            this.#queue.shift();
           }
-          await nats.publisher.publish(
-            Subjects.ack(ack.region, ack.config, ack.agent),
-            JSON.stringify(ack),
-            { msgID: ackMessageId(ack), timeoutMs: 5_000 },
-          );
-          this.#queue.shift();
         }
-      } while (this.#again);
-    };
-    // `.finally` runs after this assignment even when `run` finishes synchronously.
-    this.#flushing = run().finally(() => (this.#flushing = undefined));
+      } finally {
+        this.#running = false;
+      }
+    })();
     return this.#flushing;
   }
 

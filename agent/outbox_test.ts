@@ -65,3 +65,16 @@ natsTest(
     assert.deepEqual(await stored(nats), [4, 5]);
   },
 );
+
+natsTest(
+  "an ack added while a flush is finishing is sent, not left for a later flush",
+  async ({ nats }) => {
+    const outbox = new AckOutbox();
+    const first = outbox.flush(nats); // nothing to send: finishes at once
+    outbox.add(ack(1));
+    const second = outbox.flush(nats);
+    await Promise.all([first, second]);
+    assert.equal(outbox.size, 0);
+    assert.deepEqual(await stored(nats), [1]);
+  },
+);

@@ -114,13 +114,18 @@ function content(): string {
 /** Collects acks by pointer seq, as they are published (core subscription). */
 class AckCounter {
   readonly #bySeq = new Map<number, Set<string>>();
+  /** The slowest ack by seq: its agent and its own latency (pointer issued → ack built). */
+  readonly slowest = new Map<number, { agent: string; latencyMs: number }>();
   #waiter: { seq: number; n: number; resolve: () => void } | undefined;
   constructor(conn: NatsConnection) {
     conn.subscribe(`atlas.ack.${REGION}.${CONFIG}.*`, {
       callback: (_e, m) => {
         // Only counting, in the process being measured: no schema parse per ack.
-        const ack = m.json() as Pick<AckRecord, "agent" | "seq" | "status">;
+        const ack = m.json() as Pick<AckRecord, "agent" | "seq" | "status" | "latencyMs">;
         if (ack.status !== "applied") return;
+        if ((this.slowest.get(ack.seq)?.latencyMs ?? -1) < ack.latencyMs) {
+          this.slowest.set(ack.seq, { agent: ack.agent, latencyMs: ack.latencyMs });
+        }
         let set = this.#bySeq.get(ack.seq);
         if (!set) this.#bySeq.set(ack.seq, set = new Set());
         set.add(ack.agent);
@@ -281,6 +286,7 @@ for (const n of sizes) {
     const activateCall: number[] = [];
     const fanOut: number[] = [];
     const rollback: number[] = [];
+    const rollbackCall: number[] = [];
     // Each agent heartbeats 0.5–1.5 s after it applies; at 10 000 agents that wave of KV
     // writes takes a few seconds more. A round must not start inside the last one's.
     const settleMs = n >= 10_000 ? 4_000 : n >= 1_000 ? 2_000 : 300;
@@ -310,6 +316,7 @@ for (const n of sizes) {
       const activated = performance.now();
       await acks.wait(moved.regions[0]!.seq, n, 120_000);
       const end = performance.now();
+      _explainOutlier("publish + activate", end - start, moved.regions[0]!.seq);
       publish.push(end - start);
       publishCall.push(published - start);
       activateCall.push(activated - published);
@@ -324,8 +331,10 @@ for (const n of sizes) {
             regions: [REGION],
           },
         );
+        rollbackCall.push(performance.now() - rb0);
         await acks.wait(back.regions[0]!.seq, n, 120_000);
         rollback.push(performance.now() - rb0);
+        _explainOutlier("rollback", rollback.at(-1)!, back.regions[0]!.seq);
         await pause(settleMs);
       }
     }
@@ -359,6 +368,12 @@ for (const n of sizes) {
       summary: summarize(rollback),
       samples: rollback,
       floorP50: floorSummary.p50,
+    });
+    rows.push({
+      name: "  of which: rollback API call",
+      n,
+      summary: summarize(rollbackCall),
+      samples: rollbackCall,
     });
 
     // Idle cost: RSS and CPU of the agent processes over a quiet window.
@@ -399,12 +414,49 @@ for (const n of sizes) {
       agentCpuMicrosPerAgentPerSecond: +(cpuMicros / n / (windowMs / 1000)).toFixed(1),
       natsServerRssMiB: +((await serverRss()) / 2 ** 20).toFixed(1),
     });
+    // What went wrong in the agents (retries, timeouts), if anything: it explains outliers.
+    const troubles = new Map<string, number>();
+    for (const a of after) {
+      for (const [kind, count] of Object.entries(a.troubles as Record<string, number>)) {
+        troubles.set(kind, (troubles.get(kind) ?? 0) + count);
+      }
+    }
+    for (const [kind, count] of [...troubles].sort((a, b) => b[1] - a[1]).slice(0, 8)) {
+      log(`N=${n}: agents logged ${count}× ${kind}`);
+    }
+    const stats: Record<string, number> = {};
+    for (const a of after) {
+      for (const [k, v] of Object.entries(a.stats as Record<string, number>)) {
+        stats[k] = (stats[k] ?? 0) + v;
+      }
+    }
+    log(
+      `N=${n}: agents counted ${
+        Object.entries(stats).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${v}`).join(", ")
+      } (${n * (rounds + rollback.length)} applies measured)`,
+    );
+    const slow = (await server.logTail(100_000)).match(/[Ss]low [Cc]onsumer/g)?.length ?? 0;
+    if (slow > 0) log(`N=${n}: nats-server logged ${slow} slow consumer(s)`);
     await Promise.all(workers.map((w) => tell(w, "agents-stop")));
   } finally {
     await Promise.all(workers.map((w) => tell(w, "exit").catch(() => {})));
     await Promise.all(workers.map((w) => w.child.status));
     await Deno.remove(`${root}/agents-${n}`, { recursive: true }).catch(() => {});
   }
+}
+
+/**
+ * Logs a round over 10 s with its slowest agent's own latency (from the pointer's
+ * `issuedAt` to the ack it built): close to the round's time means the agent applied late,
+ * far below it means its ack was held up on the way.
+ */
+function _explainOutlier(what: string, ms: number, seq: number): void {
+  if (ms < 10_000) return;
+  const slowest = acks.slowest.get(seq);
+  log(
+    `${what} to seq ${seq} took ${(ms / 1000).toFixed(1)} s; slowest agent ${slowest?.agent}: ` +
+      `${((slowest?.latencyMs ?? NaN) / 1000).toFixed(1)} s from pointer to ack`,
+  );
 }
 
 /** Stops the profilers of one N, writes the files and prints the summaries. */

@@ -16,6 +16,16 @@ const control = await connect({ servers: url, name: `bench worker ${index}` });
 let floor: NatsConnection[] = [];
 let agents: Agent[] = [];
 let profiler: Profiler | undefined;
+/** Warnings and errors the agents logged, by message (timestamps and ids cut off). */
+const troubles = new Map<string, number>();
+
+/** An agent's log: only its warnings and errors are kept, counted by kind. */
+function agentLog(line: string): void {
+  const m = / (WARN|ERROR) agent=\S+ (.*)$/.exec(line);
+  if (!m) return;
+  const kind = `${m[1]} ${m[2]!.replace(/\d+(\.\d+)?/g, "N").slice(0, 160)}`;
+  troubles.set(kind, (troubles.get(kind) ?? 0) + 1);
+}
 
 /** Opens `count` connections, at most `width` at a time. */
 async function inBatches<T>(
@@ -76,7 +86,7 @@ const handlers: Record<string, (arg: Record<string, unknown>) => Promise<unknown
           watchFiles: false, // thousands per process: beyond the inotify instance limit
           configs: { [config]: { path: `${stateRoot}/${id}/${config}.json` } },
         }),
-        { verifier, log: () => {} },
+        { verifier, log: agentLog },
       );
       await agent.whenConnected();
       return agent;
@@ -103,7 +113,17 @@ const handlers: Record<string, (arg: Record<string, unknown>) => Promise<unknown
     // process.cpuUsage() is in µs of user+system time since start.
     const { cpuUsage } = await import("node:process");
     const cpu = cpuUsage();
-    return { rss: Deno.memoryUsage().rss, cpuMicros: cpu.user + cpu.system, agents: agents.length };
+    return {
+      rss: Deno.memoryUsage().rss,
+      cpuMicros: cpu.user + cpu.system,
+      agents: agents.length,
+      troubles: Object.fromEntries(troubles),
+      // Summed agent counters: notices against applies tell a lost notice from a slow apply.
+      stats: agents.reduce((sum, a) => {
+        for (const [k, v] of Object.entries(a.stats)) sum[k] = (sum[k] ?? 0) + v;
+        return sum;
+      }, {} as Record<string, number>),
+    };
   },
   exit() {
     setTimeout(() => Deno.exit(0), 50);
