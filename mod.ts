@@ -21,11 +21,10 @@
 import { parse as parseYaml } from "yaml";
 import {
   type AtlasNats,
-  blobName,
   connectAtlas,
   PointerNotice,
   type PointerRecord,
-  readMirroredBlob,
+  readBlob,
   readPointer,
   sha256Hex,
   Subjects,
@@ -184,11 +183,9 @@ async function openNats<T>(options: NatsSourceOptions<T>): Promise<AtlasConfig<T
     verifier.verifyEmbedded("version", target, pointer.keyId);
     if (cfg && cfg.version === target.version) return;
     const b64 = inline[target.digest];
-    // Inline, else the region's copy of the blobs, else the primary object store.
     const bytes = b64 !== undefined
       ? new Uint8Array(Buffer.from(b64, "base64"))
-      : (await readMirroredBlob(nats!, options.region, target.digest).catch(() => null)) ??
-        await (await nats!.blobs()).getBlob(blobName(target.digest));
+      : (await readBlob(nats!, options.region, target.digest))?.bytes;
     if (!bytes || sha256Hex(bytes) !== target.digest) {
       throw new Error(
         `Content of ${target.config} v${target.version} does not match its signed digest`,

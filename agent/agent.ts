@@ -20,7 +20,7 @@ import {
   connectAtlas,
   PointerNotice,
   type PointerRecord,
-  readMirroredBlob,
+  readBlob,
   readPointer,
   sha256Hex,
   SignatureError,
@@ -499,10 +499,7 @@ export class Agent implements AsyncDisposable {
       const { bytes, source } = await verifiedBytes(target, {
         inline: blobs,
         cache: this.#cache,
-        regionCopy: nats
-          ? (digest) => readMirroredBlob(nats, this.config.region, digest)
-          : undefined,
-        store: nats ? () => nats.blobs() : undefined,
+        fetch: nats ? (digest) => readBlob(nats, this.config.region, digest) : undefined,
       });
       this.stats[STAT_OF_SOURCE[source]]++;
       if (source !== "cache") toCache = bytes;

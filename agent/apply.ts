@@ -5,8 +5,7 @@
  *
  * @module
  */
-import { blobName, sha256Hex, type VersionRecord } from "@atlas/nats";
-import type { ObjectStore } from "@nats-io/obj";
+import { blobName, type BlobOrigin, sha256Hex, type VersionRecord } from "@atlas/nats";
 import type { BlobCache } from "./cache.ts";
 import type { ManagedConfig } from "./config.ts";
 import { readFileOrNull, writeFileAtomic } from "./atomic.ts";
@@ -26,7 +25,7 @@ export class ApplyOutcome extends Error {
 }
 
 /** Where the bytes of a version came from. */
-export type BlobSource = "inline" | "cache" | "region copy" | "object store";
+export type BlobSource = "inline" | "cache" | BlobOrigin;
 
 /** Options of {@linkcode verifiedBytes}. */
 export interface VerifiedBytesOptions {
@@ -34,21 +33,18 @@ export interface VerifiedBytesOptions {
   inline: Record<string, string>;
   cache: BlobCache;
   /**
-   * Reads a blob, by digest, from the region's copy of the object store (null when the
-   * copy lacks it), or undefined while disconnected. A null or an error falls back to
-   * `store`.
+   * Reads a blob by digest from the region's copy, else the object store (`readBlob` of
+   * `@atlas/nats`); null when neither has it. Undefined while disconnected.
    */
-  regionCopy: ((digest: string) => Promise<Uint8Array | null>) | undefined;
-  /** The (primary) object store, or undefined while disconnected. */
-  store: (() => Promise<ObjectStore>) | undefined;
+  fetch: ((digest: string) => Promise<{ bytes: Uint8Array; from: BlobOrigin } | null>) | undefined;
 }
 
 /**
- * The bytes of `target`, from the notice, the local cache, the region's copy or the
- * object store (in that order), checked against the signed digest and size. The caller
- * puts bytes from elsewhere than the cache into it once the ack is on its way. Bytes that
- * do not match, wherever they came from, are an {@linkcode ApplyOutcome} `rejected`; a
- * disconnected fetch is a plain error (retried).
+ * The bytes of `target`, from the notice, the local cache, or fetched (the region's copy,
+ * else the object store), checked against the signed digest and size. The caller puts
+ * bytes from elsewhere than the cache into it once the ack is on its way. Bytes that do
+ * not match, wherever they came from, are an {@linkcode ApplyOutcome} `rejected`; a
+ * disconnected or failed fetch is a plain error (retried).
  */
 export async function verifiedBytes(
   target: VersionRecord,
@@ -63,20 +59,15 @@ export async function verifiedBytes(
   } else if ((bytes = await options.cache.get(target.digest))) {
     source = "cache";
   } else {
-    let regionError: unknown;
-    // The primary object store is the authority: a copy that fails is only a lost detour.
-    bytes = options.regionCopy
-      ? await options.regionCopy(target.digest).catch((e: unknown) => {
-        regionError = e;
-        return null;
-      })
-      : null;
-    if (bytes) {
-      source = "region copy";
-    } else {
-      source = "object store";
-      bytes = await _fromObjectStore(target.digest, options.store, regionError);
+    if (!options.fetch) throw new Error("not connected: cannot fetch the blob yet");
+    const found = await options.fetch(target.digest);
+    if (!found) {
+      throw new ApplyOutcome(
+        "rejected",
+        `blob ${blobName(target.digest)} is missing from the object store`,
+      );
     }
+    ({ bytes, from: source } = found);
   }
   const digest = sha256Hex(bytes);
   if (digest !== target.digest || bytes.length !== target.size) {
@@ -87,28 +78,6 @@ export async function verifiedBytes(
     );
   }
   return { bytes, source };
-}
-
-async function _fromObjectStore(
-  digest: string,
-  store: VerifiedBytesOptions["store"],
-  regionError: unknown,
-): Promise<Uint8Array> {
-  const also = regionError === undefined
-    ? ""
-    : ` (the region copy failed too: ${(regionError as Error)?.message ?? regionError})`;
-  if (!store) throw new Error(`not connected: cannot fetch the blob yet${also}`);
-  let bytes: Uint8Array | null;
-  try {
-    bytes = await (await store()).getBlob(blobName(digest));
-  } catch (e) {
-    if (!also) throw e;
-    throw new Error(`${(e as Error)?.message ?? e}${also}`, { cause: e });
-  }
-  if (!bytes) {
-    throw new ApplyOutcome("rejected", `blob ${blobName(digest)} is missing from the object store`);
-  }
-  return bytes;
 }
 
 /** Options of {@linkcode replaceFile}. */

@@ -88,9 +88,10 @@ export class BlobCache {
   async flush(): Promise<void> {
     clearTimeout(this.#writeTimer);
     this.#writeTimer = undefined;
-    for (const [digest, { bytes, keep }] of this.#unwritten) {
-      this.#unwritten.delete(digest);
-      await this.put(digest, bytes, keep());
+    for (const [digest, entry] of this.#unwritten) {
+      await this.put(digest, entry.bytes, entry.keep());
+      // Served from memory until it is on disk (unless put again meanwhile).
+      if (this.#unwritten.get(digest) === entry) this.#unwritten.delete(digest);
     }
   }
 

@@ -14,7 +14,7 @@
  * @module
  */
 import { z } from "zod";
-import { AckRecord, AgentConfigState, ConfigName, sha256Hex } from "@atlas/nats";
+import { AckRecord, AgentConfigState, concatBytes, ConfigName, sha256Hex } from "@atlas/nats";
 import { syncDir } from "./atomic.ts";
 
 /** Persisted state of one config. */
@@ -111,11 +111,12 @@ export class StateStore {
     }
     if (created) syncDir(dir); // the slots' names must outlive a crash too
     const close = () => files.forEach((f) => f.close());
-    const valid = contents.flatMap((c) => (c.kind === "valid" ? [c] : []));
-    const invalid = contents.flatMap((
-      c,
-      i,
-    ) => (c.kind === "invalid" ? [`${SLOTS[i]}: ${c.why}`] : []));
+    const valid: { generation: number; body: unknown }[] = [];
+    const invalid: string[] = [];
+    contents.forEach((c, i) => {
+      if (c.kind === "valid") valid.push(c);
+      else if (c.kind === "invalid") invalid.push(`${SLOTS[i]}: ${c.why}`);
+    });
     // One crash tears one slot, the one being written: the other holds the state before
     // that save, or is empty when it was the first save. Two bad slots are not a crash.
     if (valid.length === 0 && invalid.length === SLOTS.length) {
@@ -147,9 +148,7 @@ export class StateStore {
     const generation = this.#generation + 1;
     const body = encoder.encode(JSON.stringify(state));
     const header = encoder.encode(`${MAGIC} ${generation} ${body.length} ${sha256Hex(body)}\n`);
-    const data = new Uint8Array(header.length + body.length);
-    data.set(header);
-    data.set(body, header.length);
+    const data = concatBytes([header, body]);
     const slot = generation % SLOTS.length;
     const file = this.#files[slot]!;
     file.seekSync(0, Deno.SeekMode.Start);

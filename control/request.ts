@@ -6,6 +6,7 @@
  * @module
  */
 import type { z } from "zod";
+import { concatBytes } from "@atlas/nats";
 import { InvalidRequestError, type Issue, PayloadTooLargeError } from "./errors.ts";
 
 /** Zod issues as `{path, message}` with JSON Pointer paths. */
@@ -67,13 +68,7 @@ export async function readBytes(request: Request, maxBytes: number): Promise<Uin
     }
     chunks.push(value);
   }
-  const out = new Uint8Array(size);
-  let offset = 0;
-  for (const c of chunks) {
-    out.set(c, offset);
-    offset += c.byteLength;
-  }
-  return out;
+  return concatBytes(chunks);
 }
 
 /**

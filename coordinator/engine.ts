@@ -40,6 +40,7 @@ import {
   RolloutRecord,
   type Signer,
   Streams,
+  Subjects,
   versionKey,
   VersionRecord,
   writePointer,
@@ -530,7 +531,7 @@ export class RegionCoordinator {
     this.#followingAgents = true;
     this.#agentsReady = false;
     this.#agentRecords.clear();
-    const prefix = `$KV.${Buckets.agents}.${this.region}.`;
+    const prefix = Subjects.kvKey(Buckets.agents, `${this.region}.`);
     try {
       const consumer = await this.#nats.js.consumers.get(`KV_${Buckets.agents}`, {
         filter_subjects: `${prefix}*`,

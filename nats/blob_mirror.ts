@@ -22,15 +22,10 @@
  *
  * @module
  */
-import {
-  JetStreamApiCodes,
-  JetStreamApiError,
-  type LastForMsgRequest,
-  type SeqMsgRequest,
-  type StoredMsg,
-} from "@nats-io/jetstream";
+import type { LastForMsgRequest, SeqMsgRequest, StoredMsg } from "@nats-io/jetstream";
 import { z } from "zod";
 import type { AtlasNats } from "./connect.ts";
+import { concatBytes } from "./bytes.ts";
 import { sha256Hex } from "./crypto.ts";
 import { blobMirrorStream, blobName, Buckets } from "./names.ts";
 
@@ -77,13 +72,7 @@ async function _streamExists(nats: AtlasNats, stream: string): Promise<boolean> 
   if (!known) _exists.set(nats, known = new Map());
   const hit = known.get(stream);
   if (hit && Date.now() - hit.at < EXISTS_TTL_MS) return hit.exists;
-  let exists = true;
-  try {
-    await nats.jsm.streams.info(stream);
-  } catch (e) {
-    if (!(e instanceof JetStreamApiError && e.code === JetStreamApiCodes.StreamNotFound)) throw e;
-    exists = false;
-  }
+  const exists = (await nats.streamInfo(stream)) !== null;
   known.set(stream, { exists, at: Date.now() });
   return exists;
 }
@@ -153,7 +142,6 @@ export async function readMirroredBlob(
     );
   }
   const parts: Uint8Array[] = [];
-  let size = 0;
   // Chunks precede their metadata in the stream; each search starts past the last one.
   let seq = 1;
   for (let i = 0; i < meta.chunks; i++) {
@@ -164,26 +152,59 @@ export async function readMirroredBlob(
           `read it from the object store instead`,
       );
     }
-    const data = chunk.data;
-    parts.push(data);
-    size += data.length;
+    parts.push(chunk.data);
     seq = chunk.seq + 1;
   }
-  const bytes = new Uint8Array(size);
-  let offset = 0;
-  for (const p of parts) {
-    bytes.set(p, offset);
-    offset += p.length;
-  }
+  const bytes = concatBytes(parts);
   const actualHex = sha256Hex(bytes);
-  if (size !== meta.size || actualHex !== expectedHex) {
+  if (bytes.length !== meta.size || actualHex !== expectedHex) {
     throw new BlobCopyError(
-      `Blob ${name} in stream ${stream} is corrupt: ${size} bytes with SHA-256 ${actualHex}, ` +
+      `Blob ${name} in stream ${stream} is corrupt: ${bytes.length} bytes with SHA-256 ${actualHex}, ` +
         `its metadata says ${meta.size} bytes with SHA-256 ${expectedHex}; read it from the ` +
         `object store instead`,
     );
   }
   return bytes;
+}
+
+/** Where {@linkcode readBlob} found a blob. */
+export type BlobOrigin = "region copy" | "object store";
+
+/**
+ * The bytes of the blob with SHA-256 `digest` as agents and the SDK read it: from
+ * `region`'s copy ({@linkcode readMirroredBlob}), else from the primary object store (the
+ * authority: a copy that lacks the blob or fails is only a lost detour). Null when the
+ * object store lacks it too. An error of the copy is added to an error of the object
+ * store. The bytes are not checked against `digest`: that is the caller's verification.
+ *
+ * @example
+ * ```ts
+ * const found = await readBlob(nats, "us-east", version.digest);
+ * ```
+ */
+export async function readBlob(
+  nats: AtlasNats,
+  region: string,
+  digest: string,
+): Promise<{ bytes: Uint8Array; from: BlobOrigin } | null> {
+  let copyError: unknown;
+  const copied = await readMirroredBlob(nats, region, digest).catch((e: unknown) => {
+    copyError = e;
+    return null;
+  });
+  if (copied) return { bytes: copied, from: "region copy" };
+  let bytes: Uint8Array | null;
+  try {
+    bytes = await (await nats.blobs()).getBlob(blobName(digest));
+  } catch (e) {
+    if (copyError === undefined) throw e;
+    throw new Error(
+      `${(e as Error)?.message ?? e} (the region copy failed too: ` +
+        `${(copyError as Error)?.message ?? copyError})`,
+      { cause: e },
+    );
+  }
+  return bytes ? { bytes, from: "object store" } : null;
 }
 
 /** What {@linkcode checkBlobCopy} found. */

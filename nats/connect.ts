@@ -7,9 +7,12 @@
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import {
   jetstream,
+  JetStreamApiCodes,
+  JetStreamApiError,
   type JetStreamClient,
   type JetStreamManager,
   jetstreamManager,
+  type StreamInfo,
 } from "@nats-io/jetstream";
 import { type KV, Kvm } from "@nats-io/kv";
 import { type ObjectStore, Objm } from "@nats-io/obj";
@@ -106,6 +109,18 @@ export class AtlasNats implements AsyncDisposable {
       this.#kvs.set(key, kv);
     }
     return kv;
+  }
+
+  /** The info of stream `name`, or null when there is no such stream. */
+  async streamInfo(name: string): Promise<StreamInfo | null> {
+    try {
+      return await this.jsm.streams.info(name);
+    } catch (e) {
+      if (e instanceof JetStreamApiError && e.code === JetStreamApiCodes.StreamNotFound) {
+        return null;
+      }
+      throw e;
+    }
   }
 
   /** The blobs object store. */

@@ -12,6 +12,7 @@
  *
  * @module
  */
+import { concatBytes } from "./bytes.ts";
 
 /** A TCP proxy in front of one node's gateway port, able to refuse links by region. */
 export class GatewayProxy implements AsyncDisposable {
@@ -165,13 +166,7 @@ async function _readLine(conn: Deno.Conn): Promise<Uint8Array> {
     total += n;
     if (buf.subarray(0, n).includes(0x0a)) break;
   }
-  const all = new Uint8Array(total);
-  let off = 0;
-  for (const c of chunks) {
-    all.set(c, off);
-    off += c.length;
-  }
-  return all;
+  return concatBytes(chunks);
 }
 
 /** The `gateway` field of a `CONNECT {...}` line, if it is one. */

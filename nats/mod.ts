@@ -14,6 +14,7 @@
  *
  * @module
  */
+export * from "./bytes.ts";
 export * from "./names.ts";
 export * from "./schemas.ts";
 export * from "./crypto.ts";

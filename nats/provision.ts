@@ -28,27 +28,13 @@ export interface ProvisionOptions {
 
 const DAY_NS = 24 * 60 * 60 * 1e9;
 
-async function streamExists(nats: AtlasNats, name: string): Promise<boolean> {
-  return (await streamConfig(nats, name)) !== null;
-}
-
-/** The config of stream `name`, or null when there is no such stream. */
-async function streamConfig(nats: AtlasNats, name: string): Promise<StreamConfig | null> {
-  try {
-    return (await nats.jsm.streams.info(name)).config;
-  } catch (e) {
-    if (/not found/i.test((e as Error).message)) return null;
-    throw e;
-  }
-}
-
 /** The `placement` of a stream or bucket in `cluster` (none: wherever the server puts it). */
 function placedIn(cluster: string | undefined): { placement?: Placement } {
   return cluster ? { placement: { cluster, tags: [] } } : {};
 }
 
 async function ensureKv(nats: AtlasNats, bucket: string, opts: Partial<KvOptions>): Promise<void> {
-  if (await streamExists(nats, `KV_${bucket}`)) return;
+  if (await nats.streamInfo(`KV_${bucket}`)) return;
   await nats.kvm.create(bucket, { allow_direct: true, ...opts });
 }
 
@@ -64,7 +50,7 @@ async function ensureStream(
   nats: AtlasNats,
   config: Partial<StreamConfig> & { name: string },
 ): Promise<void> {
-  const current = await streamConfig(nats, config.name);
+  const current = (await nats.streamInfo(config.name))?.config;
   if (!current) {
     await nats.jsm.streams.add(config);
     return;
@@ -98,7 +84,7 @@ export async function provision(nats: AtlasNats, options: ProvisionOptions = {})
     await ensureKv(nats, Buckets.leases, { history: 1, replicas, ...placement });
     await ensureKv(nats, Buckets.alerts, { history: 1, replicas, ...placement });
     await ensureKv(nats, Buckets.quarantine, { history: 1, replicas, ...placement });
-    if (!(await streamExists(nats, `OBJ_${Buckets.blobs}`))) {
+    if (!(await nats.streamInfo(`OBJ_${Buckets.blobs}`))) {
       await nats.objm.create(Buckets.blobs, {
         replicas,
         storage: StorageType.File,

@@ -87,12 +87,13 @@ export async function acksOf(
 ): Promise<AckRecord[]> {
   const subject = Subjects.ack(region, config, agent);
   const out: AckRecord[] = [];
-  const { state } = await nats.jsm.streams.info(Streams.acks);
-  for (let seq = state.first_seq; state.messages > 0 && seq <= state.last_seq; seq++) {
-    const m = await nats.jsm.streams.getMessage(Streams.acks, { seq }).catch(() => null);
-    if (m?.subject === subject) out.push(AckRecord.parse(m.json()));
+  // Only this agent's messages: each direct get finds the next one on its subject.
+  for (let seq = 1;;) {
+    const m = await nats.jsm.direct.getMessage(Streams.acks, { seq, next_by_subj: subject });
+    if (!m) return out;
+    out.push(AckRecord.parse(m.json()));
+    seq = m.seq + 1;
   }
-  return out;
 }
 
 /** Something whose log is worth printing when a test fails. */
