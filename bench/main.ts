@@ -342,10 +342,7 @@ for (const n of sizes) {
     const serverRoundsMicros = (await serverCpuMicros()) - serverCpuAtStart;
     const ownRoundsMicros = ownCpuMicros() - ownCpuAtStart;
     const roundsSeconds = (performance.now() - roundsStart) / 1000;
-    const roundsCpuMicros = cpuAtEnd.reduce(
-      (sum, a, i) => sum + (a.cpuMicros as number) - (cpuAtStart[i]!.cpuMicros as number),
-      0,
-    );
+    const roundsCpuMicros = _cpuBetween(cpuAtStart, cpuAtEnd);
     if (profiler) await _saveProfiles(profiler, workers, n);
     rows.push({
       name: "publish + activate → N applied+acked",
@@ -385,27 +382,19 @@ for (const n of sizes) {
     const after = await Promise.all(workers.map((w) => tell(w, "usage")));
     const serverIdleMicros = (await serverCpuMicros()) - serverIdleStart;
     const ownIdleMicros = ownCpuMicros() - ownIdleStart;
-    const cpuMicros = after.reduce(
-      (s, a, i) => s + (a.cpuMicros as number) - (before[i]!.cpuMicros as number),
-      0,
-    );
+    const cpuMicros = _cpuBetween(before, after);
     const rss = after.reduce((s, a) => s + (a.rss as number), 0);
-    // Worker CPU over the rounds less what idle agents burn in as long, per agent apply
-    // (publish rounds and rollbacks; each apply's ack and heartbeat included).
-    const idleMicros = (cpuMicros / (windowMs / 1000)) * roundsSeconds;
+    // A process's CPU over the rounds less what it burns idle in as long, per agent apply
+    // (publish rounds and rollbacks; each apply's ack and heartbeat included). The
+    // server's idle is the agents' heartbeats and reconciles.
     const applies = n * (rounds + rollback.length);
-    const perApply = (roundsCpuMicros - idleMicros) / applies;
+    const perApply = (roundsMicros: number, idleMicros: number) =>
+      Math.round((roundsMicros - (idleMicros / (windowMs / 1000)) * roundsSeconds) / applies);
     resources.push({
       n,
-      agentCpuMicrosPerApply: Math.round(perApply),
-      // The other two processes over the same rounds, less their idle CPU in as long (the
-      // server's idle is the agents' heartbeats and reconciles).
-      natsServerCpuMicrosPerApply: Math.round(
-        (serverRoundsMicros - (serverIdleMicros / (windowMs / 1000)) * roundsSeconds) / applies,
-      ),
-      controlCpuMicrosPerApply: Math.round(
-        (ownRoundsMicros - (ownIdleMicros / (windowMs / 1000)) * roundsSeconds) / applies,
-      ),
+      agentCpuMicrosPerApply: perApply(roundsCpuMicros, cpuMicros),
+      natsServerCpuMicrosPerApply: perApply(serverRoundsMicros, serverIdleMicros),
+      controlCpuMicrosPerApply: perApply(ownRoundsMicros, ownIdleMicros),
       natsServerIdleCpuPercent: +((serverIdleMicros / (windowMs * 1000)) * 100).toFixed(1),
       workerProcesses: workerCount,
       agentRssMiBPerProcess: +(rss / workerCount / 2 ** 20).toFixed(1),
@@ -415,25 +404,14 @@ for (const n of sizes) {
       natsServerRssMiB: +((await serverRss()) / 2 ** 20).toFixed(1),
     });
     // What went wrong in the agents (retries, timeouts), if anything: it explains outliers.
-    const troubles = new Map<string, number>();
-    for (const a of after) {
-      for (const [kind, count] of Object.entries(a.troubles as Record<string, number>)) {
-        troubles.set(kind, (troubles.get(kind) ?? 0) + count);
-      }
-    }
-    for (const [kind, count] of [...troubles].sort((a, b) => b[1] - a[1]).slice(0, 8)) {
+    const troubles = _sumCounts(after, "troubles");
+    for (const [kind, count] of Object.entries(troubles).sort((a, b) => b[1] - a[1]).slice(0, 8)) {
       log(`N=${n}: agents logged ${count}× ${kind}`);
     }
-    const stats: Record<string, number> = {};
-    for (const a of after) {
-      for (const [k, v] of Object.entries(a.stats as Record<string, number>)) {
-        stats[k] = (stats[k] ?? 0) + v;
-      }
-    }
+    const counted = Object.entries(_sumCounts(after, "stats")).filter(([, v]) => v > 0);
     log(
-      `N=${n}: agents counted ${
-        Object.entries(stats).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${v}`).join(", ")
-      } (${n * (rounds + rollback.length)} applies measured)`,
+      `N=${n}: agents counted ${counted.map(([k, v]) => `${k} ${v}`).join(", ")} ` +
+        `(${applies} applies measured)`,
     );
     const slow = (await server.logTail(100_000)).match(/[Ss]low [Cc]onsumer/g)?.length ?? 0;
     if (slow > 0) log(`N=${n}: nats-server logged ${slow} slow consumer(s)`);
@@ -443,6 +421,25 @@ for (const n of sizes) {
     await Promise.all(workers.map((w) => w.child.status));
     await Deno.remove(`${root}/agents-${n}`, { recursive: true }).catch(() => {});
   }
+}
+
+/** Worker CPU in µs between two `usage` answers of every worker. */
+function _cpuBetween(start: Record<string, unknown>[], end: Record<string, unknown>[]): number {
+  return end.reduce(
+    (sum, a, i) => sum + (a.cpuMicros as number) - (start[i]!.cpuMicros as number),
+    0,
+  );
+}
+
+/** Sums the counters under `field` of every worker's `usage` answer, by name. */
+function _sumCounts(usages: Record<string, unknown>[], field: string): Record<string, number> {
+  const sum: Record<string, number> = {};
+  for (const u of usages) {
+    for (const [k, v] of Object.entries(u[field] as Record<string, number>)) {
+      sum[k] = (sum[k] ?? 0) + v;
+    }
+  }
+  return sum;
 }
 
 /**
