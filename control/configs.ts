@@ -46,7 +46,7 @@ export async function requireConfig(
 }
 
 /**
- * Reads a config from the in-memory copy (see config_cache.ts): for read endpoints and
+ * Reads a config from the in-memory copy (see bucket_cache.ts): for read endpoints and
  * existence checks, never for a value a write is based on.
  */
 export async function readCachedConfig(
@@ -152,14 +152,13 @@ export async function raiseLatestVersion(
   version: number,
   known?: Stored<ConfigRecord>,
 ): Promise<void> {
-  const kv = await ctx.nats.kv(Buckets.configs);
   for (let reuse = known !== undefined;; reuse = false) {
     const current = reuse && known ? known : await requireConfig(ctx, name);
     if (current.value.latestVersion >= version) return;
     const next = { ...current.value, latestVersion: version };
     try {
       const revision = await retryTransient(
-        () => kv.update(name, JSON.stringify(next), current.revision),
+        () => ctx.nats.kvWrite(Buckets.configs, name, JSON.stringify(next), current.revision),
         { what: `Raising the latest version of ${name}` },
       );
       ctx.configs.note(name, { value: next, revision });

@@ -7,9 +7,12 @@
 import type { z } from "zod";
 import {
   type AtlasNats,
+  Buckets,
+  ConfigRecord,
   isConfigName,
   isSimpleName,
   listKeys,
+  RegionRecord,
   retryTransient,
   type Signer,
   type StoredPointer,
@@ -18,7 +21,7 @@ import {
 } from "@atlas/nats";
 import type { KV } from "@nats-io/kv";
 import { BlobMemo } from "./blob_memo.ts";
-import { ConfigCache } from "./config_cache.ts";
+import { BucketCache } from "./bucket_cache.ts";
 import { SchemaValidators } from "./content.ts";
 import { InvalidRequestError } from "./errors.ts";
 
@@ -58,7 +61,9 @@ export interface ControlContext {
   /** The pointers this process last wrote or read, by `<region>/<config>` (a first guess for CAS). */
   lastPointers: Map<string, StoredPointer>;
   /** In-memory copy of the configs bucket, for read endpoints. */
-  configs: ConfigCache;
+  configs: BucketCache<ConfigRecord>;
+  /** In-memory copy of the regions bucket: the regions an operation may target. */
+  regions: BucketCache<RegionRecord>;
 }
 
 /** Sets `key` in an insertion-ordered memo, dropping the oldest entries beyond `max`. */
@@ -103,7 +108,8 @@ export function createContext(deps: ControlDeps): ControlContext {
     recentBlobs: new BlobMemo(32 * 1024 * 1024),
     versionRecords: new Map(),
     lastPointers: new Map(),
-    configs: new ConfigCache(deps.nats),
+    configs: new BucketCache(deps.nats, Buckets.configs, ConfigRecord),
+    regions: new BucketCache(deps.nats, Buckets.regions, RegionRecord),
   };
 }
 

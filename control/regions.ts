@@ -4,13 +4,20 @@
  *
  * @module
  */
-import { appendAudit, listRegions, provisionRegion, type RegionRecord } from "@atlas/nats";
+import {
+  appendAudit,
+  Buckets,
+  listRegions,
+  provisionRegion,
+  RegionRecord,
+  retryTransient,
+} from "@atlas/nats";
 import { checkRegionName, type ControlContext } from "./context.ts";
 import { ConflictError, NotFoundError } from "./errors.ts";
 
-/** Every provisioned region, sorted by name. */
+/** Every provisioned region, sorted by name (from the in-memory copy, bucket_cache.ts). */
 export function regionList(ctx: ControlContext): Promise<RegionRecord[]> {
-  return listRegions(ctx.nats);
+  return retryTransient(() => ctx.regions.list(), { what: "Listing regions" });
 }
 
 /**
@@ -35,7 +42,11 @@ export async function addRegion(
     replicas: options.replicas ?? ctx.replicas,
     ...(options.cluster ? { cluster: options.cluster } : {}),
   });
-  const stored = (await listRegions(ctx.nats)).find((r) => r.name === name) ?? fresh;
+  const entry = await (await ctx.nats.kv(Buckets.regions)).get(name);
+  const stored = entry?.operation === "PUT" ? RegionRecord.parse(entry.json()) : fresh;
+  if (entry?.operation === "PUT") {
+    ctx.regions.note(name, { value: stored, revision: entry.revision });
+  }
   if (!existed) {
     await appendAudit(ctx.nats, {
       actor,
@@ -55,7 +66,7 @@ export async function targetRegions(
   ctx: ControlContext,
   requested: readonly string[] | undefined,
 ): Promise<string[]> {
-  const known = (await listRegions(ctx.nats)).map((r) => r.name);
+  const known = (await regionList(ctx)).map((r) => r.name);
   if (known.length === 0) {
     throw new ConflictError(
       "No region is provisioned yet: add one with PUT /v1/regions/<name> " +

@@ -17,6 +17,7 @@ import {
   listKeys,
   retryTransient,
   sha256Hex,
+  storeBlob,
   versionKey,
   VersionRecord,
 } from "@atlas/nats";
@@ -70,7 +71,10 @@ export async function publishVersion(
   if (config.schema) ctx.validators.validate(config.schema, parsed, `Content of ${name}`);
 
   const digest = sha256Hex(bytes);
-  await _putBlob(ctx, digest, bytes);
+  // Deduplicated by digest: a blob stored already is left as it is.
+  await retryTransient(() => storeBlob(ctx.nats, digest, bytes), {
+    what: `Storing blob ${blobName(digest)}`,
+  });
   ctx.recentBlobs.set(digest, bytes);
   const version = await _allocate(ctx, name, config.latestVersion, {
     digest,
@@ -94,16 +98,6 @@ export async function publishVersion(
   return version;
 }
 
-async function _putBlob(ctx: ControlContext, digest: string, bytes: Uint8Array): Promise<void> {
-  const blobs = await ctx.nats.blobs();
-  const name = blobName(digest);
-  await retryTransient(async () => {
-    const info = await blobs.info(name);
-    if (info && !info.deleted) return; // same bytes already stored: dedupe
-    await blobs.putBlob({ name }, bytes);
-  }, { what: `Storing blob ${name}` });
-}
-
 type VersionFields = Omit<VersionRecord, "config" | "version" | "keyId" | "signature">;
 
 async function _allocate(
@@ -118,9 +112,12 @@ async function _allocate(
     const record = VersionRecord.parse(ctx.signer.sign({ config: name, version: n, ...fields }));
     const key = versionKey(name, n);
     try {
-      await retryTransient(() => versions.create(key, JSON.stringify(record)), {
-        what: `Creating version ${key}`,
-      });
+      await retryTransient(
+        () => ctx.nats.kvWrite(Buckets.versions, key, JSON.stringify(record), 0),
+        {
+          what: `Creating version ${key}`,
+        },
+      );
       remember(ctx.versionRecords, key, record);
       return record;
     } catch (e) {

@@ -31,7 +31,10 @@ export async function appendAudit(nats: AtlasNats, input: AuditInput): Promise<A
     ...input,
   });
   await retryTransient(
-    () => nats.js.publish(Subjects.audit(event.config), JSON.stringify(event), { msgID: event.id }),
+    () =>
+      nats.publisher.publish(Subjects.audit(event.config), JSON.stringify(event), {
+        msgID: event.id,
+      }),
     { what: "Appending to the audit log" },
   );
   return event;

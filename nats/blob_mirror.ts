@@ -5,9 +5,7 @@
  * The copy is a mirror stream of `OBJ_atlas_blobs` ({@linkcode blobMirrorStream}, made
  * by `provisionRegion`). A mirror keeps the origin's subjects (nats-server 2.9 has no
  * subject transforms), which the object store client cannot open as a bucket, so the
- * layout of `@nats-io/obj` 3.4 is read here directly: the object's metadata is the last
- * message on `$O.atlas_blobs.M.<base64url(name)>`, its chunks are the messages on
- * `$O.atlas_blobs.C.<nuid>` in stream order. No consumer is created per read.
+ * object store's layout (blobs.ts) is read here directly. No consumer is created per read.
  *
  * Messages are read with JetStream direct gets, which the copy's own replicas answer
  * without the JetStream meta leader, so reads keep working in a region cut off from the
@@ -23,11 +21,17 @@
  * @module
  */
 import type { LastForMsgRequest, SeqMsgRequest, StoredMsg } from "@nats-io/jetstream";
-import { z } from "zod";
 import type { AtlasNats } from "./connect.ts";
 import { concatBytes } from "./bytes.ts";
 import { sha256Hex } from "./crypto.ts";
-import { blobMirrorStream, blobName, Buckets } from "./names.ts";
+import { blobMirrorStream, blobName } from "./names.ts";
+import {
+  blobChunkSubject,
+  blobMetaSubject,
+  BLOBS_STREAM,
+  objectDigestHex,
+  ObjectMeta,
+} from "./blobs.ts";
 
 /** Raised when a region's copy holds a blob whose chunks do not add up to its metadata. */
 export class BlobCopyError extends Error {
@@ -35,28 +39,6 @@ export class BlobCopyError extends Error {
     super(message, options);
     this.name = "BlobCopyError";
   }
-}
-
-/** The fields of an object store `ObjectInfo` record this module relies on. */
-const _ObjectMeta = z.object({
-  name: z.string(),
-  nuid: z.string(),
-  size: z.number().int().nonnegative(),
-  chunks: z.number().int().nonnegative(),
-  digest: z.string(),
-  deleted: z.boolean().optional(),
-  options: z.object({ link: z.unknown().optional() }).nullish(),
-});
-
-const DIGEST_PREFIX = "SHA-256=";
-
-/** Subject of an object's metadata: `@nats-io/obj` encodes the name base64url, padded. */
-function _metaSubject(name: string): string {
-  return `$O.${Buckets.blobs}.M.${btoa(name).replaceAll("+", "-").replaceAll("/", "_")}`;
-}
-
-function _chunkSubject(nuid: string): string {
-  return `$O.${Buckets.blobs}.C.${nuid}`;
 }
 
 /** A message, by sequence and subject, or the last one of a subject. */
@@ -79,19 +61,6 @@ async function _streamExists(nats: AtlasNats, stream: string): Promise<boolean> 
 
 function _get(nats: AtlasNats, stream: string, query: _Query): Promise<StoredMsg | null> {
   return nats.jsm.direct.getMessage(stream, query);
-}
-
-/** The object store's digest (`SHA-256=` then base64url, or hex from other clients) as hex. */
-function _digestHex(digest: string): string | undefined {
-  if (!digest.startsWith(DIGEST_PREFIX)) return undefined;
-  const value = digest.slice(DIGEST_PREFIX.length);
-  if (/^[0-9a-fA-F]{64}$/.test(value)) return value.toLowerCase();
-  try {
-    const bytes = Buffer.from(value.replaceAll("-", "+").replaceAll("_", "/"), "base64");
-    return bytes.length === 32 ? bytes.toString("hex") : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /**
@@ -120,11 +89,11 @@ export async function readMirroredBlob(
   const stream = blobMirrorStream(region);
   const name = blobName(digest);
   if (!(await _streamExists(nats, stream))) return null;
-  const metaMsg = await _get(nats, stream, { last_by_subj: _metaSubject(name) });
+  const metaMsg = await _get(nats, stream, { last_by_subj: blobMetaSubject(name) });
   if (!metaMsg) return null;
-  let meta: z.infer<typeof _ObjectMeta>;
+  let meta: ObjectMeta;
   try {
-    meta = _ObjectMeta.parse(JSON.parse(new TextDecoder().decode(metaMsg.data)));
+    meta = ObjectMeta.parse(JSON.parse(new TextDecoder().decode(metaMsg.data)));
   } catch (e) {
     throw new BlobCopyError(
       `Metadata of blob ${name} in stream ${stream} (seq ${metaMsg.seq}) is not an object ` +
@@ -134,7 +103,7 @@ export async function readMirroredBlob(
   }
   // Atlas never links blobs; a link is left to the object store client to follow.
   if (meta.deleted || meta.options?.link) return null;
-  const expectedHex = _digestHex(meta.digest);
+  const expectedHex = objectDigestHex(meta.digest);
   if (expectedHex === undefined) {
     throw new BlobCopyError(
       `Blob ${name} in stream ${stream} has an unknown digest ${JSON.stringify(meta.digest)}: ` +
@@ -145,7 +114,7 @@ export async function readMirroredBlob(
   // Chunks precede their metadata in the stream; each search starts past the last one.
   let seq = 1;
   for (let i = 0; i < meta.chunks; i++) {
-    const chunk = await _get(nats, stream, { seq, next_by_subj: _chunkSubject(meta.nuid) });
+    const chunk = await _get(nats, stream, { seq, next_by_subj: blobChunkSubject(meta.nuid) });
     if (!chunk || chunk.seq > metaMsg.seq) {
       throw new BlobCopyError(
         `Blob ${name} in stream ${stream} has ${i} of its ${meta.chunks} chunks: ` +
@@ -225,7 +194,7 @@ export interface BlobCopyCheck {
  * copying and counts as complete.
  */
 export async function checkBlobCopy(nats: AtlasNats, region: string): Promise<BlobCopyCheck> {
-  const origin = (await nats.jsm.streams.info(`OBJ_${Buckets.blobs}`)).state;
+  const origin = (await nats.jsm.streams.info(BLOBS_STREAM)).state;
   const copy = (await nats.jsm.streams.info(blobMirrorStream(region))).state;
   // Still copying (just created, or just reconnected after a cut): nothing to judge yet.
   if (copy.last_seq < origin.last_seq) {

@@ -31,6 +31,24 @@ Deno.test("a signed record verifies, and any change to it does not", () => {
   assert.throws(() => verifier.verify("version", { ...rec, nested: { a: 2 } }), SignatureError);
 });
 
+Deno.test("a verifier that remembers good records still refuses any change to them", () => {
+  const a = new Signer(generateSigningKey());
+  const b = new Signer(generateSigningKey());
+  const verifier = new Verifier([a.trustedKey, b.trustedKey], { remember: 2 });
+  const rec = a.sign({ config: "web", version: 3 });
+  for (let i = 0; i < 3; i++) verifier.verify("version", rec); // checked, then remembered
+  assert.throws(() => verifier.verify("version", { ...rec, version: 4 }), SignatureError);
+  assert.throws(() => verifier.verify("version", { ...rec, keyId: b.keyId }), SignatureError);
+  const other = a.sign({ config: "web", version: 5 });
+  assert.throws(
+    () => verifier.verify("version", { ...rec, signature: other.signature }),
+    SignatureError,
+  );
+  // More good records than it remembers: the oldest is checked again, and still passes.
+  for (let v = 6; v < 10; v++) verifier.verify("version", a.sign({ config: "web", version: v }));
+  verifier.verify("version", rec);
+});
+
 Deno.test("a record signed by an unknown key is refused with the key id in the error", () => {
   const trusted = new Signer(generateSigningKey());
   const stranger = new Signer(generateSigningKey());

@@ -8,7 +8,8 @@
 import type { AtlasNats } from "./connect.ts";
 import type { Signer } from "./crypto.ts";
 import { sha256Hex } from "./crypto.ts";
-import { blobName, Buckets, versionKey } from "./names.ts";
+import { Buckets, versionKey } from "./names.ts";
+import { storeBlob } from "./blobs.ts";
 import { type ContentType, type PointerRecord, VersionRecord } from "./schemas.ts";
 import { writePointer } from "./pointers.ts";
 
@@ -23,8 +24,7 @@ export async function storeVersion(
 ): Promise<VersionRecord> {
   const bytes = typeof content === "string" ? new TextEncoder().encode(content) : content;
   const digest = sha256Hex(bytes);
-  const store = await nats.blobs();
-  if (!(await store.info(blobName(digest)))) await store.putBlob({ name: blobName(digest) }, bytes);
+  await storeBlob(nats, digest, bytes);
   const record = VersionRecord.parse(signer.sign({
     config,
     version,

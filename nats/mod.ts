@@ -27,5 +27,6 @@ export * from "./process.ts";
 export * from "./rollouts.ts";
 export * from "./stream_publish.ts";
 export * from "./audit.ts";
+export * from "./blobs.ts";
 export * from "./blob_mirror.ts";
 export * from "./server.ts";

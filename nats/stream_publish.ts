@@ -31,6 +31,12 @@ export interface PubAck {
 export interface StreamPublishOptions {
   /** JetStream message id: a stream stores a message id once within its duplicate window. */
   msgID?: string;
+  /**
+   * Further headers, such as `Nats-Expected-Last-Subject-Sequence` (the stream refuses the
+   * message with "wrong last sequence" unless the subject's last message has that sequence;
+   * 0: none) or `Nats-Rollup`.
+   */
+  headers?: Record<string, string>;
   /** Milliseconds to wait for the stream's answer. @default 5000 */
   timeoutMs?: number;
 }
@@ -85,8 +91,9 @@ export class StreamPublisher {
     }
     StreamPublisher.#watch(this);
     const reply = `${this.#prefix}${this.#next++}`;
-    const h = options.msgID === undefined ? undefined : headers();
+    const h = options.msgID === undefined && options.headers === undefined ? undefined : headers();
     if (options.msgID !== undefined) h!.set("Nats-Msg-Id", options.msgID);
+    for (const [k, v] of Object.entries(options.headers ?? {})) h!.set(k, v);
     return new Promise<PubAck>((resolve, reject) => {
       const deadline = Date.now() + (options.timeoutMs ?? 5_000);
       this.#waiting.set(reply, { subject, deadline, resolve, reject });

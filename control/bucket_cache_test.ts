@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { natsTest, waitFor } from "@atlas/nats/testing";
-import { Buckets, ConfigRecord } from "@atlas/nats";
-import { ConfigCache } from "./config_cache.ts";
+import { Buckets, ConfigRecord, provisionRegion, RegionRecord } from "@atlas/nats";
+import { BucketCache } from "./bucket_cache.ts";
 
 function record(name: string, latestVersion: number): ConfigRecord {
   const at = new Date().toISOString();
@@ -17,7 +17,7 @@ function record(name: string, latestVersion: number): ConfigRecord {
 natsTest("the config cache follows writes made by anyone, deletes included", async ({ nats }) => {
   const kv = await nats.kv(Buckets.configs);
   await kv.put("before", JSON.stringify(record("before", 1)));
-  const cache = new ConfigCache(nats);
+  const cache = new BucketCache(nats, Buckets.configs, ConfigRecord);
   assert.equal((await cache.get("before"))?.value.latestVersion, 1, "loaded at start");
   // Another control plane replica writes straight to the bucket.
   await kv.put("before", JSON.stringify(record("before", 2)));
@@ -33,7 +33,7 @@ natsTest(
   "a write noted by this process is read back at once and never rolled back",
   async ({ nats }) => {
     const kv = await nats.kv(Buckets.configs);
-    const cache = new ConfigCache(nats);
+    const cache = new BucketCache(nats, Buckets.configs, ConfigRecord);
     assert.equal(await cache.get("web"), null);
     const revision = await kv.put("web", JSON.stringify(record("web", 3)));
     cache.note("web", { value: record("web", 3), revision });
@@ -42,3 +42,12 @@ natsTest(
     assert.equal((await cache.get("web"))?.value.latestVersion, 3, "an older revision is ignored");
   },
 );
+
+natsTest("the regions cache sees a region another process provisions", async ({ nats }) => {
+  const cache = new BucketCache(nats, Buckets.regions, RegionRecord);
+  assert.deepEqual((await cache.list()).map((r) => r.name), ["eu-west", "us-east"]);
+  await provisionRegion(nats, "ap-south", { cluster: "ap" });
+  await waitFor("new region seen", async () => (await cache.list()).length === 3);
+  assert.deepEqual((await cache.get("ap-south"))?.value.cluster, "ap");
+  assert.deepEqual((await cache.list()).map((r) => r.name), ["ap-south", "eu-west", "us-east"]);
+});
