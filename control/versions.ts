@@ -23,7 +23,7 @@ import {
 } from "@atlas/nats";
 import { encodeContent, parseContent } from "./content.ts";
 import { type ControlContext, readKv, remember } from "./context.ts";
-import { raiseLatestVersion, requireConfig } from "./configs.ts";
+import { raiseLatestVersion, readCachedConfig, requireConfig } from "./configs.ts";
 import {
   ConflictError,
   IntegrityError,
@@ -111,22 +111,26 @@ async function _allocate(
   for (let attempt = 1; attempt <= MAX_ALLOCATION_ATTEMPTS; attempt++) {
     const record = VersionRecord.parse(ctx.signer.sign({ config: name, version: n, ...fields }));
     const key = versionKey(name, n);
+    let tries = 0;
     try {
-      await retryTransient(
-        () => ctx.nats.kvWrite(Buckets.versions, key, JSON.stringify(record), 0),
-        {
-          what: `Creating version ${key}`,
-        },
-      );
+      await retryTransient(() => {
+        tries++;
+        return ctx.nats.kvWrite(Buckets.versions, key, JSON.stringify(record), 0);
+      }, { what: `Creating version ${key}` });
       remember(ctx.versionRecords, key, record);
       return record;
     } catch (e) {
       if (!isCasConflict(e)) throw e;
     }
     // A create whose reply was lost and then retried finds its own record: keep it.
-    const existing = await readKv(versions, key, VersionRecord);
-    if (existing?.value.signature === record.signature) return record;
-    const latest = (await requireConfig(ctx, name)).value.latestVersion;
+    if (tries > 1) {
+      const existing = await readKv(versions, key, VersionRecord);
+      if (existing?.value.signature === record.signature) return record;
+    }
+    // Number n is taken. Every number up to a config's latestVersion is taken too (it is
+    // raised after the create), so the in-memory copy may skip ahead; it is only a guess,
+    // the create-only write decides, and no number is skipped.
+    const latest = (await readCachedConfig(ctx, name))?.value.latestVersion ?? 0;
     n = Math.max(n + 1, latest + 1);
   }
   throw new ConflictError(
