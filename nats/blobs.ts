@@ -67,6 +67,14 @@ export function objectDigestHex(digest: string): string | undefined {
   }
 }
 
+function _jsonOrUndefined(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
 /** Attempts at the metadata write: only a deleted object being replaced concurrently costs one. */
 const META_ATTEMPTS = 5;
 
@@ -133,7 +141,16 @@ export async function storeBlob(
     const current = await nats.jsm.streams.getMessage(BLOBS_STREAM, {
       last_by_subj: blobMetaSubject(name),
     });
-    if (current && !ObjectMeta.parse(current.json()).deleted) {
+    const found = current ? ObjectMeta.safeParse(_jsonOrUndefined(current.string())) : undefined;
+    if (found && !found.success) {
+      await purgeChunks();
+      throw new Error(
+        `Storing blob ${name}: the metadata already on ${blobMetaSubject(name)} (seq ` +
+          `${current!.seq}) is not an object store record; remove it (\`nats object rm ` +
+          `${Buckets.blobs} ${name}\`) and publish again`,
+      );
+    }
+    if (found && !found.data.deleted) {
       await purgeChunks(); // stored already (by another publisher, or by our retried write)
       return false;
     }

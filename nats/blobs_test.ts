@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { BLOBS_STREAM, storeBlob } from "./blobs.ts";
+import { blobMetaSubject, BLOBS_STREAM, storeBlob } from "./blobs.ts";
 import type { AtlasNats } from "./connect.ts";
 import { sha256Hex } from "./crypto.ts";
 import { blobName } from "./names.ts";
@@ -60,4 +60,19 @@ natsTest("a deleted blob is stored again", async ({ nats }) => {
   assert.equal(await blobs.getBlob(blobName(digest)), null);
   assert.equal(await storeBlob(nats, digest, bytes), true);
   assert.deepEqual(Uint8Array.from((await blobs.getBlob(blobName(digest)))!), bytes);
+});
+
+natsTest("metadata that is not an object store record is refused with what to do", async ({
+  nats,
+}) => {
+  const bytes = new TextEncoder().encode("squatted\n");
+  const digest = sha256Hex(bytes);
+  const subject = blobMetaSubject(blobName(digest));
+  await nats.publisher.publish(subject, "not json");
+  const before = await messages(nats);
+  await assert.rejects(
+    storeBlob(nats, digest, bytes),
+    /is not an object store record; remove it \(`nats object rm atlas_blobs sha256-/,
+  );
+  assert.equal(await messages(nats), before, "its chunk is purged again");
 });
