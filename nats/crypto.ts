@@ -212,11 +212,11 @@ export class Verifier {
     }
     const { signature, ...body } = record;
     const signed = canonicalJson(body);
-    const memo = `${signature} ${signed}`;
-    if (this.#verified.has(memo)) return;
+    const memo = this.#remember > 0 ? `${signature} ${signed}` : undefined;
+    if (memo !== undefined && this.#verified.has(memo)) return;
     const ok = verify(null, Buffer.from(signed), key, Buffer.from(signature, "base64"));
     if (!ok) throw new SignatureError(`${what} has an invalid signature (key ${record.keyId})`);
-    if (this.#remember <= 0) return;
+    if (memo === undefined) return;
     this.#verified.add(memo);
     for (const oldest of this.#verified) {
       if (this.#verified.size <= this.#remember) break;
