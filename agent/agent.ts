@@ -666,9 +666,9 @@ export class Agent implements AsyncDisposable {
       heartbeatAt: new Date().toISOString(),
       configs,
     };
-    // A kv.put of the agents bucket, through the connection's shared publisher.
-    await nats.publisher.publish(
-      Subjects.kvKey(Buckets.agents, agentKey(this.config.region, this.config.id)),
+    await nats.kvWrite(
+      Buckets.agents,
+      agentKey(this.config.region, this.config.id),
       JSON.stringify(record),
     );
   }

@@ -4,14 +4,7 @@
  *
  * @module
  */
-import {
-  appendAudit,
-  Buckets,
-  listRegions,
-  provisionRegion,
-  RegionRecord,
-  retryTransient,
-} from "@atlas/nats";
+import { appendAudit, Buckets, provisionRegion, RegionRecord, retryTransient } from "@atlas/nats";
 import { checkRegionName, type ControlContext } from "./context.ts";
 import { ConflictError, NotFoundError } from "./errors.ts";
 
@@ -37,12 +30,13 @@ export async function addRegion(
   options: { cluster?: string | undefined; replicas?: number | undefined } = {},
 ): Promise<{ region: RegionRecord; created: boolean }> {
   checkRegionName(name);
-  const existed = (await listRegions(ctx.nats)).some((r) => r.name === name);
+  const regions = await ctx.nats.kv(Buckets.regions);
+  const existed = (await regions.get(name))?.operation === "PUT";
   const fresh = await provisionRegion(ctx.nats, name, {
     replicas: options.replicas ?? ctx.replicas,
     ...(options.cluster ? { cluster: options.cluster } : {}),
   });
-  const entry = await (await ctx.nats.kv(Buckets.regions)).get(name);
+  const entry = await regions.get(name);
   const stored = entry?.operation === "PUT" ? RegionRecord.parse(entry.json()) : fresh;
   if (entry?.operation === "PUT") {
     ctx.regions.note(name, { value: stored, revision: entry.revision });

@@ -114,16 +114,18 @@ export class AtlasNats implements AsyncDisposable {
   }
 
   /**
-   * Writes `value` under `key` in KV bucket `bucket` by compare-and-set, and returns the
-   * new revision. `revision` is the key's current one, or 0 for a key that must not exist
-   * yet (a deleted key has the revision of its delete marker). A lost race throws an error
-   * that `isCasConflict` recognizes. Goes through {@linkcode publisher}: `kv.update` is a
-   * request of its own, about 75 µs more client CPU per write (measured, see
-   * stream_publish.ts).
+   * Writes `value` under `key` in KV bucket `bucket` and returns the new revision: a
+   * `kv.put`, or with `revision` a compare-and-set (the key's current revision, or 0 for a
+   * key that must not exist yet; a deleted key has the revision of its delete marker), whose
+   * lost race throws an error that `isCasConflict` recognizes. Goes through
+   * {@linkcode publisher}: `kv.put` and `kv.update` are a request each, about 75 µs more
+   * client CPU per write (measured, see stream_publish.ts).
    */
-  async kvWrite(bucket: string, key: string, value: string, revision: number): Promise<number> {
+  async kvWrite(bucket: string, key: string, value: string, revision?: number): Promise<number> {
     const ack = await this.publisher.publish(Subjects.kvKey(bucket, key), value, {
-      headers: { "Nats-Expected-Last-Subject-Sequence": `${revision}` },
+      ...(revision === undefined
+        ? {}
+        : { headers: { "Nats-Expected-Last-Subject-Sequence": `${revision}` } }),
       timeoutMs: this.#timeoutMs,
     });
     return ack.seq;

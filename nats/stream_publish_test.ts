@@ -73,7 +73,7 @@ natsTest("stream publishes waiting when the connection closes are rejected", asy
   await assert.rejects(waiting, /the connection closed before the stream stored mute\.a/);
 });
 
-natsTest("a KV compare-and-set write through the publisher", async ({ nats }) => {
+natsTest("a KV put and compare-and-set write through the publisher", async ({ nats }) => {
   const kv = await nats.kv(Buckets.configs);
   const first = await nats.kvWrite(Buckets.configs, "web", '{"v":1}', 0);
   const taken = await nats.kvWrite(Buckets.configs, "web", '{"v":"lost"}', 0).catch((e) => e);
@@ -84,6 +84,9 @@ natsTest("a KV compare-and-set write through the publisher", async ({ nats }) =>
   const second = await nats.kvWrite(Buckets.configs, "web", '{"v":2}', first);
   const entry = await kv.get("web");
   assert.deepEqual([entry?.revision, entry?.json()], [second, { v: 2 }]);
+  // Without a revision it is a plain put, over whatever is there.
+  const third = await nats.kvWrite(Buckets.configs, "web", '{"v":3}');
+  assert.deepEqual([third > second, (await kv.get("web"))?.json()], [true, { v: 3 }]);
   await assert.rejects(
     nats.kvWrite("atlas_no_such_bucket", "web", "{}", 0),
     /no stream stores \$KV\.atlas_no_such_bucket\.web \(no responders\)/,
