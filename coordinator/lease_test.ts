@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { Buckets } from "@atlas/nats";
+import { type AtlasNats, Buckets } from "@atlas/nats";
 import { natsTest } from "@atlas/nats/testing";
 import { type Clock, Lease } from "./lease.ts";
 
@@ -10,11 +10,17 @@ class FakeClock implements Clock {
   }
 }
 
-natsTest("one replica leads; the other waits", async ({ nats }) => {
+/** Replicas "a" and "b" of us-east's lease, on one fake clock. */
+async function twoReplicas(nats: AtlasNats, ttlMs = 1_000) {
   const kv = await nats.kv(Buckets.leases);
   const clock = new FakeClock();
-  const a = new Lease(kv, "us-east", "a", { ttlMs: 1_000, clock });
-  const b = new Lease(kv, "us-east", "b", { ttlMs: 1_000, clock });
+  const a = new Lease(kv, "us-east", "a", { ttlMs, clock });
+  const b = new Lease(kv, "us-east", "b", { ttlMs, clock });
+  return { kv, clock, a, b };
+}
+
+natsTest("one replica leads; the other waits", async ({ nats }) => {
+  const { clock, a, b } = await twoReplicas(nats);
   assert.equal(await a.tick(), true);
   assert.equal(await b.tick(), false);
   clock.t += 900;
@@ -28,10 +34,7 @@ natsTest("one replica leads; the other waits", async ({ nats }) => {
 natsTest(
   "a replica takes over only after the holder stopped renewing for the ttl",
   async ({ nats }) => {
-    const kv = await nats.kv(Buckets.leases);
-    const clock = new FakeClock();
-    const a = new Lease(kv, "us-east", "a", { ttlMs: 1_000, clock });
-    const b = new Lease(kv, "us-east", "b", { ttlMs: 1_000, clock });
+    const { clock, a, b } = await twoReplicas(nats);
     await a.tick();
     await b.tick(); // b first sees a's revision at t=0
     clock.t = 999;
@@ -58,10 +61,7 @@ natsTest("two followers racing for an expired lease: exactly one wins", async ({
 });
 
 natsTest("a released lease is taken at once, without waiting for the ttl", async ({ nats }) => {
-  const kv = await nats.kv(Buckets.leases);
-  const clock = new FakeClock();
-  const a = new Lease(kv, "us-east", "a", { ttlMs: 60_000, clock });
-  const b = new Lease(kv, "us-east", "b", { ttlMs: 60_000, clock });
+  const { a, b } = await twoReplicas(nats, 60_000);
   await a.tick();
   await a.release();
   assert.equal(a.isLeader, false);
@@ -72,10 +72,7 @@ natsTest("a released lease is taken at once, without waiting for the ttl", async
 natsTest(
   "a holder whose renewal failed takes its lease back at once if nobody took it",
   async ({ nats }) => {
-    const kv = await nats.kv(Buckets.leases);
-    const clock = new FakeClock();
-    const a = new Lease(kv, "us-east", "a", { ttlMs: 1_000, clock });
-    const b = new Lease(kv, "us-east", "b", { ttlMs: 1_000, clock });
+    const { kv, a, b } = await twoReplicas(nats);
     assert.equal(await a.tick(), true);
     // a's renewal is written but its reply never arrives: the key moved under a.
     const e = (await kv.get("us-east"))!;
