@@ -30,7 +30,8 @@ import {
   blobMetaSubject,
   BLOBS_STREAM,
   objectDigestHex,
-  ObjectMeta,
+  type ObjectMeta,
+  parseObjectMeta,
 } from "./blobs.ts";
 
 /** Raised when a region's copy holds a blob whose chunks do not add up to its metadata. */
@@ -93,7 +94,7 @@ export async function readMirroredBlob(
   if (!metaMsg) return null;
   let meta: ObjectMeta;
   try {
-    meta = ObjectMeta.parse(JSON.parse(new TextDecoder().decode(metaMsg.data)));
+    meta = parseObjectMeta(metaMsg.data);
   } catch (e) {
     throw new BlobCopyError(
       `Metadata of blob ${name} in stream ${stream} (seq ${metaMsg.seq}) is not an object ` +

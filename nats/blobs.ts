@@ -67,12 +67,18 @@ export function objectDigestHex(digest: string): string | undefined {
   }
 }
 
-function _jsonOrUndefined(text: string): unknown {
+/**
+ * Parses an object's metadata message; throws an error saying what is wrong when it is
+ * not JSON or not an object store record.
+ */
+export function parseObjectMeta(data: Uint8Array): ObjectMeta {
+  let json: unknown;
   try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
+    json = JSON.parse(new TextDecoder().decode(data));
+  } catch (e) {
+    throw new Error(`not JSON (${(e as Error).message})`, { cause: e });
   }
+  return ObjectMeta.parse(json);
 }
 
 /** Attempts at the metadata write: only a deleted object being replaced concurrently costs one. */
@@ -141,16 +147,19 @@ export async function storeBlob(
     const current = await nats.jsm.streams.getMessage(BLOBS_STREAM, {
       last_by_subj: blobMetaSubject(name),
     });
-    const found = current ? ObjectMeta.safeParse(_jsonOrUndefined(current.string())) : undefined;
-    if (found && !found.success) {
+    let found: ObjectMeta | undefined;
+    try {
+      found = current ? parseObjectMeta(current.data) : undefined;
+    } catch (e) {
       await purgeChunks();
       throw new Error(
         `Storing blob ${name}: the metadata already on ${blobMetaSubject(name)} (seq ` +
-          `${current!.seq}) is not an object store record; remove it (\`nats object rm ` +
-          `${Buckets.blobs} ${name}\`) and publish again`,
+          `${current!.seq}) is not an object store record (${(e as Error).message}); remove ` +
+          `it (\`nats object rm ${Buckets.blobs} ${name}\`) and publish again`,
+        { cause: e },
       );
     }
-    if (found && !found.data.deleted) {
+    if (found && !found.deleted) {
       await purgeChunks(); // stored already (by another publisher, or by our retried write)
       return false;
     }

@@ -72,7 +72,7 @@ natsTest("metadata that is not an object store record is refused with what to do
   const before = await messages(nats);
   await assert.rejects(
     storeBlob(nats, digest, bytes),
-    /is not an object store record; remove it \(`nats object rm atlas_blobs sha256-/,
+    /is not an object store record \(not JSON \(.+\)\); remove it \(`nats object rm atlas_blobs sha256-/,
   );
   assert.equal(await messages(nats), before, "its chunk is purged again");
 });
