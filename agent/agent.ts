@@ -664,6 +664,7 @@ export class Agent implements AsyncDisposable {
       pid: Deno.pid,
       startedAt: this.#startedAt,
       heartbeatAt: new Date().toISOString(),
+      heartbeatSeconds: this.config.heartbeatSeconds,
       configs,
     };
     await nats.kvWrite(

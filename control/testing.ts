@@ -171,6 +171,7 @@ export async function writeHeartbeat(
     pid: 1,
     startedAt: at,
     heartbeatAt: at,
+    heartbeatSeconds: 15,
     configs,
   };
   const kv = await nats.kv(Buckets.agents);

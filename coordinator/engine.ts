@@ -305,7 +305,7 @@ export class RegionCoordinator {
     const now = this.#clock.now();
     const started = Date.parse(progress.stageStartedAt ?? new Date(now).toISOString());
     const timedOut = now - started > stage.gates.ackTimeoutSeconds * 1000;
-    const counts = { targeted: 0, applied: 0, rejected: 0, failed: 0, pending: 0 };
+    const counts = { targeted: 0, applied: 0, rejected: 0, failed: 0, verified: 0, pending: 0 };
     const failing: { agent: string; reason: string }[] = [];
     for (const agent of await this.#agents()) {
       if (!inCandidateShare(agent.id, rollout.id, selector, agent.labels)) continue;
@@ -676,7 +676,7 @@ function sameSelector(a: CandidateSelector, b: CandidateSelector): boolean {
 
 /** How one targeted agent did on a rollout's current stage. */
 export interface Outcome {
-  status: "applied" | "rejected" | "failed" | "pending";
+  status: "applied" | "rejected" | "failed" | "verified" | "pending";
   reason?: string;
 }
 

@@ -16,6 +16,7 @@ function agent(id: string, opts: { disk?: string; failed?: string } = {}): Agent
     pid: 1,
     startedAt: at,
     heartbeatAt: at,
+    heartbeatSeconds: 15,
     configs: {
       web: {
         applied: { version: 1, digest: D1, seq: 1, appliedAt: at },

@@ -15,6 +15,7 @@ function agent(
     pid: 1,
     startedAt: at,
     heartbeatAt: at,
+    heartbeatSeconds: 15,
     configs: {
       web: {
         applied: applied

@@ -24,8 +24,14 @@ export const Buckets = {
   leases: "atlas_leases",
   /** Open and resolved alerts, by id. */
   alerts: "atlas_alerts",
-  /** Quarantined agents, `<region>.<agent>`. */
+  /**
+   * Quarantined agents, one key per agent and config: `<region>.<agent>.<config>`
+   * ({@linkcode quarantineKey}). A key of two tokens (`<region>.<agent>`, written before
+   * quarantine was per config) fences the agent off every config.
+   */
   quarantine: "atlas_quarantine",
+  /** The public keys agents trust, by key id (written by the control plane at start). */
+  keys: "atlas_keys",
 } as const;
 
 /** Streams Atlas provisions. */
@@ -113,6 +119,26 @@ export function agentKey(region: string, agent: string): string {
   assertSimpleName("region", region);
   assertSimpleName("agent", agent);
   return `${region}.${agent}`;
+}
+
+/** Key of an agent's quarantine for one config in the quarantine bucket. */
+export function quarantineKey(region: string, agent: string, config: string): string {
+  assertConfigName(config);
+  return `${agentKey(region, agent)}.${config}`;
+}
+
+/**
+ * Splits a quarantine key back into its parts; `config` is undefined for a key of two
+ * tokens (a quarantine of every config), and the result undefined for anything else.
+ */
+export function parseQuarantineKey(
+  key: string,
+): { region: string; agent: string; config: string | undefined } | undefined {
+  const [region, agent, ...rest] = key.split(".");
+  if (!region || !agent || !isSimpleName(region) || !isSimpleName(agent)) return undefined;
+  const config = rest.length ? rest.join(".") : undefined;
+  if (config !== undefined && !isConfigName(config)) return undefined;
+  return { region, agent, config };
 }
 
 /** Object name of a blob in the blobs object store. */

@@ -36,6 +36,11 @@ export const RolloutStage = z.object({
   /** Time the stage must hold with its gates met before the next one starts. */
   bakeSeconds: z.number().nonnegative().default(0),
   gates: Gates.default(Gates.parse({})),
+  /**
+   * A preflight stage: the targeted agents fetch, verify and run `verify` on the version
+   * and ack `verified` without installing it; its gates judge those acks.
+   */
+  preflight: z.boolean().optional(),
 });
 export type RolloutStage = z.infer<typeof RolloutStage>;
 
@@ -151,6 +156,15 @@ export const RegionProgress = z.object({
   rejected: z.number().int().nonnegative(),
   failed: z.number().int().nonnegative(),
   pending: z.number().int().nonnegative(),
+  /** Preflight stages: targeted agents that verified the candidate without installing it. */
+  verified: z.number().int().nonnegative().default(0),
+  /** Targeted agents that left (goodbye, or heartbeats stopped) before acking: not counted. */
+  departed: z.number().int().nonnegative().default(0),
+  /**
+   * What the region's stage is waiting for, or why it completed as it did (for example
+   * "no agent in us-east manages web.nginx: nothing to do"), in words for `rollout watch`.
+   */
+  note: z.string().optional(),
   /** When the region's current stage started (pointer moved). */
   stageStartedAt: Timestamp.optional(),
   /** When the gates last started to hold (bake runs from here). */
@@ -247,10 +261,15 @@ export const AlertRecord = z.object({
 });
 export type AlertRecord = z.infer<typeof AlertRecord>;
 
-/** A quarantined agent, in the quarantine bucket under `<region>.<agent>`. */
+/**
+ * An agent fenced off one config, in the quarantine bucket under
+ * `<region>.<agent>.<config>` (see `quarantineKey`). Records written before quarantine was
+ * per config have no `config` and fence the agent off every config.
+ */
 export const QuarantineRecord = z.object({
   region: SimpleName,
   agent: SimpleName,
+  config: ConfigName.optional(),
   reason: z.string(),
   rolloutId: z.string().optional(),
   at: Timestamp,

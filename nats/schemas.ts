@@ -71,6 +71,13 @@ export const CandidateSelector = z.object({
    * the signed form of pointers written before it existed is unchanged.
    */
   labels: z.record(z.string(), z.string()).optional(),
+  /**
+   * Exact shares: agents whose stable hash ({@linkcode shareHash}) is at most this take the
+   * candidate, in place of the `percent` coin flip. The coordinator sets it so that
+   * `ceil(percent × n)` of the n agents that manage the config fall under it. Optional
+   * without a default, so the signed form of older pointers is unchanged.
+   */
+  hashCutoff: z.number().int().min(0).max(0xffff_ffff).optional(),
 });
 export type CandidateSelector = z.infer<typeof CandidateSelector>;
 
@@ -90,6 +97,12 @@ export const PointerRecord = z.object({
     version: VersionRecord,
     rolloutId: z.string().min(1),
     selector: CandidateSelector,
+    /**
+     * A preflight: the selected agents fetch, verify and run their `verify` command on
+     * the candidate, and ack `verified` without installing it; every agent stays on
+     * `active`. Optional without a default (signed form of older pointers unchanged).
+     */
+    preflight: z.literal(true).optional(),
   }).optional(),
   reason: z.string(),
   issuedAt: Timestamp,
@@ -106,8 +119,11 @@ export const PointerNotice = z.object({
 });
 export type PointerNotice = z.infer<typeof PointerNotice>;
 
-/** Outcome of an agent's attempt to apply a version. */
-export const AckStatus = z.enum(["applied", "rejected", "failed"]);
+/**
+ * Outcome of an agent's attempt to apply a version; `verified` answers a preflight (the
+ * candidate was fetched and checked, and its `verify` command passed, nothing installed).
+ */
+export const AckStatus = z.enum(["applied", "rejected", "failed", "verified"]);
 export type AckStatus = z.infer<typeof AckStatus>;
 
 /** An agent's report on one pointer it acted on. */
@@ -120,6 +136,11 @@ export const AckRecord = z.object({
   seq: z.number().int().positive(),
   status: AckStatus,
   reason: z.string().optional(),
+  /**
+   * Why, as a class a gate can act on: `untrusted` when the pointer's own signature did
+   * not verify (the agent does not trust its signer: the writer's fault, not the host's).
+   */
+  refusal: z.enum(["untrusted"]).optional(),
   rolloutId: z.string().optional(),
   /** Milliseconds from the pointer's `issuedAt` to this ack. */
   latencyMs: z.number().nonnegative(),
@@ -144,8 +165,16 @@ export const AgentConfigState = z.object({
     seq: z.number().int().positive(),
     status: AckStatus,
     reason: z.string().optional(),
+    refusal: z.enum(["untrusted"]).optional(),
     at: Timestamp,
   }).nullable(),
+  /** The last drift the agent healed (a hand edit it restored), for the drift alert. */
+  lastDriftHealed: z.object({
+    at: Timestamp,
+    /** SHA-256 of what it found on disk instead of the applied version. */
+    found: Digest.nullable(),
+    version: z.number().int().positive(),
+  }).optional(),
 });
 export type AgentConfigState = z.infer<typeof AgentConfigState>;
 
@@ -158,9 +187,44 @@ export const AgentRecord = z.object({
   pid: z.number().int(),
   startedAt: Timestamp,
   heartbeatAt: Timestamp,
+  /**
+   * Seconds between this agent's heartbeats: it counts as gone after three missed ones
+   * ({@linkcode agentIsStale}). Older agents did not say: 15.
+   */
+  heartbeatSeconds: z.number().positive().default(15),
+  /** Set in the goodbye an agent writes when it stops cleanly: it is gone, not failing. */
+  leftAt: Timestamp.optional(),
+  /**
+   * The configs this agent manages (every key of agent.json `configs`), from its first
+   * heartbeat on, applied or not: membership, which shares and gates count.
+   */
   configs: z.record(ConfigName, AgentConfigState),
 });
 export type AgentRecord = z.infer<typeof AgentRecord>;
+
+/** Heartbeats an agent may miss before it counts as gone. */
+export const MISSED_HEARTBEATS = 3;
+
+/**
+ * True when `agent` is gone: it said goodbye, or missed {@linkcode MISSED_HEARTBEATS}
+ * of its own heartbeat intervals (plus 5 s for a slow write). Gone agents are not
+ * counted by shares, gates or status.
+ *
+ * @example
+ * ```ts
+ * agentIsStale(record, Date.now()); // false while it heartbeats
+ * ```
+ */
+export function agentIsStale(agent: AgentRecord, now: number): boolean {
+  if (agent.leftAt !== undefined) return true;
+  const limitMs = agent.heartbeatSeconds * 1000 * MISSED_HEARTBEATS + 5_000;
+  return now - Date.parse(agent.heartbeatAt) > limitMs;
+}
+
+/** True when `agent` manages `config` (states it in its heartbeat). */
+export function managesConfig(agent: AgentRecord, config: string): boolean {
+  return Object.hasOwn(agent.configs, config);
+}
 
 /** A region known to the control plane. */
 export const RegionRecord = z.object({
