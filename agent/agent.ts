@@ -20,6 +20,7 @@ import {
   connectAtlas,
   PointerNotice,
   type PointerRecord,
+  preflightOf,
   readBlob,
   readPointer,
   sha256Hex,
@@ -37,7 +38,13 @@ import { readFileOrNull, removeStaleTemps } from "./atomic.ts";
 import { BlobCache } from "./cache.ts";
 import { AckOutbox } from "./outbox.ts";
 import { type AgentState, type ConfigState, emptyConfigState, StateStore } from "./state.ts";
-import { ApplyOutcome, type BlobSource, replaceFile, verifiedBytes } from "./apply.ts";
+import {
+  ApplyOutcome,
+  type BlobSource,
+  preflightCandidate,
+  replaceFile,
+  verifiedBytes,
+} from "./apply.ts";
 
 /** Counters an operator (or a test) can read. */
 export interface AgentStats {
@@ -55,6 +62,8 @@ export interface AgentStats {
   /** Blobs fetched from the primary object store (across a gateway in a supercluster). */
   fetches: number;
   driftHealed: number;
+  /** Preflight candidates checked (fetched, verified, `verify` run) without installing. */
+  preflights: number;
 }
 
 /** The counter each source of blob bytes adds to. */
@@ -96,6 +105,7 @@ export class Agent implements AsyncDisposable {
     regionCopyHits: 0,
     fetches: 0,
     driftHealed: 0,
+    preflights: 0,
   };
   readonly #options: AgentOptions;
   readonly #verifier: Verifier;
@@ -263,10 +273,12 @@ export class Agent implements AsyncDisposable {
     this.#log("info", "connected", { server: nats.nc.getServer() });
     this.#every(this.config.reconcileSeconds * 1000, () => this.reconcile());
     this.#every(this.config.heartbeatSeconds * 1000, () => this.#heartbeat());
-    await this.reconcile();
+    // Membership first: the heartbeat states every managed config before any apply, so a
+    // rollout counts this agent from the start.
     await this.#heartbeat().catch((e) =>
       this.#log("warn", "heartbeat failed", { error: String(e) })
     );
+    await this.reconcile();
   }
 
   /**
@@ -434,9 +446,13 @@ export class Agent implements AsyncDisposable {
         this.#verified.set(config, pointer);
       }
     } catch (e) {
+      // Reported against the version it would have meant for this agent, so a rollout's
+      // gate sees the refusal (as untrusted: the signer's fault, not this host's).
+      const meant = preflightOf(pointer, this.config.id, this.config.labels) ??
+        targetOf(pointer, this.config.id, this.config.labels);
       return this.#finish(
         pointer,
-        pointer.active,
+        meant,
         new ApplyOutcome("rejected", (e as Error).message, false),
       );
     }
@@ -449,6 +465,8 @@ export class Agent implements AsyncDisposable {
       });
       return;
     }
+    const check = preflightOf(pointer, this.config.id, this.config.labels);
+    if (check) await this.#preflight(pointer, check, blobs);
     const target = targetOf(pointer, this.config.id, this.config.labels);
     const last = st.lastAck;
     if (
@@ -490,6 +508,13 @@ export class Agent implements AsyncDisposable {
         found: st.diskDigest,
       });
       this.stats.driftHealed++;
+      // An event, not a state: the heal takes milliseconds, so no heartbeat would ever
+      // carry the drift itself. The coordinator raises the drift alert from this.
+      st.lastDriftHealed = {
+        at: new Date().toISOString(),
+        found: st.diskDigest,
+        version: target.version,
+      };
     }
     const started = performance.now();
     let outcome: ApplyOutcome | undefined;
@@ -504,13 +529,7 @@ export class Agent implements AsyncDisposable {
       this.stats[STAT_OF_SOURCE[source]]++;
       if (source !== "cache") toCache = bytes;
       await replaceFile(this.config.configs[config]!, bytes, {
-        env: {
-          ATLAS_CONFIG: config,
-          ATLAS_VERSION: String(target.version),
-          ATLAS_FILE: this.config.configs[config]!.path,
-          ATLAS_AGENT: this.config.id,
-          ATLAS_REGION: this.config.region,
-        },
+        env: this.#commandEnv(config, target),
         timeoutMs: this.config.commandTimeoutSeconds * 1000,
         chunkDelayMs: this.#options.writeChunkDelayMs ?? 0,
       });
@@ -532,6 +551,75 @@ export class Agent implements AsyncDisposable {
     }
   }
 
+  /**
+   * A preflight: fetches and verifies `version` and runs its `verify` command on a staged
+   * copy, then acks `verified` (or why not) without installing it. Once per pointer.
+   */
+  async #preflight(
+    pointer: PointerRecord,
+    version: VersionRecord,
+    blobs: Record<string, string>,
+  ): Promise<void> {
+    const config = pointer.config;
+    const last = this.#stateOf(config).lastAck;
+    if (last && last.seq === pointer.seq && last.version === version.version) return;
+    const started = performance.now();
+    let outcome: ApplyOutcome | undefined;
+    let toCache: Uint8Array | undefined;
+    try {
+      this.#verifier.verifyEmbedded(
+        `version ${version.config} v${version.version}`,
+        version,
+        pointer.keyId,
+      );
+      if (version.config !== config) {
+        throw new ApplyOutcome(
+          "rejected",
+          `pointer for ${config} names a version of ${version.config}`,
+        );
+      }
+      const nats = this.#nats;
+      const { bytes, source } = await verifiedBytes(version, {
+        inline: blobs,
+        cache: this.#cache,
+        fetch: nats ? (digest) => readBlob(nats, this.config.region, digest) : undefined,
+      });
+      this.stats[STAT_OF_SOURCE[source]]++;
+      if (source !== "cache") toCache = bytes;
+      await preflightCandidate(this.config.configs[config]!, bytes, {
+        env: this.#commandEnv(config, version),
+        timeoutMs: this.config.commandTimeoutSeconds * 1000,
+      });
+    } catch (e) {
+      if (e instanceof SignatureError) outcome = new ApplyOutcome("rejected", e.message);
+      else if (e instanceof ApplyOutcome) outcome = e;
+      else throw e;
+    }
+    this.stats.preflights++;
+    this.#finish(pointer, version, outcome, performance.now() - started, { preflight: true });
+    // The installing stage that follows takes these bytes from the cache.
+    if (toCache && !outcome) {
+      this.#cache.putSoon(
+        version.digest,
+        toCache,
+        () => [...this.#appliedDigests(), version.digest],
+        500 + Math.random() * 1_000,
+        (e) => this.#log("warn", "cannot cache the verified content", { error: e.message }),
+      );
+    }
+  }
+
+  /** Environment of the commands run for `version` of `config`. */
+  #commandEnv(config: string, version: VersionRecord): Record<string, string> {
+    return {
+      ATLAS_CONFIG: config,
+      ATLAS_VERSION: String(version.version),
+      ATLAS_FILE: this.config.configs[config]!.path,
+      ATLAS_AGENT: this.config.id,
+      ATLAS_REGION: this.config.region,
+    };
+  }
+
   #appliedDigests(): string[] {
     return Object.values(this.#state.configs).flatMap((c) => (c.applied ? [c.applied.digest] : []));
   }
@@ -542,10 +630,11 @@ export class Agent implements AsyncDisposable {
     target: VersionRecord,
     outcome: ApplyOutcome | undefined,
     elapsedMs = 0,
+    options: { preflight?: boolean } = {},
   ): void {
     const config = pointer.config;
     const st = this.#stateOf(config);
-    const status = outcome?.status ?? "applied";
+    const status = outcome?.status ?? (options.preflight ? "verified" : "applied");
     const at = new Date().toISOString();
     const ack: AckRecord = {
       agent: this.config.id,
@@ -556,6 +645,7 @@ export class Agent implements AsyncDisposable {
       seq: pointer.seq,
       status,
       ...(outcome ? { reason: outcome.message } : {}),
+      ...(outcome && !outcome.pointerVerified ? { refusal: "untrusted" as const } : {}),
       ...(pointer.candidate && target === pointer.candidate.version
         ? { rolloutId: pointer.candidate.rolloutId }
         : {}),
@@ -573,9 +663,17 @@ export class Agent implements AsyncDisposable {
       seq: ack.seq,
       status,
       ...(outcome ? { reason: outcome.message } : {}),
+      ...(ack.refusal ? { refusal: ack.refusal } : {}),
       at,
     };
-    if (!outcome) {
+    if (options.preflight && !outcome) {
+      this.#log("info", "verified a preflight candidate (not installed)", {
+        config,
+        version: target.version,
+        seq: pointer.seq,
+        ms: elapsedMs.toFixed(1),
+      });
+    } else if (!outcome) {
       st.applied = {
         version: target.version,
         digest: target.digest,
@@ -645,16 +743,24 @@ export class Agent implements AsyncDisposable {
     }, 500 + Math.random() * 1_000);
   }
 
-  /** Publishes this agent's record (applied versions, digests found on disk). */
-  async #heartbeat(options = { rehash: true }): Promise<void> {
+  /**
+   * Publishes this agent's record (the configs it manages, applied versions, digests found
+   * on disk); with `leaving`, the goodbye of a clean stop.
+   */
+  async #heartbeat(options: { rehash?: boolean; leaving?: boolean } = {}): Promise<void> {
     const nats = this.#nats;
-    if (!nats || this.#closed) return;
+    if (!nats || (this.#closed && !options.leaving)) return;
     const configs: AgentRecord["configs"] = {};
     for (const name of Object.keys(this.config.configs)) {
       const st = this.#stateOf(name);
       // Right after an apply the digest on disk is the one just written.
-      if (options.rehash) st.diskDigest = await this.#diskDigest(name);
-      configs[name] = { applied: st.applied, diskDigest: st.diskDigest, lastAck: st.lastAck };
+      if (options.rehash ?? true) st.diskDigest = await this.#diskDigest(name);
+      configs[name] = {
+        applied: st.applied,
+        diskDigest: st.diskDigest,
+        lastAck: st.lastAck,
+        ...(st.lastDriftHealed ? { lastDriftHealed: st.lastDriftHealed } : {}),
+      };
     }
     const record: AgentRecord = {
       id: this.config.id,
@@ -665,6 +771,7 @@ export class Agent implements AsyncDisposable {
       startedAt: this.#startedAt,
       heartbeatAt: new Date().toISOString(),
       heartbeatSeconds: this.config.heartbeatSeconds,
+      ...(options.leaving ? { leftAt: new Date().toISOString() } : {}),
       configs,
     };
     await nats.kvWrite(
@@ -689,10 +796,16 @@ export class Agent implements AsyncDisposable {
     await this.#cache.flush().catch(() => {});
     const nats = this.#nats;
     if (nats) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
       await Promise.race([
-        this.#outbox.flush(nats).catch(() => {}),
-        new Promise((r) => setTimeout(r, 2_000)),
+        Promise.all([
+          this.#outbox.flush(nats).catch(() => {}),
+          // Goodbye: a host that stops cleanly is gone, not failing a rollout.
+          this.#heartbeat({ rehash: false, leaving: true }).catch(() => {}),
+        ]),
+        new Promise((r) => (timer = setTimeout(r, 2_000))),
       ]);
+      clearTimeout(timer);
       // What was sent leaves the state file now, so a restart has nothing to check.
       try {
         this.#save();

@@ -121,3 +121,15 @@ export async function replaceFile(
     );
   }
 }
+
+/**
+ * Placeholder until the verify command lands (h-preflight): a preflight with no `verify`
+ * command checks nothing beyond the verified bytes.
+ */
+export function preflightCandidate(
+  _managed: ManagedConfig,
+  _bytes: Uint8Array,
+  _options: { env: Record<string, string>; timeoutMs: number },
+): Promise<void> {
+  return Promise.resolve();
+}

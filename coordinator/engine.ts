@@ -21,6 +21,7 @@
 import { DeliverPolicy } from "@nats-io/jetstream";
 import {
   AckRecord,
+  agentIsStale,
   AgentRecord,
   AlertRecord,
   appendAudit,
@@ -28,16 +29,19 @@ import {
   Buckets,
   type CandidateSelector,
   checkBlobCopy,
-  inCandidateShare,
   isCasConflict,
   isFinal,
   listKeys,
+  managesConfig,
+  parseQuarantineKey,
   type PointerRecord,
+  quarantineKey,
   QuarantineRecord,
   readPointer,
   rebuildBlobCopy,
   releaseActiveRollout,
   RolloutRecord,
+  shareCutoff,
   type Signer,
   Streams,
   Subjects,
@@ -47,6 +51,7 @@ import {
 } from "@atlas/nats";
 import { Lease } from "./lease.ts";
 import { scanFleet } from "./health.ts";
+import { judgeStage } from "./judge.ts";
 
 /** A follow of agent records silent this long (wall clock) is replaced. */
 const FOLLOW_SILENCE_MS = 20_000;
@@ -67,12 +72,16 @@ export interface CoordinatorOptions {
   clock?: WallClock;
   /** Lease ttl. @default 5_000 */
   leaseTtlMs?: number;
-  /** Agents whose last heartbeat is older than this are not counted. @default 90_000 */
-  staleAgentMs?: number;
   log?: (line: string) => void;
 }
 
 type Stored<T> = { value: T; revision: number };
+
+/** A region's quarantine: agents fenced off every config, and per config. */
+interface Quarantine {
+  every: Set<string>;
+  byConfig: Map<string, Set<string>>;
+}
 
 /** One replica of a region's coordinator. */
 export class RegionCoordinator {
@@ -82,7 +91,6 @@ export class RegionCoordinator {
   readonly #nats: AtlasNats;
   readonly #signer: Signer;
   readonly #clock: WallClock;
-  readonly #staleMs: number;
   readonly #log: (line: string) => void;
   /** Newest ack per `<config>/<agent>` of this region, while leading. */
   readonly #acks = new Map<string, AckRecord>();
@@ -93,12 +101,14 @@ export class RegionCoordinator {
   #agentsFollow: { stop: () => void; lastMessageAt: number } | undefined;
   /** True once the follow has delivered every record that existed when it started. */
   #agentsReady = false;
-  #stepQuarantine: Promise<Set<string>> | undefined;
+  #stepQuarantine: Promise<Quarantine> | undefined;
   /** Rollouts this region has nothing more to do for: ended and settled, or not its own. */
   readonly #settled = new Set<string>();
   /** The last blob copy check found the copy incomplete. */
   #copyIncomplete = false;
   #lastScan = -Infinity;
+  /** Drift heals already raised as alerts (see scanFleet). */
+  readonly #healsSeen = new Map<string, string>();
 
   constructor(nats: AtlasNats, signer: Signer, leases: Lease, options: CoordinatorOptions) {
     this.#nats = nats;
@@ -107,7 +117,6 @@ export class RegionCoordinator {
     this.region = options.region;
     this.replica = options.replica ?? `${Deno.hostname()}-${Deno.pid}`;
     this.#clock = options.clock ?? { now: () => Date.now() };
-    this.#staleMs = options.staleAgentMs ?? 90_000;
     this.#log = options.log ?? ((l) => console.log(l));
   }
 
@@ -160,9 +169,12 @@ export class RegionCoordinator {
     void this.#followAgents();
     if (this.#clock.now() - this.#lastScan >= SCAN_EVERY_MS) {
       this.#lastScan = this.#clock.now();
-      await scanFleet(this.#nats, await this.#agents(), {
+      const now = this.#clock.now();
+      const live = (await this.#agents()).filter((a) => !agentIsStale(a, now));
+      await scanFleet(this.#nats, live, {
         region: this.region,
-        now: this.#clock.now(),
+        now,
+        healsSeen: this.#healsSeen,
       })
         .catch((e) => this.#say(`fleet scan failed: ${(e as Error).message}`));
       await this.#checkBlobCopy()
@@ -233,17 +245,37 @@ export class RegionCoordinator {
       );
       return;
     }
+    const quarantined = await this.#quarantinedFor(rollout.config);
+    const exclude = [...quarantined].sort();
     const selector: CandidateSelector = {
       percent: stage.percent,
       agents: stage.agents,
-      exclude: [...(await this.#quarantined())].sort(),
+      exclude,
       ...(stage.labels && Object.keys(stage.labels).length ? { labels: stage.labels } : {}),
     };
+    // Exact shares: ceil(percent × n) of the live members that are not quarantined, and
+    // never fewer within a stage (an agent that took the candidate keeps it).
+    const now = this.#clock.now();
+    const eligible = (await this.#agents())
+      .filter((a) =>
+        managesConfig(a, rollout.config) && !agentIsStale(a, now) && !quarantined.has(a.id)
+      )
+      .map((a) => a.id);
+    const cutoff = shareCutoff(rollout.id, eligible, stage.percent);
+    const held = ours && progress.stage === rollout.stage
+      ? current.pointer.candidate!.selector.hashCutoff
+      : undefined;
+    const hashCutoff = cutoff === undefined ? held : Math.max(cutoff, held ?? 0);
+    if (hashCutoff !== undefined && stage.percent > 0 && stage.percent < 100) {
+      selector.hashCutoff = hashCutoff;
+    }
+    const preflight = stage.preflight === true;
     if (
       !ours || progress.stage !== rollout.stage ||
-      !sameSelector(current.pointer.candidate!.selector, selector)
+      !sameSelector(current.pointer.candidate!.selector, selector) ||
+      (current.pointer.candidate!.preflight === true) !== preflight
     ) {
-      await this.#moveToStage(r, current.pointer, selector);
+      await this.#moveToStage(r, current.pointer, selector, preflight);
       return;
     }
     await this.#judge(r, selector);
@@ -254,6 +286,7 @@ export class RegionCoordinator {
     r: Stored<RolloutRecord>,
     pointer: PointerRecord,
     selector: CandidateSelector,
+    preflight: boolean,
   ): Promise<void> {
     const rollout = r.value;
     const version = await this.#version(rollout.config, rollout.version);
@@ -270,9 +303,14 @@ export class RegionCoordinator {
         return {
           active: cur.active,
           history: cur.history,
-          candidate: { version, rolloutId: rollout.id, selector },
+          candidate: {
+            version,
+            rolloutId: rollout.id,
+            selector,
+            ...(preflight ? { preflight: true as const } : {}),
+          },
           reason: `rollout ${rollout.id} stage ${rollout.stage + 1}/${rollout.stages.length}: ` +
-            `${selector.percent}% of ${this.region}`,
+            (preflight ? `preflight of ${this.region}` : `${selector.percent}% of ${this.region}`),
         };
       },
       { issuedBy: `coordinator/${this.region}` },
@@ -297,72 +335,74 @@ export class RegionCoordinator {
     }
   }
 
-  /** Counts the targeted agents, judges the gates and the bake. */
+  /** Judges the region's stage (judge.ts), then records it, rolls back, or raises a stall. */
   async #judge(r: Stored<RolloutRecord>, selector: CandidateSelector): Promise<void> {
     const rollout = r.value;
     const stage = rollout.stages[rollout.stage]!;
     const progress = rollout.regions[this.region]!;
     const now = this.#clock.now();
     const started = Date.parse(progress.stageStartedAt ?? new Date(now).toISOString());
-    const timedOut = now - started > stage.gates.ackTimeoutSeconds * 1000;
-    const counts = { targeted: 0, applied: 0, rejected: 0, failed: 0, verified: 0, pending: 0 };
-    const failing: { agent: string; reason: string }[] = [];
-    for (const agent of await this.#agents()) {
-      if (!inCandidateShare(agent.id, rollout.id, selector, agent.labels)) continue;
-      counts.targeted++;
-      const o = outcomeOf(
-        agent,
-        this.#acks.get(`${rollout.config}/${agent.id}`),
-        rollout,
-        progress.seq,
-      );
-      if (o.status === "pending" && timedOut) {
-        counts.failed++;
-        failing.push({
-          agent: agent.id,
-          reason: `no ack within ${stage.gates.ackTimeoutSeconds} s`,
-        });
-      } else {
-        counts[o.status]++;
-        if (o.status === "rejected" || o.status === "failed") {
-          failing.push({
-            agent: agent.id,
-            reason: `${o.status}: ${o.reason ?? "no reason given"}`,
-          });
-        }
-      }
-    }
-    const failureRatio = counts.targeted ? (counts.rejected + counts.failed) / counts.targeted : 0;
-    if (failureRatio > stage.gates.maxFailureRatio) {
-      for (const f of failing) await this.#quarantine(f.agent, f.reason, rollout.id);
+    const j = judgeStage({
+      region: this.region,
+      rollout,
+      stage,
+      stageSeq: progress.seq,
+      startedAt: started,
+      selector,
+      agents: await this.#agents(),
+      ackOf: (agent) => this.#acks.get(`${rollout.config}/${agent}`),
+      now,
+    });
+    const counts = j.counts;
+    if (j.untrusted.length > 0) {
+      // The signer is at fault, not the hosts: nobody is quarantined.
       await this.#end(
         r,
         "rolled_back",
-        `gate breached in ${this.region} at stage ${rollout.stage + 1}: ${
-          counts.rejected + counts.failed
-        } ` +
-          `of ${counts.targeted} agents failed (ratio ${failureRatio.toFixed(2)} > ` +
-          `${stage.gates.maxFailureRatio}); first: ${failing[0]?.agent} ${failing[0]?.reason}`,
+        `${j.untrusted.length} of ${counts.targeted} agents in ${this.region} refused the ` +
+          `pointer: its signature does not verify with the keys they trust (this coordinator ` +
+          `signs with key ${this.#signer.keyId}); no agent was quarantined. Run the coordinator ` +
+          `with the control plane's signing key, then activate the stable version again to ` +
+          `re-sign the pointer (first: ${j.untrusted[0]})`,
         counts,
       );
       return;
     }
-    const ackedRatio = counts.targeted ? counts.applied / counts.targeted : 1;
-    const healthy = ackedRatio >= stage.gates.minAckedRatio;
-    const healthySince = healthy
+    if (j.failureRatio > stage.gates.maxFailureRatio) {
+      for (const f of j.failing) {
+        await this.#quarantine(f.agent, rollout.config, f.reason, rollout.id);
+      }
+      const bad = counts.rejected + counts.failed;
+      await this.#end(
+        r,
+        "rolled_back",
+        `gate breached in ${this.region} at stage ${rollout.stage + 1}: ${bad} of ` +
+          `${counts.targeted} agents failed (ratio ${j.failureRatio.toFixed(2)} > ` +
+          `${stage.gates.maxFailureRatio}); first: ${j.failing[0]?.agent} ${j.failing[0]?.reason}`,
+        counts,
+      );
+      return;
+    }
+    const healthySince = j.healthy
       ? (progress.healthySince ?? new Date(now).toISOString())
       : undefined;
     const baked = healthySince !== undefined &&
-      (now - Date.parse(healthySince) >= stage.bakeSeconds * 1000 ||
+      (j.empty || now - Date.parse(healthySince) >= stage.bakeSeconds * 1000 ||
         rollout.skipBakeStage === rollout.stage);
+    const note = healthySince && !baked
+      ? `${j.note}; gates hold, baking until ${
+        new Date(Date.parse(healthySince) + stage.bakeSeconds * 1000).toISOString()
+      }`
+      : j.note;
     // Written only when something changed: this runs every step (500 ms) in every region
     // of the stage, and a write of the same values only makes the others lose their CAS.
-    const changed = baked || healthySince !== progress.healthySince ||
+    const changed = baked || healthySince !== progress.healthySince || note !== progress.note ||
       (Object.keys(counts) as (keyof typeof counts)[]).some((k) => progress[k] !== counts[k]);
     if (changed) {
       await this.#update(r, (x) => {
         const p = x.regions[this.region]!;
         Object.assign(p, counts);
+        p.note = note;
         if (healthySince) p.healthySince = healthySince;
         else delete p.healthySince;
         if (baked) p.doneStage = x.stage;
@@ -370,13 +410,15 @@ export class RegionCoordinator {
       });
     }
     if (baked) {
-      this.#say(`rollout ${rollout.id}: stage ${rollout.stage + 1} done in ${this.region}`);
+      this.#say(
+        `rollout ${rollout.id}: stage ${rollout.stage + 1} done in ${this.region}: ${note}`,
+      );
     } else if (now - started > (stage.gates.ackTimeoutSeconds + stage.bakeSeconds) * 2000) {
       await this.#alert(
         `stalled-${rollout.id}-${this.region}-${rollout.stage}`,
         "stalled",
         `rollout ${rollout.id} stage ${rollout.stage + 1} in ${this.region} has not completed: ` +
-          `${counts.applied}/${counts.targeted} applied, ${counts.pending} pending`,
+          note,
         rollout,
       );
     }
@@ -585,12 +627,10 @@ export class RegionCoordinator {
     follow.stop();
   }
 
-  /** The region's agents with a fresh heartbeat. */
+  /** Every agent record of the region, live or not (judge.ts and agentIsStale tell). */
   async #agents(): Promise<AgentRecord[]> {
-    const now = this.#clock.now();
-    const fresh = (r: AgentRecord) => now - Date.parse(r.heartbeatAt) <= this.#staleMs;
     this.#dropSilentFollow();
-    if (this.#agentsReady) return [...this.#agentRecords.values()].filter(fresh);
+    if (this.#agentsReady) return [...this.#agentRecords.values()];
     // Not following (yet): read them one by one.
     const kv = await this.#nats.kv(Buckets.agents);
     const out: AgentRecord[] = [];
@@ -598,37 +638,55 @@ export class RegionCoordinator {
       const e = await kv.get(key);
       if (!e || e.operation !== "PUT") continue;
       const rec = AgentRecord.safeParse(e.json());
-      if (rec.success && fresh(rec.data)) out.push(rec.data);
+      if (rec.success) out.push(rec.data);
     }
     return out;
   }
 
-  /** The region's quarantined agents, read once per step (every rollout of it uses them). */
-  #quarantined(): Promise<Set<string>> {
-    return (this.#stepQuarantine ??= this.#readQuarantined());
+  /**
+   * The region's agents quarantined for `config`, the quarantine read once per step (every
+   * rollout of it uses it). A record of before quarantine was per config (no config in its
+   * key) fences the agent off every config.
+   */
+  async #quarantinedFor(config: string): Promise<Set<string>> {
+    const q = await (this.#stepQuarantine ??= this.#readQuarantine());
+    return new Set([...q.every, ...(q.byConfig.get(config) ?? [])]);
   }
 
-  async #readQuarantined(): Promise<Set<string>> {
+  async #readQuarantine(): Promise<Quarantine> {
     const kv = await this.#nats.kv(Buckets.quarantine);
-    const out = new Set<string>();
-    for (const key of await listKeys(this.#nats, Buckets.quarantine, `${this.region}.*`)) {
+    const q: Quarantine = { every: new Set(), byConfig: new Map() };
+    for (const key of await listKeys(this.#nats, Buckets.quarantine, `${this.region}.>`)) {
+      const parsed = parseQuarantineKey(key);
+      if (!parsed) continue;
       const e = await kv.get(key);
-      if (e && e.operation === "PUT") out.add(key.slice(this.region.length + 1));
+      if (!e || e.operation !== "PUT") continue;
+      if (parsed.config === undefined) q.every.add(parsed.agent);
+      else {q.byConfig.set(
+          parsed.config,
+          (q.byConfig.get(parsed.config) ?? new Set()).add(parsed.agent),
+        );}
     }
-    return out;
+    return q;
   }
 
-  async #quarantine(agent: string, reason: string, rolloutId: string): Promise<void> {
+  async #quarantine(
+    agent: string,
+    config: string,
+    reason: string,
+    rolloutId: string,
+  ): Promise<void> {
     const kv = await this.#nats.kv(Buckets.quarantine);
     const rec = QuarantineRecord.parse({
       region: this.region,
       agent,
+      config,
       reason,
       rolloutId,
       at: this.#iso(),
     });
-    await kv.put(`${this.region}.${agent}`, JSON.stringify(rec));
-    this.#say(`quarantined ${agent}: ${reason}`);
+    await kv.put(quarantineKey(this.region, agent, config), JSON.stringify(rec));
+    this.#say(`quarantined ${agent} for ${config}: ${reason}`);
   }
 
   async #alert(
@@ -670,40 +728,6 @@ export class RegionCoordinator {
 
 function sameSelector(a: CandidateSelector, b: CandidateSelector): boolean {
   return a.percent === b.percent && a.agents.join() === b.agents.join() &&
-    a.exclude.join() === b.exclude.join() &&
+    a.exclude.join() === b.exclude.join() && a.hashCutoff === b.hashCutoff &&
     JSON.stringify(a.labels ?? {}) === JSON.stringify(b.labels ?? {});
-}
-
-/** How one targeted agent did on a rollout's current stage. */
-export interface Outcome {
-  status: "applied" | "rejected" | "failed" | "verified" | "pending";
-  reason?: string;
-}
-
-/**
- * Judges one agent from its heartbeat and its newest ack (either may lag the other):
- * applied once either shows the rollout's version applied; rejected or failed when an ack
- * for that version, at or after the stage's pointer `seq`, says so; pending otherwise.
- *
- * @example
- * ```ts
- * outcomeOf(agentRecord, latestAck, rollout, progress.seq).status; // "applied"
- * ```
- */
-export function outcomeOf(
-  agent: AgentRecord,
-  ack: AckRecord | undefined,
-  rollout: Pick<RolloutRecord, "config" | "version">,
-  stageSeq: number,
-): Outcome {
-  const st = agent.configs[rollout.config];
-  const acks = [ack, st?.lastAck ?? undefined]
-    .filter((a) => a !== undefined && a.version === rollout.version && a.seq >= stageSeq)
-    .sort((a, b) => b!.seq - a!.seq);
-  const last = acks[0];
-  if (st?.applied?.version === rollout.version || last?.status === "applied") {
-    return { status: "applied" };
-  }
-  if (last) return { status: last.status, ...(last.reason ? { reason: last.reason } : {}) };
-  return { status: "pending" };
 }

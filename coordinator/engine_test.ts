@@ -20,6 +20,7 @@ import {
 } from "@atlas/nats";
 import { Agent, AgentConfigFile } from "@atlas/agent";
 import { type CoordinatorOptions, RegionCoordinator } from "./engine.ts";
+import { hungAgent } from "./test_helpers.ts";
 
 const signer = new Signer(generateSigningKey());
 const V1 = '{"v":1}';
@@ -249,8 +250,8 @@ natsTest(
       "eu-west never saw it",
     );
     assert.deepEqual(await listKeys(ctx.nats, Buckets.quarantine), [
-      "us-east.us-east-1",
-      "us-east.us-east-3",
+      "us-east.us-east-1.web",
+      "us-east.us-east-3.web",
     ]);
     const alert = await (await ctx.nats.kv(Buckets.alerts)).get("rollback-r-bad");
     assert.equal((alert?.json() as { kind: string }).kind, "rolled_back");
@@ -330,10 +331,11 @@ natsTest("a paused rollout holds; an aborted one restores the stable version", a
 });
 
 natsTest("a stage that cannot complete raises a stalled alert and keeps running", async (ctx) => {
-  await using f = await fleet(ctx, { "us-east": 2 });
-  await f.agents[1]!.agent.close(); // offline from here on: it will never ack
+  await using _f = await fleet(ctx, { "us-east": 1 });
   const clock = new FakeClock();
-  const c = await coordinator(ctx, "us-east", clock, { staleAgentMs: 24 * 3600_000 });
+  const c = await coordinator(ctx, "us-east", clock);
+  // Alive (it heartbeats) but it never applies anything: a hung host.
+  await hungAgent(ctx.nats, "us-east", "us-east-hung", ["web"], clock);
   await startRollout(ctx.nats, "r-stall", [
     RolloutStage.parse({
       regions: ["us-east"],
@@ -345,6 +347,7 @@ natsTest("a stage that cannot complete raises a stalled alert and keeps running"
     return (await rollout(ctx.nats, "r-stall")).regions["us-east"]!.applied === 1;
   });
   clock.t += 25_000; // past twice (ack timeout + bake)
+  await hungAgent(ctx.nats, "us-east", "us-east-hung", ["web"], clock);
   await c.step();
   const alert = await (await ctx.nats.kv(Buckets.alerts)).get("stalled-r-stall-us-east-0");
   assert.equal((alert?.json() as { kind: string } | undefined)?.kind, "stalled");

@@ -2,8 +2,12 @@
  * The fleet-health scan a region's leader runs besides rollouts: it raises an alert when
  * an agent's file drifts from what it applied (a hand edit; the agent restores it at its
  * next reconcile), and when several agents fail the same version for the same reason (a
- * failure cluster, whether or not a rollout is running). Alerts resolve themselves when
- * the condition clears, and re-open if it comes back.
+ * failure cluster, whether or not a rollout is running). Those alerts resolve themselves
+ * when the condition clears, and re-open if it comes back.
+ *
+ * An agent heals a hand edit within ~100 ms, before any heartbeat could carry the drift,
+ * so it reports each heal as an event (`lastDriftHealed` in its record): each new one
+ * raises a `drift-healed-…` alert that stays open until an operator resolves it.
  *
  * @module
  */
@@ -18,6 +22,11 @@ export interface ScanOptions {
   clusterMin?: number;
   /** Smallest share of the agents holding a config that make a cluster. @default 0.2 */
   clusterShare?: number;
+  /**
+   * Heal events already raised, by alert id (the heal's time): kept by the caller across
+   * scans so each event costs one read, not one per scan.
+   */
+  healsSeen?: Map<string, string>;
 }
 
 /** Raises and resolves drift and failure-cluster alerts for `agents` of one region. */
@@ -29,6 +38,7 @@ export async function scanFleet(
   const at = new Date(options.now).toISOString();
   const open = new Map<string, Omit<AlertRecord, "id" | "at">>();
   const holders = new Map<string, number>();
+  const heals = new Map<string, Omit<AlertRecord, "id">>();
   const failures = new Map<
     string,
     { config: string; version: number; reason: string; agents: string[] }
@@ -46,8 +56,20 @@ export async function scanFleet(
             `v${st.applied.version} it applied; the agent restores it at its next reconcile`,
         });
       }
+      const healed = st.lastDriftHealed;
+      if (healed) {
+        heals.set(`drift-healed-${options.region}-${agent.id}-${config}`, {
+          kind: "drift",
+          region: options.region,
+          config,
+          message: `${agent.id}: ${config} was changed on disk (sha256 ${
+            healed.found?.slice(0, 12) ?? "none: removed"
+          }) and restored to v${healed.version} at ${healed.at}; find who edits it by hand`,
+          at: healed.at,
+        });
+      }
       const ack = st.lastAck;
-      if (ack && ack.status !== "applied") {
+      if (ack && ack.status !== "applied" && ack.status !== "verified") {
         const key = `${config}\u0000${ack.version}\u0000${ack.reason ?? ""}`;
         const f = failures.get(key) ??
           { config, version: ack.version, reason: ack.reason ?? "", agents: [] };
@@ -72,6 +94,15 @@ export async function scanFleet(
     });
   }
   const kv = await nats.kv(Buckets.alerts);
+  for (const [id, alert] of heals) {
+    if (options.healsSeen?.get(id) === alert.at) continue;
+    const e = await kv.get(id);
+    const cur = e?.operation === "PUT" ? AlertRecord.safeParse(e.json()) : undefined;
+    // Raised once per heal: a resolved alert opens again only for a later heal.
+    const raised = cur?.success && (!cur.data.resolvedAt || cur.data.at >= alert.at);
+    if (!raised) await kv.put(id, JSON.stringify(AlertRecord.parse({ id, ...alert })));
+    options.healsSeen?.set(id, alert.at);
+  }
   for (const [id, alert] of open) {
     const e = await kv.get(id);
     const cur = e?.operation === "PUT" ? AlertRecord.safeParse(e.json()) : undefined;

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { AckRecord, AgentRecord } from "@atlas/nats";
-import { outcomeOf } from "./engine.ts";
+import { outcomeOf } from "./judge.ts";
 
 const at = "2026-01-01T00:00:00.000Z";
 function agent(

@@ -1,7 +1,15 @@
 import assert from "node:assert/strict";
 import { natsTest } from "./testing.ts";
 import { generateSigningKey, SignatureError, Signer, Verifier } from "./crypto.ts";
-import { inCandidateShare, readPointer, type StoredPointer, writePointer } from "./pointers.ts";
+import {
+  inCandidateShare,
+  preflightOf,
+  readPointer,
+  shareCutoff,
+  type StoredPointer,
+  targetOf,
+  writePointer,
+} from "./pointers.ts";
 import { listRegions, provision, provisionRegion } from "./provision.ts";
 import { Streams, Subjects } from "./names.ts";
 import { PointerNotice, type PointerRecord, VersionRecord } from "./schemas.ts";
@@ -176,3 +184,40 @@ natsTest(
     assert.deepEqual(seen, [1, 3]);
   },
 );
+
+Deno.test("an exact share takes ceil(p × n) agents, at least one, and keeps them as it grows", () => {
+  const agents = Array.from({ length: 11 }, (_, i) => `a${i}`);
+  const chosen = (percent: number) => {
+    const cutoff = shareCutoff("r-1", agents, percent);
+    return agents.filter((a) =>
+      inCandidateShare(a, "r-1", {
+        percent,
+        agents: [],
+        exclude: [],
+        ...(cutoff === undefined ? {} : { hashCutoff: cutoff }),
+      })
+    );
+  };
+  assert.equal(chosen(30).length, 4);
+  assert.equal(chosen(1).length, 1);
+  assert.equal(chosen(50).length, 6);
+  assert.equal(chosen(100).length, 11);
+  assert.equal(chosen(0).length, 0);
+  for (const a of chosen(30)) assert.ok(chosen(50).includes(a), `${a} stays as the share grows`);
+  assert.equal(shareCutoff("r-1", [], 30), undefined, "no agent: no cutoff");
+});
+
+Deno.test("a preflight candidate is checked, never installed", () => {
+  const v = (version: number) => ({ version }) as VersionRecord;
+  const selector = { percent: 100, agents: [], exclude: ["b"] };
+  const pointer = (preflight: boolean) =>
+    ({
+      active: v(1),
+      candidate: { version: v(2), rolloutId: "r", selector, ...(preflight ? { preflight } : {}) },
+    }) as unknown as PointerRecord;
+  assert.equal(targetOf(pointer(true), "a").version, 1);
+  assert.equal(preflightOf(pointer(true), "a")?.version, 2);
+  assert.equal(preflightOf(pointer(true), "b"), undefined, "outside the share: nothing to check");
+  assert.equal(targetOf(pointer(false), "a").version, 2);
+  assert.equal(preflightOf(pointer(false), "a"), undefined);
+});

@@ -83,11 +83,25 @@ export function planStages(
   strategy: Strategy,
   regions: string[],
   gates?: Partial<Gates>,
+  options: { preflight?: boolean } = {},
 ): RolloutStage[] {
   if (regions.length === 0) {
     throw new RangeError("Cannot plan a rollout over no regions: name at least one");
   }
   const g = Gates.parse(gates ?? {});
+  const stages = _planInstall(strategy, regions, g);
+  if (!options.preflight) return stages;
+  const preflight = RolloutStage.parse({
+    regions,
+    percent: 100,
+    bakeSeconds: 0,
+    gates: g,
+    preflight: true,
+  });
+  return [preflight, ...stages];
+}
+
+function _planInstall(strategy: Strategy, regions: string[], g: Gates): RolloutStage[] {
   const stage = (r: string[], percent: number, bakeSeconds: number): RolloutStage =>
     RolloutStage.parse({ regions: r, percent, bakeSeconds, gates: g });
   switch (strategy.name) {
