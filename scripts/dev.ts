@@ -193,6 +193,28 @@ async function main(): Promise<number> {
         files.push(`${dir}/agent.json`);
         agents.push({ id, region, dir });
       }
+      // A mixed fleet, as real ones are: a batch host that manages no config of Atlas's.
+      // Rollouts, gates and status count only the agents that manage a config.
+      const batch = { id: `${region}-batch`, region, dir: `${dataDir}/agents/${region}-batch` };
+      await Deno.mkdir(batch.dir, { recursive: true });
+      await Deno.writeTextFile(
+        `${batch.dir}/agent.json`,
+        JSON.stringify(
+          {
+            id: batch.id,
+            region,
+            nats: regionUrl(region),
+            stateDir: `${batch.dir}/.state`,
+            trustedKeys: trustedKeysFile,
+            configs: {},
+            heartbeatSeconds: 5,
+          },
+          null,
+          2,
+        ),
+      );
+      files.push(`${batch.dir}/agent.json`);
+      agents.push(batch);
       cleanups.push(
         spawn(`agents ${region}`, [AGENT_MAIN, ...files.flatMap((f) => ["--config", f])]),
       );
@@ -225,7 +247,10 @@ Atlas dev mode is up.
   NATS            primary ${natsUrl}; ${regions.map((r) => `${r} ${regionUrl(r)}`).join("; ")}
   admin token     ${tokenFile}
   trusted keys    ${trustedKeysFile}
-  agents          ${perRegion} per region, e.g. ${agents[0]!.dir}/${DEMO_CONFIG}.json
+  agents          ${perRegion} per region managing ${DEMO_CONFIG}, e.g. ${
+      agents[0]!.dir
+    }/${DEMO_CONFIG}.json,
+                  and one batch host per region that manages no config
   coordinators    one per region (${regions.join(", ")})
   machine-readable: ${dataDir}/dev.json
 
