@@ -50,7 +50,7 @@ import {
   VersionRecord,
   writePointer,
 } from "@atlas/nats";
-import { Lease } from "./lease.ts";
+import { type Clock, Lease, systemClock } from "./lease.ts";
 import { scanFleet } from "./health.ts";
 
 /** A follow of agent records silent this long (wall clock) is replaced. */
@@ -69,7 +69,13 @@ export interface CoordinatorOptions {
   region: string;
   /** This replica's name. @default "<hostname>-<pid>" */
   replica?: string;
+  /** Wall clock of records, bake times and ack timeouts. @default Date.now */
   clock?: WallClock;
+  /**
+   * Monotonic clock of the lease: never the wall clock, which an NTP step can move and
+   * so let two leaders overlap. @default systemClock (performance.now)
+   */
+  leaseClock?: Clock;
   /** Lease ttl. @default 5_000 */
   leaseTtlMs?: number;
   /** Agents whose last heartbeat is older than this are not counted. @default 90_000 */
@@ -138,7 +144,10 @@ export class RegionCoordinator {
     // gets: a replica that lags (one just restarted) answers them with an old lease, and
     // in the leader-kill fault test that kept the rollout's region leaderless for a minute.
     const leases = await nats.kv(Buckets.leases, { timeoutMs: Math.max(250, ttlMs / 4) });
-    const lease = new Lease(leases, options.region, replica, { ttlMs, clock });
+    const lease = new Lease(leases, options.region, replica, {
+      ttlMs,
+      clock: options.leaseClock ?? systemClock,
+    });
     return new RegionCoordinator(nats, signer, lease, { ...options, replica, clock });
   }
 
