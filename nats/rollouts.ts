@@ -267,7 +267,19 @@ export interface TransitionContext {
   by: string;
 }
 
-/** Raised by {@linkcode transition} for an event the rollout's state does not allow. */
+/**
+ * Raised by {@linkcode transition} for an event the rollout's state (or stage) does not
+ * allow.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   transition(rollout, { type: "resume" }, { at, by: "alice" });
+ * } catch (e) {
+ *   if (e instanceof RolloutTransitionError) console.log(e.from, e.event); // "running" "resume"
+ * }
+ * ```
+ */
 export class RolloutTransitionError extends Error {
   /** The state the rollout was in. */
   readonly from: RolloutState;
@@ -327,7 +339,15 @@ const PAST: Partial<Record<RolloutEventType, string>> = {
   abort: "aborted",
 };
 
-/** True when `event` may be applied to a rollout in `state` (state rules only). */
+/**
+ * True when `event` may be applied to a rollout in `state` (the state rules only;
+ * {@linkcode transition} also checks stages).
+ *
+ * @example
+ * ```ts
+ * allowsEvent("paused", "succeed"); // false: a paused rollout does not end as succeeded
+ * ```
+ */
 export function allowsEvent(state: RolloutState, event: RolloutEventType): boolean {
   const target = TARGET[event];
   return ALLOWED_IN[event].includes(state) && (target === null || canTransition(state, target));
