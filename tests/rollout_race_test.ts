@@ -142,33 +142,45 @@ natsTest(
   "a pause racing the coordinator's succeed: succeeded and 409, or paused for good",
   async (ctx) => {
     await using t = await startTestControl(ctx.urls, { regions: ["us-east"] });
-    const c = await coordinatorOver(ctx, t);
-    for (let i = 0; i < 8; i++) {
+    // The pause is sent before the coordinator's final write, with it (both in flight:
+    // a real race of two compare-and-sets), or after it, in turn.
+    const modes = ["before", "with", "after"] as const;
+    let target: { id: string; mode: typeof modes[number] } | undefined;
+    let pause: Promise<{ status: number; json: unknown }> | undefined;
+    const sendPause = (id: string) => (pause = t.call("POST", `/v1/rollouts/${id}/pause`));
+    const hooked = hookWrites(ctx.nats, async (bucket, key, value) => {
+      if (bucket !== Buckets.rollouts || key !== target?.id || pause) return;
+      if (RolloutRecord.parse(JSON.parse(value)).state !== "succeeded") return;
+      if (target.mode === "before") await sendPause(key);
+      if (target.mode === "with") sendPause(key);
+    });
+    const c = await coordinatorOver(ctx, t, hooked);
+    const seen = new Set<string>();
+    for (let i = 0; i < 9; i++) {
       const id = await rolloutOf(t, `web${i}`);
       await untilLastStageDone(t, c, id);
-      const [, pause] = await Promise.all([
-        c.step(),
-        (async () => {
-          for (let n = 0; n < i % 4; n++) await Promise.resolve(); // stagger the race
-          return await t.call("POST", `/v1/rollouts/${id}/pause`);
-        })(),
-      ]);
+      pause = undefined;
+      target = { id, mode: modes[i % modes.length]! };
+      await c.step();
+      const { status, json } = await (pause ?? sendPause(id));
       await c.step();
       await c.step();
       const r = await rollout(t, id);
       assert.ok(!path(r).includes("paused>succeeded"), path(r).join(", "));
-      if (pause.status === 200) {
+      if (status === 200) {
         assert.equal(r.state, "paused", `${id}: paused, and stays paused`);
         assert.deepEqual(path(r), ["pending>running", "running>paused"]);
       } else {
-        assert.equal(pause.status, 409, JSON.stringify(pause.json));
+        assert.equal(status, 409, JSON.stringify(json));
         assert.match(
-          (pause.json as { error: { message: string } }).error.message,
+          (json as { error: { message: string } }).error.message,
           /it is succeeded and has ended/,
         );
         assert.equal(r.state, "succeeded");
         assert.deepEqual(path(r), ["pending>running", "running>succeeded"]);
       }
+      seen.add(`${target.mode}: ${r.state}`);
     }
+    assert.ok(seen.has("before: paused") && seen.has("after: succeeded"), [...seen].join(", "));
   },
 );
