@@ -14,16 +14,19 @@ import {
   activeRolloutKey,
   appendAudit,
   Buckets,
-  canTransition,
   isCasConflict,
   isFinal,
   planStages,
   RegionProgress,
   releaseActiveRollout,
   retryTransient,
+  RolloutContentionError,
+  type RolloutEvent,
   RolloutRecord,
   type RolloutStage,
   RolloutState,
+  updateRollout,
+  type UpdateRolloutResult,
 } from "@atlas/nats";
 import type { KV } from "@nats-io/kv";
 import type { StartRolloutBody } from "./api.ts";
@@ -242,14 +245,6 @@ export const RolloutAction = {
 } as const;
 export type RolloutAction = typeof RolloutAction[keyof typeof RolloutAction];
 
-/** The state each action moves to (promote changes none). */
-const TARGET: Record<RolloutAction, RolloutState | null> = {
-  pause: RolloutState.paused,
-  resume: RolloutState.running,
-  abort: RolloutState.aborted,
-  promote: null,
-};
-
 const PAST: Record<RolloutAction, string> = {
   pause: "paused",
   resume: "resumed",
@@ -257,43 +252,12 @@ const PAST: Record<RolloutAction, string> = {
   promote: "promoted",
 };
 
-function _apply(
-  current: RolloutRecord,
-  action: RolloutAction,
-  reason: string,
-  actor: string,
-): RolloutRecord {
-  const target = TARGET[action];
-  const allowed = target === null
-    ? current.state === RolloutState.running
-    : canTransition(current.state, target);
-  if (!allowed) {
-    throw new ConflictError(
-      `Cannot ${action} rollout ${current.id}: it is ${current.state}` +
-        (isFinal(current.state)
-          ? " and has ended"
-          : `, and ${action} needs it ${target === RolloutState.running ? "paused" : "running"}`),
-      { details: { state: current.state } },
-    );
-  }
-  const at = new Date().toISOString();
-  if (target === null) return { ...current, skipBakeStage: current.stage, updatedAt: at };
-  return {
-    ...current,
-    state: target,
-    updatedAt: at,
-    transitions: [
-      ...current.transitions,
-      { at, from: current.state, to: target, stage: current.stage, reason, by: actor },
-    ],
-  };
-}
-
 /**
- * Applies an operator action to a rollout by compare-and-set (re-reading on conflict,
- * since the coordinator writes the same record), audits it as `rollout.<action>`, and
- * for abort releases the config's active key. An action the current state does not
- * allow is a {@linkcode ConflictError} naming the state.
+ * Applies an operator action to a rollout through `updateRollout` (compare-and-set,
+ * deciding again on a conflict, since the coordinator writes the same record), audits it
+ * as `rollout.<action>`, and for abort releases the config's active key. An action the
+ * current state does not allow (see `transition`) is a {@linkcode ConflictError} naming
+ * the state.
  *
  * - pause: running → paused; resume: paused → running
  * - abort: pending, running or paused → aborted (the coordinators restore the stable
@@ -313,35 +277,45 @@ export async function changeRollout(
 ): Promise<RolloutRecord> {
   const { actor } = options;
   const reason = options.reason ?? `${PAST[action]} by ${actor}`;
-  const kv = await _kv(ctx);
-  for (let attempt = 1; attempt <= CAS_ATTEMPTS; attempt++) {
-    const current = await _readRollout(ctx, id);
-    const next = RolloutRecord.parse(_apply(current.value, action, reason, actor));
-    try {
-      await retryTransient(() => kv.update(id, JSON.stringify(next), current.revision), {
-        what: `Writing rollout ${id}`,
-      });
-    } catch (e) {
-      if (isCasConflict(e)) continue;
-      throw e;
-    }
-    if (next.state === RolloutState.aborted) await releaseActiveRollout(ctx.nats, next.config, id);
-    await appendAudit(ctx.nats, {
-      actor,
-      action: `rollout.${action}`,
-      config: next.config,
-      version: next.version,
-      details: {
-        rolloutId: id,
-        from: current.value.state,
-        to: next.state,
-        stage: next.stage,
-        reason,
-      },
+  const known = await _readRollout(ctx, id);
+  const event: RolloutEvent = action === "promote" ? { type: action } : { type: action, reason };
+  let result: UpdateRolloutResult;
+  try {
+    result = await updateRollout(ctx.nats, id, () => event, {
+      by: actor,
+      known,
+      maxAttempts: CAS_ATTEMPTS,
     });
-    return next;
+  } catch (e) {
+    if (e instanceof RolloutContentionError) throw new ConflictError(e.message, { cause: e });
+    throw e;
   }
-  throw new ConflictError(`Rollout ${id} kept changing while it was being updated: try again`);
+  if ("skipped" in result) {
+    if (result.skipped === "illegal") {
+      throw new ConflictError(result.error.message, {
+        details: { state: result.current.value.state },
+        cause: result.error,
+      });
+    }
+    // Deleted meanwhile (decide never declines).
+    throw new NotFoundError(`Rollout ${id} no longer exists: list rollouts with GET /v1/rollouts`);
+  }
+  const next = result.stored.value;
+  if (next.state === RolloutState.aborted) await releaseActiveRollout(ctx.nats, next.config, id);
+  await appendAudit(ctx.nats, {
+    actor,
+    action: `rollout.${action}`,
+    config: next.config,
+    version: next.version,
+    details: {
+      rolloutId: id,
+      from: result.previous.value.state,
+      to: next.state,
+      stage: next.stage,
+      reason,
+    },
+  });
+  return next;
 }
 
 /**

@@ -39,17 +39,22 @@ import {
   QuarantineRecord,
   readPointer,
   rebuildBlobCopy,
+  type RegionUpdate,
   releaseActiveRollout,
+  RolloutContentionError,
+  type RolloutEvent,
   RolloutRecord,
   shareCutoff,
   type Signer,
   Streams,
   Subjects,
+  updateRollout,
+  type UpdateRolloutResult,
   versionKey,
   VersionRecord,
   writePointer,
 } from "@atlas/nats";
-import { Lease } from "./lease.ts";
+import { type Clock, Lease, systemClock } from "./lease.ts";
 import { scanFleet } from "./health.ts";
 import { judgeStage } from "./judge.ts";
 
@@ -69,7 +74,13 @@ export interface CoordinatorOptions {
   region: string;
   /** This replica's name. @default "<hostname>-<pid>" */
   replica?: string;
+  /** Wall clock of records, bake times and ack timeouts. @default Date.now */
   clock?: WallClock;
+  /**
+   * Monotonic clock of the lease: never the wall clock, which an NTP step can move and
+   * so let two leaders overlap. @default systemClock (performance.now)
+   */
+  leaseClock?: Clock;
   /** Lease ttl. @default 5_000 */
   leaseTtlMs?: number;
   log?: (line: string) => void;
@@ -142,7 +153,10 @@ export class RegionCoordinator {
     // gets: a replica that lags (one just restarted) answers them with an old lease, and
     // in the leader-kill fault test that kept the rollout's region leaderless for a minute.
     const leases = await nats.kv(Buckets.leases, { timeoutMs: Math.max(250, ttlMs / 4) });
-    const lease = new Lease(leases, options.region, replica, { ttlMs, clock });
+    const lease = new Lease(leases, options.region, replica, {
+      ttlMs,
+      clock: options.leaseClock ?? systemClock,
+    });
     return new RegionCoordinator(nats, signer, lease, { ...options, replica, clock });
   }
 
@@ -316,16 +330,15 @@ export class RegionCoordinator {
       { issuedBy: `coordinator/${this.region}` },
     );
     if (!stored || !wrote) return;
-    await this.#update(r, (x) => {
-      const p = x.regions[this.region]!;
-      p.seq = stored.seq;
-      if (newStage) {
-        p.stage = x.stage;
-        p.stageStartedAt = this.#iso();
-        delete p.healthySince;
-      }
-      return x;
-    });
+    // Also while paused meanwhile: the pointer moved, and acks count from its seq. The
+    // stage is the one the pointer was moved for, even if the rollout moved on since.
+    await this.#update(r, () => ({
+      type: "progress",
+      region: this.region,
+      update: newStage
+        ? { seq: stored.seq, stage: rollout.stage, stageStartedAt: this.#iso(), healthySince: null }
+        : { seq: stored.seq },
+    }));
     if (newStage) {
       this.#say(`rollout ${rollout.id}: stage ${rollout.stage + 1} (${selector.percent}%) started`);
       await this.#audit(rollout, "rollout.stage", {
@@ -399,15 +412,19 @@ export class RegionCoordinator {
     const changed = baked || healthySince !== progress.healthySince || note !== progress.note ||
       (Object.keys(counts) as (keyof typeof counts)[]).some((k) => progress[k] !== counts[k]);
     if (changed) {
-      await this.#update(r, (x) => {
-        const p = x.regions[this.region]!;
-        Object.assign(p, counts);
-        p.note = note;
-        if (healthySince) p.healthySince = healthySince;
-        else delete p.healthySince;
-        if (baked) p.doneStage = x.stage;
-        return x;
-      });
+      await this.#update(r, (x) => ({
+        type: "progress",
+        region: this.region,
+        update: {
+          ...counts,
+          note,
+          healthySince: healthySince ?? null,
+          // Only the stage judged completes, and not once an operator has paused it.
+          ...(baked && x.state === "running" && x.stage === rollout.stage
+            ? { doneStage: x.stage }
+            : {}),
+        },
+      }));
     }
     if (baked) {
       this.#say(
@@ -432,11 +449,11 @@ export class RegionCoordinator {
       return;
     }
     if (rollout.stage + 1 < rollout.stages.length) {
-      await this.#update(
+      const advanced = await this.#update(
         r,
-        (x) => (x.stage === rollout.stage ? { ...x, stage: x.stage + 1 } : null),
+        (x) => (x.stage === rollout.stage ? { type: "advance", from: rollout.stage } : null),
       );
-      this.#say(`rollout ${rollout.id}: on to stage ${rollout.stage + 2}`);
+      if (advanced) this.#say(`rollout ${rollout.id}: on to stage ${rollout.stage + 2}`);
     } else {
       await this.#end(r, "succeeded", `every stage completed`);
     }
@@ -447,23 +464,21 @@ export class RegionCoordinator {
     r: Stored<RolloutRecord>,
     to: "succeeded" | "rolled_back",
     reason: string,
-    counts?: Record<string, number>,
+    counts?: RegionUpdate,
   ): Promise<void> {
     const rollout = r.value;
-    const stored = await this.#update(r, (x) => {
-      if (isFinal(x.state)) return null;
-      if (counts) Object.assign(x.regions[this.region]!, counts);
-      x.transitions.push({
-        at: this.#iso(),
-        from: x.state,
-        to,
-        stage: x.stage,
-        reason,
-        by: `coordinator/${this.region}`,
-      });
-      x.state = to;
-      return x;
-    });
+    // Decided again on a fresh record after a lost race: a pause that landed first
+    // holds the rollout (succeed is illegal from paused); a gate breach still rolls back.
+    const stored = await this.#update(
+      r,
+      (x) =>
+        isFinal(x.state) ? null : to === "succeeded" ? { type: "succeed", reason } : {
+          type: "rollBack",
+          reason,
+          region: this.region,
+          ...(counts ? { update: counts } : {}),
+        },
+    );
     if (!stored) return;
     this.#say(`rollout ${rollout.id} ${to}: ${reason}`);
     await releaseActiveRollout(this.#nats, rollout.config, rollout.id).catch(() => {});
@@ -499,30 +514,37 @@ export class RegionCoordinator {
     );
   }
 
+  /**
+   * Writes the event `decide` picks from the rollout (`updateRollout`: compare-and-set on
+   * `r`'s revision, deciding again from the fresh record after a lost race) and keeps `r`
+   * current. Null when nothing was written: `decide` declined, its event is illegal in the
+   * fresh record's state, the rollout is gone, or it kept changing.
+   */
   async #update(
     r: Stored<RolloutRecord>,
-    mutate: (x: RolloutRecord) => RolloutRecord | null,
+    decide: (x: RolloutRecord) => RolloutEvent | null,
   ): Promise<Stored<RolloutRecord> | null> {
-    const kv = await this.#nats.kv(Buckets.rollouts);
-    let cur = r;
-    for (let attempt = 0; attempt < 10; attempt++) {
-      const next = mutate(structuredClone(cur.value));
-      if (!next) return null;
-      next.updatedAt = this.#iso();
-      const value = RolloutRecord.parse(next);
-      try {
-        const revision = await kv.update(value.id, JSON.stringify(value), cur.revision);
-        r.value = value;
-        r.revision = revision;
-        return { value, revision };
-      } catch (e) {
-        if (!isCasConflict(e)) throw e;
-        const e2 = await kv.get(cur.value.id);
-        if (!e2 || e2.operation !== "PUT") return null;
-        cur = { value: RolloutRecord.parse(e2.json()), revision: e2.revision };
-      }
+    let result: UpdateRolloutResult;
+    try {
+      result = await updateRollout(this.#nats, r.value.id, decide, {
+        by: `coordinator/${this.region}`,
+        known: { value: r.value, revision: r.revision },
+        now: () => this.#iso(),
+        maxAttempts: 10,
+        retry: false, // the next step retries; a step must not wait out an election
+      });
+    } catch (e) {
+      if (!(e instanceof RolloutContentionError)) throw e;
+      this.#say(e.message);
+      return null;
     }
-    return null;
+    if ("skipped" in result) {
+      if (result.skipped === "illegal") this.#say(`not written: ${result.error.message}`);
+      return null;
+    }
+    r.value = result.stored.value;
+    r.revision = result.stored.revision;
+    return result.stored;
   }
 
   async #version(config: string, version: number): Promise<VersionRecord> {

@@ -26,8 +26,12 @@ const signer = new Signer(generateSigningKey());
 const V1 = '{"v":1}';
 const V2 = '{"v":2}';
 
+/** A wall clock (records, bakes) or, from 0, a monotonic one (leases) that tests move. */
 class FakeClock {
-  t = Date.now();
+  t: number;
+  constructor(t = Date.now()) {
+    this.t = t;
+  }
   now(): number {
     return this.t;
   }
@@ -87,7 +91,11 @@ async function fleet(
 }
 
 /** Starts a rollout the way the control plane does: active key first, then the record. */
-/** A quiet coordinator of `region` on `clock` (options: replica, staleAgentMs, …). */
+/**
+ * A quiet coordinator of `region` with `clock` as its wall clock (options: replica,
+ * leaseClock, staleAgentMs, …). Its lease runs on the monotonic system clock unless
+ * `leaseClock` is given.
+ */
 function coordinator(
   ctx: NatsTestContext,
   region: string,
@@ -264,8 +272,13 @@ natsTest(
   async (ctx) => {
     await using _f = await fleet(ctx, { "us-east": 3 });
     const clock = new FakeClock();
-    const a = await coordinator(ctx, "us-east", clock, { replica: "a" });
-    const b = await coordinator(ctx, "us-east", clock, { replica: "b" });
+    const leaseClock = new FakeClock(0);
+    const tick = (ms: number) => {
+      clock.t += ms;
+      leaseClock.t += ms;
+    };
+    const a = await coordinator(ctx, "us-east", clock, { replica: "a", leaseClock });
+    const b = await coordinator(ctx, "us-east", clock, { replica: "b", leaseClock });
     await startRollout(
       ctx.nats,
       "r-ha",
@@ -275,14 +288,14 @@ natsTest(
     await b.step();
     assert.ok(a.lease.isLeader && !b.lease.isLeader);
     await waitFor("stage 1 done under a", async () => {
-      clock.t += 500;
+      tick(500);
       await a.step();
       await b.step();
       return (await rollout(ctx.nats, "r-ha")).stage >= 1;
     });
     // a is killed: it never steps again. b takes over once a's lease runs out.
     await waitFor("succeeded under b", async () => {
-      clock.t += 1_000;
+      tick(1_000);
       await b.step();
       return (await rollout(ctx.nats, "r-ha")).state === "succeeded";
     }, { timeoutMs: 30_000, intervalMs: 50 });
@@ -352,4 +365,19 @@ natsTest("a stage that cannot complete raises a stalled alert and keeps running"
   const alert = await (await ctx.nats.kv(Buckets.alerts)).get("stalled-r-stall-us-east-0");
   assert.equal((alert?.json() as { kind: string } | undefined)?.kind, "stalled");
   assert.equal((await rollout(ctx.nats, "r-stall")).state, "running");
+});
+
+natsTest("a wall-clock step does not move the lease: no second leader", async (ctx) => {
+  const clock = new FakeClock();
+  const leaseClock = new FakeClock(0);
+  const a = await coordinator(ctx, "us-east", clock, { replica: "a", leaseClock });
+  const b = await coordinator(ctx, "us-east", clock, { replica: "b", leaseClock });
+  await a.step();
+  await b.step();
+  clock.t += 3_600_000; // NTP steps the wall clock an hour ahead; no time passes
+  await b.step();
+  assert.ok(a.lease.isLeader && !b.lease.isLeader, "a still leads alone");
+  leaseClock.t += 6_000; // a stops renewing for longer than the ttl
+  await b.step();
+  assert.ok(b.lease.isLeader, "b takes over on the monotonic clock");
 });

@@ -25,6 +25,7 @@ export * from "./keys.ts";
 export * from "./pointers.ts";
 export * from "./process.ts";
 export * from "./rollouts.ts";
+export * from "./rollout_update.ts";
 export * from "./stream_publish.ts";
 export * from "./audit.ts";
 export * from "./blobs.ts";
