@@ -2,8 +2,10 @@
  * The fleet-health scan a region's leader runs besides rollouts: it raises an alert when
  * an agent's file drifts from what it applied (a hand edit; the agent restores it at its
  * next reconcile), and when several agents fail the same version for the same reason (a
- * failure cluster, whether or not a rollout is running). Alerts resolve themselves when
- * the condition clears, and re-open if it comes back.
+ * failure cluster, whether or not a rollout is running). Those alerts resolve themselves
+ * when the condition clears, and re-open if it comes back. It never touches `rolled_back`
+ * or `stalled` alerts: they stay open until a later rollout of the config succeeds in the
+ * region (`resolveRolloutAlerts`) or an operator resolves them.
  *
  * @module
  */
