@@ -72,6 +72,7 @@ natsTest(
     const started = await t.expect<RolloutRecord>("POST", "/v1/configs/web/rollouts", {
       version: 3,
       strategy: { name: "linear", steps: 2, bakeSeconds: 600 },
+      regions: ["us-east"], // the region with a coordinator
     }, 201);
     await coordinator.step(); // the candidate is on the pointer now
     assert.equal(
