@@ -14,6 +14,7 @@ import {
   ConfigName,
   ConfigRecord,
   ContentType,
+  Gates,
   QuarantineRecord,
   RegionRecord,
   RolloutRecord,
@@ -149,6 +150,7 @@ export const RegionStatus = z.object({
     history: z.array(z.number().int().positive()),
   }).nullable(),
   agents: z.object({
+    /** Live agents that manage the config (gone ones are left out: see `gone`). */
     total: z.number().int().nonnegative(),
     onActive: z.array(SimpleName),
     onOther: z.array(z.object({ agent: SimpleName, version: z.number().int().nullable() })),
@@ -158,6 +160,11 @@ export const RegionStatus = z.object({
       status: z.string(),
       reason: z.string(),
     })),
+    /**
+     * Agents that manage the config but are gone (said goodbye, or missed three of their
+     * heartbeats): not counted above. `atlas agents remove` forgets one for good.
+     */
+    gone: z.array(SimpleName).default([]),
   }),
 });
 export type RegionStatus = z.infer<typeof RegionStatus>;
@@ -166,12 +173,23 @@ export type RegionStatus = z.infer<typeof RegionStatus>;
 export const ConfigStatus = z.object({ config: ConfigName, regions: z.array(RegionStatus) });
 export type ConfigStatus = z.infer<typeof ConfigStatus>;
 
+/**
+ * One quarantine of an agent: the config it is fenced off (no candidate of it), or null
+ * for a record of before quarantine was per config, which fences every config.
+ */
+export const QuarantineView = QuarantineRecord.pick({ reason: true, rolloutId: true, at: true })
+  .extend({ config: ConfigName.nullable() });
+export type QuarantineView = z.infer<typeof QuarantineView>;
+
 /** An agent as `GET /v1/agents` shows it. */
 export const AgentView = AgentRecord.extend({
-  /** No heartbeat for more than 90 s. */
+  /**
+   * Gone: said goodbye, or missed three of its own heartbeat intervals (`agentIsStale`).
+   * Status and gates leave it out.
+   */
   stale: z.boolean(),
-  /** Why the coordinator quarantined the agent (it gets no candidate), or null. */
-  quarantined: QuarantineRecord.pick({ reason: true, rolloutId: true, at: true }).nullable(),
+  /** The configs the coordinator quarantined the agent for, by config; empty when none. */
+  quarantined: z.array(QuarantineView),
   configs: z.record(
     ConfigName,
     AgentConfigState.extend({
@@ -184,6 +202,41 @@ export type AgentView = z.infer<typeof AgentView>;
 
 /** `GET /v1/agents`. */
 export const AgentList = z.object({ agents: z.array(AgentView) });
+
+/** Optional body (or query) of `POST /v1/agents/{region}/{id}/release`. */
+export const ReleaseBody = z.strictObject({
+  config: ConfigName.optional().describe(
+    "release the agent from this config's quarantine only; default: every config",
+  ),
+});
+
+/** Response of `POST /v1/agents/{region}/{id}/release`: the quarantines lifted. */
+export const ReleaseResult = z.object({
+  region: SimpleName,
+  agent: SimpleName,
+  released: z.array(QuarantineView),
+});
+export type ReleaseResult = z.infer<typeof ReleaseResult>;
+
+/** Query of `DELETE /v1/agents/{region}/{id}`. */
+export const RemoveAgentQuery = z.object({
+  force: z.enum(["true", "false"]).optional().transform((v) => v === "true").describe(
+    "remove it even though its heartbeat is fresh (it writes it back at its next beat)",
+  ),
+});
+
+/** Response of `DELETE /v1/agents/{region}/{id}`: what was forgotten. */
+export const RemoveResult = z.object({
+  region: SimpleName,
+  agent: SimpleName,
+  /** Whether a heartbeat record was deleted. */
+  heartbeat: z.boolean(),
+  /** Its last heartbeat, if there was one. */
+  heartbeatAt: z.string().nullable(),
+  /** The quarantines deleted with it. */
+  quarantine: z.array(QuarantineView),
+});
+export type RemoveResult = z.infer<typeof RemoveResult>;
 /** `GET /v1/audit`, newest first. */
 export const AuditList = z.object({ events: z.array(AuditEvent) });
 /** `GET /v1/regions`. */
@@ -191,6 +244,20 @@ export const RegionList = z.object({ regions: z.array(RegionRecord) });
 
 /** Names of the built-in strategies (a bare name means the strategy with its defaults). */
 export const StrategyName = z.enum(Strategy.options.map((o) => o.shape.name.value));
+
+/** A strategy as the API takes it: unknown fields are refused, not dropped. */
+export const StrategyBody = z.discriminatedUnion("name", [
+  z.strictObject(Strategy.options[0].shape),
+  z.strictObject(Strategy.options[1].shape),
+  z.strictObject(Strategy.options[2].shape),
+  z.strictObject(Strategy.options[3].shape),
+]);
+
+/** A stage as the API takes it: unknown fields (in it and its gates) are refused. */
+export const StageBody = z.strictObject({
+  ...RolloutStage.shape,
+  gates: z.strictObject(Gates.shape).default(Gates.parse({})),
+});
 
 /** Gate fields to set on every planned stage; the others keep their defaults. */
 export const GatesPatch = z.strictObject({
@@ -203,14 +270,26 @@ export const GatesPatch = z.strictObject({
 export const StartRolloutBody = z.strictObject({
   version: z.number().int().positive(),
   strategy: z.union([
-    Strategy,
+    StrategyBody,
     StrategyName.transform((name) => Strategy.parse({ name })),
   ]).optional().describe('a strategy object, or just its name ("canary") for its defaults'),
-  stages: z.array(RolloutStage).min(1).optional().describe(
+  stages: z.array(StageBody).min(1).optional().describe(
     "explicit stages instead of a strategy (each names its regions and gates)",
   ),
-  regions: Regions.describe("with a strategy: the regions in rollout order (default: all)"),
+  regions: Regions.describe(
+    "with a strategy: the regions in rollout order, the first one taking the canary " +
+      "(default: every region, in the order they were added)",
+  ),
   gates: GatesPatch.optional().describe("with a strategy: gates of every stage"),
+  preflight: z.boolean().optional().describe(
+    "first a preflight stage: every agent of every region of the rollout fetches and " +
+      "verifies the version without installing it (gates: the rollout's, or with stages " +
+      "the first stage's)",
+  ),
+  allowNoCoordinator: z.boolean().optional().describe(
+    "start even when a region of the rollout has no live coordinator (it waits there " +
+      "until one starts)",
+  ),
 }).superRefine((body, ctx) => {
   if ((body.strategy === undefined) === (body.stages === undefined)) {
     ctx.addIssue({ code: "custom", message: "give exactly one of strategy or stages" });
@@ -239,8 +318,33 @@ export const RolloutsQuery = z.object({
   state: z.enum(Object.values(RolloutState) as [RolloutState, ...RolloutState[]]).optional(),
 });
 
+/** What a region of a running rollout's current stage is waiting for. */
+export const RegionWait = z.object({
+  region: SimpleName,
+  /**
+   * coordinator: no live coordinator (or it has not started the stage yet); acks: targeted
+   * agents still to apply (or verify); bake: the gates hold and the bake runs; nothing:
+   * nothing to wait for (no agent targeted), it completes at the coordinator's next step.
+   */
+  for: z.enum(["coordinator", "acks", "bake", "nothing"]),
+  /** In words, for `rollout watch`. */
+  detail: z.string(),
+  /** When it started waiting for this, when known. */
+  since: z.string().optional(),
+  /** The bake's end. */
+  until: z.string().optional(),
+});
+export type RegionWait = z.infer<typeof RegionWait>;
+
+/** A rollout as the API shows it: the record, and what each unfinished region waits for. */
+export const RolloutView = RolloutRecord.extend({
+  /** Per region of the current stage not done yet (running rollouts only). */
+  waiting: z.array(RegionWait).default([]),
+});
+export type RolloutView = z.infer<typeof RolloutView>;
+
 /** `GET /v1/rollouts`, newest first. */
-export const RolloutList = z.object({ rollouts: z.array(RolloutRecord) });
+export const RolloutList = z.object({ rollouts: z.array(RolloutView) });
 
 /** Query of `GET /v1/alerts`. */
 export const AlertsQuery = z.object({
@@ -251,6 +355,11 @@ export const AlertsQuery = z.object({
 
 /** `GET /v1/alerts`, newest first. */
 export const AlertList = z.object({ alerts: z.array(AlertRecord) });
+
+/** Optional body of `POST /v1/alerts/{id}/resolve`. */
+export const ResolveAlertBody = z.strictObject({
+  reason: z.string().max(1000).optional().describe("recorded in the alert and the audit"),
+});
 
 /** `GET /healthz`. */
 export const Health = z.object({

@@ -32,18 +32,26 @@ Commands:
   activate <name> <version> [--regions a,b] make a version active now
   rollback <name> [--regions a,b] [--to v]  go back to the prior (or a named) version
   status <name>                             pointer and agents per region
-  agents [--region r]                       agents, stale heartbeats, drift, quarantine
-  agents release <region> <id>              release a quarantined agent
+  agents [--region r]                       agents, gone heartbeats, drift, quarantines
+  agents release <region> <id> [--config c]
+                                            release a quarantined agent from config c
+                                            (default: from every config)
+  agents remove <region> <id> [--force]     forget an agent (heartbeat and quarantines);
+                                            refused while it heartbeats, unless --force
   rollout start <name> <version> [--strategy canary|linear|exponential|immediate]
       [--canary-percent N] [--steps N] [--bake SECONDS] [--regions a,b]
-      [--max-failure-ratio X]               start a staged rollout (default: canary)
+      [--max-failure-ratio X] [--preflight] [--allow-no-coordinator]
+                                            start a staged rollout (default: canary; the
+                                            canary is the first of --regions, else the
+                                            region added first)
   rollout list [--config c] [--state s]     rollouts, newest first
   rollout show <id>                         stages, progress per region, transitions
-  rollout watch <id>                        follow progress until it ends (exit 1 unless
-                                            it succeeded)
+  rollout watch <id>                        follow progress and what each region waits
+                                            for until it ends (exit 1 unless it succeeded)
   rollout pause|resume|abort|promote <id> [-m reason]
                                             change a rollout (promote skips the bake)
   alerts [--all]                            open (or all) alerts, newest first
+  alerts resolve <id> [-m reason]           resolve an open alert
   audit [--config c] [--limit n]            audit log, newest first
   regions                                   list regions
   regions add <name> [--cluster C] [--replicas N]
@@ -102,6 +110,9 @@ export async function main(argv: string[], io: CliIo = DENO_IO): Promise<number>
         "max-failure-ratio": { type: "string" },
         state: { type: "string" },
         all: { type: "boolean" },
+        force: { type: "boolean" },
+        preflight: { type: "boolean" },
+        "allow-no-coordinator": { type: "boolean" },
         cluster: { type: "string" },
         replicas: { type: "string" },
         help: { type: "boolean", short: "h" },

@@ -7,7 +7,6 @@
 import {
   ConfigRecord,
   generateSigningKey,
-  QuarantineRecord,
   RegionRecord,
   TrustedKeysFile,
   VersionRecord,
@@ -18,7 +17,10 @@ import {
   ConfigList,
   ConfigStatus,
   MoveResult,
+  type QuarantineView,
   RegionList,
+  ReleaseResult,
+  RemoveResult,
   VersionList,
 } from "./api.ts";
 import { type ApiClient, CliError, type Env } from "./cli_client.ts";
@@ -54,6 +56,9 @@ export type Flags = {
   "max-failure-ratio"?: string;
   state?: string;
   all?: boolean;
+  force?: boolean;
+  preflight?: boolean;
+  "allow-no-coordinator"?: boolean;
   cluster?: string;
   replicas?: string;
 };
@@ -120,6 +125,11 @@ async function _moves(run: Run, path: string, body: unknown): Promise<void> {
         `(\`deno task atlas rollout watch ${d.rolloutId}\`)`,
     );
   }
+}
+
+/** What one quarantine fences the agent off: a config, or every config. */
+function _quarantineOf(q: QuarantineView): string {
+  return q.config ?? "every config";
 }
 
 /** Every command by name. */
@@ -241,7 +251,7 @@ export const COMMANDS: Record<string, (run: Run) => Promise<void>> = {
     const status = await client.json(ConfigStatus, "GET", `/v1/configs/${enc(name)}/status`);
     if (run.flags.json) return await run.print(JSON.stringify(status, null, 2));
     const lines = [table(
-      ["REGION", "ACTIVE", "SEQ", "HISTORY", "AGENTS", "ON ACTIVE", "OTHER", "REJECTS"],
+      ["REGION", "ACTIVE", "SEQ", "HISTORY", "AGENTS", "ON ACTIVE", "OTHER", "REJECTS", "GONE"],
       status.regions.map((r) => [
         r.region,
         r.pointer ? `v${r.pointer.version}` : "-",
@@ -251,8 +261,15 @@ export const COMMANDS: Record<string, (run: Run) => Promise<void>> = {
         String(r.agents.onActive.length),
         String(r.agents.onOther.length),
         String(r.agents.rejects.length),
+        String(r.agents.gone.length),
       ]),
     )];
+    if (status.regions.some((r) => r.agents.gone.length)) {
+      lines.push(
+        "(GONE: agents of the config that said goodbye or stopped heartbeating, not counted; " +
+          "`atlas agents remove <region> <id>` forgets one)",
+      );
+    }
     for (const r of status.regions) {
       for (const x of r.agents.rejects) {
         lines.push(
@@ -268,14 +285,40 @@ export const COMMANDS: Record<string, (run: Run) => Promise<void>> = {
     if (run.args[0] === "release") {
       const region = requireArg(run, 1, "region");
       const id = requireArg(run, 2, "agent id");
-      const released = await client.json(
-        QuarantineRecord,
+      const config = run.flags.config;
+      const res = await client.json(
+        ReleaseResult,
         "POST",
         `/v1/agents/${enc(region)}/${enc(id)}/release`,
+        config !== undefined ? { config } : {},
       );
-      if (run.flags.json) return await run.print(JSON.stringify(released, null, 2));
+      if (run.flags.json) return await run.print(JSON.stringify(res, null, 2));
       return await run.print(
-        `released ${region}/${id} (quarantined ${when(released.at)}: ${released.reason})`,
+        res.released.map((q) =>
+          `released ${region}/${id} from ${_quarantineOf(q)} (quarantined ${when(q.at)}: ` +
+          `${q.reason})`
+        ).join("\n"),
+      );
+    }
+    if (run.args[0] === "remove") {
+      const region = requireArg(run, 1, "region");
+      const id = requireArg(run, 2, "agent id");
+      const query = run.flags.force ? "?force=true" : "";
+      const res = await client.json(
+        RemoveResult,
+        "DELETE",
+        `/v1/agents/${enc(region)}/${enc(id)}${query}`,
+      );
+      if (run.flags.json) return await run.print(JSON.stringify(res, null, 2));
+      const quarantines = res.quarantine.length
+        ? ` and ${res.quarantine.length} quarantine(s) (${
+          res.quarantine.map(_quarantineOf).join(", ")
+        })`
+        : "";
+      return await run.print(
+        `removed ${region}/${id}: ${
+          res.heartbeat ? `heartbeat record (last beat ${when(res.heartbeatAt!)})` : "no heartbeat"
+        }${quarantines}`,
       );
     }
     if (run.args.length) throw new CliError(`Unknown agents subcommand ${run.args[0]}`);
@@ -288,8 +331,10 @@ export const COMMANDS: Record<string, (run: Run) => Promise<void>> = {
         a.id,
         a.region,
         when(a.heartbeatAt),
-        a.stale ? "STALE" : "ok",
-        a.quarantined ? `yes: ${a.quarantined.reason}` : "no",
+        a.leftAt ? "LEFT" : a.stale ? "STALE" : "ok",
+        a.quarantined.length
+          ? a.quarantined.map((q) => `${_quarantineOf(q)}: ${q.reason}`).join("; ")
+          : "no",
         Object.entries(a.configs).map(([name, s]) =>
           `${name}@${s.applied ? `v${s.applied.version}` : "-"}${s.drift ? " DRIFT" : ""}`
         ).join(", "),

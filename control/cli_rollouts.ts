@@ -1,11 +1,11 @@
 /**
  * The rollout commands of the `atlas` CLI: `rollout start|list|show|watch|pause|resume|
- * abort|promote` and `alerts`.
+ * abort|promote` and `alerts [resolve]`.
  *
  * @module
  */
-import { isFinal, RolloutRecord, RolloutState } from "@atlas/nats";
-import { AlertList, RolloutList, StrategyName } from "./api.ts";
+import { AlertRecord, isFinal, type RolloutRecord, RolloutState } from "@atlas/nats";
+import { AlertList, type RegionWait, RolloutList, RolloutView, StrategyName } from "./api.ts";
 import { CliError } from "./cli_client.ts";
 import { enc, type Flags, positiveInt, regionsFlag, requireArg, type Run } from "./cli_commands.ts";
 import { table, when } from "./cli_format.ts";
@@ -55,6 +55,8 @@ function _startBody(flags: Flags, version: number): Record<string, unknown> {
     ...(ratio !== undefined
       ? { gates: { maxFailureRatio: _number("max-failure-ratio", ratio) } }
       : {}),
+    ...(flags.preflight ? { preflight: true } : {}),
+    ...(flags["allow-no-coordinator"] ? { allowNoCoordinator: true } : {}),
   };
 }
 
@@ -75,24 +77,38 @@ export function progressBar(done: number, total: number, width = 10): string {
   return `[${"#".repeat(filled)}${".".repeat(width - filled)}] ${done}/${total}`;
 }
 
-/** The `rollout watch` display: a header, then one line per region. */
-export function progressLines(r: RolloutRecord): string[] {
+/** What a region waits for, in one line. */
+export function waitLine(w: RegionWait): string {
+  return `waits for ${w.for}: ${w.detail}`;
+}
+
+/**
+ * The `rollout watch` display: a header, then one line per region, and under each region
+ * of the current stage not done yet what it waits for.
+ */
+export function progressLines(r: RolloutRecord & { waiting?: RegionWait[] }): string[] {
   const regions = Object.entries(r.regions).sort(([a], [b]) => a.localeCompare(b));
   const width = Math.max(...regions.map(([name]) => name.length));
+  const preflight = r.stages[r.stage]?.preflight === true && !isFinal(r.state);
   return [
-    `${r.id}  ${r.config} v${r.version}  ${r.state}  stage ${_stageOf(r)}`,
-    ...regions.map(([name, p]) =>
-      [
-        `  ${name.padEnd(width)}  ${progressBar(p.applied, p.targeted)}`,
-        p.rejected ? `rejected ${p.rejected}` : "",
-        p.failed ? `failed ${p.failed}` : "",
-        p.pending ? `pending ${p.pending}` : "",
-      ].filter(Boolean).join("  ")
-    ),
+    `${r.id}  ${r.config} v${r.version}  ${r.state}  stage ${_stageOf(r)}` +
+    (preflight ? " (preflight)" : ""),
+    ...regions.flatMap(([name, p]) => {
+      const wait = r.waiting?.find((w) => w.region === name);
+      return [
+        [
+          `  ${name.padEnd(width)}  ${progressBar(preflight ? p.verified : p.applied, p.targeted)}`,
+          p.rejected ? `rejected ${p.rejected}` : "",
+          p.failed ? `failed ${p.failed}` : "",
+          p.pending ? `pending ${p.pending}` : "",
+        ].filter(Boolean).join("  "),
+        ...(wait ? [`  ${" ".repeat(width)}  ${waitLine(wait)}`] : []),
+      ];
+    }),
   ];
 }
 
-function _describe(r: RolloutRecord): string {
+function _describe(r: RolloutView): string {
   return [
     `rollout ${r.id}: ${r.config} v${r.version}, ${r.state}, stage ${_stageOf(r)}` +
     (r.skipBakeStage !== undefined ? ` (bake of stage ${r.skipBakeStage + 1} skipped)` : ""),
@@ -102,7 +118,7 @@ function _describe(r: RolloutRecord): string {
       ["STAGE", "REGIONS", "PERCENT", "BAKE", "MAX FAILURE", "MIN ACKED", "ACK TIMEOUT"],
       r.stages.map((s, i) => [
         `${i === r.stage && !isFinal(r.state) ? ">" : " "}${i + 1}`,
-        s.regions.join(","),
+        s.regions.join(",") + (s.preflight ? " (preflight)" : ""),
         `${s.percent}%`,
         `${s.bakeSeconds}s`,
         String(s.gates.maxFailureRatio),
@@ -122,6 +138,7 @@ function _describe(r: RolloutRecord): string {
         p.doneStage < 0 ? "-" : String(p.doneStage + 1),
       ]),
     ),
+    ...r.waiting.map((w) => `${w.region} ${waitLine(w)}`),
     "",
     table(
       ["AT", "FROM", "TO", "STAGE", "BY", "REASON"],
@@ -130,7 +147,7 @@ function _describe(r: RolloutRecord): string {
   ].join("\n");
 }
 
-async function _show(run: Run, r: RolloutRecord): Promise<void> {
+async function _show(run: Run, r: RolloutView): Promise<void> {
   await run.print(run.flags.json ? JSON.stringify(r, null, 2) : _describe(r));
 }
 
@@ -167,7 +184,7 @@ async function _watch(run: Run, id: string): Promise<void> {
   const encoder = new TextEncoder();
   let shown: string[] = [];
   while (true) {
-    const r = await client.json(RolloutRecord, "GET", `/v1/rollouts/${enc(id)}`);
+    const r = await client.json(RolloutView, "GET", `/v1/rollouts/${enc(id)}`);
     const lines = progressLines(r);
     if (tty) {
       const up = shown.length ? `\x1b[${shown.length}F\x1b[J` : "";
@@ -198,7 +215,7 @@ export const ROLLOUT_COMMANDS: Record<string, (run: Run) => Promise<void>> = {
       const config = requireArg(run, 1, "config name");
       const version = positiveInt(requireArg(run, 2, "version"), "version");
       const r = await client.json(
-        RolloutRecord,
+        RolloutView,
         "POST",
         `/v1/configs/${enc(config)}/rollouts`,
         _startBody(run.flags, version),
@@ -212,7 +229,7 @@ export const ROLLOUT_COMMANDS: Record<string, (run: Run) => Promise<void>> = {
     if (sub === "list") return await _list(run);
     const id = requireArg(run, 1, "rollout id");
     if (sub === "show") {
-      return await _show(run, await client.json(RolloutRecord, "GET", `/v1/rollouts/${enc(id)}`));
+      return await _show(run, await client.json(RolloutView, "GET", `/v1/rollouts/${enc(id)}`));
     }
     if (sub === "watch") return await _watch(run, id);
     const action = Object.keys(ACTIONS).find((a) => a === sub) as keyof typeof ACTIONS | undefined;
@@ -223,7 +240,7 @@ export const ROLLOUT_COMMANDS: Record<string, (run: Run) => Promise<void>> = {
     }
     const body = run.flags.message !== undefined ? { reason: run.flags.message } : {};
     const r = await client.json(
-      RolloutRecord,
+      RolloutView,
       "POST",
       `/v1/rollouts/${enc(id)}/${action}`,
       body,
@@ -237,6 +254,19 @@ export const ROLLOUT_COMMANDS: Record<string, (run: Run) => Promise<void>> = {
 
   async alerts(run) {
     const client = await run.client();
+    if (run.args[0] === "resolve") {
+      const id = requireArg(run, 1, "alert id");
+      const body = run.flags.message !== undefined ? { reason: run.flags.message } : {};
+      const a = await client.json(
+        AlertRecord,
+        "POST",
+        `/v1/alerts/${enc(id)}/resolve`,
+        body,
+      );
+      if (run.flags.json) return await run.print(JSON.stringify(a, null, 2));
+      return await run.print(`resolved ${a.kind} alert ${a.id} (${a.region}): ${a.message}`);
+    }
+    if (run.args.length) throw new CliError(`Unknown alerts subcommand ${run.args[0]}`);
     const query = run.flags.all ? "?all=true" : "";
     const { alerts } = await client.json(AlertList, "GET", `/v1/alerts${query}`);
     if (run.flags.json) return await run.print(JSON.stringify({ alerts }, null, 2));

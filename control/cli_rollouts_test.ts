@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
-import { Buckets, RolloutRecord } from "@atlas/nats";
+import { Buckets, readTrustedKeys, RolloutRecord } from "@atlas/nats";
 import { natsTest, waitFor } from "@atlas/nats/testing";
 import { main } from "./cli.ts";
 import { progressBar, progressLines } from "./cli_rollouts.ts";
 import { atlasHere, captureIo, startTestControl } from "./cli_testing.ts";
+import { holdLeases, writeHeartbeat } from "./testing.ts";
 
 Deno.test("progress bars fill in tenths of the targeted agents", () => {
   assert.equal(progressBar(0, 0), "[..........] 0/0");
@@ -13,8 +14,10 @@ Deno.test("progress bars fill in tenths of the targeted agents", () => {
 
 natsTest("the CLI starts, shows and lists rollouts, and refuses flags of another strategy", async ({
   urls,
+  nats,
 }) => {
   await using control = await startTestControl(urls);
+  await holdLeases(nats, ["us-east", "eu-west"]);
   const run = (...args: string[]) => atlasHere(control.env, control.dir, ...args);
   await Deno.writeTextFile(`${control.dir}/web.json`, '{"a": 1}');
   assert.equal((await run("configs", "create", "web")).code, 0);
@@ -77,7 +80,19 @@ natsTest("rollout watch follows a rollout until it succeeds, or fails when abort
   await Deno.writeTextFile(`${control.dir}/web.json`, '{"a": 1}');
   await run("configs", "create", "web");
   await run("publish", "web", `${control.dir}/web.json`);
-  const started = await run("rollout", "start", "web", "1", "--strategy", "immediate", "--json");
+  const refused = await run("rollout", "start", "web", "1", "--strategy", "immediate");
+  assert.equal(refused.code, 1);
+  assert.match(refused.stderr, /No live coordinator in us-east \(no coordinator has ever led it\)/);
+  const started = await run(
+    "rollout",
+    "start",
+    "web",
+    "1",
+    "--strategy",
+    "immediate",
+    "--allow-no-coordinator",
+    "--json",
+  );
   const { id } = RolloutRecord.parse(JSON.parse(started.stdout));
 
   const captured = captureIo(control.env, control.dir);
@@ -113,6 +128,10 @@ natsTest("rollout watch follows a rollout until it succeeds, or fails when abort
   assert.equal(await watching, 0, captured.stderr());
   const output = captured.stdout();
   assert.match(output, /\n {2}us-east\s+\[\.{10}\] 0\/0/);
+  assert.match(
+    output,
+    /\n {2}us-east\s+\[\.{10}\] 0\/0\n\s+waits for coordinator: no coordinator has ever led it: start one with `deno task coordinator --region us-east/,
+  );
   assert.match(output, new RegExp(`${id}  web v1  succeeded  stage 1/1\n`));
   assert.match(output, /\n {2}us-east\s+\[#{10}\] 3\/3/);
   // Not a terminal: the running display is printed once, however often it was polled.
@@ -123,11 +142,101 @@ natsTest("rollout watch follows a rollout until it succeeds, or fails when abort
     "  us-east  [##########] 3/3",
   ]);
 
-  const second = await run("rollout", "start", "web", "1", "--strategy", "immediate", "--json");
+  const second = await run(
+    "rollout",
+    "start",
+    "web",
+    "1",
+    "--strategy",
+    "immediate",
+    "--allow-no-coordinator",
+    "--json",
+  );
   const other = RolloutRecord.parse(JSON.parse(second.stdout)).id;
   assert.equal((await run("rollout", "abort", other)).code, 0);
   const aborted = await run("rollout", "watch", other);
   assert.equal(aborted.code, 1);
   assert.match(aborted.stdout, /aborted/);
   assert.match(aborted.stderr, new RegExp(`Rollout ${other} ended aborted: aborted by ops`));
+});
+
+natsTest("the CLI starts a preflight, releases and removes agents, and resolves alerts", async ({
+  urls,
+  nats,
+}) => {
+  await using control = await startTestControl(urls);
+  const run = (...args: string[]) => atlasHere(control.env, control.dir, ...args);
+  // The control plane published its key for coordinators to check theirs against.
+  const key = JSON.parse(await Deno.readTextFile(`${control.dir}/signing.key`)).keyId;
+  assert.deepEqual((await readTrustedKeys(nats)).map((k) => k.keyId), [key]);
+
+  await holdLeases(nats, ["us-east", "eu-west"]);
+  await Deno.writeTextFile(`${control.dir}/web.json`, '{"a": 1}');
+  await run("configs", "create", "web");
+  await run("publish", "web", `${control.dir}/web.json`);
+  const started = await run("rollout", "start", "web", "1", "--preflight", "--json");
+  assert.equal(started.code, 0, started.stderr);
+  const rollout = RolloutRecord.parse(JSON.parse(started.stdout));
+  assert.equal(rollout.stages[0]?.preflight, true);
+  assert.deepEqual(rollout.stages[0]?.regions, ["us-east", "eu-west"]);
+  assert.deepEqual(rollout.stages[1]?.regions, ["us-east"], "canary: the region added first");
+  assert.match(
+    (await run("rollout", "show", rollout.id)).stdout,
+    /\n>1\s+us-east,eu-west \(preflight\)/,
+  );
+
+  await writeHeartbeat(nats, "us-east", "a1");
+  await writeHeartbeat(nats, "us-east", "old", {}, 200_000);
+  const quarantine = await nats.kv(Buckets.quarantine);
+  for (const config of ["web", "api"]) {
+    await quarantine.put(
+      `us-east.a1.${config}`,
+      JSON.stringify({
+        region: "us-east",
+        agent: "a1",
+        config,
+        reason: `${config} failed`,
+        at: new Date().toISOString(),
+      }),
+    );
+  }
+  assert.match(
+    (await run("agents")).stdout,
+    /a1\s+us-east\s+.*ok\s+api: api failed; web: web failed/,
+  );
+  const released = await run("agents", "release", "us-east", "a1", "--config", "web");
+  assert.equal(released.code, 0, released.stderr);
+  assert.match(released.stdout, /^released us-east\/a1 from web \(quarantined .*: web failed\)/);
+  assert.match((await run("agents")).stdout, /a1\s+us-east\s+.*ok\s+api: api failed\s/);
+
+  const live = await run("agents", "remove", "us-east", "a1");
+  assert.equal(live.code, 1);
+  assert.match(live.stderr, /Agent a1 in us-east is alive/);
+  const forced = await run("agents", "remove", "us-east", "a1", "--force");
+  assert.equal(forced.code, 0, forced.stderr);
+  assert.match(
+    forced.stdout,
+    /^removed us-east\/a1: heartbeat record .* and 1 quarantine\(s\) \(api\)/,
+  );
+  assert.match((await run("agents", "remove", "us-east", "old")).stdout, /^removed us-east\/old/);
+  assert.match((await run("agents")).stdout, /\(none\)/);
+
+  const alerts = await nats.kv(Buckets.alerts);
+  await alerts.put(
+    "rollback-r1",
+    JSON.stringify({
+      id: "rollback-r1",
+      kind: "rolled_back",
+      region: "us-east",
+      config: "web",
+      message: "web v1 rolled back in us-east",
+      at: new Date().toISOString(),
+    }),
+  );
+  assert.match((await run("alerts")).stdout, /rolled_back\s+us-east\s+web/);
+  const resolved = await run("alerts", "resolve", "rollback-r1", "-m", "fixed");
+  assert.equal(resolved.code, 0, resolved.stderr);
+  assert.match(resolved.stdout, /^resolved rolled_back alert rollback-r1 \(us-east\)/);
+  assert.match((await run("alerts")).stdout, /\(none\)/);
+  assert.match((await run("alerts", "--all")).stdout, /rollback-r1|rolled_back/);
 });

@@ -17,6 +17,7 @@ import {
   type Signer,
   type StoredPointer,
   type TrustedKey,
+  Verifier,
   type VersionRecord,
 } from "@atlas/nats";
 import type { KV } from "@nats-io/kv";
@@ -51,7 +52,10 @@ export interface ControlContext {
   inlineMaxBytes: number;
   /** Largest request body: twice the content limit (JSON escaping) plus 64 KiB. */
   maxBodyBytes: number;
+  /** The keys agents trust: `GET /v1/keys` serves them, and they go into `atlas_keys`. */
   trustedKeys: TrustedKey[];
+  /** Verifies with {@linkcode trustedKeys} (is a stored pointer one agents accept?). */
+  verifier: Verifier;
   replicas: number;
   validators: SchemaValidators;
   /** Recently published content by digest (activation inlines it from here). */
@@ -87,6 +91,21 @@ function _positiveInt(name: string, value: number): number {
 }
 
 /**
+ * The keys agents must trust to accept what this control plane signs: its signer's, then
+ * `extraTrustedKeys`.
+ *
+ * @example
+ * ```ts
+ * trustedKeysOf({ signer }); // [signer.trustedKey]
+ * ```
+ */
+export function trustedKeysOf(
+  deps: Pick<ControlDeps, "signer" | "extraTrustedKeys">,
+): TrustedKey[] {
+  return [deps.signer.trustedKey, ...(deps.extraTrustedKeys ?? [])];
+}
+
+/**
  * Resolves dependencies and defaults once.
  *
  * @example
@@ -102,7 +121,8 @@ export function createContext(deps: ControlDeps): ControlContext {
     maxContentBytes,
     inlineMaxBytes: _positiveInt("inlineMaxBytes", deps.inlineMaxBytes ?? 65_536),
     maxBodyBytes: maxContentBytes * 2 + 65_536,
-    trustedKeys: [deps.signer.trustedKey, ...(deps.extraTrustedKeys ?? [])],
+    trustedKeys: trustedKeysOf(deps),
+    verifier: new Verifier(trustedKeysOf(deps), { remember: 1_024 }),
     replicas: _positiveInt("replicas", deps.replicas ?? 1),
     validators: new SchemaValidators(),
     recentBlobs: new BlobMemo(32 * 1024 * 1024),

@@ -6,7 +6,13 @@
  *
  * @module
  */
-import { isTransient, PointerConflictError, UnavailableError } from "@atlas/nats";
+import {
+  AlertNotFoundError,
+  AlertResolvedError,
+  isTransient,
+  PointerConflictError,
+  UnavailableError,
+} from "@atlas/nats";
 
 /** Codes of the `error.code` field of every error response. */
 export const ErrorCode = {
@@ -98,7 +104,9 @@ const STATUS: [new (...args: never[]) => Error, ErrorResponse["status"], ErrorCo
   [UnauthorizedError, 401, ErrorCode.unauthorized],
   [ForbiddenError, 403, ErrorCode.forbidden],
   [NotFoundError, 404, ErrorCode.notFound],
+  [AlertNotFoundError, 404, ErrorCode.notFound],
   [ConflictError, 409, ErrorCode.conflict],
+  [AlertResolvedError, 409, ErrorCode.conflict],
   [PointerConflictError, 409, ErrorCode.conflict],
   [PayloadTooLargeError, 413, ErrorCode.payloadTooLarge],
   [SchemaViolationError, 422, ErrorCode.schemaViolation],

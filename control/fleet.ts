@@ -1,24 +1,23 @@
 /**
- * What the fleet is doing: agents from their heartbeats (stale, drifted), and the
- * per-region status of one config (its pointer, and which agents run what).
+ * What the fleet is doing: agents from their heartbeats (gone, drifted, quarantined), and
+ * the per-region status of one config (its pointer, and which of its live members run
+ * what).
  *
  * @module
  */
 import {
+  agentIsStale,
   AgentRecord,
   Buckets,
-  type QuarantineRecord,
+  managesConfig,
   readPointer,
   retryTransient,
 } from "@atlas/nats";
 import type { AgentView, ConfigStatus, RegionStatus } from "./api.ts";
 import { checkRegionName, type ControlContext, readAll } from "./context.ts";
 import { requireConfig } from "./configs.ts";
-import { readQuarantine } from "./quarantine.ts";
+import { quarantineView, readQuarantine } from "./quarantine.ts";
 import { regionList } from "./regions.ts";
-
-/** An agent whose last heartbeat is older than this is stale. */
-export const STALE_AFTER_MS = 90_000;
 
 /**
  * Heartbeat records of the agents of `region` (or of every region). Records that do not
@@ -32,18 +31,10 @@ export async function readAgents(ctx: ControlContext, region?: string): Promise<
     .sort((a, b) => a.region.localeCompare(b.region) || a.id.localeCompare(b.id));
 }
 
-function _quarantined(record: QuarantineRecord | undefined): AgentView["quarantined"] {
-  if (!record) return null;
-  return {
-    reason: record.reason,
-    ...(record.rolloutId !== undefined ? { rolloutId: record.rolloutId } : {}),
-    at: record.at,
-  };
-}
-
 /**
- * Agents with `stale` (no heartbeat for 90 s), `quarantined` (the quarantine record, if
- * any) and, per config, `drift` (the file on disk does not hash to the applied digest).
+ * Agents with `stale` (gone: said goodbye, or missed three of its own heartbeat intervals;
+ * `agentIsStale`), `quarantined` (one entry per config it is fenced off) and, per config,
+ * `drift` (the file on disk does not hash to the applied digest).
  *
  * @example
  * ```ts
@@ -62,8 +53,9 @@ export async function listAgents(
   ]);
   return agents.map((agent) => ({
     ...agent,
-    stale: now - Date.parse(agent.heartbeatAt) > STALE_AFTER_MS,
-    quarantined: _quarantined(quarantine.get(`${agent.region}.${agent.id}`)),
+    stale: agentIsStale(agent, now),
+    quarantined: quarantine.filter((q) => q.region === agent.region && q.agent === agent.id)
+      .map(quarantineView),
     configs: Object.fromEntries(
       Object.entries(agent.configs).map(([name, state]) => [name, {
         ...state,
@@ -74,15 +66,20 @@ export async function listAgents(
 }
 
 /**
- * Per region: the pointer of `name`, and which of the agents holding `name` run the
- * active version, which run another, and which last rejected or failed.
+ * Per region: the pointer of `name`, and which of the live agents that manage `name` run
+ * the active version, which run another, and which last rejected or failed. Agents that
+ * manage it but are gone (`agentIsStale`) are not counted, only listed under `gone`.
  *
  * @example
  * ```ts
  * const { regions } = await configStatus(ctx, "web");
  * ```
  */
-export async function configStatus(ctx: ControlContext, name: string): Promise<ConfigStatus> {
+export async function configStatus(
+  ctx: ControlContext,
+  name: string,
+  now: number = Date.now(),
+): Promise<ConfigStatus> {
   await requireConfig(ctx, name, { cached: true });
   const regions = await regionList(ctx);
   const statuses = await Promise.all(regions.map(async ({ name: region }) => {
@@ -101,11 +98,15 @@ export async function configStatus(ctx: ControlContext, name: string): Promise<C
         issuedAt: pointer.issuedAt,
         history: pointer.history,
       },
-      agents: { total: 0, onActive: [], onOther: [], rejects: [] },
+      agents: { total: 0, onActive: [], onOther: [], rejects: [], gone: [] },
     };
     for (const agent of agents) {
       const state = agent.configs[name];
-      if (!state) continue;
+      if (!state || !managesConfig(agent, name)) continue;
+      if (agentIsStale(agent, now)) {
+        status.agents.gone.push(agent.id);
+        continue;
+      }
       status.agents.total++;
       const applied = state.applied?.version ?? null;
       if (pointer && applied === pointer.active.version) status.agents.onActive.push(agent.id);

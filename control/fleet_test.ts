@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import type { AgentConfigState } from "@atlas/nats";
-import { AgentList, ConfigStatus } from "./api.ts";
-import { controlTest, createConfig, publish, writeHeartbeat } from "./testing.ts";
+import { type AgentConfigState, Buckets } from "@atlas/nats";
+import { AgentList, AuditList, ConfigStatus, RemoveResult } from "./api.ts";
+import { controlTest, createConfig, publish, READER_TOKEN, writeHeartbeat } from "./testing.ts";
 
 const D1 = "1".repeat(64);
 const D2 = "2".repeat(64);
@@ -46,6 +46,7 @@ controlTest("status shows per region which agents run the active version", async
     onActive: [],
     onOther: [{ agent: "b1", version: null }],
     rejects: [],
+    gone: [],
   });
   assert.equal(us?.pointer?.version, 2);
   assert.deepEqual(us?.pointer?.history, []);
@@ -54,6 +55,7 @@ controlTest("status shows per region which agents run the active version", async
     onActive: ["a1"],
     onOther: [{ agent: "a2", version: 1 }, { agent: "a3", version: 1 }],
     rejects: [{ agent: "a3", version: 2, status: "rejected", reason: "bad signature" }],
+    gone: [],
   });
 });
 
@@ -74,3 +76,98 @@ controlTest("agents list marks stale heartbeats and drifted files", async ({ api
   ]);
   assert.equal((await api.call("GET", "/v1/agents?region=Bad%20Region")).status, 400);
 });
+
+controlTest("staleness follows each agent's own heartbeat interval, and a goodbye", async ({
+  api,
+  nats,
+}) => {
+  // 40 s without a beat: gone for an agent beating every 5 s (limit 20 s), not every 15 s.
+  await writeHeartbeat(nats, "us-east", "fast", {}, 40_000, { heartbeatSeconds: 5 });
+  await writeHeartbeat(nats, "us-east", "slow", {}, 40_000, { heartbeatSeconds: 15 });
+  await writeHeartbeat(nats, "us-east", "left", {}, 0, { leftAt: new Date().toISOString() });
+  const { agents } = AgentList.parse(await api.ok(200, "GET", "/v1/agents"));
+  assert.deepEqual(agents.map((a) => [a.id, a.stale]), [
+    ["fast", true],
+    ["left", true],
+    ["slow", false],
+  ]);
+});
+
+controlTest("status counts live members only and says which members are gone", async ({
+  api,
+  nats,
+}) => {
+  await createConfig(api, "web", { contentType: "text/plain" });
+  await publish(api, "web", "one");
+  await api.ok(200, "POST", "/v1/configs/web/activate", { body: { version: 1 } });
+  await writeHeartbeat(nats, "us-east", "a1", { web: state(1, D1, D1) });
+  await writeHeartbeat(nats, "us-east", "a2", { web: state(1, D1, D1) }, 0, {
+    leftAt: new Date().toISOString(),
+  });
+  await writeHeartbeat(nats, "us-east", "a3", { web: state(null, null, null) }, 200_000);
+  await writeHeartbeat(nats, "us-east", "other", { api: state(1, D1, D1) }, 200_000);
+  const status = ConfigStatus.parse(await api.ok(200, "GET", "/v1/configs/web/status"));
+  const us = status.regions.find((r) => r.region === "us-east");
+  assert.deepEqual(us?.agents, {
+    total: 1,
+    onActive: ["a1"],
+    onOther: [],
+    rejects: [],
+    gone: ["a2", "a3"],
+  });
+});
+
+controlTest(
+  "removing an agent forgets its heartbeat and quarantines, live ones only by force",
+  async ({
+    api,
+    nats,
+  }) => {
+    await writeHeartbeat(nats, "us-east", "live");
+    await writeHeartbeat(nats, "us-east", "dead", {}, 200_000);
+    const q = {
+      region: "us-east",
+      agent: "dead",
+      config: "web",
+      reason: "failed",
+      at: new Date().toISOString(),
+    };
+    await (await nats.kv(Buckets.quarantine)).put("us-east.dead.web", JSON.stringify(q));
+
+    const refused = await api.call("DELETE", "/v1/agents/us-east/live");
+    assert.equal(refused.status, 409);
+    assert.match(
+      refused.text,
+      /Agent live in us-east is alive: its last heartbeat was \d+ s ago \(it beats every 15 s\)/,
+    );
+    assert.match(refused.text, /Stop the agent first .* or remove it anyway with \?force=true/);
+    assert.equal(
+      (await api.call("DELETE", "/v1/agents/us-east/dead", { token: READER_TOKEN })).status,
+      403,
+    );
+
+    const removed = RemoveResult.parse(await api.ok(200, "DELETE", "/v1/agents/us-east/dead"));
+    assert.equal(removed.heartbeat, true);
+    assert.deepEqual(removed.quarantine.map((x) => [x.config, x.reason]), [["web", "failed"]]);
+    const forced = RemoveResult.parse(
+      await api.ok(200, "DELETE", "/v1/agents/us-east/live?force=true"),
+    );
+    assert.equal(forced.heartbeat, true);
+    assert.deepEqual(AgentList.parse(await api.ok(200, "GET", "/v1/agents")).agents, []);
+    assert.equal(
+      (await (await nats.kv(Buckets.quarantine)).get("us-east.dead.web"))?.operation,
+      "DEL",
+    );
+    assert.equal((await api.call("DELETE", "/v1/agents/us-east/dead")).status, 404);
+
+    const { events } = AuditList.parse(await api.ok(200, "GET", "/v1/audit"));
+    assert.deepEqual(
+      events.filter((e) => e.action === "agent.remove").map((e) => [
+        e.details.agent,
+        e.details.quarantine,
+        e.details.forced,
+      ]),
+      [["live", [], true], ["dead", ["web"], false]],
+    );
+  },
+);

@@ -7,8 +7,8 @@
  */
 import { z } from "zod";
 import {
+  AlertRecord,
   ConfigRecord,
-  QuarantineRecord,
   RegionRecord,
   RolloutRecord,
   TrustedKeysFile,
@@ -32,10 +32,16 @@ import {
   PublishBody,
   RegionBody,
   RegionList,
+  ReleaseBody,
+  ReleaseResult,
+  RemoveAgentQuery,
+  RemoveResult,
+  ResolveAlertBody,
   RollbackBody,
   RolloutActionBody,
   RolloutList,
   RolloutsQuery,
+  RolloutView,
   StartRolloutBody,
   VersionList,
 } from "./api.ts";
@@ -46,7 +52,7 @@ export type Access = "public" | "reader" | "admin";
 
 /** One route of the API. */
 export interface RouteSpec {
-  method: "get" | "put" | "post";
+  method: "get" | "put" | "post" | "delete";
   /** OpenAPI path (`/v1/configs/{name}`). */
   path: string;
   summary: string;
@@ -61,7 +67,7 @@ const json = (description: string, schema: z.ZodType) => ({ description, schema 
 const raw = (description: string, mediaType: string) => ({ description, mediaType });
 
 function _route(
-  route: `${"GET" | "PUT" | "POST"} /${string}`,
+  route: `${"GET" | "PUT" | "POST" | "DELETE"} /${string}`,
   access: Access,
   summary: string,
   responses: RouteSpec["responses"],
@@ -127,19 +133,38 @@ export const ROUTES: readonly RouteSpec[] = [
   _route(`GET ${CONFIG}/status`, "reader", "Pointer and agents per region", {
     200: json("status per region", ConfigStatus),
   }),
-  _route("GET /v1/agents", "reader", "Agents with staleness and drift", {
+  _route("GET /v1/agents", "reader", "Agents with staleness, drift and quarantines", {
     200: json("agents", AgentList),
   }, { query: AgentsQuery }),
-  _route("POST /v1/agents/{region}/{id}/release", "admin", "Release a quarantined agent", {
-    200: json("the quarantine record removed", QuarantineRecord),
-  }),
-  _route(`POST ${CONFIG}/rollouts`, "admin", "Start a staged rollout of a version", {
-    201: json("the rollout, running at stage 0", RolloutRecord),
-  }, { body: StartRolloutBody }),
-  _route("GET /v1/rollouts", "reader", "Rollouts, newest first", {
+  _route(
+    "POST /v1/agents/{region}/{id}/release",
+    "admin",
+    "Release a quarantined agent from one config (body or query `config`) or from all",
+    { 200: json("the quarantines lifted", ReleaseResult) },
+    { body: ReleaseBody, query: ReleaseBody },
+  ),
+  _route(
+    "DELETE /v1/agents/{region}/{id}",
+    "admin",
+    "Forget an agent: its heartbeat and quarantine records (409 while its heartbeat is " +
+      "fresh, unless force=true)",
+    { 200: json("what was removed", RemoveResult) },
+    { query: RemoveAgentQuery },
+  ),
+  _route(
+    `POST ${CONFIG}/rollouts`,
+    "admin",
+    "Start a staged rollout of a version (409 when a region of it has no live coordinator, " +
+      "unless allowNoCoordinator)",
+    { 201: json("the rollout, running at stage 0", RolloutRecord) },
+    { body: StartRolloutBody },
+  ),
+  _route("GET /v1/rollouts", "reader", "Rollouts, newest first, with what each region waits for", {
     200: json("rollouts", RolloutList),
   }, { query: RolloutsQuery }),
-  _route(`GET ${ROLLOUT}`, "reader", "Read a rollout", { 200: json("the rollout", RolloutRecord) }),
+  _route(`GET ${ROLLOUT}`, "reader", "Read a rollout, with what each region waits for", {
+    200: json("the rollout", RolloutView),
+  }),
   ...Object.values(RolloutAction).map((action) =>
     _route(`POST ${ROLLOUT}/${action}`, "admin", ACTIONS[action], {
       200: json("the rollout after the action", RolloutRecord),
@@ -148,6 +173,9 @@ export const ROUTES: readonly RouteSpec[] = [
   _route("GET /v1/alerts", "reader", "Open alerts (or all), newest first", {
     200: json("alerts", AlertList),
   }, { query: AlertsQuery }),
+  _route("POST /v1/alerts/{id}/resolve", "admin", "Resolve an open alert", {
+    200: json("the alert, resolved", AlertRecord),
+  }, { body: ResolveAlertBody }),
   _route("GET /v1/audit", "reader", "Audit events, newest first", {
     200: json("events", AuditList),
   }, { query: AuditQuery }),

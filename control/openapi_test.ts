@@ -20,7 +20,7 @@ controlTest("openapi.json lists every route the app serves, and nothing else", a
     ),
   );
   assert.deepEqual([...served].sort(), [...documented].sort());
-  assert.equal(served.size, 27);
+  assert.equal(served.size, 29);
   const res = await app.request("/openapi.json");
   assert.deepEqual(await res.json(), JSON.parse(JSON.stringify(doc)));
 });

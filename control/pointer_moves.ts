@@ -15,6 +15,7 @@ import {
   type PointerRecord,
   readPointer,
   retryTransient,
+  SignatureError,
   UnavailableError,
   type VersionRecord,
   writePointer,
@@ -83,7 +84,9 @@ async function _move(
 
 /**
  * Makes `version` the active version of `name` in `regions` (default: every provisioned
- * region). A region already on that version (with no candidate) is left alone.
+ * region). A region already on that version (with no candidate) is left alone, unless its
+ * stored pointer does not verify with the trusted keys (a coordinator signed it with a key
+ * agents do not trust): then the pointer is signed again, so agents can take it.
  *
  * A region that cannot be reached (its pointer bucket does not answer within
  * {@linkcode REGION_DEADLINE_MS}: a cut gateway, a region down) does not fail the others.
@@ -109,7 +112,17 @@ export async function activate(
     ? { [version.digest]: ctx.recentBlobs.get(version.digest) ?? await readContent(ctx, version) }
     : {};
   const change = (cur: PointerRecord | null): PointerChange | null => {
-    if (cur && cur.active.version === version.version && !cur.candidate) return null;
+    if (cur && cur.active.version === version.version && !cur.candidate) {
+      const untrusted = _untrusted(ctx, cur);
+      if (untrusted === null) return null;
+      // Already active, but agents would refuse the pointer (a coordinator signed it with
+      // a key they do not trust): sign it again, as it is.
+      return {
+        active: version,
+        history: cur.history,
+        reason: `re-sign v${version.version}: ${untrusted}`,
+      };
+    }
     return {
       active: version,
       history: cur
@@ -143,6 +156,17 @@ export async function activate(
   return { config: name, version: version.version, regions: moves, deferred };
 }
 
+/** Why agents would refuse the stored pointer `cur` (its signature), or null when they would not. */
+function _untrusted(ctx: ControlContext, cur: PointerRecord): string | null {
+  try {
+    ctx.verifier.verify(`the stored pointer of ${cur.config} in ${cur.region}`, cur);
+    return null;
+  } catch (e) {
+    if (e instanceof SignatureError) return e.message;
+    throw e;
+  }
+}
+
 function _unreachable(error: unknown): boolean {
   return error instanceof UnavailableError || isTransient(error);
 }
@@ -163,6 +187,8 @@ async function _defer(
     version: version.version,
     strategy: { name: "immediate" },
     regions: unreachable.map((u) => u.region),
+    // Out of reach now, its coordinator may be too: the rollout waits for the heal.
+    allowNoCoordinator: true,
   }, actor);
   for (const u of unreachable) {
     await appendAudit(ctx.nats, {

@@ -1,5 +1,13 @@
 import assert from "node:assert/strict";
-import { PointerNotice, readPointer } from "@atlas/nats";
+import {
+  generateSigningKey,
+  PointerNotice,
+  readPointer,
+  SignatureError,
+  Signer,
+  Verifier,
+  writePointer,
+} from "@atlas/nats";
 import { waitFor } from "@atlas/nats/testing";
 import { MoveResult } from "./api.ts";
 import { controlTest, createConfig, publish } from "./testing.ts";
@@ -147,4 +155,59 @@ controlTest("regions can be listed and added", async ({ api }) => {
     await api.ok(200, "POST", "/v1/configs/web/activate", { body: { version: 1 } }),
   );
   assert.deepEqual(moved.regions.map((r) => r.region), ["ap-south", "eu-west", "us-east"]);
+});
+
+controlTest("activating the active version re-signs a pointer agents would not trust", async ({
+  api,
+  nats,
+  signer,
+}) => {
+  await createConfig(api, "web", { contentType: "text/plain" });
+  await publish(api, "web", "one");
+  await publish(api, "web", "two");
+  await api.ok(200, "POST", "/v1/configs/web/activate", {
+    body: { version: 1, regions: ["us-east"] },
+  });
+  await api.ok(200, "POST", "/v1/configs/web/activate", {
+    body: { version: 2, regions: ["us-east"] },
+  });
+  // A coordinator with a key of its own rewrites the pointer: agents refuse it.
+  const foreign = new Signer(generateSigningKey());
+  const before = (await readPointer(nats, "us-east", "web"))!.pointer;
+  await writePointer(nats, foreign, "us-east", "web", (cur) => ({
+    active: cur!.active,
+    history: cur!.history,
+    reason: "a coordinator with another key",
+  }), { issuedBy: "coordinator/us-east" });
+  const trusted = new Verifier([signer.trustedKey]);
+  const stored = (await readPointer(nats, "us-east", "web"))!.pointer;
+  assert.equal(stored.keyId, foreign.keyId);
+  assert.throws(() => trusted.verify("pointer", stored), SignatureError);
+
+  const result = MoveResult.parse(
+    await api.ok(200, "POST", "/v1/configs/web/activate", {
+      body: { version: 2, regions: ["us-east"] },
+    }),
+  );
+  assert.deepEqual(result.regions.map((r) => [r.version, r.previousVersion, r.changed]), [[
+    2,
+    2,
+    true,
+  ]]);
+  const resigned = (await readPointer(nats, "us-east", "web"))!.pointer;
+  trusted.verify("pointer", resigned); // agents take it
+  assert.equal(resigned.keyId, signer.keyId);
+  assert.equal(resigned.seq, stored.seq + 1);
+  assert.equal(resigned.active.version, 2);
+  assert.deepEqual(resigned.history, before.history);
+  assert.match(resigned.reason, /^re-sign v2: .*untrusted key/);
+
+  // Trusted now: activating it again changes nothing.
+  const again = MoveResult.parse(
+    await api.ok(200, "POST", "/v1/configs/web/activate", {
+      body: { version: 2, regions: ["us-east"] },
+    }),
+  );
+  assert.equal(again.regions[0]?.changed, false);
+  assert.equal((await readPointer(nats, "us-east", "web"))!.pointer.seq, resigned.seq);
 });

@@ -1,50 +1,98 @@
 /**
- * Quarantined agents: the coordinator quarantines an agent that keeps failing a
- * rollout (a record under `<region>.<agent>` in the quarantine bucket); an operator
- * releases it here once the cause is fixed.
+ * Quarantined agents: the coordinator fences an agent that keeps failing a rollout off
+ * that config (a record under `<region>.<agent>.<config>` in the quarantine bucket); an
+ * operator releases it here, from one config or from all, once the cause is fixed. A
+ * record of before quarantine was per config (`<region>.<agent>`) fences every config.
  *
  * @module
  */
 import {
-  agentKey,
   appendAudit,
   Buckets,
   isSimpleName,
+  parseQuarantineKey,
   QuarantineRecord,
   retryTransient,
 } from "@atlas/nats";
-import { checkRegionName, type ControlContext, readAll, readKv } from "./context.ts";
+import type { QuarantineView, ReleaseResult } from "./api.ts";
+import { checkConfigName, checkRegionName, type ControlContext, readAll } from "./context.ts";
 import { InvalidRequestError, NotFoundError } from "./errors.ts";
 
+/** One quarantine record with its key. */
+export interface Quarantine {
+  key: string;
+  region: string;
+  agent: string;
+  /** The config it fences the agent off, or undefined for every config (legacy key). */
+  config: string | undefined;
+  record: QuarantineRecord;
+}
+
+/** Throws {@linkcode InvalidRequestError} unless `id` is a valid agent id. */
+export function checkAgentId(id: string): string {
+  if (!isSimpleName(id)) {
+    throw new InvalidRequestError(
+      `Invalid agent id ${JSON.stringify(id)}: use lowercase letters, digits, '_' and '-', ` +
+        `starting with a letter or digit`,
+    );
+  }
+  return id;
+}
+
 /**
- * Quarantine records of `region` (or of every region), by `<region>.<agent>` key.
+ * Quarantine records of `region` (or of every region), optionally of one agent; keys that
+ * are not quarantine keys are left out.
  *
  * @example
  * ```ts
  * const quarantined = await readQuarantine(ctx, "us-east");
- * quarantined.get("us-east.a1")?.reason;
+ * quarantined.filter((q) => q.agent === "a1").map((q) => q.config);
  * ```
  */
 export async function readQuarantine(
   ctx: ControlContext,
   region?: string,
-): Promise<Map<string, QuarantineRecord>> {
-  const records = await readAll(
-    ctx,
-    Buckets.quarantine,
-    QuarantineRecord,
-    region ? `${region}.*` : ">",
-  );
-  return new Map(records.map((r) => [r.key, r.value]));
+  agent?: string,
+): Promise<Quarantine[]> {
+  // `<region>.>` matches both the per-config keys and the two-token keys of before.
+  const filter = region ? (agent ? `${region}.${agent}.>` : `${region}.>`) : ">";
+  const records = await readAll(ctx, Buckets.quarantine, QuarantineRecord, filter);
+  if (region && agent) {
+    records.push(...await readAll(ctx, Buckets.quarantine, QuarantineRecord, `${region}.${agent}`));
+  }
+  return records.flatMap(({ key, value }) => {
+    const parsed = parseQuarantineKey(key);
+    if (!parsed) return [];
+    return [{ key, ...parsed, record: value }];
+  }).sort((a, b) => a.key.localeCompare(b.key));
 }
 
 /**
- * Releases a quarantined agent (deletes its quarantine record) and audits it as
- * `agent.release`; throws {@linkcode NotFoundError} when the agent is not quarantined.
+ * A quarantine as the API shows it (`config` null: every config).
  *
  * @example
  * ```ts
- * const released = await releaseAgent(ctx, "us-east", "a1", "alice");
+ * (await readQuarantine(ctx, "us-east")).map(quarantineView);
+ * ```
+ */
+export function quarantineView(q: Quarantine): QuarantineView {
+  return {
+    config: q.config ?? null,
+    reason: q.record.reason,
+    ...(q.record.rolloutId !== undefined ? { rolloutId: q.record.rolloutId } : {}),
+    at: q.record.at,
+  };
+}
+
+/**
+ * Releases a quarantined agent from `options.config`, or from every config when it is
+ * absent: deletes the matching quarantine records and audits `agent.release` with the
+ * configs. A record of before quarantine was per config fences every config, so it is
+ * released either way. Throws {@linkcode NotFoundError} when nothing matches.
+ *
+ * @example
+ * ```ts
+ * const { released } = await releaseAgent(ctx, "us-east", "a1", "alice", { config: "web" });
  * ```
  */
 export async function releaseAgent(
@@ -52,34 +100,41 @@ export async function releaseAgent(
   region: string,
   agent: string,
   actor: string,
-): Promise<QuarantineRecord> {
+  options: { config?: string | undefined } = {},
+): Promise<ReleaseResult> {
   checkRegionName(region);
-  if (!isSimpleName(agent)) {
-    throw new InvalidRequestError(
-      `Invalid agent id ${JSON.stringify(agent)}: use lowercase letters, digits, '_' and '-', ` +
-        `starting with a letter or digit`,
-    );
-  }
-  const key = agentKey(region, agent);
-  const kv = await ctx.nats.kv(Buckets.quarantine);
-  const found = await retryTransient(() => readKv(kv, key, QuarantineRecord), {
-    what: `Reading quarantine ${key}`,
-  });
-  if (!found) {
+  checkAgentId(agent);
+  const config = options.config === undefined ? undefined : checkConfigName(options.config);
+  const all = await readQuarantine(ctx, region, agent);
+  const matching = all.filter((q) =>
+    config === undefined || q.config === undefined || q.config === config
+  );
+  if (matching.length === 0) {
     throw new NotFoundError(
-      `Agent ${agent} in ${region} is not quarantined: GET /v1/agents shows which agents are`,
+      all.length === 0
+        ? `Agent ${agent} in ${region} is not quarantined: GET /v1/agents shows which agents are`
+        : `Agent ${agent} in ${region} is not quarantined for ${config} (it is for ` +
+          `${all.map((q) => q.config ?? "every config").join(", ")}): name one of those, or ` +
+          `leave the config out to release it from all`,
     );
   }
-  await retryTransient(() => kv.delete(key), { what: `Releasing ${key}` });
+  const kv = await ctx.nats.kv(Buckets.quarantine);
+  for (const q of matching) {
+    await retryTransient(() => kv.delete(q.key), { what: `Releasing ${q.key}` });
+  }
+  const released = matching.map(quarantineView);
   await appendAudit(ctx.nats, {
     actor,
     action: "agent.release",
     region,
+    ...(config !== undefined ? { config } : {}),
     details: {
       agent,
-      reason: found.value.reason,
-      ...(found.value.rolloutId ? { rolloutId: found.value.rolloutId } : {}),
+      // "*": a record of before quarantine was per config, which fenced every config.
+      configs: released.map((q) => q.config ?? "*"),
+      reasons: released.map((q) => q.reason),
+      rolloutIds: [...new Set(released.flatMap((q) => q.rolloutId ? [q.rolloutId] : []))],
     },
   });
-  return found.value;
+  return { region, agent, released };
 }

@@ -8,7 +8,11 @@ import { appendAudit, Buckets, provisionRegion, RegionRecord, retryTransient } f
 import { checkRegionName, type ControlContext } from "./context.ts";
 import { ConflictError, NotFoundError } from "./errors.ts";
 
-/** Every provisioned region, sorted by name (from the in-memory copy, bucket_cache.ts). */
+/**
+ * Every provisioned region, sorted by name (from the in-memory copy, bucket_cache.ts).
+ * `GET /v1/regions`, status and immediate moves list regions in this order; rollouts take
+ * theirs from {@linkcode rolloutRegions}.
+ */
 export function regionList(ctx: ControlContext): Promise<RegionRecord[]> {
   return retryTransient(() => ctx.regions.list(), { what: "Listing regions" });
 }
@@ -79,4 +83,26 @@ export async function targetRegions(
     }
   }
   return [...new Set(requested)];
+}
+
+/**
+ * The regions of a rollout, in rollout order (the first takes the canary): `requested` as
+ * the operator gave them (each must be provisioned), or every provisioned region in the
+ * order they were added (`createdAt`, then name), never alphabetically: the region an
+ * operator set up first is the one they chose to try things in.
+ *
+ * @example
+ * ```ts
+ * await rolloutRegions(ctx, undefined); // ["us-east", "eu-west"] when us-east was added first
+ * ```
+ */
+export async function rolloutRegions(
+  ctx: ControlContext,
+  requested: readonly string[] | undefined,
+): Promise<string[]> {
+  if (requested) return await targetRegions(ctx, requested);
+  await targetRegions(ctx, undefined); // none provisioned: the same refusal
+  return (await regionList(ctx))
+    .sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.name.localeCompare(b.name))
+    .map((r) => r.name);
 }

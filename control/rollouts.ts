@@ -17,6 +17,7 @@ import {
   isCasConflict,
   isFinal,
   planStages,
+  preflightStage,
   RegionProgress,
   releaseActiveRollout,
   retryTransient,
@@ -33,7 +34,8 @@ import type { StartRolloutBody } from "./api.ts";
 import { requireConfig } from "./configs.ts";
 import { type ControlContext, readAll, readKv, type Stored } from "./context.ts";
 import { ConflictError, InvalidRequestError, NotFoundError } from "./errors.ts";
-import { targetRegions } from "./regions.ts";
+import { rolloutRegions, targetRegions } from "./regions.ts";
+import { requireLiveCoordinators } from "./rollout_waits.ts";
 import { getVersion } from "./versions.ts";
 
 /** Compare-and-set attempts before giving up: each concurrent writer can cost one. */
@@ -120,12 +122,19 @@ async function _stages(
   body: StartRolloutBody,
 ): Promise<RolloutStage[]> {
   if (body.strategy) {
-    const regions = await targetRegions(ctx, body.regions);
-    return planStages(body.strategy, regions, body.gates);
+    const regions = await rolloutRegions(ctx, body.regions);
+    return planStages(body.strategy, regions, body.gates, { preflight: body.preflight ?? false });
   }
   const stages = body.stages ?? [];
   await targetRegions(ctx, stages.flatMap((s) => s.regions));
-  return stages;
+  if (!body.preflight) return stages;
+  if (stages.some((s) => s.preflight)) {
+    throw new InvalidRequestError(
+      'The stages already have a preflight stage: drop "preflight": true, or that stage',
+    );
+  }
+  const regions = [...new Set(stages.flatMap((s) => s.regions))];
+  return [preflightStage(regions, stages[0]!.gates), ...stages];
 }
 
 /**
@@ -169,9 +178,11 @@ async function _lock(ctx: ControlContext, config: string, id: string): Promise<v
 }
 
 /**
- * Starts a rollout of `version` of config `name`: plans the stages, takes the config's
- * active key (409 while another rollout of it is active), writes the record in state
- * `running` at stage 0, and audits `rollout.start`. The coordinators take it from there.
+ * Starts a rollout of `version` of config `name`: plans the stages (a preflight stage
+ * first with `preflight`), refuses (409) when a region of it has no live coordinator
+ * unless `allowNoCoordinator`, takes the config's active key (409 while another rollout
+ * of it is active), writes the record in state `running` at stage 0, and audits
+ * `rollout.start`. The coordinators take it from there.
  *
  * @example
  * ```ts
@@ -187,10 +198,12 @@ export async function startRollout(
   await requireConfig(ctx, name, { cached: true });
   await getVersion(ctx, name, body.version);
   const stages = await _stages(ctx, body);
+  const inOrder = [...new Set(stages.flatMap((s) => s.regions))];
+  if (!body.allowNoCoordinator) await requireLiveCoordinators(ctx, inOrder);
   const now = new Date();
   const at = now.toISOString();
   const id = newRolloutId(now);
-  const regions = [...new Set(stages.flatMap((s) => s.regions))].sort();
+  const regions = [...inOrder].sort();
   const record = RolloutRecord.parse({
     id,
     config: name,
@@ -231,7 +244,13 @@ export async function startRollout(
     action: "rollout.start",
     config: name,
     version: body.version,
-    details: { rolloutId: id, stages: stages.length, regions },
+    details: {
+      rolloutId: id,
+      stages: stages.length,
+      regions: inOrder,
+      preflight: stages[0]?.preflight === true,
+      ...(body.allowNoCoordinator ? { allowNoCoordinator: true } : {}),
+    },
   });
   return record;
 }

@@ -1,14 +1,22 @@
 import assert from "node:assert/strict";
-import { activeRolloutKey, Buckets, RolloutRecord } from "@atlas/nats";
-import { AuditList, RolloutList } from "./api.ts";
+import { activeRolloutKey, type AtlasNats, Buckets, RolloutRecord } from "@atlas/nats";
+import { AuditList, RolloutList, RolloutView } from "./api.ts";
 import { newRolloutId } from "./rollouts.ts";
-import { type Api, controlTest, createConfig, publish, READER_TOKEN } from "./testing.ts";
+import {
+  type Api,
+  controlTest,
+  createConfig,
+  holdLeases,
+  publish,
+  READER_TOKEN,
+} from "./testing.ts";
 
-/** A config `web` with two versions. */
-async function webWithTwoVersions(api: Api): Promise<void> {
+/** A config `web` with two versions, and live coordinators in both regions. */
+async function webWithTwoVersions(api: Api, nats: AtlasNats): Promise<void> {
   await createConfig(api, "web");
   await publish(api, "web", { n: 1 });
   await publish(api, "web", { n: 2 });
+  await holdLeases(nats, ["us-east", "eu-west"]);
 }
 
 async function start(api: Api, body: Record<string, unknown>): Promise<RolloutRecord> {
@@ -25,7 +33,7 @@ controlTest("starting a rollout with a strategy records the planned stages and a
   api,
   nats,
 }) => {
-  await webWithTwoVersions(api);
+  await webWithTwoVersions(api, nats);
   const rollout = await start(api, {
     version: 2,
     strategy: { name: "canary", canaryPercent: 10, bakeSeconds: 30 },
@@ -35,11 +43,11 @@ controlTest("starting a rollout with a strategy records the planned stages and a
   assert.equal(rollout.state, "running");
   assert.equal(rollout.stage, 0);
   assert.equal(rollout.createdBy, "alice");
-  // Regions default to every provisioned region, in name order.
+  // Regions default to every provisioned region, in the order they were added.
   assert.deepEqual(rollout.stages.map((s) => [s.regions, s.percent, s.bakeSeconds]), [
-    [["eu-west"], 10, 30],
-    [["eu-west"], 100, 30],
+    [["us-east"], 10, 30],
     [["us-east"], 100, 30],
+    [["eu-west"], 100, 30],
   ]);
   assert.ok(rollout.stages.every((s) => s.gates.maxFailureRatio === 0.2));
   assert.deepEqual(Object.keys(rollout.regions), ["eu-west", "us-east"]);
@@ -54,7 +62,14 @@ controlTest("starting a rollout with a strategy records the planned stages and a
     [["pending", "running", 0, "started by alice", "alice"]],
   );
 
-  assert.deepEqual(await api.ok(200, "GET", `/v1/rollouts/${rollout.id}`), rollout);
+  const read = RolloutView.parse(await api.ok(200, "GET", `/v1/rollouts/${rollout.id}`));
+  const { waiting, ...record } = read;
+  assert.deepEqual(record, rollout);
+  assert.deepEqual(waiting, [{
+    region: "us-east",
+    for: "coordinator",
+    detail: "coordinator test-us-east has not started stage 1 in us-east yet",
+  }]);
   const kv = await nats.kv(Buckets.rollouts);
   assert.deepEqual((await kv.get(activeRolloutKey("web")))?.json(), { rolloutId: rollout.id });
 
@@ -67,8 +82,9 @@ controlTest("starting a rollout with a strategy records the planned stages and a
 
 controlTest("a strategy can be named alone, and explicit stages are kept as given", async ({
   api,
+  nats,
 }) => {
-  await webWithTwoVersions(api);
+  await webWithTwoVersions(api, nats);
   const named = await start(api, { version: 1, strategy: "linear", regions: ["us-east"] });
   assert.deepEqual(named.stages.map((s) => [s.regions, s.percent]), [
     [["us-east"], 25],
@@ -97,8 +113,9 @@ controlTest("a strategy can be named alone, and explicit stages are kept as give
 
 controlTest("a second rollout of a config is refused until the first is aborted", async ({
   api,
+  nats,
 }) => {
-  await webWithTwoVersions(api);
+  await webWithTwoVersions(api, nats);
   const first = await start(api, { version: 2, strategy: "immediate" });
   const refused = await api.call("POST", "/v1/configs/web/rollouts", {
     body: { version: 1, strategy: "immediate" },
@@ -124,8 +141,9 @@ controlTest("a second rollout of a config is refused until the first is aborted"
 
 controlTest("pause, resume, promote and abort follow the allowed transitions", async ({
   api,
+  nats,
 }) => {
-  await webWithTwoVersions(api);
+  await webWithTwoVersions(api, nats);
   const { id } = await start(api, { version: 2, strategy: "canary" });
   const act = async (action: string, status: number) => {
     const res = await api.call("POST", `/v1/rollouts/${id}/${action}`);
@@ -161,8 +179,8 @@ controlTest("pause, resume, promote and abort follow the allowed transitions", a
   );
 });
 
-controlTest("unknown configs, versions, regions and rollouts are 404", async ({ api }) => {
-  await webWithTwoVersions(api);
+controlTest("unknown configs, versions, regions and rollouts are 404", async ({ api, nats }) => {
+  await webWithTwoVersions(api, nats);
   const cases: [string, Record<string, unknown>, RegExp][] = [
     ["/v1/configs/nope/rollouts", { version: 1, strategy: "canary" }, /Config "nope"/],
     ["/v1/configs/web/rollouts", { version: 9, strategy: "canary" }, /Version 9 of web/],
@@ -188,8 +206,9 @@ controlTest("unknown configs, versions, regions and rollouts are 404", async ({ 
 
 controlTest("a reader may list and read rollouts but not start or change them", async ({
   api,
+  nats,
 }) => {
-  await webWithTwoVersions(api);
+  await webWithTwoVersions(api, nats);
   const refused = await api.call("POST", "/v1/configs/web/rollouts", {
     body: { version: 2, strategy: "canary" },
     token: READER_TOKEN,
@@ -211,7 +230,7 @@ controlTest("an active key left by a rollout that already ended does not block a
   api,
   nats,
 }) => {
-  await webWithTwoVersions(api);
+  await webWithTwoVersions(api, nats);
   const first = await start(api, { version: 2, strategy: "immediate" });
   // The coordinator finished it but stopped before deleting the active key.
   const kv = await nats.kv(Buckets.rollouts);

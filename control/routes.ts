@@ -16,12 +16,16 @@ import {
   DiffQuery,
   PublishBody,
   RegionBody,
+  ReleaseBody,
+  RemoveAgentQuery,
+  ResolveAlertBody,
   RollbackBody,
   RolloutActionBody,
   RolloutsQuery,
   StartRolloutBody,
 } from "./api.ts";
-import { listAlerts } from "./alerts.ts";
+import { listAlerts, resolveAlertAs } from "./alerts.ts";
+import { removeAgent } from "./agent_removal.ts";
 import { readAudit } from "./audit_log.ts";
 import { listConfigs, putConfig, requireConfig } from "./configs.ts";
 import type { ControlContext } from "./context.ts";
@@ -29,7 +33,9 @@ import { configStatus, listAgents } from "./fleet.ts";
 import { activate, rollback } from "./pointer_moves.ts";
 import { releaseAgent } from "./quarantine.ts";
 import { addRegion, regionList } from "./regions.ts";
+import { rolloutViews } from "./rollout_waits.ts";
 import { parseWith, readJsonBody } from "./request.ts";
+import { InvalidRequestError } from "./errors.ts";
 import {
   changeRollout,
   getRollout,
@@ -115,7 +121,10 @@ export function pointerRoutes(ctx: ControlContext): Hono<ControlEnv> {
     .get("/:name/status", async (c) => c.json(await configStatus(ctx, c.req.param("name"))));
 }
 
-/** `/v1/agents`: heartbeats with staleness, drift and quarantine; releasing an agent. */
+/**
+ * `/v1/agents`: heartbeats with staleness, drift and quarantine; releasing an agent from
+ * one config's quarantine or all; removing an agent for good.
+ */
 export function agentRoutes(ctx: ControlContext): Hono<ControlEnv> {
   return new Hono<ControlEnv>()
     .get("/", async (c) => {
@@ -124,7 +133,20 @@ export function agentRoutes(ctx: ControlContext): Hono<ControlEnv> {
     })
     .post("/:region/:id/release", async (c) => {
       const { region, id } = c.req.param();
-      return c.json(await releaseAgent(ctx, region, id, c.var.principal.name));
+      const body = await readJsonBody(c.req.raw, ReleaseBody, ctx.maxBodyBytes);
+      const query = parseWith(ReleaseBody, c.req.query(), "query");
+      if (body.config !== undefined && query.config !== undefined && body.config !== query.config) {
+        throw new InvalidRequestError(
+          `The body names config ${body.config} and the query ${query.config}: name one`,
+        );
+      }
+      const config = body.config ?? query.config;
+      return c.json(await releaseAgent(ctx, region, id, c.var.principal.name, { config }));
+    })
+    .delete("/:region/:id", async (c) => {
+      const { region, id } = c.req.param();
+      const { force } = parseWith(RemoveAgentQuery, c.req.query(), "query");
+      return c.json(await removeAgent(ctx, region, id, c.var.principal.name, { force }));
     });
 }
 
@@ -140,9 +162,12 @@ export function rolloutRoutes(ctx: ControlContext): Hono<ControlEnv> {
     })
     .get("/rollouts", async (c) => {
       const filter = parseWith(RolloutsQuery, c.req.query(), "query");
-      return c.json({ rollouts: await listRollouts(ctx, filter) });
+      return c.json({ rollouts: await rolloutViews(ctx, await listRollouts(ctx, filter)) });
     })
-    .get("/rollouts/:id", async (c) => c.json(await getRollout(ctx, c.req.param("id"))));
+    .get("/rollouts/:id", async (c) => {
+      const [view] = await rolloutViews(ctx, [await getRollout(ctx, c.req.param("id"))]);
+      return c.json(view);
+    });
   for (const action of Object.values(RolloutAction)) {
     app.post(`/rollouts/:id/${action}`, async (c) => {
       const { reason } = await readJsonBody(c.req.raw, RolloutActionBody, ctx.maxBodyBytes);
@@ -153,12 +178,17 @@ export function rolloutRoutes(ctx: ControlContext): Hono<ControlEnv> {
   return app;
 }
 
-/** `/v1/alerts`: open alerts (or all), newest first. */
+/** `/v1/alerts`: open alerts (or all), newest first; resolving one. */
 export function alertRoutes(ctx: ControlContext): Hono<ControlEnv> {
-  return new Hono<ControlEnv>().get("/", async (c) => {
-    const { all } = parseWith(AlertsQuery, c.req.query(), "query");
-    return c.json({ alerts: await listAlerts(ctx, { all }) });
-  });
+  return new Hono<ControlEnv>()
+    .get("/", async (c) => {
+      const { all } = parseWith(AlertsQuery, c.req.query(), "query");
+      return c.json({ alerts: await listAlerts(ctx, { all }) });
+    })
+    .post("/:id/resolve", async (c) => {
+      const { reason } = await readJsonBody(c.req.raw, ResolveAlertBody, ctx.maxBodyBytes);
+      return c.json(await resolveAlertAs(ctx, c.req.param("id"), c.var.principal.name, reason));
+    });
 }
 
 /** `/v1/audit`: the audit log, newest first. */

@@ -10,10 +10,12 @@ import {
   loadSigner,
   provision,
   provisionRegion,
+  publishTrustedKeys,
   type TrustedKey,
 } from "@atlas/nats";
 import { type ControlApp, createApp } from "./app.ts";
 import type { TokenSpec } from "./auth.ts";
+import { trustedKeysOf } from "./context.ts";
 
 export { type AppDeps, type ControlApp, createApp } from "./app.ts";
 
@@ -51,7 +53,8 @@ export interface ControlServer extends AsyncDisposable {
 }
 
 /**
- * Connects to NATS, provisions buckets, streams and `regions`, and serves the API.
+ * Connects to NATS, provisions buckets, streams and `regions`, publishes the trusted keys
+ * into `atlas_keys` (for coordinators to check their key against), and serves the API.
  * Dispose it to stop the HTTP server and close the NATS connection.
  *
  * @example
@@ -75,6 +78,14 @@ export async function startControl(options: ControlOptions): Promise<ControlServ
     for (const region of options.regions ?? []) {
       await provisionRegion(nats, region, { replicas });
     }
+    // Coordinators check their signing key against these before they lead.
+    await publishTrustedKeys(
+      nats,
+      trustedKeysOf({
+        signer,
+        ...(options.extraTrustedKeys ? { extraTrustedKeys: options.extraTrustedKeys } : {}),
+      }),
+    );
     const app = createApp({
       nats,
       signer,

@@ -161,6 +161,7 @@ export async function writeHeartbeat(
   id: string,
   configs: Record<string, AgentConfigState> = {},
   ageMs = 0,
+  overrides: Partial<AgentRecord> = {},
 ): Promise<void> {
   const at = new Date(Date.now() - ageMs).toISOString();
   const record: AgentRecord = {
@@ -173,7 +174,24 @@ export async function writeHeartbeat(
     heartbeatAt: at,
     heartbeatSeconds: 15,
     configs,
+    ...overrides,
   };
   const kv = await nats.kv(Buckets.agents);
   await kv.put(agentKey(region, id), JSON.stringify(record));
+}
+
+/**
+ * Writes a fresh coordinator lease for each of `regions`, as a leading coordinator does
+ * (live for 15 s by `leaseHolder`), so rollouts may start there.
+ *
+ * @example
+ * ```ts
+ * await holdLeases(nats, ["us-east", "eu-west"]);
+ * ```
+ */
+export async function holdLeases(nats: AtlasNats, regions: readonly string[]): Promise<void> {
+  const kv = await nats.kv(Buckets.leases);
+  for (const region of regions) {
+    await kv.put(region, JSON.stringify({ holder: `test-${region}`, term: 1 }));
+  }
 }

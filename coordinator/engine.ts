@@ -41,6 +41,7 @@ import {
   rebuildBlobCopy,
   type RegionUpdate,
   releaseActiveRollout,
+  resolveRolloutAlerts,
   RolloutContentionError,
   type RolloutEvent,
   RolloutRecord,
@@ -492,9 +493,22 @@ export class RegionCoordinator {
     }
   }
 
-  /** After a rollout ended: promote its candidate (succeeded) or drop it (otherwise). */
+  /**
+   * After a rollout ended: promote its candidate (succeeded) or drop it (otherwise). A
+   * success closes the config's rolled-back and stalled alerts in this region: their cause
+   * is gone.
+   */
   async #settle(rollout: RolloutRecord, pointer: PointerRecord): Promise<void> {
     const promote = rollout.state === "succeeded";
+    if (promote) {
+      await resolveRolloutAlerts(
+        this.#nats,
+        this.region,
+        rollout.config,
+        `rollout ${rollout.id} of ${rollout.config} v${rollout.version} succeeded`,
+        { by: `coordinator/${this.region}` },
+      ).catch((e) => this.#say(`cannot resolve alerts: ${(e as Error).message}`));
+    }
     await writePointer(this.#nats, this.#signer, this.region, rollout.config, (cur) => {
       if (!cur || cur.seq !== pointer.seq || cur.candidate?.rolloutId !== rollout.id) return null;
       return promote

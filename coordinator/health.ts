@@ -3,7 +3,9 @@
  * an agent's file drifts from what it applied (a hand edit; the agent restores it at its
  * next reconcile), and when several agents fail the same version for the same reason (a
  * failure cluster, whether or not a rollout is running). Those alerts resolve themselves
- * when the condition clears, and re-open if it comes back.
+ * when the condition clears, and re-open if it comes back. It never touches `rolled_back`
+ * or `stalled` alerts: they stay open until a later rollout of the config succeeds in the
+ * region (`resolveRolloutAlerts`) or an operator resolves them.
  *
  * An agent heals a hand edit within ~100 ms, before any heartbeat could carry the drift,
  * so it reports each heal as an event (`lastDriftHealed` in its record): each new one

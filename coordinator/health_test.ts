@@ -73,3 +73,25 @@ natsTest("two agents failing alike are not a cluster", async ({ nats }) => {
   });
   assert.deepEqual(await alerts(nats), []);
 });
+
+natsTest("the fleet scan never resolves rollback or stall alerts", async ({ nats }) => {
+  const kv = await nats.kv(Buckets.alerts);
+  const open: AlertRecord[] = [
+    { id: "rollback-r1", kind: "rolled_back", region: "us-east", config: "web", message: "x", at },
+    {
+      id: "stalled-r1-us-east-0",
+      kind: "stalled",
+      region: "us-east",
+      config: "web",
+      message: "y",
+      at,
+    },
+  ];
+  for (const a of open) await kv.put(a.id, JSON.stringify(a));
+  const healthy = ["a1", "a2", "a3"].map((id) => agent(id));
+  await scanFleet(nats, healthy, { region: "us-east", now: Date.now() });
+  await scanFleet(nats, healthy, { region: "us-east", now: Date.now() + 60_000 });
+  for (const a of open) {
+    assert.deepEqual(AlertRecord.parse((await kv.get(a.id))!.json()), a, a.id);
+  }
+});

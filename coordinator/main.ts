@@ -6,14 +6,23 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { connectAtlas, loadSigner, natsServers, runMain, untilStopSignal } from "@atlas/nats";
+import {
+  connectAtlas,
+  loadSigner,
+  natsServers,
+  requireTrustedSigner,
+  runMain,
+  untilStopSignal,
+  UntrustedSignerError,
+} from "@atlas/nats";
 import { RegionCoordinator } from "./engine.ts";
 
 const USAGE = `Usage: deno task coordinator --region <region> --signing-key <file>
                              [--nats <url,...>] [--replica <name>] [--tick-ms 500]
                              [--lease-ttl-ms 5000]
 
-The signing key is the control plane's (pointers are signed like every pointer).
+The signing key is the control plane's (pointers are signed like every pointer): it must
+be among the trusted keys the control plane publishes at start, else exit code 2.
 NATS defaults to $ATLAS_NATS_URL.`;
 
 async function main(): Promise<number> {
@@ -49,6 +58,16 @@ async function main(): Promise<number> {
     waitOnFirstConnect: true,
     noAsyncTraces: true,
   });
+  // Agents refuse pointers signed with a key they do not trust: leading with one would roll
+  // every rollout back. Say so now, before leading.
+  try {
+    await requireTrustedSigner(nats, signer, { who: `coordinator ${values.region}` });
+  } catch (e) {
+    await nats.close();
+    if (!(e instanceof UntrustedSignerError)) throw e;
+    console.error(`error: ${e.message}`);
+    return 2;
+  }
   const coordinator = await RegionCoordinator.create(nats, signer, {
     region: values.region,
     ...(values.replica ? { replica: values.replica } : {}),

@@ -326,3 +326,39 @@ natsTest(
     for (const a of f.agents) assert.equal(a.agent.stats.applies, 1, `${a.id}: only v1`);
   },
 );
+
+natsTest(
+  "a rollback alert stays open until a later rollout of the config succeeds",
+  async (ctx) => {
+    const failV2 = 'test "$ATLAS_VERSION" != 2';
+    await using f = await startFleet(ctx, [
+      { id: "a0", region: "us-east", configs: { web: { reload: failV2 } } },
+    ]);
+    const clock = new FakeClock();
+    const us = await coordinator(ctx, "us-east", clock);
+    await startRollout(ctx.nats, "r-fails", [RolloutStage.parse({ regions: ["us-east"] })]);
+    await stepUntil("rolled back", [us], async () => {
+      return (await rollout(ctx.nats, "r-fails")).state === "rolled_back";
+    }, { clock, advanceMs: 100 });
+    const alerts = await ctx.nats.kv(Buckets.alerts);
+    const open = async () =>
+      (((await alerts.get("rollback-r-fails"))?.json()) as { resolvedAt?: string }).resolvedAt ===
+        undefined;
+    for (let i = 0; i < 3; i++) {
+      clock.t += 60_000; // scans come and go: nothing closes it
+      await us.step();
+    }
+    assert.ok(await open(), "open while nothing has succeeded");
+    // The host is fixed and released; the next rollout of web succeeds.
+    await (await ctx.nats.kv(Buckets.quarantine)).purge("us-east.a0.web");
+    await (await ctx.nats.kv(Buckets.rollouts)).delete("active.web");
+    await f.get("a0").agent.close();
+    await using g = await startFleet(ctx, [{ id: "a1", region: "us-east", configs: { web: {} } }]);
+    await startRollout(ctx.nats, "r-fixed", [RolloutStage.parse({ regions: ["us-east"] })]);
+    await stepUntil("succeeded", [us], async () => {
+      return (await rollout(ctx.nats, "r-fixed")).state === "succeeded";
+    }, { clock, advanceMs: 100 });
+    assert.equal(await open(), false, "closed by the success");
+    assert.equal(await readOr(g.get("a1").files.web!), V2);
+  },
+);

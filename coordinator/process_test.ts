@@ -10,6 +10,7 @@ import {
   Buckets,
   generateSigningKey,
   planStages,
+  publishTrustedKeys,
   RolloutRecord,
   Signer,
   Strategy,
@@ -25,6 +26,7 @@ natsTest("a SIGKILLed leader's replica takes over and finishes the rollout", asy
   const key = generateSigningKey();
   await Deno.writeTextFile(`${dir}/signing.key`, JSON.stringify(key));
   const signer = new Signer(key);
+  await publishTrustedKeys(ctx.nats, [signer.trustedKey]); // as the control plane does at start
   const v1 = await storeVersion(ctx.nats, signer, "web", 1, '{"v":1}');
   await storeVersion(ctx.nats, signer, "web", 2, '{"v":2}');
   await activateVersion(ctx.nats, signer, "us-east", v1, { content: '{"v":1}' });
@@ -136,5 +138,43 @@ natsTest("a SIGKILLed leader's replica takes over and finishes the rollout", asy
       }
       await p.child.status;
     }
+  }
+});
+
+natsTest("a coordinator whose key agents do not trust exits 2 before leading", async (ctx) => {
+  const dir = await Deno.makeTempDir({ prefix: "atlas-coord-untrusted-" });
+  try {
+    const control = new Signer(generateSigningKey());
+    await publishTrustedKeys(ctx.nats, [control.trustedKey]);
+    const stranger = generateSigningKey();
+    await Deno.writeTextFile(`${dir}/signing.key`, JSON.stringify(stranger));
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        MAIN,
+        "--region",
+        "us-east",
+        "--nats",
+        ctx.urls.join(","),
+        "--signing-key",
+        `${dir}/signing.key`,
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const stderr = new TextDecoder().decode(out.stderr);
+    assert.equal(out.code, 2, stderr);
+    assert.match(
+      stderr,
+      new RegExp(
+        `coordinator us-east signs with key ${stranger.keyId}, which agents do not trust ` +
+          `\\(trusted: ${control.keyId}\\)`,
+      ),
+    );
+    assert.doesNotMatch(new TextDecoder().decode(out.stdout), /started/);
+    assert.equal(await (await ctx.nats.kv(Buckets.leases)).get("us-east"), null, "never led");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });

@@ -69,9 +69,37 @@ export const Strategy = z.discriminatedUnion("name", [
 ]);
 export type Strategy = z.infer<typeof Strategy>;
 
+/** Options of {@linkcode planStages}. */
+export interface PlanOptions {
+  /**
+   * Put a preflight stage first ({@linkcode preflightStage}): every agent of every region
+   * verifies the version without installing it before any installs it. @default false
+   */
+  preflight?: boolean;
+}
+
+/**
+ * The preflight stage of a rollout over `regions`: every agent of each (100 %) fetches,
+ * verifies and checks the version without installing it; no bake; judged by `gates`.
+ *
+ * @example
+ * ```ts
+ * preflightStage(["us-east", "eu-west"]); // { regions, percent: 100, preflight: true, … }
+ * ```
+ */
+export function preflightStage(regions: string[], gates?: Partial<Gates>): RolloutStage {
+  return RolloutStage.parse({
+    regions,
+    percent: 100,
+    preflight: true,
+    bakeSeconds: 0,
+    gates: Gates.parse(gates ?? {}),
+  });
+}
+
 /**
  * Expands a strategy into stages over `regions` (in rollout order), every stage with
- * `gates`.
+ * `gates`; with `options.preflight`, a preflight stage over every region comes first.
  *
  * @example
  * ```ts
@@ -83,25 +111,21 @@ export function planStages(
   strategy: Strategy,
   regions: string[],
   gates?: Partial<Gates>,
-  options: { preflight?: boolean } = {},
+  options: PlanOptions = {},
 ): RolloutStage[] {
   if (regions.length === 0) {
     throw new RangeError("Cannot plan a rollout over no regions: name at least one");
   }
-  const g = Gates.parse(gates ?? {});
-  const stages = _planInstall(strategy, regions, g);
-  if (!options.preflight) return stages;
-  const preflight = RolloutStage.parse({
-    regions,
-    percent: 100,
-    bakeSeconds: 0,
-    gates: g,
-    preflight: true,
-  });
-  return [preflight, ...stages];
+  const installing = _installingStages(strategy, regions, gates);
+  return options.preflight ? [preflightStage(regions, gates), ...installing] : installing;
 }
 
-function _planInstall(strategy: Strategy, regions: string[], g: Gates): RolloutStage[] {
+function _installingStages(
+  strategy: Strategy,
+  regions: string[],
+  gates?: Partial<Gates>,
+): RolloutStage[] {
+  const g = Gates.parse(gates ?? {});
   const stage = (r: string[], percent: number, bakeSeconds: number): RolloutStage =>
     RolloutStage.parse({ regions: r, percent, bakeSeconds, gates: g });
   switch (strategy.name) {
@@ -570,6 +594,10 @@ export const AlertRecord = z.object({
   message: z.string(),
   at: Timestamp,
   resolvedAt: Timestamp.optional(),
+  /** Who resolved it: an operator, or `coordinator/<region>` when its cause went away. */
+  resolvedBy: z.string().optional(),
+  /** Why it was resolved. */
+  resolution: z.string().optional(),
 });
 export type AlertRecord = z.infer<typeof AlertRecord>;
 

@@ -273,3 +273,28 @@ natsTest(
     await releaseActiveRollout(nats, "web", "r-new"); // nothing held: nothing to do
   },
 );
+
+Deno.test("a preflight stage over every region comes before the installing stages", () => {
+  const regions = ["us-east", "eu-west"];
+  const stages = planStages(
+    Strategy.parse({ name: "canary", canaryPercent: 10, bakeSeconds: 5 }),
+    regions,
+    { maxFailureRatio: 0.1 },
+    { preflight: true },
+  );
+  assert.deepEqual(shares(stages), [
+    "us-east+eu-west@100",
+    "us-east@10",
+    "us-east@100",
+    "eu-west@100",
+  ]);
+  const [preflight, ...installing] = stages;
+  assert.equal(preflight?.preflight, true);
+  assert.equal(preflight?.bakeSeconds, 0);
+  assert.equal(preflight?.gates.maxFailureRatio, 0.1);
+  assert.ok(installing.every((s) => !s.preflight && s.gates.maxFailureRatio === 0.1));
+  assert.deepEqual(
+    planStages(Strategy.parse({ name: "immediate" }), regions, {}, { preflight: false }),
+    planStages(Strategy.parse({ name: "immediate" }), regions),
+  );
+});

@@ -5,9 +5,9 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { type AtlasNats, generateSigningKey, loadSigner } from "@atlas/nats";
+import { type AtlasNats, generateSigningKey, leaseHolder, loadSigner } from "@atlas/nats";
 import { RegionCoordinator } from "@atlas/coordinator";
-import type { HasLog } from "@atlas/nats/testing";
+import { type HasLog, waitFor } from "@atlas/nats/testing";
 import { type ControlServer, startControl } from "@atlas/control";
 import { Agent, AgentConfigFile } from "@atlas/agent";
 
@@ -160,6 +160,11 @@ export async function runCoordinators(
       await new Promise((r) => setTimeout(r, 200));
     }
   });
+  // Rollouts are refused in a region without a live coordinator: be sure each one leads.
+  await waitFor(
+    "a coordinator leads each region",
+    async () => (await Promise.all(regions.map((r) => leaseHolder(nats, r)))).every((l) => l.live),
+  );
   return async () => {
     running = false;
     await Promise.all(loops);

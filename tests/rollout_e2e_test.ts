@@ -68,9 +68,11 @@ natsTest(
     await t.expect("POST", "/v1/configs/web/activate", { version: 1 });
     await t.expect("POST", "/v1/configs/web/activate", { version: 2 }); // history: [1]
     await t.expect("POST", "/v1/configs/web/versions", { content: '{"v":3}' }, 201);
+    await coordinator.step(); // takes the lease: a rollout needs a live coordinator
     const started = await t.expect<RolloutRecord>("POST", "/v1/configs/web/rollouts", {
       version: 3,
       strategy: { name: "linear", steps: 2, bakeSeconds: 600 },
+      regions: ["us-east"], // the region with a coordinator
     }, 201);
     await coordinator.step(); // the candidate is on the pointer now
     assert.equal(
