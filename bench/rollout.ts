@@ -70,7 +70,7 @@ try {
     const took = performance.now() - started;
     times[preflight ? "with" : "without"].push(took);
     console.log(
-      `round ${round + 1}: v${version} ${preflight ? "with" : "without"} preflight ${ms(took)}`,
+      `round ${round + 1}: v${version} ${preflight ? "with" : "without"} preflight ${ms(took)} ms`,
     );
   }
   console.log(
