@@ -31,8 +31,8 @@ import {
   targetOf,
   type TrustedKey,
   Verifier,
+  writeFileAtomic,
 } from "@atlas/nats";
-import { writeFileAtomic } from "@atlas/agent";
 
 /** How to turn a file's bytes into a value. @default by extension (.json, .yaml/.yml, text) */
 export type Parser<T> = (bytes: Uint8Array, source: string) => T;

@@ -29,4 +29,5 @@ export * from "./stream_publish.ts";
 export * from "./audit.ts";
 export * from "./blobs.ts";
 export * from "./blob_mirror.ts";
+export * from "./atomic.ts";
 export * from "./server.ts";
