@@ -23,10 +23,11 @@ import {
   readBlob,
   readPointer,
   sha256Hex,
-  SignatureError,
   Subjects,
   targetOf,
   type Verifier,
+  verifyPointer,
+  verifyTarget,
   type VersionRecord,
 } from "@atlas/nats";
 import type { Subscription } from "@nats-io/transport-node";
@@ -430,7 +431,7 @@ export class Agent implements AsyncDisposable {
         !last || last.signature !== pointer.signature ||
         JSON.stringify(last) !== JSON.stringify(pointer)
       ) {
-        this.#verifier.verify(`pointer ${pointer.region}/${config} seq ${pointer.seq}`, pointer);
+        verifyPointer(this.#verifier, pointer);
         this.#verified.set(config, pointer);
       }
     } catch (e) {
@@ -457,14 +458,7 @@ export class Agent implements AsyncDisposable {
       last.status !== "applied"
     ) return; // this exact pointer was already judged; a new seq is needed to try again
     try {
-      this.#verifier.verifyEmbedded(
-        `version ${target.config} v${target.version}`,
-        target,
-        pointer.keyId,
-      );
-      if (target.config !== config) {
-        throw new SignatureError(`pointer for ${config} names a version of ${target.config}`);
-      }
+      verifyTarget(this.#verifier, pointer, target);
     } catch (e) {
       return this.#finish(
         pointer,

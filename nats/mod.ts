@@ -30,4 +30,5 @@ export * from "./audit.ts";
 export * from "./blobs.ts";
 export * from "./blob_mirror.ts";
 export * from "./atomic.ts";
+export * from "./verify.ts";
 export * from "./server.ts";

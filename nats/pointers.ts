@@ -203,13 +203,19 @@ export function inCandidateShare(
   return bucket * 100 < selector.percent;
 }
 
-/** The version `agent` (with `labels`) must run under `pointer`: the candidate if chosen, else active. */
+/**
+ * The version `agent` (with `labels`) must run under `pointer`: the candidate if chosen,
+ * else active. A preflight candidate is never run (its agents only check it, and handle
+ * that themselves): under a preflight every reader runs `active`.
+ */
 export function targetOf(
   pointer: PointerRecord,
   agent: string,
   labels: Record<string, string> = {},
 ): VersionRecord {
   const c = pointer.candidate;
-  if (c && inCandidateShare(agent, c.rolloutId, c.selector, labels)) return c.version;
+  if (c && !c.preflight && inCandidateShare(agent, c.rolloutId, c.selector, labels)) {
+    return c.version;
+  }
   return pointer.active;
 }
