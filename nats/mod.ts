@@ -31,4 +31,5 @@ export * from "./blobs.ts";
 export * from "./blob_mirror.ts";
 export * from "./atomic.ts";
 export * from "./verify.ts";
+export * from "./follow.ts";
 export * from "./server.ts";

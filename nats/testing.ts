@@ -142,6 +142,11 @@ export interface NatsTestOptions {
   regions?: string[];
   /** Skip the test (with its reason printed). */
   ignore?: boolean;
+  /**
+   * Keep Deno's op and resource sanitizers on: for tests of code that must leave nothing
+   * running behind it once closed. @default false
+   */
+  sanitize?: boolean;
 }
 
 /**
@@ -161,8 +166,8 @@ export function natsTest(
   Deno.test({
     name,
     ignore: options.ignore ?? false,
-    sanitizeOps: false,
-    sanitizeResources: false,
+    sanitizeOps: options.sanitize ?? false,
+    sanitizeResources: options.sanitize ?? false,
     fn: async (t) => {
       const nodes = options.nodes ?? 1;
       const cluster = nodes > 1 ? await startNatsCluster({ nodes }) : undefined;
