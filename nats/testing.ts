@@ -11,6 +11,9 @@ import { checkBlobCopy, readMirroredBlob } from "./blob_mirror.ts";
 import { Streams, Subjects } from "./names.ts";
 import { AckRecord } from "./schemas.ts";
 
+/** A TCP proxy that can refuse and cut links: also a way to cut one client off its server. */
+export { GatewayProxy } from "./gateway_links.ts";
+
 const EXPIRED = Symbol("expired");
 
 /** Options of {@linkcode waitFor}. */
