@@ -24,10 +24,11 @@ import {
   readBlob,
   readPointer,
   sha256Hex,
-  SignatureError,
   Subjects,
   targetOf,
   type Verifier,
+  verifyPointer,
+  verifyTarget,
   type VersionRecord,
 } from "@atlas/nats";
 import type { Subscription } from "@nats-io/transport-node";
@@ -442,7 +443,7 @@ export class Agent implements AsyncDisposable {
         !last || last.signature !== pointer.signature ||
         JSON.stringify(last) !== JSON.stringify(pointer)
       ) {
-        this.#verifier.verify(`pointer ${pointer.region}/${config} seq ${pointer.seq}`, pointer);
+        verifyPointer(this.#verifier, pointer);
         this.#verified.set(config, pointer);
       }
     } catch (e) {
@@ -475,14 +476,7 @@ export class Agent implements AsyncDisposable {
       last.status !== "applied"
     ) return; // this exact pointer was already judged; a new seq is needed to try again
     try {
-      this.#verifier.verifyEmbedded(
-        `version ${target.config} v${target.version}`,
-        target,
-        pointer.keyId,
-      );
-      if (target.config !== config) {
-        throw new SignatureError(`pointer for ${config} names a version of ${target.config}`);
-      }
+      verifyTarget(this.#verifier, pointer, target);
     } catch (e) {
       return this.#finish(
         pointer,
@@ -567,16 +561,10 @@ export class Agent implements AsyncDisposable {
     let outcome: ApplyOutcome | undefined;
     let toCache: Uint8Array | undefined;
     try {
-      this.#verifier.verifyEmbedded(
-        `version ${version.config} v${version.version}`,
-        version,
-        pointer.keyId,
-      );
-      if (version.config !== config) {
-        throw new ApplyOutcome(
-          "rejected",
-          `pointer for ${config} names a version of ${version.config}`,
-        );
+      try {
+        verifyTarget(this.#verifier, pointer, version);
+      } catch (e) {
+        throw new ApplyOutcome("rejected", (e as Error).message);
       }
       const nats = this.#nats;
       const { bytes, source } = await verifiedBytes(version, {
@@ -591,9 +579,8 @@ export class Agent implements AsyncDisposable {
         timeoutMs: this.config.commandTimeoutSeconds * 1000,
       });
     } catch (e) {
-      if (e instanceof SignatureError) outcome = new ApplyOutcome("rejected", e.message);
-      else if (e instanceof ApplyOutcome) outcome = e;
-      else throw e;
+      if (!(e instanceof ApplyOutcome)) throw e;
+      outcome = e;
     }
     this.stats.preflights++;
     this.#finish(pointer, version, outcome, performance.now() - started, { preflight: true });

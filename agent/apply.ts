@@ -5,7 +5,14 @@
  *
  * @module
  */
-import { blobName, type BlobOrigin, sha256Hex, type VersionRecord } from "@atlas/nats";
+import {
+  blobName,
+  type BlobOrigin,
+  ContentMismatchError,
+  inlineBytes,
+  verifyContent,
+  type VersionRecord,
+} from "@atlas/nats";
 import type { BlobCache } from "./cache.ts";
 import type { ManagedConfig } from "./config.ts";
 import { readFileOrNull, writeFileAtomic } from "./atomic.ts";
@@ -50,11 +57,9 @@ export async function verifiedBytes(
   target: VersionRecord,
   options: VerifiedBytesOptions,
 ): Promise<{ bytes: Uint8Array; source: BlobSource }> {
-  let bytes: Uint8Array | null;
+  let bytes: Uint8Array | null | undefined;
   let source: BlobSource;
-  const inline = options.inline[target.digest];
-  if (inline !== undefined) {
-    bytes = new Uint8Array(Buffer.from(inline, "base64"));
+  if ((bytes = inlineBytes(options.inline, target.digest))) {
     source = "inline";
   } else if ((bytes = await options.cache.get(target.digest))) {
     source = "cache";
@@ -69,13 +74,11 @@ export async function verifiedBytes(
     }
     ({ bytes, from: source } = found);
   }
-  const digest = sha256Hex(bytes);
-  if (digest !== target.digest || bytes.length !== target.size) {
-    throw new ApplyOutcome(
-      "rejected",
-      `content from the ${source} does not match the signed version: sha256 ${digest} ` +
-        `(${bytes.length} bytes), expected ${target.digest} (${target.size} bytes)`,
-    );
+  try {
+    verifyContent(target, bytes, `the ${source}`);
+  } catch (e) {
+    if (e instanceof ContentMismatchError) throw new ApplyOutcome("rejected", e.message);
+    throw e;
   }
   return { bytes, source };
 }

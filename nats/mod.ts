@@ -33,4 +33,7 @@ export * from "./stream_publish.ts";
 export * from "./audit.ts";
 export * from "./blobs.ts";
 export * from "./blob_mirror.ts";
+export * from "./atomic.ts";
+export * from "./verify.ts";
+export * from "./follow.ts";
 export * from "./server.ts";

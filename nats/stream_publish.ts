@@ -113,6 +113,7 @@ export class StreamPublisher {
           const w = this.#waiting.get(m.subject);
           if (!w) return; // answered after its timeout
           this.#waiting.delete(m.subject);
+          StreamPublisher.#settled(this);
           const status = m.headers?.code ?? 0;
           if (status === 503) {
             w.reject(new Error(`no stream stores ${w.subject} (no responders)`));
@@ -150,11 +151,23 @@ export class StreamPublisher {
         }
         if (p.#waiting.size === 0) StreamPublisher.#withWaiting.delete(p);
       }
-      if (StreamPublisher.#withWaiting.size === 0) {
-        clearInterval(StreamPublisher.#sweep);
-        StreamPublisher.#sweep = undefined;
-      }
+      StreamPublisher.#stopSweep();
     }, 250);
+  }
+
+  /**
+   * After a publish of `publisher` was answered: the timer stops with the last waiting
+   * publish, not up to 250 ms later (a process or test that is done has no timer left).
+   */
+  static #settled(publisher: StreamPublisher): void {
+    if (publisher.#waiting.size === 0) StreamPublisher.#withWaiting.delete(publisher);
+    StreamPublisher.#stopSweep();
+  }
+
+  static #stopSweep(): void {
+    if (StreamPublisher.#withWaiting.size > 0 || StreamPublisher.#sweep === undefined) return;
+    clearInterval(StreamPublisher.#sweep);
+    StreamPublisher.#sweep = undefined;
   }
 
   #failAll(why: string): void {
@@ -162,5 +175,6 @@ export class StreamPublisher {
       this.#waiting.delete(reply);
       w.reject(new Error(`${why} before the stream stored ${w.subject}`));
     }
+    StreamPublisher.#settled(this);
   }
 }

@@ -11,6 +11,9 @@ import { checkBlobCopy, readMirroredBlob } from "./blob_mirror.ts";
 import { Streams, Subjects } from "./names.ts";
 import { AckRecord } from "./schemas.ts";
 
+/** A TCP proxy that can refuse and cut links: also a way to cut one client off its server. */
+export { GatewayProxy } from "./gateway_links.ts";
+
 const EXPIRED = Symbol("expired");
 
 /** Options of {@linkcode waitFor}. */
@@ -142,6 +145,11 @@ export interface NatsTestOptions {
   regions?: string[];
   /** Skip the test (with its reason printed). */
   ignore?: boolean;
+  /**
+   * Keep Deno's op and resource sanitizers on: for tests of code that must leave nothing
+   * running behind it once closed. @default false
+   */
+  sanitize?: boolean;
 }
 
 /**
@@ -161,8 +169,8 @@ export function natsTest(
   Deno.test({
     name,
     ignore: options.ignore ?? false,
-    sanitizeOps: false,
-    sanitizeResources: false,
+    sanitizeOps: options.sanitize ?? false,
+    sanitizeResources: options.sanitize ?? false,
     fn: async (t) => {
       const nodes = options.nodes ?? 1;
       const cluster = nodes > 1 ? await startNatsCluster({ nodes }) : undefined;

@@ -1,0 +1,116 @@
+/**
+ * Atomic file replacement: write a temp file beside the target, fsync it, rename it over
+ * the target, fsync the directory. A reader (or a crash) sees the old bytes or the new
+ * bytes, never a mix. The agent writes managed files with it, the SDK its cache file.
+ *
+ * @module
+ */
+import { basename, dirname } from "node:path";
+
+const TEMP_MARK = ".atlas-tmp-";
+
+/** Options of {@linkcode writeFileAtomic}. */
+export interface AtomicWriteOptions {
+  /** File mode of the new file. @default 0o644 */
+  mode?: number;
+  /**
+   * fsync the file and its directory. Off only for data that is verified on every read
+   * (the blob cache): a crash may lose it, never corrupt what is applied. @default true
+   */
+  durable?: boolean;
+  /**
+   * Test hook: milliseconds to pause between chunks while writing the temp file, so a
+   * test can kill the process mid-write. @default 0
+   */
+  chunkDelayMs?: number;
+}
+
+/**
+ * Replaces `path` with `data` atomically and durably.
+ *
+ * The file-system calls are synchronous on purpose: an agent has nothing else to do while
+ * it replaces a file, and each asynchronous call costs a hop through the runtime's thread
+ * pool (measured: a third of the apply latency with 100 agents in one process).
+ *
+ * @example
+ * ```ts
+ * await writeFileAtomic("/etc/app/config.json", new TextEncoder().encode("{}"));
+ * ```
+ */
+export async function writeFileAtomic(
+  path: string,
+  data: Uint8Array,
+  options: AtomicWriteOptions = {},
+): Promise<void> {
+  const dir = dirname(path);
+  const temp = `${dir}/.${basename(path)}${TEMP_MARK}${crypto.randomUUID().slice(0, 8)}`;
+  const openOptions = { write: true, createNew: true, mode: options.mode ?? 0o644 };
+  const durable = options.durable ?? true;
+  let file: Deno.FsFile;
+  try {
+    file = Deno.openSync(temp, openOptions);
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+    Deno.mkdirSync(dir, { recursive: true });
+    file = Deno.openSync(temp, openOptions);
+  }
+  try {
+    const delay = options.chunkDelayMs ?? 0;
+    const chunk = delay > 0 ? Math.max(1, Math.ceil(data.length / 20)) : data.length || 1;
+    for (let off = 0; off < data.length; off += chunk) {
+      let view = data.subarray(off, Math.min(off + chunk, data.length));
+      while (view.length > 0) view = view.subarray(file.writeSync(view));
+      if (delay > 0) await new Promise((r) => setTimeout(r, delay));
+    }
+    if (durable) file.syncSync();
+  } catch (e) {
+    file.close();
+    try {
+      Deno.removeSync(temp);
+    } catch {
+      // nothing to clean up
+    }
+    throw e;
+  }
+  file.close();
+  Deno.renameSync(temp, path);
+  if (durable) syncDir(dir);
+}
+
+/** fsyncs a directory so a rename in it is durable. */
+export function syncDir(dir: string): void {
+  const d = Deno.openSync(dir, { read: true });
+  try {
+    d.syncSync();
+  } finally {
+    d.close();
+  }
+}
+
+/** Removes temp files a killed writer left beside `path`; returns how many. */
+export async function removeStaleTemps(path: string): Promise<number> {
+  const dir = dirname(path);
+  const prefix = `.${basename(path)}${TEMP_MARK}`;
+  let removed = 0;
+  try {
+    for await (const e of Deno.readDir(dir)) {
+      if (e.isFile && e.name.startsWith(prefix)) {
+        await Deno.remove(`${dir}/${e.name}`).catch(() => {});
+        removed++;
+      }
+    }
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+  return removed;
+}
+
+/** Reads a file, or returns null when it does not exist. */
+export async function readFileOrNull(path: string): Promise<Uint8Array | null> {
+  try {
+    return await Deno.readFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return null;
+    throw e;
+  }
+}
