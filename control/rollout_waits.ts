@@ -91,7 +91,6 @@ function _wait(
         `${region} yet`,
     };
   }
-  const note = p.note ? `: ${p.note}` : "";
   if (p.healthySince) {
     if (rollout.skipBakeStage === rollout.stage) {
       return {
@@ -105,7 +104,8 @@ function _wait(
     return {
       region,
       for: "bake",
-      detail: `gates hold; baking until ${until}${note}`,
+      // The coordinator's note says it all when it wrote one (counts and the bake's end).
+      detail: p.note ?? `gates hold; baking until ${until}`,
       since: p.healthySince,
       until,
     };
@@ -127,8 +127,9 @@ function _wait(
   return {
     region,
     for: "acks",
-    detail: `${done} of ${p.targeted} targeted agents ${verb}` +
-      (others.length ? ` (${others.join(", ")})` : "") + note,
+    detail: p.note ??
+      `${done} of ${p.targeted} targeted agents ${verb}` +
+        (others.length ? ` (${others.join(", ")})` : ""),
     ...(p.stageStartedAt ? { since: p.stageStartedAt } : {}),
   };
 }

@@ -337,7 +337,13 @@ export class RegionCoordinator {
       type: "progress",
       region: this.region,
       update: newStage
-        ? { seq: stored.seq, stage: rollout.stage, stageStartedAt: this.#iso(), healthySince: null }
+        ? {
+          seq: stored.seq,
+          stage: rollout.stage,
+          stageStartedAt: this.#iso(),
+          healthySince: null,
+          note: `stage ${rollout.stage + 1} started: waiting for the first acks`,
+        }
         : { seq: stored.seq },
     }));
     if (newStage) {
