@@ -1,7 +1,8 @@
 /**
  * The apply steps of the agent, free of its connection and state: get the verified
- * bytes of a version, then replace the file and run the operator's commands, restoring
- * the previous file when one fails.
+ * bytes of a version, check them in place with the operator's `verify` command, then
+ * replace the file and run the reload and check commands, restoring the previous file
+ * when one fails; or only check a candidate (a preflight).
  *
  * @module
  */
@@ -15,7 +16,14 @@ import {
 } from "@atlas/nats";
 import type { BlobCache } from "./cache.ts";
 import type { ManagedConfig } from "./config.ts";
-import { readFileOrNull, writeFileAtomic } from "./atomic.ts";
+import {
+  commitStaged,
+  discardStaged,
+  readFileOrNull,
+  type StagedFile,
+  stageFile,
+  writeFileAtomic,
+} from "./atomic.ts";
 import { runCommand } from "./command.ts";
 
 /** An outcome that is acked (`rejected` or `failed`), not retried. */
@@ -83,18 +91,117 @@ export async function verifiedBytes(
   return { bytes, source };
 }
 
-/** Options of {@linkcode replaceFile}. */
-export interface ReplaceFileOptions {
-  /** Environment of the reload and check commands. */
+/** Options of {@linkcode preflightCandidate}. */
+export interface PreflightOptions {
+  /** Environment of the verify command (`ATLAS_CANDIDATE` is added). */
   env: Record<string, string>;
   timeoutMs: number;
+}
+
+/** Options of {@linkcode replaceFile}. */
+export interface ReplaceFileOptions extends PreflightOptions {
   /** Test hook, see atomic.ts. @default 0 */
   chunkDelayMs?: number;
+  /** Random numbers in [0, 1) that pick the reload splay. @default Math.random */
+  random?: () => number;
+  /** Waits out the reload splay. @default a timer */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 /**
- * Writes `bytes` to the managed file atomically, then runs its reload and check
- * commands. If one fails, the previous file is put back (and reload run again) and an
+ * The command `verify` of `managed` with `{path}` replaced by `candidate`, in the shell
+ * string and in every argument of the argv form.
+ *
+ * @example
+ * ```ts
+ * verifyCommand({ path: "/etc/nginx/nginx.conf", verify: "nginx -t -c {path}" }, "/tmp/c");
+ * // "nginx -t -c /tmp/c"
+ * ```
+ */
+export function verifyCommand(
+  managed: Pick<ManagedConfig, "verify">,
+  candidate: string,
+): string | string[] | undefined {
+  const fill = (s: string) => s.replaceAll("{path}", candidate);
+  const cmd = managed.verify;
+  return cmd === undefined ? undefined : typeof cmd === "string" ? fill(cmd) : cmd.map(fill);
+}
+
+/**
+ * Runs the `verify` command of `managed` (if any) on a staged candidate; a failure is an
+ * {@linkcode ApplyOutcome} `rejected` whose message carries the command's output.
+ */
+async function _verify(
+  managed: ManagedConfig,
+  staged: StagedFile,
+  options: PreflightOptions,
+): Promise<void> {
+  const cmd = verifyCommand(managed, staged.path);
+  if (cmd === undefined) return;
+  const result = await runCommand(cmd, {
+    env: { ...options.env, ATLAS_CANDIDATE: staged.path },
+    timeoutMs: options.timeoutMs,
+  });
+  if (result.ok) return;
+  throw new ApplyOutcome(
+    "rejected",
+    `verify command failed (${result.summary}); the file was not replaced`,
+  );
+}
+
+/**
+ * The reload splay of `managed`: a whole number of milliseconds in
+ * [0, `reloadSplayMs`), or 0 when there is no reload to spread.
+ *
+ * @example
+ * ```ts
+ * reloadSplay({ reload: "systemctl reload app", reloadSplayMs: 2_000 }); // 0 … 1999
+ * ```
+ */
+export function reloadSplay(
+  managed: Pick<ManagedConfig, "reload" | "reloadSplayMs">,
+  random: () => number = Math.random,
+): number {
+  const splay = managed.reloadSplayMs;
+  if (!managed.reload || splay <= 0) return 0;
+  return Math.min(splay - 1, Math.max(0, Math.floor(random() * splay)));
+}
+
+/**
+ * Checks `bytes` as a candidate for the file of `managed` without installing it: stages
+ * them beside the file (as {@linkcode replaceFile} would), runs the `verify` command on
+ * them if one is configured, and removes them. Never touches the file, never runs
+ * `reload` or `check`. Resolves when the candidate passed; throws an
+ * {@linkcode ApplyOutcome} `rejected` when `verify` failed, and a plain error when the
+ * candidate could not be written (disk full, permissions: worth a retry).
+ *
+ * @example
+ * ```ts
+ * await preflightCandidate(
+ *   { path: "/etc/nginx/nginx.conf", verify: "nginx -t -c {path}", reloadSplayMs: 0, mode: 0o644 },
+ *   bytes,
+ *   { env: { ATLAS_CONFIG: "web.nginx" }, timeoutMs: 30_000 },
+ * );
+ * ```
+ */
+export async function preflightCandidate(
+  managed: ManagedConfig,
+  bytes: Uint8Array,
+  options: PreflightOptions,
+): Promise<void> {
+  const staged = await stageFile(managed.path, bytes, { mode: managed.mode, durable: false });
+  try {
+    await _verify(managed, staged, options);
+  } finally {
+    discardStaged(staged);
+  }
+}
+
+/**
+ * Stages `bytes` beside the managed file, runs its `verify` command on them (a failure is
+ * an {@linkcode ApplyOutcome} `rejected`, the file untouched), waits the reload splay,
+ * renames them over the file, then runs its reload and check commands. If one of those
+ * fails, the previous file is put back (and reload run again) and an
  * {@linkcode ApplyOutcome} `failed` is thrown.
  */
 export async function replaceFile(
@@ -104,18 +211,26 @@ export async function replaceFile(
 ): Promise<void> {
   // The previous bytes are only needed to undo a failed reload or check.
   const previous = managed.reload || managed.check ? await readFileOrNull(managed.path) : null;
-  const write = (data: Uint8Array) =>
-    writeFileAtomic(managed.path, data, {
-      mode: managed.mode,
-      chunkDelayMs: options.chunkDelayMs ?? 0,
-    });
-  await write(bytes);
+  const staged = await stageFile(managed.path, bytes, {
+    mode: managed.mode,
+    chunkDelayMs: options.chunkDelayMs ?? 0,
+  });
+  try {
+    await _verify(managed, staged, options);
+    // Before the rename, not between it and reload: the file on disk stays what runs.
+    const splay = reloadSplay(managed, options.random);
+    if (splay > 0) await (options.sleep ?? _sleep)(splay);
+  } catch (e) {
+    discardStaged(staged);
+    throw e;
+  }
+  commitStaged(staged);
   const run = { env: options.env, timeoutMs: options.timeoutMs };
   for (const [what, cmd] of [["reload", managed.reload], ["check", managed.check]] as const) {
     if (!cmd) continue;
     const result = await runCommand(cmd, run);
     if (result.ok) continue;
-    if (previous) await write(previous);
+    if (previous) await writeFileAtomic(managed.path, previous, { mode: managed.mode });
     else await Deno.remove(managed.path).catch(() => {});
     if (managed.reload) await runCommand(managed.reload, run).catch(() => {});
     throw new ApplyOutcome(
@@ -125,14 +240,6 @@ export async function replaceFile(
   }
 }
 
-/**
- * Placeholder until the verify command lands (h-preflight): a preflight with no `verify`
- * command checks nothing beyond the verified bytes.
- */
-export function preflightCandidate(
-  _managed: ManagedConfig,
-  _bytes: Uint8Array,
-  _options: { env: Record<string, string>; timeoutMs: number },
-): Promise<void> {
-  return Promise.resolve();
+function _sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
 }

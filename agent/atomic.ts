@@ -6,8 +6,12 @@
  */
 export {
   type AtomicWriteOptions,
+  commitStaged,
+  discardStaged,
   readFileOrNull,
   removeStaleTemps,
+  type StagedFile,
+  stageFile,
   syncDir,
   writeFileAtomic,
 } from "@atlas/nats";

@@ -10,21 +10,36 @@ import { dirname, isAbsolute, resolve } from "node:path";
 
 const Command = z.union([z.string().min(1), z.array(z.string()).min(1)]);
 
-/** One config the agent keeps on disk. */
-export const ManagedConfig = z.object({
+/** Longest `reloadSplayMs` accepted: a typo of a few zeros should not hold a reload for hours. */
+export const MAX_RELOAD_SPLAY_MS = 600_000;
+
+/** One config the agent keeps on disk. Unknown keys are refused (a misspelt `reload`). */
+export const ManagedConfig = z.strictObject({
   /** Where the file is written. */
   path: z.string().min(1),
+  /**
+   * Command run on the candidate before it replaces the file, like confd's `check_cmd`:
+   * `{path}` in it (string or argv) is the candidate's path, also in `ATLAS_CANDIDATE`.
+   * The candidate is in the file's directory. A failure leaves the file untouched, runs
+   * no reload, and acks `rejected` with the command's output.
+   */
+  verify: Command.optional(),
   /** Command run after the file is replaced; a failure restores the previous file. */
   reload: Command.optional(),
   /** Command run after reload; a failure counts like a failed reload. */
   check: Command.optional(),
+  /**
+   * Milliseconds of random delay, in [0, reloadSplayMs), before the file is replaced and
+   * `reload` runs, so a region does not reload every process at once. @default 0
+   */
+  reloadSplayMs: z.number().int().min(0).max(MAX_RELOAD_SPLAY_MS).default(0),
   /** File mode. @default 0o644 */
   mode: z.number().int().min(0).max(0o777).default(0o644),
 });
 export type ManagedConfig = z.infer<typeof ManagedConfig>;
 
-/** `agent.json` as written by an operator. */
-export const AgentConfigFile = z.object({
+/** `agent.json` as written by an operator. Unknown keys are refused. */
+export const AgentConfigFile = z.strictObject({
   id: SimpleName,
   region: SimpleName,
   /** NATS URL(s) of the agent's region: a string (comma-separated) or a list. */
@@ -64,7 +79,12 @@ export async function loadAgentConfig(path: string): Promise<AgentConfig> {
   }
   const parsed = AgentConfigFile.safeParse(raw);
   if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`);
+    const issues = parsed.error.issues.map((i) => {
+      const where = `${i.path.join(".") || "(root)"}: ${i.message}`;
+      if (i.code !== "unrecognized_keys") return where;
+      const known = Object.keys(i.path.length === 0 ? AgentConfigFile.shape : ManagedConfig.shape);
+      return `${where} (known keys: ${known.join(", ")})`;
+    });
     throw new Error(`Invalid agent config ${path}:\n  ${issues.join("\n  ")}`);
   }
   const base = dirname(resolve(path));

@@ -11,7 +11,8 @@ import { activateVersion, storeVersion } from "@atlas/nats/fixtures";
 import type { TrustedKey, VersionRecord } from "@atlas/nats";
 import { waitFor } from "@atlas/nats/testing";
 import type { AgentConfig } from "./config.ts";
-import { AgentConfigFile } from "./config.ts";
+import { AgentConfigFile, type ManagedConfig } from "./config.ts";
+import type { z } from "zod";
 
 /** The control plane's key in agent tests. */
 export const signer: Signer = new Signer(generateSigningKey());
@@ -20,7 +21,8 @@ export const signer: Signer = new Signer(generateSigningKey());
 export interface TestAgentOptions {
   id?: string;
   region?: string;
-  configs?: Record<string, { reload?: string; check?: string }>;
+  /** Managed configs by name; `path` defaults to `<temp dir>/files/<name>.json`. */
+  configs?: Record<string, Partial<z.input<typeof ManagedConfig>>>;
   reconcileSeconds?: number;
   labels?: Record<string, string>;
 }

@@ -1,15 +1,17 @@
 /**
  * Atomic file replacement: write a temp file beside the target, fsync it, rename it over
  * the target, fsync the directory. A reader (or a crash) sees the old bytes or the new
- * bytes, never a mix. The agent writes managed files with it, the SDK its cache file.
+ * bytes, never a mix. The two halves are apart ({@linkcode stageFile},
+ * {@linkcode commitStaged}) so a candidate can be checked in place before it replaces the
+ * target. The agent writes managed files with it, the SDK its cache file.
  *
  * @module
  */
-import { basename, dirname } from "node:path";
+import { basename, dirname, extname } from "node:path";
 
 const TEMP_MARK = ".atlas-tmp-";
 
-/** Options of {@linkcode writeFileAtomic}. */
+/** Options of {@linkcode writeFileAtomic} and {@linkcode stageFile}. */
 export interface AtomicWriteOptions {
   /** File mode of the new file. @default 0o644 */
   mode?: number;
@@ -25,8 +27,23 @@ export interface AtomicWriteOptions {
   chunkDelayMs?: number;
 }
 
+/** A candidate written beside its target by {@linkcode stageFile}, not yet in place. */
+export interface StagedFile {
+  /** The file it will replace. */
+  target: string;
+  /** Where the candidate is: a hidden name in the target's directory. */
+  path: string;
+  /** Whether it was fsynced, and so whether the rename must be. */
+  durable: boolean;
+}
+
 /**
- * Replaces `path` with `data` atomically and durably.
+ * Writes `data` to a new hidden file beside `target` (same directory, so relative paths in
+ * it resolve as they will for the target, and the rename is atomic), fsynced unless
+ * `durable` is off. The name keeps the target's extension, for tools that go by it, and
+ * starts like every temp file of `target`, so {@linkcode removeStaleTemps} removes a
+ * candidate a killed agent left. Put it in place with {@linkcode commitStaged}, or drop it
+ * with {@linkcode discardStaged}.
  *
  * The file-system calls are synchronous on purpose: an agent has nothing else to do while
  * it replaces a file, and each asynchronous call costs a hop through the runtime's thread
@@ -34,25 +51,28 @@ export interface AtomicWriteOptions {
  *
  * @example
  * ```ts
- * await writeFileAtomic("/etc/app/config.json", new TextEncoder().encode("{}"));
+ * const staged = await stageFile("/etc/nginx/nginx.conf", bytes);
+ * // run `nginx -t -c ${staged.path}` here
+ * commitStaged(staged);
  * ```
  */
-export async function writeFileAtomic(
-  path: string,
+export async function stageFile(
+  target: string,
   data: Uint8Array,
   options: AtomicWriteOptions = {},
-): Promise<void> {
-  const dir = dirname(path);
-  const temp = `${dir}/.${basename(path)}${TEMP_MARK}${crypto.randomUUID().slice(0, 8)}`;
+): Promise<StagedFile> {
+  const dir = dirname(target);
+  const name = basename(target);
+  const path = `${dir}/.${name}${TEMP_MARK}${crypto.randomUUID().slice(0, 8)}${extname(name)}`;
   const openOptions = { write: true, createNew: true, mode: options.mode ?? 0o644 };
   const durable = options.durable ?? true;
   let file: Deno.FsFile;
   try {
-    file = Deno.openSync(temp, openOptions);
+    file = Deno.openSync(path, openOptions);
   } catch (e) {
     if (!(e instanceof Deno.errors.NotFound)) throw e;
     Deno.mkdirSync(dir, { recursive: true });
-    file = Deno.openSync(temp, openOptions);
+    file = Deno.openSync(path, openOptions);
   }
   try {
     const delay = options.chunkDelayMs ?? 0;
@@ -65,16 +85,43 @@ export async function writeFileAtomic(
     if (durable) file.syncSync();
   } catch (e) {
     file.close();
-    try {
-      Deno.removeSync(temp);
-    } catch {
-      // nothing to clean up
-    }
+    discardStaged({ target, path, durable });
     throw e;
   }
   file.close();
-  Deno.renameSync(temp, path);
-  if (durable) syncDir(dir);
+  return { target, path, durable };
+}
+
+/** Renames a staged candidate over its target, then fsyncs the directory (if durable). */
+export function commitStaged(staged: StagedFile): void {
+  Deno.renameSync(staged.path, staged.target);
+  if (staged.durable) syncDir(dirname(staged.target));
+}
+
+/** Removes a staged candidate that will not be put in place; a missing one is no error. */
+export function discardStaged(staged: StagedFile): void {
+  try {
+    Deno.removeSync(staged.path);
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+}
+
+/**
+ * Replaces `path` with `data` atomically and durably: {@linkcode stageFile}, then
+ * {@linkcode commitStaged}.
+ *
+ * @example
+ * ```ts
+ * await writeFileAtomic("/etc/app/config.json", new TextEncoder().encode("{}"));
+ * ```
+ */
+export async function writeFileAtomic(
+  path: string,
+  data: Uint8Array,
+  options: AtomicWriteOptions = {},
+): Promise<void> {
+  commitStaged(await stageFile(path, data, options));
 }
 
 /** fsyncs a directory so a rename in it is durable. */
@@ -87,7 +134,10 @@ export function syncDir(dir: string): void {
   }
 }
 
-/** Removes temp files a killed writer left beside `path`; returns how many. */
+/**
+ * Removes temp files and staged candidates a killed writer left beside `path`; returns
+ * how many.
+ */
 export async function removeStaleTemps(path: string): Promise<number> {
   const dir = dirname(path);
   const prefix = `.${basename(path)}${TEMP_MARK}`;
