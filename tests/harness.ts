@@ -9,7 +9,7 @@ import { type AtlasNats, generateSigningKey, leaseHolder, loadSigner } from "@at
 import { RegionCoordinator } from "@atlas/coordinator";
 import { type HasLog, waitFor } from "@atlas/nats/testing";
 import { type ControlServer, startControl } from "@atlas/control";
-import { Agent, AgentConfigFile } from "@atlas/agent";
+import { Agent, AgentConfigFile, type ManagedConfig } from "@atlas/agent";
 
 /** The admin token of {@linkcode startTestControl}. */
 export const TOKEN = "test-admin-token";
@@ -98,6 +98,11 @@ export interface TestAgentSpec {
   nats: string[];
   /** Config the agent manages. @default "web" */
   config?: string;
+  /**
+   * Every config the agent manages and how (path defaults to `<dir>/<id>/<name>.json`);
+   * replaces `config`. `{}` makes a host that manages none.
+   */
+  configs?: Record<string, Partial<ManagedConfig>>;
   heartbeatSeconds?: number;
   reconcileSeconds?: number;
 }
@@ -121,7 +126,12 @@ export async function startTestAgents(
       trustedKeys: t.keysFile,
       ...(spec.heartbeatSeconds ? { heartbeatSeconds: spec.heartbeatSeconds } : {}),
       ...(spec.reconcileSeconds ? { reconcileSeconds: spec.reconcileSeconds } : {}),
-      configs: { [name]: { path: `${t.dir}/${spec.id}/${name}.json` } },
+      configs: Object.fromEntries(
+        Object.entries(spec.configs ?? { [name]: {} }).map(([config, managed]) => [config, {
+          path: `${t.dir}/${spec.id}/${config}.json`,
+          ...managed,
+        }]),
+      ),
     });
     const lines: string[] = [];
     const agent = await Agent.start(config, { log: (l) => lines.push(l) });
@@ -130,7 +140,8 @@ export async function startTestAgents(
       logTail: (n = 60) => Promise.resolve(lines.slice(-n).join("\n")),
     });
     await agent.whenConnected();
-    return { id: spec.id, agent, file: config.configs[name]!.path };
+    const first = Object.values(config.configs)[0];
+    return { id: spec.id, agent, file: first?.path ?? "" };
   }));
 }
 
