@@ -389,8 +389,11 @@ export class RegionCoordinator {
       return;
     }
     if (j.failureRatio > stage.gates.maxFailureRatio) {
-      for (const f of j.failing) {
-        await this.#quarantine(f.agent, rollout.config, f.reason, rollout.id);
+      // A preflight installs nothing: its refusals speak of the version, not the hosts.
+      if (!stage.preflight) {
+        for (const f of j.failing) {
+          await this.#quarantine(f.agent, rollout.config, f.reason, rollout.id);
+        }
       }
       const bad = counts.rejected + counts.failed;
       await this.#end(

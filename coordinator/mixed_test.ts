@@ -322,6 +322,7 @@ natsTest(
     const r = await rollout(ctx.nats, "r-pre-bad");
     assert.equal(r.stage, 0, "ended in the preflight");
     assert.match(r.transitions.at(-1)!.reason, /us-east-web-picky rejected/);
+    assert.deepEqual(await listKeys(ctx.nats, Buckets.quarantine), [], "the version, not a host");
     for (const a of f.agents) assert.equal(await readOr(a.files.web!), V1, a.id);
     for (const a of f.agents) assert.equal(a.agent.stats.applies, 1, `${a.id}: only v1`);
   },

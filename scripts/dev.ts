@@ -20,6 +20,7 @@ import {
   untilStopSignal,
 } from "@atlas/nats";
 import { startControl } from "@atlas/control";
+import { nginxMissing, TestNginx } from "@atlas/agent/nginx_testing";
 import { ensureNatsServer } from "./setup.ts";
 
 const USAGE =
@@ -54,6 +55,7 @@ function spawn(label: string, args: string[]): () => Promise<void> {
   };
 }
 const DEMO_CONFIG = "demo.app";
+const WEB_CONFIG = "web.nginx";
 
 async function readOrCreate(path: string, make: () => string, mode = 0o600): Promise<string> {
   try {
@@ -172,6 +174,24 @@ async function main(): Promise<number> {
 
     await ensureDemoConfig(control.url, token);
 
+    // A real program reading its file: the first region's web host runs Debian's nginx, whose
+    // whole nginx.conf its agent keeps (verify: nginx -t on the candidate; reload: nginx -s
+    // reload). Without nginx, dev mode runs without this host and says so.
+    const noNginx = nginxMissing();
+    let nginx: TestNginx | undefined;
+    if (noNginx) {
+      console.log(`dev: no web host with nginx (${noNginx})`);
+    } else {
+      nginx = await TestNginx.create(`${dataDir}/nginx`);
+      await nginx.start("dev mode: nothing published to web.nginx yet");
+      const started = nginx;
+      cleanups.push(async () => await started[Symbol.asyncDispose]());
+      await ensureConfig(control.url, token, WEB_CONFIG, {
+        description: "nginx.conf of dev mode's web host",
+        contentType: "text/plain",
+      });
+    }
+
     // Per region: one process hosting its demo agents (light), and one coordinator.
     const agents: { id: string; region: string; dir: string }[] = [];
     for (const region of regions) {
@@ -192,6 +212,28 @@ async function main(): Promise<number> {
         await Deno.writeTextFile(`${dir}/agent.json`, JSON.stringify(config, null, 2));
         files.push(`${dir}/agent.json`);
         agents.push({ id, region, dir });
+      }
+      if (nginx && region === regions[0]) {
+        const web = { id: `${region}-web`, region, dir: `${dataDir}/agents/${region}-web` };
+        await Deno.mkdir(web.dir, { recursive: true });
+        await Deno.writeTextFile(
+          `${web.dir}/agent.json`,
+          JSON.stringify(
+            {
+              id: web.id,
+              region,
+              nats: regionUrl(region),
+              stateDir: `${web.dir}/.state`,
+              trustedKeys: trustedKeysFile,
+              configs: { [WEB_CONFIG]: nginx.managed() },
+              heartbeatSeconds: 5,
+            },
+            null,
+            2,
+          ),
+        );
+        files.push(`${web.dir}/agent.json`);
+        agents.push(web);
       }
       // A mixed fleet, as real ones are: a batch host that manages no config of Atlas's.
       // Rollouts, gates and status count only the agents that manage a config.
@@ -250,7 +292,13 @@ Atlas dev mode is up.
   agents          ${perRegion} per region managing ${DEMO_CONFIG}, e.g. ${
       agents[0]!.dir
     }/${DEMO_CONFIG}.json,
-                  and one batch host per region that manages no config
+                  and one batch host per region that manages no config${
+      nginx
+        ? `
+  web host        ${regions[0]}-web keeps nginx's config (${nginx.conf}),
+                  serving http://127.0.0.1:${nginx.port}/`
+        : ""
+    }
   coordinators    one per region (${regions.join(", ")})
   machine-readable: ${dataDir}/dev.json
 
@@ -261,7 +309,16 @@ Try, in another terminal (the CLI finds this dev instance by itself):
 then a staged rollout:
   deno task atlas publish ${DEMO_CONFIG} examples/${DEMO_CONFIG}.v2.json -m "second"
   deno task atlas rollout start ${DEMO_CONFIG} 2 --strategy canary --canary-percent 30 --bake 3
-  deno task atlas rollout watch <id printed above>
+  deno task atlas rollout watch <id printed above>${
+      nginx
+        ? `
+a real program's config (nginx -t checks each candidate before it is installed):
+  deno task atlas publish ${WEB_CONFIG} examples/${WEB_CONFIG}.conf -m "first"
+  deno task atlas activate ${WEB_CONFIG} 1 && curl http://127.0.0.1:${nginx.port}/
+  deno task atlas publish ${WEB_CONFIG} examples/${WEB_CONFIG}.bad.conf -m "broken"
+  deno task atlas rollout start ${WEB_CONFIG} 2 --strategy canary --preflight --bake 0`
+        : ""
+    }
 
 Ctrl-C stops everything.`);
 
@@ -276,23 +333,33 @@ Ctrl-C stops everything.`);
 
 /** Registers the demo config (with its JSON Schema) if it is not there yet. */
 async function ensureDemoConfig(controlUrl: string, token: string): Promise<void> {
-  const headers = { authorization: `Bearer ${token}`, "content-type": "application/json" };
-  const existing = await fetch(`${controlUrl}/v1/configs/${DEMO_CONFIG}`, { headers });
-  await existing.body?.cancel();
-  if (existing.ok) return;
   const schema = JSON.parse(
     await Deno.readTextFile(new URL(`../examples/${DEMO_CONFIG}.schema.json`, import.meta.url)),
   );
-  const res = await fetch(`${controlUrl}/v1/configs/${DEMO_CONFIG}`, {
+  await ensureConfig(controlUrl, token, DEMO_CONFIG, {
+    description: "Demo config of dev mode",
+    contentType: "application/json",
+    schema,
+  });
+}
+
+/** Registers config `name` with `body` if it is not there yet. */
+async function ensureConfig(
+  controlUrl: string,
+  token: string,
+  name: string,
+  body: Record<string, unknown>,
+): Promise<void> {
+  const headers = { authorization: `Bearer ${token}`, "content-type": "application/json" };
+  const existing = await fetch(`${controlUrl}/v1/configs/${name}`, { headers });
+  await existing.body?.cancel();
+  if (existing.ok) return;
+  const res = await fetch(`${controlUrl}/v1/configs/${name}`, {
     method: "PUT",
     headers,
-    body: JSON.stringify({
-      description: "Demo config of dev mode",
-      contentType: "application/json",
-      schema,
-    }),
+    body: JSON.stringify(body),
   });
-  if (!res.ok) throw new Error(`Cannot create the demo config: ${res.status} ${await res.text()}`);
+  if (!res.ok) throw new Error(`Cannot create config ${name}: ${res.status} ${await res.text()}`);
   await res.body?.cancel();
 }
 

@@ -108,6 +108,8 @@ natsTest(
       assert.equal(pre.state, "rolled_back");
       assert.equal(pre.stage, 0, "ended in the preflight");
       assert.equal(pre.stages[0]!.preflight, true);
+      const after = await t.expect<{ agents: { quarantined: unknown[] }[] }>("GET", "/v1/agents");
+      assert.ok(after.agents.every((a) => a.quarantined.length === 0), "a preflight fences nobody");
 
       assert.deepEqual(await Promise.all(nginx.map((n) => Deno.readTextFile(n.conf))), files);
       assert.deepEqual(await Promise.all(nginx.map((n) => n.reloads())), reloads, "no reload");
