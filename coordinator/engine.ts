@@ -96,7 +96,7 @@ interface Quarantine {
 }
 
 /** One replica of a region's coordinator. */
-export class RegionCoordinator {
+export class RegionCoordinator implements AsyncDisposable {
   readonly region: string;
   readonly replica: string;
   readonly lease: Lease;
@@ -107,6 +107,12 @@ export class RegionCoordinator {
   /** Newest ack per `<config>/<agent>` of this region, while leading. */
   readonly #acks = new Map<string, AckRecord>();
   #followingAcks = false;
+  #acksFollow: { stop: () => void } | undefined;
+  /** Follows being set up and their loops: close() waits for them. */
+  readonly #background = new Set<Promise<unknown>>();
+  #closed = false;
+  /** Wakes run()'s wait between steps, on close. */
+  readonly #stopWaiting = new Set<() => void>();
   /** The region's agent records by id, kept current by following the agents bucket. */
   readonly #agentRecords = new Map<string, AgentRecord>();
   #followingAgents = false;
@@ -169,8 +175,65 @@ export class RegionCoordinator {
     this.#log(`${this.#iso()} coordinator=${this.region}/${this.replica} ${msg}`);
   }
 
+  /**
+   * Steps every `tickMs` (after each step ends) until {@linkcode close}; a failed step is
+   * logged and the next one tries again.
+   *
+   * @example
+   * ```ts
+   * await using c = await RegionCoordinator.create(nats, signer, { region: "us-east" });
+   * c.run(500);
+   * ```
+   */
+  run(tickMs = 500): void {
+    if (!(tickMs > 0)) {
+      throw new RangeError(`Cannot step every ${tickMs} ms: give a positive number`);
+    }
+    this.#track((async () => {
+      while (!this.#closed) {
+        await this.step().catch((e) => this.#say(`step failed: ${(e as Error).message}`));
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(done, tickMs);
+          const stop = this.#stopWaiting;
+          stop.add(done);
+          function done() {
+            clearTimeout(timer);
+            stop.delete(done);
+            resolve();
+          }
+        });
+      }
+    })());
+  }
+
+  #track(p: Promise<unknown>): void {
+    this.#background.add(p);
+    p.finally(() => this.#background.delete(p)).catch(() => {});
+  }
+
+  /**
+   * Stops this replica: no further step acts, the follows of acks and agent records end,
+   * and the lease is released (so another replica leads at once, without the ttl).
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const wake of [...this.#stopWaiting]) wake();
+    while (this.#background.size > 0) {
+      this.#acksFollow?.stop();
+      this.#agentsFollow?.stop();
+      await Promise.allSettled([...this.#background]);
+    }
+    await this.lease.release().catch(() => {});
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
   /** One round: renew or take the lease; if leader, act on every rollout of the region. */
   async step(): Promise<void> {
+    if (this.#closed) return;
     this.#stepQuarantine = undefined;
     const wasLeader = this.lease.isLeader;
     if (!(await this.lease.tick())) {
@@ -180,8 +243,8 @@ export class RegionCoordinator {
     if (!wasLeader) this.#say(`leading (term ${this.lease.term})`);
     // In the background: while the primary is out of reach, setting up a follow waits out
     // a request timeout, and a step must not (it would hold the lease back after a heal).
-    void this.#followAcks();
-    void this.#followAgents();
+    this.#track(this.#followAcks());
+    this.#track(this.#followAgents());
     if (this.#clock.now() - this.#lastScan >= SCAN_EVERY_MS) {
       this.#lastScan = this.#clock.now();
       const now = this.#clock.now();
@@ -588,20 +651,27 @@ export class RegionCoordinator {
         deliver_policy: DeliverPolicy.LastPerSubject,
       });
       const messages = await consumer.consume();
-      (async () => {
-        for await (const m of messages) {
-          const ack = AckRecord.safeParse(m.json());
-          if (!ack.success) continue;
-          const key = `${ack.data.config}/${ack.data.agent}`;
-          const known = this.#acks.get(key);
-          if (
-            !known || known.seq < ack.data.seq ||
-            (known.seq === ack.data.seq && known.at <= ack.data.at)
-          ) {
-            this.#acks.set(key, ack.data);
+      this.#acksFollow = { stop: () => messages.stop() };
+      if (this.#closed) messages.stop();
+      this.#track(
+        (async () => {
+          for await (const m of messages) {
+            const ack = AckRecord.safeParse(m.json());
+            if (!ack.success) continue;
+            const key = `${ack.data.config}/${ack.data.agent}`;
+            const known = this.#acks.get(key);
+            if (
+              !known || known.seq < ack.data.seq ||
+              (known.seq === ack.data.seq && known.at <= ack.data.at)
+            ) {
+              this.#acks.set(key, ack.data);
+            }
           }
-        }
-      })().catch(() => {}).finally(() => (this.#followingAcks = false));
+        })().catch(() => {}).finally(() => {
+          this.#followingAcks = false;
+          this.#acksFollow = undefined;
+        }),
+      );
     } catch (e) {
       this.#followingAcks = false;
       this.#say(`cannot follow acks yet (${(e as Error).message}); heartbeats only`);
@@ -627,28 +697,31 @@ export class RegionCoordinator {
       const messages = await consumer.consume();
       const follow = { stop: () => messages.stop(), lastMessageAt: Date.now() };
       this.#agentsFollow = follow;
+      if (this.#closed) messages.stop();
       // No record yet: nothing to wait for. Else ready when the backlog is delivered.
       if ((await listKeys(this.#nats, Buckets.agents, `${this.region}.*`)).length === 0) {
         this.#agentsReady = true;
       }
-      (async () => {
-        for await (const m of messages) {
-          follow.lastMessageAt = Date.now();
-          const id = m.subject.slice(prefix.length);
-          const op = m.headers?.get("KV-Operation");
-          if (op === "DEL" || op === "PURGE") this.#agentRecords.delete(id);
-          else {
-            const rec = AgentRecord.safeParse(m.json());
-            if (rec.success) this.#agentRecords.set(id, rec.data);
+      this.#track(
+        (async () => {
+          for await (const m of messages) {
+            follow.lastMessageAt = Date.now();
+            const id = m.subject.slice(prefix.length);
+            const op = m.headers?.get("KV-Operation");
+            if (op === "DEL" || op === "PURGE") this.#agentRecords.delete(id);
+            else {
+              const rec = AgentRecord.safeParse(m.json());
+              if (rec.success) this.#agentRecords.set(id, rec.data);
+            }
+            if (m.info.pending === 0) this.#agentsReady = true;
           }
-          if (m.info.pending === 0) this.#agentsReady = true;
-        }
-      })().catch(() => {}).finally(() => {
-        if (this.#agentsFollow !== follow) return; // replaced by a newer follow
-        this.#agentsFollow = undefined;
-        this.#followingAgents = false;
-        this.#agentsReady = false;
-      });
+        })().catch(() => {}).finally(() => {
+          if (this.#agentsFollow !== follow) return; // replaced by a newer follow
+          this.#agentsFollow = undefined;
+          this.#followingAgents = false;
+          this.#agentsReady = false;
+        }),
+      );
     } catch (e) {
       this.#followingAgents = false;
       this.#say(`cannot follow agent records yet (${(e as Error).message}); reading them`);

@@ -74,17 +74,9 @@ async function main(): Promise<number> {
     leaseTtlMs: ttlMs,
   });
   console.log(`atlas coordinator ${values.region}/${coordinator.replica} started`);
-  let running = true;
-  const loop = (async () => {
-    while (running) {
-      await coordinator.step().catch((e) => console.error(`step failed: ${(e as Error).message}`));
-      await new Promise((r) => setTimeout(r, tickMs));
-    }
-  })();
+  coordinator.run(tickMs);
   await untilStopSignal();
-  running = false;
-  await loop;
-  await coordinator.lease.release();
+  await coordinator.close(); // releases the lease: another replica leads at once
   await nats.close();
   return 0;
 }

@@ -143,8 +143,6 @@ natsTest("provisioning a region twice keeps its copy as it is", async ({ nats })
 
 Deno.test({
   name: "a region reads blobs from its copy, also with the primary region killed",
-  sanitizeOps: false,
-  sanitizeResources: false,
   fn: async () => {
     await using sc = await startSupercluster([{ name: "primary" }, { name: "us-east" }]);
     await printLogsOnFailure(

@@ -49,7 +49,6 @@ natsTest(
     assert.deepEqual(events, ["start 1", "end 1", "start 2", "end 2"]);
     assert.equal(value, 2, "the newer value stands");
   },
-  { sanitize: true },
 );
 
 natsTest(
@@ -85,7 +84,6 @@ natsTest(
       [["verify", "notice", 99]],
     );
   },
-  { sanitize: true },
 );
 
 natsTest(
@@ -107,5 +105,4 @@ natsTest(
     assert.match(errors[0]!, /^connect: /);
     assert.equal(follower.connected, false);
   },
-  { sanitize: true },
 );

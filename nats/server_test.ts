@@ -6,8 +6,6 @@ import { waitFor } from "./testing.ts";
 
 Deno.test({
   name: "a supercluster places a bucket in a region, readable there, surviving a node restart",
-  sanitizeOps: false,
-  sanitizeResources: false,
   fn: async () => {
     await using sc = await startSupercluster([{ name: "primary", nodes: 3 }, { name: "us-east" }]);
     await using primary = await connectAtlas(sc.cluster("primary").urls);
@@ -31,8 +29,6 @@ Deno.test({
 
 Deno.test({
   name: "a stopped server restarts on the same port with its store",
-  sanitizeOps: false,
-  sanitizeResources: false,
   fn: async () => {
     await using server = await startNatsServer();
     const port = server.port;
@@ -51,8 +47,6 @@ Deno.test({
 
 Deno.test({
   name: "cutting a region's gateway links isolates it both ways, and healing joins it again",
-  sanitizeOps: false,
-  sanitizeResources: false,
   fn: async () => {
     await using sc = await startSupercluster(
       [{ name: "primary" }, { name: "us-east" }, { name: "eu-west" }],

@@ -145,11 +145,6 @@ export interface NatsTestOptions {
   regions?: string[];
   /** Skip the test (with its reason printed). */
   ignore?: boolean;
-  /**
-   * Keep Deno's op and resource sanitizers on: for tests of code that must leave nothing
-   * running behind it once closed. @default false
-   */
-  sanitize?: boolean;
 }
 
 /**
@@ -169,8 +164,6 @@ export function natsTest(
   Deno.test({
     name,
     ignore: options.ignore ?? false,
-    sanitizeOps: options.sanitize ?? false,
-    sanitizeResources: options.sanitize ?? false,
     fn: async (t) => {
       const nodes = options.nodes ?? 1;
       const cluster = nodes > 1 ? await startNatsCluster({ nodes }) : undefined;

@@ -21,8 +21,6 @@ import { startTestAgents, startTestControl } from "./harness.ts";
 
 Deno.test({
   name: "with the primary region down, regions keep serving and applying; publishes get 503",
-  sanitizeOps: false,
-  sanitizeResources: false,
   fn: async () => {
     await using sc = await startSupercluster([{ name: "primary", nodes: 3 }, { name: "us-east" }]);
     const logs: HasLog[] = [];

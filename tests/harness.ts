@@ -164,20 +164,11 @@ export async function runCoordinators(
     });
     return RegionCoordinator.create(nats, signer, { region, log: (l) => lines.push(l) });
   }));
-  let running = true;
-  const loops = coordinators.map(async (c) => {
-    while (running) {
-      await c.step().catch(() => {});
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  });
+  for (const c of coordinators) c.run(200);
   // Rollouts are refused in a region without a live coordinator: be sure each one leads.
   await waitFor(
     "a coordinator leads each region",
     async () => (await Promise.all(regions.map((r) => leaseHolder(nats, r)))).every((l) => l.live),
   );
-  return async () => {
-    running = false;
-    await Promise.all(loops);
-  };
+  return async () => void (await Promise.all(coordinators.map((c) => c.close())));
 }

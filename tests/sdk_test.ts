@@ -89,7 +89,6 @@ natsTest(
     await waitFor("NATS being down reported", () => errors.length > 0);
     await Deno.remove(dir, { recursive: true });
   },
-  { sanitize: true },
 );
 
 natsTest(
@@ -120,7 +119,6 @@ natsTest(
     assert.deepEqual(seen, [2, 3]);
     await Deno.remove(dir, { recursive: true });
   },
-  { sanitize: true },
 );
 
 natsTest(
@@ -133,7 +131,6 @@ natsTest(
     );
     await Deno.remove(dir, { recursive: true });
   },
-  { sanitize: true },
 );
 
 /** Reaches `upstreamPort` through a TCP proxy a test can cut and heal. */
@@ -175,7 +172,6 @@ natsTest(
     assert.equal(cfg.value.n, 3);
     await Deno.remove(dir, { recursive: true });
   },
-  { sanitize: true },
 );
 
 natsTest(
@@ -202,7 +198,6 @@ natsTest(
     assert.deepEqual(errors, []);
     await Deno.remove(dir, { recursive: true });
   },
-  { sanitize: true },
 );
 
 Deno.test("SDK imports from a script outside the repository with the documented command", async () => {
