@@ -28,14 +28,8 @@ import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import {
   blobName,
-  type DeliveryContext,
-  FollowStage,
   inlineBytes,
-  PointerFollower,
   type PointerRecord,
-  PointerVia,
-  readBlob,
-  readFileOrNull,
   sha256Hex,
   SignatureError,
   targetOf,
@@ -44,8 +38,16 @@ import {
   verifyContent,
   verifyPointer,
   verifyTarget,
+} from "@atlas/core";
+import {
+  type DeliveryContext,
+  FollowStage,
+  PointerFollower,
+  PointerVia,
+  readBlob,
+  readFileOrNull,
   writeFileAtomic,
-} from "@atlas/nats";
+} from "@atlas/store";
 
 /** How to turn a file's bytes into a value. @default by extension (.json, .yaml/.yml, text) */
 export type Parser<T> = (bytes: Uint8Array, source: string) => T;

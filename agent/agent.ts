@@ -15,14 +15,10 @@ import {
   type AckRecord,
   agentKey,
   type AgentRecord,
-  type AtlasNats,
   Buckets,
-  connectAtlas,
   PointerNotice,
   type PointerRecord,
   preflightOf,
-  readBlob,
-  readPointer,
   sha256Hex,
   Subjects,
   targetOf,
@@ -30,7 +26,8 @@ import {
   verifyPointer,
   verifyTarget,
   type VersionRecord,
-} from "@atlas/nats";
+} from "@atlas/core";
+import { type AtlasNats, connectAtlas, readBlob, readPointer } from "@atlas/store";
 import type { Subscription } from "@nats-io/transport-node";
 import { hostname } from "node:os";
 import { dirname } from "node:path";
@@ -160,7 +157,7 @@ export class Agent implements AsyncDisposable {
    * ```
    */
   static async start(config: AgentConfig, options: AgentOptions = {}): Promise<Agent> {
-    const { loadVerifier } = await import("@atlas/nats");
+    const { loadVerifier } = await import("@atlas/store");
     const verifier = options.verifier ?? (await loadVerifier(config.trustedKeys));
     await Deno.mkdir(`${config.stateDir}/blobs`, { recursive: true });
     const { store, state } = StateStore.open(config.stateDir);

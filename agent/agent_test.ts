@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
-import { acksOf, natsTest, waitFor, waitForBlobCopy } from "@atlas/nats/testing";
-import { activateVersion, storeVersion } from "@atlas/nats/fixtures";
+import {
+  acksOf,
+  activateVersion,
+  natsTest,
+  storeVersion,
+  waitFor,
+  waitForBlobCopy,
+} from "@atlas/testkit";
 import {
   type AckRecord,
   blobMirrorStream,
@@ -8,13 +14,11 @@ import {
   Buckets,
   generateSigningKey,
   PointerRecord,
-  readMirroredBlob,
-  readPointer,
   Signer,
   Subjects,
   VersionRecord,
-} from "@atlas/nats";
-import { type AtlasNats, provision } from "@atlas/nats";
+} from "@atlas/core";
+import { type AtlasNats, provision, readMirroredBlob, readPointer } from "@atlas/store";
 import { agentOnV1, fileOf, makeAgentConfig, signer, startTestAgent } from "./test_helpers.ts";
 
 function acksOfA1(nats: AtlasNats): Promise<AckRecord[]> {

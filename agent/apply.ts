@@ -8,12 +8,12 @@
  */
 import {
   blobName,
-  type BlobOrigin,
   ContentMismatchError,
   inlineBytes,
   verifyContent,
   type VersionRecord,
-} from "@atlas/nats";
+} from "@atlas/core";
+import type { BlobOrigin } from "@atlas/store";
 import type { BlobCache } from "./cache.ts";
 import type { ManagedConfig } from "./config.ts";
 import {

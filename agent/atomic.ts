@@ -14,4 +14,4 @@ export {
   stageFile,
   syncDir,
   writeFileAtomic,
-} from "@atlas/nats";
+} from "@atlas/store";

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { sha256Hex } from "@atlas/nats";
+import { sha256Hex } from "@atlas/core";
 import { readFileOrNull, writeFileAtomic } from "./atomic.ts";
 
 /** A bounded content-addressed cache on disk, least recently used entries evicted. */

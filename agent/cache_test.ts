@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { sha256Hex } from "@atlas/nats";
+import { sha256Hex } from "@atlas/core";
 import { BlobCache } from "./cache.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);

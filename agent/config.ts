@@ -5,7 +5,7 @@
  * @module
  */
 import { z } from "zod";
-import { ConfigName, SimpleName } from "@atlas/nats";
+import { ConfigName, SimpleName } from "@atlas/core";
 import { dirname, isAbsolute, resolve } from "node:path";
 
 const Command = z.union([z.string().min(1), z.array(z.string()).min(1)]);

@@ -6,7 +6,7 @@
 import { parseArgs } from "node:util";
 import { Agent } from "./agent.ts";
 import { loadAgentConfig } from "./config.ts";
-import { runMain, untilStopSignal } from "@atlas/nats";
+import { runMain, untilStopSignal } from "@atlas/store";
 
 const USAGE = `Usage: deno task agent --config <agent.json> [--config <another.json> ...]
 

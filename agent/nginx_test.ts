@@ -6,8 +6,7 @@
  * on 127.0.0.1 on a free port. Skipped, loudly, where /usr/sbin/nginx is missing.
  */
 import assert from "node:assert/strict";
-import { acksOf, natsTest, waitFor } from "@atlas/nats/testing";
-import { activateVersion, storeVersion } from "@atlas/nats/fixtures";
+import { acksOf, activateVersion, natsTest, storeVersion, waitFor } from "@atlas/testkit";
 import { ApplyOutcome, preflightCandidate } from "./apply.ts";
 import { ManagedConfig } from "./config.ts";
 import { nginxMissing, TestNginx } from "./nginx_testing.ts";

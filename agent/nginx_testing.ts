@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { waitFor } from "@atlas/nats/testing";
+import { waitFor } from "@atlas/testkit";
 import type { ManagedConfig } from "./config.ts";
 
 /** Debian's nginx. */

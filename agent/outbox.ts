@@ -15,8 +15,8 @@
  *
  * @module
  */
-import type { AtlasNats } from "@atlas/nats";
-import { AckRecord, Streams, Subjects } from "@atlas/nats";
+import type { AtlasNats } from "@atlas/store";
+import { AckRecord, Streams, Subjects } from "@atlas/core";
 
 /** The JetStream message id of an ack: the same ack always gets the same id. */
 export function ackMessageId(ack: AckRecord): string {

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
-import { acksOf, natsTest } from "@atlas/nats/testing";
-import type { AckRecord, AtlasNats } from "@atlas/nats";
+import { acksOf, natsTest } from "@atlas/testkit";
+import type { AckRecord } from "@atlas/core";
+import type { AtlasNats } from "@atlas/store";
 import { ackMessageId, AckOutbox } from "./outbox.ts";
 
 function ack(seq: number): AckRecord {

@@ -3,9 +3,9 @@
  * process shows: SIGKILL mid-write, start-up with NATS down.
  */
 import assert from "node:assert/strict";
-import { natsTest, waitFor } from "@atlas/nats/testing";
-import { activateVersion, storeVersion } from "@atlas/nats/fixtures";
-import { provision, retryTransient, Streams } from "@atlas/nats";
+import { activateVersion, natsTest, storeVersion, waitFor } from "@atlas/testkit";
+import { provision, retryTransient } from "@atlas/store";
+import { Streams } from "@atlas/core";
 import { fileOf, makeAgentConfig, signer, startTestAgent } from "./test_helpers.ts";
 import type { AgentConfig } from "./config.ts";
 

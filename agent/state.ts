@@ -14,7 +14,7 @@
  * @module
  */
 import { z } from "zod";
-import { AckRecord, AgentConfigState, concatBytes, ConfigName, sha256Hex } from "@atlas/nats";
+import { AckRecord, AgentConfigState, concatBytes, ConfigName, sha256Hex } from "@atlas/core";
 import { syncDir } from "./atomic.ts";
 
 /** Persisted state of one config. */

@@ -4,14 +4,16 @@
  *
  * @module
  */
-import { generateSigningKey, Signer, Verifier } from "@atlas/nats";
-import type { NatsTestContext } from "@atlas/nats/testing";
+import {
+  generateSigningKey,
+  Signer,
+  type TrustedKey,
+  Verifier,
+  type VersionRecord,
+} from "@atlas/core";
+import { activateVersion, type NatsTestContext, storeVersion, waitFor } from "@atlas/testkit";
 import { Agent } from "./agent.ts";
-import { activateVersion, storeVersion } from "@atlas/nats/fixtures";
-import type { TrustedKey, VersionRecord } from "@atlas/nats";
-import { waitFor } from "@atlas/nats/testing";
-import type { AgentConfig } from "./config.ts";
-import { AgentConfigFile, type ManagedConfig } from "./config.ts";
+import { type AgentConfig, AgentConfigFile, type ManagedConfig } from "./config.ts";
 import type { z } from "zod";
 
 /** The control plane's key in agent tests. */

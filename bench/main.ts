@@ -14,13 +14,8 @@ import { parseArgs } from "node:util";
 import { cpus, totalmem } from "node:os";
 import process from "node:process";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
-import {
-  type AckRecord,
-  findNatsServer,
-  generateSigningKey,
-  Signer,
-  startNatsServer,
-} from "@atlas/nats";
+import { type AckRecord, generateSigningKey, Signer } from "@atlas/core";
+import { findNatsServer, startNatsServer } from "@atlas/testkit";
 import { startControl } from "@atlas/control";
 import { ms, summarize, type Summary, table } from "./stats.ts";
 import { type CpuProfile, Profiler, summarizeProfiles } from "./profile.ts";

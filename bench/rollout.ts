@@ -11,8 +11,8 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import type { RolloutRecord } from "@atlas/nats";
-import { startNatsServer } from "@atlas/nats";
+import type { RolloutRecord } from "@atlas/core";
+import { startNatsServer } from "@atlas/testkit";
 import { runCoordinators, startTestAgents, startTestControl } from "../tests/harness.ts";
 import { ms, summarize, table } from "./stats.ts";
 

@@ -7,7 +7,7 @@
  */
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { Agent, AgentConfigFile } from "@atlas/agent";
-import { type TrustedKey, Verifier } from "@atlas/nats";
+import { type TrustedKey, Verifier } from "@atlas/core";
 import { Profiler } from "./profile.ts";
 
 const [url, index] = [Deno.args[0]!, Number(Deno.args[1])];

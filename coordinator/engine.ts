@@ -24,40 +24,42 @@ import {
   agentIsStale,
   AgentRecord,
   AlertRecord,
-  appendAudit,
-  type AtlasNats,
   Buckets,
   type CandidateSelector,
-  checkBlobCopy,
-  isCasConflict,
   isFinal,
-  listKeys,
+  judgeStage,
   managesConfig,
   parseQuarantineKey,
   type PointerRecord,
   quarantineKey,
   QuarantineRecord,
-  readPointer,
-  rebuildBlobCopy,
   type RegionUpdate,
-  releaseActiveRollout,
-  resolveRolloutAlerts,
-  RolloutContentionError,
   type RolloutEvent,
   RolloutRecord,
   shareCutoff,
   type Signer,
   Streams,
   Subjects,
-  updateRollout,
-  type UpdateRolloutResult,
   versionKey,
   VersionRecord,
+} from "@atlas/core";
+import {
+  appendAudit,
+  type AtlasNats,
+  checkBlobCopy,
+  isCasConflict,
+  listKeys,
+  readPointer,
+  rebuildBlobCopy,
+  releaseActiveRollout,
+  resolveRolloutAlerts,
+  RolloutContentionError,
+  updateRollout,
+  type UpdateRolloutResult,
   writePointer,
-} from "@atlas/nats";
+} from "@atlas/store";
 import { type Clock, Lease, systemClock } from "./lease.ts";
 import { scanFleet } from "./health.ts";
-import { judgeStage } from "./judge.ts";
 
 /** A follow of agent records silent this long (wall clock) is replaced. */
 const FOLLOW_SILENCE_MS = 20_000;

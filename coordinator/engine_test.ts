@@ -1,15 +1,17 @@
 import assert from "node:assert/strict";
-import { natsTest, type NatsTestContext, waitFor } from "@atlas/nats/testing";
-import { activateVersion, storeVersion } from "@atlas/nats/fixtures";
+import {
+  activateVersion,
+  natsTest,
+  type NatsTestContext,
+  storeVersion,
+  waitFor,
+} from "@atlas/testkit";
 import {
   activeRolloutKey,
-  type AtlasNats,
   Buckets,
   generateSigningKey,
   inCandidateShare,
-  listKeys,
   planStages,
-  readPointer,
   RolloutRecord,
   RolloutStage,
   Signer,
@@ -17,7 +19,8 @@ import {
   Streams,
   Verifier,
   type VersionRecord,
-} from "@atlas/nats";
+} from "@atlas/core";
+import { type AtlasNats, listKeys, readPointer } from "@atlas/store";
 import { Agent, AgentConfigFile } from "@atlas/agent";
 import { type CoordinatorOptions, RegionCoordinator } from "./engine.ts";
 import { hungAgent } from "./test_helpers.ts";

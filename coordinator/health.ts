@@ -13,7 +13,8 @@
  *
  * @module
  */
-import { type AgentRecord, AlertRecord, type AtlasNats, Buckets, listKeys } from "@atlas/nats";
+import { type AgentRecord, AlertRecord, Buckets } from "@atlas/core";
+import { type AtlasNats, listKeys } from "@atlas/store";
 
 /** Options of {@linkcode scanFleet}. */
 export interface ScanOptions {

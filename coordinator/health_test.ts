@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { type AgentRecord, AlertRecord, Buckets } from "@atlas/nats";
-import { natsTest } from "@atlas/nats/testing";
+import { type AgentRecord, AlertRecord, Buckets } from "@atlas/core";
+import { natsTest } from "@atlas/testkit";
 import { scanFleet } from "./health.ts";
 
 const at = new Date().toISOString();

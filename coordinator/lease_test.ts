@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
-import { type AtlasNats, Buckets } from "@atlas/nats";
-import { natsTest } from "@atlas/nats/testing";
+import type { AtlasNats } from "@atlas/store";
+import { Buckets } from "@atlas/core";
+import { natsTest } from "@atlas/testkit";
 import { type Clock, Lease } from "./lease.ts";
 
 class FakeClock implements Clock {

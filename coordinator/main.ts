@@ -14,7 +14,7 @@ import {
   runMain,
   untilStopSignal,
   UntrustedSignerError,
-} from "@atlas/nats";
+} from "@atlas/store";
 import { RegionCoordinator } from "./engine.ts";
 
 const USAGE = `Usage: deno task coordinator --region <region> --signing-key <file>

@@ -3,19 +3,18 @@
  * a coordinator agents do not trust, hand edits healed before any heartbeat, preflights.
  */
 import assert from "node:assert/strict";
-import { natsTest, waitFor } from "@atlas/nats/testing";
+import { natsTest, waitFor } from "@atlas/testkit";
 import {
   agentKey,
   type AgentRecord,
   Buckets,
   generateSigningKey,
-  listKeys,
   planStages,
-  readPointer,
   RolloutStage,
   Signer,
   Strategy,
-} from "@atlas/nats";
+} from "@atlas/core";
+import { listKeys, readPointer } from "@atlas/store";
 import {
   type AgentSpec,
   coordinator,

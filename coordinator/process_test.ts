@@ -3,20 +3,19 @@
  * other takes the lease and finishes the rollout, no stage applied twice or skipped.
  */
 import assert from "node:assert/strict";
-import { natsTest, waitFor } from "@atlas/nats/testing";
-import { activateVersion, storeVersion } from "@atlas/nats/fixtures";
+import { activateVersion, natsTest, storeVersion, waitFor } from "@atlas/testkit";
 import {
   activeRolloutKey,
   Buckets,
   generateSigningKey,
   planStages,
-  publishTrustedKeys,
   RolloutRecord,
   Signer,
   Strategy,
   Streams,
   Verifier,
-} from "@atlas/nats";
+} from "@atlas/core";
+import { publishTrustedKeys } from "@atlas/store";
 import { Agent, AgentConfigFile } from "@atlas/agent";
 
 const MAIN = new URL("./main.ts", import.meta.url).pathname;

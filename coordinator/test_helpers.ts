@@ -5,13 +5,11 @@
  *
  * @module
  */
-import { type NatsTestContext, waitFor } from "@atlas/nats/testing";
-import { activateVersion, storeVersion } from "@atlas/nats/fixtures";
+import { activateVersion, type NatsTestContext, storeVersion, waitFor } from "@atlas/testkit";
 import {
   activeRolloutKey,
   agentKey,
   type AgentRecord,
-  type AtlasNats,
   Buckets,
   generateSigningKey,
   RolloutRecord,
@@ -20,7 +18,8 @@ import {
   Streams,
   Verifier,
   type VersionRecord,
-} from "@atlas/nats";
+} from "@atlas/core";
+import type { AtlasNats } from "@atlas/store";
 import { Agent, AgentConfigFile } from "@atlas/agent";
 import { type CoordinatorOptions, RegionCoordinator } from "./engine.ts";
 

@@ -9,16 +9,14 @@ import { parseArgs } from "node:util";
 import { resolve } from "node:path";
 import {
   connectAtlas,
-  generateSigningKey,
   natsServers,
   provision,
   provisionRegion,
   runMain,
-  Signer,
-  SigningKeyFile,
-  startSupercluster,
   untilStopSignal,
-} from "@atlas/nats";
+} from "@atlas/store";
+import { generateSigningKey, Signer, SigningKeyFile } from "@atlas/core";
+import { startSupercluster } from "@atlas/testkit";
 import { startControl } from "@atlas/control";
 import { nginxMissing, TestNginx } from "@atlas/agent/nginx_testing";
 import { ensureNatsServer } from "./setup.ts";

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { findNatsServer, NatsServerError } from "@atlas/nats";
+import { findNatsServer, NatsServerError } from "@atlas/testkit";
 
 async function run(cmd: string[], env: Record<string, string> = {}): Promise<boolean> {
   const out = await new Deno.Command(cmd[0]!, {

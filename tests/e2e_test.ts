@@ -3,7 +3,7 @@
  * agents in two regions → acks visible in status.
  */
 import assert from "node:assert/strict";
-import { natsTest, waitFor } from "@atlas/nats/testing";
+import { natsTest, waitFor } from "@atlas/testkit";
 import { startTestAgents, startTestControl } from "./harness.ts";
 
 natsTest(

@@ -7,17 +7,21 @@
  * version and every ack arrives exactly once.
  */
 import assert from "node:assert/strict";
-import { acksOf, type HasLog, printLogsOnFailure, waitFor } from "@atlas/nats/testing";
+import {
+  acksOf,
+  type HasLog,
+  printLogsOnFailure,
+  startSupercluster,
+  waitFor,
+} from "@atlas/testkit";
 import {
   type AtlasNats,
-  blobMirrorStream,
   connectAtlas,
-  pointerBucket,
   provision,
   provisionRegion,
   readMirroredBlob,
-  startSupercluster,
-} from "@atlas/nats";
+} from "@atlas/store";
+import { blobMirrorStream, pointerBucket } from "@atlas/core";
 import { runCoordinators, startTestAgents, startTestControl } from "./harness.ts";
 
 /** Versions acked by `agent` in `region` for web, in stream order. */

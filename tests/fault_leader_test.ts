@@ -4,8 +4,8 @@
  * version numbers gapless and unique, and the rollout must complete.
  */
 import assert from "node:assert/strict";
-import { natsTest, waitFor } from "@atlas/nats/testing";
-import type { RolloutRecord } from "@atlas/nats";
+import { natsTest, waitFor } from "@atlas/testkit";
+import type { RolloutRecord } from "@atlas/core";
 import { runCoordinators, startTestAgents, startTestControl, TOKEN } from "./harness.ts";
 
 natsTest(

@@ -6,17 +6,22 @@
  * ack arrives exactly once and publishing works again.
  */
 import assert from "node:assert/strict";
-import { acksOf, type HasLog, printLogsOnFailure, waitFor } from "@atlas/nats/testing";
-import { storeVersion } from "@atlas/nats/fixtures";
+import {
+  acksOf,
+  type HasLog,
+  printLogsOnFailure,
+  startSupercluster,
+  storeVersion,
+  waitFor,
+} from "@atlas/testkit";
 import {
   connectAtlas,
   loadSigner,
   provision,
   provisionRegion,
   readPointer,
-  startSupercluster,
   writePointer,
-} from "@atlas/nats";
+} from "@atlas/store";
 import { startTestAgents, startTestControl } from "./harness.ts";
 
 Deno.test({

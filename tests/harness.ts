@@ -5,9 +5,10 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { type AtlasNats, generateSigningKey, leaseHolder, loadSigner } from "@atlas/nats";
+import { type AtlasNats, leaseHolder, loadSigner } from "@atlas/store";
+import { generateSigningKey } from "@atlas/core";
 import { RegionCoordinator } from "@atlas/coordinator";
-import { type HasLog, waitFor } from "@atlas/nats/testing";
+import { type HasLog, waitFor } from "@atlas/testkit";
 import { type ControlServer, startControl } from "@atlas/control";
 import { Agent, AgentConfigFile, type ManagedConfig } from "@atlas/agent";
 

@@ -6,8 +6,8 @@
  * loudly, where /usr/sbin/nginx is missing.
  */
 import assert from "node:assert/strict";
-import { natsTest, waitFor } from "@atlas/nats/testing";
-import type { RolloutRecord } from "@atlas/nats";
+import { natsTest, waitFor } from "@atlas/testkit";
+import type { RolloutRecord } from "@atlas/core";
 import { nginxConfig, nginxMissing, TestNginx } from "@atlas/agent/nginx_testing";
 import { runCoordinators, startTestAgents, startTestControl } from "./harness.ts";
 

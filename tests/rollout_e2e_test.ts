@@ -3,8 +3,9 @@
  * (real clock, short bakes), applied by real agents.
  */
 import assert from "node:assert/strict";
-import { natsTest, waitFor } from "@atlas/nats/testing";
-import { loadSigner, readPointer, type RolloutRecord } from "@atlas/nats";
+import { natsTest, waitFor } from "@atlas/testkit";
+import { loadSigner, readPointer } from "@atlas/store";
+import type { RolloutRecord } from "@atlas/core";
 import { RegionCoordinator } from "@atlas/coordinator";
 import { runCoordinators, startTestAgents, startTestControl } from "./harness.ts";
 

@@ -5,15 +5,9 @@
  * before the pause (and the pause is a 409), or it is paused and stays paused.
  */
 import assert from "node:assert/strict";
-import { natsTest, type NatsTestContext, waitFor } from "@atlas/nats/testing";
-import {
-  activeRolloutKey,
-  type AtlasNats,
-  Buckets,
-  loadSigner,
-  readPointer,
-  RolloutRecord,
-} from "@atlas/nats";
+import { natsTest, type NatsTestContext, waitFor } from "@atlas/testkit";
+import { activeRolloutKey, Buckets, RolloutRecord } from "@atlas/core";
+import { type AtlasNats, loadSigner, readPointer } from "@atlas/store";
 import type { KV } from "@nats-io/kv";
 import { RegionCoordinator } from "@atlas/coordinator";
 import { startTestControl, type TestControl } from "./harness.ts";

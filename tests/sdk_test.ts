@@ -1,17 +1,16 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import { GatewayProxy, natsTest, waitFor } from "@atlas/nats/testing";
-import { activateVersion, storeVersion } from "@atlas/nats/fixtures";
 import {
-  type AtlasNats,
-  connectAtlas,
-  generateSigningKey,
-  provision,
-  provisionRegion,
+  activateVersion,
+  GatewayProxy,
+  natsTest,
   reservePort,
-  Signer,
   startNatsServer,
-} from "@atlas/nats";
+  storeVersion,
+  waitFor,
+} from "@atlas/testkit";
+import { type AtlasNats, connectAtlas, provision, provisionRegion } from "@atlas/store";
+import { generateSigningKey, Signer } from "@atlas/core";
 import { openConfig } from "../mod.ts";
 
 const signer = new Signer(generateSigningKey());

@@ -1,0 +1,195 @@
+/**
+ * How a region's stage of a rollout is judged, free of NATS and timers: which agents
+ * count, how each did, and whether the stage's gates hold.
+ *
+ * Only members count: live agents that state the config in their heartbeat. An agent
+ * that does not manage the config is never targeted, timed out or quarantined; one that
+ * left (goodbye, or its heartbeats stopped) is not counted either, and a targeted agent
+ * that has shown no sign of life since the stage started is `departed`, not failed. An
+ * agent that refused the pointer because its signature does not verify (`untrusted`) is
+ * listed apart: the signer is at fault, not the host.
+ *
+ * @module
+ */
+import {
+  type AckRecord,
+  agentIsStale,
+  type AgentRecord,
+  type CandidateSelector,
+  managesConfig,
+} from "./schemas.ts";
+import { inCandidateShare } from "./share.ts";
+import type { RegionProgress, RolloutRecord, RolloutStage } from "./rollout.ts";
+
+/** How one targeted agent did on a rollout's current stage. */
+export interface Outcome {
+  status: "applied" | "rejected" | "failed" | "verified" | "pending";
+  reason?: string;
+  /** Set when the agent refused the pointer itself (see `AckRecord.refusal`). */
+  refusal?: "untrusted";
+}
+
+/**
+ * Judges one agent from its heartbeat and its newest ack (either may lag the other):
+ * applied once either shows the rollout's version applied; verified, rejected or failed
+ * when an ack for that version, at or after the stage's pointer `seq`, says so; pending
+ * otherwise.
+ *
+ * @example
+ * ```ts
+ * outcomeOf(agentRecord, latestAck, rollout, progress.seq).status; // "applied"
+ * ```
+ */
+export function outcomeOf(
+  agent: AgentRecord,
+  ack: AckRecord | undefined,
+  rollout: Pick<RolloutRecord, "config" | "version">,
+  stageSeq: number,
+): Outcome {
+  const st = agent.configs[rollout.config];
+  const acks = [ack, st?.lastAck ?? undefined]
+    .filter((a) => a !== undefined && a.version === rollout.version && a.seq >= stageSeq)
+    .sort((a, b) => b!.seq - a!.seq);
+  const last = acks[0];
+  if (st?.applied?.version === rollout.version || last?.status === "applied") {
+    return { status: "applied" };
+  }
+  if (!last) return { status: "pending" };
+  return {
+    status: last.status,
+    ...(last.reason ? { reason: last.reason } : {}),
+    ...(last.refusal ? { refusal: last.refusal } : {}),
+  };
+}
+
+/** Counts of a region's stage, as stored in its {@linkcode RegionProgress}. */
+export type StageCounts = Pick<
+  RegionProgress,
+  "targeted" | "applied" | "rejected" | "failed" | "verified" | "pending" | "departed"
+>;
+
+/** The verdict on a region's stage. */
+export interface StageJudgement {
+  counts: StageCounts;
+  /** Live agents of the region that manage the config. */
+  members: number;
+  /** Targeted agents that rejected, failed or timed out (quarantined on a breach). */
+  failing: { agent: string; reason: string }[];
+  /** Targeted agents that refused the pointer's signature: never quarantined. */
+  untrusted: string[];
+  /** Share of targeted agents that rejected or failed. */
+  failureRatio: number;
+  /** True when the gates hold (the bake may run). */
+  healthy: boolean;
+  /** True when no live agent of the region manages the config: the stage has nothing to do. */
+  empty: boolean;
+  /** What the stage waits for, or why it completes as it does, in words. */
+  note: string;
+}
+
+/** What {@linkcode judgeStage} looks at. */
+export interface StageInput {
+  region: string;
+  rollout: Pick<RolloutRecord, "id" | "config" | "version" | "stage" | "skipBakeStage">;
+  stage: RolloutStage;
+  /** The pointer seq of the region's stage: acks for it (or later) count. */
+  stageSeq: number;
+  /** When the region's stage started (pointer moved), wall-clock ms. */
+  startedAt: number;
+  selector: CandidateSelector;
+  /** Every agent record of the region (live or not). */
+  agents: Iterable<AgentRecord>;
+  /** The newest ack of an agent for the rollout's config. */
+  ackOf: (agent: string) => AckRecord | undefined;
+  /** Wall-clock now, ms. */
+  now: number;
+}
+
+/**
+ * Judges a region's stage: counts the targeted members, applies the ack timeout, and
+ * decides whether the gates hold.
+ *
+ * @example
+ * ```ts
+ * const j = judgeStage({ region: "us-east", rollout, stage, stageSeq: 7, startedAt,
+ *   selector, agents, ackOf: (a) => acks.get(a), now: Date.now() });
+ * if (j.failureRatio > stage.gates.maxFailureRatio) rollBack(j.failing);
+ * ```
+ */
+export function judgeStage(input: StageInput): StageJudgement {
+  const { rollout, stage, selector, now, startedAt } = input;
+  const timedOut = now - startedAt > stage.gates.ackTimeoutSeconds * 1000;
+  const counts: StageCounts = {
+    targeted: 0,
+    applied: 0,
+    rejected: 0,
+    failed: 0,
+    verified: 0,
+    pending: 0,
+    departed: 0,
+  };
+  const failing: StageJudgement["failing"] = [];
+  const untrusted: string[] = [];
+  let members = 0;
+  for (const agent of input.agents) {
+    if (!managesConfig(agent, rollout.config)) continue;
+    const gone = agentIsStale(agent, now);
+    if (!gone) members++;
+    if (!inCandidateShare(agent.id, rollout.id, selector, agent.labels)) continue;
+    const o = outcomeOf(agent, input.ackOf(agent.id), rollout, input.stageSeq);
+    if (o.status === "pending") {
+      // Gone, or silent since the stage began: a host that left is not a failure.
+      const lastSign = Date.parse(agent.leftAt ?? agent.heartbeatAt);
+      if (gone || (timedOut && lastSign < startedAt)) {
+        if (lastSign >= startedAt - agent.heartbeatSeconds * 3000) counts.departed++;
+        continue;
+      }
+      if (timedOut) {
+        counts.targeted++;
+        counts.failed++;
+        failing.push({
+          agent: agent.id,
+          reason: `no ack within ${stage.gates.ackTimeoutSeconds} s`,
+        });
+        continue;
+      }
+    }
+    counts.targeted++;
+    counts[o.status]++;
+    if (o.refusal === "untrusted") untrusted.push(agent.id);
+    else if (o.status === "rejected" || o.status === "failed") {
+      failing.push({ agent: agent.id, reason: `${o.status}: ${o.reason ?? "no reason given"}` });
+    }
+  }
+  const bad = counts.rejected + counts.failed;
+  const failureRatio = counts.targeted ? bad / counts.targeted : 0;
+  const done = counts.applied + (stage.preflight ? counts.verified : 0);
+  const what = stage.preflight ? "verified" : "applied";
+  const skipped = rollout.skipBakeStage === rollout.stage;
+  let healthy: boolean;
+  let note: string;
+  if (members === 0 && counts.targeted === 0) {
+    healthy = true;
+    note = `no agent in ${input.region} manages ${rollout.config}: nothing to do`;
+  } else if (counts.targeted === 0) {
+    healthy = skipped;
+    note = `this stage targets none of the ${members} agents in ${input.region} that manage ` +
+      `${rollout.config}` + (skipped ? "; passed by promote" : ": promote to pass it, or abort");
+  } else {
+    healthy = done / counts.targeted >= stage.gates.minAckedRatio;
+    note = `${done}/${counts.targeted} ${what}` +
+      (counts.pending ? `, ${counts.pending} pending` : "") +
+      (bad ? `, ${bad} rejected or failed` : "") +
+      (counts.departed ? `, ${counts.departed} departed` : "");
+  }
+  return {
+    counts,
+    members,
+    failing,
+    untrusted,
+    failureRatio,
+    healthy,
+    empty: members === 0 && counts.targeted === 0,
+    note,
+  };
+}

@@ -1,0 +1,106 @@
+/**
+ * `@atlas/core`: the rules of Atlas, free of I/O (no NATS, no files, no timers): names,
+ * record schemas, canonical JSON and signatures, verification of what agents apply, who is in a
+ * rollout's share, the rollout state machine and how a region's stage is judged. Every other
+ * package decides these things by calling here, never by restating them.
+ *
+ * @example
+ * ```ts
+ * import { planStages, Strategy } from "@atlas/core";
+ * planStages(Strategy.parse({ name: "canary" }), ["us-east", "eu-west"]);
+ * ```
+ *
+ * @module
+ */
+export { concatBytes } from "./bytes.ts";
+export {
+  canonicalJson,
+  generateSigningKey,
+  sha256Hex,
+  SignatureError,
+  Signer,
+  SigningKeyFile,
+  TrustedKey,
+  TrustedKeysFile,
+  Verifier,
+  type VerifierOptions,
+} from "./crypto.ts";
+export {
+  judgeStage,
+  type Outcome,
+  outcomeOf,
+  type StageCounts,
+  type StageInput,
+  type StageJudgement,
+} from "./judge.ts";
+export {
+  agentKey,
+  assertConfigName,
+  assertSimpleName,
+  blobMirrorStream,
+  blobName,
+  Buckets,
+  isConfigName,
+  isSimpleName,
+  parseAckSubject,
+  parseQuarantineKey,
+  pointerBucket,
+  quarantineKey,
+  Streams,
+  Subjects,
+  versionKey,
+} from "./names.ts";
+export {
+  ActiveRollout,
+  activeRolloutKey,
+  AlertKind,
+  AlertRecord,
+  allowsEvent,
+  canTransition,
+  Gates,
+  isFinal,
+  type PlanOptions,
+  planStages,
+  preflightStage,
+  QuarantineRecord,
+  RegionProgress,
+  type RegionUpdate,
+  type RolloutEvent,
+  RolloutEventType,
+  RolloutRecord,
+  RolloutStage,
+  RolloutState,
+  RolloutTransitionError,
+  Strategy,
+  transition,
+  type TransitionContext,
+} from "./rollout.ts";
+export {
+  AckRecord,
+  AckStatus,
+  AgentConfigState,
+  agentIsStale,
+  AgentRecord,
+  AuditEvent,
+  CandidateSelector,
+  ConfigName,
+  ConfigRecord,
+  ContentType,
+  Digest,
+  managesConfig,
+  MISSED_HEARTBEATS,
+  PointerNotice,
+  PointerRecord,
+  RegionRecord,
+  SimpleName,
+  Timestamp,
+  VersionRecord,
+} from "./schemas.ts";
+export { inCandidateShare, preflightOf, shareCutoff, shareHash, targetOf } from "./share.ts";
+export {
+  ContentMismatchError,
+  inlineBytes,
+  verifyContent,
+  verifyPointer,
+  verifyTarget,
+} from "./verify.ts";

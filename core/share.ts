@@ -1,0 +1,95 @@
+/**
+ * Who takes a rollout's candidate: the rule agents, coordinators and the SDK share. An
+ * agent is in a share when named, when it carries every label of the selector, or when
+ * its stable hash falls at or under the selector's exact cutoff (or, on older pointers,
+ * under the percent as a probability); a quarantined agent never is.
+ *
+ * @module
+ */
+import { sha256Hex } from "./crypto.ts";
+import type { CandidateSelector, PointerRecord, VersionRecord } from "./schemas.ts";
+
+/**
+ * An agent's place in a rollout's share: a stable hash of rollout id and agent id, from 0
+ * to 2^32 - 1. The same agents stay chosen as the share grows.
+ */
+export function shareHash(rolloutId: string, agent: string): number {
+  return parseInt(sha256Hex(`${rolloutId}/${agent}`).slice(0, 8), 16);
+}
+
+/**
+ * The {@linkcode CandidateSelector.hashCutoff} that puts exactly `ceil(percent × n / 100)`
+ * of `agents` (n of them, at least one when `percent` > 0) in the share: the agents ranked
+ * by {@linkcode shareHash}, the cutoff at the last one taken. Undefined when every agent or
+ * none is taken (the percent alone says so).
+ *
+ * @example
+ * ```ts
+ * shareCutoff("r-1", ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k"], 30); // 4 of 11
+ * ```
+ */
+export function shareCutoff(
+  rolloutId: string,
+  agents: readonly string[],
+  percent: number,
+): number | undefined {
+  if (percent <= 0 || percent >= 100 || agents.length === 0) return undefined;
+  const take = Math.max(1, Math.ceil((percent * agents.length) / 100));
+  if (take >= agents.length) return 0xffff_ffff;
+  const ranked = agents.map((a) => shareHash(rolloutId, a)).sort((x, y) => x - y);
+  return ranked[take - 1]!;
+}
+
+/**
+ * True when `agent` falls in the candidate share: named, or carrying every label of the
+ * selector, or chosen by its {@linkcode shareHash}: at or under the selector's exact
+ * `hashCutoff` when it has one, else by the percent as a probability (older pointers).
+ * Excluded (quarantined) agents never are.
+ */
+export function inCandidateShare(
+  agent: string,
+  rolloutId: string,
+  selector: CandidateSelector,
+  labels: Record<string, string> = {},
+): boolean {
+  if (selector.exclude.includes(agent)) return false;
+  if (selector.agents.includes(agent)) return true;
+  const wanted = Object.entries(selector.labels ?? {});
+  if (wanted.length > 0 && wanted.every(([k, v]) => labels[k] === v)) return true;
+  if (selector.percent <= 0) return false;
+  if (selector.percent >= 100) return true;
+  const hash = shareHash(rolloutId, agent);
+  if (selector.hashCutoff !== undefined) return hash <= selector.hashCutoff;
+  return (hash / 0x1_0000_0000) * 100 < selector.percent;
+}
+
+/**
+ * The version `agent` (with `labels`) must run under `pointer`: the candidate if chosen,
+ * else active. A preflight candidate is never installed: its agents stay on active (see
+ * {@linkcode preflightOf}).
+ */
+export function targetOf(
+  pointer: PointerRecord,
+  agent: string,
+  labels: Record<string, string> = {},
+): VersionRecord {
+  const c = pointer.candidate;
+  if (c && !c.preflight && inCandidateShare(agent, c.rolloutId, c.selector, labels)) {
+    return c.version;
+  }
+  return pointer.active;
+}
+
+/**
+ * The version `agent` must check without installing (a preflight candidate whose share
+ * it is in), or undefined.
+ */
+export function preflightOf(
+  pointer: PointerRecord,
+  agent: string,
+  labels: Record<string, string> = {},
+): VersionRecord | undefined {
+  const c = pointer.candidate;
+  if (c?.preflight && inCandidateShare(agent, c.rolloutId, c.selector, labels)) return c.version;
+  return undefined;
+}

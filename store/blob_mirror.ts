@@ -1,0 +1,212 @@
+/**
+ * Reading blobs from a region's copy of the blobs object store, so an agent's fetch does
+ * not cross a gateway and still works while its region is cut off from the primary.
+ *
+ * The copy is a mirror stream of `OBJ_atlas_blobs` ({@linkcode blobMirrorStream}, made
+ * by `provisionRegion`). A mirror keeps the origin's subjects (nats-server 2.9 has no
+ * subject transforms), which the object store client cannot open as a bucket, so the
+ * object store's layout (blobs.ts) is read here directly. No consumer is created per read.
+ *
+ * Messages are read with JetStream direct gets, which the copy's own replicas answer
+ * without the JetStream meta leader, so reads keep working in a region cut off from the
+ * primary. The stream message-get API does not: on nats-server 2.9.10 it answers
+ * "JetStream system temporarily unavailable" (10008) from about 9 s after a region loses
+ * the meta leader, and in the seconds before that it can wrongly answer "stream not found"
+ * (seen under load in the gateway fault test). A direct get to a stream that does not
+ * exist gets no answer, only a timeout, so whether the region has a copy at all is asked
+ * once with a stream info (which does answer in a cut region) and remembered for a minute.
+ * Any replica may answer a direct get, even a lagging one: a chunk it lacks is an error,
+ * and the caller falls back to the primary object store.
+ *
+ * @module
+ */
+import type { LastForMsgRequest, SeqMsgRequest, StoredMsg } from "@nats-io/jetstream";
+import type { AtlasNats } from "./connect.ts";
+import { blobMirrorStream, blobName, concatBytes, sha256Hex } from "@atlas/core";
+import {
+  blobChunkSubject,
+  blobMetaSubject,
+  BLOBS_STREAM,
+  objectDigestHex,
+  type ObjectMeta,
+  parseObjectMeta,
+} from "./blobs.ts";
+
+/** Raised when a region's copy holds a blob whose chunks do not add up to its metadata. */
+export class BlobCopyError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "BlobCopyError";
+  }
+}
+
+/** A message, by sequence and subject, or the last one of a subject. */
+type _Query = LastForMsgRequest | (SeqMsgRequest & { next_by_subj: string });
+
+/** How long the answer "this region has (no) copy" is trusted. */
+const EXISTS_TTL_MS = 60_000;
+const _exists = new WeakMap<AtlasNats, Map<string, { exists: boolean; at: number }>>();
+
+/** True when `stream` exists (asked at most once a minute per connection). */
+async function _streamExists(nats: AtlasNats, stream: string): Promise<boolean> {
+  let known = _exists.get(nats);
+  if (!known) _exists.set(nats, known = new Map());
+  const hit = known.get(stream);
+  if (hit && Date.now() - hit.at < EXISTS_TTL_MS) return hit.exists;
+  const exists = (await nats.streamInfo(stream)) !== null;
+  known.set(stream, { exists, at: Date.now() });
+  return exists;
+}
+
+function _get(nats: AtlasNats, stream: string, query: _Query): Promise<StoredMsg | null> {
+  return nats.jsm.direct.getMessage(stream, query);
+}
+
+/**
+ * Reads the blob with SHA-256 `digest` from the copy of the blobs object store in
+ * `region`. Returns `null` when the copy does not have it: never stored, deleted, not
+ * mirrored yet (the copy may lag the primary by a moment), or no copy in the region
+ * (provisioned before copies existed). Callers fall back to the primary object store.
+ *
+ * The assembled bytes are checked against the size and SHA-256 the object store
+ * recorded, else a {@linkcode BlobCopyError} is thrown; they are not checked against
+ * `digest` (that is the caller's verification of a signed version). NATS errors
+ * (timeouts, no responders) are thrown as they are. Works in a region cut off from the
+ * JetStream meta leader, as long as a replica of the copy is in reach.
+ *
+ * @example
+ * ```ts
+ * const bytes = await readMirroredBlob(nats, "us-east", version.digest) ??
+ *   await (await nats.blobs()).getBlob(blobName(version.digest));
+ * ```
+ */
+export async function readMirroredBlob(
+  nats: AtlasNats,
+  region: string,
+  digest: string,
+): Promise<Uint8Array | null> {
+  const stream = blobMirrorStream(region);
+  const name = blobName(digest);
+  if (!(await _streamExists(nats, stream))) return null;
+  const metaMsg = await _get(nats, stream, { last_by_subj: blobMetaSubject(name) });
+  if (!metaMsg) return null;
+  let meta: ObjectMeta;
+  try {
+    meta = parseObjectMeta(metaMsg.data);
+  } catch (e) {
+    throw new BlobCopyError(
+      `Metadata of blob ${name} in stream ${stream} (seq ${metaMsg.seq}) is not an object ` +
+        `store record: ${(e as Error).message}; read the blob from the object store instead`,
+      { cause: e },
+    );
+  }
+  // Atlas never links blobs; a link is left to the object store client to follow.
+  if (meta.deleted || meta.options?.link) return null;
+  const expectedHex = objectDigestHex(meta.digest);
+  if (expectedHex === undefined) {
+    throw new BlobCopyError(
+      `Blob ${name} in stream ${stream} has an unknown digest ${JSON.stringify(meta.digest)}: ` +
+        `read it from the object store instead`,
+    );
+  }
+  const parts: Uint8Array[] = [];
+  // Chunks precede their metadata in the stream; each search starts past the last one.
+  let seq = 1;
+  for (let i = 0; i < meta.chunks; i++) {
+    const chunk = await _get(nats, stream, { seq, next_by_subj: blobChunkSubject(meta.nuid) });
+    if (!chunk || chunk.seq > metaMsg.seq) {
+      throw new BlobCopyError(
+        `Blob ${name} in stream ${stream} has ${i} of its ${meta.chunks} chunks: ` +
+          `read it from the object store instead`,
+      );
+    }
+    parts.push(chunk.data);
+    seq = chunk.seq + 1;
+  }
+  const bytes = concatBytes(parts);
+  const actualHex = sha256Hex(bytes);
+  if (bytes.length !== meta.size || actualHex !== expectedHex) {
+    throw new BlobCopyError(
+      `Blob ${name} in stream ${stream} is corrupt: ${bytes.length} bytes with SHA-256 ${actualHex}, ` +
+        `its metadata says ${meta.size} bytes with SHA-256 ${expectedHex}; read it from the ` +
+        `object store instead`,
+    );
+  }
+  return bytes;
+}
+
+/** Where {@linkcode readBlob} found a blob. */
+export type BlobOrigin = "region copy" | "object store";
+
+/**
+ * The bytes of the blob with SHA-256 `digest` as agents and the SDK read it: from
+ * `region`'s copy ({@linkcode readMirroredBlob}), else from the primary object store (the
+ * authority: a copy that lacks the blob or fails is only a lost detour). Null when the
+ * object store lacks it too. An error of the copy is added to an error of the object
+ * store. The bytes are not checked against `digest`: that is the caller's verification.
+ *
+ * @example
+ * ```ts
+ * const found = await readBlob(nats, "us-east", version.digest);
+ * ```
+ */
+export async function readBlob(
+  nats: AtlasNats,
+  region: string,
+  digest: string,
+): Promise<{ bytes: Uint8Array; from: BlobOrigin } | null> {
+  let copyError: unknown;
+  const copied = await readMirroredBlob(nats, region, digest).catch((e: unknown) => {
+    copyError = e;
+    return null;
+  });
+  if (copied) return { bytes: copied, from: "region copy" };
+  let bytes: Uint8Array | null;
+  try {
+    bytes = await (await nats.blobs()).getBlob(blobName(digest));
+  } catch (e) {
+    if (copyError === undefined) throw e;
+    throw new Error(
+      `${(e as Error)?.message ?? e} (the region copy failed too: ` +
+        `${(copyError as Error)?.message ?? copyError})`,
+      { cause: e },
+    );
+  }
+  return bytes ? { bytes, from: "object store" } : null;
+}
+
+/** What {@linkcode checkBlobCopy} found. */
+export interface BlobCopyCheck {
+  /** False when the copy lacks messages the origin has (it never gets them by itself). */
+  complete: boolean;
+  /** What is wrong, for a log line or an alert. */
+  detail: string;
+}
+
+/**
+ * Compares a region's copy of the blobs with the origin. A mirror keeps the origin's
+ * sequence numbers, and purges are not mirrored, so a caught-up copy starts where the
+ * origin does (or earlier) and holds at least as many messages. nats-server 2.9.10 can
+ * start a mirror created while the origin is being written past its first messages
+ * (seen in the gateway fault test): those blobs then never reach the region. Needs the
+ * origin in reach. A copy that has not reached the origin's last message yet is still
+ * copying and counts as complete.
+ */
+export async function checkBlobCopy(nats: AtlasNats, region: string): Promise<BlobCopyCheck> {
+  const origin = (await nats.jsm.streams.info(BLOBS_STREAM)).state;
+  const copy = (await nats.jsm.streams.info(blobMirrorStream(region))).state;
+  // Still copying (just created, or just reconnected after a cut): nothing to judge yet.
+  if (copy.last_seq < origin.last_seq) {
+    return { complete: true, detail: `catching up: seq ${copy.last_seq} of ${origin.last_seq}` };
+  }
+  const skipped = copy.messages > 0 && copy.first_seq > origin.first_seq;
+  const fewer = copy.messages < origin.messages;
+  if (!skipped && !fewer) {
+    return { complete: true, detail: `caught up to seq ${copy.last_seq}` };
+  }
+  return {
+    complete: false,
+    detail: `the copy holds ${copy.messages} messages from seq ${copy.first_seq}, ` +
+      `the origin ${origin.messages} from seq ${origin.first_seq}`,
+  };
+}

@@ -1,0 +1,192 @@
+/**
+ * Connecting to NATS the way every Atlas process does: reconnect forever, jittered, and
+ * one bundle of the JetStream, KV and Object Store handles that the rest of Atlas uses.
+ *
+ * @module
+ */
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import {
+  jetstream,
+  JetStreamApiCodes,
+  JetStreamApiError,
+  type JetStreamClient,
+  type JetStreamManager,
+  jetstreamManager,
+  type StreamInfo,
+} from "@nats-io/jetstream";
+import { type KV, Kvm } from "@nats-io/kv";
+import { type ObjectStore, Objm } from "@nats-io/obj";
+import { Buckets, Subjects } from "@atlas/core";
+import { StreamPublisher } from "./stream_publish.ts";
+
+/** Options of {@linkcode connectAtlas}. */
+export interface ConnectOptions {
+  /** Connection name shown in server monitoring. @default "atlas" */
+  name?: string;
+  /**
+   * Keep trying when no server answers the first time (agents start while NATS is down).
+   * @default false
+   */
+  waitOnFirstConnect?: boolean;
+  /** Milliseconds between reconnect attempts (jittered). @default 1000 */
+  reconnectTimeWaitMs?: number;
+  /** Request timeout for JetStream API calls. @default 5000 */
+  timeoutMs?: number;
+  /** Do not capture a stack trace for every request (faster, terser errors). @default false */
+  noAsyncTraces?: boolean;
+}
+
+/**
+ * Parses a server list: comma-separated URLs or a list. Falls back to `$ATLAS_NATS_URL`,
+ * then `nats://127.0.0.1:4222`.
+ */
+export function natsServers(servers?: string | string[]): string[] {
+  const raw = servers ?? Deno.env.get("ATLAS_NATS_URL") ?? "nats://127.0.0.1:4222";
+  const list = (Array.isArray(raw) ? raw : raw.split(",")).map((s) => s.trim()).filter(Boolean);
+  if (list.length === 0) throw new TypeError("Cannot connect to NATS: the server list is empty");
+  return list;
+}
+
+/** A NATS connection with the JetStream, KV and Object Store handles Atlas uses. */
+export class AtlasNats implements AsyncDisposable {
+  readonly nc: NatsConnection;
+  readonly js: JetStreamClient;
+  readonly jsm: JetStreamManager;
+  readonly kvm: Kvm;
+  readonly objm: Objm;
+  /** Acknowledged stream publishes sharing one reply subscription (hot paths: acks). */
+  readonly publisher: StreamPublisher;
+  readonly #kvs = new Map<string, Promise<KV>>();
+  readonly #timeoutMs: number;
+  #blobs: Promise<ObjectStore> | undefined;
+  #disconnectedAt: number | undefined;
+
+  constructor(nc: NatsConnection, jsm: JetStreamManager, timeoutMs: number) {
+    this.nc = nc;
+    this.jsm = jsm;
+    this.#timeoutMs = timeoutMs;
+    // No API check (an account info request): it needs the JetStream meta leader, which a
+    // region cut off from the rest of the supercluster cannot reach.
+    this.js = jetstream(nc, { timeout: timeoutMs, checkAPI: false });
+    this.kvm = new Kvm(this.js);
+    this.objm = new Objm(this.js);
+    this.publisher = new StreamPublisher(nc);
+    (async () => {
+      for await (const s of nc.status()) {
+        if (s.type === "disconnect") this.#disconnectedAt ??= Date.now();
+        else if (s.type === "reconnect") this.#disconnectedAt = undefined;
+      }
+    })().catch(() => {});
+  }
+
+  /**
+   * Milliseconds since the connection was lost (0 while connected). A reconnect usually
+   * takes about a second; much longer means NATS, or the way to it, is down.
+   */
+  get disconnectedForMs(): number {
+    if (this.nc.isClosed()) return Infinity;
+    return this.#disconnectedAt === undefined ? 0 : Date.now() - this.#disconnectedAt;
+  }
+
+  /**
+   * Opens (once, then cached) a KV bucket that must already exist.
+   *
+   * With `direct`, reads are JetStream direct gets, which any replica (or mirror) answers.
+   * They keep working in a region cut off from the JetStream meta leader, where the
+   * ordinary message get answers "JetStream system temporarily unavailable" after some
+   * seconds; the price is that a replica may lag a write by a moment, so use it for reads
+   * that tolerate that (agents re-read, compare-and-set retries). `timeoutMs` overrides
+   * the connection's request timeout for this bucket's operations.
+   */
+  kv(bucket: string, options: { direct?: boolean; timeoutMs?: number } = {}): Promise<KV> {
+    const key = `${bucket}${options.direct ? " direct" : ""} ${options.timeoutMs ?? ""}`;
+    let kv = this.#kvs.get(key);
+    if (!kv) {
+      // A shorter request timeout needs its own JetStream context.
+      const kvm = options.timeoutMs === undefined
+        ? this.kvm
+        : new Kvm(jetstream(this.nc, { timeout: options.timeoutMs, checkAPI: false }));
+      kv = kvm.open(bucket, options.direct ? { allow_direct: true } : {});
+      kv.catch(() => this.#kvs.delete(key));
+      this.#kvs.set(key, kv);
+    }
+    return kv;
+  }
+
+  /**
+   * Writes `value` under `key` in KV bucket `bucket` and returns the new revision: a
+   * `kv.put`, or with `revision` a compare-and-set (the key's current revision, or 0 for a
+   * key that must not exist yet; a deleted key has the revision of its delete marker), whose
+   * lost race throws an error that `isCasConflict` recognizes. Goes through
+   * {@linkcode publisher}: `kv.put` and `kv.update` are a request each, about 75 µs more
+   * client CPU per write (measured, see stream_publish.ts).
+   */
+  async kvWrite(bucket: string, key: string, value: string, revision?: number): Promise<number> {
+    const ack = await this.publisher.publish(Subjects.kvKey(bucket, key), value, {
+      ...(revision === undefined
+        ? {}
+        : { headers: { "Nats-Expected-Last-Subject-Sequence": `${revision}` } }),
+      timeoutMs: this.#timeoutMs,
+    });
+    return ack.seq;
+  }
+
+  /** The info of stream `name`, or null when there is no such stream. */
+  async streamInfo(name: string): Promise<StreamInfo | null> {
+    try {
+      return await this.jsm.streams.info(name);
+    } catch (e) {
+      if (e instanceof JetStreamApiError && e.code === JetStreamApiCodes.StreamNotFound) {
+        return null;
+      }
+      throw e;
+    }
+  }
+
+  /** The blobs object store. */
+  blobs(): Promise<ObjectStore> {
+    if (!this.#blobs) {
+      this.#blobs = this.objm.open(Buckets.blobs);
+      this.#blobs.catch(() => (this.#blobs = undefined));
+    }
+    return this.#blobs;
+  }
+
+  /** Drains and closes the connection. */
+  async close(): Promise<void> {
+    if (this.nc.isClosed()) return;
+    await this.nc.drain().catch(() => this.nc.close());
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+/**
+ * Connects to NATS and returns the handles every Atlas process uses.
+ *
+ * @example
+ * ```ts
+ * await using nats = await connectAtlas("nats://127.0.0.1:4222", { name: "control" });
+ * const configs = await nats.kv("atlas_configs");
+ * ```
+ */
+export async function connectAtlas(
+  servers?: string | string[],
+  options: ConnectOptions = {},
+): Promise<AtlasNats> {
+  const timeoutMs = options.timeoutMs ?? 5_000;
+  const nc = await connect({
+    servers: natsServers(servers),
+    name: options.name ?? "atlas",
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: options.reconnectTimeWaitMs ?? 1_000,
+    reconnectJitter: 500,
+    waitOnFirstConnect: options.waitOnFirstConnect ?? false,
+    timeout: timeoutMs,
+    noAsyncTraces: options.noAsyncTraces ?? false,
+  });
+  const jsm = await jetstreamManager(nc, { timeout: timeoutMs, checkAPI: false });
+  return new AtlasNats(nc, jsm, timeoutMs);
+}

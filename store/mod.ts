@@ -1,0 +1,112 @@
+/**
+ * `@atlas/store`: everything that talks to NATS (connections, the shared stream publisher,
+ * KV and object store helpers, pointers, rollout updates, audit, provisioning, leases, alerts,
+ * trusted keys, the pointer follower) and the local files the agent and SDK keep (atomic
+ * writes, key files). Rules come from `@atlas/core`.
+ *
+ * @example
+ * ```ts
+ * import { connectAtlas, readPointer } from "@atlas/store";
+ * await using nats = await connectAtlas("nats://127.0.0.1:4222");
+ * const stored = await readPointer(nats, "us-east", "web");
+ * ```
+ *
+ * @module
+ */
+export {
+  AlertNotFoundError,
+  AlertResolvedError,
+  resolveAlert,
+  type ResolveOptions,
+  resolveRolloutAlerts,
+} from "./alerts.ts";
+export {
+  type AtomicWriteOptions,
+  commitStaged,
+  discardStaged,
+  readFileOrNull,
+  removeStaleTemps,
+  type StagedFile,
+  stageFile,
+  syncDir,
+  writeFileAtomic,
+} from "./atomic.ts";
+export { appendAudit, type AuditInput } from "./audit.ts";
+export {
+  type BlobCopyCheck,
+  BlobCopyError,
+  type BlobOrigin,
+  checkBlobCopy,
+  readBlob,
+  readMirroredBlob,
+} from "./blob_mirror.ts";
+export {
+  blobChunkSubject,
+  blobMetaSubject,
+  BLOBS_STREAM,
+  objectDigestHex,
+  ObjectMeta,
+  parseObjectMeta,
+  storeBlob,
+} from "./blobs.ts";
+export { AtlasNats, connectAtlas, type ConnectOptions, natsServers } from "./connect.ts";
+export {
+  type DeliveryContext,
+  type FollowErrorContext,
+  FollowStage,
+  FollowStatus,
+  PointerFollower,
+  type PointerFollowerOptions,
+  PointerVia,
+} from "./follow.ts";
+export { loadSigner, loadVerifier } from "./key_files.ts";
+export { listKeys } from "./keys.ts";
+export {
+  publishTrustedKeys,
+  readTrustedKeys,
+  requireTrustedSigner,
+  type RequireTrustedSignerOptions,
+  UntrustedSignerError,
+} from "./keys_trust.ts";
+export {
+  LEASE_LIVE_MS,
+  LEASE_TTL_MS,
+  type LeaseHolder,
+  leaseHolder,
+  type LeaseHolderOptions,
+  LeaseRecord,
+} from "./leases.ts";
+export {
+  type PointerChange,
+  PointerConflictError,
+  publishNotice,
+  readPointer,
+  type StoredPointer,
+  writePointer,
+  type WritePointerOptions,
+} from "./pointers.ts";
+export { runMain, untilStopSignal } from "./process.ts";
+export {
+  listRegions,
+  provision,
+  type ProvisionOptions,
+  provisionRegion,
+  rebuildBlobCopy,
+  type RegionOptions,
+} from "./provision.ts";
+export {
+  isCasConflict,
+  isTransient,
+  type RetryOptions,
+  retryTransient,
+  UnavailableError,
+} from "./retry.ts";
+export {
+  RolloutContentionError,
+  type StoredRollout,
+  updateRollout,
+  type UpdateRolloutOptions,
+  type UpdateRolloutResult,
+} from "./rollout_update.ts";
+export { releaseActiveRollout } from "./rollouts.ts";
+export { type PubAck, StreamPublisher, type StreamPublishOptions } from "./stream_publish.ts";

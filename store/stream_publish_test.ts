@@ -1,0 +1,94 @@
+import assert from "node:assert/strict";
+import { natsTest } from "@atlas/testkit";
+import { connectAtlas } from "./connect.ts";
+import { StreamPublisher } from "./stream_publish.ts";
+import { isCasConflict } from "./retry.ts";
+import { Buckets } from "@atlas/core";
+
+natsTest("a stream publish is stored once per message id, and says so", async ({ nats }) => {
+  await nats.jsm.streams.add({ name: "T", subjects: ["t.>"] });
+  const publisher = new StreamPublisher(nats.nc);
+  const first = await publisher.publish("t.a", "one", { msgID: "m1" });
+  assert.deepEqual(first, { stream: "T", seq: 1, duplicate: false });
+  const again = await publisher.publish("t.a", "one", { msgID: "m1" });
+  assert.deepEqual(again, { stream: "T", seq: 1, duplicate: true });
+  // Concurrent publishes each get their own answer.
+  const seqs = await Promise.all(
+    ["x", "y", "z"].map((d, i) => publisher.publish("t.b", d, { msgID: `c${i}` })),
+  );
+  assert.deepEqual(seqs.map((a) => a.seq).sort(), [2, 3, 4]);
+  assert.equal((await nats.jsm.streams.info("T")).state.messages, 4);
+});
+
+natsTest(
+  "a stream publish carries headers: a create-only write is refused once taken",
+  async ({ nats }) => {
+    await nats.jsm.streams.add({ name: "T", subjects: ["t.>"] });
+    const publisher = new StreamPublisher(nats.nc);
+    const createOnly = { headers: { "Nats-Expected-Last-Subject-Sequence": "0" } };
+    assert.equal((await publisher.publish("t.a", "first", createOnly)).seq, 1);
+    const refused = await publisher.publish("t.a", "second", createOnly).catch((e) => e);
+    assert.ok(isCasConflict(refused), String(refused));
+    assert.match(String(refused), /refused the publish to t\.a: wrong last sequence: 1/);
+    // The expected sequence of the subject's last message lets the next write in.
+    const next = { headers: { "Nats-Expected-Last-Subject-Sequence": "1" } };
+    assert.equal((await publisher.publish("t.a", "second", next)).seq, 2);
+    const last = await nats.jsm.streams.getMessage("T", { last_by_subj: "t.a" });
+    assert.equal(last?.string(), "second");
+  },
+);
+
+natsTest(
+  "a refused, unheard or unanswered stream publish rejects with the reason",
+  async ({ nats }) => {
+    await nats.jsm.streams.add({ name: "SMALL", subjects: ["small.>"], max_msg_size: 8 });
+    const publisher = new StreamPublisher(nats.nc);
+    await assert.rejects(
+      publisher.publish("small.a", "more than eight bytes"),
+      /JetStream refused the publish to small\.a: message size exceeds maximum allowed \(error 10054\)/,
+    );
+    await assert.rejects(
+      publisher.publish("nobody.a", "x"),
+      /no stream stores nobody\.a \(no responders\)/,
+    );
+    // A listener that never answers: the publish times out instead of waiting forever.
+    const mute = nats.nc.subscribe("mute.>");
+    await nats.nc.flush();
+    await assert.rejects(
+      publisher.publish("mute.a", "x", { timeoutMs: 300 }),
+      /timed out waiting for the stream to store mute\.a/,
+    );
+    mute.unsubscribe();
+  },
+);
+
+natsTest("stream publishes waiting when the connection closes are rejected", async ({ urls }) => {
+  const nats = await connectAtlas(urls);
+  const publisher = new StreamPublisher(nats.nc);
+  const mute = nats.nc.subscribe("mute.>");
+  const waiting = publisher.publish("mute.a", "x", { timeoutMs: 60_000 });
+  await nats.nc.flush();
+  mute.unsubscribe();
+  await nats.nc.close();
+  await assert.rejects(waiting, /the connection closed before the stream stored mute\.a/);
+});
+
+natsTest("a KV put and compare-and-set write through the publisher", async ({ nats }) => {
+  const kv = await nats.kv(Buckets.configs);
+  const first = await nats.kvWrite(Buckets.configs, "web", '{"v":1}', 0);
+  const taken = await nats.kvWrite(Buckets.configs, "web", '{"v":"lost"}', 0).catch((e) => e);
+  assert.ok(isCasConflict(taken), String(taken));
+  const stale = await nats.kvWrite(Buckets.configs, "web", '{"v":"lost"}', first - 1)
+    .catch((e) => e);
+  assert.ok(isCasConflict(stale), String(stale));
+  const second = await nats.kvWrite(Buckets.configs, "web", '{"v":2}', first);
+  const entry = await kv.get("web");
+  assert.deepEqual([entry?.revision, entry?.json()], [second, { v: 2 }]);
+  // Without a revision it is a plain put, over whatever is there.
+  const third = await nats.kvWrite(Buckets.configs, "web", '{"v":3}');
+  assert.deepEqual([third > second, (await kv.get("web"))?.json()], [true, { v: 3 }]);
+  await assert.rejects(
+    nats.kvWrite("atlas_no_such_bucket", "web", "{}", 0),
+    /no stream stores \$KV\.atlas_no_such_bucket\.web \(no responders\)/,
+  );
+});

@@ -1,0 +1,75 @@
+/**
+ * Test fixtures that act as the control plane at the level of the NATS contract:
+ * store a blob, create a signed version, move a pointer. Agent tests use them so they
+ * do not depend on the HTTP layer; they are also handy for tampering on purpose.
+ *
+ * @module
+ */
+import { type AtlasNats, storeBlob, writePointer } from "@atlas/store";
+import {
+  Buckets,
+  type ContentType,
+  type PointerRecord,
+  sha256Hex,
+  type Signer,
+  versionKey,
+  VersionRecord,
+} from "@atlas/core";
+
+/** Stores `content` as version `version` of `config`, signed by `signer`. */
+export async function storeVersion(
+  nats: AtlasNats,
+  signer: Signer,
+  config: string,
+  version: number,
+  content: string | Uint8Array,
+  contentType: ContentType = "application/json",
+): Promise<VersionRecord> {
+  const bytes = typeof content === "string" ? new TextEncoder().encode(content) : content;
+  const digest = sha256Hex(bytes);
+  await storeBlob(nats, digest, bytes);
+  const record = VersionRecord.parse(signer.sign({
+    config,
+    version,
+    digest,
+    size: bytes.length,
+    contentType,
+    author: "fixture",
+    message: `v${version}`,
+    createdAt: new Date().toISOString(),
+  }));
+  const versions = await nats.kv(Buckets.versions);
+  await versions.put(versionKey(config, version), JSON.stringify(record));
+  return record;
+}
+
+/** Options of {@linkcode activateVersion}. */
+export interface ActivateOptions {
+  /** Inline the content in the notice. @default true */
+  inline?: boolean;
+  /** Content bytes to inline (required when inline is true). */
+  content?: string | Uint8Array;
+  candidate?: PointerRecord["candidate"];
+}
+
+/** Moves the pointer of `config` in `region` to `version` (pushing history). */
+export function activateVersion(
+  nats: AtlasNats,
+  signer: Signer,
+  region: string,
+  version: VersionRecord,
+  options: ActivateOptions = {},
+): Promise<PointerRecord | null> {
+  const content = options.content;
+  const inline = options.inline !== false && content !== undefined
+    ? {
+      [version.digest]: typeof content === "string" ? new TextEncoder().encode(content) : content,
+    }
+    : {};
+  return writePointer(nats, signer, region, version.config, (cur) => ({
+    active: version,
+    history: cur ? [cur.active.version, ...cur.history].slice(0, 32) : [],
+    reason: `activate v${version.version}`,
+    ...(options.candidate ? { candidate: options.candidate } : {}),
+  }), { issuedBy: "fixture", inline });
+}

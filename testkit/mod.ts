@@ -1,0 +1,41 @@
+/**
+ * `@atlas/testkit`: what tests, benchmarks and dev mode start: the nats-server launcher (a
+ * node, a cluster, a supercluster with cuttable gateways), per-test servers (`natsTest`),
+ * `waitFor`, and fixtures that act as the control plane at the level of NATS. Imported by
+ * tests, bench and dev mode only, never by the agent, the coordinator or the SDK.
+ *
+ * @example
+ * ```ts
+ * import { natsTest } from "@atlas/testkit";
+ * natsTest("a pointer survives a restart", async ({ nats }) => {});
+ * ```
+ *
+ * @module
+ */
+export { type ActivateOptions, activateVersion, storeVersion } from "./fixtures.ts";
+export { GatewayLinks, GatewayProxy } from "./gateway_links.ts";
+export {
+  findNatsServer,
+  NatsCluster,
+  type NatsClusterOptions,
+  NatsServer,
+  NatsServerError,
+  type NatsServerOptions,
+  type RegionSpec,
+  reservePort,
+  startNatsCluster,
+  startNatsServer,
+  startSupercluster,
+  Supercluster,
+} from "./server.ts";
+export {
+  acksOf,
+  type HasLog,
+  natsTest,
+  type NatsTestContext,
+  type NatsTestOptions,
+  printLogsOnFailure,
+  waitFor,
+  waitForBlobCopy,
+  type WaitForOptions,
+} from "./testing.ts";
