@@ -4,27 +4,25 @@
  *
  * @module
  */
-import {
-  ConfigRecord,
-  generateSigningKey,
-  RegionRecord,
-  TrustedKeysFile,
-  VersionRecord,
-} from "@atlas/nats";
+import { generateSigningKey } from "@atlas/nats";
+import { type ApiClient, CliError, type Env } from "./client.ts";
+import { short, table, when } from "./format.ts";
 import {
   AgentList,
   AuditList,
   ConfigList,
+  ConfigRecord,
   ConfigStatus,
   MoveResult,
   type QuarantineView,
   RegionList,
+  RegionRecord,
   ReleaseResult,
   RemoveResult,
+  TrustedKeysFile,
   VersionList,
-} from "./api.ts";
-import { type ApiClient, CliError, type Env } from "./cli_client.ts";
-import { short, table, when } from "./cli_format.ts";
+  VersionRecord,
+} from "./schemas.ts";
 
 /** Where the CLI reads and writes; injectable so tests run it in-process. */
 export interface CliIo {

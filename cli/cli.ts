@@ -12,11 +12,11 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { ApiClient, CliError, resolveTarget } from "./cli_client.ts";
-import { type CliIo, COMMANDS } from "./cli_commands.ts";
-import { ROLLOUT_COMMANDS } from "./cli_rollouts.ts";
+import { ApiClient, CliError, resolveTarget } from "./client.ts";
+import { type CliIo, COMMANDS } from "./commands.ts";
+import { ROLLOUT_COMMANDS } from "./rollouts.ts";
 
-export type { CliIo } from "./cli_commands.ts";
+export type { CliIo } from "./commands.ts";
 
 /** Usage text of the CLI. */
 export const HELP = `Usage: deno task atlas <command> [options]
@@ -147,5 +147,3 @@ export async function main(argv: string[], io: CliIo = DENO_IO): Promise<number>
     return 1;
   }
 }
-
-if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -6,8 +6,7 @@
  * @module
  */
 import { z } from "zod";
-import { ErrorBody } from "./api.ts";
-import type { Issue } from "./errors.ts";
+import { ErrorBody, type Issue } from "./schemas.ts";
 
 /** Where the CLI sends requests when nothing says otherwise. */
 export const DEFAULT_URL = "http://127.0.0.1:8080";

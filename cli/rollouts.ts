@@ -4,11 +4,19 @@
  *
  * @module
  */
-import { AlertRecord, isFinal, type RolloutRecord, RolloutState } from "@atlas/nats";
-import { AlertList, type RegionWait, RolloutList, RolloutView, StrategyName } from "./api.ts";
-import { CliError } from "./cli_client.ts";
-import { enc, type Flags, positiveInt, regionsFlag, requireArg, type Run } from "./cli_commands.ts";
-import { table, when } from "./cli_format.ts";
+import { CliError } from "./client.ts";
+import { enc, type Flags, positiveInt, regionsFlag, requireArg, type Run } from "./commands.ts";
+import { table, when } from "./format.ts";
+import {
+  AlertList,
+  AlertRecord,
+  isFinal,
+  type RegionWait,
+  RolloutList,
+  RolloutState,
+  RolloutView,
+  StrategyName,
+} from "./schemas.ts";
 
 /** How often `rollout watch` polls. */
 export const WATCH_INTERVAL_MS = 500;
@@ -60,7 +68,7 @@ function _startBody(flags: Flags, version: number): Record<string, unknown> {
   };
 }
 
-function _stageOf(r: RolloutRecord): string {
+function _stageOf(r: Pick<RolloutView, "stage" | "stages">): string {
   return `${Math.min(r.stage + 1, r.stages.length)}/${r.stages.length}`;
 }
 
@@ -86,7 +94,11 @@ export function waitLine(w: RegionWait): string {
  * The `rollout watch` display: a header, then one line per region, and under each region
  * of the current stage not done yet what it waits for.
  */
-export function progressLines(r: RolloutRecord & { waiting?: RegionWait[] }): string[] {
+export function progressLines(
+  r: Pick<RolloutView, "id" | "config" | "version" | "state" | "stage" | "stages" | "regions"> & {
+    waiting?: RegionWait[];
+  },
+): string[] {
   const regions = Object.entries(r.regions).sort(([a], [b]) => a.localeCompare(b));
   const width = Math.max(...regions.map(([name]) => name.length));
   const preflight = r.stages[r.stage]?.preflight === true && !isFinal(r.state);

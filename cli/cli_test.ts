@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import { SigningKeyFile } from "@atlas/nats";
 import { natsTest } from "@atlas/nats/testing";
-import { resolveTarget } from "./cli_client.ts";
-import { table } from "./cli_format.ts";
-import { atlasHere, startTestControl } from "./cli_testing.ts";
+import { resolveTarget } from "./client.ts";
+import { table } from "./format.ts";
+import { atlasHere, startTestControl } from "./testing.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
-const CLI = new URL("./cli.ts", import.meta.url).pathname;
+const CLI = new URL("./main.ts", import.meta.url).pathname;
 
 /** Runs the CLI as a real subprocess. */
 async function atlas(env: Record<string, string>, ...args: string[]) {
