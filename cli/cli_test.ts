@@ -141,42 +141,70 @@ Deno.test("the CLI says how to set a token when it has none", async () => {
   assert.match(help.stdout, /keys generate <file>/);
 });
 
-Deno.test("without ATLAS_URL the CLI uses dev mode's dev.json and token file", async () => {
+Deno.test("the CLI finds a dev instance by --url, ATLAS_URL, --dev-dir, ATLAS_DEV_DIR or walking up", async () => {
   const dir = await Deno.makeTempDir();
-  await Deno.mkdir(`${dir}/.atlas/dev`, { recursive: true });
-  await Deno.writeTextFile(`${dir}/.atlas/dev/token`, "dev-token\n");
-  await Deno.writeTextFile(
-    `${dir}/.atlas/dev/dev.json`,
+  const devJson = (port: number, tokenFile: string) =>
     JSON.stringify({
-      controlUrl: "http://127.0.0.1:9999/",
+      controlUrl: `http://127.0.0.1:${port}/`,
       natsUrl: "nats://127.0.0.1:4222",
-      tokenFile: ".atlas/dev/token",
-      trustedKeysFile: ".atlas/dev/trusted.json",
+      tokenFile,
+      trustedKeysFile: "trusted.json",
       agents: [],
-    }),
+    });
+  await Deno.mkdir(`${dir}/project/.atlas/dev`, { recursive: true });
+  await Deno.mkdir(`${dir}/project/sub/deeper`, { recursive: true });
+  await Deno.writeTextFile(`${dir}/project/.atlas/dev/token`, "dev-token\n");
+  await Deno.writeTextFile(
+    `${dir}/project/.atlas/dev/dev.json`,
+    devJson(9999, ".atlas/dev/token"),
   );
+  await Deno.mkdir(`${dir}/custom`);
+  await Deno.writeTextFile(`${dir}/custom/admin.token`, "custom-token");
+  await Deno.writeTextFile(`${dir}/custom/dev.json`, devJson(7777, `${dir}/custom/admin.token`));
   const env = (vars: Record<string, string>) => ({ get: (n: string) => vars[n] });
-  assert.deepEqual(await resolveTarget(env({}), dir), {
+
+  // Walking up from a subdirectory finds the project's .atlas/dev/dev.json.
+  assert.deepEqual(await resolveTarget(env({}), `${dir}/project/sub/deeper`), {
     url: "http://127.0.0.1:9999",
     token: "dev-token",
-    source: "dev.json",
+    source: `${dir}/project/.atlas/dev/dev.json`,
   });
-  assert.deepEqual(await resolveTarget(env({ ATLAS_TOKEN: "mine" }), dir), {
-    url: "http://127.0.0.1:9999",
-    token: "mine",
-    source: "dev.json",
+  assert.equal(
+    (await resolveTarget(env({ ATLAS_TOKEN: "mine" }), `${dir}/project`)).token,
+    "mine",
+  );
+  // A dev instance started with --data-dir: ATLAS_DEV_DIR, and --dev-dir over it.
+  const custom = await resolveTarget(env({ ATLAS_DEV_DIR: `${dir}/custom` }), `${dir}/project`);
+  assert.deepEqual([custom.url, custom.token], ["http://127.0.0.1:7777", "custom-token"]);
+  const flagged = await resolveTarget(env({ ATLAS_DEV_DIR: "/nowhere" }), dir, {
+    devDir: "custom",
   });
-  assert.deepEqual(await resolveTarget(env({ ATLAS_URL: "http://h:1" }), dir), {
+  assert.equal(flagged.url, "http://127.0.0.1:7777");
+  await assert.rejects(
+    resolveTarget(env({ ATLAS_DEV_DIR: `${dir}/project` }), dir),
+    /ATLAS_DEV_DIR points at .*project, which has no dev.json/,
+  );
+  // An explicit URL wins, --url over ATLAS_URL.
+  assert.deepEqual(await resolveTarget(env({ ATLAS_URL: "http://h:1" }), `${dir}/project`), {
     url: "http://h:1",
     token: undefined,
     source: "ATLAS_URL",
   });
+  assert.equal(
+    (await resolveTarget(env({ ATLAS_URL: "http://h:1" }), dir, { url: "http://g:2/" })).url,
+    "http://g:2",
+  );
   await Deno.writeTextFile(`${dir}/tok`, "from-file");
   assert.equal(
-    (await resolveTarget(env({ ATLAS_TOKEN_FILE: `${dir}/tok` }), "/")).token,
+    (await resolveTarget(env({ ATLAS_URL: "http://h:1", ATLAS_TOKEN_FILE: `${dir}/tok` }), "/"))
+      .token,
     "from-file",
   );
-  assert.equal((await resolveTarget(env({}), "/")).url, "http://127.0.0.1:8080");
+  // Nothing found: no default port, but how to point the CLI at an instance.
+  const none = await atlasHere({}, dir, "configs");
+  assert.equal(none.code, 1);
+  assert.match(none.stderr, /No control plane to talk to .*pass --url <url> or set ATLAS_URL/);
+  assert.match(none.stderr, /set ATLAS_DEV_DIR=<dir> or pass --dev-dir <dir>/);
   await Deno.remove(dir, { recursive: true });
 });
 
@@ -198,4 +226,110 @@ Deno.test("keys generate writes a 0600 key file and never overwrites one", async
 Deno.test("tables align columns and say (none) when empty", () => {
   assert.equal(table(["A", "BB"], [["xyz", "1"], ["q", "22"]]), "A    BB\nxyz  1\nq    22");
   assert.equal(table(["A"], []), "(none)");
+});
+
+Deno.test("help is generated per command and lists every command with its arguments", async () => {
+  const root = await atlasHere({}, "/", "--help");
+  assert.equal(root.code, 0);
+  for (const line of ["rollout start <name> <version>", "keys generate <file>", "get <config>"]) {
+    assert.ok(root.stdout.includes(line), `${line} in\n${root.stdout}`);
+  }
+  assert.equal((await atlasHere({}, "/", "help")).stdout, root.stdout);
+  const start = await atlasHere({}, "/", "rollout", "start", "--help");
+  assert.equal(start.code, 0);
+  assert.match(start.stdout, /^Usage: atlas rollout start \[options\] <name> <version>/);
+  assert.match(start.stdout, /--allow-no-coordinator/);
+  assert.match(start.stdout, /Global Options:[\s\S]*--json/);
+  assert.doesNotMatch(start.stdout, /--content-type/, "only the command's own flags");
+  // A flag of another command is refused, naming the command's help.
+  const wrong = await atlasHere({}, "/", "status", "web", "--content-type", "x");
+  assert.equal(wrong.code, 1);
+  assert.match(wrong.stderr, /^error: Unknown option '--content-type'.*see `atlas status --help`/);
+  const missing = await atlasHere({}, "/", "publish", "web");
+  assert.match(
+    missing.stderr,
+    /^error: Missing required argument 'file': see `atlas publish --help`/,
+  );
+});
+
+Deno.test("--json prints errors as JSON on stdout with exit code 1", async () => {
+  const usage = await atlasHere({}, "/", "frobnicate", "--json");
+  assert.equal(usage.code, 1);
+  assert.equal(usage.stderr, "");
+  assert.deepEqual(JSON.parse(usage.stdout), {
+    error: { code: "usage", message: 'Unknown command "frobnicate": see `deno task atlas help`' },
+  });
+  const parse = await atlasHere({}, "/", "status", "--json");
+  assert.equal(JSON.parse(parse.stdout).error.code, "usage");
+  const empty = await atlasHere(
+    { ATLAS_URL: "http://127.0.0.1:1", ATLAS_TOKEN: "x" },
+    "/",
+    "activate",
+    "web",
+    "1",
+    "--regions",
+    "",
+    "--json",
+  );
+  assert.equal(empty.code, 1);
+  assert.match(JSON.parse(empty.stdout).error.message, /^--regions needs at least one region/);
+});
+
+Deno.test("atlas completion prints bash and zsh scripts that complete commands and flags", async () => {
+  const bash = await atlasHere({}, "/", "completion", "bash");
+  assert.equal(bash.code, 0, bash.stderr);
+  assert.match(bash.stdout, /complete -o default -F _atlas_complete atlas/);
+  const zsh = await atlasHere({}, "/", "completion", "zsh");
+  assert.match(zsh.stdout, /bashcompinit/);
+  assert.equal((await atlasHere({}, "/", "completion", "fish")).code, 1);
+  // Run the bash function on a few command lines.
+  const complete = async (line: string) => {
+    const words = line.split(" ");
+    const script = `${bash.stdout}\nCOMP_WORDS=(${words.map((w) => `'${w}'`).join(" ")})\n` +
+      `COMP_CWORD=${words.length - 1}\n_atlas_complete\nprintf '%s\\n' "\${COMPREPLY[@]}"`;
+    const out = await new Deno.Command("bash", { args: ["-c", script], stdout: "piped" })
+      .output();
+    return new TextDecoder().decode(out.stdout).trim().split("\n").filter(Boolean);
+  };
+  assert.deepEqual(await complete("atlas rollout st"), ["start"]);
+  assert.ok((await complete("atlas ")).includes("configs"));
+  assert.deepEqual(await complete("atlas rollout start web 1 --allow"), ["--allow-no-coordinator"]);
+  assert.deepEqual(await complete("atlas configs cr"), ["create"]);
+  assert.deepEqual(await complete("atlas activate web 1 --js"), ["--json"]);
+  assert.deepEqual(await complete("atlas publish web --message "), []);
+});
+
+natsTest("file arguments are relative to the caller's directory under deno task", async ({
+  urls,
+}) => {
+  await using control = await startTestControl(urls);
+  const elsewhere = await Deno.makeTempDir();
+  await Deno.writeTextFile(`${elsewhere}/web.json`, '{"from": "elsewhere"}');
+  await Deno.writeTextFile(`${elsewhere}/schema.json`, '{"type": "object"}');
+  const task = async (...args: string[]) => {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["task", "-q", "--config", `${ROOT}deno.json`, "atlas", ...args],
+      cwd: elsewhere,
+      env: { NO_COLOR: "1", ...control.env },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    return {
+      code: out.code,
+      stdout: new TextDecoder().decode(out.stdout),
+      stderr: new TextDecoder().decode(out.stderr),
+    };
+  };
+  const created = await task("configs", "create", "web", "--schema", "schema.json");
+  assert.equal(created.code, 0, created.stderr);
+  const published = await task("publish", "web", "web.json", "--json");
+  assert.equal(published.code, 0, published.stderr);
+  assert.equal(JSON.parse(published.stdout).version, 1);
+  const shown = await atlasHere(control.env, "/", "show", "web", "1");
+  assert.equal(shown.stdout, '{"from": "elsewhere"}');
+  // An API error with --json: the API's code, on stdout.
+  const failed = await task("activate", "web", "9", "--json");
+  assert.equal(failed.code, 1);
+  assert.equal(JSON.parse(failed.stdout).error.code, "not_found");
+  await Deno.remove(elsewhere, { recursive: true });
 });
