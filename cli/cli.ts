@@ -21,6 +21,7 @@ import { completionScript, SHELLS } from "./completion.ts";
 import { CliError, CliErrorCode } from "./errors.ts";
 import { ACTIVE_COMMANDS } from "./active.ts";
 import { ROLLOUT_COMMANDS } from "./rollouts.ts";
+import { TRANSFER_COMMANDS } from "./transfer.ts";
 
 export type { CliIo } from "./commands.ts";
 
@@ -233,6 +234,27 @@ export const COMMAND_TREE: readonly CommandSpec[] = [
     }],
   },
   {
+    name: "export",
+    args: ["[configs...]"],
+    summary: "write configs with every version's content and message to a file",
+    help: "Exports every config unless some are named. --out file.json writes one file, " +
+      "--out dir/ (an existing directory, or a path ending in /) one <config>.json per " +
+      "config; without --out the export goes to stdout.",
+    options: [["--out <dir|file>", "where to write (default: stdout)"]],
+    run: "export",
+  },
+  {
+    name: "import",
+    args: ["<file>"],
+    summary: "publish an export's configs and versions here, in order",
+    help: "Versions are published anew: they get this installation's signatures, the " +
+      "importing token as author and new timestamps; content and messages are kept. A " +
+      "config that already has versions is refused unless --force, which appends the " +
+      "imported versions after the existing ones (nothing is deleted).",
+    options: [["--force", "append to configs that already have versions"]],
+    run: "import",
+  },
+  {
     name: "completion",
     args: ["<shell>"],
     summary: `print a shell completion script (${SHELLS.join(" or ")})`,
@@ -247,6 +269,7 @@ const HANDLERS: Record<string, (run: Run) => Promise<void>> = {
   ...COMMANDS,
   ...ROLLOUT_COMMANDS,
   ...ACTIVE_COMMANDS,
+  ...TRANSFER_COMMANDS,
   async completion(run) {
     const shell = run.args[0]!;
     const script = completionScript(shell, buildProgram(() => Promise.resolve()));

@@ -48,5 +48,6 @@ export {
   waitProgress,
   type WaitTarget,
 } from "./active.ts";
+export { EXPORT_FORMAT, ExportedConfig, ExportedVersion, ExportFile } from "./transfer.ts";
 export { short, table, when } from "./format.ts";
 export { progressBar, progressLines } from "./rollouts.ts";
