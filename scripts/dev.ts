@@ -300,7 +300,12 @@ Atlas dev mode is up.
   coordinators    one per region (${regions.join(", ")})
   machine-readable: ${dataDir}/dev.json
 
-Try, in another terminal (the CLI finds this dev instance by itself):
+Try, in another terminal (${
+      dataDir === resolve(".atlas/dev")
+        ? "the CLI finds this dev instance by itself, from any directory of the project"
+        : `first \`export ATLAS_DEV_DIR=${dataDir}\`, or pass --dev-dir ${dataDir}, for the CLI ` +
+          "to find this instance"
+    }):
   deno task atlas publish ${DEMO_CONFIG} examples/${DEMO_CONFIG}.json -m "first version"
   deno task atlas activate ${DEMO_CONFIG} 1
   deno task atlas status ${DEMO_CONFIG}

@@ -6,7 +6,7 @@
  */
 import { generateSigningKey } from "@atlas/nats";
 import { type CliIo, main } from "./cli.ts";
-import { startControl } from "./server.ts";
+import { startControl } from "@atlas/control";
 
 /** The admin token of {@linkcode startTestControl}. */
 export const CLI_TEST_TOKEN = "cli-test-admin-token";

@@ -4,20 +4,28 @@
  *
  * @module
  */
-import { AlertRecord, isFinal, type RolloutRecord, RolloutState } from "@atlas/nats";
-import { AlertList, type RegionWait, RolloutList, RolloutView, StrategyName } from "./api.ts";
-import { CliError } from "./cli_client.ts";
-import { enc, type Flags, positiveInt, regionsFlag, requireArg, type Run } from "./cli_commands.ts";
-import { table, when } from "./cli_format.ts";
+import { CliError, CliErrorCode } from "./errors.ts";
+import { enc, type Flags, positiveInt, regionsFlag, requireArg, type Run } from "./commands.ts";
+import { table, when } from "./format.ts";
+import {
+  AlertList,
+  AlertRecord,
+  isFinal,
+  type RegionWait,
+  RolloutList,
+  RolloutState,
+  RolloutView,
+  StrategyName,
+} from "./schemas.ts";
 
 /** How often `rollout watch` polls. */
 export const WATCH_INTERVAL_MS = 500;
 
 /** Strategy fields each CLI flag sets, and the strategies it applies to. */
 const STRATEGY_FLAGS = {
-  "canary-percent": { field: "canaryPercent", strategies: ["canary"] },
-  steps: { field: "steps", strategies: ["linear"] },
-  bake: { field: "bakeSeconds", strategies: ["canary", "linear", "exponential"] },
+  "canary-percent": { opt: "canaryPercent", field: "canaryPercent", strategies: ["canary"] },
+  steps: { opt: "steps", field: "steps", strategies: ["linear"] },
+  bake: { opt: "bake", field: "bakeSeconds", strategies: ["canary", "linear", "exponential"] },
 } as const;
 
 function _number(flag: string, text: string): number {
@@ -37,8 +45,8 @@ function _startBody(flags: Flags, version: number): Record<string, unknown> {
     );
   }
   const strategy: Record<string, unknown> = { name };
-  for (const [flag, { field, strategies }] of Object.entries(STRATEGY_FLAGS)) {
-    const text = flags[flag as keyof typeof STRATEGY_FLAGS];
+  for (const [flag, { opt, field, strategies }] of Object.entries(STRATEGY_FLAGS)) {
+    const text = flags[opt];
     if (text === undefined) continue;
     if (!(strategies as readonly string[]).includes(name)) {
       throw new CliError(
@@ -47,7 +55,7 @@ function _startBody(flags: Flags, version: number): Record<string, unknown> {
     }
     strategy[field] = _number(flag, text);
   }
-  const ratio = flags["max-failure-ratio"];
+  const ratio = flags.maxFailureRatio;
   return {
     version,
     strategy,
@@ -56,11 +64,11 @@ function _startBody(flags: Flags, version: number): Record<string, unknown> {
       ? { gates: { maxFailureRatio: _number("max-failure-ratio", ratio) } }
       : {}),
     ...(flags.preflight ? { preflight: true } : {}),
-    ...(flags["allow-no-coordinator"] ? { allowNoCoordinator: true } : {}),
+    ...(flags.allowNoCoordinator ? { allowNoCoordinator: true } : {}),
   };
 }
 
-function _stageOf(r: RolloutRecord): string {
+function _stageOf(r: Pick<RolloutView, "stage" | "stages">): string {
   return `${Math.min(r.stage + 1, r.stages.length)}/${r.stages.length}`;
 }
 
@@ -86,7 +94,11 @@ export function waitLine(w: RegionWait): string {
  * The `rollout watch` display: a header, then one line per region, and under each region
  * of the current stage not done yet what it waits for.
  */
-export function progressLines(r: RolloutRecord & { waiting?: RegionWait[] }): string[] {
+export function progressLines(
+  r: Pick<RolloutView, "id" | "config" | "version" | "state" | "stage" | "stages" | "regions"> & {
+    waiting?: RegionWait[];
+  },
+): string[] {
   const regions = Object.entries(r.regions).sort(([a], [b]) => a.localeCompare(b));
   const width = Math.max(...regions.map(([name]) => name.length));
   const preflight = r.stages[r.stage]?.preflight === true && !isFinal(r.state);
@@ -186,7 +198,10 @@ async function _watch(run: Run, id: string): Promise<void> {
   while (true) {
     const r = await client.json(RolloutView, "GET", `/v1/rollouts/${enc(id)}`);
     const lines = progressLines(r);
-    if (tty) {
+    if (run.flags.json) {
+      // One JSON document: the rollout as it ended (or the error).
+      if (r.state === RolloutState.succeeded) await run.print(JSON.stringify(r, null, 2));
+    } else if (tty) {
       const up = shown.length ? `\x1b[${shown.length}F\x1b[J` : "";
       await run.io.stdout(encoder.encode(up + lines.join("\n") + "\n"));
     } else if (lines.join("\n") !== shown.join("\n")) {
@@ -198,6 +213,7 @@ async function _watch(run: Run, id: string): Promise<void> {
       const last = r.transitions.at(-1);
       throw new CliError(
         `Rollout ${r.id} ended ${r.state}${last ? `: ${last.reason}` : ""}`,
+        { code: CliErrorCode.failed },
       );
     }
     await new Promise((resolve) => setTimeout(resolve, WATCH_INTERVAL_MS));
@@ -206,67 +222,60 @@ async function _watch(run: Run, id: string): Promise<void> {
 
 const ACTIONS = { pause: "paused", resume: "resumed", abort: "aborted", promote: "promoted" };
 
+async function _act(run: Run, action: keyof typeof ACTIONS): Promise<void> {
+  const id = requireArg(run, 0, "rollout id");
+  const body = run.flags.message !== undefined ? { reason: run.flags.message } : {};
+  const client = await run.client();
+  const r = await client.json(RolloutView, "POST", `/v1/rollouts/${enc(id)}/${action}`, body);
+  if (run.flags.json) return await _show(run, r);
+  await run.print(
+    `${ACTIONS[action]} rollout ${r.id} (${r.config} v${r.version}): ${r.state}, stage ` +
+      _stageOf(r) + (action === "promote" ? ", skipping the rest of its bake" : ""),
+  );
+}
+
 /** The rollout commands by name (merged into the CLI's command table). */
 export const ROLLOUT_COMMANDS: Record<string, (run: Run) => Promise<void>> = {
-  async rollout(run) {
-    const sub = requireArg(run, 0, "rollout subcommand (start, list, show, watch, …)");
+  async "rollout start"(run) {
+    const config = requireArg(run, 0, "config name");
+    const version = positiveInt(requireArg(run, 1, "version"), "version");
+    const body = _startBody(run.flags, version);
     const client = await run.client();
-    if (sub === "start") {
-      const config = requireArg(run, 1, "config name");
-      const version = positiveInt(requireArg(run, 2, "version"), "version");
-      const r = await client.json(
-        RolloutView,
-        "POST",
-        `/v1/configs/${enc(config)}/rollouts`,
-        _startBody(run.flags, version),
-      );
-      if (run.flags.json) return await _show(run, r);
-      return await run.print(
-        `started rollout ${r.id} of ${r.config} v${r.version} (${r.stages.length} stages)\n` +
-          `follow it with \`deno task atlas rollout watch ${r.id}\``,
-      );
-    }
-    if (sub === "list") return await _list(run);
-    const id = requireArg(run, 1, "rollout id");
-    if (sub === "show") {
-      return await _show(run, await client.json(RolloutView, "GET", `/v1/rollouts/${enc(id)}`));
-    }
-    if (sub === "watch") return await _watch(run, id);
-    const action = Object.keys(ACTIONS).find((a) => a === sub) as keyof typeof ACTIONS | undefined;
-    if (!action) {
-      throw new CliError(
-        `Unknown rollout subcommand ${JSON.stringify(sub)}: see \`deno task atlas help\``,
-      );
-    }
-    const body = run.flags.message !== undefined ? { reason: run.flags.message } : {};
     const r = await client.json(
       RolloutView,
       "POST",
-      `/v1/rollouts/${enc(id)}/${action}`,
+      `/v1/configs/${enc(config)}/rollouts`,
       body,
     );
     if (run.flags.json) return await _show(run, r);
     await run.print(
-      `${ACTIONS[action]} rollout ${r.id} (${r.config} v${r.version}): ${r.state}, stage ` +
-        _stageOf(r) + (action === "promote" ? ", skipping the rest of its bake" : ""),
+      `started rollout ${r.id} of ${r.config} v${r.version} (${r.stages.length} stages)\n` +
+        `follow it with \`deno task atlas rollout watch ${r.id}\``,
     );
+  },
+  "rollout list": _list,
+  async "rollout show"(run) {
+    const id = requireArg(run, 0, "rollout id");
+    const client = await run.client();
+    await _show(run, await client.json(RolloutView, "GET", `/v1/rollouts/${enc(id)}`));
+  },
+  "rollout watch": (run) => _watch(run, requireArg(run, 0, "rollout id")),
+  "rollout pause": (run) => _act(run, "pause"),
+  "rollout resume": (run) => _act(run, "resume"),
+  "rollout abort": (run) => _act(run, "abort"),
+  "rollout promote": (run) => _act(run, "promote"),
+
+  async "alerts resolve"(run) {
+    const id = requireArg(run, 0, "alert id");
+    const body = run.flags.message !== undefined ? { reason: run.flags.message } : {};
+    const client = await run.client();
+    const a = await client.json(AlertRecord, "POST", `/v1/alerts/${enc(id)}/resolve`, body);
+    if (run.flags.json) return await run.print(JSON.stringify(a, null, 2));
+    await run.print(`resolved ${a.kind} alert ${a.id} (${a.region}): ${a.message}`);
   },
 
   async alerts(run) {
     const client = await run.client();
-    if (run.args[0] === "resolve") {
-      const id = requireArg(run, 1, "alert id");
-      const body = run.flags.message !== undefined ? { reason: run.flags.message } : {};
-      const a = await client.json(
-        AlertRecord,
-        "POST",
-        `/v1/alerts/${enc(id)}/resolve`,
-        body,
-      );
-      if (run.flags.json) return await run.print(JSON.stringify(a, null, 2));
-      return await run.print(`resolved ${a.kind} alert ${a.id} (${a.region}): ${a.message}`);
-    }
-    if (run.args.length) throw new CliError(`Unknown alerts subcommand ${run.args[0]}`);
     const query = run.flags.all ? "?all=true" : "";
     const { alerts } = await client.json(AlertList, "GET", `/v1/alerts${query}`);
     if (run.flags.json) return await run.print(JSON.stringify({ alerts }, null, 2));

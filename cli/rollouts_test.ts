@@ -2,9 +2,9 @@ import assert from "node:assert/strict";
 import { Buckets, readTrustedKeys, RolloutRecord } from "@atlas/nats";
 import { natsTest, waitFor } from "@atlas/nats/testing";
 import { main } from "./cli.ts";
-import { progressBar, progressLines } from "./cli_rollouts.ts";
-import { atlasHere, captureIo, startTestControl } from "./cli_testing.ts";
-import { holdLeases, writeHeartbeat } from "./testing.ts";
+import { progressBar, progressLines } from "./rollouts.ts";
+import { atlasHere, captureIo, startTestControl } from "./testing.ts";
+import { holdLeases, writeHeartbeat } from "@atlas/control/testing";
 
 Deno.test("progress bars fill in tenths of the targeted agents", () => {
   assert.equal(progressBar(0, 0), "[..........] 0/0");

@@ -4,27 +4,24 @@
  *
  * @module
  */
-import {
-  ConfigRecord,
-  generateSigningKey,
-  RegionRecord,
-  TrustedKeysFile,
-  VersionRecord,
-} from "@atlas/nats";
+import type { ApiClient, Env } from "./client.ts";
+import { CliError, CliErrorCode } from "./errors.ts";
+import { short, table, when } from "./format.ts";
 import {
   AgentList,
   AuditList,
   ConfigList,
+  ConfigRecord,
   ConfigStatus,
-  MoveResult,
   type QuarantineView,
   RegionList,
+  RegionRecord,
   ReleaseResult,
   RemoveResult,
+  TrustedKeysFile,
   VersionList,
-} from "./api.ts";
-import { type ApiClient, CliError, type Env } from "./cli_client.ts";
-import { short, table, when } from "./cli_format.ts";
+  VersionRecord,
+} from "./schemas.ts";
 
 /** Where the CLI reads and writes; injectable so tests run it in-process. */
 export interface CliIo {
@@ -36,10 +33,12 @@ export interface CliIo {
   isTerminal?(): boolean;
 }
 
-/** Options the commands understand (see `main` in cli.ts). */
+/** Options the commands understand, as commander names them (camelCase). */
 export type Flags = {
   json?: boolean;
-  "content-type"?: string;
+  url?: string;
+  devDir?: string;
+  contentType?: string;
   schema?: string;
   description?: string;
   message?: string;
@@ -48,19 +47,21 @@ export type Flags = {
   to?: string;
   config?: string;
   limit?: string;
-  help?: boolean;
   strategy?: string;
-  "canary-percent"?: string;
+  canaryPercent?: string;
   steps?: string;
   bake?: string;
-  "max-failure-ratio"?: string;
+  maxFailureRatio?: string;
   state?: string;
   all?: boolean;
   force?: boolean;
   preflight?: boolean;
-  "allow-no-coordinator"?: boolean;
+  allowNoCoordinator?: boolean;
   cluster?: string;
   replicas?: string;
+  wait?: boolean;
+  timeout?: string;
+  out?: string;
 };
 
 /** One run of a command. */
@@ -70,12 +71,14 @@ export interface Run {
   io: CliIo;
   print(text: string): Promise<void>;
   client(): Promise<ApiClient>;
+  /** A file argument resolved against the caller's directory (`io.cwd`). */
+  path(file: string): string;
 }
 
 /** Positional argument `index`, or a {@linkcode CliError} naming what is missing. */
 export function requireArg(run: Run, index: number, what: string): string {
   const value = run.args[index];
-  if (value === undefined) throw new CliError(`Missing ${what}: see \`deno task atlas help\``);
+  if (value === undefined) throw new CliError(`Missing ${what}: see \`atlas --help\``);
   return value;
 }
 
@@ -87,10 +90,20 @@ export function positiveInt(text: string, what: string): number {
   return Number(text);
 }
 
-/** `--regions a,b` as `{regions: ["a", "b"]}` (nothing when absent). */
+/**
+ * `--regions a,b` as `{regions: ["a", "b"]}` (nothing when absent); an empty list is a
+ * {@linkcode CliError}, not "every region".
+ */
 export function regionsFlag(flags: Flags): { regions?: string[] } {
-  const list = flags.regions?.split(",").map((r) => r.trim()).filter(Boolean);
-  return list && list.length ? { regions: list } : {};
+  if (flags.regions === undefined) return {};
+  const list = flags.regions.split(",").map((r) => r.trim()).filter(Boolean);
+  if (list.length === 0) {
+    throw new CliError(
+      `--regions needs at least one region name, got ${JSON.stringify(flags.regions)}: ` +
+        "name them (--regions us-east,eu-west), or leave --regions out to target every region",
+    );
+  }
+  return { regions: list };
 }
 
 /** A name as one URL path segment. */
@@ -100,30 +113,9 @@ async function _readJsonFile(path: string): Promise<unknown> {
   try {
     return JSON.parse(await Deno.readTextFile(path));
   } catch (e) {
-    throw new CliError(`Cannot read JSON from ${path}: ${(e as Error).message}`);
-  }
-}
-
-async function _moves(run: Run, path: string, body: unknown): Promise<void> {
-  const client = await run.client();
-  const res = await client.json(MoveResult, "POST", path, body);
-  if (run.flags.json) return await run.print(JSON.stringify(res, null, 2));
-  await run.print(table(
-    ["REGION", "PREVIOUS", "ACTIVE", "SEQ", "CHANGED"],
-    res.regions.map((r) => [
-      r.region,
-      r.previousVersion === null ? "-" : `v${r.previousVersion}`,
-      `v${r.version}`,
-      String(r.seq),
-      r.changed ? "yes" : "no (already active)",
-    ]),
-  ));
-  for (const d of res.deferred) {
-    await run.print(
-      `${d.region}: not reachable now (${d.reason}); handed to its coordinator as rollout ` +
-        `${d.rolloutId}, applied once the region reads the primary again ` +
-        `(\`deno task atlas rollout watch ${d.rolloutId}\`)`,
-    );
+    throw new CliError(`Cannot read JSON from ${path}: ${(e as Error).message}`, {
+      code: CliErrorCode.file,
+    });
   }
 }
 
@@ -134,24 +126,23 @@ function _quarantineOf(q: QuarantineView): string {
 
 /** Every command by name. */
 export const COMMANDS: Record<string, (run: Run) => Promise<void>> = {
+  async "configs create"(run) {
+    const name = requireArg(run, 0, "config name");
+    const body: Record<string, unknown> = {};
+    if (run.flags.contentType) body.contentType = run.flags.contentType;
+    if (run.flags.description !== undefined) body.description = run.flags.description;
+    if (run.flags.schema) body.schema = await _readJsonFile(run.path(run.flags.schema));
+    const client = await run.client();
+    const res = await client.request("PUT", `/v1/configs/${enc(name)}`, body);
+    const config = ConfigRecord.parse(await res.json());
+    if (run.flags.json) return await run.print(JSON.stringify(config, null, 2));
+    await run.print(
+      `${res.status === 201 ? "created" : "updated"} config ${config.name} (${config.contentType})`,
+    );
+  },
+
   async configs(run) {
     const client = await run.client();
-    if (run.args[0] === "create") {
-      const name = requireArg(run, 1, "config name");
-      const body: Record<string, unknown> = {};
-      if (run.flags["content-type"]) body.contentType = run.flags["content-type"];
-      if (run.flags.description !== undefined) body.description = run.flags.description;
-      if (run.flags.schema) body.schema = await _readJsonFile(run.flags.schema);
-      const res = await client.request("PUT", `/v1/configs/${enc(name)}`, body);
-      const config = ConfigRecord.parse(await res.json());
-      if (run.flags.json) return await run.print(JSON.stringify(config, null, 2));
-      return await run.print(
-        `${
-          res.status === 201 ? "created" : "updated"
-        } config ${config.name} (${config.contentType})`,
-      );
-    }
-    if (run.args.length) throw new CliError(`Unknown configs subcommand ${run.args[0]}`);
     const { configs } = await client.json(ConfigList, "GET", "/v1/configs");
     if (run.flags.json) return await run.print(JSON.stringify({ configs }, null, 2));
     await run.print(table(
@@ -172,9 +163,14 @@ export const COMMANDS: Record<string, (run: Run) => Promise<void>> = {
     const file = requireArg(run, 1, "file to publish");
     let content: string;
     try {
-      content = new TextDecoder("utf-8", { fatal: true }).decode(await Deno.readFile(file));
+      content = new TextDecoder("utf-8", { fatal: true }).decode(
+        await Deno.readFile(run.path(file)),
+      );
     } catch (e) {
-      throw new CliError(`Cannot publish ${file}: ${(e as Error).message} (it must be UTF-8 text)`);
+      throw new CliError(
+        `Cannot publish ${file}: ${(e as Error).message} (it must be UTF-8 text)`,
+        { code: CliErrorCode.file },
+      );
     }
     const body = {
       content,
@@ -230,21 +226,6 @@ export const COMMANDS: Record<string, (run: Run) => Promise<void>> = {
     await run.io.stdout(new Uint8Array(await res.arrayBuffer()));
   },
 
-  async activate(run) {
-    const name = requireArg(run, 0, "config name");
-    const version = positiveInt(requireArg(run, 1, "version"), "version");
-    await _moves(run, `/v1/configs/${enc(name)}/activate`, { version, ...regionsFlag(run.flags) });
-  },
-
-  async rollback(run) {
-    const name = requireArg(run, 0, "config name");
-    const body = {
-      ...regionsFlag(run.flags),
-      ...(run.flags.to !== undefined ? { toVersion: positiveInt(run.flags.to, "--to") } : {}),
-    };
-    await _moves(run, `/v1/configs/${enc(name)}/rollback`, body);
-  },
-
   async status(run) {
     const name = requireArg(run, 0, "config name");
     const client = await run.client();
@@ -280,48 +261,51 @@ export const COMMANDS: Record<string, (run: Run) => Promise<void>> = {
     await run.print(lines.join("\n"));
   },
 
+  async "agents release"(run) {
+    const region = requireArg(run, 0, "region");
+    const id = requireArg(run, 1, "agent id");
+    const config = run.flags.config;
+    const client = await run.client();
+    const res = await client.json(
+      ReleaseResult,
+      "POST",
+      `/v1/agents/${enc(region)}/${enc(id)}/release`,
+      config !== undefined ? { config } : {},
+    );
+    if (run.flags.json) return await run.print(JSON.stringify(res, null, 2));
+    await run.print(
+      res.released.map((q) =>
+        `released ${region}/${id} from ${_quarantineOf(q)} (quarantined ${when(q.at)}: ` +
+        `${q.reason})`
+      ).join("\n"),
+    );
+  },
+
+  async "agents remove"(run) {
+    const region = requireArg(run, 0, "region");
+    const id = requireArg(run, 1, "agent id");
+    const query = run.flags.force ? "?force=true" : "";
+    const client = await run.client();
+    const res = await client.json(
+      RemoveResult,
+      "DELETE",
+      `/v1/agents/${enc(region)}/${enc(id)}${query}`,
+    );
+    if (run.flags.json) return await run.print(JSON.stringify(res, null, 2));
+    const quarantines = res.quarantine.length
+      ? ` and ${res.quarantine.length} quarantine(s) (${
+        res.quarantine.map(_quarantineOf).join(", ")
+      })`
+      : "";
+    await run.print(
+      `removed ${region}/${id}: ${
+        res.heartbeat ? `heartbeat record (last beat ${when(res.heartbeatAt!)})` : "no heartbeat"
+      }${quarantines}`,
+    );
+  },
+
   async agents(run) {
     const client = await run.client();
-    if (run.args[0] === "release") {
-      const region = requireArg(run, 1, "region");
-      const id = requireArg(run, 2, "agent id");
-      const config = run.flags.config;
-      const res = await client.json(
-        ReleaseResult,
-        "POST",
-        `/v1/agents/${enc(region)}/${enc(id)}/release`,
-        config !== undefined ? { config } : {},
-      );
-      if (run.flags.json) return await run.print(JSON.stringify(res, null, 2));
-      return await run.print(
-        res.released.map((q) =>
-          `released ${region}/${id} from ${_quarantineOf(q)} (quarantined ${when(q.at)}: ` +
-          `${q.reason})`
-        ).join("\n"),
-      );
-    }
-    if (run.args[0] === "remove") {
-      const region = requireArg(run, 1, "region");
-      const id = requireArg(run, 2, "agent id");
-      const query = run.flags.force ? "?force=true" : "";
-      const res = await client.json(
-        RemoveResult,
-        "DELETE",
-        `/v1/agents/${enc(region)}/${enc(id)}${query}`,
-      );
-      if (run.flags.json) return await run.print(JSON.stringify(res, null, 2));
-      const quarantines = res.quarantine.length
-        ? ` and ${res.quarantine.length} quarantine(s) (${
-          res.quarantine.map(_quarantineOf).join(", ")
-        })`
-        : "";
-      return await run.print(
-        `removed ${region}/${id}: ${
-          res.heartbeat ? `heartbeat record (last beat ${when(res.heartbeatAt!)})` : "no heartbeat"
-        }${quarantines}`,
-      );
-    }
-    if (run.args.length) throw new CliError(`Unknown agents subcommand ${run.args[0]}`);
     const query = run.flags.region ? `?region=${enc(run.flags.region)}` : "";
     const { agents } = await client.json(AgentList, "GET", `/v1/agents${query}`);
     if (run.flags.json) return await run.print(JSON.stringify({ agents }, null, 2));
@@ -363,24 +347,23 @@ export const COMMANDS: Record<string, (run: Run) => Promise<void>> = {
     ));
   },
 
+  async "regions add"(run) {
+    const name = requireArg(run, 0, "region name");
+    const body = {
+      ...(run.flags.cluster ? { cluster: run.flags.cluster } : {}),
+      ...(run.flags.replicas !== undefined
+        ? { replicas: positiveInt(run.flags.replicas, "--replicas") }
+        : {}),
+    };
+    const client = await run.client();
+    const res = await client.request("PUT", `/v1/regions/${enc(name)}`, body);
+    const region = RegionRecord.parse(await res.json());
+    if (run.flags.json) return await run.print(JSON.stringify(region, null, 2));
+    await run.print(`${res.status === 201 ? "added" : "already had"} region ${region.name}`);
+  },
+
   async regions(run) {
     const client = await run.client();
-    if (run.args[0] === "add") {
-      const name = requireArg(run, 1, "region name");
-      const body = {
-        ...(run.flags.cluster ? { cluster: run.flags.cluster } : {}),
-        ...(run.flags.replicas !== undefined
-          ? { replicas: positiveInt(run.flags.replicas, "--replicas") }
-          : {}),
-      };
-      const res = await client.request("PUT", `/v1/regions/${enc(name)}`, body);
-      const region = RegionRecord.parse(await res.json());
-      if (run.flags.json) return await run.print(JSON.stringify(region, null, 2));
-      return await run.print(
-        `${res.status === 201 ? "added" : "already had"} region ${region.name}`,
-      );
-    }
-    if (run.args.length) throw new CliError(`Unknown regions subcommand ${run.args[0]}`);
     const { regions } = await client.json(RegionList, "GET", "/v1/regions");
     if (run.flags.json) return await run.print(JSON.stringify({ regions }, null, 2));
     await run.print(table(
@@ -389,29 +372,35 @@ export const COMMANDS: Record<string, (run: Run) => Promise<void>> = {
     ));
   },
 
-  async keys(run) {
-    if (run.args[0] === "generate") {
-      const file = requireArg(run, 1, "key file path");
-      const key = generateSigningKey();
-      const dir = file.includes("/") ? file.slice(0, file.lastIndexOf("/")) : "";
-      if (dir) await Deno.mkdir(dir, { recursive: true });
-      try {
-        await Deno.writeTextFile(file, JSON.stringify(key, null, 2) + "\n", {
-          createNew: true,
-          mode: 0o600,
-        });
-      } catch (e) {
-        if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
-        throw new CliError(
-          `${file} already exists; refusing to overwrite a signing key: choose another path ` +
-            "or move the old key away first",
-        );
-      }
-      return await run.print(
-        run.flags.json ? JSON.stringify({ file, keyId: key.keyId }) : `wrote ${file}\n${key.keyId}`,
+  async "keys generate"(run) {
+    const file = requireArg(run, 0, "key file path");
+    const path = run.path(file);
+    // Loaded only here: the key format is the signing library's, and no other command
+    // needs it.
+    const { generateSigningKey } = await import("@atlas/nats");
+    const key = generateSigningKey();
+    await Deno.mkdir(path.slice(0, path.lastIndexOf("/")) || "/", { recursive: true });
+    try {
+      await Deno.writeTextFile(path, JSON.stringify(key, null, 2) + "\n", {
+        createNew: true,
+        mode: 0o600,
+      });
+    } catch (e) {
+      if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
+      throw new CliError(
+        `${file} already exists; refusing to overwrite a signing key: choose another path ` +
+          "or move the old key away first",
+        { code: CliErrorCode.conflict },
       );
     }
-    if (run.args.length) throw new CliError(`Unknown keys subcommand ${run.args[0]}`);
+    await run.print(
+      run.flags.json
+        ? JSON.stringify({ file: path, keyId: key.keyId })
+        : `wrote ${file}\n${key.keyId}`,
+    );
+  },
+
+  async keys(run) {
     const client = await run.client();
     const keys = await client.json(TrustedKeysFile, "GET", "/v1/keys");
     await run.print(JSON.stringify(keys, null, 2));
