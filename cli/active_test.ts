@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { writeHeartbeat } from "@atlas/control/testing";
-import { natsTest, waitFor } from "@atlas/nats/testing";
+import { natsTest, waitFor } from "@atlas/testkit";
 import { main } from "./cli.ts";
 import { atlasHere, captureIo, startTestControl } from "./testing.ts";
 

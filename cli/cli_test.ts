@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { SigningKeyFile } from "@atlas/nats";
-import { natsTest } from "@atlas/nats/testing";
+import { SigningKeyFile } from "@atlas/core";
+import { natsTest } from "@atlas/testkit";
 import { resolveTarget } from "./client.ts";
 import { table } from "./format.ts";
 import { atlasHere, startTestControl } from "./testing.ts";

@@ -377,7 +377,7 @@ export const COMMANDS: Record<string, (run: Run) => Promise<void>> = {
     const path = run.path(file);
     // Loaded only here: the key format is the signing library's, and no other command
     // needs it.
-    const { generateSigningKey } = await import("@atlas/nats");
+    const { generateSigningKey } = await import("@atlas/core");
     const key = generateSigningKey();
     await Deno.mkdir(path.slice(0, path.lastIndexOf("/")) || "/", { recursive: true });
     try {

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
-import { Buckets, readTrustedKeys, RolloutRecord } from "@atlas/nats";
-import { natsTest, waitFor } from "@atlas/nats/testing";
+import { Buckets, RolloutRecord } from "@atlas/core";
+import { readTrustedKeys } from "@atlas/store";
+import { natsTest, waitFor } from "@atlas/testkit";
 import { main } from "./cli.ts";
 import { progressBar, progressLines } from "./rollouts.ts";
 import { atlasHere, captureIo, startTestControl } from "./testing.ts";

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { generateSigningKey } from "@atlas/nats";
+import { generateSigningKey } from "@atlas/core";
 import { type CliIo, main } from "./cli.ts";
 import { startControl } from "@atlas/control";
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { connectAtlas, provision, provisionRegion, startNatsServer } from "@atlas/nats";
-import { natsTest } from "@atlas/nats/testing";
+import { connectAtlas, provision, provisionRegion } from "@atlas/store";
+import { natsTest, startNatsServer } from "@atlas/testkit";
 import { ExportFile } from "./transfer.ts";
 import { atlasHere, startTestControl } from "./testing.ts";
 
