@@ -11,6 +11,7 @@ import {
   AgentRecord,
   AlertRecord,
   AuditEvent,
+  CONFIG_NAME_PATTERN,
   ConfigName,
   ConfigRecord,
   ContentType,
@@ -20,6 +21,7 @@ import {
   RolloutRecord,
   RolloutStage,
   RolloutState,
+  SIMPLE_NAME_PATTERN,
   SimpleName,
   Strategy,
   VersionRecord,
@@ -29,6 +31,46 @@ import {
 export type JsonValue = string | number | boolean | null | JsonValue[] | {
   [key: string]: JsonValue;
 };
+
+/** A config name in a path: `payments.limits`. */
+export const ConfigNameParam = z.string().regex(new RegExp(CONFIG_NAME_PATTERN), {
+  error: (issue) =>
+    `Invalid config name ${JSON.stringify(issue.input)}: use dot-separated segments of ` +
+    `lowercase letters, digits, '_' and '-', each starting with a letter or digit ` +
+    `(e.g. "payments.limits")`,
+}).describe("config name: up to 8 dot-separated segments of [a-z0-9][a-z0-9_-]{0,62}");
+
+function _simpleNameParam(what: string, example: string) {
+  return z.string().regex(new RegExp(SIMPLE_NAME_PATTERN), {
+    error: (issue) =>
+      `Invalid ${what} name ${JSON.stringify(issue.input)}: use lowercase letters, digits, ` +
+      `'_' and '-', starting with a letter or digit (e.g. "${example}")`,
+  }).describe(`${what} name: [a-z0-9][a-z0-9_-]{0,62}`);
+}
+/** A region name in a path: `us-east`. */
+export const RegionNameParam = _simpleNameParam("region", "us-east");
+/** An agent id in a path: `web-17`. */
+export const AgentIdParam = _simpleNameParam("agent", "web-17");
+
+/** A version number in a path: a positive integer. */
+export const VersionParam = z.string().regex(/^[1-9][0-9]{0,14}$/, {
+  error: (issue) =>
+    `Invalid version ${JSON.stringify(issue.input)}: use a positive integer such as 1`,
+}).transform(Number).describe("version number, a positive integer");
+
+/** A rollout id in a path: `r-20260102030405-k3x9qa`. */
+export const RolloutIdParam = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, {
+  error: (issue) =>
+    `Invalid rollout id ${JSON.stringify(issue.input)}: ids look like ` +
+    `r-20260102030405-k3x9qa (list them with GET /v1/rollouts)`,
+}).describe("rollout id");
+
+/** An alert id in a path (a KV key: letters, digits, `_`, `-`, `=`, `.`). */
+export const AlertIdParam = z.string().regex(/^[A-Za-z0-9_=-][A-Za-z0-9_.=-]{0,254}$/, {
+  error: (issue) =>
+    `Invalid alert id ${JSON.stringify(issue.input)}: ids are letters, digits, '_', '-', ` +
+    `'=' and '.' (list them with GET /v1/alerts?all=true)`,
+}).describe("alert id");
 
 /** Body of `PUT /v1/configs/{name}`; omitted fields keep their current value. */
 export const ConfigPutBody = z.strictObject({
@@ -89,21 +131,44 @@ const PositiveInt = z.string().regex(/^[1-9][0-9]{0,14}$/, {
 }).transform(Number);
 
 /** Query of `GET /v1/configs/{name}/diff`. */
-export const DiffQuery = z.object({ from: PositiveInt, to: PositiveInt });
+export const DiffQuery = z.strictObject({
+  from: PositiveInt.describe("version to diff from"),
+  to: PositiveInt.describe("version to diff to"),
+});
+
+/**
+ * Pagination of every list: without `limit`, the whole list and no `next` (the shape of
+ * before pagination); with it, at most `limit` items, `next` (null on the last page) and a
+ * `Link: <…>; rel="next"` header while there is more.
+ */
+export const PageQuery = z.strictObject({
+  limit: PositiveInt.pipe(z.number().max(1000)).optional().describe(
+    "page size, 1 to 1000; with it the response carries `next`",
+  ),
+  cursor: z.string().regex(/^[A-Za-z0-9_-]{1,1000}$/, {
+    message: "must be the `next` of the previous page",
+  }).optional().describe("the `next` of the previous page"),
+});
+
+const Next = z.string().nullable().optional().describe(
+  "with `limit`: the cursor of the next page, null on the last one",
+);
 
 /** Query of `GET /v1/audit`. */
-export const AuditQuery = z.object({
+export const AuditQuery = PageQuery.extend({
   config: ConfigName.optional(),
-  limit: PositiveInt.pipe(z.number().max(1000)).optional().describe("default 100, max 1000"),
+  limit: PositiveInt.pipe(z.number().max(1000)).optional().describe(
+    "page size, 1 to 1000 (default 100: the newest 100 events)",
+  ),
 });
 
 /** Query of `GET /v1/agents`. */
-export const AgentsQuery = z.object({ region: SimpleName.optional() });
+export const AgentsQuery = PageQuery.extend({ region: SimpleName.optional() });
 
 /** `GET /v1/configs`. */
-export const ConfigList = z.object({ configs: z.array(ConfigRecord) });
+export const ConfigList = z.object({ configs: z.array(ConfigRecord), next: Next });
 /** `GET /v1/configs/{name}/versions`, ascending by version. */
-export const VersionList = z.object({ versions: z.array(VersionRecord) });
+export const VersionList = z.object({ versions: z.array(VersionRecord), next: Next });
 
 /** What an activation or rollback did in one region. */
 export const RegionMove = z.object({
@@ -201,7 +266,7 @@ export const AgentView = AgentRecord.extend({
 export type AgentView = z.infer<typeof AgentView>;
 
 /** `GET /v1/agents`. */
-export const AgentList = z.object({ agents: z.array(AgentView) });
+export const AgentList = z.object({ agents: z.array(AgentView), next: Next });
 
 /** Optional body (or query) of `POST /v1/agents/{region}/{id}/release`. */
 export const ReleaseBody = z.strictObject({
@@ -219,7 +284,7 @@ export const ReleaseResult = z.object({
 export type ReleaseResult = z.infer<typeof ReleaseResult>;
 
 /** Query of `DELETE /v1/agents/{region}/{id}`. */
-export const RemoveAgentQuery = z.object({
+export const RemoveAgentQuery = z.strictObject({
   force: z.enum(["true", "false"]).optional().transform((v) => v === "true").describe(
     "remove it even though its heartbeat is fresh (it writes it back at its next beat)",
   ),
@@ -238,9 +303,9 @@ export const RemoveResult = z.object({
 });
 export type RemoveResult = z.infer<typeof RemoveResult>;
 /** `GET /v1/audit`, newest first. */
-export const AuditList = z.object({ events: z.array(AuditEvent) });
+export const AuditList = z.object({ events: z.array(AuditEvent), next: Next });
 /** `GET /v1/regions`. */
-export const RegionList = z.object({ regions: z.array(RegionRecord) });
+export const RegionList = z.object({ regions: z.array(RegionRecord), next: Next });
 
 /** Names of the built-in strategies (a bare name means the strategy with its defaults). */
 export const StrategyName = z.enum(Strategy.options.map((o) => o.shape.name.value));
@@ -313,7 +378,7 @@ export const RolloutActionBody = z.strictObject({
 });
 
 /** Query of `GET /v1/rollouts`. */
-export const RolloutsQuery = z.object({
+export const RolloutsQuery = PageQuery.extend({
   config: ConfigName.optional(),
   state: z.enum(Object.values(RolloutState) as [RolloutState, ...RolloutState[]]).optional(),
 });
@@ -344,17 +409,17 @@ export const RolloutView = RolloutRecord.extend({
 export type RolloutView = z.infer<typeof RolloutView>;
 
 /** `GET /v1/rollouts`, newest first. */
-export const RolloutList = z.object({ rollouts: z.array(RolloutView) });
+export const RolloutList = z.object({ rollouts: z.array(RolloutView), next: Next });
 
 /** Query of `GET /v1/alerts`. */
-export const AlertsQuery = z.object({
+export const AlertsQuery = PageQuery.extend({
   all: z.enum(["true", "false"]).optional().transform((v) => v === "true").describe(
     "include resolved alerts",
   ),
 });
 
 /** `GET /v1/alerts`, newest first. */
-export const AlertList = z.object({ alerts: z.array(AlertRecord) });
+export const AlertList = z.object({ alerts: z.array(AlertRecord), next: Next });
 
 /** Optional body of `POST /v1/alerts/{id}/resolve`. */
 export const ResolveAlertBody = z.strictObject({

@@ -5,23 +5,23 @@
  *
  * @module
  */
-import { Hono } from "hono";
+import { OpenAPIHono } from "@hono/zod-openapi";
 import { type AtlasNats, UnavailableError } from "@atlas/nats";
 import { TokenAuth, type TokenSpec } from "./auth.ts";
 import { type ControlDeps, createContext } from "./context.ts";
-import { errorResponse } from "./errors.ts";
-import { openApiDocument } from "./openapi.ts";
+import { errorResponse, MethodNotAllowedError } from "./errors.ts";
+import { IdempotencyStore } from "./idempotency.ts";
+import { metaRoutes } from "./openapi.ts";
+import { type ControlEnv, validationHook } from "./route_kit.ts";
+import { configRoutes, pointerRoutes } from "./routes.ts";
 import {
   agentRoutes,
   alertRoutes,
   auditRoutes,
-  configRoutes,
-  type ControlEnv,
   keyRoutes,
-  pointerRoutes,
   regionRoutes,
   rolloutRoutes,
-} from "./routes.ts";
+} from "./routes_fleet.ts";
 
 /** Dependencies of {@linkcode createApp}. */
 export interface AppDeps extends ControlDeps {
@@ -30,7 +30,7 @@ export interface AppDeps extends ControlDeps {
 }
 
 /** The control plane's Hono app. */
-export type ControlApp = Hono<ControlEnv>;
+export type ControlApp = OpenAPIHono<ControlEnv>;
 
 async function _natsHealth(nats: AtlasNats): Promise<{ connected: boolean; server?: string }> {
   if (nats.nc.isClosed()) return { connected: false };
@@ -59,11 +59,10 @@ const DISCONNECTED_FAIL_FAST_MS = 5_000;
 export function createApp(deps: AppDeps): ControlApp {
   const ctx = createContext(deps);
   const auth = new TokenAuth(deps.tokens);
-  const document = openApiDocument();
-  const app = new Hono<ControlEnv>();
+  const idempotency = new IdempotencyStore(deps.nats);
+  const app = new OpenAPIHono<ControlEnv>({ defaultHook: validationHook });
 
-  app.get("/healthz", async (c) => c.json({ ok: true, nats: await _natsHealth(deps.nats) }));
-  app.get("/openapi.json", (c) => c.json(document));
+  metaRoutes(app, async () => ({ ok: true, nats: await _natsHealth(deps.nats) }));
 
   app.use("/v1/*", async (c, next) => {
     const principal = auth.authenticate(c.req.header("Authorization"));
@@ -81,24 +80,35 @@ export function createApp(deps: AppDeps): ControlApp {
     }
     await next();
   });
-  app.route("/v1/configs", configRoutes(ctx));
-  app.route("/v1/configs", pointerRoutes(ctx));
+  app.route("/v1/configs", configRoutes(ctx, idempotency));
+  app.route("/v1/configs", pointerRoutes(ctx, idempotency));
   app.route("/v1/agents", agentRoutes(ctx));
   app.route("/v1/audit", auditRoutes(ctx));
   app.route("/v1/keys", keyRoutes(ctx));
   app.route("/v1/regions", regionRoutes(ctx));
-  app.route("/v1", rolloutRoutes(ctx));
+  app.route("/v1", rolloutRoutes(ctx, idempotency));
   app.route("/v1/alerts", alertRoutes(ctx));
 
-  app.notFound((c) =>
-    c.json({
+  const allowed = _allowedMethods(app);
+  app.notFound((c) => {
+    const allow = allowed(c.req.path);
+    if (allow.length) {
+      const { status, headers, body } = errorResponse(
+        new MethodNotAllowedError(
+          `${c.req.method} is not a method of ${c.req.path}: use ${allow.join(", ")}`,
+          allow,
+        ),
+      );
+      return c.json(body, status, headers);
+    }
+    return c.json({
       error: {
         code: "not_found",
         message: `No route for ${c.req.method} ${c.req.path}: the routes are listed at ` +
-          `GET /openapi.json`,
+          `GET /openapi.json (for people: GET /docs)`,
       },
-    }, 404)
-  );
+    }, 404);
+  });
   app.onError((error, c) => {
     const { status, headers, body } = errorResponse(error);
     if (status === 500) {
@@ -107,4 +117,23 @@ export function createApp(deps: AppDeps): ControlApp {
     return c.json(body, status, headers);
   });
   return app;
+}
+
+/**
+ * The methods the app serves for a path (HEAD with GET), from its route table: what a
+ * 405 puts in `Allow`. Empty when no route has the path.
+ */
+function _allowedMethods(app: OpenAPIHono<ControlEnv>): (path: string) => string[] {
+  let table: { pattern: RegExp; method: string }[] | undefined;
+  return (path) => {
+    table ??= app.routes.filter((r) => r.method !== "ALL").map((r) => ({
+      method: r.method,
+      pattern: new RegExp(
+        `^${r.path.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/:\w+/g, "[^/]+")}/?$`,
+      ),
+    }));
+    const methods = new Set(table.filter((r) => r.pattern.test(path)).map((r) => r.method));
+    if (methods.has("GET")) methods.add("HEAD");
+    return [...methods].sort();
+  };
 }

@@ -33,6 +33,33 @@ export async function readAudit(
   ctx: ControlContext,
   options: ReadAuditOptions = {},
 ): Promise<AuditEvent[]> {
+  return (await readAuditPage(ctx, options)).events;
+}
+
+/** One page of the audit log: its events, and where the next (older) page starts. */
+export interface AuditPage {
+  /** Newest first. */
+  events: AuditEvent[];
+  /** Stream sequence of the oldest event returned (0 when none). */
+  oldestSeq: number;
+  /** Whether older events of the subject may exist before `oldestSeq`. */
+  more: boolean;
+}
+
+/**
+ * Like {@linkcode readAudit}, with paging: the newest `limit` events whose stream
+ * sequence is below `beforeSeq` (the `oldestSeq` of the page before).
+ *
+ * @example
+ * ```ts
+ * const first = await readAuditPage(ctx, { limit: 50 });
+ * const second = await readAuditPage(ctx, { limit: 50, beforeSeq: first.oldestSeq });
+ * ```
+ */
+export async function readAuditPage(
+  ctx: ControlContext,
+  options: ReadAuditOptions & { beforeSeq?: number | undefined } = {},
+): Promise<AuditPage> {
   const limit = options.limit ?? 100;
   if (!Number.isSafeInteger(limit) || limit < 1) {
     throw new RangeError(`Cannot read the audit log as 'limit' must be positive: it is ${limit}`);
@@ -43,8 +70,8 @@ export async function readAudit(
   const { state } = await retryTransient(() => ctx.nats.jsm.streams.info(Streams.audit), {
     what: "Reading the audit stream state",
   });
-  const newestFirst: AuditEvent[] = [];
-  let to = state.last_seq;
+  const newestFirst: { seq: number; event: AuditEvent }[] = [];
+  let to = Math.min(state.last_seq, (options.beforeSeq ?? Infinity) - 1);
   let window = limit;
   while (state.messages > 0 && to >= state.first_seq && newestFirst.length < limit) {
     const from = Math.max(state.first_seq, to - window + 1);
@@ -53,7 +80,12 @@ export async function readAudit(
     to = from - 1;
     window *= 4;
   }
-  return newestFirst;
+  const oldestSeq = newestFirst.at(-1)?.seq ?? 0;
+  return {
+    events: newestFirst.map((e) => e.event),
+    oldestSeq,
+    more: newestFirst.length === limit && oldestSeq > state.first_seq,
+  };
 }
 
 /** The last `keep` events on `subject` with sequence in [from, to], oldest first. */
@@ -63,8 +95,8 @@ async function _readRange(
   from: number,
   to: number,
   keep: number,
-): Promise<AuditEvent[]> {
-  const out: AuditEvent[] = [];
+): Promise<{ seq: number; event: AuditEvent }[]> {
+  const out: { seq: number; event: AuditEvent }[] = [];
   for (let seq = from; seq <= to;) {
     const next = seq;
     const msg = await retryTransient(
@@ -74,7 +106,7 @@ async function _readRange(
     if (!msg || msg.seq > to) break;
     const parsed = AuditEvent.safeParse(msg.json());
     if (parsed.success) {
-      out.push(parsed.data);
+      out.push({ seq: msg.seq, event: parsed.data });
       if (out.length > keep) out.shift();
     }
     seq = msg.seq + 1;

@@ -98,6 +98,16 @@ function _nextRecord(
   });
 }
 
+/** Options of {@linkcode putConfig}. */
+export interface PutConfigOptions {
+  /**
+   * Called with the stored record (null: none) before each write attempt; throwing stops
+   * the write. The write is a compare-and-set on that record's revision, so what `check`
+   * saw is what gets replaced (the HTTP layer checks `If-Match` here).
+   */
+  check?: (current: Stored<ConfigRecord> | null) => void;
+}
+
 /**
  * Creates a config or updates the fields given in `body` (omitted fields keep their
  * value; `schema: null` removes the schema). Compare-and-set on the KV revision, so a
@@ -113,15 +123,18 @@ export async function putConfig(
   name: string,
   body: ConfigPutBody,
   actor: string,
-): Promise<{ config: ConfigRecord; created: boolean }> {
+  options: PutConfigOptions = {},
+): Promise<{ config: ConfigRecord; created: boolean; revision: number }> {
   checkConfigName(name);
   const kv = await ctx.nats.kv(Buckets.configs);
   for (let attempt = 1; attempt <= 20; attempt++) {
     const current = await readConfig(ctx, name);
+    options.check?.(current);
     const config = _nextRecord(name, body, current?.value, ctx);
     const data = JSON.stringify(config);
+    let revision: number;
     try {
-      const revision = await retryTransient(
+      revision = await retryTransient(
         () => current ? kv.update(name, data, current.revision) : kv.create(name, data),
         { what: `Writing config ${name}` },
       );
@@ -136,7 +149,7 @@ export async function putConfig(
       config: name,
       details: { created: !current, contentType: config.contentType, schema: !!config.schema },
     });
-    return { config, created: !current };
+    return { config, created: !current, revision };
   }
   throw new ConflictError(`Config ${name} kept changing while it was being written: try again`);
 }

@@ -9,7 +9,13 @@ import { Ajv2020 } from "ajv/dist/2020.js";
 import addFormats from "ajv-formats";
 import { parse as parseYaml } from "yaml";
 import { canonicalJson, type ContentType } from "@atlas/nats";
-import { InvalidRequestError, type Issue, SchemaViolationError } from "./errors.ts";
+import {
+  InvalidRequestError,
+  type Issue,
+  SchemaViolationError,
+  UnprocessableError,
+} from "./errors.ts";
+import { JsonDepthError, MAX_JSON_DEPTH, scanJson } from "./json_scan.ts";
 
 /**
  * The bytes to store for `content`: a string as UTF-8 (bytes preserved), or for JSON
@@ -20,7 +26,11 @@ import { InvalidRequestError, type Issue, SchemaViolationError } from "./errors.
  * encodeContent({ a: 1 }, "application/json"); // bytes of '{\n  "a": 1\n}\n'
  * ```
  */
-export function encodeContent(content: unknown, contentType: ContentType): Uint8Array {
+export function encodeContent(
+  content: unknown,
+  contentType: ContentType,
+  options: EncodeContentOptions = {},
+): Uint8Array {
   if (typeof content === "string") return new TextEncoder().encode(content);
   if (contentType !== "application/json") {
     throw new InvalidRequestError(
@@ -28,7 +38,27 @@ export function encodeContent(content: unknown, contentType: ContentType): Uint8
         `file's text as "content"`,
     );
   }
+  const inexact = options.inexactNumbers ?? [];
+  if (inexact.length) {
+    const shown = inexact.slice(0, 3).join(", ") + (inexact.length > 3 ? ", …" : "");
+    throw new UnprocessableError(
+      `Content holds ${inexact.length} number(s) that cannot be stored exactly as a JSON ` +
+        `value (${shown}): they would become null or another number. Send the content as a ` +
+        `string ("content": "{\\"n\\": 1e400}"), which is stored byte for byte, or change ` +
+        `the numbers`,
+    );
+  }
   return new TextEncoder().encode(JSON.stringify(content, null, 2) + "\n");
+}
+
+/** Options of {@linkcode encodeContent}. */
+export interface EncodeContentOptions {
+  /**
+   * Number literals of the request that a JavaScript number does not hold exactly (from
+   * `scanJson`): content given as a JSON value with any of them is refused, since it is
+   * stored re-serialised. @default []
+   */
+  inexactNumbers?: readonly string[];
 }
 
 function _kind(value: unknown): string {
@@ -46,11 +76,21 @@ function _kind(value: unknown): string {
  * ```
  */
 export function parseContent(text: string, contentType: ContentType): unknown {
+  if (contentType === "text/plain") return undefined;
+  try {
+    // Before parsing: a parser, ajv or a printer would recurse once per level.
+    scanJson(text, { numbers: false, hashComments: contentType === "application/yaml" });
+  } catch (e) {
+    if (!(e instanceof JsonDepthError)) throw e;
+    throw new InvalidRequestError(`Content is ${e.message} (it was not stored)`);
+  }
   try {
     if (contentType === "application/json") return JSON.parse(text);
-    if (contentType === "application/yaml") return parseYaml(text);
-    return undefined;
+    const value = parseYaml(text);
+    _checkDepth(value);
+    return value;
   } catch (e) {
+    if (e instanceof InvalidRequestError) throw e;
     const kind = contentType === "application/json" ? "JSON" : "YAML";
     throw new InvalidRequestError(
       `Malformed ${kind} content: ${(e as Error).message.trim()}. Fix the content (it was ` +
@@ -59,10 +99,32 @@ export function parseContent(text: string, contentType: ContentType): unknown {
   }
 }
 
+/** YAML nests by indentation too, which the scan does not see: measured without recursion. */
+function _checkDepth(value: unknown): void {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length) {
+    const [v, depth] = stack.pop()!;
+    if (v === null || typeof v !== "object") continue;
+    if (depth + 1 > MAX_JSON_DEPTH) {
+      throw new InvalidRequestError(
+        `Content is ${new JsonDepthError(MAX_JSON_DEPTH).message} (it was not stored)`,
+      );
+    }
+    for (const child of Object.values(v)) stack.push([child, depth + 1]);
+  }
+}
+
 /** True when content of this type can be checked against a JSON Schema. */
 export function schemaApplies(contentType: ContentType): boolean {
   return contentType !== "text/plain";
 }
+
+const STRICT = {
+  allErrors: true,
+  strict: false,
+  strictSchema: true,
+  strictNumbers: true,
+} as const;
 
 /** Options of {@linkcode SchemaValidators}. */
 export interface SchemaValidatorsOptions {
@@ -75,6 +137,11 @@ export interface SchemaValidatorsOptions {
  * `$schema` says so; formats from ajv-formats) and keeps the compiled validators, keyed
  * by the schema's canonical JSON, so each publish does not compile again.
  *
+ * Strict about the schema itself (`strictSchema`): an unknown keyword (`requried`,
+ * `propertes`) or format is refused with {@linkcode UnprocessableError} naming it, never
+ * ignored (which would switch validation silently off). Type and tuple strictness stay
+ * off: they refuse valid schemas, such as `required` without `type: "object"`.
+ *
  * @example
  * ```ts
  * const validators = new SchemaValidators();
@@ -82,8 +149,8 @@ export interface SchemaValidatorsOptions {
  * ```
  */
 export class SchemaValidators {
-  readonly #draft7 = new Ajv({ allErrors: true, strict: false });
-  readonly #draft2020 = new Ajv2020({ allErrors: true, strict: false });
+  readonly #draft7 = new Ajv(STRICT);
+  readonly #draft2020 = new Ajv2020(STRICT);
   readonly #cache = new Map<string, { fn: ValidateFunction; schema: object }>();
   readonly #maxCached: number;
 
@@ -111,8 +178,17 @@ export class SchemaValidators {
     try {
       fn = ajv.compile(copy);
     } catch (e) {
+      const message = (e as Error).message;
+      const unknown = /^strict mode: unknown (keyword|format)[: ]*"?([^"]*)"?/.exec(message);
+      if (unknown) {
+        throw new UnprocessableError(
+          `Invalid JSON Schema: unknown ${unknown[1]} ${JSON.stringify(unknown[2])} ` +
+            `(${message}). A keyword ajv does not know would be ignored and validation ` +
+            `silently skipped: fix its spelling (required, properties, …) or remove it`,
+        );
+      }
       throw new InvalidRequestError(
-        `Invalid JSON Schema: ${(e as Error).message}. Fix the schema (draft-07, or 2020-12 ` +
+        `Invalid JSON Schema: ${message}. Fix the schema (draft-07, or 2020-12 ` +
           `with "$schema") and send it again`,
       );
     }

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { HTTPException } from "hono/http-exception";
 import {
   AlertNotFoundError,
   AlertResolvedError,
@@ -20,8 +21,12 @@ export const ErrorCode = {
   unauthorized: "unauthorized",
   forbidden: "forbidden",
   notFound: "not_found",
+  methodNotAllowed: "method_not_allowed",
   conflict: "conflict",
+  preconditionFailed: "precondition_failed",
   payloadTooLarge: "payload_too_large",
+  unsupportedMediaType: "unsupported_media_type",
+  unprocessable: "unprocessable",
   schemaViolation: "schema_violation",
   unavailable: "unavailable",
   integrityError: "integrity_error",
@@ -74,6 +79,25 @@ export class NotFoundError extends ControlError {
 export class ConflictError extends ControlError {
   override readonly name = "ConflictError";
 }
+/** The method is not one of the path's; `allow` lists those it has. */
+export class MethodNotAllowedError extends ControlError {
+  override readonly name = "MethodNotAllowedError";
+  constructor(message: string, readonly allow: readonly string[], options?: ErrorOptions) {
+    super(message, options);
+  }
+}
+/** `If-Match` names another ETag than the resource's current one. */
+export class PreconditionFailedError extends ControlError {
+  override readonly name = "PreconditionFailedError";
+}
+/**
+ * Well-formed but refused: a number JavaScript cannot hold exactly, a JSON Schema keyword
+ * ajv does not know, an `Idempotency-Key` reused with another body, a placement that
+ * cannot be applied.
+ */
+export class UnprocessableError extends ControlError {
+  override readonly name = "UnprocessableError";
+}
 /** The request body or the content is larger than allowed. */
 export class PayloadTooLargeError extends ControlError {
   override readonly name = "PayloadTooLargeError";
@@ -94,7 +118,7 @@ export class SchemaViolationError extends ControlError {
 
 /** What an error becomes on the wire. */
 export interface ErrorResponse {
-  status: 400 | 401 | 403 | 404 | 409 | 413 | 422 | 500 | 503;
+  status: 400 | 401 | 403 | 404 | 405 | 409 | 412 | 413 | 415 | 422 | 500 | 503;
   headers: Record<string, string>;
   body: { error: { code: ErrorCode; message: string; details?: unknown } };
 }
@@ -105,11 +129,14 @@ const STATUS: [new (...args: never[]) => Error, ErrorResponse["status"], ErrorCo
   [ForbiddenError, 403, ErrorCode.forbidden],
   [NotFoundError, 404, ErrorCode.notFound],
   [AlertNotFoundError, 404, ErrorCode.notFound],
+  [MethodNotAllowedError, 405, ErrorCode.methodNotAllowed],
   [ConflictError, 409, ErrorCode.conflict],
+  [PreconditionFailedError, 412, ErrorCode.preconditionFailed],
   [AlertResolvedError, 409, ErrorCode.conflict],
   [PointerConflictError, 409, ErrorCode.conflict],
   [PayloadTooLargeError, 413, ErrorCode.payloadTooLarge],
   [SchemaViolationError, 422, ErrorCode.schemaViolation],
+  [UnprocessableError, 422, ErrorCode.unprocessable],
   [UnavailableError, 503, ErrorCode.unavailable],
   [IntegrityError, 500, ErrorCode.integrityError],
 ];
@@ -126,10 +153,12 @@ const STATUS: [new (...args: never[]) => Error, ErrorResponse["status"], ErrorCo
  * ```
  */
 export function errorResponse(error: unknown): ErrorResponse {
+  if (error instanceof HTTPException) return _httpException(error);
   for (const [type, status, code] of STATUS) {
     if (!(error instanceof type)) continue;
     const headers: Record<string, string> = {};
     if (status === 401) headers["WWW-Authenticate"] = 'Bearer realm="atlas"';
+    if (error instanceof MethodNotAllowedError) headers["Allow"] = error.allow.join(", ");
     if (error instanceof UnavailableError) {
       headers["Retry-After"] = String(error.retryAfterSeconds);
     }
@@ -162,6 +191,39 @@ export function errorResponse(error: unknown): ErrorResponse {
       error: {
         code: ErrorCode.internal,
         message: "Internal error in the control plane: see its log for the cause, then retry",
+      },
+    },
+  };
+}
+
+/** Hono's own refusals (the media type gate of a route's body: 415) in the same shape. */
+function _httpException(error: HTTPException): ErrorResponse {
+  if (error.status === 415) {
+    return {
+      status: 415,
+      headers: {},
+      body: {
+        error: {
+          code: ErrorCode.unsupportedMediaType,
+          message: "The request body must be JSON: send it with Content-Type: application/json",
+        },
+      },
+    };
+  }
+  if (error.status === 413) {
+    return {
+      status: 413,
+      headers: {},
+      body: { error: { code: ErrorCode.payloadTooLarge, message: error.message } },
+    };
+  }
+  return {
+    status: 400,
+    headers: {},
+    body: {
+      error: {
+        code: ErrorCode.invalidRequest,
+        message: `${error.message}: send a JSON body with Content-Type: application/json`,
       },
     },
   };

@@ -4,9 +4,17 @@
  *
  * @module
  */
-import { appendAudit, Buckets, provisionRegion, RegionRecord, retryTransient } from "@atlas/nats";
+import { JetStreamApiError } from "@nats-io/jetstream";
+import {
+  appendAudit,
+  Buckets,
+  pointerBucket,
+  provisionRegion,
+  RegionRecord,
+  retryTransient,
+} from "@atlas/nats";
 import { checkRegionName, type ControlContext } from "./context.ts";
-import { ConflictError, NotFoundError } from "./errors.ts";
+import { ConflictError, NotFoundError, UnprocessableError } from "./errors.ts";
 
 /**
  * Every provisioned region, sorted by name (from the in-memory copy, bucket_cache.ts).
@@ -20,7 +28,11 @@ export function regionList(ctx: ControlContext): Promise<RegionRecord[]> {
 /**
  * Provisions a region (its pointer bucket, blob copy and record) if it is new, placed in
  * `options.cluster` when given; returns the stored record and whether it was created.
- * An existing region is left as it is.
+ * An existing region is left as it is: asking it for another `cluster` or `replicas` than
+ * its pointer bucket has is a {@linkcode ConflictError} saying what it has (placement is
+ * never changed here, and never answered as if it had been). A placement NATS refuses
+ * (more replicas than the cluster has nodes, an unknown cluster) is an
+ * {@linkcode UnprocessableError} with NATS's reason.
  *
  * @example
  * ```ts
@@ -36,10 +48,22 @@ export async function addRegion(
   checkRegionName(name);
   const regions = await ctx.nats.kv(Buckets.regions);
   const existed = (await regions.get(name))?.operation === "PUT";
-  const fresh = await provisionRegion(ctx.nats, name, {
-    replicas: options.replicas ?? ctx.replicas,
-    ...(options.cluster ? { cluster: options.cluster } : {}),
-  });
+  if (existed) await _checkPlacement(ctx, name, options);
+  let fresh: RegionRecord;
+  try {
+    fresh = await provisionRegion(ctx.nats, name, {
+      replicas: options.replicas ?? ctx.replicas,
+      ...(options.cluster ? { cluster: options.cluster } : {}),
+    });
+  } catch (e) {
+    if (!(e instanceof JetStreamApiError)) throw e;
+    throw new UnprocessableError(
+      `Region ${name} cannot be placed with ${_placement(options, ctx.replicas)}: NATS says ` +
+        `"${e.message}" (JetStream error ${e.code}). Ask for a cluster that exists and at ` +
+        `most as many replicas as it has servers`,
+      { cause: e },
+    );
+  }
   const entry = await regions.get(name);
   const stored = entry?.operation === "PUT" ? RegionRecord.parse(entry.json()) : fresh;
   if (entry?.operation === "PUT") {
@@ -54,6 +78,37 @@ export async function addRegion(
     });
   }
   return { region: stored, created: !existed };
+}
+
+function _placement(
+  options: { cluster?: string | undefined; replicas?: number | undefined },
+  defaultReplicas: number,
+): string {
+  return `cluster ${options.cluster ?? "(any)"} and ${options.replicas ?? defaultReplicas} ` +
+    `replica(s)`;
+}
+
+/** An existing region's placement against the one asked for: a conflict when they differ. */
+async function _checkPlacement(
+  ctx: ControlContext,
+  name: string,
+  options: { cluster?: string | undefined; replicas?: number | undefined },
+): Promise<void> {
+  if (options.cluster === undefined && options.replicas === undefined) return;
+  const info = await retryTransient(() => ctx.nats.streamInfo(`KV_${pointerBucket(name)}`), {
+    what: `Reading the placement of region ${name}`,
+  });
+  if (!info) return; // the record without its bucket: provisioning completes it below
+  const cluster = info.config.placement?.cluster;
+  const replicas = info.config.num_replicas;
+  const differs = (options.cluster !== undefined && options.cluster !== cluster) ||
+    (options.replicas !== undefined && options.replicas !== replicas);
+  if (!differs) return;
+  throw new ConflictError(
+    `Region ${name} exists, placed in cluster ${cluster ?? "(any)"} with ${replicas} ` +
+      `replica(s), not ${_placement(options, replicas)}: placement is not changed by PUT. ` +
+      `Send the placement it has (or none), or move its streams with the NATS tools`,
+  );
 }
 
 /**

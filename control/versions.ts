@@ -24,19 +24,19 @@ import {
 import { encodeContent, parseContent } from "./content.ts";
 import { type ControlContext, readKv, remember } from "./context.ts";
 import { raiseLatestVersion, readCachedConfig, requireConfig } from "./configs.ts";
-import {
-  ConflictError,
-  IntegrityError,
-  InvalidRequestError,
-  NotFoundError,
-  PayloadTooLargeError,
-} from "./errors.ts";
+import { ConflictError, IntegrityError, NotFoundError, PayloadTooLargeError } from "./errors.ts";
 
 /** What a publisher sends. */
 export interface PublishInput {
   /** A string (bytes preserved) or, for JSON configs, any JSON value. */
   content: unknown;
   message?: string | undefined;
+  /**
+   * Number literals of the request a JavaScript number does not hold exactly (the HTTP
+   * layer's scan): content given as a JSON value with any of them is refused (422), since
+   * it is stored re-serialised. A string is stored byte for byte, numbers and all.
+   */
+  inexactNumbers?: readonly string[] | undefined;
 }
 
 /** Allocation attempts before a publish gives up (each lost race costs one). */
@@ -60,7 +60,9 @@ export async function publishVersion(
 ): Promise<VersionRecord> {
   const stored = await requireConfig(ctx, name);
   const config = stored.value;
-  const bytes = encodeContent(input.content, config.contentType);
+  const bytes = encodeContent(input.content, config.contentType, {
+    inexactNumbers: input.inexactNumbers ?? [],
+  });
   if (bytes.byteLength > ctx.maxContentBytes) {
     throw new PayloadTooLargeError(
       `Content of ${name} is ${bytes.byteLength} bytes, over the limit of ` +
@@ -154,17 +156,6 @@ export async function listVersions(ctx: ControlContext, name: string): Promise<V
     numbers.map((n) => readKv(kv, versionKey(name, n), VersionRecord)),
   );
   return records.filter((r) => r !== null).map((r) => r.value);
-}
-
-/** Parses a version number from a path or query; a request error unless a positive integer. */
-export function parseVersionNumber(text: string): number {
-  const n = /^[1-9][0-9]{0,14}$/.test(text) ? Number(text) : NaN;
-  if (!Number.isSafeInteger(n)) {
-    throw new InvalidRequestError(
-      `Invalid version ${JSON.stringify(text)}: use a positive integer such as 1`,
-    );
-  }
-  return n;
 }
 
 /**

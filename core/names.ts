@@ -11,6 +11,10 @@
 const SEGMENT = "[a-z0-9][a-z0-9_-]{0,62}";
 const CONFIG_NAME = new RegExp(`^${SEGMENT}(\\.${SEGMENT}){0,7}$`);
 const SIMPLE_NAME = new RegExp(`^${SEGMENT}$`);
+/** The pattern of {@linkcode isConfigName}, for documents (OpenAPI `pattern`). */
+export const CONFIG_NAME_PATTERN: string = CONFIG_NAME.source;
+/** The pattern of {@linkcode isSimpleName}, for documents (OpenAPI `pattern`). */
+export const SIMPLE_NAME_PATTERN: string = SIMPLE_NAME.source;
 
 /** Buckets, streams and object stores Atlas provisions. */
 export const Buckets = {
