@@ -5,12 +5,12 @@
  * - **file** (the usual deployment): the edge agent writes the file atomically; the SDK
  *   reads it, watches it, and keeps the last value that parsed if a later one does not.
  * - **nats**: no agent on the host; the SDK follows the region's pointer itself
- *   (`PointerFollower` of `@atlas/nats`: notices, plus a reconcile on connect, every
+ *   (`PointerFollower` of `@atlas/store`: notices, plus a reconcile on connect, every
  *   reconnect and a timer), verifies signatures, digest and size with the agent's own
  *   checks (`verifyPointer`, `verifyTarget`, `verifyContent`), and keeps a local cache
  *   file that it serves at once at start, NATS or not. Values only move forward.
  *
- * The SDK is `@atlas/nats` and this file: it imports nothing of the agent. From a script
+ * The SDK is `@atlas/core`, `@atlas/store` and this file: it imports nothing of the agent. From a script
  * outside the repository, run it with the repository's configuration, which resolves the
  * SDK's own imports: `deno run -A --config /path/to/atlas/deno.json app.ts`.
  *

@@ -49,7 +49,7 @@ export interface VerifiedBytesOptions {
   cache: BlobCache;
   /**
    * Reads a blob by digest from the region's copy, else the object store (`readBlob` of
-   * `@atlas/nats`); null when neither has it. Undefined while disconnected.
+   * `@atlas/store`); null when neither has it. Undefined while disconnected.
    */
   fetch: ((digest: string) => Promise<{ bytes: Uint8Array; from: BlobOrigin } | null>) | undefined;
 }

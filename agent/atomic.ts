@@ -1,6 +1,6 @@
 /**
  * Atomic file replacement, kept under its old path for the agent's modules: the code
- * lives in `@atlas/nats` (nats/atomic.ts), which the SDK shares.
+ * lives in `@atlas/store` (store/atomic.ts), which the SDK shares.
  *
  * @module
  */

@@ -310,7 +310,15 @@ natsTest("file arguments are relative to the caller's directory under deno task"
     const out = await new Deno.Command(Deno.execPath(), {
       args: ["task", "-q", "--config", `${ROOT}deno.json`, "atlas", ...args],
       cwd: elsewhere,
-      env: { NO_COLOR: "1", ...control.env },
+      // A user's shell, not this test's: `deno task test` set INIT_CWD, and deno task keeps
+      // an INIT_CWD it inherits.
+      clearEnv: true,
+      env: {
+        PATH: Deno.env.get("PATH") ?? "",
+        HOME: Deno.env.get("HOME") ?? "",
+        NO_COLOR: "1",
+        ...control.env,
+      },
       stdout: "piped",
       stderr: "piped",
     }).output();

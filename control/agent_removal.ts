@@ -6,14 +6,8 @@
  *
  * @module
  */
-import {
-  agentIsStale,
-  agentKey,
-  AgentRecord,
-  appendAudit,
-  Buckets,
-  retryTransient,
-} from "@atlas/nats";
+import { agentIsStale, agentKey, AgentRecord, Buckets } from "@atlas/core";
+import { appendAudit, retryTransient } from "@atlas/store";
 import type { RemoveResult } from "./api.ts";
 import { checkRegionName, type ControlContext, readKv } from "./context.ts";
 import { ConflictError, NotFoundError } from "./errors.ts";

@@ -6,7 +6,8 @@
  *
  * @module
  */
-import { AlertRecord, appendAudit, Buckets, resolveAlert } from "@atlas/nats";
+import { AlertRecord, Buckets } from "@atlas/core";
+import { appendAudit, resolveAlert } from "@atlas/store";
 import { type ControlContext, readAll } from "./context.ts";
 
 /**

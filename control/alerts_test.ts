@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { AlertRecord, Buckets } from "@atlas/nats";
+import { AlertRecord, Buckets } from "@atlas/core";
 import { AlertList, AuditList } from "./api.ts";
 import { controlTest, READER_TOKEN } from "./testing.ts";
 

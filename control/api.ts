@@ -25,7 +25,7 @@ import {
   SimpleName,
   Strategy,
   VersionRecord,
-} from "@atlas/nats";
+} from "@atlas/core";
 
 /** A JSON value (what a JSON config's `content` may be instead of a string). */
 export type JsonValue = string | number | boolean | null | JsonValue[] | {

@@ -6,7 +6,7 @@
  * @module
  */
 import { OpenAPIHono } from "@hono/zod-openapi";
-import { type AtlasNats, UnavailableError } from "@atlas/nats";
+import { type AtlasNats, UnavailableError } from "@atlas/store";
 import { TokenAuth, type TokenSpec } from "./auth.ts";
 import { type ControlDeps, createContext } from "./context.ts";
 import { errorResponse, MethodNotAllowedError } from "./errors.ts";

@@ -3,13 +3,13 @@ import {
   type AuditEvent,
   ConfigRecord,
   PointerNotice,
-  readPointer,
   Subjects,
   TrustedKeysFile,
   Verifier,
   VersionRecord,
-} from "@atlas/nats";
-import { waitFor } from "@atlas/nats/testing";
+} from "@atlas/core";
+import { readPointer } from "@atlas/store";
+import { waitFor } from "@atlas/testkit";
 import { ConfigStatus, MoveResult } from "./api.ts";
 import { controlTest } from "./testing.ts";
 

@@ -9,7 +9,8 @@
  *
  * @module
  */
-import { AuditEvent, retryTransient, Streams, Subjects } from "@atlas/nats";
+import { AuditEvent, Streams, Subjects } from "@atlas/core";
+import { retryTransient } from "@atlas/store";
 import { checkConfigName, type ControlContext } from "./context.ts";
 
 /** Options of {@linkcode readAudit}. */

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
-import { appendAudit, generateSigningKey, Signer } from "@atlas/nats";
-import { natsTest } from "@atlas/nats/testing";
+import { appendAudit } from "@atlas/store";
+import { generateSigningKey, Signer } from "@atlas/core";
+import { natsTest } from "@atlas/testkit";
 import { readAudit } from "./audit_log.ts";
 import { createContext } from "./context.ts";
 import { controlTest } from "./testing.ts";

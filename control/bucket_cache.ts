@@ -15,9 +15,8 @@
  *
  * @module
  */
-import { listKeys } from "@atlas/nats";
+import { type AtlasNats, listKeys } from "@atlas/store";
 import { KvWatchInclude } from "@nats-io/kv";
-import type { AtlasNats } from "@atlas/nats";
 import type { z } from "zod";
 import type { Stored } from "./context.ts";
 

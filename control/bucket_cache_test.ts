@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
-import { natsTest, waitFor } from "@atlas/nats/testing";
-import { Buckets, ConfigRecord, provisionRegion, RegionRecord } from "@atlas/nats";
+import { natsTest, waitFor } from "@atlas/testkit";
+import { Buckets, ConfigRecord, RegionRecord } from "@atlas/core";
+import { provisionRegion } from "@atlas/store";
 import { BucketCache } from "./bucket_cache.ts";
 
 function record(name: string, latestVersion: number): ConfigRecord {

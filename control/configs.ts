@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { appendAudit, Buckets, ConfigRecord, isCasConflict, retryTransient } from "@atlas/nats";
+import { appendAudit, isCasConflict, retryTransient } from "@atlas/store";
+import { Buckets, ConfigRecord } from "@atlas/core";
 import type { ConfigPutBody } from "./api.ts";
 import { schemaApplies } from "./content.ts";
 import { checkConfigName, type ControlContext, readKv, type Stored } from "./context.ts";

@@ -8,7 +8,7 @@ import { Ajv, type ValidateFunction } from "ajv";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import addFormats from "ajv-formats";
 import { parse as parseYaml } from "yaml";
-import { canonicalJson, type ContentType } from "@atlas/nats";
+import { canonicalJson, type ContentType } from "@atlas/core";
 import {
   InvalidRequestError,
   type Issue,

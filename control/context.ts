@@ -5,21 +5,18 @@
  * @module
  */
 import type { z } from "zod";
+import { type AtlasNats, listKeys, retryTransient, type StoredPointer } from "@atlas/store";
 import {
-  type AtlasNats,
   Buckets,
   ConfigRecord,
   isConfigName,
   isSimpleName,
-  listKeys,
   RegionRecord,
-  retryTransient,
   type Signer,
-  type StoredPointer,
   type TrustedKey,
   Verifier,
   type VersionRecord,
-} from "@atlas/nats";
+} from "@atlas/core";
 import type { KV } from "@nats-io/kv";
 import { BlobMemo } from "./blob_memo.ts";
 import { BucketCache } from "./bucket_cache.ts";

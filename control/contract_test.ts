@@ -11,7 +11,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { waitFor } from "@atlas/nats/testing";
+import { waitFor } from "@atlas/testkit";
 import { controlTest, type ControlTestContext, holdLeases, writeHeartbeat } from "./testing.ts";
 
 const PRISM = Deno.env.get("ATLAS_PRISM") ??

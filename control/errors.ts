@@ -13,7 +13,7 @@ import {
   isTransient,
   PointerConflictError,
   UnavailableError,
-} from "@atlas/nats";
+} from "@atlas/store";
 
 /** Codes of the `error.code` field of every error response. */
 export const ErrorCode = {

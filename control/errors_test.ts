@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { PointerConflictError, UnavailableError } from "@atlas/nats";
+import { PointerConflictError, UnavailableError } from "@atlas/store";
 import {
   ConflictError,
   errorResponse,

@@ -5,14 +5,8 @@
  *
  * @module
  */
-import {
-  agentIsStale,
-  AgentRecord,
-  Buckets,
-  managesConfig,
-  readPointer,
-  retryTransient,
-} from "@atlas/nats";
+import { agentIsStale, AgentRecord, Buckets, managesConfig } from "@atlas/core";
+import { readPointer, retryTransient } from "@atlas/store";
 import type { AgentView, ConfigStatus, RegionStatus } from "./api.ts";
 import { checkRegionName, type ControlContext, readAll } from "./context.ts";
 import { requireConfig } from "./configs.ts";

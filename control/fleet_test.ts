@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { type AgentConfigState, Buckets } from "@atlas/nats";
+import { type AgentConfigState, Buckets } from "@atlas/core";
 import { AgentList, AuditList, ConfigStatus, RemoveResult } from "./api.ts";
 import { controlTest, createConfig, publish, READER_TOKEN, writeHeartbeat } from "./testing.ts";
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { VersionRecord } from "@atlas/nats";
+import type { VersionRecord } from "@atlas/core";
 import { type Api, controlTest, createConfig, holdLeases, publish } from "./testing.ts";
 
 function errorOf(json: unknown): { code: string; message: string } {
@@ -278,3 +278,15 @@ controlTest("the docs page is served with its bundle, from this control plane", 
   const css = await api.call("GET", "/docs/swagger-ui.css", { token: null });
   assert.match(css.headers.get("content-type") ?? "", /text\/css/);
 });
+
+controlTest(
+  "a bodiless POST sent with a JSON content type counts as an empty body",
+  async ({ api }) => {
+    // What fetch sends for `{ method: "POST", headers: { "content-type": "application/json" } }`.
+    const res = await api.call("POST", "/v1/agents/us-east/a1/release", {
+      headers: { "content-type": "application/json" },
+    });
+    assert.equal(res.status, 404, res.text);
+    assert.match(res.text, /not quarantined/);
+  },
+);

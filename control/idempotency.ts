@@ -13,7 +13,8 @@
 import type { MiddlewareHandler } from "hono";
 import { z } from "zod";
 import type { KV } from "@nats-io/kv";
-import { type AtlasNats, isCasConflict, retryTransient, sha256Hex } from "@atlas/nats";
+import { type AtlasNats, isCasConflict, retryTransient } from "@atlas/store";
+import { sha256Hex } from "@atlas/core";
 import { ConflictError, InvalidRequestError, UnprocessableError } from "./errors.ts";
 import type { ControlEnv } from "./route_kit.ts";
 

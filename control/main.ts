@@ -13,7 +13,7 @@ import { parseArgs } from "node:util";
 import { z } from "zod";
 import { type ControlOptions, startControl } from "./server.ts";
 import { TokenSpec } from "./auth.ts";
-import { untilStopSignal } from "@atlas/nats";
+import { untilStopSignal } from "@atlas/store";
 
 /** Usage text of `deno task control`. */
 export const USAGE = `Usage: deno task control [options]

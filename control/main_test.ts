@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { generateSigningKey } from "@atlas/nats";
-import { natsTest } from "@atlas/nats/testing";
+import { generateSigningKey } from "@atlas/core";
+import { natsTest } from "@atlas/testkit";
 import { parseControlArgs, UsageError } from "./main.ts";
 
 const MAIN = new URL("./main.ts", import.meta.url).pathname;

@@ -1,6 +1,6 @@
 /**
  * Immediate activation and rollback: moving a config's signed pointer in chosen regions
- * by compare-and-set (`writePointer` from `@atlas/nats`), straight from the control plane
+ * by compare-and-set (`writePointer` from `@atlas/store`), straight from the control plane
  * so they work with every coordinator down.
  *
  * Activation inlines small content in the pointer notice, so most agents apply without
@@ -12,14 +12,12 @@ import {
   appendAudit,
   isTransient,
   type PointerChange,
-  type PointerRecord,
   readPointer,
   retryTransient,
-  SignatureError,
   UnavailableError,
-  type VersionRecord,
   writePointer,
-} from "@atlas/nats";
+} from "@atlas/store";
+import { type PointerRecord, SignatureError, type VersionRecord } from "@atlas/core";
 import type { DeferredMove, MoveResult, RegionMove } from "./api.ts";
 import { type ControlContext, remember } from "./context.ts";
 import { requireConfig } from "./configs.ts";

@@ -1,14 +1,7 @@
 import assert from "node:assert/strict";
-import {
-  generateSigningKey,
-  PointerNotice,
-  readPointer,
-  SignatureError,
-  Signer,
-  Verifier,
-  writePointer,
-} from "@atlas/nats";
-import { waitFor } from "@atlas/nats/testing";
+import { generateSigningKey, PointerNotice, SignatureError, Signer, Verifier } from "@atlas/core";
+import { readPointer, writePointer } from "@atlas/store";
+import { waitFor } from "@atlas/testkit";
 import { MoveResult } from "./api.ts";
 import { controlTest, createConfig, publish } from "./testing.ts";
 

@@ -6,14 +6,8 @@
  *
  * @module
  */
-import {
-  appendAudit,
-  Buckets,
-  isSimpleName,
-  parseQuarantineKey,
-  QuarantineRecord,
-  retryTransient,
-} from "@atlas/nats";
+import { appendAudit, retryTransient } from "@atlas/store";
+import { Buckets, isSimpleName, parseQuarantineKey, QuarantineRecord } from "@atlas/core";
 import type { QuarantineView, ReleaseResult } from "./api.ts";
 import { checkConfigName, checkRegionName, type ControlContext, readAll } from "./context.ts";
 import { InvalidRequestError, NotFoundError } from "./errors.ts";

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { type AtlasNats, Buckets, quarantineKey, type QuarantineRecord } from "@atlas/nats";
+import type { AtlasNats } from "@atlas/store";
+import { Buckets, quarantineKey, type QuarantineRecord } from "@atlas/core";
 import { AgentList, AuditList, ReleaseResult } from "./api.ts";
 import { type Api, controlTest, READER_TOKEN, writeHeartbeat } from "./testing.ts";
 

@@ -5,14 +5,8 @@
  * @module
  */
 import { JetStreamApiError } from "@nats-io/jetstream";
-import {
-  appendAudit,
-  Buckets,
-  pointerBucket,
-  provisionRegion,
-  RegionRecord,
-  retryTransient,
-} from "@atlas/nats";
+import { appendAudit, provisionRegion, retryTransient } from "@atlas/store";
+import { Buckets, pointerBucket, RegionRecord } from "@atlas/core";
 import { checkRegionName, type ControlContext } from "./context.ts";
 import { ConflictError, NotFoundError, UnprocessableError } from "./errors.ts";
 

@@ -2,11 +2,12 @@
  * Never waiting in silence: a rollout is refused at start when a region of it has no live
  * coordinator (nobody would move its pointer), unless the operator says to go anyway; and
  * a running rollout shows, per region of its current stage, what that region waits for.
- * Liveness is `leaseHolder` from `@atlas/nats`, the rule coordinators and tests share.
+ * Liveness is `leaseHolder` from `@atlas/store`, the rule coordinators and tests share.
  *
  * @module
  */
-import { type LeaseHolder, leaseHolder, type RolloutRecord, RolloutState } from "@atlas/nats";
+import { type LeaseHolder, leaseHolder } from "@atlas/store";
+import { type RolloutRecord, RolloutState } from "@atlas/core";
 import type { RegionWait, RolloutView } from "./api.ts";
 import type { ControlContext } from "./context.ts";
 import { ConflictError } from "./errors.ts";

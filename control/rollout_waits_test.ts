@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { type AtlasNats, Buckets, RolloutRecord } from "@atlas/nats";
+import type { AtlasNats } from "@atlas/store";
+import { Buckets, RolloutRecord } from "@atlas/core";
 import { AuditList, RolloutList, RolloutView } from "./api.ts";
 import { type Api, controlTest, createConfig, holdLeases, publish } from "./testing.ts";
 

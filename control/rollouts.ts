@@ -12,23 +12,25 @@
 import {
   ActiveRollout,
   activeRolloutKey,
-  appendAudit,
   Buckets,
-  isCasConflict,
   isFinal,
   planStages,
   preflightStage,
   RegionProgress,
-  releaseActiveRollout,
-  retryTransient,
-  RolloutContentionError,
   type RolloutEvent,
   RolloutRecord,
   type RolloutStage,
   RolloutState,
+} from "@atlas/core";
+import {
+  appendAudit,
+  isCasConflict,
+  releaseActiveRollout,
+  retryTransient,
+  RolloutContentionError,
   updateRollout,
   type UpdateRolloutResult,
-} from "@atlas/nats";
+} from "@atlas/store";
 import type { KV } from "@nats-io/kv";
 import type { StartRolloutBody } from "./api.ts";
 import { requireConfig } from "./configs.ts";

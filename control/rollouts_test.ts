@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { activeRolloutKey, type AtlasNats, Buckets, RolloutRecord } from "@atlas/nats";
+import { activeRolloutKey, Buckets, RolloutRecord } from "@atlas/core";
+import type { AtlasNats } from "@atlas/store";
 import { AuditList, RolloutList, RolloutView } from "./api.ts";
 import { newRolloutId } from "./rollouts.ts";
 import {

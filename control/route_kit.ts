@@ -64,7 +64,7 @@ export function validationHook(
  * Reads a JSON request body before the route's validator sees it: at most `maxBytes`
  * (hono's `bodyLimit`, from `Content-Length` or from the bytes received), UTF-8, nested at
  * most {@linkcode MAX_JSON_DEPTH} levels (scanned on the raw text, before `JSON.parse`),
- * and parsed once; an empty body counts as `{}`. The raw text and the scan (inexact
+ * and parsed (the route's validator parses the text again); an empty body counts as `{}`. The raw text and the scan (inexact
  * numbers) are kept in `c.var` for the publish route.
  */
 export function jsonBody(maxBytes: number): MiddlewareHandler<ControlEnv> {
@@ -108,8 +108,11 @@ export function jsonBody(maxBytes: number): MiddlewareHandler<ControlEnv> {
           );
         }
       }
-      // The validator reads `c.req.json()`: hand it the value parsed here.
-      (c.req.bodyCache as Record<string, unknown>).json = Promise.resolve(value);
+      // The validator reads `c.req.json()`, which hono 4.13 parses from the cached text:
+      // hand it that text, `{}` for an empty body (a bodiless POST with a JSON type).
+      const cache = c.req.bodyCache as Record<string, unknown>;
+      cache.json = Promise.resolve(value);
+      cache.text = Promise.resolve(text.trim() === "" ? "{}" : text);
       c.set("bodyText", text);
       c.set("bodyScan", scan);
       await next();

@@ -9,7 +9,7 @@
  */
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import { z } from "zod";
-import { ConfigRecord, VersionRecord } from "@atlas/nats";
+import { ConfigRecord, VersionRecord } from "@atlas/core";
 import {
   ActivateBody,
   ConfigList,

@@ -7,7 +7,7 @@
  */
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import { z } from "zod";
-import { AlertRecord, RegionRecord, RolloutRecord, TrustedKeysFile } from "@atlas/nats";
+import { AlertRecord, RegionRecord, RolloutRecord, TrustedKeysFile } from "@atlas/core";
 import {
   AgentIdParam,
   AgentList,

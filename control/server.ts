@@ -11,8 +11,8 @@ import {
   provision,
   provisionRegion,
   publishTrustedKeys,
-  type TrustedKey,
-} from "@atlas/nats";
+} from "@atlas/store";
+import type { TrustedKey } from "@atlas/core";
 import { type ControlApp, createApp } from "./app.ts";
 import type { TokenSpec } from "./auth.ts";
 import { trustedKeysOf } from "./context.ts";

@@ -8,12 +8,12 @@ import {
   type AgentConfigState,
   agentKey,
   type AgentRecord,
-  type AtlasNats,
   Buckets,
   generateSigningKey,
   Signer,
-} from "@atlas/nats";
-import { natsTest, type NatsTestContext } from "@atlas/nats/testing";
+} from "@atlas/core";
+import type { AtlasNats } from "@atlas/store";
+import { natsTest, type NatsTestContext } from "@atlas/testkit";
 import { type ControlApp, createApp } from "./app.ts";
 import type { ControlLimits } from "./context.ts";
 

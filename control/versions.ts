@@ -9,18 +9,8 @@
  * @module
  */
 import { createTwoFilesPatch } from "diff";
-import {
-  appendAudit,
-  blobName,
-  Buckets,
-  isCasConflict,
-  listKeys,
-  retryTransient,
-  sha256Hex,
-  storeBlob,
-  versionKey,
-  VersionRecord,
-} from "@atlas/nats";
+import { appendAudit, isCasConflict, listKeys, retryTransient, storeBlob } from "@atlas/store";
+import { blobName, Buckets, sha256Hex, versionKey, VersionRecord } from "@atlas/core";
 import { encodeContent, parseContent } from "./content.ts";
 import { type ControlContext, readKv, remember } from "./context.ts";
 import { raiseLatestVersion, readCachedConfig, requireConfig } from "./configs.ts";

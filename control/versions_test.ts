@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { type AtlasNats, blobName, Buckets, sha256Hex, type VersionRecord } from "@atlas/nats";
+import type { AtlasNats } from "@atlas/store";
+import { blobName, Buckets, sha256Hex, type VersionRecord } from "@atlas/core";
 import { type Api, controlTest, createConfig, publish } from "./testing.ts";
 
 const SCHEMA = {

@@ -1,2 +1,0 @@
-/** Moved: import `@atlas/testkit`. @module */
-export * from "@atlas/testkit";
