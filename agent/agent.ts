@@ -27,12 +27,18 @@ import {
   verifyTarget,
   type VersionRecord,
 } from "@atlas/core";
-import { type AtlasNats, connectAtlas, readBlob, readPointer } from "@atlas/store";
+import {
+  type AtlasNats,
+  connectAtlas,
+  readBlob,
+  readFileOrNull,
+  readPointer,
+  removeStaleTemps,
+} from "@atlas/store";
 import type { Subscription } from "@nats-io/transport-node";
 import { hostname } from "node:os";
 import { dirname } from "node:path";
 import type { AgentConfig } from "./config.ts";
-import { readFileOrNull, removeStaleTemps } from "./atomic.ts";
 import { BlobCache } from "./cache.ts";
 import { AckOutbox } from "./outbox.ts";
 import { type AgentState, type ConfigState, emptyConfigState, StateStore } from "./state.ts";

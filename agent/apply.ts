@@ -13,17 +13,17 @@ import {
   verifyContent,
   type VersionRecord,
 } from "@atlas/core";
-import type { BlobOrigin } from "@atlas/store";
-import type { BlobCache } from "./cache.ts";
-import type { ManagedConfig } from "./config.ts";
 import {
+  type BlobOrigin,
   commitStaged,
   discardStaged,
   readFileOrNull,
   type StagedFile,
   stageFile,
   writeFileAtomic,
-} from "./atomic.ts";
+} from "@atlas/store";
+import type { BlobCache } from "./cache.ts";
+import type { ManagedConfig } from "./config.ts";
 import { runCommand } from "./command.ts";
 
 /** An outcome that is acked (`rejected` or `failed`), not retried. */

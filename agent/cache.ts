@@ -7,7 +7,7 @@
  * @module
  */
 import { sha256Hex } from "@atlas/core";
-import { readFileOrNull, writeFileAtomic } from "./atomic.ts";
+import { readFileOrNull, writeFileAtomic } from "@atlas/store";
 
 /** A bounded content-addressed cache on disk, least recently used entries evicted. */
 export class BlobCache {

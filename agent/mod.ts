@@ -15,4 +15,4 @@
 export { Agent, type AgentOptions, type AgentStats } from "./agent.ts";
 export { type AgentConfig, AgentConfigFile, loadAgentConfig, ManagedConfig } from "./config.ts";
 export { type AgentState, type ConfigState, StateStore } from "./state.ts";
-export { writeFileAtomic } from "./atomic.ts";
+export { writeFileAtomic } from "@atlas/store";

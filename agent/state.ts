@@ -15,7 +15,7 @@
  */
 import { z } from "zod";
 import { AckRecord, AgentConfigState, concatBytes, ConfigName, sha256Hex } from "@atlas/core";
-import { syncDir } from "./atomic.ts";
+import { syncDir } from "@atlas/store";
 
 /** Persisted state of one config. */
 export const ConfigState = AgentConfigState.extend({

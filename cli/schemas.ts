@@ -7,34 +7,17 @@
  * @module
  */
 import { z } from "zod";
-
-/** States of a rollout. */
-export const RolloutState = {
-  pending: "pending",
-  running: "running",
-  paused: "paused",
-  succeeded: "succeeded",
-  rolledBack: "rolled_back",
-  aborted: "aborted",
-} as const;
-export type RolloutState = typeof RolloutState[keyof typeof RolloutState];
-
-const FINAL: readonly string[] = [
-  RolloutState.succeeded,
-  RolloutState.rolledBack,
-  RolloutState.aborted,
-];
+import { isFinal as isFinalState, RolloutState } from "@atlas/core";
 
 /**
- * True when a rollout in `state` has ended.
- *
- * @example
- * ```ts
- * isFinal("aborted"); // true
- * ```
+ * A rollout's states and which of them are final: the rule lives in `@atlas/core` (pure,
+ * no server code), read here so the CLI cannot drift from it. `isFinal` takes any string,
+ * as a newer control plane may answer a state this CLI does not know (not final).
  */
+export { RolloutState } from "@atlas/core";
 export function isFinal(state: string): boolean {
-  return FINAL.includes(state);
+  return (Object.values(RolloutState) as string[]).includes(state) &&
+    isFinalState(state as RolloutState);
 }
 
 /** A config (`GET /v1/configs`, `PUT /v1/configs/{name}`). */

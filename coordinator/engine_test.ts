@@ -1,156 +1,45 @@
 import assert from "node:assert/strict";
-import {
-  activateVersion,
-  natsTest,
-  type NatsTestContext,
-  storeVersion,
-  waitFor,
-} from "@atlas/testkit";
+import { natsTest, type NatsTestContext, waitFor } from "@atlas/testkit";
 import {
   activeRolloutKey,
   Buckets,
-  generateSigningKey,
   inCandidateShare,
   planStages,
   RolloutRecord,
   RolloutStage,
-  Signer,
   Strategy,
-  Streams,
-  Verifier,
-  type VersionRecord,
 } from "@atlas/core";
-import { type AtlasNats, listKeys, readPointer } from "@atlas/store";
-import { Agent, AgentConfigFile } from "@atlas/agent";
-import { type CoordinatorOptions, RegionCoordinator } from "./engine.ts";
-import { hungAgent } from "./test_helpers.ts";
+import { listKeys, readPointer } from "@atlas/store";
+import {
+  auditActions,
+  coordinator,
+  FakeClock,
+  type Fleet,
+  hungAgent,
+  readOr,
+  rollout,
+  startFleet,
+  startRollout,
+  V1,
+  V2,
+} from "./test_helpers.ts";
 
-const signer = new Signer(generateSigningKey());
-const V1 = '{"v":1}';
-const V2 = '{"v":2}';
-
-/** A wall clock (records, bakes) or, from 0, a monotonic one (leases) that tests move. */
-class FakeClock {
-  t: number;
-  constructor(t = Date.now()) {
-    this.t = t;
-  }
-  now(): number {
-    return this.t;
-  }
-}
-
-interface Fleet {
-  agents: { id: string; region: string; file: string; agent: Agent }[];
-  v2: VersionRecord;
-  [Symbol.asyncDispose](): Promise<void>;
-}
-
-/** Agents on v1 in each region; v2 stored, not active. */
-async function fleet(
+/** Agents managing web on v1 in each region (`<region>-<i>`); v2 stored, not active. */
+function fleet(
   ctx: NatsTestContext,
   perRegion: Record<string, number>,
   reload?: (id: string) => string | undefined,
 ): Promise<Fleet> {
-  const v1 = await storeVersion(ctx.nats, signer, "web", 1, V1);
-  const v2 = await storeVersion(ctx.nats, signer, "web", 2, V2);
-  for (const region of Object.keys(perRegion)) {
-    await activateVersion(ctx.nats, signer, region, v1, { content: V1 });
-  }
-  const dir = await Deno.makeTempDir({ prefix: "atlas-coord-test-" });
-  const agents = await Promise.all(
+  return startFleet(
+    ctx,
     Object.entries(perRegion).flatMap(([region, n]) =>
-      Array.from({ length: n }, async (_, i) => {
+      Array.from({ length: n }, (_, i) => {
         const id = `${region}-${i}`;
         const cmd = reload?.(id);
-        const config = AgentConfigFile.parse({
-          id,
-          region,
-          nats: ctx.urls,
-          stateDir: `${dir}/${id}/state`,
-          trustedKeys: "(in memory)",
-          configs: { web: { path: `${dir}/${id}/web.json`, ...(cmd ? { reload: cmd } : {}) } },
-        });
-        const agent = await Agent.start(config, {
-          verifier: new Verifier([signer.trustedKey]),
-          log: () => {},
-        });
-        await agent.whenConnected();
-        return { id, region, file: config.configs.web!.path, agent };
+        return { id, region, configs: { web: cmd ? { reload: cmd } : {} } };
       })
     ),
   );
-  for (const a of agents) {
-    await waitFor(
-      `${a.id} on v1`,
-      async () => (await Deno.readTextFile(a.file).catch(() => "")) === V1,
-    );
-  }
-  return {
-    agents,
-    v2,
-    [Symbol.asyncDispose]: async () => void (await Promise.all(agents.map((a) => a.agent.close()))),
-  };
-}
-
-/** Starts a rollout the way the control plane does: active key first, then the record. */
-/**
- * A quiet coordinator of `region` with `clock` as its wall clock (options: replica,
- * leaseClock, staleAgentMs, …). Its lease runs on the monotonic system clock unless
- * `leaseClock` is given.
- */
-function coordinator(
-  ctx: NatsTestContext,
-  region: string,
-  clock: FakeClock,
-  options: Partial<CoordinatorOptions> = {},
-): Promise<RegionCoordinator> {
-  return RegionCoordinator.create(ctx.nats, signer, { region, clock, log: () => {}, ...options });
-}
-
-async function startRollout(nats: AtlasNats, id: string, stages: RolloutStage[]): Promise<void> {
-  const kv = await nats.kv(Buckets.rollouts);
-  await kv.create(activeRolloutKey("web"), JSON.stringify({ rolloutId: id }));
-  const at = new Date().toISOString();
-  const regions = Object.fromEntries(
-    stages.flatMap((s) => s.regions).map((r) => [r, {
-      targeted: 0,
-      applied: 0,
-      rejected: 0,
-      failed: 0,
-      pending: 0,
-    }]),
-  );
-  const record = RolloutRecord.parse({
-    id,
-    config: "web",
-    version: 2,
-    stages,
-    state: "running",
-    stage: 0,
-    regions,
-    transitions: [],
-    createdAt: at,
-    createdBy: "test",
-    updatedAt: at,
-  });
-  await kv.create(id, JSON.stringify(record));
-}
-
-async function rollout(nats: AtlasNats, id: string): Promise<RolloutRecord> {
-  const e = await (await nats.kv(Buckets.rollouts)).get(id);
-  return RolloutRecord.parse(e!.json());
-}
-
-async function auditActions(nats: AtlasNats): Promise<string[]> {
-  const info = await nats.jsm.streams.info(Streams.audit);
-  const out: string[] = [];
-  for (let seq = info.state.first_seq; seq <= info.state.last_seq; seq++) {
-    const m = await nats.jsm.streams.getMessage(Streams.audit, { seq }).catch(() => null);
-    const e = m?.json() as { action: string; region?: string } | undefined;
-    if (e) out.push(`${e.action}${e.region ? `@${e.region}` : ""}`);
-  }
-  return out;
 }
 
 /** A rollout id whose 50 % share of `ids` is neither empty nor everyone. */
@@ -189,7 +78,7 @@ natsTest("a canary reaches exactly its share first, then all, region by region",
   );
   for (const a of f.agents) {
     const want = chosen.includes(a) ? V2 : V1;
-    await waitFor(`${a.id} on ${want}`, async () => (await Deno.readTextFile(a.file)) === want);
+    await waitFor(`${a.id} on ${want}`, async () => (await readOr(a.files.web!)) === want);
   }
   // Through the bake only with time: without the clock moving, the canary stage holds.
   await waitFor("canary acked", async () => {
@@ -204,7 +93,7 @@ natsTest("a canary reaches exactly its share first, then all, region by region",
     return (await rollout(ctx.nats, id)).state === "succeeded";
   }, { timeoutMs: 30_000, intervalMs: 50 });
   for (const a of f.agents) {
-    await waitFor(`${a.id} on v2`, async () => (await Deno.readTextFile(a.file)) === V2);
+    await waitFor(`${a.id} on v2`, async () => (await readOr(a.files.web!)) === V2);
   }
   for (const region of ["us-east", "eu-west"]) {
     const p = (await readPointer(ctx.nats, region, "web"))!.pointer;
@@ -253,7 +142,7 @@ natsTest(
     assert.equal(p.active.version, 1);
     assert.equal(p.candidate, undefined);
     for (const a of f.agents) {
-      await waitFor(`${a.id} back on v1`, async () => (await Deno.readTextFile(a.file)) === V1);
+      await waitFor(`${a.id} back on v1`, async () => (await readOr(a.files.web!)) === V1);
     }
     assert.equal(
       (await readPointer(ctx.nats, "eu-west", "web"))!.pointer.seq,
@@ -342,7 +231,7 @@ natsTest("a paused rollout holds; an aborted one restores the stable version", a
   assert.equal(p.candidate, undefined);
   assert.equal(p.active.version, 1);
   for (const a of f.agents) {
-    await waitFor(`${a.id} on v1`, async () => (await Deno.readTextFile(a.file)) === V1);
+    await waitFor(`${a.id} on v1`, async () => (await readOr(a.files.web!)) === V1);
   }
 });
 

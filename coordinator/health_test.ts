@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { type AgentRecord, AlertRecord, Buckets } from "@atlas/core";
-import { natsTest } from "@atlas/testkit";
+import { agentRecord, natsTest } from "@atlas/testkit";
 import { scanFleet } from "./health.ts";
 
 const at = new Date().toISOString();
@@ -8,25 +8,15 @@ const D1 = "1".repeat(64);
 const D2 = "2".repeat(64);
 
 function agent(id: string, opts: { disk?: string; failed?: string } = {}): AgentRecord {
-  return {
-    id,
-    region: "us-east",
-    labels: {},
-    hostname: "h",
-    pid: 1,
-    startedAt: at,
-    heartbeatAt: at,
-    heartbeatSeconds: 15,
-    configs: {
-      web: {
-        applied: { version: 1, digest: D1, seq: 1, appliedAt: at },
-        diskDigest: opts.disk ?? D1,
-        lastAck: opts.failed
-          ? { version: 2, seq: 2, status: "failed", reason: opts.failed, at }
-          : { version: 1, seq: 1, status: "applied", at },
-      },
+  return agentRecord(id, "us-east", {
+    web: {
+      applied: { version: 1, digest: D1, seq: 1, appliedAt: at },
+      diskDigest: opts.disk ?? D1,
+      lastAck: opts.failed
+        ? { version: 2, seq: 2, status: "failed", reason: opts.failed, at }
+        : { version: 1, seq: 1, status: "applied", at },
     },
-  };
+  }, { at });
 }
 
 async function alerts(nats: Parameters<typeof scanFleet>[0]): Promise<AlertRecord[]> {

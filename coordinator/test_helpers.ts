@@ -5,11 +5,16 @@
  *
  * @module
  */
-import { activateVersion, type NatsTestContext, storeVersion, waitFor } from "@atlas/testkit";
+import {
+  activateVersion,
+  agentRecord,
+  type NatsTestContext,
+  storeVersion,
+  waitFor,
+} from "@atlas/testkit";
 import {
   activeRolloutKey,
   agentKey,
-  type AgentRecord,
   Buckets,
   generateSigningKey,
   RolloutRecord,
@@ -32,7 +37,7 @@ export const V2 = '{"v":2}';
 
 /** A wall clock the test moves. */
 export class FakeClock {
-  t = Date.now();
+  constructor(public t: number = Date.now()) {}
   now(): number {
     return this.t;
   }
@@ -222,18 +227,6 @@ export async function hungAgent(
   clock: FakeClock,
 ): Promise<void> {
   const at = new Date(clock.now()).toISOString();
-  const record: AgentRecord = {
-    id,
-    region,
-    labels: {},
-    hostname: "hung",
-    pid: 1,
-    startedAt: at,
-    heartbeatAt: at,
-    heartbeatSeconds: 15,
-    configs: Object.fromEntries(
-      configs.map((c) => [c, { applied: null, diskDigest: null, lastAck: null }]),
-    ),
-  };
+  const record = agentRecord(id, region, Object.fromEntries(configs.map((c) => [c, {}])), { at });
   await (await nats.kv(Buckets.agents)).put(agentKey(region, id), JSON.stringify(record));
 }

@@ -1,31 +1,19 @@
 import assert from "node:assert/strict";
 import type { AckRecord, AgentRecord } from "./schemas.ts";
 import { outcomeOf } from "./judge.ts";
+import { agentRecord } from "@atlas/testkit";
 
 const at = "2026-01-01T00:00:00.000Z";
 function agent(
   applied?: number,
   lastAck?: { version: number; seq: number; status: AckRecord["status"] },
 ): AgentRecord {
-  return {
-    id: "a1",
-    region: "r",
-    labels: {},
-    hostname: "h",
-    pid: 1,
-    startedAt: at,
-    heartbeatAt: at,
-    heartbeatSeconds: 15,
-    configs: {
-      web: {
-        applied: applied
-          ? { version: applied, digest: "d".repeat(64), seq: 1, appliedAt: at }
-          : null,
-        diskDigest: null,
-        lastAck: lastAck ? { ...lastAck, at } : null,
-      },
+  return agentRecord("a1", "r", {
+    web: {
+      applied: applied ? { version: applied, digest: "d".repeat(64), seq: 1, appliedAt: at } : null,
+      lastAck: lastAck ? { ...lastAck, at } : null,
     },
-  };
+  }, { at });
 }
 function ack(
   version: number,

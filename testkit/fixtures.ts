@@ -7,6 +7,8 @@
  */
 import { type AtlasNats, storeBlob, writePointer } from "@atlas/store";
 import {
+  type AgentConfigState,
+  type AgentRecord,
   Buckets,
   type ContentType,
   type PointerRecord,
@@ -72,4 +74,41 @@ export function activateVersion(
     reason: `activate v${version.version}`,
     ...(options.candidate ? { candidate: options.candidate } : {}),
   }), { issuedBy: "fixture", inline });
+}
+
+/**
+ * An agent's heartbeat record for tests that judge or scan agents without running one:
+ * every config starts with nothing applied, nothing on disk and no ack, unless `configs`
+ * says otherwise.
+ *
+ * @example
+ * ```ts
+ * agentRecord("a1", "us-east", { web: { applied: null } });
+ * ```
+ */
+export function agentRecord(
+  id: string,
+  region: string,
+  configs: Record<string, Partial<AgentConfigState>>,
+  options: { at?: string; heartbeatSeconds?: number } = {},
+): AgentRecord {
+  const at = options.at ?? new Date().toISOString();
+  return {
+    id,
+    region,
+    labels: {},
+    hostname: "test",
+    pid: 1,
+    startedAt: at,
+    heartbeatAt: at,
+    heartbeatSeconds: options.heartbeatSeconds ?? 15,
+    configs: Object.fromEntries(
+      Object.entries(configs).map(([name, c]) => [name, {
+        applied: null,
+        diskDigest: null,
+        lastAck: null,
+        ...c,
+      }]),
+    ),
+  };
 }

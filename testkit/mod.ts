@@ -12,7 +12,7 @@
  *
  * @module
  */
-export { type ActivateOptions, activateVersion, storeVersion } from "./fixtures.ts";
+export { type ActivateOptions, activateVersion, agentRecord, storeVersion } from "./fixtures.ts";
 export { GatewayLinks, GatewayProxy } from "./gateway_links.ts";
 export {
   findNatsServer,
