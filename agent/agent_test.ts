@@ -4,6 +4,7 @@ import {
   activateVersion,
   natsTest,
   storeVersion,
+  tempDir,
   waitFor,
   waitForBlobCopy,
 } from "@atlas/testkit";
@@ -262,7 +263,7 @@ natsTest("a replayed older pointer is refused", async (ctx) => {
 });
 
 natsTest("a failing reload command restores the previous file and acks failed", async (ctx) => {
-  const dir = await Deno.makeTempDir();
+  const dir = await tempDir();
   const marker = `${dir}/fail`;
   const cfg = await makeAgentConfig(ctx.urls, {
     configs: { web: { reload: `test ! -e ${marker} || { echo boom >&2; exit 3; }` } },

@@ -11,7 +11,13 @@ import {
   Verifier,
   type VersionRecord,
 } from "@atlas/core";
-import { activateVersion, type NatsTestContext, storeVersion, waitFor } from "@atlas/testkit";
+import {
+  activateVersion,
+  type NatsTestContext,
+  storeVersion,
+  tempDir,
+  waitFor,
+} from "@atlas/testkit";
 import { Agent } from "./agent.ts";
 import { type AgentConfig, AgentConfigFile, type ManagedConfig } from "./config.ts";
 import type { z } from "zod";
@@ -34,7 +40,7 @@ export async function makeAgentConfig(
   urls: string[],
   options: TestAgentOptions = {},
 ): Promise<AgentConfig> {
-  const dir = await Deno.makeTempDir({ prefix: "atlas-agent-test-" });
+  const dir = await tempDir({ prefix: "atlas-agent-test-" });
   const trustedKeys = `${dir}/trusted-keys.json`;
   await Deno.writeTextFile(trustedKeys, JSON.stringify({ keys: [signer.trustedKey] }));
   const configs = options.configs ?? { web: {} };

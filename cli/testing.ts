@@ -7,6 +7,7 @@
 import { generateSigningKey } from "@atlas/core";
 import { type CliIo, main } from "./cli.ts";
 import { startControl } from "@atlas/control";
+import { tempDir } from "@atlas/testkit";
 
 /** The admin token of {@linkcode startTestControl}. */
 export const CLI_TEST_TOKEN = "cli-test-admin-token";
@@ -75,7 +76,7 @@ export async function atlasHere(env: Record<string, string>, cwd: string, ...arg
  * ```
  */
 export async function startTestControl(urls: string[]) {
-  const dir = await Deno.makeTempDir();
+  const dir = await tempDir();
   const signingKey = `${dir}/signing.key`;
   await Deno.writeTextFile(signingKey, JSON.stringify(generateSigningKey()), { mode: 0o600 });
   const control = await startControl({

@@ -11,7 +11,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { waitFor } from "@atlas/testkit";
+import { tempDir, waitFor } from "@atlas/testkit";
 import { controlTest, type ControlTestContext, holdLeases, writeHeartbeat } from "./testing.ts";
 
 const PRISM = Deno.env.get("ATLAS_PRISM") ??
@@ -127,7 +127,7 @@ function _register(name: string, fn: (ctx: ControlTestContext) => Promise<void>)
 
 _register("every answer of a crawl through Prism's proxy matches the document", async (ctx) => {
   const { server, upstream, doc } = await _serve(ctx);
-  const dir = await Deno.makeTempDir();
+  const dir = await tempDir();
   try {
     await Deno.writeTextFile(`${dir}/openapi.json`, JSON.stringify(doc));
     await using prism = await startPrism(`${dir}/openapi.json`, upstream);
@@ -203,7 +203,7 @@ _register("every answer of a crawl through Prism's proxy matches the document", 
 
 _register("Prism's proxy flags an answer that breaks the document", async (ctx) => {
   const { server, upstream, doc } = await _serve(ctx);
-  const dir = await Deno.makeTempDir();
+  const dir = await tempDir();
   try {
     // A document that says latestVersion is a string: the live answer breaks it.
     const op = doc.paths["/v1/configs/{name}"].get;

@@ -3,7 +3,7 @@
  * other takes the lease and finishes the rollout, no stage applied twice or skipped.
  */
 import assert from "node:assert/strict";
-import { activateVersion, natsTest, storeVersion, waitFor } from "@atlas/testkit";
+import { activateVersion, natsTest, storeVersion, tempDir, waitFor } from "@atlas/testkit";
 import {
   activeRolloutKey,
   Buckets,
@@ -21,7 +21,7 @@ import { Agent, AgentConfigFile } from "@atlas/agent";
 const MAIN = new URL("./main.ts", import.meta.url).pathname;
 
 natsTest("a SIGKILLed leader's replica takes over and finishes the rollout", async (ctx) => {
-  const dir = await Deno.makeTempDir({ prefix: "atlas-coord-proc-" });
+  const dir = await tempDir({ prefix: "atlas-coord-proc-" });
   const key = generateSigningKey();
   await Deno.writeTextFile(`${dir}/signing.key`, JSON.stringify(key));
   const signer = new Signer(key);
@@ -141,7 +141,7 @@ natsTest("a SIGKILLed leader's replica takes over and finishes the rollout", asy
 });
 
 natsTest("a coordinator whose key agents do not trust exits 2 before leading", async (ctx) => {
-  const dir = await Deno.makeTempDir({ prefix: "atlas-coord-untrusted-" });
+  const dir = await tempDir({ prefix: "atlas-coord-untrusted-" });
   try {
     const control = new Signer(generateSigningKey());
     await publishTrustedKeys(ctx.nats, [control.trustedKey]);

@@ -35,6 +35,7 @@ export {
   type NatsTestContext,
   type NatsTestOptions,
   printLogsOnFailure,
+  tempDir,
   waitFor,
   waitForBlobCopy,
   type WaitForOptions,

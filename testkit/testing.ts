@@ -170,6 +170,8 @@ export function natsTest(
     name,
     ignore: options.ignore ?? false,
     fn: async (t) => {
+      const made: string[] = [];
+      _tempDirs = made;
       const nodes = options.nodes ?? 1;
       const cluster = nodes > 1 ? await startNatsCluster({ nodes }) : undefined;
       const servers = cluster ? cluster.servers : [await startNatsServer()];
@@ -194,7 +196,28 @@ export function natsTest(
       } finally {
         if (cluster) await cluster[Symbol.asyncDispose]();
         else await Promise.all(servers.map((s) => s[Symbol.asyncDispose]()));
+        _tempDirs = undefined;
+        for (const dir of made) await Deno.remove(dir, { recursive: true }).catch(() => {});
       }
     },
   });
+}
+
+/** Directories made by {@linkcode tempDir} during the running {@linkcode natsTest}. */
+let _tempDirs: string[] | undefined;
+
+/**
+ * A new temp directory, removed when the {@linkcode natsTest} running now ends (tests of a
+ * file run one at a time; files run in processes of their own). Outside one, the caller
+ * removes it.
+ *
+ * @example
+ * ```ts
+ * const dir = await tempDir({ prefix: "atlas-agent-test-" });
+ * ```
+ */
+export async function tempDir(options?: Deno.MakeTempOptions): Promise<string> {
+  const dir = await Deno.makeTempDir(options);
+  _tempDirs?.push(dir);
+  return dir;
 }

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { type AtlasNats, leaseHolder, loadSigner } from "@atlas/store";
 import { generateSigningKey } from "@atlas/core";
 import { RegionCoordinator } from "@atlas/coordinator";
-import { type HasLog, waitFor } from "@atlas/testkit";
+import { type HasLog, tempDir, waitFor } from "@atlas/testkit";
 import { type ControlServer, startControl } from "@atlas/control";
 import { Agent, AgentConfigFile, type ManagedConfig } from "@atlas/agent";
 
@@ -46,7 +46,7 @@ export async function startTestControl(
   nats: string[],
   options: { regions?: string[]; replicas?: number } = {},
 ): Promise<TestControl> {
-  const dir = await Deno.makeTempDir({ prefix: "atlas-test-" });
+  const dir = await tempDir({ prefix: "atlas-test-" });
   const signingKeyFile = `${dir}/signing.key`;
   await Deno.writeTextFile(signingKeyFile, JSON.stringify(generateSigningKey()));
   const control = await startControl({

@@ -7,6 +7,7 @@ import {
   reservePort,
   startNatsServer,
   storeVersion,
+  tempDir,
   waitFor,
 } from "@atlas/testkit";
 import { type AtlasNats, connectAtlas, provision, provisionRegion } from "@atlas/store";
@@ -16,7 +17,7 @@ import { openConfig } from "../mod.ts";
 const signer = new Signer(generateSigningKey());
 
 Deno.test("SDK file source follows atomic replacements and keeps the last value that parsed", async () => {
-  const dir = await Deno.makeTempDir();
+  const dir = await tempDir();
   const file = `${dir}/app.json`;
   await Deno.writeTextFile(file, '{"n":1}');
   const errors: string[] = [];
@@ -51,7 +52,7 @@ function natsOptions(servers: string | string[], dir: string, name = "web.json")
 natsTest(
   "SDK NATS source verifies, follows activations, and falls back to its cache",
   async (ctx) => {
-    const dir = await Deno.makeTempDir();
+    const dir = await tempDir();
     const opts = natsOptions(ctx.urls, dir);
     const v1 = await storeVersion(ctx.nats, signer, "web", 1, '{"n":1}');
     await activateVersion(ctx.nats, signer, "us-east", v1, { inline: false });
@@ -93,7 +94,7 @@ natsTest(
 natsTest(
   "SDK without a cache waits for NATS to come up, then follows every activation",
   async () => {
-    const dir = await Deno.makeTempDir();
+    const dir = await tempDir();
     const port = reservePort();
     const opening = openConfig<{ n: number }>({
       ...natsOptions(`nats://127.0.0.1:${port}`, dir),
@@ -123,7 +124,7 @@ natsTest(
 natsTest(
   "SDK without a cache says why when no value comes in time",
   async () => {
-    const dir = await Deno.makeTempDir();
+    const dir = await tempDir();
     await assert.rejects(
       openConfig({ ...natsOptions("nats://127.0.0.1:1", dir), timeoutMs: 300, onError: () => {} }),
       /No value for web in us-east after 300 ms: NATS \(nats:\/\/127.0.0.1:1\) did not answer/,
@@ -152,7 +153,7 @@ async function activate(nats: AtlasNats, n: number, inline = true): Promise<void
 natsTest(
   "SDK started from its cache while NATS is unreachable catches up once it connects",
   async (ctx) => {
-    const dir = await Deno.makeTempDir();
+    const dir = await tempDir();
     await activate(ctx.nats, 1);
     await using link = cuttable(ctx.servers[0]!.port);
     const opts = natsOptions(link.url, dir);
@@ -176,7 +177,7 @@ natsTest(
 natsTest(
   "SDK gets a change made during a short disconnect when it reconnects",
   async (ctx) => {
-    const dir = await Deno.makeTempDir();
+    const dir = await tempDir();
     await activate(ctx.nats, 1);
     await using link = cuttable(ctx.servers[0]!.port);
     const errors: Error[] = [];
@@ -201,7 +202,7 @@ natsTest(
 
 Deno.test("SDK imports from a script outside the repository with the documented command", async () => {
   const root = fileURLToPath(new URL("..", import.meta.url));
-  const dir = await Deno.makeTempDir();
+  const dir = await tempDir();
   try {
     await Deno.writeTextFile(`${dir}/app.json`, '{"greeting":"hello from atlas"}');
     await Deno.writeTextFile(
