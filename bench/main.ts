@@ -97,7 +97,7 @@ for (let i = 0; i < 200; i++) {
   await api("POST", `/v1/configs/${WARMUP}/activate`, { version: v.version, regions: [REGION] });
 }
 let round = 0;
-/** ~1 KB of JSON, the median config size of Meta's Configerator (DESIGN.md). */
+/** ~1 KB of JSON, the median config size of Meta's Configerator (README.md, measured facts). */
 function content(): string {
   round++;
   const limits = Object.fromEntries(
