@@ -17,9 +17,11 @@ import {
   PointerRecord,
   Signer,
   Subjects,
+  Verifier,
   VersionRecord,
 } from "@atlas/core";
 import { type AtlasNats, provision, readMirroredBlob, readPointer } from "@atlas/store";
+import { Agent } from "./agent.ts";
 import { agentOnV1, fileOf, makeAgentConfig, signer, startTestAgent } from "./test_helpers.ts";
 
 function acksOfA1(nats: AtlasNats): Promise<AckRecord[]> {
@@ -48,6 +50,22 @@ natsTest("agent applies the exact bytes of an activated version and acks it", as
   assert.equal(agent.stats.inlineHits, 1);
   assert.equal(agent.stats.fetches, 0);
   assert.equal(agent.stateOf("web").applied?.version, 1);
+});
+
+natsTest("the agent's log lines name the component, the agent and the version", async (ctx) => {
+  const cfg = await makeAgentConfig(ctx.urls);
+  const lines: string[] = [];
+  await using _agent = await Agent.start(cfg, {
+    verifier: new Verifier([signer.trustedKey]),
+    log: (l) => lines.push(l),
+  });
+  ctx.addLog({ name: "agent a1", logTail: () => Promise.resolve(lines.join("\n")) });
+  const v1 = await storeVersion(ctx.nats, signer, "web", 1, '{"v":1}');
+  await activateVersion(ctx.nats, signer, "us-east", v1);
+  await waitFor("applied logged", () => lines.some((l) => / applied /.test(l)));
+  const applied = lines.find((l) => / applied /.test(l))!;
+  assert.match(applied, / INFO agent applied agent=a1 region=us-east config=web version=1 seq=\d+/);
+  assert.ok(lines.every((l) => / agent=a1 region=us-east/.test(l)), lines.join("\n"));
 });
 
 natsTest("rollback is applied from the local cache without fetching", async (ctx) => {

@@ -6,11 +6,13 @@
 import { parseArgs } from "node:util";
 import { Agent } from "./agent.ts";
 import { loadAgentConfig } from "./config.ts";
-import { runMain, untilStopSignal } from "@atlas/store";
+import { configureLogging, loggingOptions, runMain, untilStopSignal } from "@atlas/store";
 
 const USAGE = `Usage: deno task agent --config <agent.json> [--config <another.json> ...]
+                       [--log-format text|json] [--log-level info]
 
 Each --config runs one agent; several in one process are for demos and tests (dev mode).
+Logs default to $ATLAS_LOG_FORMAT (text) and $ATLAS_LOG_LEVEL (info).
 
 agent.json:
   {
@@ -26,6 +28,8 @@ async function main(): Promise<number> {
     args: Deno.args,
     options: {
       config: { type: "string", short: "c", multiple: true },
+      "log-format": { type: "string" },
+      "log-level": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -37,6 +41,7 @@ async function main(): Promise<number> {
     console.error(`error: --config is required\n\n${USAGE}`);
     return 2;
   }
+  configureLogging(loggingOptions({ format: values["log-format"], level: values["log-level"] }));
   const delay = Number(Deno.env.get("ATLAS_TEST_WRITE_CHUNK_DELAY_MS") ?? 0);
   const agents: Agent[] = [];
   for (const file of values.config) {

@@ -80,7 +80,7 @@ natsTest(
         timeoutMs: 30_000,
       },
     );
-    await waitFor("v1 acked", () => slow.output.includes("applied config=web version=1"));
+    await waitFor("v1 acked", () => / agent applied .*config=web version=1 /.test(slow.output));
     const v2 = await storeVersion(ctx.nats, signer, "web", 2, newBytes);
     await activateVersion(ctx.nats, signer, "us-east", v2, { content: newBytes });
     await waitFor(
@@ -135,7 +135,7 @@ natsTest(
     try {
       await waitFor(
         "agent says it serves v1",
-        () => proc.output.includes("serving last applied version config=web version=1"),
+        () => / serving last applied version .*config=web version=1\b/.test(proc.output),
       );
       assert.equal(await Deno.readTextFile(path), '{"v":1}');
       const early = await Promise.race([

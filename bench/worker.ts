@@ -21,7 +21,7 @@ const troubles = new Map<string, number>();
 
 /** An agent's log: only its warnings and errors are kept, counted by kind. */
 function agentLog(line: string): void {
-  const m = / (WARN|ERROR) agent=\S+ (.*)$/.exec(line);
+  const m = / (WARN|ERROR) agent (.*)$/.exec(line.replace(/ agent=\S+/, ""));
   if (!m) return;
   const kind = `${m[1]} ${m[2]!.replace(/\d+(\.\d+)?/g, "N").slice(0, 160)}`;
   troubles.set(kind, (troubles.get(kind) ?? 0) + 1);

@@ -6,7 +6,7 @@
  * @module
  */
 import { OpenAPIHono } from "@hono/zod-openapi";
-import { type AtlasNats, UnavailableError } from "@atlas/store";
+import { type AtlasNats, componentLogger, UnavailableError } from "@atlas/store";
 import { TokenAuth, type TokenSpec } from "./auth.ts";
 import { type ControlDeps, createContext } from "./context.ts";
 import { errorResponse, MethodNotAllowedError } from "./errors.ts";
@@ -112,7 +112,12 @@ export function createApp(deps: AppDeps): ControlApp {
   app.onError((error, c) => {
     const { status, headers, body } = errorResponse(error);
     if (status === 500) {
-      console.error(`${c.req.method} ${c.req.path} failed:`, error);
+      componentLogger("control").logger.error("request failed", {
+        method: c.req.method,
+        path: c.req.path,
+        error,
+        stack: error.stack,
+      });
     }
     return c.json(body, status, headers);
   });

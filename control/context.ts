@@ -5,7 +5,13 @@
  * @module
  */
 import type { z } from "zod";
-import { type AtlasNats, listKeys, retryTransient, type StoredPointer } from "@atlas/store";
+import {
+  type AtlasNats,
+  componentLogger,
+  listKeys,
+  retryTransient,
+  type StoredPointer,
+} from "@atlas/store";
 import {
   Buckets,
   ConfigRecord,
@@ -199,7 +205,11 @@ export async function readAll<S extends z.ZodType>(
     if (!entry || entry.operation !== "PUT") return null;
     const parsed = schema.safeParse(entry.json());
     if (parsed.success) return { key, value: parsed.data as z.infer<S> };
-    console.warn(`Ignoring ${bucket}/${key}: ${parsed.error.message}`);
+    componentLogger("control").logger.warn("ignored a malformed record", {
+      bucket,
+      key,
+      error: parsed.error.message,
+    });
     return null;
   }));
   return records.filter((r) => r !== null);

@@ -13,7 +13,13 @@ import { parseArgs } from "node:util";
 import { z } from "zod";
 import { type ControlOptions, startControl } from "./server.ts";
 import { TokenSpec } from "./auth.ts";
-import { untilStopSignal } from "@atlas/store";
+import {
+  componentLogger,
+  configureLogging,
+  type LoggingOptions,
+  loggingOptions,
+  untilStopSignal,
+} from "@atlas/store";
 
 /** Usage text of `deno task control`. */
 export const USAGE = `Usage: deno task control [options]
@@ -31,6 +37,8 @@ Options:
   --replicas <n>             replicas of streams and buckets (default 1)
   --max-content-bytes <n>    largest content of one version (default 1048576)
   --inline-max-bytes <n>     content up to this size travels in the notice (default 65536)
+  --log-format <text|json>   log lines as text or JSON (default $ATLAS_LOG_FORMAT or text)
+  --log-level <level>        lowest level logged (default $ATLAS_LOG_LEVEL or info)
   -h, --help                 show this help
 `;
 
@@ -88,6 +96,9 @@ export async function parseControlArgs(
         replicas: { type: "string" },
         "max-content-bytes": { type: "string" },
         "inline-max-bytes": { type: "string" },
+        // read by main (logging is the process's, not the server's)
+        "log-format": { type: "string" },
+        "log-level": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     }));
@@ -156,11 +167,31 @@ export async function parseControlArgs(
   return options;
 }
 
+/** The logging options of `--log-format` and `--log-level` (else their env variables). */
+function _loggingArgs(args: string[]): LoggingOptions {
+  const { values } = parseArgs({
+    args,
+    strict: false,
+    options: { "log-format": { type: "string" }, "log-level": { type: "string" } },
+  });
+  const format = values["log-format"];
+  const level = values["log-level"];
+  try {
+    return loggingOptions({
+      format: typeof format === "string" ? format : undefined,
+      level: typeof level === "string" ? level : undefined,
+    });
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+}
+
 /** Runs the control plane until SIGINT or SIGTERM; returns the exit code. */
 export async function main(args: string[]): Promise<number> {
   let options: ControlOptions | null;
   try {
     options = await parseControlArgs(args);
+    if (options) configureLogging(_loggingArgs(args));
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
     console.error(`error: ${e.message}\nRun \`deno task control --help\` for usage.`);
@@ -177,9 +208,10 @@ export async function main(args: string[]): Promise<number> {
     console.error(`error: cannot start the control plane: ${(e as Error).message}`);
     return 1;
   }
-  console.log(`atlas control plane listening on ${control.url}`);
+  const log = componentLogger("control").logger;
+  log.info("listening", { url: control.url });
   const signal = await untilStopSignal();
-  console.log(`${signal}: shutting down`);
+  log.info("shutting down", { signal });
   await control[Symbol.asyncDispose]();
   return 0;
 }

@@ -97,12 +97,12 @@ natsTest("deno task control serves until SIGTERM, then shuts down cleanly", asyn
   ]).spawn();
   const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
   let out = "";
-  while (!/listening on (\S+)\n/.test(out)) {
+  while (!/ listening url=(\S+)\n/.test(out)) {
     const { value, done } = await lines.read();
     if (done) break;
     out += value;
   }
-  const url = /listening on (\S+)\n/.exec(out)?.[1];
+  const url = / listening url=(\S+)\n/.exec(out)?.[1];
   assert.ok(url, `no URL in ${JSON.stringify(out)}`);
   const regions = await fetch(`${url}/v1/regions`, { headers: { Authorization: "Bearer tok" } });
   const body = await regions.json() as { regions: { name: string }[] };

@@ -47,8 +47,12 @@ import {
   appendAudit,
   type AtlasNats,
   checkBlobCopy,
+  type ComponentLogger,
+  componentLogger,
   isCasConflict,
+  type LineSink,
   listKeys,
+  type Logger,
   readPointer,
   rebuildBlobCopy,
   releaseActiveRollout,
@@ -86,7 +90,11 @@ export interface CoordinatorOptions {
   leaseClock?: Clock;
   /** Lease ttl. @default 5_000 */
   leaseTtlMs?: number;
-  log?: (line: string) => void;
+  /**
+   * Where this replica's log lines go, formatted (tests keep them to print on failure).
+   * @default the process log (see `configureLogging` in `@atlas/store`)
+   */
+  log?: LineSink;
 }
 
 type Stored<T> = { value: T; revision: number };
@@ -105,7 +113,8 @@ export class RegionCoordinator implements AsyncDisposable {
   readonly #nats: AtlasNats;
   readonly #signer: Signer;
   readonly #clock: WallClock;
-  readonly #log: (line: string) => void;
+  readonly #logging: ComponentLogger;
+  readonly #log: Logger;
   /** Newest ack per `<config>/<agent>` of this region, while leading. */
   readonly #acks = new Map<string, AckRecord>();
   #followingAcks = false;
@@ -137,7 +146,12 @@ export class RegionCoordinator implements AsyncDisposable {
     this.region = options.region;
     this.replica = options.replica ?? `${Deno.hostname()}-${Deno.pid}`;
     this.#clock = options.clock ?? { now: () => Date.now() };
-    this.#log = options.log ?? ((l) => console.log(l));
+    this.#logging = componentLogger(
+      "coordinator",
+      { region: this.region, replica: this.replica },
+      { sink: options.log },
+    );
+    this.#log = this.#logging.logger;
   }
 
   /**
@@ -173,10 +187,6 @@ export class RegionCoordinator implements AsyncDisposable {
     return new Date(this.#clock.now()).toISOString();
   }
 
-  #say(msg: string): void {
-    this.#log(`${this.#iso()} coordinator=${this.region}/${this.replica} ${msg}`);
-  }
-
   /**
    * Steps every `tickMs` (after each step ends) until {@linkcode close}; a failed step is
    * logged and the next one tries again.
@@ -193,7 +203,7 @@ export class RegionCoordinator implements AsyncDisposable {
     }
     this.#track((async () => {
       while (!this.#closed) {
-        await this.step().catch((e) => this.#say(`step failed: ${(e as Error).message}`));
+        await this.step().catch((e) => this.#log.error("step failed", { error: e }));
         await new Promise<void>((resolve) => {
           const timer = setTimeout(done, tickMs);
           const stop = this.#stopWaiting;
@@ -227,6 +237,7 @@ export class RegionCoordinator implements AsyncDisposable {
       await Promise.allSettled([...this.#background]);
     }
     await this.lease.release().catch(() => {});
+    this.#logging[Symbol.dispose]();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -239,10 +250,10 @@ export class RegionCoordinator implements AsyncDisposable {
     this.#stepQuarantine = undefined;
     const wasLeader = this.lease.isLeader;
     if (!(await this.lease.tick())) {
-      if (wasLeader) this.#say("lost the lease; standing by");
+      if (wasLeader) this.#log.warn("lost the lease; standing by");
       return;
     }
-    if (!wasLeader) this.#say(`leading (term ${this.lease.term})`);
+    if (!wasLeader) this.#log.info("leading", { term: this.lease.term });
     // In the background: while the primary is out of reach, setting up a follow waits out
     // a request timeout, and a step must not (it would hold the lease back after a heal).
     this.#track(this.#followAcks());
@@ -256,9 +267,9 @@ export class RegionCoordinator implements AsyncDisposable {
         now,
         healsSeen: this.#healsSeen,
       })
-        .catch((e) => this.#say(`fleet scan failed: ${(e as Error).message}`));
+        .catch((e) => this.#log.warn("fleet scan failed", { error: e }));
       await this.#checkBlobCopy()
-        .catch((e) => this.#say(`blob copy check failed: ${(e as Error).message}`));
+        .catch((e) => this.#log.warn("blob copy check failed", { error: e }));
     }
     const kv = await this.#nats.kv(Buckets.rollouts);
     // Rollout ids are one token; `*` leaves out the `active.<config>` keys.
@@ -291,7 +302,9 @@ export class RegionCoordinator implements AsyncDisposable {
     this.#copyIncomplete = !check.complete;
     if (check.complete || !seenBefore) return;
     this.#copyIncomplete = false;
-    this.#say(`the region's blob copy is incomplete (${check.detail}); rebuilding it`);
+    this.#log.warn("the region's blob copy is incomplete; rebuilding it", {
+      detail: check.detail,
+    });
     await rebuildBlobCopy(this.#nats, this.region);
     await appendAudit(this.#nats, {
       actor: `coordinator/${this.region}`,
@@ -412,7 +425,11 @@ export class RegionCoordinator implements AsyncDisposable {
         : { seq: stored.seq },
     }));
     if (newStage) {
-      this.#say(`rollout ${rollout.id}: stage ${rollout.stage + 1} (${selector.percent}%) started`);
+      this.#log.info("stage started", {
+        rolloutId: rollout.id,
+        stage: rollout.stage + 1,
+        percent: selector.percent,
+      });
       await this.#audit(rollout, "rollout.stage", {
         stage: rollout.stage,
         percent: selector.percent,
@@ -502,9 +519,7 @@ export class RegionCoordinator implements AsyncDisposable {
       }));
     }
     if (baked) {
-      this.#say(
-        `rollout ${rollout.id}: stage ${rollout.stage + 1} done in ${this.region}: ${note}`,
-      );
+      this.#log.info("stage done", { rolloutId: rollout.id, stage: rollout.stage + 1, note });
     } else if (now - started > (stage.gates.ackTimeoutSeconds + stage.bakeSeconds) * 2000) {
       await this.#alert(
         `stalled-${rollout.id}-${this.region}-${rollout.stage}`,
@@ -528,7 +543,9 @@ export class RegionCoordinator implements AsyncDisposable {
         r,
         (x) => (x.stage === rollout.stage ? { type: "advance", from: rollout.stage } : null),
       );
-      if (advanced) this.#say(`rollout ${rollout.id}: on to stage ${rollout.stage + 2}`);
+      if (advanced) {
+        this.#log.info("on to the next stage", { rolloutId: rollout.id, stage: rollout.stage + 2 });
+      }
     } else {
       await this.#end(r, "succeeded", `every stage completed`);
     }
@@ -555,7 +572,7 @@ export class RegionCoordinator implements AsyncDisposable {
         },
     );
     if (!stored) return;
-    this.#say(`rollout ${rollout.id} ${to}: ${reason}`);
+    this.#log.info("rollout ended", { rolloutId: rollout.id, state: to, reason });
     await releaseActiveRollout(this.#nats, rollout.config, rollout.id).catch(() => {});
     await this.#audit(rollout, `rollout.${to}`, { reason });
     if (to === "rolled_back") {
@@ -581,7 +598,7 @@ export class RegionCoordinator implements AsyncDisposable {
         rollout.config,
         `rollout ${rollout.id} of ${rollout.config} v${rollout.version} succeeded`,
         { by: `coordinator/${this.region}` },
-      ).catch((e) => this.#say(`cannot resolve alerts: ${(e as Error).message}`));
+      ).catch((e) => this.#log.warn("cannot resolve alerts", { rolloutId: rollout.id, error: e }));
     }
     await writePointer(this.#nats, this.#signer, this.region, rollout.config, (cur) => {
       if (!cur || cur.seq !== pointer.seq || cur.candidate?.rolloutId !== rollout.id) return null;
@@ -597,9 +614,10 @@ export class RegionCoordinator implements AsyncDisposable {
           reason: `rollout ${rollout.id} ${rollout.state}`,
         };
     }, { issuedBy: `coordinator/${this.region}` });
-    this.#say(
-      `rollout ${rollout.id}: pointer ${promote ? "promoted" : "restored to the stable version"}`,
-    );
+    this.#log.info(promote ? "pointer promoted" : "pointer restored to the stable version", {
+      rolloutId: rollout.id,
+      config: rollout.config,
+    });
   }
 
   /**
@@ -623,11 +641,13 @@ export class RegionCoordinator implements AsyncDisposable {
       });
     } catch (e) {
       if (!(e instanceof RolloutContentionError)) throw e;
-      this.#say(e.message);
+      this.#log.warn("rollout not written", { rolloutId: r.value.id, error: e });
       return null;
     }
     if ("skipped" in result) {
-      if (result.skipped === "illegal") this.#say(`not written: ${result.error.message}`);
+      if (result.skipped === "illegal") {
+        this.#log.warn("rollout not written", { rolloutId: r.value.id, error: result.error });
+      }
       return null;
     }
     r.value = result.stored.value;
@@ -676,7 +696,7 @@ export class RegionCoordinator implements AsyncDisposable {
       );
     } catch (e) {
       this.#followingAcks = false;
-      this.#say(`cannot follow acks yet (${(e as Error).message}); heartbeats only`);
+      this.#log.warn("cannot follow acks yet; heartbeats only", { error: e });
     }
   }
 
@@ -726,7 +746,7 @@ export class RegionCoordinator implements AsyncDisposable {
       );
     } catch (e) {
       this.#followingAgents = false;
-      this.#say(`cannot follow agent records yet (${(e as Error).message}); reading them`);
+      this.#log.warn("cannot follow agent records yet; reading them", { error: e });
     }
   }
 
@@ -740,7 +760,7 @@ export class RegionCoordinator implements AsyncDisposable {
     const follow = this.#agentsFollow;
     if (!follow || this.#agentRecords.size === 0) return;
     if (Date.now() - follow.lastMessageAt <= FOLLOW_SILENCE_MS) return;
-    this.#say("the agent records follow went silent; reading them and following again");
+    this.#log.warn("the agent records follow went silent; reading them and following again");
     this.#agentsFollow = undefined;
     this.#followingAgents = false;
     this.#agentsReady = false;
@@ -806,7 +826,7 @@ export class RegionCoordinator implements AsyncDisposable {
       at: this.#iso(),
     });
     await kv.put(quarantineKey(this.region, agent, config), JSON.stringify(rec));
-    this.#say(`quarantined ${agent} for ${config}: ${reason}`);
+    this.#log.warn("quarantined", { agent, config, reason });
   }
 
   async #alert(

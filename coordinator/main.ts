@@ -7,8 +7,11 @@
  */
 import { parseArgs } from "node:util";
 import {
+  componentLogger,
+  configureLogging,
   connectAtlas,
   loadSigner,
+  loggingOptions,
   natsServers,
   requireTrustedSigner,
   runMain,
@@ -19,11 +22,11 @@ import { RegionCoordinator } from "./engine.ts";
 
 const USAGE = `Usage: deno task coordinator --region <region> --signing-key <file>
                              [--nats <url,...>] [--replica <name>] [--tick-ms 500]
-                             [--lease-ttl-ms 5000]
+                             [--lease-ttl-ms 5000] [--log-format text|json] [--log-level info]
 
 The signing key is the control plane's (pointers are signed like every pointer): it must
 be among the trusted keys the control plane publishes at start, else exit code 2.
-NATS defaults to $ATLAS_NATS_URL.`;
+NATS defaults to $ATLAS_NATS_URL; logs to $ATLAS_LOG_FORMAT (text) and $ATLAS_LOG_LEVEL (info).`;
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
@@ -35,6 +38,8 @@ async function main(): Promise<number> {
       replica: { type: "string" },
       "tick-ms": { type: "string", default: "500" },
       "lease-ttl-ms": { type: "string", default: "5000" },
+      "log-format": { type: "string" },
+      "log-level": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -52,6 +57,7 @@ async function main(): Promise<number> {
     console.error("error: --tick-ms must be positive and --lease-ttl-ms more than three ticks");
     return 2;
   }
+  configureLogging(loggingOptions({ format: values["log-format"], level: values["log-level"] }));
   const signer = await loadSigner(values["signing-key"]);
   const nats = await connectAtlas(natsServers(values.nats), {
     name: `atlas-coordinator ${values.region}`,
@@ -73,7 +79,8 @@ async function main(): Promise<number> {
     ...(values.replica ? { replica: values.replica } : {}),
     leaseTtlMs: ttlMs,
   });
-  console.log(`atlas coordinator ${values.region}/${coordinator.replica} started`);
+  componentLogger("coordinator", { region: values.region, replica: coordinator.replica })
+    .logger.info("started", { tickMs, leaseTtlMs: ttlMs });
   coordinator.run(tickMs);
   await untilStopSignal();
   await coordinator.close(); // releases the lease: another replica leads at once

@@ -26,6 +26,7 @@ import type { Subscription } from "@nats-io/transport-node";
 import { type AtlasNats, connectAtlas, type ConnectOptions } from "./connect.ts";
 import { PointerNotice, type PointerRecord, Subjects } from "@atlas/core";
 import { readPointer } from "./pointers.ts";
+import { componentLogger } from "./log.ts";
 
 /** How a pointer reached the follower: a notice, or a read of the stored pointer. */
 export const PointerVia = { notice: "notice", read: "read" } as const;
@@ -250,10 +251,12 @@ export class PointerFollower implements AsyncDisposable {
       }
       return;
     }
-    const where = [context.stage, context.config].filter(Boolean).join(" ");
-    console.error(
-      `atlas: following pointers of ${this.#options.region} (${where}): ${error.message}`,
-    );
+    componentLogger("follow").logger.error("cannot follow pointers", {
+      region: this.#options.region,
+      stage: context.stage,
+      ...(context.config ? { config: context.config } : {}),
+      error,
+    });
   }
 
   /** Connects (retrying until closed), subscribes, reconciles, then keeps reconciling. */

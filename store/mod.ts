@@ -62,6 +62,20 @@ export {
 export { loadSigner, loadVerifier } from "./key_files.ts";
 export { listKeys } from "./keys.ts";
 export {
+  type ComponentLogger,
+  componentLogger,
+  type ComponentLoggerOptions,
+  configureLogging,
+  formatJson,
+  formatText,
+  type LineSink,
+  LogFormat,
+  type Logger,
+  type LoggingOptions,
+  loggingOptions,
+  type LogLevel,
+} from "./log.ts";
+export {
   publishTrustedKeys,
   readTrustedKeys,
   requireTrustedSigner,

@@ -1,0 +1,76 @@
+import assert from "node:assert/strict";
+import { componentLogger, configureLogging } from "./log.ts";
+
+const TEXT_LINE =
+  /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z WARN agent cannot read pointer; will retry /;
+
+Deno.test("a record is one text line: time, level, component, message, then fields", () => {
+  const lines: string[] = [];
+  configureLogging({ format: "text", output: (l) => lines.push(l) });
+  using log = componentLogger("agent", { agent: "web-1", region: "us-east" });
+  log.logger.warn("cannot read pointer; will retry", { config: "web", error: "timed out" });
+  assert.equal(lines.length, 1);
+  assert.match(lines[0]!, TEXT_LINE);
+  assert.ok(
+    lines[0]!.endsWith(' agent=web-1 region=us-east config=web error="timed out"'),
+    lines[0],
+  );
+});
+
+Deno.test("a record is one JSON line with its fields in json format", () => {
+  const lines: string[] = [];
+  configureLogging({ format: "json", output: (l) => lines.push(l) });
+  try {
+    using log = componentLogger("coordinator", { region: "us-east", replica: "a" });
+    log.logger.info("stage started", { rolloutId: "r1", seq: 4, error: new Error("boom") });
+    assert.equal(lines.length, 1);
+    assert.ok(!lines[0]!.includes("\n"));
+    const record = JSON.parse(lines[0]!);
+    assert.equal(typeof record.time, "string");
+    assert.deepEqual({ ...record, time: "" }, {
+      time: "",
+      level: "info",
+      component: "coordinator",
+      msg: "stage started",
+      region: "us-east",
+      replica: "a",
+      rolloutId: "r1",
+      seq: 4,
+      error: "boom",
+    });
+  } finally {
+    configureLogging({ output: () => {} });
+  }
+});
+
+Deno.test("an instance's sink gets its records; a record below the level is not built", () => {
+  const out: string[] = [];
+  configureLogging({ level: "warning", output: (l) => out.push(l) });
+  try {
+    const mine: string[] = [];
+    const log = componentLogger("agent", { agent: "web-2" }, { sink: (l) => mine.push(l) });
+    let built = 0;
+    log.logger.info("applied", () => ({ version: ++built }));
+    log.logger.error("apply attempt failed; will retry", { config: "web" });
+    assert.equal(built, 0);
+    assert.equal(mine.length, 1);
+    assert.match(mine[0]!, / ERROR agent apply attempt failed; will retry agent=web-2 config=web$/);
+    log[Symbol.dispose]();
+    log.logger.error("after close");
+    assert.deepEqual([out, mine.length], [[], 1]);
+  } finally {
+    configureLogging({ output: () => {} });
+  }
+});
+
+Deno.test("text stays unquoted for plain values and JSON for the rest", () => {
+  const lines: string[] = [];
+  configureLogging({ output: (l) => lines.push(l) });
+  try {
+    using log = componentLogger("control");
+    log.logger.info("request", { method: "GET", ok: true, at: [1, 2], note: 'a"b' });
+    assert.ok(lines[0]!.endsWith(' INFO control request method=GET ok=true at=[1,2] note="a\\"b"'));
+  } finally {
+    configureLogging({ output: () => {} });
+  }
+});
