@@ -59,6 +59,9 @@ Deno.test({
           async () => (await Deno.readTextFile(file).catch(() => "")) === '{"v":1}',
         );
 
+        // v1's ack delivered first: under load it could still be queued at the kill, and the
+        // count of buffered acks below would be two.
+        await waitFor("v1's ack delivered", async () => (await agent.pendingAcks()) === 0);
         // The whole primary region goes down.
         const down = performance.now();
         await Promise.all(sc.cluster("primary").servers.map((s) => s.kill()));
