@@ -80,6 +80,7 @@ export async function startTestControl(urls: string[]) {
   const signingKey = `${dir}/signing.key`;
   await Deno.writeTextFile(signingKey, JSON.stringify(generateSigningKey()), { mode: 0o600 });
   const control = await startControl({
+    log: () => {}, // the CLI tests read what the CLI prints, not the server
     nats: urls,
     port: 0,
     signingKey,

@@ -27,6 +27,8 @@ import {
 export interface AppDeps extends ControlDeps {
   /** API tokens (at least one). */
   tokens: TokenSpec[];
+  /** Where this app's log lines go (formatted); the process's log output when omitted. */
+  log?: ((line: string) => void) | undefined;
 }
 
 /** The control plane's Hono app. */
@@ -58,6 +60,7 @@ const DISCONNECTED_FAIL_FAST_MS = 5_000;
  */
 export function createApp(deps: AppDeps): ControlApp {
   const ctx = createContext(deps);
+  const { logger } = componentLogger("control", {}, { sink: deps.log });
   const auth = new TokenAuth(deps.tokens);
   const idempotency = new IdempotencyStore(deps.nats);
   const app = new OpenAPIHono<ControlEnv>({ defaultHook: validationHook });
@@ -112,7 +115,7 @@ export function createApp(deps: AppDeps): ControlApp {
   app.onError((error, c) => {
     const { status, headers, body } = errorResponse(error);
     if (status === 500) {
-      componentLogger("control").logger.error("request failed", {
+      logger.error("request failed", {
         method: c.req.method,
         path: c.req.path,
         error,

@@ -41,6 +41,8 @@ export interface ControlOptions {
   inlineMaxBytes?: number;
   /** Public keys served by `GET /v1/keys` besides the signer's own. @default [] */
   extraTrustedKeys?: TrustedKey[];
+  /** Where the control plane's log lines go (formatted); the process's log output when omitted. */
+  log?: ((line: string) => void) | undefined;
 }
 
 /** A running control plane. */
@@ -96,6 +98,7 @@ export async function startControl(options: ControlOptions): Promise<ControlServ
         : {}),
       ...(options.inlineMaxBytes !== undefined ? { inlineMaxBytes: options.inlineMaxBytes } : {}),
       ...(options.extraTrustedKeys ? { extraTrustedKeys: options.extraTrustedKeys } : {}),
+      log: options.log,
     });
     const hostname = options.hostname ?? "127.0.0.1";
     const server = Deno.serve(

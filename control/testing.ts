@@ -117,8 +117,15 @@ export function controlTest(
 ): void {
   natsTest(name, async (ctx) => {
     const signer = new Signer(generateSigningKey());
+    // Printed only if the test fails (a test that provokes a 500 must not print its stack).
+    const lines: string[] = [];
+    ctx.addLog({
+      name: "control plane",
+      logTail: (n = 60) => Promise.resolve(lines.slice(-n).join("\n")),
+    });
     const app = createApp({
       ...limits,
+      log: (line) => lines.push(line),
       nats: ctx.nats,
       signer,
       tokens: [

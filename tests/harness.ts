@@ -22,8 +22,8 @@ export interface Reply {
   json: Record<string, unknown>;
 }
 
-/** A control plane under test, with its files and HTTP helpers. */
-export interface TestControl extends AsyncDisposable {
+/** A control plane under test, with its files, HTTP helpers and captured log. */
+export interface TestControl extends AsyncDisposable, HasLog {
   control: ControlServer;
   url: string;
   /** A temp dir holding `signing.key` and `keys.json` (the trusted keys agents read). */
@@ -49,7 +49,10 @@ export async function startTestControl(
   const dir = await tempDir({ prefix: "atlas-test-" });
   const signingKeyFile = `${dir}/signing.key`;
   await Deno.writeTextFile(signingKeyFile, JSON.stringify(generateSigningKey()));
+  // Kept for a failing test to print (ctx.addLog(t)): a provoked 500 must not print a stack.
+  const lines: string[] = [];
   const control = await startControl({
+    log: (line) => lines.push(line),
     nats,
     port: 0,
     signingKey: signingKeyFile,
@@ -76,6 +79,8 @@ export async function startTestControl(
     signingKeyFile,
     keysFile,
     call,
+    name: "control plane",
+    logTail: (n = 60) => Promise.resolve(lines.slice(-n).join("\n")),
     async expect<T>(method: string, path: string, body?: unknown, status = 200): Promise<T> {
       const reply = await call(method, path, body);
       assert.equal(reply.status, status, `${method} ${path}: ${JSON.stringify(reply.json)}`);
