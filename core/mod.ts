@@ -13,6 +13,7 @@
  * @module
  */
 export { concatBytes } from "./bytes.ts";
+export { AtlasError, AtlasErrorCode, type AtlasErrorOptions, hasAtlasCode } from "./errors.ts";
 export {
   canonicalJson,
   generateSigningKey,
