@@ -97,6 +97,7 @@ export {
 export {
   isCasConflict,
   isTransient,
+  jetStreamErrorCode,
   type RetryOptions,
   retryTransient,
   UnavailableError,
@@ -109,4 +110,10 @@ export {
   type UpdateRolloutResult,
 } from "./rollout_update.ts";
 export { releaseActiveRollout } from "./rollouts.ts";
-export { type PubAck, StreamPublisher, type StreamPublishOptions } from "./stream_publish.ts";
+export {
+  JetStreamPublishError,
+  type JetStreamPublishErrorOptions,
+  type PubAck,
+  StreamPublisher,
+  type StreamPublishOptions,
+} from "./stream_publish.ts";
