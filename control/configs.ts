@@ -4,11 +4,11 @@
  *
  * @module
  */
-import { appendAudit, isCasConflict, retryTransient } from "@atlas/store";
+import { appendAudit, isCasConflict, readKv, retryTransient, type Stored } from "@atlas/store";
 import { Buckets, ConfigRecord } from "@atlas/core";
 import type { ConfigPutBody } from "./api.ts";
 import { schemaApplies } from "./content.ts";
-import { checkConfigName, type ControlContext, readKv, type Stored } from "./context.ts";
+import { checkConfigName, type ControlContext } from "./context.ts";
 import { ConflictError, InvalidRequestError, NotFoundError } from "./errors.ts";
 
 /** Reads a config by name, or null; a bad name is a request error. */

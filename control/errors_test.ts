@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { PointerConflictError, UnavailableError } from "@atlas/store";
+import { CasConflictError, PointerConflictError, UnavailableError } from "@atlas/store";
 import { TimeoutError } from "@nats-io/transport-node";
 import {
   ConflictError,
@@ -62,4 +62,10 @@ Deno.test("a transient NATS error that was not retried is a 503 with Retry-After
   assert.equal(res.body.error.code, "unavailable");
   // Classified by type, not by what a message says.
   assert.equal(errorResponse(new Error("TIMEOUT")).status, 500);
+});
+
+Deno.test("a compare-and-set lost on every attempt is a 409 conflict", () => {
+  const res = errorResponse(new CasConflictError("web", 10));
+  assert.equal(res.status, 409);
+  assert.equal(res.body.error.code, "conflict");
 });

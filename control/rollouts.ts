@@ -25,16 +25,18 @@ import {
 import {
   appendAudit,
   isCasConflict,
+  readKv,
   releaseActiveRollout,
   retryTransient,
   RolloutContentionError,
+  type Stored,
   updateRollout,
   type UpdateRolloutResult,
 } from "@atlas/store";
 import type { KV } from "@nats-io/kv";
 import type { StartRolloutBody } from "./api.ts";
 import { requireConfig } from "./configs.ts";
-import { type ControlContext, readAll, readKv, type Stored } from "./context.ts";
+import { type ControlContext, readAll } from "./context.ts";
 import { ConflictError, InvalidRequestError, NotFoundError } from "./errors.ts";
 import { rolloutRegions, targetRegions } from "./regions.ts";
 import { requireLiveCoordinators } from "./rollout_waits.ts";

@@ -95,6 +95,16 @@ export {
   type RegionOptions,
 } from "./provision.ts";
 export {
+  CAS_ATTEMPTS,
+  CasConflictError,
+  type CasKv,
+  casUpdate,
+  type CasUpdateOptions,
+  type CasUpdateResult,
+  readKv,
+  type Stored,
+} from "./kv_cas.ts";
+export {
   isCasConflict,
   isTransient,
   jetStreamErrorCode,
