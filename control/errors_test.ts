@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { CasConflictError, PointerConflictError, UnavailableError } from "@atlas/store";
+import { CasContentionError, PointerConflictError, UnavailableError } from "@atlas/store";
 import { TimeoutError } from "@nats-io/transport-node";
 import {
   ConflictError,
@@ -65,7 +65,7 @@ Deno.test("a transient NATS error that was not retried is a 503 with Retry-After
 });
 
 Deno.test("a compare-and-set lost on every attempt is a 409 conflict", () => {
-  const res = errorResponse(new CasConflictError("web", 10));
+  const res = errorResponse(new CasContentionError("web", 10));
   assert.equal(res.status, 409);
   assert.equal(res.body.error.code, "conflict");
 });

@@ -7,8 +7,10 @@
 
 /** What kind of failure an {@linkcode AtlasError} reports. */
 export const AtlasErrorCode = {
-  /** A compare-and-set lost to another writer (every attempt, where attempts are retried). */
+  /** One compare-and-set write lost to another writer: read again and retry. */
   casConflict: "cas_conflict",
+  /** Every compare-and-set attempt lost: the record is busy, try again later. */
+  contention: "contention",
   /** NATS JetStream is unavailable or electing a leader: retry shortly. */
   unavailable: "unavailable",
   /** The thing named does not exist. */

@@ -40,18 +40,19 @@ export async function readKv<S extends z.ZodType>(
 }
 
 /** Raised by {@linkcode casUpdate} when every attempt lost its compare-and-set. */
-export class CasConflictError extends AtlasError {
+export class CasContentionError extends AtlasError {
   /** The key that kept changing. */
   readonly key: string;
   /** How many writes were tried. */
   readonly attempts: number;
-  constructor(key: string, attempts: number, options?: ErrorOptions) {
+  constructor(key: string, attempts: number, options?: ErrorOptions & { what?: string }) {
+    const what = options?.what ?? `key ${key}`;
     super(
-      `Key ${key} kept changing while it was being written: ${attempts} compare-and-set ` +
-        "attempts lost to other writers; try again",
-      { ...options, code: AtlasErrorCode.casConflict },
+      `${what[0]!.toUpperCase()}${what.slice(1)} kept changing while it was being written: ` +
+        `${attempts} compare-and-set attempts lost to other writers; try again`,
+      { ...options, code: AtlasErrorCode.contention },
     );
-    this.name = "CasConflictError";
+    this.name = "CasContentionError";
     this.key = key;
     this.attempts = attempts;
   }
@@ -63,7 +64,7 @@ export const CAS_ATTEMPTS = 10;
 /** Options of {@linkcode casUpdate}. */
 export interface CasUpdateOptions<T> {
   /**
-   * Writes to try before throwing {@linkcode CasConflictError}; `Infinity` for a change
+   * Writes to try before throwing {@linkcode CasContentionError}; `Infinity` for a change
    * that converges (every lost write means another writer moved the record along).
    * @default 10
    */
@@ -86,6 +87,8 @@ export interface CasUpdateOptions<T> {
    * @default {}
    */
   retry?: RetryOptions | false;
+  /** What is updated, for the messages of errors. @default key */
+  what?: string;
 }
 
 /** What {@linkcode casUpdate} did. */
@@ -99,7 +102,7 @@ export type CasUpdateResult<T> =
  * Reads `key` (value and revision, or null when absent), asks `mutate` for its new value,
  * and writes it by compare-and-set: an update of the revision read, or a create when the
  * key was absent. When another writer got there first it reads again and asks `mutate`
- * again, up to `attempts` writes; then throws {@linkcode CasConflictError}. `mutate`
+ * again, up to `attempts` writes; then throws {@linkcode CasContentionError}. `mutate`
  * returning null leaves the record as it is; an error it throws is thrown as is.
  *
  * @example
@@ -127,14 +130,15 @@ export async function casUpdate<S extends z.ZodType>(
     );
   }
   const retry = options.retry ?? {};
-  const run = <R>(fn: () => Promise<R>, what: string) =>
-    retry === false ? fn() : retryTransient(fn, { what, ...retry });
+  const what = options.what ?? key;
+  const run = <R>(fn: () => Promise<R>, doing: string) =>
+    retry === false ? fn() : retryTransient(fn, { what: doing, ...retry });
   let current = options.known !== undefined
     ? options.known
-    : await run(() => readKv(kv, key, schema), `Reading ${key}`);
+    : await run(() => readKv(kv, key, schema), `Reading ${what}`);
   let lastConflict: unknown;
   for (let attempt = 1; attempt <= attempts; attempt++) {
-    if (attempt > 1) current = await run(() => readKv(kv, key, schema), `Reading ${key}`);
+    if (attempt > 1) current = await run(() => readKv(kv, key, schema), `Reading ${what}`);
     const next = await mutate(current?.value ?? null, current);
     if (next === null) return { written: false, current };
     const data = JSON.stringify(next);
@@ -147,7 +151,7 @@ export async function casUpdate<S extends z.ZodType>(
             : options.write
             ? options.write(data, stored.revision)
             : kv.update(key, data, stored.revision),
-        `Writing ${key}`,
+        `Writing ${what}`,
       );
       return { written: true, value: next, revision, previous: stored };
     } catch (e) {
@@ -155,5 +159,8 @@ export async function casUpdate<S extends z.ZodType>(
       lastConflict = e;
     }
   }
-  throw new CasConflictError(key, attempts, { cause: lastConflict });
+  throw new CasContentionError(key, attempts, {
+    cause: lastConflict,
+    ...(options.what === undefined ? {} : { what: options.what }),
+  });
 }

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { z } from "zod";
+import { AtlasErrorCode } from "@atlas/core";
 import { natsTest } from "@atlas/testkit";
-import { CAS_ATTEMPTS, CasConflictError, casUpdate, readKv } from "./kv_cas.ts";
+import { CAS_ATTEMPTS, CasContentionError, casUpdate, readKv } from "./kv_cas.ts";
 import { isCasConflict } from "./retry.ts";
 
 const Counter = z.object({ n: z.number().int(), by: z.array(z.string()) });
@@ -81,10 +82,12 @@ natsTest("casUpdate gives up after its attempts with a typed conflict", async ({
     await kv.put("k", JSON.stringify(bump("rival")(c))); // always first
     return bump("me")(c);
   }, { attempts: 3 }).catch((e) => e);
-  assert.ok(lost instanceof CasConflictError, String(lost));
+  assert.ok(lost instanceof CasContentionError, String(lost));
   assert.deepEqual([lost.key, lost.attempts, calls], ["k", 3, 3]);
-  assert.ok(isCasConflict(lost) && isCasConflict(lost.cause));
-  assert.match(lost.message, /Key k kept changing .* 3 compare-and-set attempts/);
+  assert.equal(lost.code, AtlasErrorCode.contention);
+  // Not a single lost write: a loop around casUpdate does not spin on it.
+  assert.ok(!isCasConflict(lost) && isCasConflict(lost.cause));
+  assert.match(lost.message, /^Key k kept changing .* 3 compare-and-set attempts/);
   await assert.rejects(casUpdate(kv, "k", Counter, bump("x"), { attempts: 0 }), RangeError);
   assert.equal(CAS_ATTEMPTS, 10);
   // What mutate throws is thrown as is, without a write.

@@ -96,7 +96,7 @@ export {
 } from "./provision.ts";
 export {
   CAS_ATTEMPTS,
-  CasConflictError,
+  CasContentionError,
   type CasKv,
   casUpdate,
   type CasUpdateOptions,

@@ -70,7 +70,7 @@ export function jetStreamErrorCode(status: number, errCode: number | undefined):
  * or a create-only key already exists. The v3 clients report both (`kv.update`,
  * `kv.create`, `kv.delete({ previousSeq })`) as a `JetStreamApiError` with code 10071;
  * `AtlasNats.kvWrite` as a `JetStreamPublishError` with `errCode`
- * 10071, and {@linkcode casUpdate} as a {@linkcode CasConflictError}.
+ * 10071, and {@linkcode casUpdate} as a {@linkcode CasContentionError}.
  *
  * @example
  * ```ts
