@@ -18,7 +18,7 @@
 import { type AtlasNats, listKeys } from "@atlas/store";
 import { KvWatchInclude } from "@nats-io/kv";
 import type { z } from "zod";
-import type { Stored } from "./context.ts";
+import type { Stored } from "@atlas/store";
 
 interface Entry<T> {
   revision: number;

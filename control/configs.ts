@@ -4,11 +4,18 @@
  *
  * @module
  */
-import { appendAudit, isCasConflict, retryTransient } from "@atlas/store";
+import {
+  appendAudit,
+  CasContentionError,
+  casUpdate,
+  readKv,
+  retryTransient,
+  type Stored,
+} from "@atlas/store";
 import { Buckets, ConfigRecord } from "@atlas/core";
 import type { ConfigPutBody } from "./api.ts";
 import { schemaApplies } from "./content.ts";
-import { checkConfigName, type ControlContext, readKv, type Stored } from "./context.ts";
+import { checkConfigName, type ControlContext } from "./context.ts";
 import { ConflictError, InvalidRequestError, NotFoundError } from "./errors.ts";
 
 /** Reads a config by name, or null; a bad name is a request error. */
@@ -37,13 +44,15 @@ export async function requireConfig(
   options: { cached?: boolean } = {},
 ): Promise<Stored<ConfigRecord>> {
   const found = options.cached ? await readCachedConfig(ctx, name) : await readConfig(ctx, name);
-  if (!found) {
-    throw new NotFoundError(
-      `Config ${JSON.stringify(name)} does not exist: create it with PUT /v1/configs/${name} ` +
-        `(\`deno task atlas configs create ${name}\`)`,
-    );
-  }
+  if (!found) throw _notFound(name);
   return found;
+}
+
+function _notFound(name: string): NotFoundError {
+  return new NotFoundError(
+    `Config ${JSON.stringify(name)} does not exist: create it with PUT /v1/configs/${name} ` +
+      `(\`deno task atlas configs create ${name}\`)`,
+  );
 }
 
 /**
@@ -128,31 +137,28 @@ export async function putConfig(
 ): Promise<{ config: ConfigRecord; created: boolean; revision: number }> {
   checkConfigName(name);
   const kv = await ctx.nats.kv(Buckets.configs);
-  for (let attempt = 1; attempt <= 20; attempt++) {
-    const current = await readConfig(ctx, name);
-    options.check?.(current);
-    const config = _nextRecord(name, body, current?.value, ctx);
-    const data = JSON.stringify(config);
-    let revision: number;
-    try {
-      revision = await retryTransient(
-        () => current ? kv.update(name, data, current.revision) : kv.create(name, data),
-        { what: `Writing config ${name}` },
-      );
-      ctx.configs.note(name, { value: config, revision });
-    } catch (e) {
-      if (isCasConflict(e)) continue;
-      throw e;
-    }
-    await appendAudit(ctx.nats, {
-      actor,
-      action: "config.put",
-      config: name,
-      details: { created: !current, contentType: config.contentType, schema: !!config.schema },
+  let result;
+  try {
+    result = await casUpdate(kv, name, ConfigRecord, (_value, current) => {
+      options.check?.(current);
+      return _nextRecord(name, body, current?.value, ctx);
+    }, { attempts: 20, what: `config ${name}` });
+  } catch (e) {
+    if (!(e instanceof CasContentionError)) throw e;
+    throw new ConflictError(`Config ${name} kept changing while it was being written: try again`, {
+      cause: e,
     });
-    return { config, created: !current, revision };
   }
-  throw new ConflictError(`Config ${name} kept changing while it was being written: try again`);
+  if (!result.written) throw new Error("unreachable: putConfig always writes");
+  const { value: config, revision, previous } = result;
+  ctx.configs.note(name, { value: config, revision });
+  await appendAudit(ctx.nats, {
+    actor,
+    action: "config.put",
+    config: name,
+    details: { created: !previous, contentType: config.contentType, schema: !!config.schema },
+  });
+  return { config, created: !previous, revision };
 }
 
 /**
@@ -166,19 +172,17 @@ export async function raiseLatestVersion(
   version: number,
   known?: Stored<ConfigRecord>,
 ): Promise<void> {
-  for (let reuse = known !== undefined;; reuse = false) {
-    const current = reuse && known ? known : await requireConfig(ctx, name);
-    if (current.value.latestVersion >= version) return;
-    const next = { ...current.value, latestVersion: version };
-    try {
-      const revision = await retryTransient(
-        () => ctx.nats.kvWrite(Buckets.configs, name, JSON.stringify(next), current.revision),
-        { what: `Raising the latest version of ${name}` },
-      );
-      ctx.configs.note(name, { value: next, revision });
-      return;
-    } catch (e) {
-      if (!isCasConflict(e)) throw e;
-    }
-  }
+  const kv = await ctx.nats.kv(Buckets.configs);
+  // Unbounded: every lost write raised latestVersion or changed another field, and the
+  // loop ends once latestVersion reaches `version`.
+  const result = await casUpdate(kv, name, ConfigRecord, (current) => {
+    if (!current) throw _notFound(name);
+    return current.latestVersion >= version ? null : { ...current, latestVersion: version };
+  }, {
+    attempts: Infinity,
+    ...(known ? { known } : {}),
+    write: (data, revision) => ctx.nats.kvWrite(Buckets.configs, name, data, revision),
+    what: `config ${name}`,
+  });
+  if (result.written) ctx.configs.note(name, { value: result.value, revision: result.revision });
 }

@@ -23,7 +23,6 @@ import {
   Verifier,
   type VersionRecord,
 } from "@atlas/core";
-import type { KV } from "@nats-io/kv";
 import { BlobMemo } from "./blob_memo.ts";
 import { BucketCache } from "./bucket_cache.ts";
 import { SchemaValidators } from "./content.ts";
@@ -157,26 +156,6 @@ export function checkRegionName(name: string): string {
     );
   }
   return name;
-}
-
-/** A KV value parsed with its schema, and the revision it was read at. */
-export interface Stored<T> {
-  value: T;
-  revision: number;
-}
-
-/**
- * Reads and parses one KV entry; null when absent or deleted. A value that does not
- * parse is an error (stored data is never silently ignored).
- */
-export async function readKv<S extends z.ZodType>(
-  kv: KV,
-  key: string,
-  schema: S,
-): Promise<Stored<z.infer<S>> | null> {
-  const entry = await kv.get(key);
-  if (!entry || entry.operation !== "PUT") return null;
-  return { value: schema.parse(entry.json()), revision: entry.revision };
 }
 
 /**

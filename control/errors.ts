@@ -10,6 +10,7 @@ import { HTTPException } from "hono/http-exception";
 import {
   AlertNotFoundError,
   AlertResolvedError,
+  CasContentionError,
   isTransient,
   PointerConflictError,
   UnavailableError,
@@ -134,6 +135,7 @@ const STATUS: [new (...args: never[]) => Error, ErrorResponse["status"], ErrorCo
   [PreconditionFailedError, 412, ErrorCode.preconditionFailed],
   [AlertResolvedError, 409, ErrorCode.conflict],
   [PointerConflictError, 409, ErrorCode.conflict],
+  [CasContentionError, 409, ErrorCode.conflict],
   [PayloadTooLargeError, 413, ErrorCode.payloadTooLarge],
   [SchemaViolationError, 422, ErrorCode.schemaViolation],
   [UnprocessableError, 422, ErrorCode.unprocessable],

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { PointerConflictError, UnavailableError } from "@atlas/store";
+import { CasContentionError, PointerConflictError, UnavailableError } from "@atlas/store";
+import { TimeoutError } from "@nats-io/transport-node";
 import {
   ConflictError,
   errorResponse,
@@ -55,8 +56,16 @@ Deno.test("an unexpected error is a 500 that does not leak its message", () => {
 });
 
 Deno.test("a transient NATS error that was not retried is a 503 with Retry-After", () => {
-  const res = errorResponse(new Error("TIMEOUT"));
+  const res = errorResponse(new TimeoutError());
   assert.equal(res.status, 503);
   assert.equal(res.headers["Retry-After"], "5");
   assert.equal(res.body.error.code, "unavailable");
+  // Classified by type, not by what a message says.
+  assert.equal(errorResponse(new Error("TIMEOUT")).status, 500);
+});
+
+Deno.test("a compare-and-set lost on every attempt is a 409 conflict", () => {
+  const res = errorResponse(new CasContentionError("web", 10));
+  assert.equal(res.status, 409);
+  assert.equal(res.body.error.code, "conflict");
 });

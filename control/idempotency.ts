@@ -13,7 +13,7 @@
 import type { MiddlewareHandler } from "hono";
 import { z } from "zod";
 import type { KV } from "@nats-io/kv";
-import { type AtlasNats, isCasConflict, retryTransient } from "@atlas/store";
+import { type AtlasNats, isCasConflict, readKv, retryTransient } from "@atlas/store";
 import { sha256Hex } from "@atlas/core";
 import { ConflictError, InvalidRequestError, UnprocessableError } from "./errors.ts";
 import type { ControlEnv } from "./route_kit.ts";
@@ -117,9 +117,11 @@ export function idempotent(store: IdempotencyStore, op: string): MiddlewareHandl
       } catch (e) {
         if (!isCasConflict(e)) throw e;
       }
-      const entry = await retryTransient(() => kv.get(id), { what: "Reading an Idempotency-Key" });
-      if (!entry || entry.operation !== "PUT") continue;
-      const found = Remembered.parse(entry.json());
+      const stored = await retryTransient(() => readKv(kv, id, Remembered), {
+        what: "Reading an Idempotency-Key",
+      });
+      if (!stored) continue;
+      const found = stored.value;
       if (found.request !== request) {
         throw new UnprocessableError(
           `Idempotency-Key ${JSON.stringify(key)} was used for a different request (another ` +

@@ -24,17 +24,20 @@ import {
 } from "@atlas/core";
 import {
   appendAudit,
-  isCasConflict,
+  CasContentionError,
+  casUpdate,
+  readKv,
   releaseActiveRollout,
   retryTransient,
   RolloutContentionError,
+  type Stored,
   updateRollout,
   type UpdateRolloutResult,
 } from "@atlas/store";
 import type { KV } from "@nats-io/kv";
 import type { StartRolloutBody } from "./api.ts";
 import { requireConfig } from "./configs.ts";
-import { type ControlContext, readAll, readKv, type Stored } from "./context.ts";
+import { type ControlContext, readAll } from "./context.ts";
 import { ConflictError, InvalidRequestError, NotFoundError } from "./errors.ts";
 import { rolloutRegions, targetRegions } from "./regions.ts";
 import { requireLiveCoordinators } from "./rollout_waits.ts";
@@ -141,42 +144,32 @@ async function _stages(
 
 /**
  * Takes the config's active key for `id`. A key left behind by a rollout that already
- * ended (its owner stopped between the final write and the delete) is cleared; one held
- * by a live rollout is a {@linkcode ConflictError} naming it.
+ * ended (its owner stopped between the final write and the delete) is taken over by
+ * compare-and-set; one held by a live rollout is a {@linkcode ConflictError} naming it.
  */
 async function _lock(ctx: ControlContext, config: string, id: string): Promise<void> {
   const kv = await _kv(ctx);
   const key = activeRolloutKey(config);
-  for (let attempt = 1; attempt <= CAS_ATTEMPTS; attempt++) {
-    try {
-      await retryTransient(() => kv.create(key, JSON.stringify({ rolloutId: id })), {
-        what: `Locking ${key}`,
+  try {
+    await casUpdate(kv, key, ActiveRollout, async (_value, held) => {
+      if (!held) return { rolloutId: id };
+      const other = await retryTransient(() => readKv(kv, held.value.rolloutId, RolloutRecord), {
+        what: `Reading rollout ${held.value.rolloutId}`,
       });
-      return;
-    } catch (e) {
-      if (!isCasConflict(e)) throw e;
-    }
-    const held = await retryTransient(() => readKv(kv, key, ActiveRollout), {
-      what: `Reading ${key}`,
+      if (other && isFinal(other.value.state)) return { rolloutId: id }; // over the stale key
+      throw new ConflictError(
+        `Config ${config} already has an active rollout, ${held.value.rolloutId}` +
+          `${other ? ` (${other.value.state})` : ""}: wait for it to finish, or pause or ` +
+          `abort it (\`deno task atlas rollout abort ${held.value.rolloutId}\`)`,
+        { details: { rolloutId: held.value.rolloutId } },
+      );
+    }, { attempts: CAS_ATTEMPTS, known: null, what: key }); // known: try the create first
+  } catch (e) {
+    if (!(e instanceof CasContentionError)) throw e;
+    throw new ConflictError(`The active rollout of ${config} kept changing: try again`, {
+      cause: e,
     });
-    if (!held) continue;
-    const other = await retryTransient(() => readKv(kv, held.value.rolloutId, RolloutRecord), {
-      what: `Reading rollout ${held.value.rolloutId}`,
-    });
-    if (other && isFinal(other.value.state)) {
-      await kv.delete(key, { previousSeq: held.revision }).catch((e) => {
-        if (!isCasConflict(e)) throw e;
-      });
-      continue;
-    }
-    throw new ConflictError(
-      `Config ${config} already has an active rollout, ${held.value.rolloutId}` +
-        `${other ? ` (${other.value.state})` : ""}: wait for it to finish, or pause or abort ` +
-        `it (\`deno task atlas rollout abort ${held.value.rolloutId}\`)`,
-      { details: { rolloutId: held.value.rolloutId } },
-    );
   }
-  throw new ConflictError(`The active rollout of ${config} kept changing: try again`);
 }
 
 /**

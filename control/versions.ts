@@ -9,10 +9,17 @@
  * @module
  */
 import { createTwoFilesPatch } from "diff";
-import { appendAudit, isCasConflict, listKeys, retryTransient, storeBlob } from "@atlas/store";
+import {
+  appendAudit,
+  isCasConflict,
+  listKeys,
+  readKv,
+  retryTransient,
+  storeBlob,
+} from "@atlas/store";
 import { blobName, Buckets, sha256Hex, versionKey, VersionRecord } from "@atlas/core";
 import { encodeContent, parseContent } from "./content.ts";
-import { type ControlContext, readKv, remember } from "./context.ts";
+import { type ControlContext, remember } from "./context.ts";
 import { raiseLatestVersion, readCachedConfig, requireConfig } from "./configs.ts";
 import { ConflictError, IntegrityError, NotFoundError, PayloadTooLargeError } from "./errors.ts";
 

@@ -53,6 +53,7 @@ import {
   type LineSink,
   listKeys,
   type Logger,
+  readKv,
   readPointer,
   rebuildBlobCopy,
   releaseActiveRollout,
@@ -656,11 +657,10 @@ export class RegionCoordinator implements AsyncDisposable {
   }
 
   async #version(config: string, version: number): Promise<VersionRecord> {
-    const e = await (await this.#nats.kv(Buckets.versions)).get(versionKey(config, version));
-    if (!e || e.operation !== "PUT") {
-      throw new Error(`Version ${config} v${version} does not exist`);
-    }
-    return VersionRecord.parse(e.json());
+    const kv = await this.#nats.kv(Buckets.versions);
+    const found = await readKv(kv, versionKey(config, version), VersionRecord);
+    if (!found) throw new Error(`Version ${config} v${version} does not exist`);
+    return found.value;
   }
 
   /** Follows the region's acks from the last one of every agent on (once per leadership). */

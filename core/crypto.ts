@@ -18,11 +18,12 @@ import {
   verify,
 } from "node:crypto";
 import { z } from "zod";
+import { AtlasError, AtlasErrorCode } from "./errors.ts";
 
 /** Raised when a record's signature does not verify or its key is not trusted. */
-export class SignatureError extends Error {
+export class SignatureError extends AtlasError {
   constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
+    super(message, { ...options, code: AtlasErrorCode.signature });
     this.name = "SignatureError";
   }
 }

@@ -25,6 +25,7 @@ export {
   Verifier,
   type VerifierOptions,
 } from "./crypto.ts";
+export { AtlasError, AtlasErrorCode, type AtlasErrorOptions, hasAtlasCode } from "./errors.ts";
 export {
   judgeStage,
   type Outcome,

@@ -8,6 +8,7 @@
  * @module
  */
 import { z } from "zod";
+import { AtlasError, AtlasErrorCode } from "./errors.ts";
 import { ConfigName, SimpleName, Timestamp } from "./schemas.ts";
 
 /** Health gates of a stage. */
@@ -315,7 +316,7 @@ export interface TransitionContext {
  * }
  * ```
  */
-export class RolloutTransitionError extends Error {
+export class RolloutTransitionError extends AtlasError {
   /** The state the rollout was in. */
   readonly from: RolloutState;
   /** The event refused. */
@@ -326,7 +327,7 @@ export class RolloutTransitionError extends Error {
     event: RolloutEventType,
     options?: ErrorOptions,
   ) {
-    super(message, options);
+    super(message, { ...options, code: AtlasErrorCode.transition });
     this.name = "RolloutTransitionError";
     this.from = from;
     this.event = event;

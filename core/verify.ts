@@ -15,12 +15,13 @@
  * @module
  */
 import { sha256Hex, SignatureError, type Verifier } from "./crypto.ts";
+import { AtlasError, AtlasErrorCode } from "./errors.ts";
 import type { PointerRecord, VersionRecord } from "./schemas.ts";
 
 /** Raised when content does not match the digest or size its signed version record names. */
-export class ContentMismatchError extends Error {
+export class ContentMismatchError extends AtlasError {
   constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
+    super(message, { ...options, code: AtlasErrorCode.integrity });
     this.name = "ContentMismatchError";
   }
 }

@@ -8,22 +8,24 @@
  * @module
  */
 import type { AtlasNats } from "./connect.ts";
+import { AtlasError, AtlasErrorCode } from "@atlas/core";
 import { AlertKind, AlertRecord, Buckets } from "@atlas/core";
 import { listKeys } from "./keys.ts";
-import { isCasConflict, retryTransient } from "./retry.ts";
+import { retryTransient } from "./retry.ts";
+import { casUpdate } from "./kv_cas.ts";
 
 /** Raised by {@linkcode resolveAlert} when there is no alert of that id. */
-export class AlertNotFoundError extends Error {
+export class AlertNotFoundError extends AtlasError {
   constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
+    super(message, { ...options, code: AtlasErrorCode.notFound });
     this.name = "AlertNotFoundError";
   }
 }
 
 /** Raised by {@linkcode resolveAlert} when the alert is resolved already. */
-export class AlertResolvedError extends Error {
+export class AlertResolvedError extends AtlasError {
   constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
+    super(message, { ...options, code: AtlasErrorCode.conflict });
     this.name = "AlertResolvedError";
   }
 }
@@ -47,27 +49,17 @@ async function _resolve(
   accept: (alert: AlertRecord) => boolean = () => true,
 ): Promise<AlertRecord | null | undefined> {
   const kv = await nats.kv(Buckets.alerts);
-  for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
-    const entry = await retryTransient(() => kv.get(id), { what: `Reading alert ${id}` });
-    if (!entry || entry.operation !== "PUT") return undefined;
-    const current = AlertRecord.parse(entry.json());
-    if (current.resolvedAt !== undefined || !accept(current)) return null;
-    const next = AlertRecord.parse({
+  const result = await casUpdate(kv, id, AlertRecord, (current) => {
+    if (current === null || current.resolvedAt !== undefined || !accept(current)) return null;
+    return AlertRecord.parse({
       ...current,
       resolvedAt: (options.at ?? new Date()).toISOString(),
       resolvedBy: options.by ?? "atlas",
       resolution: reason,
     });
-    try {
-      await retryTransient(() => kv.update(id, JSON.stringify(next), entry.revision), {
-        what: `Resolving alert ${id}`,
-      });
-      return next;
-    } catch (e) {
-      if (!isCasConflict(e)) throw e;
-    }
-  }
-  throw new Error(`Alert ${id} kept changing while it was being resolved: try again`);
+  }, { attempts: ATTEMPTS, what: `alert ${id}` });
+  if (result.written) return result.value;
+  return result.current === null ? undefined : null; // absent, or closed already
 }
 
 /**

@@ -8,14 +8,15 @@
  * @module
  */
 import type { AtlasNats } from "./connect.ts";
+import { AtlasError, AtlasErrorCode } from "@atlas/core";
 import { Buckets, TrustedKey } from "@atlas/core";
 import { listKeys } from "./keys.ts";
 import { retryTransient } from "./retry.ts";
 
 /** Raised by {@linkcode requireTrustedSigner} when agents would not trust the signer. */
-export class UntrustedSignerError extends Error {
+export class UntrustedSignerError extends AtlasError {
   constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
+    super(message, { ...options, code: AtlasErrorCode.signature });
     this.name = "UntrustedSignerError";
   }
 }

@@ -62,6 +62,31 @@ export {
 export { loadSigner, loadVerifier } from "./key_files.ts";
 export { listKeys } from "./keys.ts";
 export {
+  publishTrustedKeys,
+  readTrustedKeys,
+  requireTrustedSigner,
+  type RequireTrustedSignerOptions,
+  UntrustedSignerError,
+} from "./keys_trust.ts";
+export {
+  CAS_ATTEMPTS,
+  CasContentionError,
+  type CasKv,
+  casUpdate,
+  type CasUpdateOptions,
+  type CasUpdateResult,
+  readKv,
+  type Stored,
+} from "./kv_cas.ts";
+export {
+  LEASE_LIVE_MS,
+  LEASE_TTL_MS,
+  type LeaseHolder,
+  leaseHolder,
+  type LeaseHolderOptions,
+  LeaseRecord,
+} from "./leases.ts";
+export {
   type ComponentLogger,
   componentLogger,
   type ComponentLoggerOptions,
@@ -75,21 +100,6 @@ export {
   loggingOptions,
   type LogLevel,
 } from "./log.ts";
-export {
-  publishTrustedKeys,
-  readTrustedKeys,
-  requireTrustedSigner,
-  type RequireTrustedSignerOptions,
-  UntrustedSignerError,
-} from "./keys_trust.ts";
-export {
-  LEASE_LIVE_MS,
-  LEASE_TTL_MS,
-  type LeaseHolder,
-  leaseHolder,
-  type LeaseHolderOptions,
-  LeaseRecord,
-} from "./leases.ts";
 export {
   type PointerChange,
   PointerConflictError,
@@ -111,6 +121,7 @@ export {
 export {
   isCasConflict,
   isTransient,
+  jetStreamErrorCode,
   type RetryOptions,
   retryTransient,
   UnavailableError,
@@ -123,4 +134,10 @@ export {
   type UpdateRolloutResult,
 } from "./rollout_update.ts";
 export { releaseActiveRollout } from "./rollouts.ts";
-export { type PubAck, StreamPublisher, type StreamPublishOptions } from "./stream_publish.ts";
+export {
+  JetStreamPublishError,
+  type JetStreamPublishErrorOptions,
+  type PubAck,
+  StreamPublisher,
+  type StreamPublishOptions,
+} from "./stream_publish.ts";

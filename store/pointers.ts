@@ -10,8 +10,10 @@
  * @module
  */
 import type { AtlasNats } from "./connect.ts";
+import { AtlasError, AtlasErrorCode } from "@atlas/core";
 import { pointerBucket, PointerRecord, type Signer, Subjects } from "@atlas/core";
 import { isCasConflict, retryTransient } from "./retry.ts";
+import { readKv } from "./kv_cas.ts";
 
 /** A pointer as stored, with the KV revision it was read at. */
 export interface StoredPointer {
@@ -25,9 +27,9 @@ export type PointerChange = Pick<PointerRecord, "active" | "history" | "reason">
 };
 
 /** Raised when a pointer could not be moved because another writer moved it first. */
-export class PointerConflictError extends Error {
+export class PointerConflictError extends AtlasError {
   constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
+    super(message, { ...options, code: AtlasErrorCode.contention });
     this.name = "PointerConflictError";
   }
 }
@@ -43,9 +45,8 @@ export async function readPointer(
   config: string,
 ): Promise<StoredPointer | null> {
   const kv = await nats.kv(pointerBucket(region), { direct: true });
-  const entry = await kv.get(config);
-  if (!entry || entry.operation !== "PUT") return null;
-  return { pointer: PointerRecord.parse(entry.json()), revision: entry.revision };
+  const found = await readKv(kv, config, PointerRecord);
+  return found && { pointer: found.value, revision: found.revision };
 }
 
 /**

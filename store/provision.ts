@@ -16,6 +16,7 @@ import type { AtlasNats } from "./connect.ts";
 import { blobMirrorStream, Buckets, pointerBucket, RegionRecord, Streams } from "@atlas/core";
 import { listKeys } from "./keys.ts";
 import { isCasConflict, retryTransient } from "./retry.ts";
+import { readKv } from "./kv_cas.ts";
 
 /** Options of {@linkcode provision}. */
 export interface ProvisionOptions {
@@ -213,8 +214,8 @@ export async function listRegions(nats: AtlasNats): Promise<RegionRecord[]> {
   const regions = await nats.kv(Buckets.regions);
   const out: RegionRecord[] = [];
   for (const key of await listKeys(nats, Buckets.regions)) {
-    const e = await regions.get(key);
-    if (e && e.operation === "PUT") out.push(RegionRecord.parse(e.json()));
+    const found = await readKv(regions, key, RegionRecord);
+    if (found) out.push(found.value);
   }
   return out.sort((a, b) => a.name.localeCompare(b.name));
 }

@@ -10,6 +10,7 @@
  * @module
  */
 import type { AtlasNats } from "./connect.ts";
+import { AtlasError, AtlasErrorCode } from "@atlas/core";
 import {
   Buckets,
   type RolloutEvent,
@@ -17,7 +18,8 @@ import {
   RolloutTransitionError,
   transition,
 } from "@atlas/core";
-import { isCasConflict, type RetryOptions, retryTransient } from "./retry.ts";
+import type { RetryOptions } from "./retry.ts";
+import { CasContentionError, casUpdate } from "./kv_cas.ts";
 
 /** A rollout record and the revision it was read at (or written as). */
 export interface StoredRollout {
@@ -55,32 +57,19 @@ export type UpdateRolloutResult =
   | { skipped: "missing" };
 
 /** Raised when a rollout kept changing through every compare-and-set attempt. */
-export class RolloutContentionError extends Error {
+export class RolloutContentionError extends AtlasError {
   readonly id: string;
   readonly attempts: number;
   constructor(id: string, attempts: number, options?: ErrorOptions) {
     super(
       `Rollout ${id} kept changing while it was being updated: ${attempts} compare-and-set ` +
         "attempts lost to other writers; try again",
-      options,
+      { ...options, code: AtlasErrorCode.contention },
     );
     this.name = "RolloutContentionError";
     this.id = id;
     this.attempts = attempts;
   }
-}
-
-async function _read(
-  nats: AtlasNats,
-  id: string,
-  retry: RetryOptions | false,
-): Promise<StoredRollout | null> {
-  const kv = await nats.kv(Buckets.rollouts);
-  const get = () => kv.get(id);
-  const e =
-    await (retry ? retryTransient(get, { what: `Reading rollout ${id}`, ...retry }) : get());
-  if (!e || e.operation !== "PUT") return null;
-  return { value: RolloutRecord.parse(e.json()), revision: e.revision };
 }
 
 /**
@@ -109,36 +98,44 @@ export async function updateRollout(
         `value is ${maxAttempts}`,
     );
   }
-  const retry = options.retry ?? {};
   const now = options.now ?? (() => new Date().toISOString());
-  let current = options.known ?? await _read(nats, id, retry);
-  let lastConflict: unknown;
-  for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-    if (!current) return { skipped: "missing" };
-    const event = decide(structuredClone(current.value));
-    if (!event) return { skipped: "declined", current };
-    let value: RolloutRecord;
-    try {
-      value = RolloutRecord.parse(
-        transition(current.value, event, { at: now(), by: options.by }),
-      );
-    } catch (e) {
-      if (e instanceof RolloutTransitionError) return { skipped: "illegal", current, error: e };
-      throw e;
-    }
-    const data = JSON.stringify(value);
-    const revision = current.revision;
-    const write = () => nats.kvWrite(Buckets.rollouts, id, data, revision);
-    try {
-      const stored = await (retry
-        ? retryTransient(write, { what: `Writing rollout ${id}`, ...retry })
-        : write());
-      return { stored: { value, revision: stored }, previous: current, event };
-    } catch (e) {
-      if (!isCasConflict(e)) throw e;
-      lastConflict = e;
-    }
-    current = await _read(nats, id, retry);
+  // What the last call of mutate decided, when it decided not to write.
+  let skipped: UpdateRolloutResult | undefined;
+  let event: RolloutEvent | undefined;
+  try {
+    const result = await casUpdate(
+      await nats.kv(Buckets.rollouts),
+      id,
+      RolloutRecord,
+      (_value, current) => {
+        if (!current) return (skipped = { skipped: "missing" }), null;
+        event = decide(structuredClone(current.value)) ?? undefined;
+        if (!event) return (skipped = { skipped: "declined", current }), null;
+        try {
+          return RolloutRecord.parse(
+            transition(current.value, event, { at: now(), by: options.by }),
+          );
+        } catch (e) {
+          if (!(e instanceof RolloutTransitionError)) throw e;
+          return (skipped = { skipped: "illegal", current, error: e }), null;
+        }
+      },
+      {
+        attempts: maxAttempts,
+        ...(options.known ? { known: options.known } : {}),
+        write: (data, revision) => nats.kvWrite(Buckets.rollouts, id, data, revision),
+        retry: options.retry ?? {},
+        what: `rollout ${id}`,
+      },
+    );
+    if (!result.written) return skipped!;
+    return {
+      stored: { value: result.value, revision: result.revision },
+      previous: result.previous!,
+      event: event!,
+    };
+  } catch (e) {
+    if (!(e instanceof CasContentionError)) throw e;
+    throw new RolloutContentionError(id, maxAttempts, { cause: e.cause });
   }
-  throw new RolloutContentionError(id, maxAttempts, { cause: lastConflict });
 }

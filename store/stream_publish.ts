@@ -18,6 +18,46 @@ import {
   type NatsConnection,
   type Subscription,
 } from "@nats-io/transport-node";
+import { AtlasError, AtlasErrorCode } from "@atlas/core";
+import { jetStreamErrorCode } from "./retry.ts";
+
+/** Options of {@linkcode JetStreamPublishError}. */
+export interface JetStreamPublishErrorOptions extends ErrorOptions {
+  /** The code. @default "jetstream" */
+  code?: AtlasErrorCode;
+  /** The reply's HTTP-like status (503: no responders, 408: timed out here). @default 0 */
+  status?: number;
+  /** The JetStream API code of an error reply (10071: wrong last sequence). */
+  errCode?: number;
+}
+
+/**
+ * Raised by {@linkcode StreamPublisher.publish} when a publish was not stored: `code` says
+ * why (`cas_conflict`, `unavailable`, `not_found`, `jetstream`), `status` and `errCode`
+ * are the stream's answer where it gave one.
+ *
+ * @example
+ * ```ts
+ * const e = new JetStreamPublishError("wrong last sequence: 4", "atlas.kv.x", {
+ *   code: AtlasErrorCode.casConflict, status: 400, errCode: 10071,
+ * });
+ * ```
+ */
+export class JetStreamPublishError extends AtlasError {
+  /** The subject published to. */
+  readonly subject: string;
+  /** The reply's HTTP-like status; 0 when there was no reply. */
+  readonly status: number;
+  /** The JetStream API code (`err_code`) of an error reply. */
+  readonly errCode: number | undefined;
+  constructor(message: string, subject: string, options: JetStreamPublishErrorOptions = {}) {
+    super(message, { ...options, code: options.code ?? AtlasErrorCode.jetstream });
+    this.name = "JetStreamPublishError";
+    this.subject = subject;
+    this.status = options.status ?? 0;
+    this.errCode = options.errCode;
+  }
+}
 
 /** What the stream answered: where the message is stored. */
 export interface PubAck {
@@ -53,7 +93,7 @@ interface Waiting {
   subject: string;
   deadline: number;
   resolve: (ack: PubAck) => void;
-  reject: (error: Error) => void;
+  reject: (error: unknown) => void;
 }
 
 /** Publishes to streams and waits for each PubAck, sharing one reply subscription. */
@@ -101,7 +141,7 @@ export class StreamPublisher {
         this.#nc.publish(subject, data, { reply, ...(h ? { headers: h } : {}) });
       } catch (e) {
         this.#waiting.delete(reply);
-        reject(e as Error);
+        reject(e); // the client's own error (closed connection, bad subject): classified by type
       }
     });
   }
@@ -116,7 +156,16 @@ export class StreamPublisher {
           StreamPublisher.#settled(this);
           const status = m.headers?.code ?? 0;
           if (status === 503) {
-            w.reject(new Error(`no stream stores ${w.subject} (no responders)`));
+            w.reject(
+              new JetStreamPublishError(
+                `no stream stores ${w.subject} (no responders)`,
+                w.subject,
+                {
+                  code: AtlasErrorCode.unavailable,
+                  status,
+                },
+              ),
+            );
             return;
           }
           try {
@@ -125,12 +174,31 @@ export class StreamPublisher {
               const why = a.error
                 ? `${a.error.description} (error ${a.error.err_code ?? a.error.code})`
                 : "no PubAck";
-              w.reject(new Error(`JetStream refused the publish to ${w.subject}: ${why}`));
+              const refusal = `JetStream refused the publish to ${w.subject}: ${why}`;
+              w.reject(
+                new JetStreamPublishError(
+                  refusal,
+                  w.subject,
+                  a.error
+                    ? {
+                      code: jetStreamErrorCode(a.error.code, a.error.err_code),
+                      status: a.error.code,
+                      ...(a.error.err_code === undefined ? {} : { errCode: a.error.err_code }),
+                    }
+                    : {},
+                ),
+              );
             } else {
               w.resolve({ stream: a.stream, seq: a.seq, duplicate: a.duplicate === true });
             }
           } catch (e) {
-            w.reject(new Error(`unreadable PubAck for ${w.subject}: ${(e as Error).message}`));
+            w.reject(
+              new JetStreamPublishError(
+                `unreadable PubAck for ${w.subject}: ${(e as Error).message}`,
+                w.subject,
+                { cause: e },
+              ),
+            );
           }
         },
       });
@@ -147,7 +215,13 @@ export class StreamPublisher {
         for (const [reply, w] of p.#waiting) {
           if (w.deadline > now) continue;
           p.#waiting.delete(reply);
-          w.reject(new Error(`timed out waiting for the stream to store ${w.subject}`));
+          w.reject(
+            new JetStreamPublishError(
+              `timed out waiting for the stream to store ${w.subject}`,
+              w.subject,
+              { code: AtlasErrorCode.unavailable, status: 408 },
+            ),
+          );
         }
         if (p.#waiting.size === 0) StreamPublisher.#withWaiting.delete(p);
       }
@@ -173,7 +247,11 @@ export class StreamPublisher {
   #failAll(why: string): void {
     for (const [reply, w] of this.#waiting) {
       this.#waiting.delete(reply);
-      w.reject(new Error(`${why} before the stream stored ${w.subject}`));
+      w.reject(
+        new JetStreamPublishError(`${why} before the stream stored ${w.subject}`, w.subject, {
+          code: AtlasErrorCode.unavailable,
+        }),
+      );
     }
     StreamPublisher.#settled(this);
   }

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { natsTest } from "@atlas/testkit";
 import { connectAtlas } from "./connect.ts";
-import { StreamPublisher } from "./stream_publish.ts";
-import { isCasConflict } from "./retry.ts";
-import { Buckets } from "@atlas/core";
+import { JetStreamPublishError, StreamPublisher } from "./stream_publish.ts";
+import { isCasConflict, isTransient } from "./retry.ts";
+import { AtlasErrorCode, Buckets } from "@atlas/core";
 
 natsTest("a stream publish is stored once per message id, and says so", async ({ nats }) => {
   await nats.jsm.streams.add({ name: "T", subjects: ["t.>"] });
@@ -30,6 +30,11 @@ natsTest(
     const refused = await publisher.publish("t.a", "second", createOnly).catch((e) => e);
     assert.ok(isCasConflict(refused), String(refused));
     assert.match(String(refused), /refused the publish to t\.a: wrong last sequence: 1/);
+    assert.ok(refused instanceof JetStreamPublishError);
+    assert.deepEqual(
+      [refused.code, refused.status, refused.errCode, refused.subject],
+      [AtlasErrorCode.casConflict, 400, 10071, "t.a"],
+    );
     // The expected sequence of the subject's last message lets the next write in.
     const next = { headers: { "Nats-Expected-Last-Subject-Sequence": "1" } };
     assert.equal((await publisher.publish("t.a", "second", next)).seq, 2);
@@ -43,21 +48,25 @@ natsTest(
   async ({ nats }) => {
     await nats.jsm.streams.add({ name: "SMALL", subjects: ["small.>"], max_msg_size: 8 });
     const publisher = new StreamPublisher(nats.nc);
-    await assert.rejects(
-      publisher.publish("small.a", "more than eight bytes"),
+    const big = await publisher.publish("small.a", "more than eight bytes").catch((e) => e);
+    assert.match(
+      String(big),
       /JetStream refused the publish to small\.a: message size exceeds maximum allowed \(error 10054\)/,
     );
-    await assert.rejects(
-      publisher.publish("nobody.a", "x"),
-      /no stream stores nobody\.a \(no responders\)/,
-    );
+    assert.ok(big instanceof JetStreamPublishError);
+    assert.deepEqual([big.code, big.errCode], [AtlasErrorCode.jetstream, 10054]);
+    assert.equal(isTransient(big) || isCasConflict(big), false);
+    const unheard = await publisher.publish("nobody.a", "x").catch((e) => e);
+    assert.match(String(unheard), /no stream stores nobody\.a \(no responders\)/);
+    assert.ok(unheard instanceof JetStreamPublishError);
+    assert.deepEqual([unheard.code, unheard.status], [AtlasErrorCode.unavailable, 503]);
+    assert.ok(isTransient(unheard));
     // A listener that never answers: the publish times out instead of waiting forever.
     const mute = nats.nc.subscribe("mute.>");
     await nats.nc.flush();
-    await assert.rejects(
-      publisher.publish("mute.a", "x", { timeoutMs: 300 }),
-      /timed out waiting for the stream to store mute\.a/,
-    );
+    const unanswered = await publisher.publish("mute.a", "x", { timeoutMs: 300 }).catch((e) => e);
+    assert.match(String(unanswered), /timed out waiting for the stream to store mute\.a/);
+    assert.ok(isTransient(unanswered));
     mute.unsubscribe();
   },
 );

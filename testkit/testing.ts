@@ -17,7 +17,6 @@ import {
 import { AckRecord, Streams, Subjects } from "@atlas/core";
 
 /** A TCP proxy that can refuse and cut links: also a way to cut one client off its server. */
-export { GatewayProxy } from "./gateway_links.ts";
 
 const EXPIRED = Symbol("expired");
 
