@@ -18,7 +18,6 @@
  *
  * @module
  */
-import { DeliverPolicy } from "@nats-io/jetstream";
 import {
   AckRecord,
   agentIsStale,
@@ -64,6 +63,7 @@ import {
   writePointer,
 } from "@atlas/store";
 import { type Clock, Lease, systemClock } from "./lease.ts";
+import { SubjectFollow } from "./follow.ts";
 import { scanFleet } from "./health.ts";
 
 /** A follow of agent records silent this long (wall clock) is replaced. */
@@ -118,8 +118,7 @@ export class RegionCoordinator implements AsyncDisposable {
   readonly #log: Logger;
   /** Newest ack per `<config>/<agent>` of this region, while leading. */
   readonly #acks = new Map<string, AckRecord>();
-  #followingAcks = false;
-  #acksFollow: { stop: () => void } | undefined;
+  readonly #acksFollow: SubjectFollow;
   /** Follows being set up and their loops: close() waits for them. */
   readonly #background = new Set<Promise<unknown>>();
   #closed = false;
@@ -127,10 +126,7 @@ export class RegionCoordinator implements AsyncDisposable {
   readonly #stopWaiting = new Set<() => void>();
   /** The region's agent records by id, kept current by following the agents bucket. */
   readonly #agentRecords = new Map<string, AgentRecord>();
-  #followingAgents = false;
-  #agentsFollow: { stop: () => void; lastMessageAt: number } | undefined;
-  /** True once the follow has delivered every record that existed when it started. */
-  #agentsReady = false;
+  readonly #agentsFollow: SubjectFollow;
   #stepQuarantine: Promise<Quarantine> | undefined;
   /** Rollouts this region has nothing more to do for: ended and settled, or not its own. */
   readonly #settled = new Set<string>();
@@ -153,6 +149,41 @@ export class RegionCoordinator implements AsyncDisposable {
       { sink: options.log },
     );
     this.#log = this.#logging.logger;
+    this.#acksFollow = new SubjectFollow(nats, {
+      stream: Streams.acks,
+      filter: `atlas.ack.${this.region}.>`,
+      onMessage: (m) => {
+        const ack = AckRecord.safeParse(m.json());
+        if (!ack.success) return;
+        const key = `${ack.data.config}/${ack.data.agent}`;
+        const known = this.#acks.get(key);
+        if (
+          !known || known.seq < ack.data.seq ||
+          (known.seq === ack.data.seq && known.at <= ack.data.at)
+        ) {
+          this.#acks.set(key, ack.data);
+        }
+      },
+    });
+    // The region's agent records (the last of each, then every change), so a step reads
+    // them from memory: at 10 000 agents, one get per agent every 500 ms was 10 000 gets.
+    const prefix = Subjects.kvKey(Buckets.agents, `${this.region}.`);
+    this.#agentsFollow = new SubjectFollow(nats, {
+      stream: `KV_${Buckets.agents}`,
+      filter: `${prefix}*`,
+      onReset: () => this.#agentRecords.clear(),
+      isEmpty: async () =>
+        (await listKeys(this.#nats, Buckets.agents, `${this.region}.*`)).length === 0,
+      onMessage: (m) => {
+        const id = m.subject.slice(prefix.length);
+        const op = m.headers?.get("KV-Operation");
+        if (op === "DEL" || op === "PURGE") this.#agentRecords.delete(id);
+        else {
+          const rec = AgentRecord.safeParse(m.json());
+          if (rec.success) this.#agentRecords.set(id, rec.data);
+        }
+      },
+    });
   }
 
   /**
@@ -232,11 +263,8 @@ export class RegionCoordinator implements AsyncDisposable {
     if (this.#closed) return;
     this.#closed = true;
     for (const wake of [...this.#stopWaiting]) wake();
-    while (this.#background.size > 0) {
-      this.#acksFollow?.stop();
-      this.#agentsFollow?.stop();
-      await Promise.allSettled([...this.#background]);
-    }
+    await Promise.allSettled([...this.#background]);
+    await Promise.all([this.#acksFollow.close(), this.#agentsFollow.close()]);
     await this.lease.release().catch(() => {});
     this.#logging[Symbol.dispose]();
   }
@@ -257,8 +285,16 @@ export class RegionCoordinator implements AsyncDisposable {
     if (!wasLeader) this.#log.info("leading", { term: this.lease.term });
     // In the background: while the primary is out of reach, setting up a follow waits out
     // a request timeout, and a step must not (it would hold the lease back after a heal).
-    this.#track(this.#followAcks());
-    this.#track(this.#followAgents());
+    this.#track(
+      this.#acksFollow.start().catch((e) =>
+        this.#log.warn("cannot follow acks yet; heartbeats only", { error: e })
+      ),
+    );
+    this.#track(
+      this.#agentsFollow.start().catch((e) =>
+        this.#log.warn("cannot follow agent records yet; reading them", { error: e })
+      ),
+    );
     if (this.#clock.now() - this.#lastScan >= SCAN_EVERY_MS) {
       this.#lastScan = this.#clock.now();
       const now = this.#clock.now();
@@ -663,114 +699,25 @@ export class RegionCoordinator implements AsyncDisposable {
     return found.value;
   }
 
-  /** Follows the region's acks from the last one of every agent on (once per leadership). */
-  async #followAcks(): Promise<void> {
-    if (this.#followingAcks) return;
-    this.#followingAcks = true;
-    try {
-      const consumer = await this.#nats.js.consumers.get(Streams.acks, {
-        filter_subjects: `atlas.ack.${this.region}.>`,
-        deliver_policy: DeliverPolicy.LastPerSubject,
-      });
-      const messages = await consumer.consume();
-      this.#acksFollow = { stop: () => messages.stop() };
-      if (this.#closed) messages.stop();
-      this.#track(
-        (async () => {
-          for await (const m of messages) {
-            const ack = AckRecord.safeParse(m.json());
-            if (!ack.success) continue;
-            const key = `${ack.data.config}/${ack.data.agent}`;
-            const known = this.#acks.get(key);
-            if (
-              !known || known.seq < ack.data.seq ||
-              (known.seq === ack.data.seq && known.at <= ack.data.at)
-            ) {
-              this.#acks.set(key, ack.data);
-            }
-          }
-        })().catch(() => {}).finally(() => {
-          this.#followingAcks = false;
-          this.#acksFollow = undefined;
-        }),
-      );
-    } catch (e) {
-      this.#followingAcks = false;
-      this.#log.warn("cannot follow acks yet; heartbeats only", { error: e });
-    }
-  }
-
   /**
-   * Follows the region's agent records (the last of each, then every change) with an
-   * ordered consumer, so a step reads them from memory instead of with one request per
-   * agent: at 10 000 agents that was 10 000 gets every 500 ms.
-   */
-  async #followAgents(): Promise<void> {
-    if (this.#followingAgents) return;
-    this.#followingAgents = true;
-    this.#agentsReady = false;
-    this.#agentRecords.clear();
-    const prefix = Subjects.kvKey(Buckets.agents, `${this.region}.`);
-    try {
-      const consumer = await this.#nats.js.consumers.get(`KV_${Buckets.agents}`, {
-        filter_subjects: `${prefix}*`,
-        deliver_policy: DeliverPolicy.LastPerSubject,
-      });
-      const messages = await consumer.consume();
-      const follow = { stop: () => messages.stop(), lastMessageAt: Date.now() };
-      this.#agentsFollow = follow;
-      if (this.#closed) messages.stop();
-      // No record yet: nothing to wait for. Else ready when the backlog is delivered.
-      if ((await listKeys(this.#nats, Buckets.agents, `${this.region}.*`)).length === 0) {
-        this.#agentsReady = true;
-      }
-      this.#track(
-        (async () => {
-          for await (const m of messages) {
-            follow.lastMessageAt = Date.now();
-            const id = m.subject.slice(prefix.length);
-            const op = m.headers?.get("KV-Operation");
-            if (op === "DEL" || op === "PURGE") this.#agentRecords.delete(id);
-            else {
-              const rec = AgentRecord.safeParse(m.json());
-              if (rec.success) this.#agentRecords.set(id, rec.data);
-            }
-            if (m.info.pending === 0) this.#agentsReady = true;
-          }
-        })().catch(() => {}).finally(() => {
-          if (this.#agentsFollow !== follow) return; // replaced by a newer follow
-          this.#agentsFollow = undefined;
-          this.#followingAgents = false;
-          this.#agentsReady = false;
-        }),
-      );
-    } catch (e) {
-      this.#followingAgents = false;
-      this.#log.warn("cannot follow agent records yet; reading them", { error: e });
-    }
-  }
-
-  /**
-   * Ends a follow that has delivered nothing for {@linkcode FOLLOW_SILENCE_MS} while
-   * agents exist (they heartbeat more often than that): after a stream leader was killed,
-   * an ordered consumer on 2.9.10 once stayed silent for over a minute, and a rollout's
-   * gates waited on heartbeats that had arrived. The next step follows again.
+   * Ends the agent records follow when it has delivered nothing for
+   * {@linkcode FOLLOW_SILENCE_MS} while agents exist (they heartbeat more often than that):
+   * after a stream leader was killed, an ordered consumer on 2.9.10 once stayed silent for
+   * over a minute, and a rollout's gates waited on heartbeats that had arrived. The next
+   * step follows again.
    */
   #dropSilentFollow(): void {
     const follow = this.#agentsFollow;
-    if (!follow || this.#agentRecords.size === 0) return;
-    if (Date.now() - follow.lastMessageAt <= FOLLOW_SILENCE_MS) return;
+    if (!follow.following || this.#agentRecords.size === 0) return;
+    if (follow.silentMs() <= FOLLOW_SILENCE_MS) return;
     this.#log.warn("the agent records follow went silent; reading them and following again");
-    this.#agentsFollow = undefined;
-    this.#followingAgents = false;
-    this.#agentsReady = false;
     follow.stop();
   }
 
   /** Every agent record of the region, live or not (judge.ts and agentIsStale tell). */
   async #agents(): Promise<AgentRecord[]> {
     this.#dropSilentFollow();
-    if (this.#agentsReady) return [...this.#agentRecords.values()];
+    if (this.#agentsFollow.ready) return [...this.#agentRecords.values()];
     // Not following (yet): read them one by one.
     const kv = await this.#nats.kv(Buckets.agents);
     const out: AgentRecord[] = [];

@@ -1,0 +1,121 @@
+/**
+ * A follow of a stream's subjects under a filter: the last message of every subject, then
+ * every new one, through an ordered consumer (no durable state on the server). The leader
+ * keeps its region's acks and agent records in memory this way instead of reading them
+ * each step.
+ *
+ * Invariants: at most one consumer runs per follow; `ready` is true only once the backlog
+ * that existed at the start was delivered (or there was none); after `stop()` or a
+ * failure the next `start()` begins again from the last message of every subject, with
+ * `onReset` called first so nothing stale survives.
+ *
+ * @module
+ */
+import { DeliverPolicy, type JsMsg } from "@nats-io/jetstream";
+import type { AtlasNats } from "@atlas/store";
+
+/** Options of {@linkcode SubjectFollow}. */
+export interface SubjectFollowOptions {
+  stream: string;
+  /** Subject filter, e.g. `atlas.ack.us-east.>`. */
+  filter: string;
+  /** Called for each message, in stream order. */
+  onMessage: (m: JsMsg) => void;
+  /** Called before each (re)start: drop what the previous follow delivered. */
+  onReset?: () => void;
+  /** True when there is nothing to deliver yet: the follow is ready at once. */
+  isEmpty?: () => Promise<boolean>;
+}
+
+/** A restartable follow; see the module doc. */
+export class SubjectFollow implements AsyncDisposable {
+  readonly #nats: AtlasNats;
+  readonly #options: SubjectFollowOptions;
+  #messages: { stop: () => void } | undefined;
+  #starting = false;
+  #ready = false;
+  #lastMessageAt = 0;
+  #loop: Promise<void> | undefined;
+  #closed = false;
+  #setup: Promise<void> | undefined;
+
+  constructor(nats: AtlasNats, options: SubjectFollowOptions) {
+    this.#nats = nats;
+    this.#options = options;
+  }
+
+  /** True while a consumer runs (or is being set up). */
+  get following(): boolean {
+    return this.#starting || this.#messages !== undefined;
+  }
+
+  /** True once the backlog at the start was delivered. */
+  get ready(): boolean {
+    return this.#ready;
+  }
+
+  /** Milliseconds since the last message (or the start), while following. */
+  silentMs(now: number = Date.now()): number {
+    return now - this.#lastMessageAt;
+  }
+
+  /**
+   * Starts following unless already; resolves once the consumer is set up. Throws what
+   * setting it up threw (the next call tries again).
+   */
+  start(): Promise<void> {
+    if (this.following || this.#closed) return this.#setup ?? Promise.resolve();
+    this.#setup = this.#start();
+    return this.#setup;
+  }
+
+  async #start(): Promise<void> {
+    this.#starting = true;
+    this.#ready = false;
+    this.#options.onReset?.();
+    try {
+      const consumer = await this.#nats.js.consumers.get(this.#options.stream, {
+        filter_subjects: this.#options.filter,
+        deliver_policy: DeliverPolicy.LastPerSubject,
+      });
+      const messages = await consumer.consume();
+      this.#messages = messages;
+      this.#lastMessageAt = Date.now();
+      if (this.#closed) messages.stop();
+      if (await this.#options.isEmpty?.()) this.#ready = true;
+      this.#loop = (async () => {
+        for await (const m of messages) {
+          this.#lastMessageAt = Date.now();
+          this.#options.onMessage(m);
+          if (m.info.pending === 0) this.#ready = true;
+        }
+      })().catch(() => {}).finally(() => {
+        if (this.#messages !== messages) return; // replaced by a newer follow
+        this.#messages = undefined;
+        this.#ready = false;
+      });
+    } finally {
+      this.#starting = false;
+    }
+  }
+
+  /** Ends the consumer; the next {@linkcode start} follows again from scratch. */
+  stop(): void {
+    const messages = this.#messages;
+    this.#messages = undefined;
+    this.#ready = false;
+    messages?.stop();
+  }
+
+  /** Stops for good and waits for the consumer's loop to end. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.#setup?.catch(() => {}); // a consumer being set up stops itself once it is
+    this.stop();
+    await this.#loop;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}

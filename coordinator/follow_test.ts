@@ -1,0 +1,50 @@
+import assert from "node:assert/strict";
+import { Streams } from "@atlas/core";
+import { natsTest, waitFor } from "@atlas/testkit";
+import { SubjectFollow } from "./follow.ts";
+
+natsTest(
+  "a follow gets the last message of each subject, then changes, and restarts clean",
+  async ({
+    nats,
+  }) => {
+    const publish = (subject: string, body: string) => nats.js.publish(subject, body);
+    await publish("atlas.ack.us-east.web.a1", "a1-old");
+    await publish("atlas.ack.us-east.web.a1", "a1-new");
+    await publish("atlas.ack.us-east.web.a2", "a2");
+    await publish("atlas.ack.eu-west.web.a3", "other region");
+    const seen: string[] = [];
+    let resets = 0;
+    await using follow = new SubjectFollow(nats, {
+      stream: Streams.acks,
+      filter: "atlas.ack.us-east.>",
+      onReset: () => (resets++, seen.length = 0),
+      onMessage: (m) => seen.push(m.string()),
+    });
+    assert.equal(follow.ready, false);
+    await follow.start();
+    await waitFor("backlog delivered", () => follow.ready);
+    assert.deepEqual(seen.sort(), ["a1-new", "a2"], "the last of each subject, only this region");
+    await publish("atlas.ack.us-east.web.a2", "a2-next");
+    await waitFor("a change arrives", () => seen.includes("a2-next"));
+
+    follow.stop();
+    assert.equal(follow.following, false);
+    assert.equal(follow.ready, false);
+    await follow.start();
+    await waitFor("ready again", () => follow.ready);
+    assert.equal(resets, 2, "reset before each start");
+    assert.deepEqual(seen.sort(), ["a1-new", "a2-next"]);
+  },
+);
+
+natsTest("a follow of nothing is ready at once when told the filter is empty", async ({ nats }) => {
+  await using follow = new SubjectFollow(nats, {
+    stream: Streams.acks,
+    filter: "atlas.ack.ap-south.>",
+    onMessage: () => {},
+    isEmpty: () => Promise.resolve(true),
+  });
+  await follow.start();
+  assert.equal(follow.ready, true);
+});
