@@ -7,9 +7,8 @@
  * @module
  */
 import { agentIsStale, agentKey, AgentRecord, Buckets } from "@atlas/core";
-import { appendAudit, retryTransient } from "@atlas/store";
+import { appendAudit, readKv, retryTransient } from "@atlas/store";
 import type { RemoveResult } from "./api.ts";
-import { readKv } from "@atlas/store";
 import { checkRegionName, type ControlContext } from "./context.ts";
 import { ConflictError, NotFoundError } from "./errors.ts";
 import { checkAgentId, quarantineView, readQuarantine } from "./quarantine.ts";

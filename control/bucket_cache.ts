@@ -15,10 +15,9 @@
  *
  * @module
  */
-import { type AtlasNats, listKeys } from "@atlas/store";
+import { type AtlasNats, listKeys, type Stored } from "@atlas/store";
 import { KvWatchInclude } from "@nats-io/kv";
 import type { z } from "zod";
-import type { Stored } from "@atlas/store";
 
 interface Entry<T> {
   revision: number;

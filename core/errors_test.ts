@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { AtlasError, AtlasErrorCode, hasAtlasCode } from "./errors.ts";
 import { SignatureError } from "./crypto.ts";
-import { RolloutTransitionError } from "./rollout.ts";
+import { RolloutTransitionError } from "./rollout_state.ts";
 import { ContentMismatchError } from "./verify.ts";
 
 Deno.test("an AtlasError without a code is internal and keeps its cause", () => {

@@ -58,7 +58,6 @@ export {
   activeRolloutKey,
   AlertKind,
   AlertRecord,
-  allowsEvent,
   canTransition,
   Gates,
   isFinal,
@@ -67,17 +66,20 @@ export {
   preflightStage,
   QuarantineRecord,
   RegionProgress,
-  type RegionUpdate,
-  type RolloutEvent,
-  RolloutEventType,
   RolloutRecord,
   RolloutStage,
   RolloutState,
-  RolloutTransitionError,
   Strategy,
+} from "./rollout.ts";
+export {
+  allowsEvent,
+  type RegionUpdate,
+  type RolloutEvent,
+  RolloutEventType,
+  RolloutTransitionError,
   transition,
   type TransitionContext,
-} from "./rollout.ts";
+} from "./rollout_state.ts";
 export {
   AckRecord,
   AckStatus,

@@ -3,15 +3,17 @@ import {
   canTransition,
   isFinal,
   planStages,
-  type RolloutEvent,
-  RolloutEventType,
   RolloutRecord,
   RolloutStage,
   RolloutState,
-  RolloutTransitionError,
   Strategy,
-  transition,
 } from "./rollout.ts";
+import {
+  type RolloutEvent,
+  RolloutEventType,
+  RolloutTransitionError,
+  transition,
+} from "./rollout_state.ts";
 
 const shares = (stages: RolloutStage[]) => stages.map((s) => `${s.regions.join("+")}@${s.percent}`);
 

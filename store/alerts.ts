@@ -8,8 +8,7 @@
  * @module
  */
 import type { AtlasNats } from "./connect.ts";
-import { AtlasError, AtlasErrorCode } from "@atlas/core";
-import { AlertKind, AlertRecord, Buckets } from "@atlas/core";
+import { AlertKind, AlertRecord, AtlasError, AtlasErrorCode, Buckets } from "@atlas/core";
 import { listKeys } from "./keys.ts";
 import { retryTransient } from "./retry.ts";
 import { casUpdate } from "./kv_cas.ts";

@@ -8,8 +8,7 @@
  * @module
  */
 import type { AtlasNats } from "./connect.ts";
-import { AtlasError, AtlasErrorCode } from "@atlas/core";
-import { Buckets, TrustedKey } from "@atlas/core";
+import { AtlasError, AtlasErrorCode, Buckets, TrustedKey } from "@atlas/core";
 import { listKeys } from "./keys.ts";
 import { retryTransient } from "./retry.ts";
 

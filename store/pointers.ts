@@ -10,8 +10,14 @@
  * @module
  */
 import type { AtlasNats } from "./connect.ts";
-import { AtlasError, AtlasErrorCode } from "@atlas/core";
-import { pointerBucket, PointerRecord, type Signer, Subjects } from "@atlas/core";
+import {
+  AtlasError,
+  AtlasErrorCode,
+  pointerBucket,
+  PointerRecord,
+  type Signer,
+  Subjects,
+} from "@atlas/core";
 import { isCasConflict, retryTransient } from "./retry.ts";
 import { readKv } from "./kv_cas.ts";
 

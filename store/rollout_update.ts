@@ -10,8 +10,9 @@
  * @module
  */
 import type { AtlasNats } from "./connect.ts";
-import { AtlasError, AtlasErrorCode } from "@atlas/core";
 import {
+  AtlasError,
+  AtlasErrorCode,
   Buckets,
   type RolloutEvent,
   RolloutRecord,
