@@ -1,7 +1,8 @@
 /**
  * Leader election of a region's coordinator replicas through one KV key, by
- * compare-and-set. nats-server 2.9.10 ignores per-key TTL (bench/README.md, measured facts), so expiry is
- * measured by each replica's own clock, never by comparing clocks across machines:
+ * compare-and-set. nats-server 2.9.10 ignores per-key TTL (bench/README.md, measured
+ * facts), so expiry is measured by each replica's own monotonic clock, never by comparing
+ * clocks across machines:
  *
  * - The holder renews by writing the key with CAS on the revision it last wrote. It
  *   counts itself leader only until `ttlMs` after the start of its last successful
