@@ -1,12 +1,14 @@
 /**
  * Retrying JetStream writes through a leader election. After a SIGKILL of a stream
- * leader, writes fail for 5–8 s (measured, DESIGN.md) with errors such as timeouts,
+ * leader, writes fail for 5–8 s (bench/README.md, measured facts) with errors such as timeouts,
  * "no responders" or the misleading "jetstream is not enabled". Those are retried with
- * backoff until a deadline; anything else (a stale compare-and-set, a bad request) is
+ * backoff until a deadline (p-retry's, with this module's classifier deciding what is
+ * passing); anything else (a stale compare-and-set, a bad request) is
  * not.
  *
  * @module
  */
+import pRetry from "p-retry";
 import { AtlasError, AtlasErrorCode } from "@atlas/core";
 import { JetStreamApiCodes, JetStreamApiError } from "@nats-io/jetstream";
 import { jserrors } from "@nats-io/jetstream/internal";
@@ -140,25 +142,25 @@ export async function retryTransient<T>(
   fn: () => Promise<T>,
   options: RetryOptions = {},
 ): Promise<T> {
-  const deadline = Date.now() + (options.deadlineMs ?? 15_000);
-  let delay = options.initialDelayMs ?? 100;
-  const maxDelay = options.maxDelayMs ?? 1_000;
-  for (let attempt = 1;; attempt++) {
-    options.signal?.throwIfAborted();
-    try {
-      return await fn();
-    } catch (e) {
-      if (!isTransient(e)) throw e;
-      if (Date.now() + delay > deadline) {
-        throw new UnavailableError(
-          `${options.what ?? "JetStream write"} failed for ${attempt} attempts until its ` +
-            `deadline (last error: ${(e as Error).message}); NATS JetStream is unavailable or ` +
-            `electing a leader, try again shortly`,
-          { cause: e },
-        );
-      }
-      await new Promise((r) => setTimeout(r, delay * (0.5 + Math.random() / 2)));
-      delay = Math.min(delay * 2, maxDelay);
-    }
+  let attempts = 0;
+  try {
+    return await pRetry(() => (attempts++, fn()), {
+      retries: Infinity,
+      factor: 2,
+      minTimeout: options.initialDelayMs ?? 100,
+      maxTimeout: options.maxDelayMs ?? 1_000,
+      randomize: true,
+      maxRetryTime: options.deadlineMs ?? 15_000,
+      shouldRetry: ({ error }) => isTransient(error),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+  } catch (e) {
+    if (!isTransient(e)) throw e;
+    throw new UnavailableError(
+      `${options.what ?? "JetStream write"} failed for ${attempts} attempts until its ` +
+        `deadline (last error: ${(e as Error).message}); NATS JetStream is unavailable or ` +
+        `electing a leader, try again shortly`,
+      { cause: e },
+    );
   }
 }

@@ -10,7 +10,13 @@ import {
   TimeoutError,
 } from "@nats-io/transport-node";
 import { natsTest } from "@atlas/testkit";
-import { isCasConflict, isTransient, jetStreamErrorCode, UnavailableError } from "./retry.ts";
+import {
+  isCasConflict,
+  isTransient,
+  jetStreamErrorCode,
+  retryTransient,
+  UnavailableError,
+} from "./retry.ts";
 import { JetStreamPublishError } from "./stream_publish.ts";
 
 /** An API error as the client builds it from a `{error: {code, err_code, description}}`. */
@@ -122,4 +128,27 @@ natsTest("real timeouts and unheard requests are classified as transient", async
   await nats.jsm.streams.delete(`KV_${Buckets.configs}`);
   const orphan = await kv.put("web", "{}").catch((e) => e);
   assert.ok(isTransient(orphan), String(orphan));
+});
+
+Deno.test("retryTransient retries what is passing until its deadline, nothing else", async () => {
+  let calls = 0;
+  const passing = () => {
+    calls++;
+    return Promise.reject(
+      new AtlasError("electing a leader", { code: AtlasErrorCode.unavailable }),
+    );
+  };
+  await assert.rejects(
+    retryTransient(passing, { deadlineMs: 300, initialDelayMs: 10, what: "Writing x" }),
+    (e) =>
+      e instanceof UnavailableError && /Writing x failed for \d+ attempts/.test(e.message) &&
+      calls > 1,
+  );
+  calls = 0;
+  const bad = () => (calls++, Promise.reject(new RangeError("bad request")));
+  await assert.rejects(retryTransient(bad, { deadlineMs: 300 }), RangeError);
+  assert.equal(calls, 1, "not retried");
+  let n = 0;
+  const third = () => ++n < 3 ? passing() : Promise.resolve("ok");
+  assert.equal(await retryTransient(third, { initialDelayMs: 1 }), "ok");
 });
