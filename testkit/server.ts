@@ -125,7 +125,6 @@ export class NatsServer implements AsyncDisposable {
   readonly workDir: string;
   readonly storeDir: string;
   readonly #options: NatsServerOptions;
-  readonly #ownsStore: boolean;
   #child: Deno.ChildProcess | undefined;
   #stderr = "";
   #port = -1;
@@ -135,12 +134,10 @@ export class NatsServer implements AsyncDisposable {
     options: NatsServerOptions,
     workDir: string,
     storeDir: string,
-    owns: boolean,
   ) {
     this.#options = options;
     this.workDir = workDir;
     this.storeDir = storeDir;
-    this.#ownsStore = owns;
     this.name = options.serverName ?? `n-${crypto.randomUUID().slice(0, 8)}`;
     if (options.port !== undefined) this.#port = options.port;
   }
@@ -149,7 +146,7 @@ export class NatsServer implements AsyncDisposable {
   static async start(options: NatsServerOptions = {}): Promise<NatsServer> {
     const workDir = await Deno.makeTempDir({ prefix: "atlas-nats-" });
     const storeDir = options.storeDir ?? `${workDir}/store`;
-    const server = new NatsServer(options, workDir, storeDir, options.storeDir === undefined);
+    const server = new NatsServer(options, workDir, storeDir);
     try {
       await server.restart();
     } catch (e) {
@@ -308,16 +305,13 @@ export class NatsServer implements AsyncDisposable {
     return this.#signal("SIGKILL", 0);
   }
 
-  /** Stops the process and removes its temp files (and the store, if it owns it). */
+  /**
+   * Stops the process and removes its scratch directory (config, ports, log, and the store
+   * when it owns it; a caller's store lives elsewhere and stays).
+   */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.kill();
-    if (!this.#ownsStore) {
-      // keep the caller's store; remove only our scratch files
-      for (const f of ["nats.conf", "ports"]) {
-        await Deno.remove(`${this.workDir}/${f}`, { recursive: true }).catch(() => {});
-      }
-    }
-    await Deno.remove(this.workDir, { recursive: this.#ownsStore }).catch(() => {});
+    await Deno.remove(this.workDir, { recursive: true }).catch(() => {});
   }
 }
 
