@@ -362,3 +362,28 @@ natsTest(
     assert.equal(await readOr(g.get("a1").files.web!), V2);
   },
 );
+
+natsTest(
+  "an agent that starts managing the config mid-stage joins the next judgement",
+  async (ctx) => {
+    await using _f = await startFleet(ctx, web(2));
+    const clock = new FakeClock();
+    const us = await coordinator(ctx, "us-east", clock);
+    await startRollout(ctx.nats, "r-join", [
+      RolloutStage.parse({ regions: ["us-east"], bakeSeconds: 3600 }),
+    ]);
+    await stepUntil("the first two applied", [us], async () => {
+      const p = (await rollout(ctx.nats, "r-join")).regions["us-east"]!;
+      return p.applied === 2;
+    }, { clock, advanceMs: 100 });
+    // A new host comes up managing web while the stage bakes.
+    await using late = await startFleet(ctx, [
+      { id: "us-east-web-late", region: "us-east", configs: { web: {} } },
+    ]);
+    await stepUntil("the newcomer counted, on the candidate", [us], async () => {
+      const p = (await rollout(ctx.nats, "r-join")).regions["us-east"]!;
+      return p.targeted === 3 && p.applied === 3;
+    }, { clock, advanceMs: 100 });
+    assert.equal(await readOr(late.get("us-east-web-late").files.web!), V2);
+  },
+);

@@ -69,13 +69,18 @@ export interface Fleet extends AsyncDisposable {
 
 /**
  * Starts `specs` as real agents after storing v1 and v2 of every config they name and
- * activating v1 in every region they are in; resolves once each file holds v1.
+ * activating v1 in every region they are in (unless `versions: false`: agents joining a
+ * fleet already running); resolves once each file holds v1 (or, joining, what is active).
  */
-export async function startFleet(ctx: NatsTestContext, specs: AgentSpec[]): Promise<Fleet> {
+export async function startFleet(
+  ctx: NatsTestContext,
+  specs: AgentSpec[],
+  options: { versions?: boolean } = {},
+): Promise<Fleet> {
   const configs = [...new Set(specs.flatMap((s) => Object.keys(s.configs)))];
   const regions = [...new Set(specs.map((s) => s.region))];
   const v2: Record<string, VersionRecord> = {};
-  for (const config of configs) {
+  for (const config of options.versions === false ? [] : configs) {
     const v1 = await storeVersion(ctx.nats, signer, config, 1, V1);
     v2[config] = await storeVersion(ctx.nats, signer, config, 2, V2);
     for (const region of regions) {
@@ -107,7 +112,7 @@ export async function startFleet(ctx: NatsTestContext, specs: AgentSpec[]): Prom
     );
     return { id: spec.id, region: spec.region, files, agent };
   }));
-  for (const a of agents) {
+  for (const a of options.versions === false ? [] : agents) {
     for (const [name, file] of Object.entries(a.files)) {
       await waitFor(`${a.id} on ${name} v1`, async () => (await readOr(file)) === V1);
     }
