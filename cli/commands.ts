@@ -316,8 +316,10 @@ export const COMMANDS: Record<string, (run: Run) => Promise<void>> = {
         a.region,
         when(a.heartbeatAt),
         a.leftAt ? "LEFT" : a.stale ? "STALE" : "ok",
+        // The reason can be a program's whole error output: the table shows its start;
+        // `atlas agents --json` has it whole.
         a.quarantined.length
-          ? a.quarantined.map((q) => `${_quarantineOf(q)}: ${q.reason}`).join("; ")
+          ? a.quarantined.map((q) => `${_quarantineOf(q)}: ${_clip(q.reason, 60)}`).join("; ")
           : "no",
         Object.entries(a.configs).map(([name, s]) =>
           `${name}@${s.applied ? `v${s.applied.version}` : "-"}${s.drift ? " DRIFT" : ""}`
@@ -406,3 +408,8 @@ export const COMMANDS: Record<string, (run: Run) => Promise<void>> = {
     await run.print(JSON.stringify(keys, null, 2));
   },
 };
+
+/** `text` cut to `max` characters, with an ellipsis when cut. */
+function _clip(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
