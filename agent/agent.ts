@@ -45,6 +45,7 @@ import { dirname } from "node:path";
 import type { AgentConfig } from "./config.ts";
 import { BlobCache } from "./cache.ts";
 import { AckOutbox } from "./outbox.ts";
+import { ConfigWorkers } from "./config_worker.ts";
 import { type AgentState, type ConfigState, emptyConfigState, StateStore } from "./state.ts";
 import {
   ApplyOutcome,
@@ -95,11 +96,6 @@ export interface AgentOptions {
   writeChunkDelayMs?: number;
 }
 
-interface Pending {
-  pointer: PointerRecord;
-  blobs: Record<string, string>;
-}
-
 /** A running agent. */
 export class Agent implements AsyncDisposable {
   readonly config: AgentConfig;
@@ -133,11 +129,8 @@ export class Agent implements AsyncDisposable {
   #connecting: Promise<void> | undefined;
   #watcher: Deno.FsWatcher | undefined;
   readonly #driftChecks = new Map<string, ReturnType<typeof setTimeout>>();
-  readonly #pending = new Map<string, Pending>();
-  readonly #workers = new Map<string, Promise<void>>();
+  readonly #workers: ConfigWorkers;
   readonly #timers = new Set<ReturnType<typeof setTimeout>>();
-  readonly #retryDelays = new Map<string, number>();
-  readonly #retryTimers = new Map<string, ReturnType<typeof setTimeout>>();
   #heartbeatTimer: ReturnType<typeof setTimeout> | undefined;
   #ackRetry: ReturnType<typeof setTimeout> | undefined;
   /** The pointer last verified, by config: the same pointer again needs no second check. */
@@ -163,6 +156,17 @@ export class Agent implements AsyncDisposable {
     this.#log = this.#logging.logger;
     this.#cache = new BlobCache(`${config.stateDir}/blobs`, config.cacheEntries);
     this.#outbox = new AckOutbox(state.outbox);
+    this.#workers = new ConfigWorkers({
+      process: ({ pointer, blobs }) => this.#process(pointer, blobs),
+      superseded: ({ pointer }) => this.#stateOf(pointer.config).maxSeq >= pointer.seq,
+      maxRetryMs: config.reconcileSeconds * 1000,
+      onFailure: ({ pointer }, error, inMs) =>
+        this.#log.error("apply attempt failed; will retry", {
+          config: pointer.config,
+          inMs,
+          error: error.message,
+        }),
+    });
   }
 
   /**
@@ -228,8 +232,8 @@ export class Agent implements AsyncDisposable {
   }
 
   /** Resolves when no pointer is waiting or being applied. */
-  async idle(): Promise<void> {
-    while (this.#workers.size > 0) await Promise.all(this.#workers.values());
+  idle(): Promise<void> {
+    return this.#workers.idle();
   }
 
   #stateOf(config: string): ConfigState {
@@ -334,7 +338,7 @@ export class Agent implements AsyncDisposable {
   async #checkDrift(config: string): Promise<void> {
     this.#driftChecks.delete(config);
     const applied = this.#stateOf(config).applied;
-    if (!applied || this.#closed || this.#workers.has(config)) return;
+    if (!applied || this.#closed || this.#workers.busy(config)) return;
     if ((await this.#diskDigest(config)) === applied.digest) return; // our own write, or a no-op
     this.#log.warn("managed file changed on disk; reconciling", { config });
     await this.reconcile().catch(() => {});
@@ -381,58 +385,8 @@ export class Agent implements AsyncDisposable {
   }
 
   #enqueue(pointer: PointerRecord, blobs: Record<string, string>): void {
-    const config = pointer.config;
-    if (pointer.region !== this.config.region || !(config in this.config.configs)) return;
-    const queued = this.#pending.get(config);
-    if (queued && queued.pointer.seq > pointer.seq) return;
-    const merged = queued && queued.pointer.seq === pointer.seq
-      ? { ...queued.blobs, ...blobs }
-      : blobs;
-    this.#pending.set(config, { pointer, blobs: merged });
-    if (this.#workers.has(config)) return;
-    const worker = (async () => {
-      try {
-        for (let next = this.#pending.get(config); next; next = this.#pending.get(config)) {
-          this.#pending.delete(config);
-          const attempt = next;
-          await this.#process(attempt.pointer, attempt.blobs).then(
-            () => this.#retryDelays.delete(config),
-            (e) => this.#retryLater(attempt, e as Error),
-          );
-        }
-      } finally {
-        this.#workers.delete(config);
-      }
-    })();
-    this.#workers.set(config, worker);
-  }
-
-  /**
-   * After an apply failed for a passing reason (content not reachable yet, NATS busy): tries
-   * the same pointer again after 1 s, doubling up to the reconcile interval, unless a newer
-   * pointer was taken meanwhile.
-   */
-  #retryLater(attempt: Pending, error: Error): void {
-    const config = attempt.pointer.config;
-    const delay = Math.min(
-      (this.#retryDelays.get(config) ?? 500) * 2,
-      this.config.reconcileSeconds * 1000,
-    );
-    this.#retryDelays.set(config, delay);
-    this.#log.error("apply attempt failed; will retry", {
-      config,
-      inMs: delay,
-      error: error.message,
-    });
-    clearTimeout(this.#retryTimers.get(config));
-    this.#retryTimers.set(
-      config,
-      setTimeout(() => {
-        this.#retryTimers.delete(config);
-        if (this.#closed || this.#stateOf(config).maxSeq >= attempt.pointer.seq) return;
-        this.#enqueue(attempt.pointer, attempt.blobs);
-      }, delay),
-    );
+    if (pointer.region !== this.config.region || !(pointer.config in this.config.configs)) return;
+    this.#workers.push(pointer, blobs);
   }
 
   async #process(pointer: PointerRecord, blobs: Record<string, string>): Promise<void> {
@@ -781,7 +735,7 @@ export class Agent implements AsyncDisposable {
     if (this.#heartbeatTimer !== undefined) clearTimeout(this.#heartbeatTimer);
     clearTimeout(this.#ackRetry);
     for (const t of this.#driftChecks.values()) clearTimeout(t);
-    for (const t of this.#retryTimers.values()) clearTimeout(t);
+    this.#workers.close();
     this.#watcher?.close();
     this.#sub?.unsubscribe();
     await this.idle();
