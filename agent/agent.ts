@@ -19,7 +19,6 @@ import {
   PointerNotice,
   type PointerRecord,
   preflightOf,
-  sha256Hex,
   Subjects,
   targetOf,
   type Verifier,
@@ -35,17 +34,16 @@ import {
   type LineSink,
   type Logger,
   readBlob,
-  readFileOrNull,
   readPointer,
   removeStaleTemps,
 } from "@atlas/store";
 import type { Subscription } from "@nats-io/transport-node";
 import { hostname } from "node:os";
-import { dirname } from "node:path";
 import type { AgentConfig } from "./config.ts";
 import { BlobCache } from "./cache.ts";
 import { AckOutbox } from "./outbox.ts";
 import { ConfigWorkers } from "./config_worker.ts";
+import { DiskDigests, DriftWatcher } from "./drift_watcher.ts";
 import { type AgentState, type ConfigState, emptyConfigState, StateStore } from "./state.ts";
 import {
   ApplyOutcome,
@@ -127,16 +125,14 @@ export class Agent implements AsyncDisposable {
   #sub: Subscription | undefined;
   #closed = false;
   #connecting: Promise<void> | undefined;
-  #watcher: Deno.FsWatcher | undefined;
-  readonly #driftChecks = new Map<string, ReturnType<typeof setTimeout>>();
+  readonly #digests: DiskDigests;
+  #drift: DriftWatcher | undefined;
   readonly #workers: ConfigWorkers;
   readonly #timers = new Set<ReturnType<typeof setTimeout>>();
   #heartbeatTimer: ReturnType<typeof setTimeout> | undefined;
   #ackRetry: ReturnType<typeof setTimeout> | undefined;
   /** The pointer last verified, by config: the same pointer again needs no second check. */
   readonly #verified = new Map<string, PointerRecord>();
-  /** What #diskDigest last hashed, by config: the file's stamp and its digest. */
-  readonly #hashed = new Map<string, { stamp: string; digest: string }>();
 
   private constructor(
     config: AgentConfig,
@@ -156,6 +152,9 @@ export class Agent implements AsyncDisposable {
     this.#log = this.#logging.logger;
     this.#cache = new BlobCache(`${config.stateDir}/blobs`, config.cacheEntries);
     this.#outbox = new AckOutbox(state.outbox);
+    this.#digests = new DiskDigests(
+      Object.fromEntries(Object.entries(config.configs).map(([name, c]) => [name, c.path])),
+    );
     this.#workers = new ConfigWorkers({
       process: ({ pointer, blobs }) => this.#process(pointer, blobs),
       superseded: ({ pointer }) => this.#stateOf(pointer.config).maxSeq >= pointer.seq,
@@ -192,7 +191,7 @@ export class Agent implements AsyncDisposable {
         agent.#log.info("removed temp files of an interrupted write", { config: name, removed });
       }
       const st = agent.#stateOf(name);
-      st.diskDigest = await agent.#diskDigest(name);
+      st.diskDigest = await agent.#digests.of(name);
       if (st.applied) {
         agent.#log.info("serving last applied version", {
           config: name,
@@ -305,43 +304,22 @@ export class Agent implements AsyncDisposable {
   }
 
   /**
-   * Watches the directories of the managed files, so a hand edit is found at once rather
-   * than at the next reconcile. Best effort: where file watching is unavailable (inotify
-   * limits), the reconcile timer still finds drift.
+   * Watches the managed files, so a hand edit is found at once rather than at the next
+   * reconcile: drift starts a reconcile, which restores the applied version.
    */
   #watchFiles(): void {
     if (!this.config.watchFiles) return;
-    const byPath = new Map(Object.entries(this.config.configs).map(([name, c]) => [c.path, name]));
-    try {
-      const dirs = [...new Set([...byPath.keys()].map((p) => dirname(p)))];
-      for (const d of dirs) Deno.mkdirSync(d, { recursive: true });
-      this.#watcher = Deno.watchFs(dirs, { recursive: false });
-    } catch (e) {
-      this.#log.warn("cannot watch the managed files; drift is found by the reconcile timer", {
-        error: (e as Error).message,
-      });
-      return;
-    }
-    (async () => {
-      for await (const event of this.#watcher!) {
-        for (const path of event.paths) {
-          const config = byPath.get(path);
-          if (config === undefined) continue;
-          clearTimeout(this.#driftChecks.get(config));
-          this.#driftChecks.set(config, setTimeout(() => this.#checkDrift(config), 100));
-        }
-      }
-    })().catch(() => {});
-  }
-
-  /** After a file event: if the file no longer holds what was applied, reconcile now. */
-  async #checkDrift(config: string): Promise<void> {
-    this.#driftChecks.delete(config);
-    const applied = this.#stateOf(config).applied;
-    if (!applied || this.#closed || this.#workers.busy(config)) return;
-    if ((await this.#diskDigest(config)) === applied.digest) return; // our own write, or a no-op
-    this.#log.warn("managed file changed on disk; reconciling", { config });
-    await this.reconcile().catch(() => {});
+    this.#drift = DriftWatcher.watch(this.#digests.paths, {
+      digests: this.#digests,
+      appliedDigest: (config) => this.#stateOf(config).applied?.digest,
+      busy: (config) => this.#workers.busy(config),
+      onDrift: (config) => {
+        if (this.#closed) return;
+        this.#log.warn("managed file changed on disk; reconciling", { config });
+        this.reconcile().catch(() => {});
+      },
+      log: this.#log,
+    });
   }
 
   /**
@@ -446,7 +424,7 @@ export class Agent implements AsyncDisposable {
       const advanced = pointer.seq > st.maxSeq;
       st.maxSeq = Math.max(st.maxSeq, pointer.seq);
       st.applied.seq = st.maxSeq;
-      st.diskDigest = await this.#diskDigest(config);
+      st.diskDigest = await this.#digests.of(config);
       if (st.diskDigest === target.digest) {
         this.stats.noops++;
         // Reconcile lands here every 30 s per config: write the state only on news.
@@ -648,36 +626,6 @@ export class Agent implements AsyncDisposable {
     this.#scheduleHeartbeat();
   }
 
-  /**
-   * The sha256 of the managed file of `config` (null when it is missing). The file is
-   * hashed again only when its stamp (inode, size, modification and change times) moved
-   * since the last hash: reconciles and heartbeats ask every 15–30 s. A stamp is trusted
-   * only once both times are over 2 s older than the hash, so a write in the same clock
-   * tick as the read that hashed the file cannot hide behind an unchanged stamp (git's
-   * "racy" case); the change time cannot be set back by a tool that restores `mtime`.
-   */
-  async #diskDigest(config: string): Promise<string | null> {
-    const path = this.config.configs[config]!.path;
-    let info: Deno.FileInfo;
-    try {
-      info = Deno.statSync(path);
-    } catch (e) {
-      if (e instanceof Deno.errors.NotFound) return null;
-      throw e;
-    }
-    const [mtime, ctime] = [info.mtime?.getTime() ?? NaN, info.ctime?.getTime() ?? NaN];
-    const stamp = `${info.ino}/${info.size}/${mtime}/${ctime}`;
-    const known = this.#hashed.get(config);
-    if (known?.stamp === stamp) return known.digest;
-    const bytes = await readFileOrNull(path);
-    if (!bytes) return null;
-    const digest = sha256Hex(bytes);
-    const settled = Date.now() - Math.max(mtime, ctime) > 2_000; // false for NaN
-    if (settled) this.#hashed.set(config, { stamp, digest });
-    else this.#hashed.delete(config);
-    return digest;
-  }
-
   #scheduleHeartbeat(): void {
     if (this.#heartbeatTimer !== undefined || this.#closed) return;
     this.#heartbeatTimer = setTimeout(() => {
@@ -700,7 +648,7 @@ export class Agent implements AsyncDisposable {
     for (const name of Object.keys(this.config.configs)) {
       const st = this.#stateOf(name);
       // Right after an apply the digest on disk is the one just written.
-      if (options.rehash ?? true) st.diskDigest = await this.#diskDigest(name);
+      if (options.rehash ?? true) st.diskDigest = await this.#digests.of(name);
       configs[name] = {
         applied: st.applied,
         diskDigest: st.diskDigest,
@@ -734,9 +682,8 @@ export class Agent implements AsyncDisposable {
     for (const t of this.#timers) clearTimeout(t);
     if (this.#heartbeatTimer !== undefined) clearTimeout(this.#heartbeatTimer);
     clearTimeout(this.#ackRetry);
-    for (const t of this.#driftChecks.values()) clearTimeout(t);
     this.#workers.close();
-    this.#watcher?.close();
+    this.#drift?.close();
     this.#sub?.unsubscribe();
     await this.idle();
     await this.#cache.flush().catch(() => {});
