@@ -13,9 +13,6 @@
  */
 import {
   type AckRecord,
-  agentKey,
-  type AgentRecord,
-  Buckets,
   PointerNotice,
   type PointerRecord,
   preflightOf,
@@ -38,12 +35,13 @@ import {
   removeStaleTemps,
 } from "@atlas/store";
 import type { Subscription } from "@nats-io/transport-node";
-import { hostname } from "node:os";
 import type { AgentConfig } from "./config.ts";
 import { BlobCache } from "./cache.ts";
 import { AckOutbox } from "./outbox.ts";
 import { ConfigWorkers } from "./config_worker.ts";
 import { DiskDigests, DriftWatcher } from "./drift_watcher.ts";
+import { type Every, every } from "./every.ts";
+import { Heartbeat } from "./heartbeat.ts";
 import { type AgentState, type ConfigState, emptyConfigState, StateStore } from "./state.ts";
 import {
   ApplyOutcome,
@@ -118,7 +116,6 @@ export class Agent implements AsyncDisposable {
   readonly #verifier: Verifier;
   readonly #cache: BlobCache;
   readonly #outbox: AckOutbox;
-  readonly #startedAt = new Date().toISOString();
   readonly #store: StateStore;
   #state: AgentState;
   #nats: AtlasNats | undefined;
@@ -128,8 +125,8 @@ export class Agent implements AsyncDisposable {
   readonly #digests: DiskDigests;
   #drift: DriftWatcher | undefined;
   readonly #workers: ConfigWorkers;
-  readonly #timers = new Set<ReturnType<typeof setTimeout>>();
-  #heartbeatTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly #heartbeat: Heartbeat;
+  #reconcileTimer: Every | undefined;
   #ackRetry: ReturnType<typeof setTimeout> | undefined;
   /** The pointer last verified, by config: the same pointer again needs no second check. */
   readonly #verified = new Map<string, PointerRecord>();
@@ -155,6 +152,11 @@ export class Agent implements AsyncDisposable {
     this.#digests = new DiskDigests(
       Object.fromEntries(Object.entries(config.configs).map(([name, c]) => [name, c.path])),
     );
+    this.#heartbeat = new Heartbeat(config, {
+      nats: () => this.#nats,
+      stateOf: (name) => this.#stateOf(name),
+      digests: this.#digests,
+    });
     this.#workers = new ConfigWorkers({
       process: ({ pointer, blobs }) => this.#process(pointer, blobs),
       superseded: ({ pointer }) => this.#stateOf(pointer.config).maxSeq >= pointer.seq,
@@ -280,27 +282,14 @@ export class Agent implements AsyncDisposable {
       }
     })().catch(() => {});
     this.#log.info("connected", { server: nats.nc.getServer() });
-    this.#every(this.config.reconcileSeconds * 1000, () => this.reconcile());
-    this.#every(this.config.heartbeatSeconds * 1000, () => this.#heartbeat());
+    this.#reconcileTimer = every(this.config.reconcileSeconds * 1000, () => this.reconcile());
+    this.#heartbeat.start();
     // Membership first: the heartbeat states every managed config before any apply, so a
     // rollout counts this agent from the start.
-    await this.#heartbeat().catch((e) => this.#log.warn("heartbeat failed", { error: String(e) }));
+    await this.#heartbeat.send().catch((e) =>
+      this.#log.warn("heartbeat failed", { error: String(e) })
+    );
     await this.reconcile();
-  }
-
-  /**
-   * Runs `task` every `ms` ± 20 %, each run after the last one ended. The jitter keeps
-   * agents that started together (a region restarted, a bench) from reconciling and
-   * heartbeating in step: 1 000 agents reading their pointers at the same instant slowed
-   * the apply wave that met them by half.
-   */
-  #every(ms: number, task: () => Promise<void>): void {
-    const timer = setTimeout(() => {
-      this.#timers.delete(timer);
-      if (this.#closed) return;
-      task().catch(() => {}).finally(() => this.#closed || this.#every(ms, task));
-    }, ms * (0.8 + Math.random() * 0.4));
-    this.#timers.add(timer);
   }
 
   /**
@@ -623,64 +612,15 @@ export class Agent implements AsyncDisposable {
     }
     this.#save();
     this.#flushAcks();
-    this.#scheduleHeartbeat();
-  }
-
-  #scheduleHeartbeat(): void {
-    if (this.#heartbeatTimer !== undefined || this.#closed) return;
-    this.#heartbeatTimer = setTimeout(() => {
-      this.#heartbeatTimer = undefined;
-      this.#heartbeat({ rehash: false }).catch(() => {});
-      // Spread over 0.5–1.5 s: right after a change every agent of a region heartbeats at
-      // once, and those KV writes slowed the acks of the same wave (N = 1 000: fan-out
-      // p50 387 → 285 ms when moved out of it).
-    }, 500 + Math.random() * 1_000);
-  }
-
-  /**
-   * Publishes this agent's record (the configs it manages, applied versions, digests found
-   * on disk); with `leaving`, the goodbye of a clean stop.
-   */
-  async #heartbeat(options: { rehash?: boolean; leaving?: boolean } = {}): Promise<void> {
-    const nats = this.#nats;
-    if (!nats || (this.#closed && !options.leaving)) return;
-    const configs: AgentRecord["configs"] = {};
-    for (const name of Object.keys(this.config.configs)) {
-      const st = this.#stateOf(name);
-      // Right after an apply the digest on disk is the one just written.
-      if (options.rehash ?? true) st.diskDigest = await this.#digests.of(name);
-      configs[name] = {
-        applied: st.applied,
-        diskDigest: st.diskDigest,
-        lastAck: st.lastAck,
-        ...(st.lastDriftHealed ? { lastDriftHealed: st.lastDriftHealed } : {}),
-      };
-    }
-    const record: AgentRecord = {
-      id: this.config.id,
-      region: this.config.region,
-      labels: this.config.labels,
-      hostname: hostname(),
-      pid: Deno.pid,
-      startedAt: this.#startedAt,
-      heartbeatAt: new Date().toISOString(),
-      heartbeatSeconds: this.config.heartbeatSeconds,
-      ...(options.leaving ? { leftAt: new Date().toISOString() } : {}),
-      configs,
-    };
-    await nats.kvWrite(
-      Buckets.agents,
-      agentKey(this.config.region, this.config.id),
-      JSON.stringify(record),
-    );
+    this.#heartbeat.soon();
   }
 
   /** Stops watching, finishes what is in flight, sends what acks it can, disconnects. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    for (const t of this.#timers) clearTimeout(t);
-    if (this.#heartbeatTimer !== undefined) clearTimeout(this.#heartbeatTimer);
+    this.#reconcileTimer?.close();
+    this.#heartbeat.stop();
     clearTimeout(this.#ackRetry);
     this.#workers.close();
     this.#drift?.close();
@@ -694,7 +634,7 @@ export class Agent implements AsyncDisposable {
         Promise.all([
           this.#outbox.flush(nats).catch(() => {}),
           // Goodbye: a host that stops cleanly is gone, not failing a rollout.
-          this.#heartbeat({ rehash: false, leaving: true }).catch(() => {}),
+          this.#heartbeat.send({ rehash: false, leaving: true }).catch(() => {}),
         ]),
         new Promise((r) => (timer = setTimeout(r, 2_000))),
       ]);
