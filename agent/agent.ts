@@ -13,10 +13,8 @@
  */
 import {
   type AckRecord,
-  PointerNotice,
   type PointerRecord,
   preflightOf,
-  Subjects,
   targetOf,
   type Verifier,
   verifyPointer,
@@ -24,23 +22,20 @@ import {
   type VersionRecord,
 } from "@atlas/core";
 import {
-  type AtlasNats,
   type ComponentLogger,
   componentLogger,
-  connectAtlas,
   type LineSink,
   type Logger,
   readBlob,
   readPointer,
   removeStaleTemps,
 } from "@atlas/store";
-import type { Subscription } from "@nats-io/transport-node";
 import type { AgentConfig } from "./config.ts";
 import { BlobCache } from "./cache.ts";
 import { AckOutbox } from "./outbox.ts";
 import { ConfigWorkers } from "./config_worker.ts";
 import { DiskDigests, DriftWatcher } from "./drift_watcher.ts";
-import { type Every, every } from "./every.ts";
+import { Connection } from "./connection.ts";
 import { Heartbeat } from "./heartbeat.ts";
 import { type AgentState, type ConfigState, emptyConfigState, StateStore } from "./state.ts";
 import {
@@ -118,15 +113,13 @@ export class Agent implements AsyncDisposable {
   readonly #outbox: AckOutbox;
   readonly #store: StateStore;
   #state: AgentState;
-  #nats: AtlasNats | undefined;
-  #sub: Subscription | undefined;
+  readonly #connection: Connection;
   #closed = false;
   #connecting: Promise<void> | undefined;
   readonly #digests: DiskDigests;
   #drift: DriftWatcher | undefined;
   readonly #workers: ConfigWorkers;
   readonly #heartbeat: Heartbeat;
-  #reconcileTimer: Every | undefined;
   #ackRetry: ReturnType<typeof setTimeout> | undefined;
   /** The pointer last verified, by config: the same pointer again needs no second check. */
   readonly #verified = new Map<string, PointerRecord>();
@@ -152,8 +145,14 @@ export class Agent implements AsyncDisposable {
     this.#digests = new DiskDigests(
       Object.fromEntries(Object.entries(config.configs).map(([name, c]) => [name, c.path])),
     );
+    this.#connection = new Connection(config, {
+      log: this.#log,
+      stats: this.stats,
+      onNotice: (notice) => this.#enqueue(notice.pointer, notice.blobs),
+      reconcile: () => this.reconcile(),
+    });
     this.#heartbeat = new Heartbeat(config, {
-      nats: () => this.#nats,
+      nats: () => this.#connection.nats,
       stateOf: (name) => this.#stateOf(name),
       digests: this.#digests,
     });
@@ -214,7 +213,7 @@ export class Agent implements AsyncDisposable {
 
   /** True while connected to NATS. */
   get connected(): boolean {
-    return !!this.#nats && !this.#nats.nc.isClosed() && this.#sub !== undefined;
+    return this.#connection.connected;
   }
 
   /** Resolves once the first connection is made and the first reconcile has run. */
@@ -242,47 +241,7 @@ export class Agent implements AsyncDisposable {
   }
 
   async #connect(): Promise<void> {
-    this.#log.info("connecting to NATS", { servers: this.config.nats });
-    const nats = await connectAtlas(this.config.nats, {
-      name: `atlas-agent ${this.config.region}/${this.config.id}`,
-      waitOnFirstConnect: true,
-      // Skips building a stack trace per request: measurable with thousands of agents.
-      noAsyncTraces: true,
-    });
-    if (this.#closed) {
-      await nats.close();
-      return;
-    }
-    this.#nats = nats;
-    this.#sub = nats.nc.subscribe(Subjects.notifyRegion(this.config.region), {
-      callback: (err, msg) => {
-        if (err) return;
-        this.stats.notices++;
-        let notice: PointerNotice;
-        try {
-          notice = PointerNotice.parse(msg.json());
-        } catch (e) {
-          this.#log.warn("ignored a malformed pointer notice", {
-            subject: msg.subject,
-            error: String(e),
-          });
-          return;
-        }
-        this.#enqueue(notice.pointer, notice.blobs);
-      },
-    });
-    (async () => {
-      for await (const s of nats.nc.status()) {
-        if (s.type === "reconnect") {
-          this.#log.info("reconnected to NATS; reconciling");
-          this.reconcile().catch(() => {});
-        } else if (s.type === "disconnect") {
-          this.#log.warn("disconnected from NATS; serving last applied versions");
-        }
-      }
-    })().catch(() => {});
-    this.#log.info("connected", { server: nats.nc.getServer() });
-    this.#reconcileTimer = every(this.config.reconcileSeconds * 1000, () => this.reconcile());
+    if (!(await this.#connection.connect())) return;
     this.#heartbeat.start();
     // Membership first: the heartbeat states every managed config before any apply, so a
     // rollout counts this agent from the start.
@@ -316,7 +275,7 @@ export class Agent implements AsyncDisposable {
    * differs. Runs on connect, reconnect and a timer; call it to force one.
    */
   async reconcile(): Promise<void> {
-    const nats = this.#nats;
+    const nats = this.#connection.nats;
     if (!nats || this.#closed) return;
     this.stats.reconciles++;
     for (const config of Object.keys(this.config.configs)) {
@@ -340,7 +299,7 @@ export class Agent implements AsyncDisposable {
    * agent every 2 s was a tenth of an idle bench agent's CPU).
    */
   #flushAcks(): void {
-    const nats = this.#nats;
+    const nats = this.#connection.nats;
     if (!nats || this.#closed) return;
     this.#outbox.flush(nats).catch(() => {
       if (this.#ackRetry !== undefined || this.#closed) return;
@@ -438,7 +397,7 @@ export class Agent implements AsyncDisposable {
     let outcome: ApplyOutcome | undefined;
     let toCache: Uint8Array | undefined;
     try {
-      const nats = this.#nats;
+      const nats = this.#connection.nats;
       const { bytes, source } = await verifiedBytes(target, {
         inline: blobs,
         cache: this.#cache,
@@ -490,7 +449,7 @@ export class Agent implements AsyncDisposable {
       } catch (e) {
         throw new ApplyOutcome("rejected", (e as Error).message);
       }
-      const nats = this.#nats;
+      const nats = this.#connection.nats;
       const { bytes, source } = await verifiedBytes(version, {
         inline: blobs,
         cache: this.#cache,
@@ -619,15 +578,14 @@ export class Agent implements AsyncDisposable {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    this.#reconcileTimer?.close();
+    this.#connection.stop();
     this.#heartbeat.stop();
     clearTimeout(this.#ackRetry);
     this.#workers.close();
     this.#drift?.close();
-    this.#sub?.unsubscribe();
     await this.idle();
     await this.#cache.flush().catch(() => {});
-    const nats = this.#nats;
+    const nats = this.#connection.nats;
     if (nats) {
       let timer: ReturnType<typeof setTimeout> | undefined;
       await Promise.race([
@@ -645,7 +603,7 @@ export class Agent implements AsyncDisposable {
       } catch {
         // the acks stay listed; a restart checks them against the acks stream
       }
-      await nats.close();
+      await this.#connection.close();
     }
     this.#store.close();
     this.#logging[Symbol.dispose]();
