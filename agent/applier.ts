@@ -11,7 +11,6 @@
  * @module
  */
 import {
-  type AckRecord,
   type PointerRecord,
   preflightOf,
   targetOf,
@@ -31,8 +30,7 @@ import {
 import type { BlobCache } from "./cache.ts";
 import type { AgentConfig } from "./config.ts";
 import type { DiskDigests } from "./drift_watcher.ts";
-import type { AckOutbox } from "./outbox.ts";
-import type { ConfigState } from "./state.ts";
+import { type Outcome, type OutcomeDeps, recordOutcome } from "./outcome.ts";
 import type { AgentStats } from "./stats.ts";
 
 /** The counter each source of blob bytes adds to. */
@@ -44,23 +42,14 @@ const STAT_OF_SOURCE = {
 } as const satisfies Record<BlobSource, keyof AgentStats>;
 
 /** What an {@linkcode Applier} works with. */
-export interface ApplierDeps {
+export interface ApplierDeps extends OutcomeDeps {
   verifier: Verifier;
   cache: BlobCache;
-  outbox: AckOutbox;
-  stats: AgentStats;
-  log: Logger;
   digests: DiskDigests;
-  /** The (mutable) persisted state of a config. */
-  stateOf: (config: string) => ConfigState;
   /** The digests applied to any config: the cache keeps them. */
   appliedDigests: () => string[];
   /** The connection to fetch blobs through, when there is one. */
   nats: () => AtlasNats | undefined;
-  /** Persists the state, with the acks still waiting. */
-  save: () => void;
-  /** After an outcome was recorded: send the ack, heartbeat soon. */
-  acked: () => void;
   /** Test hook: pause between chunks of a file write. @default 0 */
   writeChunkDelayMs?: number | undefined;
 }
@@ -77,9 +66,9 @@ export interface ApplierDeps {
 export class Applier {
   readonly #config: AgentConfig;
   readonly #deps: ApplierDeps;
+  readonly #ctx: OutcomeDeps & { config: AgentConfig };
   readonly #verifier: Verifier;
   readonly #cache: BlobCache;
-  readonly #outbox: AckOutbox;
   readonly #stats: AgentStats;
   readonly #log: Logger;
   readonly #digests: DiskDigests;
@@ -89,9 +78,9 @@ export class Applier {
   constructor(config: AgentConfig, deps: ApplierDeps) {
     this.#config = config;
     this.#deps = deps;
+    this.#ctx = { ...deps, config };
     this.#verifier = deps.verifier;
     this.#cache = deps.cache;
-    this.#outbox = deps.outbox;
     this.#stats = deps.stats;
     this.#log = deps.log;
     this.#digests = deps.digests;
@@ -117,11 +106,13 @@ export class Applier {
       // gate sees the refusal (as untrusted: the signer's fault, not this host's).
       const meant = preflightOf(pointer, this.#config.id, this.#config.labels) ??
         targetOf(pointer, this.#config.id, this.#config.labels);
-      return this.#finish(
+      return this.#finish({
         pointer,
-        meant,
-        new ApplyOutcome("rejected", (e as Error).message, false),
-      );
+        target: meant,
+        outcome: new ApplyOutcome("rejected", (e as Error).message, false),
+        elapsedMs: 0,
+        preflight: false,
+      });
     }
     if (pointer.seq < st.maxSeq) {
       this.#stats.refusedReplays++;
@@ -144,11 +135,13 @@ export class Applier {
     try {
       verifyTarget(this.#verifier, pointer, target);
     } catch (e) {
-      return this.#finish(
+      return this.#finish({
         pointer,
         target,
-        new ApplyOutcome("rejected", (e as Error).message),
-      );
+        outcome: new ApplyOutcome("rejected", (e as Error).message),
+        elapsedMs: 0,
+        preflight: false,
+      });
     }
     const path = this.#config.configs[config]!.path;
     if (st.applied?.version === target.version && st.applied.digest === target.digest) {
@@ -197,7 +190,8 @@ export class Applier {
       if (!(e instanceof ApplyOutcome)) throw e;
       outcome = e;
     }
-    this.#finish(pointer, target, outcome, performance.now() - started);
+    const elapsedMs = performance.now() - started;
+    this.#finish({ pointer, target, outcome, elapsedMs, preflight: false });
     // The cache only spares a later rollback a fetch: written 0.5–1.5 s after the ack, with
     // the heartbeat (served from memory until then), and failing to fill it fails nothing.
     if (toCache) {
@@ -249,7 +243,8 @@ export class Applier {
       outcome = e;
     }
     this.#stats.preflights++;
-    this.#finish(pointer, version, outcome, performance.now() - started, { preflight: true });
+    const elapsedMs = performance.now() - started;
+    this.#finish({ pointer, target: version, outcome, elapsedMs, preflight: true });
     // The installing stage that follows takes these bytes from the cache.
     if (toCache && !outcome) {
       this.#cache.putSoon(
@@ -273,82 +268,7 @@ export class Applier {
     };
   }
 
-  /** Records the outcome: the ack and the state in one atomic write, then sends the ack. */
-  #finish(
-    pointer: PointerRecord,
-    target: VersionRecord,
-    outcome: ApplyOutcome | undefined,
-    elapsedMs = 0,
-    options: { preflight?: boolean } = {},
-  ): void {
-    const config = pointer.config;
-    const st = this.#deps.stateOf(config);
-    const status = outcome?.status ?? (options.preflight ? "verified" : "applied");
-    const at = new Date().toISOString();
-    const ack: AckRecord = {
-      agent: this.#config.id,
-      region: this.#config.region,
-      config,
-      version: target.version,
-      digest: target.digest,
-      seq: pointer.seq,
-      status,
-      ...(outcome ? { reason: outcome.message } : {}),
-      ...(outcome && !outcome.pointerVerified ? { refusal: "untrusted" as const } : {}),
-      ...(pointer.candidate && target === pointer.candidate.version
-        ? { rolloutId: pointer.candidate.rolloutId }
-        : {}),
-      latencyMs: Math.max(0, Date.now() - Date.parse(pointer.issuedAt)),
-      at,
-    };
-    if (
-      st.lastAck && st.lastAck.seq === ack.seq && st.lastAck.version === ack.version &&
-      st.lastAck.status === status && status !== "applied"
-    ) return;
-    this.#outbox.add(ack);
-    if (outcome?.pointerVerified ?? true) st.maxSeq = Math.max(st.maxSeq, pointer.seq);
-    st.lastAck = {
-      version: ack.version,
-      seq: ack.seq,
-      status,
-      ...(outcome ? { reason: outcome.message } : {}),
-      ...(ack.refusal ? { refusal: ack.refusal } : {}),
-      at,
-    };
-    if (options.preflight && !outcome) {
-      this.#log.info("verified a preflight candidate (not installed)", {
-        config,
-        version: target.version,
-        seq: pointer.seq,
-        ms: elapsedMs.toFixed(1),
-      });
-    } else if (!outcome) {
-      st.applied = {
-        version: target.version,
-        digest: target.digest,
-        seq: pointer.seq,
-        appliedAt: at,
-      };
-      st.diskDigest = target.digest;
-      this.#stats.applies++;
-      // One line per apply: thousands of agents in a bench worker, so the fields are only
-      // built for a record that is written.
-      this.#log.info("applied", () => ({
-        config,
-        version: target.version,
-        seq: pointer.seq,
-        ms: elapsedMs.toFixed(1),
-      }));
-    } else {
-      if (status === "rejected") this.#stats.rejects++;
-      else this.#stats.failures++;
-      this.#log.warn(`${status}; keeping the last good file`, {
-        config,
-        version: target.version,
-        reason: outcome.message,
-      });
-    }
-    this.#deps.save();
-    this.#deps.acked();
+  #finish(o: Outcome): void {
+    recordOutcome(this.#ctx, o);
   }
 }
