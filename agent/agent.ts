@@ -65,7 +65,6 @@ export class Agent implements AsyncDisposable {
   #drift: DriftWatcher | undefined;
   readonly #workers: ConfigWorkers;
   readonly #heartbeat: Heartbeat;
-  #ackRetry: ReturnType<typeof setTimeout> | undefined;
   readonly #applier: Applier;
 
   private constructor(
@@ -255,21 +254,10 @@ export class Agent implements AsyncDisposable {
     await this.idle();
   }
 
-  /**
-   * Sends the acks waiting in the outbox. When that fails (the acks stream unreachable),
-   * tries again every 2 s until they are sent; nothing runs while none waits (a timer per
-   * agent every 2 s was a tenth of an idle bench agent's CPU).
-   */
+  /** Sends the acks waiting in the outbox, retrying while that fails. */
   #flushAcks(): void {
     const nats = this.#connection.nats;
-    if (!nats || this.#closed) return;
-    this.#outbox.flush(nats).catch(() => {
-      if (this.#ackRetry !== undefined || this.#closed) return;
-      this.#ackRetry = setTimeout(() => {
-        this.#ackRetry = undefined;
-        this.#flushAcks();
-      }, 2_000);
-    });
+    if (nats && !this.#closed) this.#outbox.send(nats);
   }
 
   #enqueue(pointer: PointerRecord, blobs: Record<string, string>): void {
@@ -283,7 +271,7 @@ export class Agent implements AsyncDisposable {
     this.#closed = true;
     this.#connection.stop();
     this.#heartbeat.stop();
-    clearTimeout(this.#ackRetry);
+    this.#outbox.close();
     this.#workers.close();
     this.#drift?.close();
     await this.idle();
