@@ -1,13 +1,19 @@
 /**
  * The edge agent: keeps the files of its configs equal to what its region's pointers
- * say, verifying every byte before it touches disk.
+ * say, verifying every byte before it touches disk. The result is at-least-once
+ * notification and, through the persisted state, exactly-once application per version.
  *
- * How it learns of changes (see DESIGN.md's measured costs): one core-NATS subscription
- * to `atlas.notify.<region>.>` (no JetStream consumer per agent), plus a reconcile that
- * reads the stored pointers by direct get on connect, on every reconnect and on a timer.
- * Notices are only published for stored pointers, so acting on one is safe; a lost
- * notice is made up for by the next reconcile. The result is at-least-once notification
- * and, through the persisted state, exactly-once application per version.
+ * `Agent` composes parts that each own their timers and resources:
+ * - connection.ts: NATS, the notice subscription, the reconcile timer;
+ * - config_worker.ts: per config, one pointer in flight, the latest waiting, retries;
+ * - applier.ts (with outcome.ts): processing one pointer, recording its ack and state;
+ * - drift_watcher.ts: the fs watcher and the digests of the files on disk;
+ * - heartbeat.ts: the agent's record on a timer, after changes, and the goodbye;
+ * - outbox.ts: the acks waiting to be sent, and their retry.
+ *
+ * Invariant: the agent owns the persisted state; every part reads and changes it through
+ * the accessors it is given, and `close()` stops every part before the last ack flush,
+ * the goodbye and the disconnect.
  *
  * @module
  */
@@ -20,18 +26,18 @@ import {
   readPointer,
   removeStaleTemps,
 } from "@atlas/store";
-import type { AgentConfig } from "./config.ts";
-import { BlobCache } from "./cache.ts";
-import { AckOutbox } from "./outbox.ts";
-import { ConfigWorkers } from "./config_worker.ts";
-import { DiskDigests, DriftWatcher } from "./drift_watcher.ts";
-import { Connection } from "./connection.ts";
-import { Heartbeat } from "./heartbeat.ts";
 import { Applier } from "./applier.ts";
+import { BlobCache } from "./cache.ts";
+import type { AgentConfig } from "./config.ts";
+import { ConfigWorkers } from "./config_worker.ts";
+import { Connection } from "./connection.ts";
+import { DiskDigests, DriftWatcher } from "./drift_watcher.ts";
+import { Heartbeat } from "./heartbeat.ts";
+import { AckOutbox } from "./outbox.ts";
+import { type AgentState, type ConfigState, emptyConfigState, StateStore } from "./state.ts";
 import { type AgentStats, emptyStats } from "./stats.ts";
 
 export type { AgentStats } from "./stats.ts";
-import { type AgentState, type ConfigState, emptyConfigState, StateStore } from "./state.ts";
 
 /** Options of {@linkcode Agent.start}. */
 export interface AgentOptions {
@@ -50,22 +56,20 @@ export interface AgentOptions {
 export class Agent implements AsyncDisposable {
   readonly config: AgentConfig;
   readonly stats: AgentStats = emptyStats();
-  readonly #options: AgentOptions;
   readonly #logging: ComponentLogger;
   readonly #log: Logger;
-  readonly #verifier: Verifier;
   readonly #cache: BlobCache;
   readonly #outbox: AckOutbox;
   readonly #store: StateStore;
-  #state: AgentState;
-  readonly #connection: Connection;
-  #closed = false;
-  #connecting: Promise<void> | undefined;
+  readonly #state: AgentState;
   readonly #digests: DiskDigests;
-  #drift: DriftWatcher | undefined;
-  readonly #workers: ConfigWorkers;
+  readonly #connection: Connection;
   readonly #heartbeat: Heartbeat;
   readonly #applier: Applier;
+  readonly #workers: ConfigWorkers;
+  #drift: DriftWatcher | undefined;
+  #connecting: Promise<void> | undefined;
+  #closed = false;
 
   private constructor(
     config: AgentConfig,
@@ -77,8 +81,6 @@ export class Agent implements AsyncDisposable {
     this.config = config;
     this.#store = store;
     this.#state = state;
-    this.#verifier = verifier;
-    this.#options = options;
     this.#logging = componentLogger("agent", { agent: config.id, region: config.region }, {
       sink: options.log,
     });
