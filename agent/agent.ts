@@ -1,86 +1,43 @@
 /**
  * The edge agent: keeps the files of its configs equal to what its region's pointers
- * say, verifying every byte before it touches disk.
+ * say, verifying every byte before it touches disk. The result is at-least-once
+ * notification and, through the persisted state, exactly-once application per version.
  *
- * How it learns of changes (see DESIGN.md's measured costs): one core-NATS subscription
- * to `atlas.notify.<region>.>` (no JetStream consumer per agent), plus a reconcile that
- * reads the stored pointers by direct get on connect, on every reconnect and on a timer.
- * Notices are only published for stored pointers, so acting on one is safe; a lost
- * notice is made up for by the next reconcile. The result is at-least-once notification
- * and, through the persisted state, exactly-once application per version.
+ * `Agent` composes parts that each own their timers and resources:
+ * - connection.ts: NATS, the notice subscription, the reconcile timer;
+ * - config_worker.ts: per config, one pointer in flight, the latest waiting, retries;
+ * - applier.ts (with outcome.ts): processing one pointer, recording its ack and state;
+ * - drift_watcher.ts: the fs watcher and the digests of the files on disk;
+ * - heartbeat.ts: the agent's record on a timer, after changes, and the goodbye;
+ * - outbox.ts: the acks waiting to be sent, and their retry.
+ *
+ * Invariant: the agent owns the persisted state; every part reads and changes it through
+ * the accessors it is given, and `close()` stops every part before the last ack flush,
+ * the goodbye and the disconnect.
  *
  * @module
  */
+import type { PointerRecord, Verifier } from "@atlas/core";
 import {
-  type AckRecord,
-  agentKey,
-  type AgentRecord,
-  Buckets,
-  PointerNotice,
-  type PointerRecord,
-  preflightOf,
-  sha256Hex,
-  Subjects,
-  targetOf,
-  type Verifier,
-  verifyPointer,
-  verifyTarget,
-  type VersionRecord,
-} from "@atlas/core";
-import {
-  type AtlasNats,
   type ComponentLogger,
   componentLogger,
-  connectAtlas,
   type LineSink,
   type Logger,
-  readBlob,
-  readFileOrNull,
   readPointer,
   removeStaleTemps,
 } from "@atlas/store";
-import type { Subscription } from "@nats-io/transport-node";
-import { hostname } from "node:os";
-import { dirname } from "node:path";
-import type { AgentConfig } from "./config.ts";
+import { Applier } from "./applier.ts";
 import { BlobCache } from "./cache.ts";
+import type { AgentConfig } from "./config.ts";
+import { ConfigWorkers } from "./config_worker.ts";
+import { Connection } from "./connection.ts";
+import { DiskDigests, DriftWatcher } from "./drift_watcher.ts";
+import { Heartbeat } from "./heartbeat.ts";
 import { AckOutbox } from "./outbox.ts";
 import { type AgentState, type ConfigState, emptyConfigState, StateStore } from "./state.ts";
-import {
-  ApplyOutcome,
-  type BlobSource,
-  preflightCandidate,
-  replaceFile,
-  verifiedBytes,
-} from "./apply.ts";
+import { type AgentStats, emptyStats } from "./stats.ts";
 
-/** Counters an operator (or a test) can read. */
-export interface AgentStats {
-  notices: number;
-  reconciles: number;
-  applies: number;
-  noops: number;
-  rejects: number;
-  failures: number;
-  refusedReplays: number;
-  inlineHits: number;
-  cacheHits: number;
-  /** Blobs read from the region's copy of the object store. */
-  regionCopyHits: number;
-  /** Blobs fetched from the primary object store (across a gateway in a supercluster). */
-  fetches: number;
-  driftHealed: number;
-  /** Preflight candidates checked (fetched, verified, `verify` run) without installing. */
-  preflights: number;
-}
-
-/** The counter each source of blob bytes adds to. */
-const STAT_OF_SOURCE = {
-  inline: "inlineHits",
-  cache: "cacheHits",
-  "region copy": "regionCopyHits",
-  "object store": "fetches",
-} as const satisfies Record<BlobSource, keyof AgentStats>;
+export type { AgentStats } from "./stats.ts";
 
 /** Options of {@linkcode Agent.start}. */
 export interface AgentOptions {
@@ -95,55 +52,24 @@ export interface AgentOptions {
   writeChunkDelayMs?: number;
 }
 
-interface Pending {
-  pointer: PointerRecord;
-  blobs: Record<string, string>;
-}
-
 /** A running agent. */
 export class Agent implements AsyncDisposable {
   readonly config: AgentConfig;
-  readonly stats: AgentStats = {
-    notices: 0,
-    reconciles: 0,
-    applies: 0,
-    noops: 0,
-    rejects: 0,
-    failures: 0,
-    refusedReplays: 0,
-    inlineHits: 0,
-    cacheHits: 0,
-    regionCopyHits: 0,
-    fetches: 0,
-    driftHealed: 0,
-    preflights: 0,
-  };
-  readonly #options: AgentOptions;
+  readonly stats: AgentStats = emptyStats();
   readonly #logging: ComponentLogger;
   readonly #log: Logger;
-  readonly #verifier: Verifier;
   readonly #cache: BlobCache;
   readonly #outbox: AckOutbox;
-  readonly #startedAt = new Date().toISOString();
   readonly #store: StateStore;
-  #state: AgentState;
-  #nats: AtlasNats | undefined;
-  #sub: Subscription | undefined;
-  #closed = false;
+  readonly #state: AgentState;
+  readonly #digests: DiskDigests;
+  readonly #connection: Connection;
+  readonly #heartbeat: Heartbeat;
+  readonly #applier: Applier;
+  readonly #workers: ConfigWorkers;
+  #drift: DriftWatcher | undefined;
   #connecting: Promise<void> | undefined;
-  #watcher: Deno.FsWatcher | undefined;
-  readonly #driftChecks = new Map<string, ReturnType<typeof setTimeout>>();
-  readonly #pending = new Map<string, Pending>();
-  readonly #workers = new Map<string, Promise<void>>();
-  readonly #timers = new Set<ReturnType<typeof setTimeout>>();
-  readonly #retryDelays = new Map<string, number>();
-  readonly #retryTimers = new Map<string, ReturnType<typeof setTimeout>>();
-  #heartbeatTimer: ReturnType<typeof setTimeout> | undefined;
-  #ackRetry: ReturnType<typeof setTimeout> | undefined;
-  /** The pointer last verified, by config: the same pointer again needs no second check. */
-  readonly #verified = new Map<string, PointerRecord>();
-  /** What #diskDigest last hashed, by config: the file's stamp and its digest. */
-  readonly #hashed = new Map<string, { stamp: string; digest: string }>();
+  #closed = false;
 
   private constructor(
     config: AgentConfig,
@@ -155,14 +81,55 @@ export class Agent implements AsyncDisposable {
     this.config = config;
     this.#store = store;
     this.#state = state;
-    this.#verifier = verifier;
-    this.#options = options;
     this.#logging = componentLogger("agent", { agent: config.id, region: config.region }, {
       sink: options.log,
     });
     this.#log = this.#logging.logger;
     this.#cache = new BlobCache(`${config.stateDir}/blobs`, config.cacheEntries);
     this.#outbox = new AckOutbox(state.outbox);
+    this.#digests = new DiskDigests(
+      Object.fromEntries(Object.entries(config.configs).map(([name, c]) => [name, c.path])),
+    );
+    this.#connection = new Connection(config, {
+      log: this.#log,
+      stats: this.stats,
+      onNotice: (notice) => this.#enqueue(notice.pointer, notice.blobs),
+      reconcile: () => this.reconcile(),
+    });
+    this.#heartbeat = new Heartbeat(config, {
+      nats: () => this.#connection.nats,
+      stateOf: (name) => this.#stateOf(name),
+      digests: this.#digests,
+    });
+    this.#applier = new Applier(config, {
+      verifier,
+      cache: this.#cache,
+      outbox: this.#outbox,
+      stats: this.stats,
+      log: this.#log,
+      digests: this.#digests,
+      stateOf: (name) => this.#stateOf(name),
+      appliedDigests: () =>
+        Object.values(this.#state.configs).flatMap((c) => (c.applied ? [c.applied.digest] : [])),
+      nats: () => this.#connection.nats,
+      save: () => this.#save(),
+      acked: () => {
+        this.#flushAcks();
+        this.#heartbeat.soon();
+      },
+      writeChunkDelayMs: options.writeChunkDelayMs,
+    });
+    this.#workers = new ConfigWorkers({
+      process: ({ pointer, blobs }) => this.#applier.process(pointer, blobs),
+      superseded: ({ pointer }) => this.#stateOf(pointer.config).maxSeq >= pointer.seq,
+      maxRetryMs: config.reconcileSeconds * 1000,
+      onFailure: ({ pointer }, error, inMs) =>
+        this.#log.error("apply attempt failed; will retry", {
+          config: pointer.config,
+          inMs,
+          error: error.message,
+        }),
+    });
   }
 
   /**
@@ -188,7 +155,7 @@ export class Agent implements AsyncDisposable {
         agent.#log.info("removed temp files of an interrupted write", { config: name, removed });
       }
       const st = agent.#stateOf(name);
-      st.diskDigest = await agent.#diskDigest(name);
+      st.diskDigest = await agent.#digests.of(name);
       if (st.applied) {
         agent.#log.info("serving last applied version", {
           config: name,
@@ -209,7 +176,7 @@ export class Agent implements AsyncDisposable {
 
   /** True while connected to NATS. */
   get connected(): boolean {
-    return !!this.#nats && !this.#nats.nc.isClosed() && this.#sub !== undefined;
+    return this.#connection.connected;
   }
 
   /** Resolves once the first connection is made and the first reconcile has run. */
@@ -228,8 +195,8 @@ export class Agent implements AsyncDisposable {
   }
 
   /** Resolves when no pointer is waiting or being applied. */
-  async idle(): Promise<void> {
-    while (this.#workers.size > 0) await Promise.all(this.#workers.values());
+  idle(): Promise<void> {
+    return this.#workers.idle();
   }
 
   #stateOf(config: string): ConfigState {
@@ -237,107 +204,33 @@ export class Agent implements AsyncDisposable {
   }
 
   async #connect(): Promise<void> {
-    this.#log.info("connecting to NATS", { servers: this.config.nats });
-    const nats = await connectAtlas(this.config.nats, {
-      name: `atlas-agent ${this.config.region}/${this.config.id}`,
-      waitOnFirstConnect: true,
-      // Skips building a stack trace per request: measurable with thousands of agents.
-      noAsyncTraces: true,
-    });
-    if (this.#closed) {
-      await nats.close();
-      return;
-    }
-    this.#nats = nats;
-    this.#sub = nats.nc.subscribe(Subjects.notifyRegion(this.config.region), {
-      callback: (err, msg) => {
-        if (err) return;
-        this.stats.notices++;
-        let notice: PointerNotice;
-        try {
-          notice = PointerNotice.parse(msg.json());
-        } catch (e) {
-          this.#log.warn("ignored a malformed pointer notice", {
-            subject: msg.subject,
-            error: String(e),
-          });
-          return;
-        }
-        this.#enqueue(notice.pointer, notice.blobs);
-      },
-    });
-    (async () => {
-      for await (const s of nats.nc.status()) {
-        if (s.type === "reconnect") {
-          this.#log.info("reconnected to NATS; reconciling");
-          this.reconcile().catch(() => {});
-        } else if (s.type === "disconnect") {
-          this.#log.warn("disconnected from NATS; serving last applied versions");
-        }
-      }
-    })().catch(() => {});
-    this.#log.info("connected", { server: nats.nc.getServer() });
-    this.#every(this.config.reconcileSeconds * 1000, () => this.reconcile());
-    this.#every(this.config.heartbeatSeconds * 1000, () => this.#heartbeat());
+    if (!(await this.#connection.connect())) return;
+    this.#heartbeat.start();
     // Membership first: the heartbeat states every managed config before any apply, so a
     // rollout counts this agent from the start.
-    await this.#heartbeat().catch((e) => this.#log.warn("heartbeat failed", { error: String(e) }));
+    await this.#heartbeat.send().catch((e) =>
+      this.#log.warn("heartbeat failed", { error: String(e) })
+    );
     await this.reconcile();
   }
 
   /**
-   * Runs `task` every `ms` ± 20 %, each run after the last one ended. The jitter keeps
-   * agents that started together (a region restarted, a bench) from reconciling and
-   * heartbeating in step: 1 000 agents reading their pointers at the same instant slowed
-   * the apply wave that met them by half.
-   */
-  #every(ms: number, task: () => Promise<void>): void {
-    const timer = setTimeout(() => {
-      this.#timers.delete(timer);
-      if (this.#closed) return;
-      task().catch(() => {}).finally(() => this.#closed || this.#every(ms, task));
-    }, ms * (0.8 + Math.random() * 0.4));
-    this.#timers.add(timer);
-  }
-
-  /**
-   * Watches the directories of the managed files, so a hand edit is found at once rather
-   * than at the next reconcile. Best effort: where file watching is unavailable (inotify
-   * limits), the reconcile timer still finds drift.
+   * Watches the managed files, so a hand edit is found at once rather than at the next
+   * reconcile: drift starts a reconcile, which restores the applied version.
    */
   #watchFiles(): void {
     if (!this.config.watchFiles) return;
-    const byPath = new Map(Object.entries(this.config.configs).map(([name, c]) => [c.path, name]));
-    try {
-      const dirs = [...new Set([...byPath.keys()].map((p) => dirname(p)))];
-      for (const d of dirs) Deno.mkdirSync(d, { recursive: true });
-      this.#watcher = Deno.watchFs(dirs, { recursive: false });
-    } catch (e) {
-      this.#log.warn("cannot watch the managed files; drift is found by the reconcile timer", {
-        error: (e as Error).message,
-      });
-      return;
-    }
-    (async () => {
-      for await (const event of this.#watcher!) {
-        for (const path of event.paths) {
-          const config = byPath.get(path);
-          if (config === undefined) continue;
-          clearTimeout(this.#driftChecks.get(config));
-          this.#driftChecks.set(config, setTimeout(() => this.#checkDrift(config), 100));
-        }
-      }
-    })().catch(() => {});
-  }
-
-  /** After a file event: if the file no longer holds what was applied, reconcile now. */
-  async #checkDrift(config: string): Promise<void> {
-    this.#driftChecks.delete(config);
-    const applied = this.#stateOf(config).applied;
-    if (!applied || this.#closed || this.#workers.has(config)) return;
-    if ((await this.#diskDigest(config)) === applied.digest) return; // our own write, or a no-op
-    this.#log.warn("managed file changed on disk; reconciling", { config });
-    await this.reconcile().catch(() => {});
+    this.#drift = DriftWatcher.watch(this.#digests.paths, {
+      digests: this.#digests,
+      appliedDigest: (config) => this.#stateOf(config).applied?.digest,
+      busy: (config) => this.#workers.busy(config),
+      onDrift: (config) => {
+        if (this.#closed) return;
+        this.#log.warn("managed file changed on disk; reconciling", { config });
+        this.reconcile().catch(() => {});
+      },
+      log: this.#log,
+    });
   }
 
   /**
@@ -345,7 +238,7 @@ export class Agent implements AsyncDisposable {
    * differs. Runs on connect, reconnect and a timer; call it to force one.
    */
   async reconcile(): Promise<void> {
-    const nats = this.#nats;
+    const nats = this.#connection.nats;
     if (!nats || this.#closed) return;
     this.stats.reconciles++;
     for (const config of Object.keys(this.config.configs)) {
@@ -363,437 +256,36 @@ export class Agent implements AsyncDisposable {
     await this.idle();
   }
 
-  /**
-   * Sends the acks waiting in the outbox. When that fails (the acks stream unreachable),
-   * tries again every 2 s until they are sent; nothing runs while none waits (a timer per
-   * agent every 2 s was a tenth of an idle bench agent's CPU).
-   */
+  /** Sends the acks waiting in the outbox, retrying while that fails. */
   #flushAcks(): void {
-    const nats = this.#nats;
-    if (!nats || this.#closed) return;
-    this.#outbox.flush(nats).catch(() => {
-      if (this.#ackRetry !== undefined || this.#closed) return;
-      this.#ackRetry = setTimeout(() => {
-        this.#ackRetry = undefined;
-        this.#flushAcks();
-      }, 2_000);
-    });
+    const nats = this.#connection.nats;
+    if (nats && !this.#closed) this.#outbox.send(nats);
   }
 
   #enqueue(pointer: PointerRecord, blobs: Record<string, string>): void {
-    const config = pointer.config;
-    if (pointer.region !== this.config.region || !(config in this.config.configs)) return;
-    const queued = this.#pending.get(config);
-    if (queued && queued.pointer.seq > pointer.seq) return;
-    const merged = queued && queued.pointer.seq === pointer.seq
-      ? { ...queued.blobs, ...blobs }
-      : blobs;
-    this.#pending.set(config, { pointer, blobs: merged });
-    if (this.#workers.has(config)) return;
-    const worker = (async () => {
-      try {
-        for (let next = this.#pending.get(config); next; next = this.#pending.get(config)) {
-          this.#pending.delete(config);
-          const attempt = next;
-          await this.#process(attempt.pointer, attempt.blobs).then(
-            () => this.#retryDelays.delete(config),
-            (e) => this.#retryLater(attempt, e as Error),
-          );
-        }
-      } finally {
-        this.#workers.delete(config);
-      }
-    })();
-    this.#workers.set(config, worker);
-  }
-
-  /**
-   * After an apply failed for a passing reason (content not reachable yet, NATS busy): tries
-   * the same pointer again after 1 s, doubling up to the reconcile interval, unless a newer
-   * pointer was taken meanwhile.
-   */
-  #retryLater(attempt: Pending, error: Error): void {
-    const config = attempt.pointer.config;
-    const delay = Math.min(
-      (this.#retryDelays.get(config) ?? 500) * 2,
-      this.config.reconcileSeconds * 1000,
-    );
-    this.#retryDelays.set(config, delay);
-    this.#log.error("apply attempt failed; will retry", {
-      config,
-      inMs: delay,
-      error: error.message,
-    });
-    clearTimeout(this.#retryTimers.get(config));
-    this.#retryTimers.set(
-      config,
-      setTimeout(() => {
-        this.#retryTimers.delete(config);
-        if (this.#closed || this.#stateOf(config).maxSeq >= attempt.pointer.seq) return;
-        this.#enqueue(attempt.pointer, attempt.blobs);
-      }, delay),
-    );
-  }
-
-  async #process(pointer: PointerRecord, blobs: Record<string, string>): Promise<void> {
-    const config = pointer.config;
-    const st = this.#stateOf(config);
-    try {
-      // Every reconcile reads the pointer already applied: identical content under an
-      // identical signature verifies as it did before (the check was a sixth of idle CPU).
-      const last = this.#verified.get(config);
-      if (
-        !last || last.signature !== pointer.signature ||
-        JSON.stringify(last) !== JSON.stringify(pointer)
-      ) {
-        verifyPointer(this.#verifier, pointer);
-        this.#verified.set(config, pointer);
-      }
-    } catch (e) {
-      // Reported against the version it would have meant for this agent, so a rollout's
-      // gate sees the refusal (as untrusted: the signer's fault, not this host's).
-      const meant = preflightOf(pointer, this.config.id, this.config.labels) ??
-        targetOf(pointer, this.config.id, this.config.labels);
-      return this.#finish(
-        pointer,
-        meant,
-        new ApplyOutcome("rejected", (e as Error).message, false),
-      );
-    }
-    if (pointer.seq < st.maxSeq) {
-      this.stats.refusedReplays++;
-      this.#log.warn("refused a replayed pointer", {
-        config,
-        seq: pointer.seq,
-        seen: st.maxSeq,
-      });
-      return;
-    }
-    const check = preflightOf(pointer, this.config.id, this.config.labels);
-    if (check) await this.#preflight(pointer, check, blobs);
-    const target = targetOf(pointer, this.config.id, this.config.labels);
-    const last = st.lastAck;
-    if (
-      pointer.seq === st.maxSeq && last && last.seq === pointer.seq &&
-      last.version === target.version &&
-      last.status !== "applied"
-    ) return; // this exact pointer was already judged; a new seq is needed to try again
-    try {
-      verifyTarget(this.#verifier, pointer, target);
-    } catch (e) {
-      return this.#finish(
-        pointer,
-        target,
-        new ApplyOutcome("rejected", (e as Error).message),
-      );
-    }
-    const path = this.config.configs[config]!.path;
-    if (st.applied?.version === target.version && st.applied.digest === target.digest) {
-      const advanced = pointer.seq > st.maxSeq;
-      st.maxSeq = Math.max(st.maxSeq, pointer.seq);
-      st.applied.seq = st.maxSeq;
-      st.diskDigest = await this.#diskDigest(config);
-      if (st.diskDigest === target.digest) {
-        this.stats.noops++;
-        // Reconcile lands here every 30 s per config: write the state only on news.
-        if (advanced) this.#save();
-        return;
-      }
-      this.#log.warn("file differs from the applied version (drift); restoring it", {
-        config,
-        path,
-        found: st.diskDigest,
-      });
-      this.stats.driftHealed++;
-      // An event, not a state: the heal takes milliseconds, so no heartbeat would ever
-      // carry the drift itself. The coordinator raises the drift alert from this.
-      st.lastDriftHealed = {
-        at: new Date().toISOString(),
-        found: st.diskDigest,
-        version: target.version,
-      };
-    }
-    const started = performance.now();
-    let outcome: ApplyOutcome | undefined;
-    let toCache: Uint8Array | undefined;
-    try {
-      const nats = this.#nats;
-      const { bytes, source } = await verifiedBytes(target, {
-        inline: blobs,
-        cache: this.#cache,
-        fetch: nats ? (digest) => readBlob(nats, this.config.region, digest) : undefined,
-      });
-      this.stats[STAT_OF_SOURCE[source]]++;
-      if (source !== "cache") toCache = bytes;
-      await replaceFile(this.config.configs[config]!, bytes, {
-        env: this.#commandEnv(config, target),
-        timeoutMs: this.config.commandTimeoutSeconds * 1000,
-        chunkDelayMs: this.#options.writeChunkDelayMs ?? 0,
-      });
-    } catch (e) {
-      if (!(e instanceof ApplyOutcome)) throw e;
-      outcome = e;
-    }
-    this.#finish(pointer, target, outcome, performance.now() - started);
-    // The cache only spares a later rollback a fetch: written 0.5–1.5 s after the ack, with
-    // the heartbeat (served from memory until then), and failing to fill it fails nothing.
-    if (toCache) {
-      this.#cache.putSoon(
-        target.digest,
-        toCache,
-        () => this.#appliedDigests(),
-        500 + Math.random() * 1_000,
-        (e) => this.#log.warn("cannot cache the applied content", { error: e.message }),
-      );
-    }
-  }
-
-  /**
-   * A preflight: fetches and verifies `version` and runs its `verify` command on a staged
-   * copy, then acks `verified` (or why not) without installing it. Once per pointer.
-   */
-  async #preflight(
-    pointer: PointerRecord,
-    version: VersionRecord,
-    blobs: Record<string, string>,
-  ): Promise<void> {
-    const config = pointer.config;
-    const last = this.#stateOf(config).lastAck;
-    if (last && last.seq === pointer.seq && last.version === version.version) return;
-    const started = performance.now();
-    let outcome: ApplyOutcome | undefined;
-    let toCache: Uint8Array | undefined;
-    try {
-      try {
-        verifyTarget(this.#verifier, pointer, version);
-      } catch (e) {
-        throw new ApplyOutcome("rejected", (e as Error).message);
-      }
-      const nats = this.#nats;
-      const { bytes, source } = await verifiedBytes(version, {
-        inline: blobs,
-        cache: this.#cache,
-        fetch: nats ? (digest) => readBlob(nats, this.config.region, digest) : undefined,
-      });
-      this.stats[STAT_OF_SOURCE[source]]++;
-      if (source !== "cache") toCache = bytes;
-      await preflightCandidate(this.config.configs[config]!, bytes, {
-        env: this.#commandEnv(config, version),
-        timeoutMs: this.config.commandTimeoutSeconds * 1000,
-      });
-    } catch (e) {
-      if (!(e instanceof ApplyOutcome)) throw e;
-      outcome = e;
-    }
-    this.stats.preflights++;
-    this.#finish(pointer, version, outcome, performance.now() - started, { preflight: true });
-    // The installing stage that follows takes these bytes from the cache.
-    if (toCache && !outcome) {
-      this.#cache.putSoon(
-        version.digest,
-        toCache,
-        () => [...this.#appliedDigests(), version.digest],
-        500 + Math.random() * 1_000,
-        (e) => this.#log.warn("cannot cache the verified content", { error: e.message }),
-      );
-    }
-  }
-
-  /** Environment of the commands run for `version` of `config`. */
-  #commandEnv(config: string, version: VersionRecord): Record<string, string> {
-    return {
-      ATLAS_CONFIG: config,
-      ATLAS_VERSION: String(version.version),
-      ATLAS_FILE: this.config.configs[config]!.path,
-      ATLAS_AGENT: this.config.id,
-      ATLAS_REGION: this.config.region,
-    };
-  }
-
-  #appliedDigests(): string[] {
-    return Object.values(this.#state.configs).flatMap((c) => (c.applied ? [c.applied.digest] : []));
-  }
-
-  /** Records the outcome: the ack and the state in one atomic write, then sends the ack. */
-  #finish(
-    pointer: PointerRecord,
-    target: VersionRecord,
-    outcome: ApplyOutcome | undefined,
-    elapsedMs = 0,
-    options: { preflight?: boolean } = {},
-  ): void {
-    const config = pointer.config;
-    const st = this.#stateOf(config);
-    const status = outcome?.status ?? (options.preflight ? "verified" : "applied");
-    const at = new Date().toISOString();
-    const ack: AckRecord = {
-      agent: this.config.id,
-      region: this.config.region,
-      config,
-      version: target.version,
-      digest: target.digest,
-      seq: pointer.seq,
-      status,
-      ...(outcome ? { reason: outcome.message } : {}),
-      ...(outcome && !outcome.pointerVerified ? { refusal: "untrusted" as const } : {}),
-      ...(pointer.candidate && target === pointer.candidate.version
-        ? { rolloutId: pointer.candidate.rolloutId }
-        : {}),
-      latencyMs: Math.max(0, Date.now() - Date.parse(pointer.issuedAt)),
-      at,
-    };
-    if (
-      st.lastAck && st.lastAck.seq === ack.seq && st.lastAck.version === ack.version &&
-      st.lastAck.status === status && status !== "applied"
-    ) return;
-    this.#outbox.add(ack);
-    if (outcome?.pointerVerified ?? true) st.maxSeq = Math.max(st.maxSeq, pointer.seq);
-    st.lastAck = {
-      version: ack.version,
-      seq: ack.seq,
-      status,
-      ...(outcome ? { reason: outcome.message } : {}),
-      ...(ack.refusal ? { refusal: ack.refusal } : {}),
-      at,
-    };
-    if (options.preflight && !outcome) {
-      this.#log.info("verified a preflight candidate (not installed)", {
-        config,
-        version: target.version,
-        seq: pointer.seq,
-        ms: elapsedMs.toFixed(1),
-      });
-    } else if (!outcome) {
-      st.applied = {
-        version: target.version,
-        digest: target.digest,
-        seq: pointer.seq,
-        appliedAt: at,
-      };
-      st.diskDigest = target.digest;
-      this.stats.applies++;
-      // One line per apply: thousands of agents in a bench worker, so the fields are only
-      // built for a record that is written.
-      this.#log.info("applied", () => ({
-        config,
-        version: target.version,
-        seq: pointer.seq,
-        ms: elapsedMs.toFixed(1),
-      }));
-    } else {
-      if (status === "rejected") this.stats.rejects++;
-      else this.stats.failures++;
-      this.#log.warn(`${status}; keeping the last good file`, {
-        config,
-        version: target.version,
-        reason: outcome.message,
-      });
-    }
-    this.#save();
-    this.#flushAcks();
-    this.#scheduleHeartbeat();
-  }
-
-  /**
-   * The sha256 of the managed file of `config` (null when it is missing). The file is
-   * hashed again only when its stamp (inode, size, modification and change times) moved
-   * since the last hash: reconciles and heartbeats ask every 15–30 s. A stamp is trusted
-   * only once both times are over 2 s older than the hash, so a write in the same clock
-   * tick as the read that hashed the file cannot hide behind an unchanged stamp (git's
-   * "racy" case); the change time cannot be set back by a tool that restores `mtime`.
-   */
-  async #diskDigest(config: string): Promise<string | null> {
-    const path = this.config.configs[config]!.path;
-    let info: Deno.FileInfo;
-    try {
-      info = Deno.statSync(path);
-    } catch (e) {
-      if (e instanceof Deno.errors.NotFound) return null;
-      throw e;
-    }
-    const [mtime, ctime] = [info.mtime?.getTime() ?? NaN, info.ctime?.getTime() ?? NaN];
-    const stamp = `${info.ino}/${info.size}/${mtime}/${ctime}`;
-    const known = this.#hashed.get(config);
-    if (known?.stamp === stamp) return known.digest;
-    const bytes = await readFileOrNull(path);
-    if (!bytes) return null;
-    const digest = sha256Hex(bytes);
-    const settled = Date.now() - Math.max(mtime, ctime) > 2_000; // false for NaN
-    if (settled) this.#hashed.set(config, { stamp, digest });
-    else this.#hashed.delete(config);
-    return digest;
-  }
-
-  #scheduleHeartbeat(): void {
-    if (this.#heartbeatTimer !== undefined || this.#closed) return;
-    this.#heartbeatTimer = setTimeout(() => {
-      this.#heartbeatTimer = undefined;
-      this.#heartbeat({ rehash: false }).catch(() => {});
-      // Spread over 0.5–1.5 s: right after a change every agent of a region heartbeats at
-      // once, and those KV writes slowed the acks of the same wave (N = 1 000: fan-out
-      // p50 387 → 285 ms when moved out of it).
-    }, 500 + Math.random() * 1_000);
-  }
-
-  /**
-   * Publishes this agent's record (the configs it manages, applied versions, digests found
-   * on disk); with `leaving`, the goodbye of a clean stop.
-   */
-  async #heartbeat(options: { rehash?: boolean; leaving?: boolean } = {}): Promise<void> {
-    const nats = this.#nats;
-    if (!nats || (this.#closed && !options.leaving)) return;
-    const configs: AgentRecord["configs"] = {};
-    for (const name of Object.keys(this.config.configs)) {
-      const st = this.#stateOf(name);
-      // Right after an apply the digest on disk is the one just written.
-      if (options.rehash ?? true) st.diskDigest = await this.#diskDigest(name);
-      configs[name] = {
-        applied: st.applied,
-        diskDigest: st.diskDigest,
-        lastAck: st.lastAck,
-        ...(st.lastDriftHealed ? { lastDriftHealed: st.lastDriftHealed } : {}),
-      };
-    }
-    const record: AgentRecord = {
-      id: this.config.id,
-      region: this.config.region,
-      labels: this.config.labels,
-      hostname: hostname(),
-      pid: Deno.pid,
-      startedAt: this.#startedAt,
-      heartbeatAt: new Date().toISOString(),
-      heartbeatSeconds: this.config.heartbeatSeconds,
-      ...(options.leaving ? { leftAt: new Date().toISOString() } : {}),
-      configs,
-    };
-    await nats.kvWrite(
-      Buckets.agents,
-      agentKey(this.config.region, this.config.id),
-      JSON.stringify(record),
-    );
+    if (pointer.region !== this.config.region || !(pointer.config in this.config.configs)) return;
+    this.#workers.push(pointer, blobs);
   }
 
   /** Stops watching, finishes what is in flight, sends what acks it can, disconnects. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    for (const t of this.#timers) clearTimeout(t);
-    if (this.#heartbeatTimer !== undefined) clearTimeout(this.#heartbeatTimer);
-    clearTimeout(this.#ackRetry);
-    for (const t of this.#driftChecks.values()) clearTimeout(t);
-    for (const t of this.#retryTimers.values()) clearTimeout(t);
-    this.#watcher?.close();
-    this.#sub?.unsubscribe();
+    this.#connection.stop();
+    this.#heartbeat.stop();
+    this.#outbox.close();
+    this.#workers.close();
+    this.#drift?.close();
     await this.idle();
     await this.#cache.flush().catch(() => {});
-    const nats = this.#nats;
+    const nats = this.#connection.nats;
     if (nats) {
       let timer: ReturnType<typeof setTimeout> | undefined;
       await Promise.race([
         Promise.all([
           this.#outbox.flush(nats).catch(() => {}),
           // Goodbye: a host that stops cleanly is gone, not failing a rollout.
-          this.#heartbeat({ rehash: false, leaving: true }).catch(() => {}),
+          this.#heartbeat.send({ rehash: false, leaving: true }).catch(() => {}),
         ]),
         new Promise((r) => (timer = setTimeout(r, 2_000))),
       ]);
@@ -804,7 +296,7 @@ export class Agent implements AsyncDisposable {
       } catch {
         // the acks stay listed; a restart checks them against the acks stream
       }
-      await nats.close();
+      await this.#connection.close();
     }
     this.#store.close();
     this.#logging[Symbol.dispose]();

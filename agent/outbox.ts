@@ -13,6 +13,9 @@
  * stream exactly once, even after a crash followed by a downtime longer than the stream's
  * duplicate window.
  *
+ * {@linkcode AckOutbox.send} keeps trying every 2 s while sending fails; no timer runs
+ * while nothing waits, and none after `close()`.
+ *
  * @module
  */
 import type { AtlasNats } from "@atlas/store";
@@ -35,6 +38,8 @@ export class AckOutbox {
   #flushing: Promise<void> | undefined;
   #running = false;
   #again = false;
+  #retry: ReturnType<typeof setTimeout> | undefined;
+  #closed = false;
 
   /** `pending`: the acks a previous run left in the state file. */
   constructor(pending: readonly AckRecord[] = []) {
@@ -111,5 +116,27 @@ export class AckOutbox {
       if (i <= delivered) this.#queue.splice(this.#queue.indexOf(e), 1);
       else e.restored = false;
     }
+  }
+
+  /**
+   * Sends the waiting acks. When that fails (the acks stream unreachable), tries again
+   * every 2 s until they are sent; nothing runs while none waits (a timer per agent every
+   * 2 s was a tenth of an idle bench agent's CPU). A no-op once closed.
+   */
+  send(nats: AtlasNats): void {
+    if (this.#closed) return;
+    this.flush(nats).catch(() => {
+      if (this.#retry !== undefined || this.#closed) return;
+      this.#retry = setTimeout(() => {
+        this.#retry = undefined;
+        this.send(nats);
+      }, 2_000);
+    });
+  }
+
+  /** Cancels the retries of {@linkcode send}; {@linkcode flush} still sends. */
+  close(): void {
+    this.#closed = true;
+    clearTimeout(this.#retry);
   }
 }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { acksOf, natsTest } from "@atlas/testkit";
+import { acksOf, natsTest, waitFor } from "@atlas/testkit";
 import type { AckRecord } from "@atlas/core";
 import type { AtlasNats } from "@atlas/store";
 import { ackMessageId, AckOutbox } from "./outbox.ts";
@@ -79,3 +79,42 @@ natsTest(
     assert.deepEqual(await stored(nats), [1]);
   },
 );
+
+Deno.test("the outbox keeps sending every 2 s while the acks stream fails, then stops", async () => {
+  let calls = 0;
+  const sent: number[] = [];
+  // Only what a flush of never-sent acks uses: the shared publisher.
+  const nats = {
+    publisher: {
+      publish: (_subject: string, data: string) => {
+        if (++calls < 2) return Promise.reject(new Error("no responders"));
+        sent.push((JSON.parse(data) as AckRecord).seq);
+        return Promise.resolve();
+      },
+    },
+  } as unknown as AtlasNats;
+  const outbox = new AckOutbox();
+  outbox.add(ack(1));
+  outbox.send(nats);
+  outbox.send(nats); // joins the running flush: one retry timer at most
+  try {
+    await waitFor("the ack after a retry", () => outbox.size === 0, { timeoutMs: 5_000 });
+  } finally {
+    outbox.close();
+  }
+  assert.deepEqual(sent, [1]);
+  assert.equal(calls, 2);
+});
+
+Deno.test("a closed outbox arms no retry", async () => {
+  const nats = {
+    publisher: { publish: () => Promise.reject(new Error("no responders")) },
+  } as unknown as AtlasNats;
+  const outbox = new AckOutbox();
+  outbox.add(ack(1));
+  outbox.send(nats);
+  outbox.close();
+  outbox.send(nats); // a no-op
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(outbox.size, 1); // and the sanitizers see no timer left
+});
