@@ -331,6 +331,25 @@ export function linkNext(c: Context, next: string | null | undefined): void {
   c.header("Link", `<${url.pathname}${url.search}>; rel="next"`);
 }
 
+/**
+ * The body of a paged list, `{ [key]: items, next? }` (`next` only when `limit` was
+ * given), with the next page's `Link` header set: the one shape every list answers.
+ *
+ * @example
+ * ```ts
+ * return c.json(pageBody(c, "configs", paginate(configs, keyOf, "asc", query)), 200);
+ * ```
+ */
+export function pageBody<K extends string, T>(
+  c: Context,
+  key: K,
+  page: { items: T[]; next?: string | null },
+): { [P in K]: T[] } & { next?: string | null } {
+  linkNext(c, page.next);
+  const body = { [key]: page.items, ...("next" in page ? { next: page.next } : {}) };
+  return body as { [P in K]: T[] } & { next?: string | null };
+}
+
 /** The `Link` header of a paged list, documented. */
 export const LINK_HEADER: HeaderDocs = {
   Link: {

@@ -39,9 +39,9 @@ import {
   jsonResponse,
   jsonResponseWith,
   LINK_HEADER,
-  linkNext,
   NOT_MODIFIED,
   notModified,
+  pageBody,
   paginate,
   READ_ERRORS,
   validationHook,
@@ -96,8 +96,7 @@ export function configRoutes(
     }),
     async (c) => {
       const page = paginate(await listConfigs(ctx), (x) => [x.name], "asc", c.req.valid("query"));
-      linkNext(c, page.next);
-      return c.json({ configs: page.items, ...("next" in page ? { next: page.next } : {}) }, 200);
+      return c.json(pageBody(c, "configs", page), 200);
     },
   );
   app.openapi(
@@ -207,8 +206,7 @@ export function configRoutes(
     async (c) => {
       const all = await listVersions(ctx, c.req.valid("param").name);
       const page = paginate(all, (v) => [v.version], "asc", c.req.valid("query"));
-      linkNext(c, page.next);
-      return c.json({ versions: page.items, ...("next" in page ? { next: page.next } : {}) }, 200);
+      return c.json(pageBody(c, "versions", page), 200);
     },
   );
   app.openapi(

@@ -62,13 +62,12 @@ import {
   jsonResponseWith,
   LINK_HEADER,
   linkNext,
+  pageBody,
   paginate,
   READ_ERRORS,
   WRITE_ERRORS,
 } from "./route_kit.ts";
 import { subApp } from "./routes.ts";
-
-const withNext = (page: { next?: string | null }) => ("next" in page ? { next: page.next } : {});
 
 const AgentParams = z.strictObject({ region: RegionNameParam, id: AgentIdParam });
 const RolloutParams = z.strictObject({ id: RolloutIdParam });
@@ -96,8 +95,7 @@ export function agentRoutes(ctx: ControlContext): OpenAPIHono<ControlEnv> {
       const { region, ...query } = c.req.valid("query");
       const all = await listAgents(ctx, region);
       const page = paginate(all, (a) => [a.region, a.id], "asc", query);
-      linkNext(c, page.next);
-      return c.json({ agents: page.items, ...withNext(page) }, 200);
+      return c.json(pageBody(c, "agents", page), 200);
     },
   );
   app.openapi(
@@ -214,8 +212,8 @@ export function rolloutRoutes(
       const { limit, cursor, ...filter } = c.req.valid("query");
       const all = await listRollouts(ctx, filter);
       const page = paginate(all, (r) => [r.createdAt, r.id], "desc", { limit, cursor });
-      linkNext(c, page.next);
-      return c.json({ rollouts: await rolloutViews(ctx, page.items), ...withNext(page) }, 200);
+      const views = await rolloutViews(ctx, page.items);
+      return c.json(pageBody(c, "rollouts", { ...page, items: views }), 200);
     },
   );
   app.openapi(
@@ -279,8 +277,7 @@ export function alertRoutes(ctx: ControlContext): OpenAPIHono<ControlEnv> {
     async (c) => {
       const { all, ...query } = c.req.valid("query");
       const page = paginate(await listAlerts(ctx, { all }), (a) => [a.at, a.id], "desc", query);
-      linkNext(c, page.next);
-      return c.json({ alerts: page.items, ...withNext(page) }, 200);
+      return c.json(pageBody(c, "alerts", page), 200);
     },
   );
   app.openapi(
@@ -385,8 +382,7 @@ export function regionRoutes(ctx: ControlContext): OpenAPIHono<ControlEnv> {
     }),
     async (c) => {
       const page = paginate(await regionList(ctx), (r) => [r.name], "asc", c.req.valid("query"));
-      linkNext(c, page.next);
-      return c.json({ regions: page.items, ...withNext(page) }, 200);
+      return c.json(pageBody(c, "regions", page), 200);
     },
   );
   app.openapi(
