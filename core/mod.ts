@@ -25,6 +25,22 @@ export {
   Verifier,
   type VerifierOptions,
 } from "./crypto.ts";
+export {
+  ATLAS_ACCOUNT,
+  type AuthSetup,
+  createAuthSetup,
+  CredentialsError,
+  describeCreds,
+  issueCreds,
+  type IssuedCreds,
+  issuerOf,
+  parseCredsText,
+  revokeUser,
+  serverAuthConfig,
+  type ServerAuthOptions,
+  SYSTEM_ACCOUNT,
+  type UserIssuer,
+} from "./credentials.ts";
 export { AtlasError, AtlasErrorCode, type AtlasErrorOptions, hasAtlasCode } from "./errors.ts";
 export {
   judgeStage,
@@ -34,6 +50,15 @@ export {
   type StageInput,
   type StageJudgement,
 } from "./judge.ts";
+export {
+  type AtlasRole,
+  atlasRole,
+  inboxPrefixOf,
+  permissionsOf,
+  RoleKind,
+  roleLabel,
+  type RolePermissions,
+} from "./permissions.ts";
 export {
   agentKey,
   assertConfigName,

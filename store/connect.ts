@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { connect, credsAuthenticator, type NatsConnection } from "@nats-io/transport-node";
 import {
   jetstream,
   JetStreamApiCodes,
@@ -16,7 +16,7 @@ import {
 } from "@nats-io/jetstream";
 import { type KV, Kvm } from "@nats-io/kv";
 import { type ObjectStore, Objm } from "@nats-io/obj";
-import { Buckets, Subjects } from "@atlas/core";
+import { Buckets, describeCreds, Subjects } from "@atlas/core";
 import { StreamPublisher } from "./stream_publish.ts";
 
 /** Options of {@linkcode connectAtlas}. */
@@ -34,6 +34,30 @@ export interface ConnectOptions {
   timeoutMs?: number;
   /** Do not capture a stack trace for every request (faster, terser errors). @default false */
   noAsyncTraces?: boolean;
+  /**
+   * NATS user credentials: a `.creds` file path or the `.creds` text itself (from `atlas
+   * auth creds` or `atlas agents enroll`). Replies then come to the inbox prefix the
+   * credentials allow. Falls back to `$ATLAS_NATS_CREDS`; none connects anonymously,
+   * which a server with Atlas auth refuses.
+   */
+  credentials?: string;
+}
+
+/**
+ * Reads credentials given as a `.creds` path or text (see
+ * {@linkcode ConnectOptions.credentials}); throws a clear error for a missing file.
+ */
+export async function readCredentials(credentials: string): Promise<string> {
+  if (credentials.includes("-----BEGIN")) return credentials;
+  try {
+    return await Deno.readTextFile(credentials);
+  } catch (cause) {
+    throw new TypeError(
+      `Cannot read NATS credentials ${credentials}: ${(cause as Error).message}. ` +
+        "Issue them with `atlas auth creds` (or `atlas agents enroll` for an agent)",
+      { cause },
+    );
+  }
 }
 
 /**
@@ -61,22 +85,38 @@ export class AtlasNats implements AsyncDisposable {
   #blobs: Promise<ObjectStore> | undefined;
   #disconnectedAt: number | undefined;
 
-  constructor(nc: NatsConnection, jsm: JetStreamManager, timeoutMs: number) {
+  readonly #inboxPrefix: string | undefined;
+
+  constructor(
+    nc: NatsConnection,
+    jsm: JetStreamManager,
+    timeoutMs: number,
+    inboxPrefix?: string,
+  ) {
     this.nc = nc;
     this.jsm = jsm;
     this.#timeoutMs = timeoutMs;
+    this.#inboxPrefix = inboxPrefix;
     // No API check (an account info request): it needs the JetStream meta leader, which a
     // region cut off from the rest of the supercluster cannot reach.
-    this.js = jetstream(nc, { timeout: timeoutMs, checkAPI: false });
+    this.js = jetstream(nc, this.#jsOptions(timeoutMs));
     this.kvm = new Kvm(this.js);
     this.objm = new Objm(this.js);
-    this.publisher = new StreamPublisher(nc);
+    this.publisher = new StreamPublisher(nc, inboxPrefix);
     (async () => {
       for await (const s of nc.status()) {
         if (s.type === "disconnect") this.#disconnectedAt ??= Date.now();
         else if (s.type === "reconnect") this.#disconnectedAt = undefined;
       }
     })().catch(() => {});
+  }
+
+  #jsOptions(timeout: number) {
+    return {
+      timeout,
+      checkAPI: false,
+      ...(this.#inboxPrefix ? { watcherPrefix: this.#inboxPrefix } : {}),
+    };
   }
 
   /**
@@ -105,7 +145,7 @@ export class AtlasNats implements AsyncDisposable {
       // A shorter request timeout needs its own JetStream context.
       const kvm = options.timeoutMs === undefined
         ? this.kvm
-        : new Kvm(jetstream(this.nc, { timeout: options.timeoutMs, checkAPI: false }));
+        : new Kvm(jetstream(this.nc, this.#jsOptions(options.timeoutMs)));
       kv = kvm.open(bucket, options.direct ? { allow_direct: true } : {});
       kv.catch(() => this.#kvs.delete(key));
       this.#kvs.set(key, kv);
@@ -177,7 +217,12 @@ export async function connectAtlas(
   options: ConnectOptions = {},
 ): Promise<AtlasNats> {
   const timeoutMs = options.timeoutMs ?? 5_000;
+  const credentials = options.credentials ?? Deno.env.get("ATLAS_NATS_CREDS");
+  const creds = credentials ? await readCredentials(credentials) : undefined;
+  const inboxPrefix = creds ? describeCreds(creds).inboxPrefix : undefined;
   const nc = await connect({
+    ...(creds ? { authenticator: credsAuthenticator(new TextEncoder().encode(creds)) } : {}),
+    ...(inboxPrefix ? { inboxPrefix } : {}),
     servers: natsServers(servers),
     name: options.name ?? "atlas",
     maxReconnectAttempts: -1,
@@ -188,5 +233,5 @@ export async function connectAtlas(
     noAsyncTraces: options.noAsyncTraces ?? false,
   });
   const jsm = await jetstreamManager(nc, { timeout: timeoutMs, checkAPI: false });
-  return new AtlasNats(nc, jsm, timeoutMs);
+  return new AtlasNats(nc, jsm, timeoutMs, inboxPrefix);
 }

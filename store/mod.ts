@@ -49,7 +49,13 @@ export {
   parseObjectMeta,
   storeBlob,
 } from "./blobs.ts";
-export { AtlasNats, connectAtlas, type ConnectOptions, natsServers } from "./connect.ts";
+export {
+  AtlasNats,
+  connectAtlas,
+  type ConnectOptions,
+  natsServers,
+  readCredentials,
+} from "./connect.ts";
 export {
   type DeliveryContext,
   type FollowErrorContext,

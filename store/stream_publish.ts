@@ -96,7 +96,7 @@ interface Waiting {
 /** Publishes to streams and waits for each PubAck, sharing one reply subscription. */
 export class StreamPublisher {
   readonly #nc: NatsConnection;
-  readonly #prefix = `${createInbox()}.`;
+  readonly #prefix: string;
   readonly #waiting = new Map<string, Waiting>();
   #sub: Subscription | undefined;
   #next = 0;
@@ -104,9 +104,15 @@ export class StreamPublisher {
   static readonly #withWaiting = new Set<StreamPublisher>();
   static #sweep: ReturnType<typeof setInterval> | undefined;
 
-  /** Subscribes at once, so the first publish does not wait for the subscription. */
-  constructor(nc: NatsConnection) {
+  /**
+   * Subscribes at once, so the first publish does not wait for the subscription. Replies
+   * come under `inboxPrefix` (the one the connection's credentials allow), by default the
+   * connection's own `inboxPrefix` option, as the JetStream clients do.
+   */
+  constructor(nc: NatsConnection, inboxPrefix?: string) {
     this.#nc = nc;
+    const own = (nc as unknown as { options?: { inboxPrefix?: string } }).options?.inboxPrefix;
+    this.#prefix = `${createInbox(inboxPrefix ?? own)}.`;
     this.#listen();
   }
 

@@ -6,9 +6,14 @@
  * ports file; cluster route ports must be known before start (a clustered JetStream node
  * needs routes, on 2.9.10 even to itself), so those are reserved by binding port 0.
  *
+ * Every server runs with NATS decentralized auth (a {@linkcode TestAuth}: an operator, SYS
+ * and ATLAS accounts, a full resolver per server) unless started with `auth: false`; the
+ * nodes of a cluster or supercluster share one. Anonymous clients are refused.
+ *
  * @module
  */
 import { GatewayLinks } from "./gateway_links.ts";
+import { _registerAuth, TestAuth } from "./auth.ts";
 
 /** Options of {@linkcode startNatsServer}. */
 export interface NatsServerOptions {
@@ -32,6 +37,11 @@ export interface NatsServerOptions {
   };
   /** Extra configuration text appended to the generated file. */
   extraConfig?: string;
+  /**
+   * The operator and accounts the server trusts; `false` runs it without auth (only for
+   * what truly needs an anonymous server). @default a new {@linkcode TestAuth}
+   */
+  auth?: TestAuth | false;
   /** How long to wait for readiness. @default 20_000 */
   readyTimeoutMs?: number;
 }
@@ -83,6 +93,8 @@ function q(s: string): string {
 
 function renderConfig(
   o: NatsServerOptions,
+  auth: TestAuth | undefined,
+  workDir: string,
   name: string,
   storeDir: string,
   portsDir: string,
@@ -99,6 +111,7 @@ function renderConfig(
     `max_payload: 8MB`,
   ];
   if (o.jetstream ?? true) lines.push(`jetstream { store_dir: ${q(storeDir)} }`);
+  if (auth) lines.push(auth.serverConfig(`${workDir}/jwt`));
   if (o.cluster) {
     lines.push(
       `cluster { name: ${q(o.cluster.name)}, listen: ${q(`127.0.0.1:${o.cluster.port}`)}, ` +
@@ -124,6 +137,8 @@ export class NatsServer implements AsyncDisposable {
   readonly name: string;
   readonly workDir: string;
   readonly storeDir: string;
+  /** The auth the server runs with (undefined: anonymous clients allowed). */
+  readonly auth: TestAuth | undefined;
   readonly #options: NatsServerOptions;
   #child: Deno.ChildProcess | undefined;
   #stderr = "";
@@ -134,7 +149,9 @@ export class NatsServer implements AsyncDisposable {
     options: NatsServerOptions,
     workDir: string,
     storeDir: string,
+    auth: TestAuth | undefined,
   ) {
+    this.auth = auth;
     this.#options = options;
     this.workDir = workDir;
     this.storeDir = storeDir;
@@ -146,7 +163,8 @@ export class NatsServer implements AsyncDisposable {
   static async start(options: NatsServerOptions = {}): Promise<NatsServer> {
     const workDir = await Deno.makeTempDir({ prefix: "atlas-nats-" });
     const storeDir = options.storeDir ?? `${workDir}/store`;
-    const server = new NatsServer(options, workDir, storeDir);
+    const auth = options.auth === false ? undefined : options.auth ?? await TestAuth.create();
+    const server = new NatsServer(options, workDir, storeDir, auth);
     try {
       await server.restart();
     } catch (e) {
@@ -205,6 +223,8 @@ export class NatsServer implements AsyncDisposable {
       conf,
       renderConfig(
         this.#options,
+        this.auth,
+        this.workDir,
         this.name,
         this.storeDir,
         portsDir,
@@ -254,6 +274,7 @@ export class NatsServer implements AsyncDisposable {
           // not written yet
         }
       } else if (await this.#healthy()) {
+        _registerAuth(this.url, this.auth);
         return;
       }
       await new Promise((r) => setTimeout(r, 25));
@@ -311,6 +332,7 @@ export class NatsServer implements AsyncDisposable {
    */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.kill();
+    _registerAuth(this.url, undefined);
     await Deno.remove(this.workDir, { recursive: true }).catch(() => {});
   }
 }
@@ -342,16 +364,21 @@ export interface NatsClusterOptions {
   };
   /** JetStream store of each node (0-based); temp dirs removed on dispose when omitted. */
   storeDir?: (node: number) => string;
+  /** Auth shared by every node; `false` for none. @default a new {@linkcode TestAuth} */
+  auth?: TestAuth | false;
 }
 
 /** A JetStream cluster of nats-server processes on 127.0.0.1. */
 export class NatsCluster implements AsyncDisposable {
   readonly name: string;
   readonly servers: NatsServer[];
+  /** The auth every node runs with (undefined: none). */
+  readonly auth: TestAuth | undefined;
 
-  constructor(name: string, servers: NatsServer[]) {
+  constructor(name: string, servers: NatsServer[], auth?: TestAuth) {
     this.name = name;
     this.servers = servers;
+    this.auth = auth;
   }
 
   /** Client URLs of every node. */
@@ -387,6 +414,7 @@ export class NatsCluster implements AsyncDisposable {
 export async function startNatsCluster(options: NatsClusterOptions = {}): Promise<NatsCluster> {
   const nodes = options.nodes ?? 3;
   const name = options.name ?? `c-${crypto.randomUUID().slice(0, 6)}`;
+  const auth = options.auth === false ? undefined : options.auth ?? await TestAuth.create();
   let lastError: unknown;
   for (let attempt = 0; attempt < 3; attempt++) {
     const routePorts = Array.from({ length: nodes }, () => reservePort());
@@ -396,6 +424,7 @@ export async function startNatsCluster(options: NatsClusterOptions = {}): Promis
         serverName: `${name}-${i + 1}`,
         cluster: { name, port, routes },
         ...(options.storeDir ? { storeDir: options.storeDir(i) } : {}),
+        auth: auth ?? false,
         readyTimeoutMs: 30_000,
         ...(options.gateway
           ? {
@@ -410,7 +439,7 @@ export async function startNatsCluster(options: NatsClusterOptions = {}): Promis
       })
     ));
     const servers = started.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
-    if (servers.length === nodes) return new NatsCluster(name, servers);
+    if (servers.length === nodes) return new NatsCluster(name, servers, auth);
     await Promise.all(servers.map((s) => s[Symbol.asyncDispose]()));
     lastError = started.find((r) => r.status === "rejected")?.reason;
   }
@@ -432,10 +461,13 @@ export class Supercluster implements AsyncDisposable {
   readonly clusters: Map<string, NatsCluster>;
   /** The gateway proxies, when started with `cuttable: true`. */
   readonly links: GatewayLinks | undefined;
+  /** The auth every node of every region runs with (undefined: none). */
+  readonly auth: TestAuth | undefined;
 
-  constructor(clusters: Map<string, NatsCluster>, links?: GatewayLinks) {
+  constructor(clusters: Map<string, NatsCluster>, links?: GatewayLinks, auth?: TestAuth) {
     this.clusters = clusters;
     this.links = links;
+    this.auth = auth;
   }
 
   /** Every node of every region. */
@@ -542,8 +574,11 @@ export async function startSupercluster(
     storeDir?: (region: string, node: number) => string;
     /** Route every gateway link through a proxy, for `cutRegion`/`healRegion`. */
     cuttable?: boolean;
+    /** Auth shared by every node; `false` for none. @default a new {@linkcode TestAuth} */
+    auth?: TestAuth | false;
   } = {},
 ): Promise<Supercluster> {
+  const auth = options.auth === false ? undefined : options.auth ?? await TestAuth.create();
   const gatewayPorts = new Map(
     regions.map((r) => [r.name, Array.from({ length: r.nodes ?? 1 }, () => reservePort())]),
   );
@@ -566,6 +601,7 @@ export async function startSupercluster(
       const cluster = await startNatsCluster({
         name: r.name,
         nodes: r.nodes ?? 1,
+        auth: auth ?? false,
         gateway: {
           port: (node) => ports[node]!,
           gateways,
@@ -585,7 +621,11 @@ export async function startSupercluster(
     await links?.[Symbol.asyncDispose]();
     throw e;
   }
-  return new Supercluster(new Map(regions.map((r) => [r.name, clusters.get(r.name)!])), links);
+  return new Supercluster(
+    new Map(regions.map((r) => [r.name, clusters.get(r.name)!])),
+    links,
+    auth,
+  );
 }
 
 /**

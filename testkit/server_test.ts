@@ -1,13 +1,14 @@
 import assert from "node:assert/strict";
 import { connectAtlas, retryTransient } from "@atlas/store";
-import { startNatsServer, startSupercluster } from "./server.ts";
+import { type NatsServer, startNatsCluster, startNatsServer, startSupercluster } from "./server.ts";
+import { connectAs } from "./auth.ts";
 import { waitFor } from "./testing.ts";
 
 Deno.test({
   name: "a supercluster places a bucket in a region, readable there, surviving a node restart",
   fn: async () => {
     await using sc = await startSupercluster([{ name: "primary", nodes: 3 }, { name: "us-east" }]);
-    await using primary = await connectAtlas(sc.cluster("primary").urls);
+    await using primary = await connectAs(sc.cluster("primary").urls, "control");
     // Right after start, placement can still answer "no suitable peers" until every server
     // has reported itself to the meta leader: a passing condition, retried like Atlas does.
     const kv = await retryTransient(() =>
@@ -20,7 +21,7 @@ Deno.test({
     const node = sc.cluster("us-east").servers[0]!;
     await node.kill();
     await node.restart();
-    await using region = await connectAtlas(sc.cluster("us-east").urls);
+    await using region = await connectAs(sc.cluster("us-east").urls, "control");
     assert.equal((await (await region.kvm.open("placed")).get("k"))?.string(), "v1");
     assert.throws(() => sc.cluster("nowhere"), RangeError);
   },
@@ -32,14 +33,14 @@ Deno.test({
     await using server = await startNatsServer();
     const port = server.port;
     {
-      await using nats = await connectAtlas(server.url);
+      await using nats = await connectAs(server.url, "control");
       await (await nats.kvm.create("kept")).put("k", "v");
     }
     await server.stop();
     assert.equal(server.running, false);
     await server.restart();
     assert.equal(server.port, port);
-    await using nats = await connectAtlas(server.url);
+    await using nats = await connectAs(server.url, "control");
     assert.equal((await (await nats.kvm.open("kept")).get("k"))?.string(), "v");
   },
 });
@@ -51,7 +52,9 @@ Deno.test({
       [{ name: "primary" }, { name: "us-east" }, { name: "eu-west" }],
       { cuttable: true },
     );
-    const conn = (region: string) => connectAtlas(sc.cluster(region).urls);
+    // Plain core-NATS requests on made-up subjects: the system user may, no Atlas role may.
+    const conn = (region: string) =>
+      connectAtlas(sc.cluster(region).urls, { credentials: sc.auth!.systemCreds });
     await using primary = await conn("primary");
     await using east = await conn("us-east");
     await using west = await conn("eu-west");
@@ -101,5 +104,54 @@ Deno.test({
     });
     await sc.healRegion("us-east");
     await waitFor("us-east reachable again after the heal", same);
+  },
+});
+
+/**
+ * What `server` answers a client that connects without credentials, at the protocol
+ * level (the node client's socket reset after an auth error can escape it on 2.9.10).
+ */
+async function anonymousAnswer(server: NatsServer): Promise<string> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+  try {
+    const buf = new Uint8Array(64 * 1024);
+    let text = "";
+    const dec = new TextDecoder();
+    await conn.write(new TextEncoder().encode('CONNECT {"verbose":false}\r\nPING\r\n'));
+    for (let i = 0; i < 20 && !/-ERR|PONG/.test(text); i++) {
+      const n = await conn.read(buf);
+      if (n === null) break;
+      text += dec.decode(buf.subarray(0, n));
+    }
+    return text;
+  } finally {
+    conn.close();
+  }
+}
+
+Deno.test({
+  name: "every topology refuses anonymous clients and accepts Atlas credentials",
+  fn: async () => {
+    await using single = await startNatsServer();
+    await using cluster = await startNatsCluster({ nodes: 3 });
+    await using sc = await startSupercluster([{ name: "primary" }, { name: "us-east" }]);
+    for (const server of [single, ...cluster.servers, ...sc.servers]) {
+      const answer = await anonymousAnswer(server);
+      assert.match(answer, /-ERR 'Authorization Violation'/, `${server.name}: ${answer}`);
+      assert.doesNotMatch(answer, /PONG/);
+      await using nats = await connectAs(server.url, "reader");
+      assert.equal(nats.nc.isClosed(), false);
+    }
+  },
+});
+
+Deno.test({
+  name: "a server started with auth: false takes anonymous clients",
+  fn: async () => {
+    await using server = await startNatsServer({ auth: false });
+    await using nats = await connectAtlas(server.url);
+    assert.equal(server.auth, undefined);
+    assert.match(await anonymousAnswer(server), /PONG/);
+    await nats.nc.flush();
   },
 });

@@ -5,10 +5,11 @@
  * @module
  */
 import { type NatsCluster, type NatsServer, startNatsCluster, startNatsServer } from "./server.ts";
+import { type RoleSpec, TestAuth } from "./auth.ts";
 import {
   type AtlasNats,
   checkBlobCopy,
-  connectAtlas,
+  type ConnectOptions,
   provision,
   provisionRegion,
   readMirroredBlob,
@@ -134,8 +135,12 @@ export interface NatsTestContext {
   cluster?: NatsCluster;
   /** Client URLs of every node. */
   urls: string[];
-  /** A provisioned connection (closed after the test). */
+  /** A provisioned connection as the control plane (closed after the test). */
   nats: AtlasNats;
+  /** The operator and accounts the servers trust: `auth.creds(role)` issues `.creds`. */
+  auth: TestAuth;
+  /** A new connection to the servers as `role`; the test closes it. */
+  connect(role: RoleSpec, options?: ConnectOptions): Promise<AtlasNats>;
   /** Register another log source (an agent process, …) to print on failure. */
   addLog(source: HasLog): void;
   t: Deno.TestContext;
@@ -172,13 +177,14 @@ export function natsTest(
       const made: string[] = [];
       _tempDirs = made;
       const nodes = options.nodes ?? 1;
-      const cluster = nodes > 1 ? await startNatsCluster({ nodes }) : undefined;
-      const servers = cluster ? cluster.servers : [await startNatsServer()];
+      const auth = await TestAuth.create();
+      const cluster = nodes > 1 ? await startNatsCluster({ nodes, auth }) : undefined;
+      const servers = cluster ? cluster.servers : [await startNatsServer({ auth })];
       const logs: HasLog[] = [...servers];
       try {
         await printLogsOnFailure(() => logs, async () => {
           const urls = servers.map((s) => s.url);
-          await using nats = await connectAtlas(urls, { name: `test ${name}` });
+          await using nats = await auth.connect(urls, "control", { name: `test ${name}` });
           await provision(nats, { replicas: nodes > 1 ? 3 : 1 });
           for (const r of options.regions ?? ["us-east", "eu-west"]) {
             await provisionRegion(nats, r, { replicas: nodes > 1 ? 3 : 1 });
@@ -188,6 +194,8 @@ export function natsTest(
             ...(cluster ? { cluster } : {}),
             urls,
             nats,
+            auth,
+            connect: (role, o) => auth.connect(urls, role, { name: `test ${name}`, ...o }),
             addLog: (s) => logs.push(s),
             t,
           });

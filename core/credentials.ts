@@ -1,0 +1,256 @@
+/**
+ * NATS decentralized auth material for Atlas, made with `@nats-io/jwt` and `@nats-io/nkeys`
+ * and nothing else (no files, no network): an operator, the system account SYS and the
+ * account ATLAS where every Atlas stream lives, user `.creds` per role, and an ATLAS
+ * account JWT with a user revoked.
+ *
+ * Invariant: a user's permissions come from `permissionsOf` (permissions.ts) and nowhere
+ * else; identity keys sign only what they identify (the operator key signs the operator
+ * JWT; accounts are signed by an operator signing key and users by the account's signing
+ * key), so the seeds a running control plane holds can be rotated without a new operator.
+ *
+ * @module
+ */
+import {
+  Algorithms,
+  createAccount,
+  createOperator,
+  createUser,
+  decode,
+  encodeAccount,
+  encodeOperator,
+  encodeUser,
+  fmtCreds,
+  fromSeed,
+} from "@nats-io/jwt";
+import { type AtlasRole, permissionsOf, roleLabel } from "./permissions.ts";
+
+/** Name of the account every Atlas stream, bucket and subject lives in. */
+export const ATLAS_ACCOUNT = "ATLAS";
+/** Name of the NATS system account (resolver updates, server events). */
+export const SYSTEM_ACCOUNT = "SYS";
+
+/**
+ * Everything `atlas auth init` makes. Seeds are secrets; JWTs and public keys are not.
+ */
+export interface AuthSetup {
+  operator: { publicKey: string; seed: string; signingSeed: string; jwt: string };
+  system: { publicKey: string; seed: string; jwt: string; userCreds: string };
+  atlas: { publicKey: string; seed: string; signingSeed: string; jwt: string };
+}
+
+/** What issuing user credentials needs: the ATLAS account and its signing seed. */
+export interface UserIssuer {
+  /** The ATLAS account's public key (the `issuer_account` of its users). */
+  accountPublicKey: string;
+  /** A signing key seed the ATLAS account JWT lists. */
+  signingSeed: string;
+}
+
+/** Credentials issued for one user. */
+export interface IssuedCreds {
+  /** The `.creds` text (user JWT and seed): a secret. */
+  creds: string;
+  /** The user's public nkey (what a revocation names). */
+  publicKey: string;
+  /** NATS user name, the role label (`agent.us-east.web-1`). */
+  name: string;
+}
+
+const dec = new TextDecoder();
+const text = (b: Uint8Array) => dec.decode(b);
+
+/** JetStream with no limits: the account's streams are bounded by their own configs. */
+const UNLIMITED = {
+  subs: -1,
+  data: -1,
+  payload: -1,
+  imports: -1,
+  exports: -1,
+  wildcards: true,
+  conn: -1,
+  leaf: -1,
+  mem_storage: -1,
+  disk_storage: -1,
+  streams: -1,
+  consumer: -1,
+} as const;
+
+/**
+ * Creates a new operator, system account (and its user) and ATLAS account with JetStream.
+ *
+ * @example
+ * ```ts
+ * const setup = await createAuthSetup();
+ * const { creds } = await issueCreds(issuerOf(setup), { kind: "control" });
+ * ```
+ */
+export async function createAuthSetup(): Promise<AuthSetup> {
+  const operator = createOperator();
+  const opSigning = createOperator();
+  const sys = createAccount();
+  const atlas = createAccount();
+  const atlasSigning = createAccount();
+  const opts = { algorithm: Algorithms.v2, signer: opSigning };
+  const operatorJwt = await encodeOperator("atlas", operator, {
+    signing_keys: [opSigning.getPublicKey()],
+    system_account: sys.getPublicKey(),
+  }, { algorithm: Algorithms.v2 });
+  const sysJwt = await encodeAccount(SYSTEM_ACCOUNT, sys.getPublicKey(), {
+    limits: { subs: -1, data: -1, payload: -1, imports: -1, exports: -1, conn: -1, leaf: -1 },
+  }, opts);
+  const atlasJwt = await encodeAccount(ATLAS_ACCOUNT, atlas.getPublicKey(), {
+    limits: UNLIMITED,
+    signing_keys: [atlasSigning.getPublicKey()],
+  }, opts);
+  const sysUser = createUser();
+  const sysUserJwt = await encodeUser("sys", sysUser, sys, {}, { algorithm: Algorithms.v2 });
+  return {
+    operator: {
+      publicKey: operator.getPublicKey(),
+      seed: text(operator.getSeed()),
+      signingSeed: text(opSigning.getSeed()),
+      jwt: operatorJwt,
+    },
+    system: {
+      publicKey: sys.getPublicKey(),
+      seed: text(sys.getSeed()),
+      jwt: sysJwt,
+      userCreds: text(fmtCreds(sysUserJwt, sysUser)),
+    },
+    atlas: {
+      publicKey: atlas.getPublicKey(),
+      seed: text(atlas.getSeed()),
+      signingSeed: text(atlasSigning.getSeed()),
+      jwt: atlasJwt,
+    },
+  };
+}
+
+/** The part of a setup that issues user credentials. */
+export function issuerOf(setup: AuthSetup): UserIssuer {
+  return { accountPublicKey: setup.atlas.publicKey, signingSeed: setup.atlas.signingSeed };
+}
+
+/**
+ * Issues the `.creds` of a new user with `role`'s permissions (a new nkey each time).
+ *
+ * @example
+ * ```ts
+ * const { creds, publicKey } = await issueCreds(issuer, {
+ *   kind: "agent",
+ *   region: "us-east",
+ *   agent: "web-1",
+ * });
+ * ```
+ */
+export async function issueCreds(issuer: UserIssuer, role: AtlasRole): Promise<IssuedCreds> {
+  const user = createUser();
+  const signer = fromSeed(new TextEncoder().encode(issuer.signingSeed));
+  const perms = permissionsOf(role);
+  const name = roleLabel(role);
+  const jwt = await encodeUser(name, user, issuer.accountPublicKey, {
+    pub: perms.pub,
+    sub: perms.sub,
+  }, { algorithm: Algorithms.v2, signer });
+  return { creds: text(fmtCreds(jwt, user)), publicKey: user.getPublicKey(), name };
+}
+
+/** Raised when a `.creds` text or a JWT cannot be read. */
+export class CredentialsError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "CredentialsError";
+  }
+}
+
+/** The user JWT and seed of a `.creds` text. */
+export function parseCredsText(creds: string): { jwt: string; seed: string } {
+  const jwt = /-----BEGIN NATS USER JWT-----\s*([^\s-][^\s]*)\s*------END NATS USER JWT------/
+    .exec(creds)?.[1];
+  const seed = /-----BEGIN USER NKEY SEED-----\s*(SU[A-Z0-9]+)\s*------END USER NKEY SEED------/
+    .exec(creds)?.[1];
+  if (!jwt || !seed) {
+    throw new CredentialsError(
+      "Not a NATS .creds file (no user JWT and seed blocks): issue one with " +
+        "`atlas auth creds` or `atlas agents enroll`",
+    );
+  }
+  return { jwt, seed };
+}
+
+/**
+ * What a `.creds` text says about its user: name, public key, and the inbox prefix its
+ * permissions allow (the `inboxPrefix` to connect with), if any.
+ */
+export function describeCreds(
+  creds: string,
+): { name: string; publicKey: string; inboxPrefix: string | undefined } {
+  const { jwt } = parseCredsText(creds);
+  let claims;
+  try {
+    claims = decode<{ sub?: { allow?: string[] } }>(jwt);
+  } catch (cause) {
+    throw new CredentialsError("The user JWT in the .creds file cannot be decoded", { cause });
+  }
+  const inbox = (claims.nats.sub?.allow ?? []).find((s) => s.startsWith("_INBOX_"));
+  return {
+    name: claims.name,
+    publicKey: claims.sub,
+    inboxPrefix: inbox?.replace(/\.>$/, ""),
+  };
+}
+
+/**
+ * The ATLAS account JWT `accountJwt` re-signed (by the operator signing key) with
+ * `userPublicKey` revoked: every JWT of that user issued up to `at` (seconds) is refused,
+ * and servers disconnect its live connections once they get the new account JWT.
+ */
+export async function revokeUser(
+  accountJwt: string,
+  operatorSigningSeed: string,
+  userPublicKey: string,
+  at: number = Math.floor(Date.now() / 1000),
+): Promise<string> {
+  if (!/^U[A-Z2-7]{55}$/.test(userPublicKey)) {
+    throw new TypeError(
+      `Invalid user public key ${JSON.stringify(userPublicKey)}: expected a NATS user nkey (U…)`,
+    );
+  }
+  const claims = decode<Record<string, unknown>>(accountJwt);
+  const nats = claims.nats as { revocations?: Record<string, number> } & Record<string, unknown>;
+  const { version: _v, type: _t, ...account } = nats;
+  const signer = fromSeed(new TextEncoder().encode(operatorSigningSeed));
+  return await encodeAccount(claims.name, claims.sub, {
+    ...account,
+    revocations: { ...(nats.revocations ?? {}), [userPublicKey]: at },
+  }, { algorithm: Algorithms.v2, signer });
+}
+
+/** Options of {@linkcode serverAuthConfig}. */
+export interface ServerAuthOptions {
+  /** Directory of the server's full resolver (one per server). */
+  resolverDir: string;
+}
+
+/**
+ * The nats-server configuration that trusts the setup's operator: the operator JWT, the
+ * system account, a full resolver (shared by every server through the system account)
+ * preloaded with both accounts. Include it in every server's config.
+ */
+export function serverAuthConfig(
+  setup: Pick<AuthSetup, "operator" | "system" | "atlas">,
+  options: ServerAuthOptions,
+): string {
+  const q = JSON.stringify;
+  return [
+    `operator: ${q(setup.operator.jwt)}`,
+    `system_account: ${q(setup.system.publicKey)}`,
+    `resolver: { type: full, dir: ${q(options.resolverDir)}, allow_delete: false, ` +
+    `interval: "2m" }`,
+    `resolver_preload: {`,
+    `  ${setup.system.publicKey}: ${q(setup.system.jwt)}`,
+    `  ${setup.atlas.publicKey}: ${q(setup.atlas.jwt)}`,
+    `}`,
+  ].join("\n") + "\n";
+}

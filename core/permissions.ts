@@ -1,0 +1,250 @@
+/**
+ * Who may do what on NATS: the publish and subscribe allow lists of each Atlas role, the
+ * one place that decides them. Credentials (credentials.ts) carry these lists in the user
+ * JWT and nats-server enforces them; nothing else in Atlas restates them.
+ *
+ * Invariant: every role gets the least it needs. JetStream API subjects are listed per
+ * stream and per operation (`$JS.API.DIRECT.GET.KV_atlas_pointers_us-east`, never
+ * `$JS.API.>` outside the control plane); KV writes are publishes to `$KV.<bucket>.<key>`
+ * and are allowed per key where the key says whose it is; replies come to an inbox prefix
+ * of the role's own ({@linkcode inboxPrefixOf}), the only `_INBOX` a role may subscribe.
+ *
+ * An agent A of region R may: subscribe to R's notices; read (stream info, direct get)
+ * R's pointers, R's blob copy and the primary blobs, the trusted keys and its own last
+ * acks; publish its own acks and put its own heartbeat key. Nothing else: no pointer,
+ * lease, quarantine, rollout or audit write, no stream or consumer change, no other
+ * agent's ack or heartbeat, no other region's notices.
+ *
+ * @module
+ */
+import { blobMirrorStream, Buckets, pointerBucket, Streams } from "./names.ts";
+import { assertSimpleName } from "./names.ts";
+
+/** The kinds of NATS user Atlas issues. */
+export const RoleKind = {
+  control: "control",
+  coordinator: "coordinator",
+  agent: "agent",
+  reader: "reader",
+} as const;
+export type RoleKind = typeof RoleKind[keyof typeof RoleKind];
+
+/** A role one set of credentials is issued for. */
+export type AtlasRole =
+  | { kind: "control" }
+  | { kind: "coordinator"; region: string }
+  | { kind: "agent"; region: string; agent: string }
+  | { kind: "reader" };
+
+/** Publish and subscribe allow (and deny) lists of one role, as a user JWT carries them. */
+export interface RolePermissions {
+  pub: { allow: string[]; deny: string[] };
+  sub: { allow: string[]; deny: string[] };
+}
+
+/** The longest config name, in tokens (core/names.ts: at most 8 segments). */
+const CONFIG_TOKENS = 8;
+
+/**
+ * Builds a role from its parts, checking the names: `role("agent", { region, agent })`.
+ * Throws a `TypeError` naming what is missing.
+ *
+ * @example
+ * ```ts
+ * atlasRole("coordinator", { region: "us-east" }); // { kind: "coordinator", region: "us-east" }
+ * ```
+ */
+export function atlasRole(
+  kind: string,
+  options: { region?: string | undefined; agent?: string | undefined } = {},
+): AtlasRole {
+  switch (kind) {
+    case "control":
+    case "reader":
+      return { kind };
+    case "coordinator": {
+      if (!options.region) {
+        throw new TypeError("A coordinator's credentials need a region: pass --region <name>");
+      }
+      assertSimpleName("region", options.region);
+      return { kind, region: options.region };
+    }
+    case "agent": {
+      if (!options.region || !options.agent) {
+        throw new TypeError(
+          "An agent's credentials need its region and id: pass --region <name> --agent <id>",
+        );
+      }
+      assertSimpleName("region", options.region);
+      assertSimpleName("agent", options.agent);
+      return { kind, region: options.region, agent: options.agent };
+    }
+    default:
+      throw new TypeError(
+        `Unknown role ${JSON.stringify(kind)}: use one of ${Object.values(RoleKind).join(", ")}`,
+      );
+  }
+}
+
+/** A short label of a role, used as the NATS user name: `agent.us-east.web-1`. */
+export function roleLabel(role: AtlasRole): string {
+  switch (role.kind) {
+    case "control":
+    case "reader":
+      return role.kind;
+    case "coordinator":
+      return `coordinator.${role.region}`;
+    case "agent":
+      return `agent.${role.region}.${role.agent}`;
+  }
+}
+
+/**
+ * The inbox prefix of a role (nats.js `inboxPrefix`): replies to its requests come here,
+ * and no other role may subscribe to it. Names hold no dots, so the tokens cannot collide.
+ *
+ * @example
+ * ```ts
+ * inboxPrefixOf({ kind: "agent", region: "us-east", agent: "a1" }); // "_INBOX_agent.us-east.a1"
+ * ```
+ */
+export function inboxPrefixOf(role: AtlasRole): string {
+  return `_INBOX_${roleLabel(role)}`;
+}
+
+/** Reading a stream every way the clients do: info, direct and plain gets, consumers. */
+function streamRead(stream: string): string[] {
+  return [
+    `$JS.API.STREAM.INFO.${stream}`,
+    `$JS.API.STREAM.MSG.GET.${stream}`,
+    `$JS.API.DIRECT.GET.${stream}`,
+    `$JS.API.DIRECT.GET.${stream}.>`,
+    `$JS.API.CONSUMER.CREATE.${stream}`,
+    `$JS.API.CONSUMER.CREATE.${stream}.>`,
+    `$JS.API.CONSUMER.INFO.${stream}.>`,
+    `$JS.API.CONSUMER.DELETE.${stream}.>`,
+    `$JS.API.CONSUMER.MSG.NEXT.${stream}.>`,
+    `$JS.FC.${stream}.>`,
+    `$JS.ACK.${stream}.>`,
+  ];
+}
+
+/** Direct gets only (any replica answers; no consumer), plus the info a KV open asks for. */
+function directRead(stream: string): string[] {
+  return [
+    `$JS.API.STREAM.INFO.${stream}`,
+    `$JS.API.DIRECT.GET.${stream}`,
+    `$JS.API.DIRECT.GET.${stream}.>`,
+  ];
+}
+
+/** `prefix.<config>.suffix` for every config length (a config name has 1 to 8 tokens). */
+function everyConfig(prefix: string, suffix: string): string[] {
+  return Array.from(
+    { length: CONFIG_TOKENS },
+    (_, i) => `${prefix}.${Array(i + 1).fill("*").join(".")}.${suffix}`,
+  );
+}
+
+const kv = (bucket: string) => `KV_${bucket}`;
+const BLOBS = `OBJ_${Buckets.blobs}`;
+
+/** Nobody, not even the control plane, may remove or rewrite the audit stream. */
+const AUDIT_GUARD = [
+  `$JS.API.STREAM.DELETE.${Streams.audit}`,
+  `$JS.API.STREAM.PURGE.${Streams.audit}`,
+  `$JS.API.STREAM.UPDATE.${Streams.audit}`,
+  `$JS.API.STREAM.MSG.DELETE.${Streams.audit}`,
+];
+
+/** The JetStream reads every role but the agent makes: every bucket and stream Atlas has. */
+function readEverything(): string[] {
+  return [
+    "$JS.API.INFO",
+    "$JS.API.STREAM.NAMES",
+    "$JS.API.STREAM.LIST",
+    "$JS.API.STREAM.INFO.*",
+    "$JS.API.STREAM.MSG.GET.*",
+    "$JS.API.DIRECT.GET.>",
+    "$JS.API.CONSUMER.CREATE.>",
+    "$JS.API.CONSUMER.INFO.>",
+    "$JS.API.CONSUMER.DELETE.>",
+    "$JS.API.CONSUMER.MSG.NEXT.>",
+    "$JS.FC.>",
+  ];
+}
+
+/**
+ * The publish and subscribe lists of `role`.
+ *
+ * @example
+ * ```ts
+ * permissionsOf({ kind: "agent", region: "us-east", agent: "a1" }).pub.allow;
+ * // ["atlas.ack.us-east.*.a1", …, "$KV.atlas_agents.us-east.a1", …]
+ * ```
+ */
+export function permissionsOf(role: AtlasRole): RolePermissions {
+  const inbox = `${inboxPrefixOf(role)}.>`;
+  switch (role.kind) {
+    case "control":
+      // The control plane provisions streams and buckets, so it has the JetStream API,
+      // except the calls that would remove or rewrite the audit log.
+      return {
+        pub: {
+          allow: ["$JS.API.>", "$JS.ACK.>", "$JS.FC.>", "$KV.>", "$O.>", "atlas.>"],
+          deny: AUDIT_GUARD,
+        },
+        sub: { allow: [inbox, "atlas.>"], deny: [] },
+      };
+    case "coordinator": {
+      const r = role.region;
+      const pointers = pointerBucket(r);
+      const copy = blobMirrorStream(r);
+      return {
+        pub: {
+          allow: [
+            ...readEverything(),
+            // Its region's pointers (and their notices), lease, quarantine and blob copy.
+            `$KV.${pointers}.>`,
+            `atlas.notify.${r}.>`,
+            `$KV.${Buckets.leases}.${r}`,
+            `$KV.${Buckets.quarantine}.${r}.>`,
+            `$JS.API.STREAM.CREATE.${copy}`,
+            `$JS.API.STREAM.DELETE.${copy}`,
+            // Rollout records and alerts are keyed by id, not region; audit by config.
+            `$KV.${Buckets.rollouts}.>`,
+            `$KV.${Buckets.alerts}.>`,
+            "atlas.audit.>",
+          ],
+          deny: AUDIT_GUARD,
+        },
+        sub: { allow: [inbox], deny: [] },
+      };
+    }
+    case "agent": {
+      const { region: r, agent: a } = role;
+      return {
+        pub: {
+          allow: [
+            ...everyConfig(`atlas.ack.${r}`, a),
+            `$KV.${Buckets.agents}.${r}.${a}`,
+            ...directRead(kv(pointerBucket(r))),
+            ...directRead(blobMirrorStream(r)),
+            ...directRead(kv(Buckets.keys)),
+            // The primary blobs, when the region's copy lacks one (object store reads).
+            ...streamRead(BLOBS),
+            // Its own last acks (the outbox's check), by subject only.
+            ...everyConfig(`$JS.API.DIRECT.GET.${Streams.acks}.atlas.ack.${r}`, a),
+          ],
+          deny: [],
+        },
+        sub: { allow: [inbox, `atlas.notify.${r}.>`], deny: [] },
+      };
+    }
+    case "reader":
+      return {
+        pub: { allow: readEverything(), deny: [] },
+        sub: { allow: [inbox, "atlas.notify.>"], deny: [] },
+      };
+  }
+}
