@@ -70,6 +70,11 @@ export interface FileSourceOptions<T> {
 export interface NatsSourceOptions<T> {
   /** NATS servers of the region (a URL, a comma-separated list, or a list). */
   nats: string | string[];
+  /**
+   * NATS credentials (a `.creds` path or text), reader role: `deno task atlas auth creds
+   * --role reader`. @default $ATLAS_NATS_CREDS
+   */
+  credentials?: string;
   region: string;
   config: string;
   /** Public keys to trust (the `keys` of `GET /v1/keys`). */
@@ -353,7 +358,11 @@ async function openNats<T>(options: NatsSourceOptions<T>): Promise<AtlasConfig<T
     servers: options.nats,
     region,
     configs: [config],
-    connect: { name: `atlas-sdk ${clientId}`, timeoutMs: 3_000 },
+    connect: {
+      name: `atlas-sdk ${clientId}`,
+      timeoutMs: 3_000,
+      ...(options.credentials ? { credentials: options.credentials } : {}),
+    },
     reconcileMs: (options.reconcileSeconds ?? 30) * 1000,
     ...(cached?.meta && cfg ? { delivered: { [config]: cached.meta.seq } } : {}),
     verify: (pointer) => verifyPointer(verifier, pointer),

@@ -48,6 +48,11 @@ export const AgentConfigFile = z.strictObject({
   stateDir: z.string().min(1),
   /** Path of the trusted keys file (`GET /v1/keys`). */
   trustedKeys: z.string().min(1),
+  /**
+   * Path of the agent's NATS `.creds` file (`atlas agents enroll <region> <id> --out
+   * agent.creds`): required by a NATS with Atlas auth, which refuses anonymous clients.
+   */
+  credentials: z.string().min(1).optional(),
   configs: z.record(ConfigName, ManagedConfig),
   labels: z.record(z.string(), z.string()).default({}),
   /** Seconds between heartbeats. @default 15 */
@@ -94,6 +99,7 @@ export async function loadAgentConfig(path: string): Promise<AgentConfig> {
     ...cfg,
     stateDir: abs(cfg.stateDir),
     trustedKeys: abs(cfg.trustedKeys),
+    ...(cfg.credentials ? { credentials: abs(cfg.credentials) } : {}),
     configs: Object.fromEntries(
       Object.entries(cfg.configs).map(([name, c]) => [name, { ...c, path: abs(c.path) }]),
     ),

@@ -75,6 +75,7 @@ export class Connection {
     log.info("connecting to NATS", { servers: config.nats });
     const nats = await connectAtlas(config.nats, {
       name: `atlas-agent ${config.region}/${config.id}`,
+      ...(config.credentials ? { credentials: config.credentials } : {}),
       waitOnFirstConnect: true,
       // Skips building a stack trace per request: measurable with thousands of agents.
       noAsyncTraces: true,

@@ -9,9 +9,11 @@ import { loadAgentConfig } from "./config.ts";
 import { configureLogging, loggingOptions, runMain, untilStopSignal } from "@atlas/store";
 
 const USAGE = `Usage: deno task agent --config <agent.json> [--config <another.json> ...]
-                       [--log-format text|json] [--log-level info]
+                       [--creds <agent.creds>] [--log-format text|json] [--log-level info]
 
 Each --config runs one agent; several in one process are for demos and tests (dev mode).
+--creds is the NATS credentials file of an agent.json without "credentials" (issue it with
+\`deno task atlas agents enroll <region> <id> --out agent.creds\`).
 Logs default to $ATLAS_LOG_FORMAT (text) and $ATLAS_LOG_LEVEL (info).
 
 agent.json:
@@ -20,6 +22,7 @@ agent.json:
     "nats": "nats://127.0.0.1:4222",            (or a list of the region's URLs)
     "stateDir": "/var/lib/atlas-agent",
     "trustedKeys": "/etc/atlas/trusted-keys.json", (from \`deno task atlas keys\`)
+    "credentials": "/etc/atlas/agent.creds",      (from \`deno task atlas agents enroll\`)
     "configs": { "web.frontend": { "path": "/etc/web/frontend.json", "reload": "systemctl reload web" } }
   }`;
 
@@ -28,6 +31,7 @@ async function main(): Promise<number> {
     args: Deno.args,
     options: {
       config: { type: "string", short: "c", multiple: true },
+      creds: { type: "string" },
       "log-format": { type: "string" },
       "log-level": { type: "string" },
       help: { type: "boolean", short: "h" },
@@ -45,7 +49,9 @@ async function main(): Promise<number> {
   const delay = Number(Deno.env.get("ATLAS_TEST_WRITE_CHUNK_DELAY_MS") ?? 0);
   const agents: Agent[] = [];
   for (const file of values.config) {
-    agents.push(await Agent.start(await loadAgentConfig(file), { writeChunkDelayMs: delay }));
+    const config = await loadAgentConfig(file);
+    if (values.creds && !config.credentials) config.credentials = values.creds;
+    agents.push(await Agent.start(config, { writeChunkDelayMs: delay }));
   }
   await untilStopSignal();
   await Promise.all(agents.map((a) => a.close()));

@@ -13,6 +13,7 @@ import {
 } from "@atlas/core";
 import {
   activateVersion,
+  credsFor,
   type NatsTestContext,
   storeVersion,
   tempDir,
@@ -44,10 +45,17 @@ export async function makeAgentConfig(
   const trustedKeys = `${dir}/trusted-keys.json`;
   await Deno.writeTextFile(trustedKeys, JSON.stringify({ keys: [signer.trustedKey] }));
   const configs = options.configs ?? { web: {} };
+  const id = options.id ?? "a1";
+  const region = options.region ?? "us-east";
+  // The agent's own credentials, in a file as on a host (process tests write the config).
+  const creds = await credsFor(urls, { kind: "agent", region, agent: id });
+  const credentials = `${dir}/agent.creds`;
+  if (creds) await Deno.writeTextFile(credentials, creds, { mode: 0o600 });
   return AgentConfigFile.parse({
-    id: options.id ?? "a1",
-    region: options.region ?? "us-east",
+    id,
+    region,
     nats: urls,
+    ...(creds ? { credentials } : {}),
     stateDir: `${dir}/state`,
     trustedKeys,
     reconcileSeconds: options.reconcileSeconds ?? 3600,

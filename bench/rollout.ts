@@ -41,7 +41,7 @@ const agents = await startTestAgents(
   ),
   () => {},
 );
-const stop = await runCoordinators(t.control.nats, t, regions);
+const stop = await runCoordinators([server.url], t, regions);
 try {
   await t.expect("PUT", "/v1/configs/web", {}, 201);
   await t.expect("POST", "/v1/configs/web/versions", { content: '{"v":0}' }, 201);

@@ -22,6 +22,7 @@ import { CliError, CliErrorCode } from "./errors.ts";
 import { ACTIVE_COMMANDS } from "./active.ts";
 import { ROLLOUT_COMMANDS } from "./rollouts.ts";
 import { TRANSFER_COMMANDS } from "./transfer.ts";
+import { AUTH_COMMANDS } from "./auth_commands.ts";
 
 export type { CliIo } from "./commands.ts";
 
@@ -138,6 +139,19 @@ export const COMMAND_TREE: readonly CommandSpec[] = [
         options: [["--force", "even while it heartbeats (it writes itself back)"]],
         run: "agents remove",
       },
+      {
+        name: "enroll",
+        args: ["<region>", "<id>"],
+        summary: "issue NATS credentials for exactly this agent (a new key each time)",
+        options: [["--out <file>", "where to write the .creds (mode 0600, never overwrites)"]],
+        run: "agents enroll",
+      },
+      {
+        name: "revoke",
+        args: ["<region>", "<id>"],
+        summary: "revoke every NATS credential of this agent; the servers drop it",
+        run: "agents revoke",
+      },
     ],
   },
   {
@@ -234,6 +248,36 @@ export const COMMAND_TREE: readonly CommandSpec[] = [
     }],
   },
   {
+    name: "auth",
+    summary: "NATS operator, accounts and credentials (local, offline)",
+    commands: [
+      {
+        name: "init",
+        summary: "make an auth directory: operator, SYS and ATLAS accounts, auth.conf",
+        help: "Writes the operator and account JWTs, their seeds and the system user's " +
+          "creds (mode 0600), control.creds, control-plane.json (what the control plane " +
+          "enrols and revokes with) and auth.conf, the nats-server include.",
+        options: [
+          ["--dir <dir>", "the auth directory (refused if it holds an operator)"],
+          ["--resolver-dir <dir>", "each server's JWT store (default /var/lib/nats/jwt)"],
+        ],
+        run: "auth init",
+      },
+      {
+        name: "creds",
+        summary: "issue credentials for a role: control, coordinator, agent or reader",
+        options: [
+          ["--dir <dir>", "the auth directory"],
+          ["--role <role>", "control, coordinator, agent or reader"],
+          ["--region <region>", "the region (coordinator, agent)"],
+          ["--agent <id>", "the agent id (agent)"],
+          ["--out <file>", "where to write the .creds (mode 0600, never overwrites)"],
+        ],
+        run: "auth creds",
+      },
+    ],
+  },
+  {
     name: "export",
     args: ["[configs...]"],
     summary: "write configs with every version's content and message to a file",
@@ -270,6 +314,7 @@ const HANDLERS: Record<string, (run: Run) => Promise<void>> = {
   ...ROLLOUT_COMMANDS,
   ...ACTIVE_COMMANDS,
   ...TRANSFER_COMMANDS,
+  ...AUTH_COMMANDS,
   async completion(run) {
     const shell = run.args[0]!;
     const script = completionScript(shell, buildProgram(() => Promise.resolve()));

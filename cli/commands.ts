@@ -62,6 +62,10 @@ export type Flags = {
   wait?: boolean;
   timeout?: string;
   out?: string;
+  dir?: string;
+  resolverDir?: string;
+  role?: string;
+  agent?: string;
 };
 
 /** One run of a command. */

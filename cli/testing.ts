@@ -7,7 +7,7 @@
 import { generateSigningKey } from "@atlas/core";
 import { type CliIo, main } from "./cli.ts";
 import { startControl } from "@atlas/control";
-import { tempDir } from "@atlas/testkit";
+import { credsFor, tempDir } from "@atlas/testkit";
 
 /** The admin token of {@linkcode startTestControl}. */
 export const CLI_TEST_TOKEN = "cli-test-admin-token";
@@ -79,9 +79,11 @@ export async function startTestControl(urls: string[]) {
   const dir = await tempDir();
   const signingKey = `${dir}/signing.key`;
   await Deno.writeTextFile(signingKey, JSON.stringify(generateSigningKey()), { mode: 0o600 });
+  const credentials = await credsFor(urls, "control");
   const control = await startControl({
     log: () => {}, // the CLI tests read what the CLI prints, not the server
     nats: urls,
+    ...(credentials ? { credentials } : {}),
     port: 0,
     signingKey,
     tokens: [{ name: "ops", token: CLI_TEST_TOKEN, role: "admin" }],

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { connectAtlas, provision, provisionRegion } from "@atlas/store";
-import { natsTest, startNatsServer } from "@atlas/testkit";
+import { provision, provisionRegion } from "@atlas/store";
+import { connectAs, natsTest, startNatsServer } from "@atlas/testkit";
 import { ExportFile } from "./transfer.ts";
 import { atlasHere, startTestControl } from "./testing.ts";
 
@@ -37,7 +37,7 @@ natsTest("export and import move configs, schemas and versions between installat
   // Another installation: its own nats-server and control plane.
   await using server = await startNatsServer();
   {
-    await using nats = await connectAtlas([server.url]);
+    await using nats = await connectAs([server.url], "control");
     await provision(nats);
     await provisionRegion(nats, "us-east");
   }

@@ -10,7 +10,9 @@ import { type AtlasNats, componentLogger, UnavailableError } from "@atlas/store"
 import { TokenAuth, type TokenSpec } from "./auth.ts";
 import { type ControlDeps, createContext } from "./context.ts";
 import { errorResponse, MethodNotAllowedError } from "./errors.ts";
+import type { EnrolmentAuth } from "./enrolment.ts";
 import { IdempotencyStore } from "./idempotency.ts";
+import { enrolmentRoutes } from "./routes_enrolment.ts";
 import { metaRoutes } from "./openapi.ts";
 import { type ControlEnv, validationHook } from "./route_kit.ts";
 import { configRoutes, pointerRoutes } from "./routes.ts";
@@ -27,6 +29,8 @@ import {
 export interface AppDeps extends ControlDeps {
   /** API tokens (at least one). */
   tokens: TokenSpec[];
+  /** What enrolment and revocation sign with (none: those routes answer 409). */
+  enrolment?: EnrolmentAuth | undefined;
   /** Where this app's log lines go (formatted); the process's log output when omitted. */
   log?: ((line: string) => void) | undefined;
 }
@@ -86,6 +90,7 @@ export function createApp(deps: AppDeps): ControlApp {
   app.route("/v1/configs", configRoutes(ctx, idempotency));
   app.route("/v1/configs", pointerRoutes(ctx, idempotency));
   app.route("/v1/agents", agentRoutes(ctx));
+  app.route("/v1/agents", enrolmentRoutes(ctx, deps.enrolment));
   app.route("/v1/audit", auditRoutes(ctx));
   app.route("/v1/keys", keyRoutes(ctx));
   app.route("/v1/regions", regionRoutes(ctx));

@@ -28,6 +28,10 @@ Runs the Atlas control plane (HTTP API) over NATS JetStream.
 
 Options:
   --nats <url[,url]>         NATS servers (default $ATLAS_NATS_URL or nats://127.0.0.1:4222)
+  --creds <file>             NATS credentials of the control plane (default $ATLAS_NATS_CREDS,
+                             or <auth-dir>/control.creds)
+  --auth-dir <dir>           auth directory of \`atlas auth init\`: enables agent enrolment
+                             and revocation (default $ATLAS_AUTH_DIR)
   --port <port>              HTTP port, 0 for any free one (default 8080)
   --hostname <addr>          address to listen on (default 127.0.0.1)
   --signing-key <file>       Ed25519 signing key (make one: deno task atlas keys generate <file>)
@@ -87,6 +91,8 @@ export async function parseControlArgs(
       allowPositionals: false,
       options: {
         nats: { type: "string" },
+        creds: { type: "string" },
+        "auth-dir": { type: "string" },
         port: { type: "string" },
         hostname: { type: "string" },
         "signing-key": { type: "string" },
@@ -153,6 +159,12 @@ export async function parseControlArgs(
 
   const options: ControlOptions = {
     nats: values.nats ?? env.get("ATLAS_NATS_URL") ?? "nats://127.0.0.1:4222",
+    ...(values.creds ?? env.get("ATLAS_NATS_CREDS")
+      ? { credentials: values.creds ?? env.get("ATLAS_NATS_CREDS") }
+      : {}),
+    ...(values["auth-dir"] ?? env.get("ATLAS_AUTH_DIR")
+      ? { authDir: values["auth-dir"] ?? env.get("ATLAS_AUTH_DIR") }
+      : {}),
     signingKey,
     tokens,
     port: _int("port", values.port) ?? 8080,

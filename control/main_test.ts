@@ -79,13 +79,17 @@ Deno.test("control plane arguments: tokens from files, regions, limits, env fall
   await Deno.remove(dir, { recursive: true });
 });
 
-natsTest("deno task control serves until SIGTERM, then shuts down cleanly", async ({ urls }) => {
+natsTest("deno task control serves until SIGTERM, then shuts down cleanly", async (ctx) => {
+  const { urls } = ctx;
   const dir = await Deno.makeTempDir();
   await Deno.writeTextFile(`${dir}/k`, JSON.stringify(generateSigningKey()));
   await Deno.writeTextFile(`${dir}/t`, "tok");
+  await Deno.writeTextFile(`${dir}/control.creds`, await ctx.auth.creds("control"));
   const child = control([
     "--nats",
     urls.join(","),
+    "--creds",
+    `${dir}/control.creds`,
     "--port",
     "0",
     "--signing-key",

@@ -46,3 +46,10 @@ export {
   UnauthorizedError,
 } from "./errors.ts";
 export { openApiDocument } from "./openapi.ts";
+export {
+  CREDENTIALS_BUCKET,
+  type EnrolmentAuth,
+  EnrolResult,
+  loadEnrolmentAuth,
+  RevokeResult,
+} from "./enrolment.ts";

@@ -12,10 +12,11 @@ import {
   provisionRegion,
   publishTrustedKeys,
 } from "@atlas/store";
-import type { TrustedKey } from "@atlas/core";
+import { AuthFiles, type TrustedKey } from "@atlas/core";
 import { type ControlApp, createApp } from "./app.ts";
 import type { TokenSpec } from "./auth.ts";
 import { trustedKeysOf } from "./context.ts";
+import { loadEnrolmentAuth } from "./enrolment.ts";
 
 export { type AppDeps, type ControlApp, createApp } from "./app.ts";
 
@@ -23,6 +24,16 @@ export { type AppDeps, type ControlApp, createApp } from "./app.ts";
 export interface ControlOptions {
   /** NATS server URL(s): a list, or comma-separated. */
   nats: string | string[];
+  /**
+   * NATS credentials of the control plane (a `.creds` path or text). @default
+   * `<authDir>/control.creds` with {@linkcode authDir}
+   */
+  credentials?: string | undefined;
+  /**
+   * Auth directory (`atlas auth init --dir D`): enables agent enrolment and revocation
+   * (the control-plane keys and the system user's credentials are read from it).
+   */
+  authDir?: string | undefined;
   /** HTTP port; 0 picks a free one. @default 8080 */
   port?: number;
   /** Address to listen on. @default "127.0.0.1" */
@@ -74,7 +85,16 @@ export interface ControlServer extends AsyncDisposable {
 export async function startControl(options: ControlOptions): Promise<ControlServer> {
   const signer = await loadSigner(options.signingKey);
   const replicas = options.replicas ?? 1;
-  const nats = await connectAtlas(options.nats, { name: "atlas-control", noAsyncTraces: true });
+  const enrolment = options.authDir
+    ? await loadEnrolmentAuth(options.authDir, options.nats)
+    : undefined;
+  const credentials = options.credentials ??
+    (options.authDir ? `${options.authDir}/${AuthFiles.controlCreds}` : undefined);
+  const nats = await connectAtlas(options.nats, {
+    name: "atlas-control",
+    noAsyncTraces: true,
+    ...(credentials ? { credentials } : {}),
+  });
   try {
     await provision(nats, { replicas });
     for (const region of options.regions ?? []) {
@@ -92,6 +112,7 @@ export async function startControl(options: ControlOptions): Promise<ControlServ
       nats,
       signer,
       tokens: options.tokens,
+      enrolment,
       replicas,
       ...(options.maxContentBytes !== undefined
         ? { maxContentBytes: options.maxContentBytes }

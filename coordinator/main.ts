@@ -21,12 +21,13 @@ import {
 import { RegionCoordinator } from "./engine.ts";
 
 const USAGE = `Usage: deno task coordinator --region <region> --signing-key <file>
-                             [--nats <url,...>] [--replica <name>] [--tick-ms 500]
+                             [--nats <url,...>] [--creds <file>] [--replica <name>] [--tick-ms 500]
                              [--lease-ttl-ms 5000] [--log-format text|json] [--log-level info]
 
 The signing key is the control plane's (pointers are signed like every pointer): it must
 be among the trusted keys the control plane publishes at start, else exit code 2.
-NATS defaults to $ATLAS_NATS_URL; logs to $ATLAS_LOG_FORMAT (text) and $ATLAS_LOG_LEVEL (info).`;
+--creds is the region's coordinator credentials (\`deno task atlas auth creds --role coordinator
+--region <region>\`), default $ATLAS_NATS_CREDS. NATS defaults to $ATLAS_NATS_URL; logs to $ATLAS_LOG_FORMAT (text) and $ATLAS_LOG_LEVEL (info).`;
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
@@ -34,6 +35,7 @@ async function main(): Promise<number> {
     options: {
       region: { type: "string" },
       nats: { type: "string" },
+      creds: { type: "string" },
       "signing-key": { type: "string", default: Deno.env.get("ATLAS_SIGNING_KEY") },
       replica: { type: "string" },
       "tick-ms": { type: "string", default: "500" },
@@ -61,6 +63,7 @@ async function main(): Promise<number> {
   const signer = await loadSigner(values["signing-key"]);
   const nats = await connectAtlas(natsServers(values.nats), {
     name: `atlas-coordinator ${values.region}`,
+    ...(values.creds ? { credentials: values.creds } : {}),
     waitOnFirstConnect: true,
     noAsyncTraces: true,
   });

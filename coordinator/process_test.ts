@@ -3,7 +3,14 @@
  * other takes the lease and finishes the rollout, no stage applied twice or skipped.
  */
 import assert from "node:assert/strict";
-import { activateVersion, natsTest, storeVersion, tempDir, waitFor } from "@atlas/testkit";
+import {
+  activateVersion,
+  natsTest,
+  type NatsTestContext,
+  storeVersion,
+  tempDir,
+  waitFor,
+} from "@atlas/testkit";
 import {
   activeRolloutKey,
   Buckets,
@@ -33,6 +40,7 @@ natsTest("a SIGKILLed leader's replica takes over and finishes the rollout", asy
     id: "a1",
     region: "us-east",
     nats: ctx.urls,
+    credentials: await ctx.auth.creds({ kind: "agent", region: "us-east", agent: "a1" }),
     stateDir: `${dir}/a1/state`,
     trustedKeys: "(in memory)",
     heartbeatSeconds: 1,
@@ -44,6 +52,7 @@ natsTest("a SIGKILLed leader's replica takes over and finishes the rollout", asy
   });
   await agent.whenConnected();
 
+  const coordCreds = await credsFile(ctx, dir);
   const spawn = (replica: string) => {
     const child = new Deno.Command(Deno.execPath(), {
       args: [
@@ -54,6 +63,8 @@ natsTest("a SIGKILLed leader's replica takes over and finishes the rollout", asy
         "us-east",
         "--nats",
         ctx.urls.join(","),
+        "--creds",
+        coordCreds,
         "--signing-key",
         `${dir}/signing.key`,
         "--replica",
@@ -140,6 +151,13 @@ natsTest("a SIGKILLed leader's replica takes over and finishes the rollout", asy
   }
 });
 
+/** The us-east coordinator's credentials, written to a file in `dir`. */
+async function credsFile(ctx: NatsTestContext, dir: string): Promise<string> {
+  const file = `${dir}/coordinator.creds`;
+  await Deno.writeTextFile(file, await ctx.auth.creds({ kind: "coordinator", region: "us-east" }));
+  return file;
+}
+
 natsTest("a coordinator whose key agents do not trust exits 2 before leading", async (ctx) => {
   const dir = await tempDir({ prefix: "atlas-coord-untrusted-" });
   try {
@@ -156,6 +174,8 @@ natsTest("a coordinator whose key agents do not trust exits 2 before leading", a
         "us-east",
         "--nats",
         ctx.urls.join(","),
+        "--creds",
+        await credsFile(ctx, dir),
         "--signing-key",
         `${dir}/signing.key`,
       ],

@@ -93,6 +93,7 @@ export async function startFleet(
       id: spec.id,
       region: spec.region,
       nats: ctx.urls,
+      credentials: await ctx.auth.creds({ kind: "agent", region: spec.region, agent: spec.id }),
       stateDir: `${dir}/${spec.id}/state`,
       trustedKeys: "(in memory)",
       configs: Object.fromEntries(
@@ -138,14 +139,15 @@ export function readOr(file: string): Promise<string> {
   return Deno.readTextFile(file).catch(() => "");
 }
 
-/** A quiet coordinator of `region` on `clock`. */
-export function coordinator(
+/** A quiet coordinator of `region` on `clock`, connected with the region's coordinator creds. */
+export async function coordinator(
   ctx: NatsTestContext,
   region: string,
   clock: FakeClock,
   options: Partial<CoordinatorOptions> & { signer?: Signer } = {},
 ): Promise<RegionCoordinator> {
-  return RegionCoordinator.create(ctx.nats, options.signer ?? signer, {
+  const nats = await ctx.connect({ kind: "coordinator", region });
+  return await RegionCoordinator.create(nats, options.signer ?? signer, {
     region,
     clock,
     log: () => {},

@@ -23,6 +23,7 @@ import {
   fmtCreds,
   fromSeed,
 } from "@nats-io/jwt";
+import { z } from "zod";
 import { type AtlasRole, permissionsOf, roleLabel } from "./permissions.ts";
 
 /** Name of the account every Atlas stream, bucket and subject lives in. */
@@ -253,4 +254,47 @@ export function serverAuthConfig(
     `  ${setup.atlas.publicKey}: ${q(setup.atlas.jwt)}`,
     `}`,
   ].join("\n") + "\n";
+}
+
+/**
+ * The files of an auth directory (`atlas auth init --dir D`). Seeds and `.creds` are
+ * secrets, written mode 0600; the JWTs and `auth.conf` are not.
+ */
+export const AuthFiles = {
+  /** The operator JWT (what every server trusts). */
+  operatorJwt: "operator.jwt",
+  /** The operator's identity seed: only re-signs the operator JWT; keep it offline. */
+  operatorSeed: "operator.nk",
+  systemJwt: "SYS.jwt",
+  atlasJwt: "ATLAS.jwt",
+  /** The ATLAS account's identity seed (secret). */
+  atlasSeed: "ATLAS.nk",
+  /** The system user (pushes account JWTs to the resolver). */
+  systemCreds: "sys.creds",
+  /** What the control plane signs with to enrol and revoke: {@linkcode ControlAuthKeys}. */
+  controlKeys: "control-plane.json",
+  /** Credentials of the control plane itself. */
+  controlCreds: "control.creds",
+  /** The nats-server include: operator, system account, resolver and preload. */
+  serverConfig: "auth.conf",
+} as const;
+
+/** What the control plane needs to enrol agents and revoke them (a secret file). */
+export const ControlAuthKeys = z.strictObject({
+  /** The ATLAS account's public key. */
+  accountPublicKey: z.string().regex(/^A[A-Z2-7]{55}$/),
+  /** The ATLAS account signing seed: issues user credentials. */
+  accountSigningSeed: z.string().regex(/^SA[A-Z2-7]{56}$/),
+  /** An operator signing seed: re-signs the ATLAS account JWT with revocations. */
+  operatorSigningSeed: z.string().regex(/^SO[A-Z2-7]{56}$/),
+});
+export type ControlAuthKeys = z.infer<typeof ControlAuthKeys>;
+
+/** The {@linkcode ControlAuthKeys} of a setup. */
+export function controlAuthKeys(setup: AuthSetup): ControlAuthKeys {
+  return {
+    accountPublicKey: setup.atlas.publicKey,
+    accountSigningSeed: setup.atlas.signingSeed,
+    operatorSigningSeed: setup.operator.signingSeed,
+  };
 }

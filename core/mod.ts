@@ -27,7 +27,10 @@ export {
 } from "./crypto.ts";
 export {
   ATLAS_ACCOUNT,
+  AuthFiles,
   type AuthSetup,
+  ControlAuthKeys,
+  controlAuthKeys,
   createAuthSetup,
   CredentialsError,
   describeCreds,

@@ -1,10 +1,11 @@
 import assert from "node:assert/strict";
 import type { SeqMsgRequest } from "@nats-io/jetstream";
 import { BlobCopyError, checkBlobCopy, readMirroredBlob } from "./blob_mirror.ts";
-import { type AtlasNats, connectAtlas } from "./connect.ts";
+import type { AtlasNats } from "./connect.ts";
 import { blobMirrorStream, blobName, Buckets, sha256Hex } from "@atlas/core";
 import { listRegions, provision, provisionRegion, rebuildBlobCopy } from "./provision.ts";
 import {
+  connectAs,
   natsTest,
   printLogsOnFailure,
   startSupercluster,
@@ -161,7 +162,7 @@ Deno.test({
     await printLogsOnFailure(
       () => [sc],
       async () => {
-        await using primary = await connectAtlas(sc.cluster("primary").urls);
+        await using primary = await connectAs(sc.cluster("primary").urls, "control");
         await provision(primary, { cluster: "primary" });
         await provisionRegion(primary, "us-east", { cluster: "us-east" });
         const stream = blobMirrorStream("us-east");
@@ -170,7 +171,9 @@ Deno.test({
         const small = new TextEncoder().encode("small");
         const digests = [await putBlob(primary, large), await putBlob(primary, small)];
 
-        await using region = await connectAtlas(sc.cluster("us-east").urls, { timeoutMs: 2_000 });
+        await using region = await connectAs(sc.cluster("us-east").urls, "control", {
+          timeoutMs: 2_000,
+        });
         assert.deepEqual(await mirrored(region, "us-east", digests[0]!), large);
         assert.deepEqual(await mirrored(region, "us-east", digests[1]!), small);
 

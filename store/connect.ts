@@ -84,6 +84,8 @@ export class AtlasNats implements AsyncDisposable {
   readonly #timeoutMs: number;
   #blobs: Promise<ObjectStore> | undefined;
   #disconnectedAt: number | undefined;
+  /** True once the server said this connection's credentials are revoked (then closed). */
+  revoked = false;
 
   readonly #inboxPrefix: string | undefined;
 
@@ -107,6 +109,12 @@ export class AtlasNats implements AsyncDisposable {
       for await (const s of nc.status()) {
         if (s.type === "disconnect") this.#disconnectedAt ??= Date.now();
         else if (s.type === "reconnect") this.#disconnectedAt = undefined;
+        else if (s.type === "error" && _revoked(s.error)) {
+          // Revoked credentials never work again: stop at once rather than reconnect to
+          // be refused (each refusal is a socket the server resets under us).
+          this.revoked = true;
+          await nc.close().catch(() => {});
+        }
       }
     })().catch(() => {});
   }
@@ -201,6 +209,11 @@ export class AtlasNats implements AsyncDisposable {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
+}
+
+/** Whether a status error says the credentials were revoked. */
+function _revoked(error: unknown): boolean {
+  return /authentication revoked/i.test(String((error as Error)?.message ?? error));
 }
 
 /**

@@ -31,6 +31,7 @@ export {
   syncDir,
   writeFileAtomic,
 } from "./atomic.ts";
+export { AccountResolver, ResolverError } from "./account_claims.ts";
 export { appendAudit, type AuditInput } from "./audit.ts";
 export {
   type BlobCopyCheck,

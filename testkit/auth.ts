@@ -12,14 +12,18 @@
 import {
   type AtlasRole,
   atlasRole,
+  AuthFiles,
   type AuthSetup,
+  controlAuthKeys,
   createAuthSetup,
   issueCreds,
   issuerOf,
+  parseCredsText,
   roleLabel,
   serverAuthConfig,
 } from "@atlas/core";
 import { type AtlasNats, connectAtlas, type ConnectOptions } from "@atlas/store";
+import { fromSeed } from "@nats-io/nkeys";
 
 /** A role, or the name of one that needs no region (`"control"`, `"reader"`). */
 export type RoleSpec = AtlasRole | "control" | "reader";
@@ -76,6 +80,25 @@ export class TestAuth {
     return await issueCreds(issuerOf(this.setup), toRole(role));
   }
 
+  /**
+   * Writes what a control plane enrols and revokes with into `dir`, as `atlas auth init`
+   * does: `control-plane.json`, `sys.creds` and `control.creds` (mode 0600).
+   */
+  async writeAuthDir(dir: string): Promise<void> {
+    const secret = { mode: 0o600 };
+    await Deno.writeTextFile(
+      `${dir}/${AuthFiles.controlKeys}`,
+      JSON.stringify(controlAuthKeys(this.setup)),
+      secret,
+    );
+    await Deno.writeTextFile(`${dir}/${AuthFiles.systemCreds}`, this.systemCreds, secret);
+    await Deno.writeTextFile(
+      `${dir}/${AuthFiles.controlCreds}`,
+      await this.creds("control"),
+      secret,
+    );
+  }
+
   /** Connects to `urls` as `role`. */
   async connect(
     urls: string | string[],
@@ -130,4 +153,48 @@ export async function connectAs(
 ): Promise<AtlasNats> {
   const creds = await credsFor(urls, role);
   return await connectAtlas(urls, { ...options, ...(creds ? { credentials: creds } : {}) });
+}
+
+/**
+ * What the server at `url` answers a client that connects with `creds` (or none), at the
+ * protocol level: `-ERR 'Authorization Violation'` or `PONG`. (The node client's socket
+ * reset after an auth error can escape it as an uncaught error; this cannot.)
+ *
+ * @example
+ * ```ts
+ * assert.match(await handshake(server.url), /Authorization Violation/);
+ * ```
+ */
+export async function handshake(url: string, creds?: string): Promise<string> {
+  const { hostname, port } = new URL(url.replace(/^nats:/, "http:"));
+  const conn = await Deno.connect({ hostname, port: Number(port) });
+  try {
+    const buf = new Uint8Array(64 * 1024);
+    const dec = new TextDecoder();
+    let text = "";
+    const read = async (until: RegExp) => {
+      for (let i = 0; i < 50 && !until.test(text); i++) {
+        const n = await conn.read(buf);
+        if (n === null) break;
+        text += dec.decode(buf.subarray(0, n));
+      }
+    };
+    await read(/INFO .*\r\n/);
+    const info = JSON.parse(/INFO (.*)\r\n/.exec(text)?.[1] ?? "{}") as { nonce?: string };
+    const connect: Record<string, unknown> = { verbose: false, protocol: 1 };
+    if (creds) {
+      const { jwt, seed } = parseCredsText(creds);
+      const kp = fromSeed(new TextEncoder().encode(seed));
+      const sig = kp.sign(new TextEncoder().encode(info.nonce ?? ""));
+      connect.jwt = jwt;
+      connect.sig = btoa(String.fromCharCode(...sig)).replace(/\+/g, "-").replace(/\//g, "_")
+        .replace(/=+$/, "");
+    }
+    await conn.write(new TextEncoder().encode(`CONNECT ${JSON.stringify(connect)}\r\nPING\r\n`));
+    text = "";
+    await read(/-ERR|PONG/);
+    return text;
+  } finally {
+    conn.close();
+  }
 }

@@ -14,7 +14,7 @@
  */
 export { type ActivateOptions, activateVersion, agentRecord, storeVersion } from "./fixtures.ts";
 export { GatewayLinks, GatewayProxy } from "./gateway_links.ts";
-export { authOf, connectAs, credsFor, type RoleSpec, TestAuth } from "./auth.ts";
+export { authOf, connectAs, credsFor, handshake, type RoleSpec, TestAuth } from "./auth.ts";
 export {
   findNatsServer,
   NatsCluster,

@@ -139,7 +139,7 @@ export interface NatsTestContext {
   nats: AtlasNats;
   /** The operator and accounts the servers trust: `auth.creds(role)` issues `.creds`. */
   auth: TestAuth;
-  /** A new connection to the servers as `role`; the test closes it. */
+  /** A new connection to the servers as `role`, closed after the test (if still open). */
   connect(role: RoleSpec, options?: ConnectOptions): Promise<AtlasNats>;
   /** Register another log source (an agent process, …) to print on failure. */
   addLog(source: HasLog): void;
@@ -185,6 +185,10 @@ export function natsTest(
         await printLogsOnFailure(() => logs, async () => {
           const urls = servers.map((s) => s.url);
           await using nats = await auth.connect(urls, "control", { name: `test ${name}` });
+          const opened: AtlasNats[] = [];
+          await using _closeOpened = {
+            [Symbol.asyncDispose]: () => Promise.all(opened.map((c) => c.close())).then(() => {}),
+          };
           await provision(nats, { replicas: nodes > 1 ? 3 : 1 });
           for (const r of options.regions ?? ["us-east", "eu-west"]) {
             await provisionRegion(nats, r, { replicas: nodes > 1 ? 3 : 1 });
@@ -195,7 +199,11 @@ export function natsTest(
             urls,
             nats,
             auth,
-            connect: (role, o) => auth.connect(urls, role, { name: `test ${name}`, ...o }),
+            connect: async (role, o) => {
+              const c = await auth.connect(urls, role, { name: `test ${name}`, ...o });
+              opened.push(c);
+              return c;
+            },
             addLog: (s) => logs.push(s),
             t,
           });

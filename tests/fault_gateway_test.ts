@@ -9,18 +9,13 @@
 import assert from "node:assert/strict";
 import {
   acksOf,
+  connectAs,
   type HasLog,
   printLogsOnFailure,
   startSupercluster,
   waitFor,
 } from "@atlas/testkit";
-import {
-  type AtlasNats,
-  connectAtlas,
-  provision,
-  provisionRegion,
-  readMirroredBlob,
-} from "@atlas/store";
+import { type AtlasNats, provision, provisionRegion, readMirroredBlob } from "@atlas/store";
 import { blobMirrorStream, pointerBucket } from "@atlas/core";
 import { runCoordinators, startTestAgents, startTestControl } from "./harness.ts";
 
@@ -44,7 +39,7 @@ Deno.test({
     await printLogsOnFailure(
       () => [sc, ...logs],
       async () => {
-        await using primary = await connectAtlas(sc.cluster("primary").urls);
+        await using primary = await connectAs(sc.cluster("primary").urls, "control");
         await provision(primary, { cluster: "primary" });
         await provisionRegion(primary, "us-east", { cluster: "us-east" });
         await using control = await startTestControl(sc.cluster("primary").urls);
@@ -64,10 +59,19 @@ Deno.test({
         await expect("POST", "/v1/configs/web/activate", { version: 1 });
 
         // Each region's coordinator and agents talk to their own region's node only.
-        await using east = await connectAtlas(sc.cluster("us-east").urls);
-        await using west = await connectAtlas(sc.cluster("eu-west").urls);
-        const stopEast = await runCoordinators(east, control, ["us-east"], (l) => logs.push(l));
-        const stopWest = await runCoordinators(west, control, ["eu-west"], (l) => logs.push(l));
+        await using east = await connectAs(sc.cluster("us-east").urls, "control");
+        const stopEast = await runCoordinators(
+          sc.cluster("us-east").urls,
+          control,
+          ["us-east"],
+          (l) => logs.push(l),
+        );
+        const stopWest = await runCoordinators(
+          sc.cluster("eu-west").urls,
+          control,
+          ["eu-west"],
+          (l) => logs.push(l),
+        );
         const urls = (region: string) => sc.cluster(region).urls;
         const agents = await startTestAgents(control, [
           { id: "e1", region: "us-east", nats: urls("us-east") },

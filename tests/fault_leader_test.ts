@@ -30,7 +30,7 @@ natsTest(
       })),
       ctx.addLog,
     );
-    const stop = await runCoordinators(ctx.nats, t, ["us-east"], ctx.addLog);
+    const stop = await runCoordinators(ctx.urls, t, ["us-east"], ctx.addLog);
     try {
       // A rollout whose target is published before the kill; it must still complete.
       const target = await call("POST", "/v1/configs/web/versions", { content: '{"n":"target"}' });

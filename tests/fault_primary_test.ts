@@ -8,20 +8,14 @@
 import assert from "node:assert/strict";
 import {
   acksOf,
+  connectAs,
   type HasLog,
   printLogsOnFailure,
   startSupercluster,
   storeVersion,
   waitFor,
 } from "@atlas/testkit";
-import {
-  connectAtlas,
-  loadSigner,
-  provision,
-  provisionRegion,
-  readPointer,
-  writePointer,
-} from "@atlas/store";
+import { loadSigner, provision, provisionRegion, readPointer, writePointer } from "@atlas/store";
 import { startTestAgents, startTestControl } from "./harness.ts";
 
 Deno.test({
@@ -32,7 +26,7 @@ Deno.test({
     await printLogsOnFailure(
       () => [sc, ...logs],
       async () => {
-        await using primary = await connectAtlas(sc.cluster("primary").urls);
+        await using primary = await connectAs(sc.cluster("primary").urls, "control");
         await provision(primary, { replicas: 3, cluster: "primary" });
         await provisionRegion(primary, "us-east", { cluster: "us-east" });
         await using control = await startTestControl(sc.cluster("primary").urls, { replicas: 3 });
@@ -66,7 +60,7 @@ Deno.test({
         const down = performance.now();
         await Promise.all(sc.cluster("primary").servers.map((s) => s.kill()));
 
-        await using region = await connectAtlas(sc.cluster("us-east").urls);
+        await using region = await connectAs(sc.cluster("us-east").urls, "control");
         assert.equal(
           (await readPointer(region, "us-east", "web"))?.pointer.active.version,
           1,

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { type AtlasNats, leaseHolder, loadSigner } from "@atlas/store";
 import { generateSigningKey } from "@atlas/core";
 import { RegionCoordinator } from "@atlas/coordinator";
-import { type HasLog, tempDir, waitFor } from "@atlas/testkit";
+import { authOf, connectAs, credsFor, type HasLog, tempDir, waitFor } from "@atlas/testkit";
 import { type ControlServer, startControl } from "@atlas/control";
 import { Agent, AgentConfigFile, type ManagedConfig } from "@atlas/agent";
 
@@ -41,19 +41,38 @@ export interface TestControl extends AsyncDisposable, HasLog {
   ): Promise<T>;
 }
 
-/** Starts a control plane on a random port over `nats`. */
+/**
+ * Starts a control plane on a random port over `nats`, with the control-plane credentials
+ * of the servers there (testkit's `credsFor`).
+ */
 export async function startTestControl(
   nats: string[],
-  options: { regions?: string[]; replicas?: number } = {},
+  options: {
+    regions?: string[];
+    replicas?: number;
+    /** Give it an auth directory, so it enrols and revokes agents. */
+    enrolment?: boolean;
+  } = {},
 ): Promise<TestControl> {
+  const credentials = await credsFor(nats, "control");
   const dir = await tempDir({ prefix: "atlas-test-" });
   const signingKeyFile = `${dir}/signing.key`;
   await Deno.writeTextFile(signingKeyFile, JSON.stringify(generateSigningKey()));
   // Kept for a failing test to print (ctx.addLog(t)): a provoked 500 must not print a stack.
   const lines: string[] = [];
+  let authDir: string | undefined;
+  if (options.enrolment) {
+    const auth = authOf(nats);
+    if (!auth) throw new TypeError("Enrolment needs servers started with auth");
+    authDir = `${dir}/auth`;
+    await Deno.mkdir(authDir);
+    await auth.writeAuthDir(authDir);
+  }
   const control = await startControl({
     log: (line) => lines.push(line),
     nats,
+    ...(credentials ? { credentials } : {}),
+    ...(authDir ? { authDir } : {}),
     port: 0,
     signingKey: signingKeyFile,
     tokens: [{ name: "tester", token: TOKEN, role: "admin" }],
@@ -111,6 +130,8 @@ export interface TestAgentSpec {
   configs?: Record<string, Partial<ManagedConfig>>;
   heartbeatSeconds?: number;
   reconcileSeconds?: number;
+  /** The agent's `.creds` text. @default issued for it by the servers' auth */
+  credentials?: string;
 }
 
 /**
@@ -124,12 +145,21 @@ export async function startTestAgents(
 ): Promise<TestAgent[]> {
   return await Promise.all(specs.map(async (spec) => {
     const name = spec.config ?? "web";
+    // Each agent its own enrolment, as a real host has: only its acks and heartbeat.
+    const creds = spec.credentials ?? await credsFor(spec.nats, {
+      kind: "agent",
+      region: spec.region,
+      agent: spec.id,
+    });
+    const credentials = `${t.dir}/${spec.id}.creds`;
+    if (creds) await Deno.writeTextFile(credentials, creds, { mode: 0o600 });
     const config = AgentConfigFile.parse({
       id: spec.id,
       region: spec.region,
       nats: spec.nats,
       stateDir: `${t.dir}/${spec.id}/state`,
       trustedKeys: t.keysFile,
+      ...(creds ? { credentials } : {}),
       ...(spec.heartbeatSeconds ? { heartbeatSeconds: spec.heartbeatSeconds } : {}),
       ...(spec.reconcileSeconds ? { reconcileSeconds: spec.reconcileSeconds } : {}),
       configs: Object.fromEntries(
@@ -152,29 +182,39 @@ export async function startTestAgents(
 }
 
 /**
- * Coordinators for `regions`, stepping every 200 ms until the returned function is called;
+ * Coordinators for `regions`, each on its own connection to `urls` with its region's
+ * coordinator credentials, stepping every 200 ms until the returned function is called;
  * their logs go to `addLog` (for printing if the test fails) when given.
  */
 export async function runCoordinators(
-  nats: AtlasNats,
+  urls: string[],
   t: TestControl,
   regions: string[],
   addLog?: (log: HasLog) => void,
 ): Promise<() => Promise<void>> {
   const signer = await loadSigner(t.signingKeyFile);
-  const coordinators = await Promise.all(regions.map((region) => {
+  const conns: AtlasNats[] = [];
+  const coordinators = await Promise.all(regions.map(async (region) => {
     const lines: string[] = [];
     addLog?.({
       name: `coordinator ${region}`,
       logTail: (n = 60) => Promise.resolve(lines.slice(-n).join("\n")),
     });
+    const nats = await connectAs(urls, { kind: "coordinator", region }, {
+      name: `coordinator ${region}`,
+    });
+    conns.push(nats);
     return RegionCoordinator.create(nats, signer, { region, log: (l) => lines.push(l) });
   }));
   for (const c of coordinators) c.run(200);
   // Rollouts are refused in a region without a live coordinator: be sure each one leads.
   await waitFor(
     "a coordinator leads each region",
-    async () => (await Promise.all(regions.map((r) => leaseHolder(nats, r)))).every((l) => l.live),
+    async () =>
+      (await Promise.all(regions.map((r, i) => leaseHolder(conns[i]!, r)))).every((l) => l.live),
   );
-  return async () => void (await Promise.all(coordinators.map((c) => c.close())));
+  return async () => {
+    await Promise.all(coordinators.map((c) => c.close()));
+    await Promise.all(conns.map((c) => c.close()));
+  };
 }

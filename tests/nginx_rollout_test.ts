@@ -45,7 +45,7 @@ natsTest(
       { id: "app-1", region: "us-east", nats: ctx.urls, heartbeatSeconds: 1, config: "demo.app" },
       { id: "batch-1", region: "us-east", nats: ctx.urls, heartbeatSeconds: 1, configs: {} },
     ], ctx.addLog);
-    const stop = await runCoordinators(ctx.nats, t, regions, ctx.addLog);
+    const stop = await runCoordinators(ctx.urls, t, regions, ctx.addLog);
     try {
       const served = async () => await Promise.all(nginx.map(async (n) => (await n.get()).body));
       const publish = async (body: string) =>

@@ -19,7 +19,7 @@ natsTest("a canary started over HTTP is driven by the coordinators to every agen
     ),
     ctx.addLog,
   );
-  const stop = await runCoordinators(ctx.nats, t, regions);
+  const stop = await runCoordinators(ctx.urls, t, regions);
   try {
     await t.expect("PUT", "/v1/configs/web", {}, 201);
     await t.expect("POST", "/v1/configs/web/versions", { content: '{"v":1}' }, 201);

@@ -2,15 +2,17 @@ import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import {
   activateVersion,
+  connectAs,
   GatewayProxy,
   natsTest,
   reservePort,
   startNatsServer,
   storeVersion,
   tempDir,
+  TestAuth,
   waitFor,
 } from "@atlas/testkit";
-import { type AtlasNats, connectAtlas, provision, provisionRegion } from "@atlas/store";
+import { type AtlasNats, provision, provisionRegion } from "@atlas/store";
 import { generateSigningKey, Signer } from "@atlas/core";
 import { openConfig } from "../mod.ts";
 
@@ -39,9 +41,15 @@ Deno.test("SDK file source follows atomic replacements and keeps the last value 
 });
 
 /** Options of openConfig in NATS mode for config `web` in us-east, cached in `dir`. */
-function natsOptions(servers: string | string[], dir: string, name = "web.json") {
+function natsOptions(
+  servers: string | string[],
+  dir: string,
+  credentials: string,
+  name = "web.json",
+) {
   return {
     nats: servers,
+    credentials,
     region: "us-east",
     config: "web",
     trustedKeys: [signer.trustedKey],
@@ -53,7 +61,7 @@ natsTest(
   "SDK NATS source verifies, follows activations, and falls back to its cache",
   async (ctx) => {
     const dir = await tempDir();
-    const opts = natsOptions(ctx.urls, dir);
+    const opts = natsOptions(ctx.urls, dir, await ctx.auth.creds("reader"));
     const v1 = await storeVersion(ctx.nats, signer, "web", 1, '{"n":1}');
     await activateVersion(ctx.nats, signer, "us-east", v1, { inline: false });
     {
@@ -96,13 +104,14 @@ natsTest(
   async () => {
     const dir = await tempDir();
     const port = reservePort();
+    const auth = await TestAuth.create();
     const opening = openConfig<{ n: number }>({
-      ...natsOptions(`nats://127.0.0.1:${port}`, dir),
+      ...natsOptions(`nats://127.0.0.1:${port}`, dir, await auth.creds("reader")),
       timeoutMs: 60_000,
       onError: () => {},
     });
-    await using server = await startNatsServer({ port });
-    await using nats = await connectAtlas(server.url);
+    await using server = await startNatsServer({ port, auth });
+    await using nats = await connectAs(server.url, "control");
     await provision(nats);
     await provisionRegion(nats, "us-east");
     const v1 = await storeVersion(nats, signer, "web", 1, '{"n":1}');
@@ -123,10 +132,14 @@ natsTest(
 
 natsTest(
   "SDK without a cache says why when no value comes in time",
-  async () => {
+  async (ctx) => {
     const dir = await tempDir();
     await assert.rejects(
-      openConfig({ ...natsOptions("nats://127.0.0.1:1", dir), timeoutMs: 300, onError: () => {} }),
+      openConfig({
+        ...natsOptions("nats://127.0.0.1:1", dir, await ctx.auth.creds("reader")),
+        timeoutMs: 300,
+        onError: () => {},
+      }),
       /No value for web in us-east after 300 ms: NATS \(nats:\/\/127.0.0.1:1\) did not answer/,
     );
     await Deno.remove(dir, { recursive: true });
@@ -156,7 +169,7 @@ natsTest(
     const dir = await tempDir();
     await activate(ctx.nats, 1);
     await using link = cuttable(ctx.servers[0]!.port);
-    const opts = natsOptions(link.url, dir);
+    const opts = natsOptions(link.url, dir, await ctx.auth.creds("reader"));
     {
       await using first = await openConfig<{ n: number }>(opts);
       assert.equal(first.version, 1);
@@ -183,7 +196,7 @@ natsTest(
     const errors: Error[] = [];
     // The timer's reconcile (30 s) is far off: the catch-up must come from the reconnect.
     await using cfg = await openConfig<{ n: number }>({
-      ...natsOptions(link.url, dir),
+      ...natsOptions(link.url, dir, await ctx.auth.creds("reader")),
       onError: (e) => errors.push(e),
     });
     await activate(ctx.nats, 2);

@@ -1,0 +1,87 @@
+/**
+ * Enrolment and revocation end to end: the control plane issues an agent's credentials,
+ * a revocation drops the live agent within seconds and keeps it out, and a new enrolment
+ * brings it back.
+ */
+import assert from "node:assert/strict";
+import { AuditEvent, Streams } from "@atlas/core";
+import { handshake, natsTest, waitFor } from "@atlas/testkit";
+import { startTestAgents, startTestControl } from "./harness.ts";
+
+interface Enrolled {
+  region: string;
+  agent: string;
+  publicKey: string;
+  creds: string;
+}
+
+/** Names of the client connections a server holds now (monitoring endpoint). */
+async function connectionNames(monitorUrl: string): Promise<string[]> {
+  const res = await fetch(`${monitorUrl}/connz?limit=1024`, { signal: AbortSignal.timeout(2_000) });
+  const body = await res.json() as { connections?: { name?: string }[] };
+  return (body.connections ?? []).map((c) => c.name ?? "");
+}
+
+natsTest(
+  "a revoked agent is dropped within seconds, and a new enrolment restores it",
+  async (ctx) => {
+    await using t = await startTestControl(ctx.urls, { enrolment: true });
+    ctx.addLog(t);
+    const server = ctx.servers[0]!;
+    await t.expect("PUT", "/v1/configs/web", {}, 201);
+    await t.expect("POST", "/v1/configs/web/versions", { content: '{"v":1}' }, 201);
+    await t.expect("POST", "/v1/configs/web/activate", { version: 1 });
+    const first = await t.expect<Enrolled>("POST", "/v1/agents/us-east/a1/credentials", {}, 201);
+    assert.match(first.creds, /-----BEGIN NATS USER JWT-----/);
+    assert.equal(first.agent, "a1");
+    const [a1] = await startTestAgents(t, [
+      { id: "a1", region: "us-east", nats: ctx.urls, credentials: first.creds },
+    ], ctx.addLog);
+    await waitFor("v1 applied", async () => (await Deno.readTextFile(a1!.file)) === '{"v":1}');
+    assert.ok((await connectionNames(server.monitorUrl)).includes("atlas-agent us-east/a1"));
+    const revoked = await t.expect<{ revoked: string[] }>(
+      "DELETE",
+      "/v1/agents/us-east/a1/credentials",
+    );
+    assert.deepEqual(revoked.revoked, [first.publicKey]);
+    await waitFor(
+      "the revoked agent dropped",
+      async () => !(await connectionNames(server.monitorUrl)).includes("atlas-agent us-east/a1"),
+      { timeoutMs: 10_000 },
+    );
+    assert.match(await handshake(server.url, first.creds), /-ERR 'Authorization Violation'/);
+    // Nothing is left to revoke; the revocation is audited.
+    const again = await t.call("DELETE", "/v1/agents/us-east/a1/credentials");
+    assert.equal(again.status, 404, JSON.stringify(again.json));
+    const audit = await ctx.nats.jsm.direct.getMessage(Streams.audit, {
+      last_by_subj: "atlas.audit._system",
+    });
+    const event = AuditEvent.parse(audit?.json());
+    assert.equal(event.action, "agent.revoke");
+    assert.deepEqual(event.details, { agent: "a1", revoked: [first.publicKey] });
+    await a1!.agent.close();
+
+    // Re-enrolment: a new key, and the agent runs again (v2 reaches it).
+    const second = await t.expect<Enrolled>("POST", "/v1/agents/us-east/a1/credentials", {}, 201);
+    assert.notEqual(second.publicKey, first.publicKey);
+    assert.match(await handshake(server.url, second.creds), /PONG/);
+    const [back] = await startTestAgents(t, [
+      { id: "a1", region: "us-east", nats: ctx.urls, credentials: second.creds },
+    ], ctx.addLog);
+    await t.expect("POST", "/v1/configs/web/versions", { content: '{"v":2}' }, 201);
+    await t.expect("POST", "/v1/configs/web/activate", { version: 2 });
+    await waitFor("v2 applied", async () => (await Deno.readTextFile(back!.file)) === '{"v":2}');
+    await back!.agent.close();
+  },
+);
+
+natsTest("enrolment refuses an unknown region and a control plane without keys", async (ctx) => {
+  await using withKeys = await startTestControl(ctx.urls, { enrolment: true });
+  const unknown = await withKeys.call("POST", "/v1/agents/nowhere/a1/credentials");
+  assert.equal(unknown.status, 404, JSON.stringify(unknown.json));
+  assert.match(JSON.stringify(unknown.json), /regions add nowhere/);
+  await using without = await startTestControl(ctx.urls);
+  const refused = await without.call("POST", "/v1/agents/us-east/a1/credentials");
+  assert.equal(refused.status, 409, JSON.stringify(refused.json));
+  assert.match(JSON.stringify(refused.json), /--auth-dir/);
+});
