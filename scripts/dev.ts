@@ -15,18 +15,26 @@ import {
   runMain,
   untilStopSignal,
 } from "@atlas/store";
-import { generateSigningKey, Signer, SigningKeyFile } from "@atlas/core";
-import { startSupercluster } from "@atlas/testkit";
+import {
+  type AuthSetup,
+  createAuthSetup,
+  generateSigningKey,
+  Signer,
+  SigningKeyFile,
+} from "@atlas/core";
+import { type RoleSpec, startSupercluster, TestAuth } from "@atlas/testkit";
 import { startControl } from "@atlas/control";
 import { nginxMissing, TestNginx } from "@atlas/agent/nginx_testing";
 import { ensureNatsServer } from "./setup.ts";
 
 const USAGE =
   `Usage: deno task dev [--port 8080] [--data-dir .atlas/dev] [--regions us-east,eu-west]
-                     [--agents-per-region 10]
+                     [--agents-per-region 10] [--insecure]
 
 Starts nats-server (or uses ATLAS_NATS_URL), the control plane, a coordinator per region
-and demo agents.`;
+and demo agents. NATS runs with Atlas's authorization: an operator kept in
+<data-dir>/auth, each component with the credentials of its role, anonymous clients
+refused. --insecure runs NATS without any authorization (for trying things out only).`;
 
 const AGENT_MAIN = new URL("../agent/main.ts", import.meta.url).pathname;
 const COORDINATOR_MAIN = new URL("../coordinator/main.ts", import.meta.url).pathname;
@@ -52,6 +60,23 @@ function spawn(label: string, args: string[]): () => Promise<void> {
     clearTimeout(timer);
   };
 }
+/**
+ * Dev mode's NATS operator and accounts: `<dir>/setup.json` (mode 0600) made on first
+ * start and reused, and the files a control plane enrols with (`writeAuthDir`).
+ */
+async function devAuth(dir: string): Promise<TestAuth> {
+  await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+  const file = `${dir}/setup.json`;
+  let text = await readOrCreate(file, () => "");
+  if (!text) {
+    text = JSON.stringify(await createAuthSetup());
+    await Deno.writeTextFile(file, text, { mode: 0o600 });
+  }
+  const auth = TestAuth.from(JSON.parse(text) as AuthSetup);
+  await auth.writeAuthDir(dir);
+  return auth;
+}
+
 const DEMO_CONFIG = "demo.app";
 const WEB_CONFIG = "web.nginx";
 
@@ -86,6 +111,7 @@ async function main(): Promise<number> {
       "data-dir": { type: "string", default: ".atlas/dev" },
       regions: { type: "string", default: "us-east,eu-west" },
       "agents-per-region": { type: "string", default: "10" },
+      insecure: { type: "boolean", default: false },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -135,6 +161,21 @@ async function main(): Promise<number> {
     // joined by gateways), unless ATLAS_NATS_URL points at a NATS of your own.
     let natsUrl: string;
     let regionUrl: (region: string) => string;
+    // NATS auth: one operator for this data dir, made on first start and kept, so the
+    // stores and the credentials stay valid across restarts.
+    const authDir = `${dataDir}/auth`;
+    const auth = values.insecure || Deno.env.get("ATLAS_NATS_URL")
+      ? undefined
+      : await devAuth(authDir);
+    /** A file holding the `.creds` of `role` (undefined without auth). */
+    const credsFile = async (name: string, role: RoleSpec) => {
+      if (!auth) return undefined;
+      const file = `${authDir}/${name}.creds`;
+      await readOrCreate(file, () => "").then(async (text) => {
+        if (!text) await Deno.writeTextFile(file, (await auth.issue(role)).creds, { mode: 0o600 });
+      });
+      return file;
+    };
     if (Deno.env.get("ATLAS_NATS_URL")) {
       natsUrl = natsServers().join(",");
       regionUrl = () => natsUrl;
@@ -146,6 +187,7 @@ async function main(): Promise<number> {
         ...regions.map((name) => ({ name })),
       ], {
         storeDir: (cluster) => `${dataDir}/nats/${cluster}`,
+        auth: auth ?? false,
       });
       const servers = sc.servers;
       cleanups.push(async () => {
@@ -154,7 +196,10 @@ async function main(): Promise<number> {
       });
       natsUrl = sc.cluster("primary").urls[0]!;
       regionUrl = (region) => sc.cluster(region).urls[0]!;
-      await using nats = await connectAtlas(natsUrl, { name: "atlas-dev provisioning" });
+      await using nats = await connectAtlas(natsUrl, {
+        name: "atlas-dev provisioning",
+        ...(auth ? { credentials: await auth.creds("control") } : {}),
+      });
       await provision(nats, { cluster: "primary" });
       for (const region of regions) await provisionRegion(nats, region, { cluster: region });
       console.log(`dev: supercluster up (stores under ${dataDir}/nats):`);
@@ -163,6 +208,7 @@ async function main(): Promise<number> {
 
     const control = await startControl({
       nats: natsUrl,
+      ...(auth ? { authDir } : {}),
       port,
       signingKey: keyFile,
       tokens: [{ name: "admin", token, role: "admin" }],
@@ -198,10 +244,12 @@ async function main(): Promise<number> {
         const id = `${region}-${i}`;
         const dir = `${dataDir}/agents/${id}`;
         await Deno.mkdir(dir, { recursive: true });
+        const credentials = await credsFile(`agent-${id}`, { kind: "agent", region, agent: id });
         const config = {
           id,
           region,
           nats: regionUrl(region),
+          ...(credentials ? { credentials } : {}),
           stateDir: `${dir}/.state`,
           trustedKeys: trustedKeysFile,
           configs: { [DEMO_CONFIG]: { path: `${dir}/${DEMO_CONFIG}.json` } },
@@ -214,6 +262,11 @@ async function main(): Promise<number> {
       if (nginx && region === regions[0]) {
         const web = { id: `${region}-web`, region, dir: `${dataDir}/agents/${region}-web` };
         await Deno.mkdir(web.dir, { recursive: true });
+        const credentials = await credsFile(`agent-${web.id}`, {
+          kind: "agent",
+          region,
+          agent: web.id,
+        });
         await Deno.writeTextFile(
           `${web.dir}/agent.json`,
           JSON.stringify(
@@ -221,6 +274,7 @@ async function main(): Promise<number> {
               id: web.id,
               region,
               nats: regionUrl(region),
+              ...(credentials ? { credentials } : {}),
               stateDir: `${web.dir}/.state`,
               trustedKeys: trustedKeysFile,
               configs: { [WEB_CONFIG]: nginx.managed() },
@@ -237,6 +291,11 @@ async function main(): Promise<number> {
       // Rollouts, gates and status count only the agents that manage a config.
       const batch = { id: `${region}-batch`, region, dir: `${dataDir}/agents/${region}-batch` };
       await Deno.mkdir(batch.dir, { recursive: true });
+      const batchCreds = await credsFile(`agent-${batch.id}`, {
+        kind: "agent",
+        region,
+        agent: batch.id,
+      });
       await Deno.writeTextFile(
         `${batch.dir}/agent.json`,
         JSON.stringify(
@@ -244,6 +303,7 @@ async function main(): Promise<number> {
             id: batch.id,
             region,
             nats: regionUrl(region),
+            ...(batchCreds ? { credentials: batchCreds } : {}),
             stateDir: `${batch.dir}/.state`,
             trustedKeys: trustedKeysFile,
             configs: {},
@@ -258,12 +318,17 @@ async function main(): Promise<number> {
       cleanups.push(
         spawn(`agents ${region}`, [AGENT_MAIN, ...files.flatMap((f) => ["--config", f])]),
       );
+      const coordinatorCreds = await credsFile(`coordinator-${region}`, {
+        kind: "coordinator",
+        region,
+      });
       cleanups.push(spawn(`coordinator ${region}`, [
         COORDINATOR_MAIN,
         "--region",
         region,
         "--nats",
         regionUrl(region),
+        ...(coordinatorCreds ? ["--creds", coordinatorCreds] : []),
         "--signing-key",
         keyFile,
         "--replica",
@@ -275,6 +340,7 @@ async function main(): Promise<number> {
       controlUrl: control.url,
       natsUrl,
       regions: Object.fromEntries(regions.map((r) => [r, regionUrl(r)])),
+      ...(auth ? { authDir, readerCreds: await credsFile("reader", "reader") } : {}),
       tokenFile,
       trustedKeysFile,
       agents,
@@ -285,6 +351,12 @@ async function main(): Promise<number> {
 Atlas dev mode is up.
   control plane   ${control.url}   (API docs: ${control.url}/openapi.json)
   NATS            primary ${natsUrl}; ${regions.map((r) => `${r} ${regionUrl(r)}`).join("; ")}
+  NATS auth       ${
+      auth
+        ? `on: anonymous clients are refused; credentials in ${authDir} ` +
+          `(agents enroll|revoke work)`
+        : "OFF (--insecure or ATLAS_NATS_URL): anyone reaching NATS can do anything"
+    }
   admin token     ${tokenFile}
   trusted keys    ${trustedKeysFile}
   agents          ${perRegion} per region managing ${DEMO_CONFIG}, e.g. ${

@@ -46,6 +46,11 @@ export class TestAuth {
     return new TestAuth(await createAuthSetup());
   }
 
+  /** The auth of an existing setup (dev mode keeps its operator across restarts). */
+  static from(setup: AuthSetup): TestAuth {
+    return new TestAuth(setup);
+  }
+
   /** The server config text trusting this operator, with its own resolver directory. */
   serverConfig(resolverDir: string): string {
     return serverAuthConfig(this.setup, { resolverDir });
