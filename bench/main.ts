@@ -13,8 +13,8 @@
 import { parseArgs } from "node:util";
 import { cpus, totalmem } from "node:os";
 import process from "node:process";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { type AckRecord, generateSigningKey, Signer } from "@atlas/core";
+import { connect, credsAuthenticator, type NatsConnection } from "@nats-io/transport-node";
+import { type AckRecord, generateSigningKey, issuerOf, Signer } from "@atlas/core";
 import { findNatsServer, startNatsServer } from "@atlas/testkit";
 import { startControl } from "@atlas/control";
 import { ms, summarize, type Summary, table } from "./stats.ts";
@@ -28,13 +28,16 @@ const { values } = parseArgs({
     rounds: { type: "string" },
     "state-root": { type: "string", default: "/dev/shm" },
     profile: { type: "string" },
+    insecure: { type: "boolean", default: false },
     help: { type: "boolean", short: "h" },
   },
 });
 if (values.help) {
   console.log(
     "Usage: deno task bench [--quick] [--sizes 1,100,1000,10000] [--rounds N] " +
-      "[--state-root /dev/shm] [--profile <dir>]",
+      "[--state-root /dev/shm] [--profile <dir>] [--insecure]\n" +
+      "NATS runs with Atlas's authorization (each agent its own credentials) unless " +
+      "--insecure.",
   );
   Deno.exit(0);
 }
@@ -54,19 +57,40 @@ function log(msg: string): void {
 
 // ---------------------------------------------------------------------------- set-up
 const root = await Deno.makeTempDir({ dir: values["state-root"], prefix: "atlas-bench-" });
-const server = await startNatsServer({ serverName: "bench" });
+const server = await startNatsServer({
+  serverName: "bench",
+  ...(values.insecure ? { auth: false as const } : {}),
+});
+const auth = server.auth;
+// The orchestration and the floor are plain core NATS on `bench.>`, which no Atlas role
+// may use: they run as the system user (an account of their own); agents get their own
+// credentials, issued in the workers (ATLAS_BENCH_ISSUER).
+const benchCreds = auth?.systemCreds;
+const workerEnv: Record<string, string> = auth
+  ? {
+    ATLAS_BENCH_CREDS: auth.systemCreds,
+    ATLAS_BENCH_ISSUER: JSON.stringify(issuerOf(auth.setup)),
+  }
+  : {};
 const keyFile = `${root}/signing.key`;
 const key = generateSigningKey();
 await Deno.writeTextFile(keyFile, JSON.stringify(key));
 const trustedKeys = [new Signer(key).trustedKey];
 const control = await startControl({
   nats: server.url,
+  ...(auth ? { credentials: await auth.creds("control") } : {}),
   port: 0,
   signingKey: keyFile,
   tokens: [{ name: "bench", token: TOKEN, role: "admin" }],
   regions: [REGION],
 });
-const nc = await connect({ servers: server.url, name: "bench orchestrator" });
+const nc = await connect({
+  servers: server.url,
+  name: "bench orchestrator",
+  ...(benchCreds
+    ? { authenticator: credsAuthenticator(new TextEncoder().encode(benchCreds)) }
+    : {}),
+});
 const headers = { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" };
 
 async function api<T = Record<string, unknown>>(
@@ -164,6 +188,7 @@ async function spawnWorkers(count: number): Promise<Worker[]> {
   return await Promise.all(Array.from({ length: count }, async (_, index) => {
     const child = new Deno.Command(Deno.execPath(), {
       args: ["run", "-A", WORKER, server.url, String(index)],
+      env: workerEnv,
       stdin: "null",
       stdout: "piped",
       stderr: "inherit",
@@ -593,6 +618,8 @@ console.log(table(
 const result = {
   date: new Date().toISOString(),
   quick,
+  /** NATS authorization: on (each agent its own credentials) or off (--insecure). */
+  natsAuth: auth ? "on" : "off",
   machine,
   latencyMs: rows.map((r) => ({
     name: r.name,
@@ -619,7 +646,9 @@ const result = {
 };
 await Deno.mkdir(new URL("./results/", import.meta.url), { recursive: true });
 const file = new URL(
-  `./results/${result.date.slice(0, 16).replace(":", "")}Z${quick ? "-quick" : ""}.json`,
+  `./results/${result.date.slice(0, 16).replace(":", "")}Z${quick ? "-quick" : ""}${
+    auth ? "" : "-insecure"
+  }.json`,
   import.meta.url,
 );
 await Deno.writeTextFile(file, JSON.stringify(result, null, 2) + "\n");

@@ -5,13 +5,21 @@
  *
  * @module
  */
-import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { connect, credsAuthenticator, type NatsConnection } from "@nats-io/transport-node";
 import { Agent, AgentConfigFile } from "@atlas/agent";
-import { type TrustedKey, Verifier } from "@atlas/core";
+import { issueCreds, type TrustedKey, type UserIssuer, Verifier } from "@atlas/core";
 import { Profiler } from "./profile.ts";
 
 const [url, index] = [Deno.args[0]!, Number(Deno.args[1])];
-const control = await connect({ servers: url, name: `bench worker ${index}` });
+// With auth (see main.ts): orchestration and floor as the system user, agents with creds
+// of their own issued here.
+const benchCreds = Deno.env.get("ATLAS_BENCH_CREDS");
+const issuerJson = Deno.env.get("ATLAS_BENCH_ISSUER");
+const issuer = issuerJson ? JSON.parse(issuerJson) as UserIssuer : undefined;
+const plain = benchCreds
+  ? { authenticator: credsAuthenticator(new TextEncoder().encode(benchCreds)) }
+  : {};
+const control = await connect({ servers: url, name: `bench worker ${index}`, ...plain });
 
 let floor: NatsConnection[] = [];
 let agents: Agent[] = [];
@@ -48,7 +56,7 @@ const handlers: Record<string, (arg: Record<string, unknown>) => Promise<unknown
   async "floor-start"(arg) {
     const count = arg.count as number;
     floor = await inBatches(count, 200, async () => {
-      const nc = await connect({ servers: url });
+      const nc = await connect({ servers: url, ...plain });
       nc.subscribe("bench.floor", {
         callback: (_e, m) => {
           m.respond();
@@ -76,11 +84,15 @@ const handlers: Record<string, (arg: Record<string, unknown>) => Promise<unknown
     const verifier = new Verifier(trustedKeys);
     agents = await inBatches(count, 100, async (i) => {
       const id = `agent-${first + i}`;
+      const credentials = issuer
+        ? (await issueCreds(issuer, { kind: "agent", region, agent: id })).creds
+        : undefined;
       const agent = await Agent.start(
         AgentConfigFile.parse({
           id,
           region,
           nats: url,
+          ...(credentials ? { credentials } : {}),
           stateDir: `${stateRoot}/${id}/state`,
           trustedKeys: "(in memory)",
           watchFiles: false, // thousands per process: beyond the inotify instance limit
