@@ -9,7 +9,7 @@ const verifier = new Verifier([signer.trustedKey]);
 
 natsTest(
   "an older pointer whose delivery finishes late never overwrites a newer one",
-  async ({ nats, urls }) => {
+  async ({ nats, urls, auth }) => {
     const v1 = await storeVersion(nats, signer, "web", 1, '{"n":1}');
     const v2 = await storeVersion(nats, signer, "web", 2, '{"n":2}');
     const slow = Promise.withResolvers<void>();
@@ -18,6 +18,7 @@ natsTest(
     let outdated: AbortSignal | undefined;
     await using follower = new PointerFollower({
       servers: urls,
+      connect: { credentials: await auth.creds("reader") },
       region: "us-east",
       configs: ["web"],
       verify: (p) => verifyPointer(verifier, p),
@@ -50,13 +51,14 @@ natsTest(
 
 natsTest(
   "a replayed or forged pointer is dropped and reported, and does not hold up the next one",
-  async ({ nats, urls }) => {
+  async ({ nats, urls, auth }) => {
     const v1 = await storeVersion(nats, signer, "web", 1, '{"n":1}');
     const v2 = await storeVersion(nats, signer, "web", 2, '{"n":2}');
     const seqs: number[] = [];
     const errors: FollowErrorContext[] = [];
     await using follower = new PointerFollower({
       servers: urls,
+      connect: { credentials: await auth.creds("reader") },
       region: "us-east",
       configs: ["web"],
       verify: (p) => verifyPointer(verifier, p),

@@ -115,12 +115,12 @@ natsTest("real compare-and-set losses are classified as conflicts", async ({ nat
 });
 
 natsTest("real timeouts and unheard requests are classified as transient", async ({ nats }) => {
-  const unheard = await nats.nc.request("nobody.here", "").catch((e) => e);
+  const unheard = await nats.nc.request("atlas.nobody.here", "").catch((e) => e);
   assert.ok(unheard instanceof Error && !(unheard instanceof AtlasError), String(unheard));
   assert.ok(isTransient(unheard), String(unheard));
-  const mute = nats.nc.subscribe("mute.>");
+  const mute = nats.nc.subscribe("atlas.mute.>");
   await nats.nc.flush();
-  const unanswered = await nats.nc.request("mute.a", "", { timeout: 200 }).catch((e) => e);
+  const unanswered = await nats.nc.request("atlas.mute.a", "", { timeout: 200 }).catch((e) => e);
   mute.unsubscribe();
   assert.ok(isTransient(unanswered), String(unanswered));
   // A kv write whose stream is gone: the client says "jetstream is not enabled".
