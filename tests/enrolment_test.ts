@@ -72,6 +72,12 @@ natsTest(
     await t.expect("POST", "/v1/configs/web/activate", { version: 2 });
     await waitFor("v2 applied", async () => (await Deno.readTextFile(back!.file)) === '{"v":2}');
     await back!.agent.close();
+    // The revocation is stored by the resolver: a restart (preloading the account JWT
+    // the server was configured with, which has none) keeps it.
+    await server.stop();
+    await server.restart();
+    assert.match(await handshake(server.url, first.creds), /-ERR 'Authorization Violation'/);
+    assert.match(await handshake(server.url, second.creds), /PONG/);
   },
 );
 
