@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { ApiClient, Env } from "./client.ts";
+import { type ApiClient, type Env, withQuery } from "./client.ts";
 import { CliError, CliErrorCode } from "./errors.ts";
 import { short, table, when } from "./format.ts";
 import {
@@ -306,8 +306,8 @@ export const COMMANDS: Record<string, (run: Run) => Promise<void>> = {
 
   async agents(run) {
     const client = await run.client();
-    const query = run.flags.region ? `?region=${enc(run.flags.region)}` : "";
-    const { agents } = await client.json(AgentList, "GET", `/v1/agents${query}`);
+    const path = withQuery("/v1/agents", { region: run.flags.region });
+    const { agents } = await client.json(AgentList, "GET", path);
     if (run.flags.json) return await run.print(JSON.stringify({ agents }, null, 2));
     await run.print(table(
       ["AGENT", "REGION", "HEARTBEAT", "STALE", "QUARANTINED", "CONFIGS"],
@@ -333,8 +333,7 @@ export const COMMANDS: Record<string, (run: Run) => Promise<void>> = {
     const params = new URLSearchParams();
     if (run.flags.config) params.set("config", run.flags.config);
     if (run.flags.limit) params.set("limit", run.flags.limit);
-    const query = params.size ? `?${params}` : "";
-    const { events } = await client.json(AuditList, "GET", `/v1/audit${query}`);
+    const { events } = await client.json(AuditList, "GET", withQuery("/v1/audit", params));
     if (run.flags.json) return await run.print(JSON.stringify({ events }, null, 2));
     await run.print(table(
       ["AT", "ACTOR", "ACTION", "CONFIG", "REGION", "VERSION"],

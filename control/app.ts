@@ -7,11 +7,12 @@
  */
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { type AtlasNats, componentLogger, UnavailableError } from "@atlas/store";
+import { generateSigningKey, Signer } from "@atlas/core";
 import { TokenAuth, type TokenSpec } from "./auth.ts";
 import { type ControlDeps, createContext } from "./context.ts";
 import { errorResponse, MethodNotAllowedError } from "./errors.ts";
 import { IdempotencyStore } from "./idempotency.ts";
-import { metaRoutes } from "./openapi.ts";
+import { metaRoutes, type OpenApiDocument, openApiDocument } from "./openapi.ts";
 import { type ControlEnv, validationHook } from "./route_kit.ts";
 import { configRoutes, pointerRoutes } from "./routes.ts";
 import {
@@ -125,6 +126,25 @@ export function createApp(deps: AppDeps): ControlApp {
     return c.json(body, status, headers);
   });
   return app;
+}
+
+/**
+ * The OpenAPI document of every route, built without NATS: the routes are registered over
+ * dependencies that throw if a request ever reached them. What generates the CLI's types
+ * (`deno task gen:api`) and checks they are fresh.
+ */
+export function apiDocument(): OpenApiDocument {
+  const offline = new Proxy({}, {
+    get(_, property) {
+      throw new Error(`apiDocument() builds the document only (NATS .${String(property)})`);
+    },
+  }) as AtlasNats;
+  const app = createApp({
+    nats: offline,
+    signer: new Signer(generateSigningKey()),
+    tokens: [{ name: "document", token: crypto.randomUUID(), role: "reader" }],
+  });
+  return openApiDocument(app);
 }
 
 /**

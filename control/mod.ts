@@ -28,7 +28,7 @@
  * @module
  */
 export { type ControlOptions, type ControlServer, startControl } from "./server.ts";
-export { type AppDeps, type ControlApp, createApp } from "./app.ts";
+export { apiDocument, type AppDeps, type ControlApp, createApp } from "./app.ts";
 export type { ControlDeps, ControlLimits } from "./context.ts";
 export { type Principal, Role, TokenAuth, TokenSpec } from "./auth.ts";
 export {
