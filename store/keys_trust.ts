@@ -9,7 +9,7 @@
  */
 import type { AtlasNats } from "./connect.ts";
 import { AtlasError, AtlasErrorCode, Buckets, TrustedKey } from "@atlas/core";
-import { listKeys } from "./keys.ts";
+import { listKeys } from "./compat/list_keys.ts";
 import { retryTransient } from "./retry.ts";
 
 /** Raised by {@linkcode requireTrustedSigner} when agents would not trust the signer. */

@@ -32,14 +32,8 @@ export {
   writeFileAtomic,
 } from "./atomic.ts";
 export { appendAudit, type AuditInput } from "./audit.ts";
-export {
-  type BlobCopyCheck,
-  BlobCopyError,
-  type BlobOrigin,
-  checkBlobCopy,
-  readBlob,
-  readMirroredBlob,
-} from "./blob_mirror.ts";
+export { BlobCopyError, type BlobOrigin, readBlob, readMirroredBlob } from "./blob_mirror.ts";
+export { type BlobCopyCheck, checkBlobCopy, rebuildBlobCopy } from "./compat/mirror_start.ts";
 export {
   blobChunkSubject,
   blobMetaSubject,
@@ -60,7 +54,7 @@ export {
   PointerVia,
 } from "./follow.ts";
 export { loadSigner, loadVerifier } from "./key_files.ts";
-export { listKeys } from "./keys.ts";
+export { listKeys } from "./compat/list_keys.ts";
 export {
   publishTrustedKeys,
   readTrustedKeys,
@@ -115,7 +109,6 @@ export {
   provision,
   type ProvisionOptions,
   provisionRegion,
-  rebuildBlobCopy,
   type RegionOptions,
 } from "./provision.ts";
 export {

@@ -14,7 +14,7 @@ import {
 import type { KvOptions } from "@nats-io/kv";
 import type { AtlasNats } from "./connect.ts";
 import { blobMirrorStream, Buckets, pointerBucket, RegionRecord, Streams } from "@atlas/core";
-import { listKeys } from "./keys.ts";
+import { listKeys } from "./compat/list_keys.ts";
 import { isCasConflict, retryTransient } from "./retry.ts";
 import { readKv } from "./kv_cas.ts";
 
@@ -46,7 +46,7 @@ const LIMITS = ["max_msgs_per_subject", "max_age", "max_bytes", "discard"] as co
  * that `config` sets to other values (a stream made by an older Atlas: the acks stream
  * had a limit of 16 messages per subject, see provision()).
  */
-async function ensureStream(
+export async function ensureStream(
   nats: AtlasNats,
   config: Partial<StreamConfig> & { name: string },
 ): Promise<void> {
@@ -135,7 +135,7 @@ export interface RegionOptions {
 }
 
 /** The stream config of a region's copy of the blobs object store. */
-function blobCopyConfig(
+export function blobCopyConfig(
   region: string,
   replicas: number,
   cluster: string | undefined,
@@ -156,20 +156,6 @@ function blobCopyConfig(
     allow_direct: true,
     ...placedIn(cluster),
   };
-}
-
-/**
- * Replaces a region's copy of the blobs with a new mirror, which copies the origin from
- * its first message (what {@linkcode checkBlobCopy} calls incomplete is never repaired
- * by the mirror itself). Keeps the copy's replicas and placement.
- */
-export async function rebuildBlobCopy(nats: AtlasNats, region: string): Promise<void> {
-  const info = await nats.jsm.streams.info(blobMirrorStream(region));
-  await nats.jsm.streams.delete(blobMirrorStream(region));
-  await ensureStream(
-    nats,
-    blobCopyConfig(region, info.config.num_replicas, info.config.placement?.cluster),
-  );
 }
 
 /**
