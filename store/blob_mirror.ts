@@ -26,7 +26,6 @@ import { blobMirrorStream, blobName, concatBytes, sha256Hex } from "@atlas/core"
 import {
   blobChunkSubject,
   blobMetaSubject,
-  BLOBS_STREAM,
   objectDigestHex,
   type ObjectMeta,
   parseObjectMeta,
