@@ -44,6 +44,17 @@ export const AgentConfigFile = z.strictObject({
   region: SimpleName,
   /** NATS URL(s) of the agent's region: a string (comma-separated) or a list. */
   nats: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
+  /**
+   * TLS towards NATS: `caFile` is the CA that signs the servers' certificates (the agent
+   * verifies them); `certFile` and `keyFile`, together, for servers that require mutual TLS.
+   */
+  tls: z.strictObject({
+    caFile: z.string().min(1).optional(),
+    certFile: z.string().min(1).optional(),
+    keyFile: z.string().min(1).optional(),
+  }).refine((t) => (t.certFile === undefined) === (t.keyFile === undefined), {
+    message: "certFile and keyFile go together: give both (mutual TLS) or neither",
+  }).optional(),
   /** Directory of the agent's own state (applied versions and unsent acks, blob cache). */
   stateDir: z.string().min(1),
   /** Path of the trusted keys file (`GET /v1/keys`). */
@@ -94,6 +105,15 @@ export async function loadAgentConfig(path: string): Promise<AgentConfig> {
     ...cfg,
     stateDir: abs(cfg.stateDir),
     trustedKeys: abs(cfg.trustedKeys),
+    ...(cfg.tls
+      ? {
+        tls: {
+          ...(cfg.tls.caFile ? { caFile: abs(cfg.tls.caFile) } : {}),
+          ...(cfg.tls.certFile ? { certFile: abs(cfg.tls.certFile) } : {}),
+          ...(cfg.tls.keyFile ? { keyFile: abs(cfg.tls.keyFile) } : {}),
+        },
+      }
+      : {}),
     configs: Object.fromEntries(
       Object.entries(cfg.configs).map(([name, c]) => [name, { ...c, path: abs(c.path) }]),
     ),

@@ -78,6 +78,7 @@ export class Connection {
       waitOnFirstConnect: true,
       // Skips building a stack trace per request: measurable with thousands of agents.
       noAsyncTraces: true,
+      ...(config.tls ? { tls: config.tls } : {}),
     });
     if (this.#stopped) {
       await nats.close();

@@ -18,6 +18,9 @@ import {
   configureLogging,
   type LoggingOptions,
   loggingOptions,
+  NATS_FLAGS,
+  NATS_FLAGS_HELP,
+  tlsFromFlags,
   untilStopSignal,
 } from "@atlas/store";
 
@@ -40,6 +43,9 @@ Options:
   --log-format <text|json>   log lines as text or JSON (default $ATLAS_LOG_FORMAT or text)
   --log-level <level>        lowest level logged (default $ATLAS_LOG_LEVEL or info)
   -h, --help                 show this help
+
+NATS connection:
+${NATS_FLAGS_HELP}
 `;
 
 /** A command-line mistake: printed with the usage hint, exit code 2. */
@@ -87,6 +93,7 @@ export async function parseControlArgs(
       allowPositionals: false,
       options: {
         nats: { type: "string" },
+        ...NATS_FLAGS,
         port: { type: "string" },
         hostname: { type: "string" },
         "signing-key": { type: "string" },
@@ -151,8 +158,15 @@ export async function parseControlArgs(
     throw new UsageError("No API tokens: pass --token-file <file> or --tokens-file <file>");
   }
 
+  let natsTls;
+  try {
+    natsTls = tlsFromFlags(values, env);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
   const options: ControlOptions = {
     nats: values.nats ?? env.get("ATLAS_NATS_URL") ?? "nats://127.0.0.1:4222",
+    ...(natsTls ? { natsTls } : {}),
     signingKey,
     tokens,
     port: _int("port", values.port) ?? 8080,

@@ -6,6 +6,7 @@
  */
 import {
   type AtlasNats,
+  type ClientTls,
   connectAtlas,
   loadSigner,
   provision,
@@ -23,6 +24,8 @@ export { type AppDeps, type ControlApp, createApp } from "./app.ts";
 export interface ControlOptions {
   /** NATS server URL(s): a list, or comma-separated. */
   nats: string | string[];
+  /** TLS towards NATS (the CA, and a client certificate for mutual TLS). */
+  natsTls?: ClientTls | undefined;
   /** HTTP port; 0 picks a free one. @default 8080 */
   port?: number;
   /** Address to listen on. @default "127.0.0.1" */
@@ -74,7 +77,11 @@ export interface ControlServer extends AsyncDisposable {
 export async function startControl(options: ControlOptions): Promise<ControlServer> {
   const signer = await loadSigner(options.signingKey);
   const replicas = options.replicas ?? 1;
-  const nats = await connectAtlas(options.nats, { name: "atlas-control", noAsyncTraces: true });
+  const nats = await connectAtlas(options.nats, {
+    name: "atlas-control",
+    noAsyncTraces: true,
+    ...(options.natsTls ? { tls: options.natsTls } : {}),
+  });
   try {
     await provision(nats, { replicas });
     for (const region of options.regions ?? []) {

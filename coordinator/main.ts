@@ -12,9 +12,12 @@ import {
   connectAtlas,
   loadSigner,
   loggingOptions,
+  NATS_FLAGS,
+  NATS_FLAGS_HELP,
   natsServers,
   requireTrustedSigner,
   runMain,
+  tlsFromFlags,
   untilStopSignal,
   UntrustedSignerError,
 } from "@atlas/store";
@@ -26,7 +29,10 @@ const USAGE = `Usage: deno task coordinator --region <region> --signing-key <fil
 
 The signing key is the control plane's (pointers are signed like every pointer): it must
 be among the trusted keys the control plane publishes at start, else exit code 2.
-NATS defaults to $ATLAS_NATS_URL; logs to $ATLAS_LOG_FORMAT (text) and $ATLAS_LOG_LEVEL (info).`;
+NATS defaults to $ATLAS_NATS_URL; logs to $ATLAS_LOG_FORMAT (text) and $ATLAS_LOG_LEVEL (info).
+
+NATS connection:
+${NATS_FLAGS_HELP}`;
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
@@ -34,6 +40,7 @@ async function main(): Promise<number> {
     options: {
       region: { type: "string" },
       nats: { type: "string" },
+      ...NATS_FLAGS,
       "signing-key": { type: "string", default: Deno.env.get("ATLAS_SIGNING_KEY") },
       replica: { type: "string" },
       "tick-ms": { type: "string", default: "500" },
@@ -59,7 +66,9 @@ async function main(): Promise<number> {
   }
   configureLogging(loggingOptions({ format: values["log-format"], level: values["log-level"] }));
   const signer = await loadSigner(values["signing-key"]);
+  const tls = tlsFromFlags(values, Deno.env);
   const nats = await connectAtlas(natsServers(values.nats), {
+    ...(tls ? { tls } : {}),
     name: `atlas-coordinator ${values.region}`,
     waitOnFirstConnect: true,
     noAsyncTraces: true,

@@ -16,17 +16,19 @@ import {
   untilStopSignal,
 } from "@atlas/store";
 import { generateSigningKey, Signer, SigningKeyFile } from "@atlas/core";
-import { startSupercluster } from "@atlas/testkit";
+import { makePki, type Pki, pkiIn, serverTls, startSupercluster } from "@atlas/testkit";
 import { startControl } from "@atlas/control";
 import { nginxMissing, TestNginx } from "@atlas/agent/nginx_testing";
 import { ensureNatsServer } from "./setup.ts";
 
 const USAGE =
   `Usage: deno task dev [--port 8080] [--data-dir .atlas/dev] [--regions us-east,eu-west]
-                     [--agents-per-region 10]
+                     [--agents-per-region 10] [--tls] [--mtls]
 
 Starts nats-server (or uses ATLAS_NATS_URL), the control plane, a coordinator per region
-and demo agents.`;
+and demo agents. --tls makes a throw-away CA and certificates under <data dir>/tls and
+runs NATS with TLS on client connections, routes and gateways (every component verifies the
+server against that CA); --mtls also requires client certificates.`;
 
 const AGENT_MAIN = new URL("../agent/main.ts", import.meta.url).pathname;
 const COORDINATOR_MAIN = new URL("../coordinator/main.ts", import.meta.url).pathname;
@@ -78,6 +80,18 @@ function prefixLines(prefix: string, stream: ReadableStream<Uint8Array>): void {
   })().catch(() => {});
 }
 
+/** The throw-away PKI of dev mode: made on the first start with --tls, reused after. */
+async function devPki(dir: string): Promise<Pki> {
+  const pki = pkiIn(dir);
+  try {
+    await Deno.stat(pki.clientKey);
+    return pki;
+  } catch {
+    console.log(`dev: making a throw-away CA and certificates in ${dir}`);
+    return await makePki(dir);
+  }
+}
+
 async function main(): Promise<number> {
   const { values } = parseArgs({
     args: Deno.args,
@@ -86,6 +100,8 @@ async function main(): Promise<number> {
       "data-dir": { type: "string", default: ".atlas/dev" },
       regions: { type: "string", default: "us-east,eu-west" },
       "agents-per-region": { type: "string", default: "10" },
+      tls: { type: "boolean", default: false },
+      mtls: { type: "boolean", default: false },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -106,6 +122,23 @@ async function main(): Promise<number> {
     );
   }
   await Deno.mkdir(`${dataDir}/agents`, { recursive: true });
+  const mutual = values.mtls!;
+  const pki = values.tls || mutual ? await devPki(`${dataDir}/tls`) : undefined;
+  // What every client of dev mode's NATS is given: agent.json's `tls`, --tls-* flags.
+  const clientTls = pki
+    ? {
+      caFile: pki.caFile,
+      ...(mutual ? { certFile: pki.clientCert, keyFile: pki.clientKey } : {}),
+    }
+    : undefined;
+  const tlsFlags = clientTls
+    ? [
+      "--tls-ca",
+      clientTls.caFile,
+      ...(clientTls.certFile ? ["--tls-cert", clientTls.certFile] : []),
+      ...(clientTls.keyFile ? ["--tls-key", clientTls.keyFile] : []),
+    ]
+    : [];
 
   // Keys and token: made on first start, reused after.
   const keyFile = `${dataDir}/signing.key`;
@@ -146,6 +179,7 @@ async function main(): Promise<number> {
         ...regions.map((name) => ({ name })),
       ], {
         storeDir: (cluster) => `${dataDir}/nats/${cluster}`,
+        ...(pki ? { tls: serverTls(pki, { verifyClients: mutual }) } : {}),
       });
       const servers = sc.servers;
       cleanups.push(async () => {
@@ -154,7 +188,10 @@ async function main(): Promise<number> {
       });
       natsUrl = sc.cluster("primary").urls[0]!;
       regionUrl = (region) => sc.cluster(region).urls[0]!;
-      await using nats = await connectAtlas(natsUrl, { name: "atlas-dev provisioning" });
+      await using nats = await connectAtlas(natsUrl, {
+        name: "atlas-dev provisioning",
+        ...(clientTls ? { tls: clientTls } : {}),
+      });
       await provision(nats, { cluster: "primary" });
       for (const region of regions) await provisionRegion(nats, region, { cluster: region });
       console.log(`dev: supercluster up (stores under ${dataDir}/nats):`);
@@ -163,6 +200,7 @@ async function main(): Promise<number> {
 
     const control = await startControl({
       nats: natsUrl,
+      ...(clientTls ? { natsTls: clientTls } : {}),
       port,
       signingKey: keyFile,
       tokens: [{ name: "admin", token, role: "admin" }],
@@ -204,6 +242,7 @@ async function main(): Promise<number> {
           nats: regionUrl(region),
           stateDir: `${dir}/.state`,
           trustedKeys: trustedKeysFile,
+          ...(clientTls ? { tls: clientTls } : {}),
           configs: { [DEMO_CONFIG]: { path: `${dir}/${DEMO_CONFIG}.json` } },
           heartbeatSeconds: 5,
         };
@@ -223,6 +262,7 @@ async function main(): Promise<number> {
               nats: regionUrl(region),
               stateDir: `${web.dir}/.state`,
               trustedKeys: trustedKeysFile,
+              ...(clientTls ? { tls: clientTls } : {}),
               configs: { [WEB_CONFIG]: nginx.managed() },
               heartbeatSeconds: 5,
             },
@@ -246,6 +286,7 @@ async function main(): Promise<number> {
             nats: regionUrl(region),
             stateDir: `${batch.dir}/.state`,
             trustedKeys: trustedKeysFile,
+            ...(clientTls ? { tls: clientTls } : {}),
             configs: {},
             heartbeatSeconds: 5,
           },
@@ -268,12 +309,14 @@ async function main(): Promise<number> {
         keyFile,
         "--replica",
         `dev-${region}`,
+        ...tlsFlags,
       ]));
     }
 
     const devJson = {
       controlUrl: control.url,
       natsUrl,
+      ...(clientTls ? { natsTls: clientTls } : {}),
       regions: Object.fromEntries(regions.map((r) => [r, regionUrl(r)])),
       tokenFile,
       trustedKeysFile,
@@ -284,7 +327,9 @@ async function main(): Promise<number> {
     console.log(`
 Atlas dev mode is up.
   control plane   ${control.url}   (API docs: ${control.url}/openapi.json)
-  NATS            primary ${natsUrl}; ${regions.map((r) => `${r} ${regionUrl(r)}`).join("; ")}
+  NATS            primary ${natsUrl}; ${regions.map((r) => `${r} ${regionUrl(r)}`).join("; ")}${
+      pki ? `\n  TLS             ${mutual ? "mutual, " : ""}CA ${pki.caFile}` : ""
+    }
   admin token     ${tokenFile}
   trusted keys    ${trustedKeysFile}
   agents          ${perRegion} per region managing ${DEMO_CONFIG}, e.g. ${

@@ -34,6 +34,40 @@ export interface ConnectOptions {
   timeoutMs?: number;
   /** Do not capture a stack trace for every request (faster, terser errors). @default false */
   noAsyncTraces?: boolean;
+  /** TLS towards the servers: the CA to trust, and a client certificate for mutual TLS. */
+  tls?: ClientTls | undefined;
+}
+
+/**
+ * The client side of TLS (PEM files). With `caFile`, the server's certificate must be
+ * signed by that CA (else the system's CAs); `certFile` and `keyFile` go together, for
+ * servers that require client certificates.
+ */
+export interface ClientTls {
+  caFile?: string | undefined;
+  certFile?: string | undefined;
+  keyFile?: string | undefined;
+}
+
+/**
+ * Checks that `tls` names a client certificate and its key together or neither, and
+ * that every file named is readable; throws a `TypeError` saying which is wrong.
+ */
+export function checkClientTls(tls: ClientTls): void {
+  if ((tls.certFile === undefined) !== (tls.keyFile === undefined)) {
+    throw new TypeError(
+      "TLS: a client certificate needs its key and the key its certificate: give both " +
+        "(--tls-cert and --tls-key, or tls.certFile and tls.keyFile) or neither",
+    );
+  }
+  for (const [what, path] of Object.entries(tls)) {
+    if (path === undefined) continue;
+    try {
+      Deno.statSync(path);
+    } catch (e) {
+      throw new TypeError(`TLS: cannot read ${what} ${path}: ${(e as Error).message}`);
+    }
+  }
 }
 
 /**
@@ -177,7 +211,12 @@ export async function connectAtlas(
   options: ConnectOptions = {},
 ): Promise<AtlasNats> {
   const timeoutMs = options.timeoutMs ?? 5_000;
+  if (options.tls) checkClientTls(options.tls);
+  const tls = options.tls
+    ? Object.fromEntries(Object.entries(options.tls).filter(([, v]) => v !== undefined))
+    : undefined;
   const nc = await connect({
+    ...(tls ? { tls } : {}),
     servers: natsServers(servers),
     name: options.name ?? "atlas",
     maxReconnectAttempts: -1,

@@ -43,7 +43,14 @@ export {
   parseObjectMeta,
   storeBlob,
 } from "./blobs.ts";
-export { AtlasNats, connectAtlas, type ConnectOptions, natsServers } from "./connect.ts";
+export {
+  AtlasNats,
+  checkClientTls,
+  type ClientTls,
+  connectAtlas,
+  type ConnectOptions,
+  natsServers,
+} from "./connect.ts";
 export {
   type DeliveryContext,
   type FollowErrorContext,
@@ -104,6 +111,7 @@ export {
   type WritePointerOptions,
 } from "./pointers.ts";
 export { runMain, untilStopSignal } from "./process.ts";
+export { NATS_FLAGS, NATS_FLAGS_HELP, type NatsFlagValues, tlsFromFlags } from "./nats_flags.ts";
 export {
   listRegions,
   provision,

@@ -14,6 +14,7 @@
  */
 export { type ActivateOptions, activateVersion, agentRecord, storeVersion } from "./fixtures.ts";
 export { GatewayLinks, GatewayProxy } from "./gateway_links.ts";
+export { makePki, type Pki, PkiError, pkiIn } from "./pki.ts";
 export {
   findNatsServer,
   NatsCluster,
@@ -23,6 +24,8 @@ export {
   type NatsServerOptions,
   type RegionSpec,
   reservePort,
+  type ServerTls,
+  serverTls,
   startNatsCluster,
   startNatsServer,
   startSupercluster,

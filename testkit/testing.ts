@@ -4,7 +4,14 @@
  *
  * @module
  */
-import { type NatsCluster, type NatsServer, startNatsCluster, startNatsServer } from "./server.ts";
+import {
+  type NatsCluster,
+  type NatsServer,
+  serverTls,
+  startNatsCluster,
+  startNatsServer,
+} from "./server.ts";
+import { makePki, type Pki } from "./pki.ts";
 import {
   type AtlasNats,
   checkBlobCopy,
@@ -136,6 +143,10 @@ export interface NatsTestContext {
   urls: string[];
   /** A provisioned connection (closed after the test). */
   nats: AtlasNats;
+  /** The throw-away PKI, when the test runs with `tls`; `nats` uses its client certificate. */
+  pki?: Pki;
+  /** What a client needs to connect (empty without TLS). */
+  clientTls: { caFile?: string; certFile?: string; keyFile?: string };
   /** Register another log source (an agent process, …) to print on failure. */
   addLog(source: HasLog): void;
   t: Deno.TestContext;
@@ -147,6 +158,8 @@ export interface NatsTestOptions {
   nodes?: number;
   /** Regions to provision. @default ["us-east", "eu-west"] */
   regions?: string[];
+  /** Servers require TLS (with a throw-away CA); `mutual` also requires client certificates. */
+  tls?: { mutual?: boolean };
   /** Skip the test (with its reason printed). */
   ignore?: boolean;
 }
@@ -172,13 +185,26 @@ export function natsTest(
       const made: string[] = [];
       _tempDirs = made;
       const nodes = options.nodes ?? 1;
-      const cluster = nodes > 1 ? await startNatsCluster({ nodes }) : undefined;
-      const servers = cluster ? cluster.servers : [await startNatsServer()];
+      const pki = options.tls ? await makePki(await tempDir({ prefix: "atlas-pki-" })) : undefined;
+      const tls = pki ? serverTls(pki, { verifyClients: options.tls?.mutual ?? false }) : undefined;
+      const cluster = nodes > 1
+        ? await startNatsCluster({ nodes, ...(tls ? { tls } : {}) })
+        : undefined;
+      const servers = cluster ? cluster.servers : [await startNatsServer(tls ? { tls } : {})];
+      const clientTls = pki
+        ? {
+          caFile: pki.caFile,
+          ...(options.tls?.mutual ? { certFile: pki.clientCert, keyFile: pki.clientKey } : {}),
+        }
+        : {};
       const logs: HasLog[] = [...servers];
       try {
         await printLogsOnFailure(() => logs, async () => {
           const urls = servers.map((s) => s.url);
-          await using nats = await connectAtlas(urls, { name: `test ${name}` });
+          await using nats = await connectAtlas(urls, {
+            name: `test ${name}`,
+            ...(pki ? { tls: clientTls } : {}),
+          });
           await provision(nats, { replicas: nodes > 1 ? 3 : 1 });
           for (const r of options.regions ?? ["us-east", "eu-west"]) {
             await provisionRegion(nats, r, { replicas: nodes > 1 ? 3 : 1 });
@@ -188,6 +214,8 @@ export function natsTest(
             ...(cluster ? { cluster } : {}),
             urls,
             nats,
+            ...(pki ? { pki } : {}),
+            clientTls,
             addLog: (s) => logs.push(s),
             t,
           });

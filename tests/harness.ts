@@ -5,7 +5,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { type AtlasNats, leaseHolder, loadSigner } from "@atlas/store";
+import { type AtlasNats, type ClientTls, leaseHolder, loadSigner } from "@atlas/store";
 import { generateSigningKey } from "@atlas/core";
 import { RegionCoordinator } from "@atlas/coordinator";
 import { type HasLog, tempDir, waitFor } from "@atlas/testkit";
@@ -44,7 +44,7 @@ export interface TestControl extends AsyncDisposable, HasLog {
 /** Starts a control plane on a random port over `nats`. */
 export async function startTestControl(
   nats: string[],
-  options: { regions?: string[]; replicas?: number } = {},
+  options: { regions?: string[]; replicas?: number; natsTls?: ClientTls } = {},
 ): Promise<TestControl> {
   const dir = await tempDir({ prefix: "atlas-test-" });
   const signingKeyFile = `${dir}/signing.key`;
@@ -59,6 +59,7 @@ export async function startTestControl(
     tokens: [{ name: "tester", token: TOKEN, role: "admin" }],
     ...(options.regions ? { regions: options.regions } : {}),
     ...(options.replicas ? { replicas: options.replicas } : {}),
+    ...(options.natsTls ? { natsTls: options.natsTls } : {}),
   });
   const call = async (method: string, path: string, body?: unknown): Promise<Reply> => {
     const res = await fetch(`${control.url}${path}`, {
@@ -111,6 +112,8 @@ export interface TestAgentSpec {
   configs?: Record<string, Partial<ManagedConfig>>;
   heartbeatSeconds?: number;
   reconcileSeconds?: number;
+  /** agent.json's `tls` (the CA, and a client certificate for mutual TLS). */
+  tls?: ClientTls;
 }
 
 /**
@@ -132,6 +135,7 @@ export async function startTestAgents(
       trustedKeys: t.keysFile,
       ...(spec.heartbeatSeconds ? { heartbeatSeconds: spec.heartbeatSeconds } : {}),
       ...(spec.reconcileSeconds ? { reconcileSeconds: spec.reconcileSeconds } : {}),
+      ...(spec.tls ? { tls: spec.tls } : {}),
       configs: Object.fromEntries(
         Object.entries(spec.configs ?? { [name]: {} }).map(([config, managed]) => [config, {
           path: `${t.dir}/${spec.id}/${config}.json`,
