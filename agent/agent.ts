@@ -17,7 +17,7 @@
  *
  * @module
  */
-import type { PointerRecord, Verifier } from "@atlas/core";
+import { type PointerRecord, sha256Hex, type Verifier } from "@atlas/core";
 import {
   type ComponentLogger,
   componentLogger,
@@ -33,6 +33,7 @@ import { ConfigWorkers } from "./config_worker.ts";
 import { Connection } from "./connection.ts";
 import { DiskDigests, DriftWatcher } from "./drift_watcher.ts";
 import { Heartbeat } from "./heartbeat.ts";
+import { localApi, type LocalApiSource, parseListen } from "./local_api.ts";
 import { AckOutbox } from "./outbox.ts";
 import { type AgentState, type ConfigState, emptyConfigState, StateStore } from "./state.ts";
 import { type AgentStats, emptyStats } from "./stats.ts";
@@ -68,8 +69,12 @@ export class Agent implements AsyncDisposable {
   readonly #applier: Applier;
   readonly #workers: ConfigWorkers;
   #drift: DriftWatcher | undefined;
+  #http: Deno.HttpServer<Deno.NetAddr> | undefined;
   #connecting: Promise<void> | undefined;
   #closed = false;
+  readonly #startedAt = Date.now();
+  /** Dispatches `"change"` after every apply, refusal or failure (the local API waits on it). */
+  readonly changes: EventTarget = new EventTarget();
 
   private constructor(
     config: AgentConfig,
@@ -116,6 +121,7 @@ export class Agent implements AsyncDisposable {
       acked: () => {
         this.#flushAcks();
         this.#heartbeat.soon();
+        this.changes.dispatchEvent(new Event("change"));
       },
       writeChunkDelayMs: options.writeChunkDelayMs,
     });
@@ -164,6 +170,7 @@ export class Agent implements AsyncDisposable {
       }
     }
     agent.#watchFiles();
+    if (config.http) agent.#serveLocalApi(config.http);
     agent.#connecting = agent.#connect();
     return agent;
   }
@@ -176,7 +183,65 @@ export class Agent implements AsyncDisposable {
 
   /** True while connected to NATS. */
   get connected(): boolean {
-    return this.#connection.connected;
+    return this.#connection.connected && this.#connection.nats?.disconnectedForMs === 0;
+  }
+
+  /** Milliseconds since NATS was last reachable: 0 while connected, since start before. */
+  get disconnectedForMs(): number {
+    const nats = this.#connection.nats;
+    if (!nats) return Date.now() - this.#startedAt;
+    return Math.min(nats.disconnectedForMs, Date.now() - this.#startedAt);
+  }
+
+  /** The local API's address (`agent.json` `http`), once listening. */
+  get localApiAddr(): Deno.NetAddr | undefined {
+    return this.#http?.addr;
+  }
+
+  /**
+   * The bytes of the version of `config` that is applied: from the blob cache, else from
+   * the file when it still holds exactly them; null when nothing is applied or neither has
+   * them (a hand edit the agent has not restored yet, with the blob evicted).
+   */
+  async appliedBytes(config: string): Promise<Uint8Array | null> {
+    const applied = this.#stateOf(config).applied;
+    const path = this.config.configs[config]?.path;
+    if (!applied || !path) return null;
+    const cached = await this.#cache.get(applied.digest).catch(() => null);
+    if (cached) return cached;
+    const onDisk = await Deno.readFile(path).catch(() => null);
+    return onDisk && sha256Hex(onDisk) === applied.digest ? onDisk : null;
+  }
+
+  /** What the local API reads. */
+  #localSource(): LocalApiSource {
+    // deno-lint-ignore no-this-alias
+    const agent = this;
+    return {
+      id: this.config.id,
+      region: this.config.region,
+      configs: Object.keys(this.config.configs),
+      stateOf: (config) => this.stateOf(config),
+      appliedBytes: (config) => this.appliedBytes(config),
+      get connected() {
+        return agent.connected;
+      },
+      get disconnectedForMs() {
+        return agent.disconnectedForMs;
+      },
+      changes: this.changes,
+    };
+  }
+
+  #serveLocalApi(listen: string): void {
+    const { hostname, port } = parseListen(listen);
+    const app = localApi(this.#localSource());
+    this.#http = Deno.serve({
+      hostname,
+      port,
+      onListen: (addr) =>
+        this.#log.info("local API listening", { addr: `${addr.hostname}:${addr.port}` }),
+    }, app.fetch);
   }
 
   /** Resolves once the first connection is made and the first reconcile has run. */
@@ -276,6 +341,7 @@ export class Agent implements AsyncDisposable {
     this.#outbox.close();
     this.#workers.close();
     this.#drift?.close();
+    await this.#http?.shutdown();
     await this.idle();
     await this.#cache.flush().catch(() => {});
     const nats = this.#connection.nats;

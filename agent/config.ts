@@ -70,6 +70,13 @@ export const AgentConfigFile = z.strictObject({
   /** Blobs kept in the local cache. @default 32 */
   cacheEntries: z.number().int().positive().default(32),
   /**
+   * `host:port` of the local HTTP API that serves the applied configs to the host's
+   * applications (`GET /configs/{name}`); off when absent. Keep it on 127.0.0.1.
+   */
+  http: z.string().regex(/^(\[[^\]]+\]|[^:\s]+):[0-9]{1,5}$/, {
+    message: "must be host:port, e.g. 127.0.0.1:2772",
+  }).optional(),
+  /**
    * Watch the managed files so a hand edit is restored at once (one inotify instance per
    * agent; hosts running thousands of agents in one process turn it off). @default true
    */

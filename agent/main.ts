@@ -9,9 +9,11 @@ import { loadAgentConfig } from "./config.ts";
 import { configureLogging, loggingOptions, runMain, untilStopSignal } from "@atlas/store";
 
 const USAGE = `Usage: deno task agent --config <agent.json> [--config <another.json> ...]
-                       [--log-format text|json] [--log-level info]
+                       [--http 127.0.0.1:2772] [--log-format text|json] [--log-level info]
 
 Each --config runs one agent; several in one process are for demos and tests (dev mode).
+--http serves the local API (GET /configs/{name}, /healthz) on host:port, like agent.json's
+"http"; with one --config only.
 Logs default to $ATLAS_LOG_FORMAT (text) and $ATLAS_LOG_LEVEL (info).
 
 agent.json:
@@ -28,6 +30,7 @@ async function main(): Promise<number> {
     args: Deno.args,
     options: {
       config: { type: "string", short: "c", multiple: true },
+      http: { type: "string" },
       "log-format": { type: "string" },
       "log-level": { type: "string" },
       help: { type: "boolean", short: "h" },
@@ -41,11 +44,15 @@ async function main(): Promise<number> {
     console.error(`error: --config is required\n\n${USAGE}`);
     return 2;
   }
+  if (values.http && values.config.length > 1) {
+    console.error('error: --http serves one agent: give one --config, or set "http" in each');
+    return 2;
+  }
   configureLogging(loggingOptions({ format: values["log-format"], level: values["log-level"] }));
-  const delay = Number(Deno.env.get("ATLAS_TEST_WRITE_CHUNK_DELAY_MS") ?? 0);
   const agents: Agent[] = [];
   for (const file of values.config) {
-    agents.push(await Agent.start(await loadAgentConfig(file), { writeChunkDelayMs: delay }));
+    const config = await loadAgentConfig(file);
+    agents.push(await Agent.start(values.http ? { ...config, http: values.http } : config));
   }
   await untilStopSignal();
   await Promise.all(agents.map((a) => a.close()));

@@ -100,6 +100,7 @@ export function recordOutcome(ctx: OutcomeDeps & { config: AgentConfig }, o: Out
       digest: target.digest,
       seq: pointer.seq,
       appliedAt: at,
+      contentType: target.contentType,
     };
     st.diskDigest = target.digest;
     ctx.stats.applies++;

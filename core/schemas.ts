@@ -156,6 +156,8 @@ export const AgentConfigState = z.object({
     digest: Digest,
     seq: z.number().int().positive(),
     appliedAt: Timestamp,
+    /** The version's content type (state written before it was kept has none). */
+    contentType: ContentType.optional(),
   }).nullable(),
   /** SHA-256 of the file as last found on disk (differs from `applied.digest` on drift). */
   diskDigest: Digest.nullable(),
