@@ -17,8 +17,10 @@
  *
  * @module
  */
-import { type PointerRecord, sha256Hex, type Verifier } from "@atlas/core";
+import { type AckRecord, type PointerRecord, sha256Hex, type Verifier } from "@atlas/core";
 import {
+  type AgentCounters,
+  type AgentMetrics,
   type ComponentLogger,
   componentLogger,
   type LineSink,
@@ -51,6 +53,8 @@ export interface AgentOptions {
   verifier?: Verifier;
   /** Test hook: pause between chunks of a file write (see atomic.ts). @default 0 */
   writeChunkDelayMs?: number;
+  /** Where to count applies, propagation and reconnects (`agentMetrics()`), if anywhere. */
+  metrics?: AgentMetrics | undefined;
 }
 
 /** A running agent. */
@@ -73,6 +77,9 @@ export class Agent implements AsyncDisposable {
   #connecting: Promise<void> | undefined;
   #closed = false;
   readonly #startedAt = Date.now();
+  readonly #metrics: AgentMetrics | undefined;
+  /** What the metrics read at scrape time. */
+  readonly #counters: AgentCounters;
   /** Dispatches `"change"` after every apply, refusal or failure (the local API waits on it). */
   readonly changes: EventTarget = new EventTarget();
 
@@ -124,7 +131,20 @@ export class Agent implements AsyncDisposable {
         this.changes.dispatchEvent(new Event("change"));
       },
       writeChunkDelayMs: options.writeChunkDelayMs,
+      observe: options.metrics && this.#observer(options.metrics),
     });
+    this.#metrics = options.metrics;
+    this.#counters = {
+      id: config.id,
+      stats: this.stats,
+      reconnects: () => this.#connection.nats?.reconnects ?? 0,
+      pendingAcks: () => this.#outbox.size,
+      appliedVersions: () =>
+        Object.fromEntries(
+          Object.keys(config.configs).map((c) => [c, this.#stateOf(c).applied?.version ?? null]),
+        ),
+    };
+    this.#metrics?.track(this.#counters);
     this.#workers = new ConfigWorkers({
       process: ({ pointer, blobs }) => this.#applier.process(pointer, blobs),
       superseded: ({ pointer }) => this.#stateOf(pointer.config).maxSeq >= pointer.seq,
@@ -211,6 +231,20 @@ export class Agent implements AsyncDisposable {
     if (cached) return cached;
     const onDisk = await Deno.readFile(path).catch(() => null);
     return onDisk && sha256Hex(onDisk) === applied.digest ? onDisk : null;
+  }
+
+  /** Observes each ack for the metrics: propagation, apply time (applied versions only). */
+  #observer(metrics: AgentMetrics): (ack: AckRecord, elapsedMs: number) => void {
+    const agent = this.config.id;
+    return (ack, elapsedMs) => {
+      metrics.propagation.observe(
+        { agent, config: ack.config, status: ack.status },
+        ack.latencyMs / 1000,
+      );
+      if (ack.status === "applied") {
+        metrics.apply.observe({ agent, config: ack.config }, elapsedMs / 1000);
+      }
+    };
   }
 
   /** What the local API reads. */
@@ -341,6 +375,7 @@ export class Agent implements AsyncDisposable {
     this.#outbox.close();
     this.#workers.close();
     this.#drift?.close();
+    this.#metrics?.untrack(this.#counters);
     await this.#http?.shutdown();
     await this.idle();
     await this.#cache.flush().catch(() => {});

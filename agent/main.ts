@@ -6,14 +6,23 @@
 import { parseArgs } from "node:util";
 import { Agent } from "./agent.ts";
 import { loadAgentConfig } from "./config.ts";
-import { configureLogging, loggingOptions, runMain, untilStopSignal } from "@atlas/store";
+import {
+  agentMetrics,
+  configureLogging,
+  loggingOptions,
+  runMain,
+  serveMetrics,
+  untilStopSignal,
+} from "@atlas/store";
 
 const USAGE = `Usage: deno task agent --config <agent.json> [--config <another.json> ...]
-                       [--http 127.0.0.1:2772] [--log-format text|json] [--log-level info]
+                       [--http 127.0.0.1:2772] [--metrics-port <port>] [--metrics-host 127.0.0.1]
+                       [--log-format text|json] [--log-level info]
 
 Each --config runs one agent; several in one process are for demos and tests (dev mode).
 --http serves the local API (GET /configs/{name}, /healthz) on host:port, like agent.json's
-"http"; with one --config only.
+"http"; with one --config only. --metrics-port serves Prometheus metrics of every agent
+of the process at GET /metrics (127.0.0.1 unless --metrics-host says otherwise).
 Logs default to $ATLAS_LOG_FORMAT (text) and $ATLAS_LOG_LEVEL (info).
 
 agent.json:
@@ -31,6 +40,8 @@ async function main(): Promise<number> {
     options: {
       config: { type: "string", short: "c", multiple: true },
       http: { type: "string" },
+      "metrics-port": { type: "string" },
+      "metrics-host": { type: "string", default: "127.0.0.1" },
       "log-format": { type: "string" },
       "log-level": { type: "string" },
       help: { type: "boolean", short: "h" },
@@ -48,13 +59,29 @@ async function main(): Promise<number> {
     console.error('error: --http serves one agent: give one --config, or set "http" in each');
     return 2;
   }
+  const metricsPort = values["metrics-port"] === undefined
+    ? undefined
+    : Number(values["metrics-port"]);
+  if (metricsPort !== undefined && !(Number.isInteger(metricsPort) && metricsPort >= 0)) {
+    console.error("error: --metrics-port must be a port number (0 picks a free one)");
+    return 2;
+  }
   configureLogging(loggingOptions({ format: values["log-format"], level: values["log-level"] }));
+  const metrics = metricsPort === undefined ? undefined : agentMetrics();
   const agents: Agent[] = [];
   for (const file of values.config) {
     const config = await loadAgentConfig(file);
-    agents.push(await Agent.start(values.http ? { ...config, http: values.http } : config));
+    agents.push(
+      await Agent.start(values.http ? { ...config, http: values.http } : config, { metrics }),
+    );
   }
+  const metricsServer = metrics && serveMetrics(metrics.registry, {
+    hostname: values["metrics-host"],
+    port: metricsPort!,
+    onListen: (addr) => console.log(`metrics at http://${addr.hostname}:${addr.port}/metrics`),
+  });
   await untilStopSignal();
+  await metricsServer?.shutdown();
   await Promise.all(agents.map((a) => a.close()));
   return 0;
 }

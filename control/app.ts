@@ -6,8 +6,15 @@
  * @module
  */
 import { OpenAPIHono } from "@hono/zod-openapi";
-import { type AtlasNats, componentLogger, UnavailableError } from "@atlas/store";
-import { generateSigningKey, Signer } from "@atlas/core";
+import {
+  type AtlasNats,
+  componentLogger,
+  controlMetrics,
+  listKeys,
+  Registry,
+  UnavailableError,
+} from "@atlas/store";
+import { Buckets, generateSigningKey, parseQuarantineKey, Signer } from "@atlas/core";
 import { TokenAuth, type TokenSpec } from "./auth.ts";
 import { type ControlDeps, createContext } from "./context.ts";
 import { errorResponse, MethodNotAllowedError } from "./errors.ts";
@@ -46,6 +53,20 @@ async function _natsHealth(nats: AtlasNats): Promise<{ connected: boolean; serve
   return { connected, ...(connected ? { server: nats.nc.getServer() } : {}) };
 }
 
+/** Quarantine entries per region, for the metrics (read when Prometheus scrapes). */
+async function _quarantined(nats: AtlasNats): Promise<{ region: string; count: number }[]> {
+  const counts = new Map<string, number>();
+  const kv = await nats.kv(Buckets.quarantine);
+  for (const key of await listKeys(nats, Buckets.quarantine)) {
+    const q = parseQuarantineKey(key);
+    // A released entry stays listed until its delete marker is gone.
+    if (q && (await kv.get(key))?.operation === "PUT") {
+      counts.set(q.region, (counts.get(q.region) ?? 0) + 1);
+    }
+  }
+  return [...counts].map(([region, count]) => ({ region, count }));
+}
+
 /** Writes fail at once (503) after this long without NATS. */
 const DISCONNECTED_FAIL_FAST_MS = 5_000;
 
@@ -66,7 +87,26 @@ export function createApp(deps: AppDeps): ControlApp {
   const idempotency = new IdempotencyStore(deps.nats);
   const app = new OpenAPIHono<ControlEnv>({ defaultHook: validationHook });
 
-  metaRoutes(app, async () => ({ ok: true, nats: await _natsHealth(deps.nats) }));
+  const metrics = controlMetrics(new Registry(), () => _quarantined(deps.nats));
+  app.use("*", async (c, next) => {
+    const start = performance.now();
+    try {
+      await next();
+    } finally {
+      metrics.requests.observe(
+        { method: c.req.method, route: c.req.routePath, status: `${c.res.status}` },
+        (performance.now() - start) / 1000,
+      );
+    }
+  });
+  metaRoutes(
+    app,
+    async () => ({ ok: true, nats: await _natsHealth(deps.nats) }),
+    async () => ({
+      body: await metrics.registry.metrics(),
+      contentType: metrics.registry.contentType,
+    }),
+  );
 
   app.use("/v1/*", async (c, next) => {
     const principal = auth.authenticate(c.req.header("Authorization"));

@@ -26,6 +26,8 @@ import {
   checkBlobCopy,
   type ComponentLogger,
   componentLogger,
+  type CoordinatorMetrics,
+  type FleetView,
   isCasConflict,
   type LineSink,
   listKeys,
@@ -67,6 +69,8 @@ export interface CoordinatorOptions {
    * @default the process log (see `configureLogging` in `@atlas/store`)
    */
   log?: LineSink;
+  /** Where to count what it sees (`coordinatorMetrics()`); nothing is counted without. */
+  metrics?: CoordinatorMetrics | undefined;
 }
 
 /** One replica of a region's coordinator. */
@@ -96,6 +100,11 @@ export class RegionCoordinator implements AsyncDisposable {
   #lastScan = -Infinity;
   /** Drift heals already raised as alerts (see scanFleet). */
   readonly #healsSeen = new Map<string, string>();
+  readonly #metrics: CoordinatorMetrics | undefined;
+  /** Acks at or after this wall-clock time are new; older ones replay history. */
+  readonly #since: number;
+  /** Per config: the newest pointer seq acked, and its first and last applied ack. */
+  readonly #skew = new Map<string, { seq: number; first: number; last: number }>();
 
   constructor(nats: AtlasNats, signer: Signer, leases: Lease, options: CoordinatorOptions) {
     this.#nats = nats;
@@ -110,6 +119,9 @@ export class RegionCoordinator implements AsyncDisposable {
       { sink: options.log },
     );
     this.#log = this.#logging.logger;
+    this.#metrics = options.metrics;
+    this.#since = this.#clock.now();
+    this.#metrics?.trackFleet(() => this.#fleetView());
     this.#acksFollow = new SubjectFollow(nats, {
       stream: Streams.acks,
       filter: `atlas.ack.${this.region}.>`,
@@ -124,6 +136,7 @@ export class RegionCoordinator implements AsyncDisposable {
         ) {
           this.#acks.set(key, ack.data);
         }
+        this.#observe(ack.data);
       },
     });
     // The region's agent records (the last of each, then every change), so a step reads
@@ -153,7 +166,51 @@ export class RegionCoordinator implements AsyncDisposable {
       log: this.#log,
       agents: () => this.#agents(),
       acks: this.#acks,
+      metrics: this.#metrics,
     });
+  }
+
+  /** Counts a new ack: propagation as the agent measured it, arrival here, ack skew. */
+  #observe(ack: AckRecord): void {
+    const m = this.#metrics;
+    const at = Date.parse(ack.at);
+    if (!m || !(at >= this.#since)) return;
+    const now = this.#clock.now();
+    m.acks.inc({ region: this.region, config: ack.config, status: ack.status });
+    m.propagation.observe(
+      { region: this.region, config: ack.config, status: ack.status },
+      ack.latencyMs / 1000,
+    );
+    m.ackArrival.observe(
+      { region: this.region, config: ack.config },
+      Math.max(0, now - (at - ack.latencyMs)) / 1000,
+    );
+    if (ack.status !== "applied") return;
+    const skew = this.#skew.get(ack.config);
+    if (!skew || skew.seq < ack.seq) {
+      this.#skew.set(ack.config, { seq: ack.seq, first: now, last: now });
+    } else if (skew.seq === ack.seq) {
+      skew.last = now;
+    } else return;
+    const s = this.#skew.get(ack.config)!;
+    m.ackSkew.set({ region: this.region, config: ack.config }, (s.last - s.first) / 1000);
+  }
+
+  /** Live agents per config and applied version, for the metrics. */
+  #fleetView(): FleetView {
+    const now = this.#clock.now();
+    const counts = new Map<string, { config: string; version: string; count: number }>();
+    for (const a of this.#agentRecords.values()) {
+      if (agentIsStale(a, now)) continue;
+      for (const [config, st] of Object.entries(a.configs)) {
+        const version = st.applied ? `${st.applied.version}` : "none";
+        const key = `${config}@${version}`;
+        const c = counts.get(key) ?? { config, version, count: 0 };
+        c.count++;
+        counts.set(key, c);
+      }
+    }
+    return { region: this.region, agents: [...counts.values()] };
   }
 
   /**
@@ -248,7 +305,9 @@ export class RegionCoordinator implements AsyncDisposable {
     if (this.#closed) return;
     this.#stages.beginStep();
     const wasLeader = this.lease.isLeader;
-    if (!(await this.lease.tick())) {
+    const leads = await this.lease.tick();
+    this.#metrics?.leader.set({ region: this.region }, leads ? 1 : 0);
+    if (!leads) {
       if (wasLeader) this.#log.warn("lost the lease; standing by");
       return;
     }

@@ -10,6 +10,7 @@ import {
   componentLogger,
   configureLogging,
   connectAtlas,
+  coordinatorMetrics,
   loadSigner,
   loggingOptions,
   NATS_FLAGS,
@@ -17,6 +18,7 @@ import {
   natsServers,
   requireTrustedSigner,
   runMain,
+  serveMetrics,
   tlsFromFlags,
   untilStopSignal,
   UntrustedSignerError,
@@ -25,7 +27,8 @@ import { RegionCoordinator } from "./engine.ts";
 
 const USAGE = `Usage: deno task coordinator --region <region> --signing-key <file>
                              [--nats <url,...>] [--replica <name>] [--tick-ms 500]
-                             [--lease-ttl-ms 5000] [--log-format text|json] [--log-level info]
+                             [--lease-ttl-ms 5000] [--metrics-port <port>]
+                             [--metrics-host 127.0.0.1] [--log-format text|json] [--log-level info]
 
 The signing key is the control plane's (pointers are signed like every pointer): it must
 be among the trusted keys the control plane publishes at start, else exit code 2.
@@ -45,6 +48,8 @@ async function main(): Promise<number> {
       replica: { type: "string" },
       "tick-ms": { type: "string", default: "500" },
       "lease-ttl-ms": { type: "string", default: "5000" },
+      "metrics-port": { type: "string" },
+      "metrics-host": { type: "string", default: "127.0.0.1" },
       "log-format": { type: "string" },
       "log-level": { type: "string" },
       help: { type: "boolean", short: "h" },
@@ -62,6 +67,13 @@ async function main(): Promise<number> {
   const ttlMs = Number(values["lease-ttl-ms"]);
   if (!(tickMs > 0) || !(ttlMs > 3 * tickMs)) {
     console.error("error: --tick-ms must be positive and --lease-ttl-ms more than three ticks");
+    return 2;
+  }
+  const metricsPort = values["metrics-port"] === undefined
+    ? undefined
+    : Number(values["metrics-port"]);
+  if (metricsPort !== undefined && !(Number.isInteger(metricsPort) && metricsPort >= 0)) {
+    console.error("error: --metrics-port must be a port number (0 picks a free one)");
     return 2;
   }
   configureLogging(loggingOptions({ format: values["log-format"], level: values["log-level"] }));
@@ -83,15 +95,27 @@ async function main(): Promise<number> {
     console.error(`error: ${e.message}`);
     return 2;
   }
+  const metrics = metricsPort === undefined ? undefined : coordinatorMetrics();
   const coordinator = await RegionCoordinator.create(nats, signer, {
     region: values.region,
+    metrics,
     ...(values.replica ? { replica: values.replica } : {}),
     leaseTtlMs: ttlMs,
   });
   componentLogger("coordinator", { region: values.region, replica: coordinator.replica })
     .logger.info("started", { tickMs, leaseTtlMs: ttlMs });
+  const metricsServer = metrics && serveMetrics(metrics.registry, {
+    hostname: values["metrics-host"],
+    port: metricsPort!,
+    onListen: (addr) =>
+      componentLogger("coordinator", { region: values.region }).logger.info(
+        "metrics at GET /metrics",
+        { addr: `${addr.hostname}:${addr.port}` },
+      ),
+  });
   coordinator.run(tickMs);
   await untilStopSignal();
+  await metricsServer?.shutdown();
   await coordinator.close(); // releases the lease: another replica leads at once
   await nats.close();
   return 0;

@@ -39,6 +39,7 @@ import {
 import {
   appendAudit,
   type AtlasNats,
+  type CoordinatorMetrics,
   isCasConflict,
   listKeys,
   type Logger,
@@ -67,6 +68,8 @@ export interface StageDriverDeps {
   region: string;
   /** Wall-clock ms (records, bake times, ack timeouts). */
   clock: { now(): number };
+  /** Where stage durations, gate results and rollbacks are counted, if anywhere. */
+  metrics?: CoordinatorMetrics | undefined;
   log: Logger;
   /** Every agent record of the region, live or not. */
   agents: () => Promise<AgentRecord[]>;
@@ -264,7 +267,15 @@ export class StageDriver {
       now,
     });
     const counts = j.counts;
+    const m = this.#deps.metrics;
+    const region = this.region;
+    const ended = (result: "done" | "rolled_back", gate: string) => {
+      m?.stageDuration.observe({ region, result }, Math.max(0, now - started) / 1000);
+      m?.gateResults.inc({ region, gate, result: result === "done" ? "pass" : "breach" });
+      if (result === "rolled_back") m?.rollbacks.inc({ region, config: rollout.config });
+    };
     if (j.untrusted.length > 0) {
+      ended("rolled_back", "signature");
       // The signer is at fault, not the hosts: nobody is quarantined.
       await this.#end(
         r,
@@ -279,6 +290,7 @@ export class StageDriver {
       return;
     }
     if (j.failureRatio > stage.gates.maxFailureRatio) {
+      ended("rolled_back", "failure_ratio");
       // A preflight installs nothing: its refusals speak of the version, not the hosts.
       if (!stage.preflight) {
         for (const f of j.failing) {
@@ -327,6 +339,7 @@ export class StageDriver {
       }));
     }
     if (baked) {
+      ended("done", "failure_ratio");
       this.#log.info("stage done", { rolloutId: rollout.id, stage: rollout.stage + 1, note });
     } else if (now - started > (stage.gates.ackTimeoutSeconds + stage.bakeSeconds) * 2000) {
       await this.#alert(

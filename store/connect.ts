@@ -94,6 +94,8 @@ export class AtlasNats implements AsyncDisposable {
   readonly #timeoutMs: number;
   #blobs: Promise<ObjectStore> | undefined;
   #disconnectedAt: number | undefined;
+  /** Reconnects since the connection was made. */
+  reconnects = 0;
 
   constructor(nc: NatsConnection, jsm: JetStreamManager, timeoutMs: number) {
     this.nc = nc;
@@ -108,7 +110,10 @@ export class AtlasNats implements AsyncDisposable {
     (async () => {
       for await (const s of nc.status()) {
         if (s.type === "disconnect") this.#disconnectedAt ??= Date.now();
-        else if (s.type === "reconnect") this.#disconnectedAt = undefined;
+        else if (s.type === "reconnect") {
+          this.#disconnectedAt = undefined;
+          this.reconnects++;
+        }
       }
     })().catch(() => {});
   }

@@ -110,6 +110,19 @@ export {
   writePointer,
   type WritePointerOptions,
 } from "./pointers.ts";
+export {
+  type AgentCounters,
+  type AgentMetrics,
+  agentMetrics,
+  type ControlMetrics,
+  controlMetrics,
+  type CoordinatorMetrics,
+  coordinatorMetrics,
+  type FleetView,
+  metricsResponse,
+  Registry,
+  serveMetrics,
+} from "./metrics.ts";
 export { runMain, untilStopSignal } from "./process.ts";
 export { NATS_FLAGS, NATS_FLAGS_HELP, type NatsFlagValues, tlsFromFlags } from "./nats_flags.ts";
 export {

@@ -5,7 +5,14 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { type AtlasNats, type ClientTls, leaseHolder, loadSigner } from "@atlas/store";
+import {
+  type AgentMetrics,
+  type AtlasNats,
+  type ClientTls,
+  type CoordinatorMetrics,
+  leaseHolder,
+  loadSigner,
+} from "@atlas/store";
 import { generateSigningKey } from "@atlas/core";
 import { RegionCoordinator } from "@atlas/coordinator";
 import { type HasLog, tempDir, waitFor } from "@atlas/testkit";
@@ -114,6 +121,8 @@ export interface TestAgentSpec {
   reconcileSeconds?: number;
   /** agent.json's `tls` (the CA, and a client certificate for mutual TLS). */
   tls?: ClientTls;
+  /** Where the agent counts what it does (`agentMetrics()`). */
+  metrics?: AgentMetrics;
 }
 
 /**
@@ -144,7 +153,10 @@ export async function startTestAgents(
       ),
     });
     const lines: string[] = [];
-    const agent = await Agent.start(config, { log: (l) => lines.push(l) });
+    const agent = await Agent.start(config, {
+      log: (l) => lines.push(l),
+      ...(spec.metrics ? { metrics: spec.metrics } : {}),
+    });
     addLog({
       name: `agent ${spec.id}`,
       logTail: (n = 60) => Promise.resolve(lines.slice(-n).join("\n")),
@@ -164,6 +176,7 @@ export async function runCoordinators(
   t: TestControl,
   regions: string[],
   addLog?: (log: HasLog) => void,
+  metrics?: CoordinatorMetrics,
 ): Promise<() => Promise<void>> {
   const signer = await loadSigner(t.signingKeyFile);
   const coordinators = await Promise.all(regions.map((region) => {
@@ -172,7 +185,11 @@ export async function runCoordinators(
       name: `coordinator ${region}`,
       logTail: (n = 60) => Promise.resolve(lines.slice(-n).join("\n")),
     });
-    return RegionCoordinator.create(nats, signer, { region, log: (l) => lines.push(l) });
+    return RegionCoordinator.create(nats, signer, {
+      region,
+      log: (l) => lines.push(l),
+      ...(metrics ? { metrics } : {}),
+    });
   }));
   for (const c of coordinators) c.run(200);
   // Rollouts are refused in a region without a live coordinator: be sure each one leads.
