@@ -12,9 +12,8 @@ import {
   provisionRegion,
   publishTrustedKeys,
 } from "@atlas/store";
-import type { TrustedKey } from "@atlas/core";
+import type { TokenFileEntry, TrustedKey } from "@atlas/core";
 import { type ControlApp, createApp } from "./app.ts";
-import type { TokenSpec } from "./auth.ts";
 import { trustedKeysOf } from "./context.ts";
 
 export { type AppDeps, type ControlApp, createApp } from "./app.ts";
@@ -29,8 +28,11 @@ export interface ControlOptions {
   hostname?: string;
   /** Path of the signing key file (`deno task atlas keys generate <file>` makes one). */
   signingKey: string;
-  /** API tokens (at least one). */
-  tokens: TokenSpec[];
+  /**
+   * Bootstrap API tokens: name, role and the SHA-256 of the secret (the tokens file's
+   * entries; `tokenFileEntry` makes one). More are created through `POST /v1/tokens`.
+   */
+  tokens: TokenFileEntry[];
   /** Regions to provision at start (existing ones are left alone). @default [] */
   regions?: string[];
   /** Replicas of every stream and bucket (1 single node, 3 cluster). @default 1 */
@@ -65,7 +67,7 @@ export interface ControlServer extends AsyncDisposable {
  *   nats: "nats://127.0.0.1:4222",
  *   port: 0,
  *   signingKey: ".atlas/signing.key",
- *   tokens: [{ name: "admin", token: "s3cret", role: "admin" }],
+ *   tokens: [tokenFileEntry("admin", "admin", secret)],
  *   regions: ["us-east"],
  * });
  * console.log(control.url);

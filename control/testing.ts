@@ -11,6 +11,7 @@ import {
   Buckets,
   generateSigningKey,
   Signer,
+  tokenFileEntry,
 } from "@atlas/core";
 import type { AtlasNats } from "@atlas/store";
 import { natsTest, type NatsTestContext } from "@atlas/testkit";
@@ -18,9 +19,9 @@ import { type ControlApp, createApp } from "./app.ts";
 import type { ControlLimits } from "./context.ts";
 
 /** Token of the `alice` admin in tests. */
-export const ADMIN_TOKEN = "admin-secret-for-tests";
+export const ADMIN_TOKEN = "atlas_admin-secret-for-tests-0123456789abcdef";
 /** Token of the `rob` reader in tests. */
-export const READER_TOKEN = "reader-secret-for-tests";
+export const READER_TOKEN = "atlas_reader-secret-for-tests-0123456789abcdef";
 
 /** A response read whole. */
 export interface ApiResponse {
@@ -129,8 +130,8 @@ export function controlTest(
       nats: ctx.nats,
       signer,
       tokens: [
-        { name: "alice", token: ADMIN_TOKEN, role: "admin" },
-        { name: "rob", token: READER_TOKEN, role: "reader" },
+        tokenFileEntry("alice", "admin", ADMIN_TOKEN),
+        tokenFileEntry("rob", "reader", READER_TOKEN),
       ],
     });
     await fn({ ...ctx, app, api: new Api(app), signer });

@@ -31,7 +31,7 @@ export {
   syncDir,
   writeFileAtomic,
 } from "./atomic.ts";
-export { appendAudit, type AuditInput } from "./audit.ts";
+export { appendAudit, type AuditActor, type AuditInput, withAuditActor } from "./audit.ts";
 export {
   type BlobCopyCheck,
   BlobCopyError,
@@ -141,3 +141,4 @@ export {
   StreamPublisher,
   type StreamPublishOptions,
 } from "./stream_publish.ts";
+export { revokeToken, storeToken } from "./tokens.ts";
