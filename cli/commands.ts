@@ -62,6 +62,9 @@ export type Flags = {
   wait?: boolean;
   timeout?: string;
   out?: string;
+  name?: string;
+  role?: string;
+  secretFile?: string;
 };
 
 /** One run of a command. */
