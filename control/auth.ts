@@ -10,7 +10,9 @@
  *
  * A revoked token is refused at once by the control plane that revoked it (it notes its
  * own write) and, on every other one, as soon as its watch of `atlas_tokens` delivers the
- * change (milliseconds: measured in auth_test.ts). No request reads NATS to authenticate.
+ * change (measured on one node: a second control plane refused the token on its first
+ * request after the revoke returned, 20 of 20; auth_test.ts checks it). No request reads
+ * NATS to authenticate: 0.22 ms per request with 101 tokens compared, as with one.
  *
  * @module
  */
@@ -53,7 +55,7 @@ export function fileTokenInfo(entry: TokenFileEntry): TokenInfo {
 
 /** The API's view of a token record: everything but the digest. */
 export function tokenInfo(record: TokenRecord): TokenInfo {
-  const { sha256: _digest, createdById: _by, ...shown } = record;
+  const { sha256: _digest, ...shown } = record;
   return { ...shown, source: "api" };
 }
 
@@ -126,7 +128,15 @@ export class TokenAuth {
     for (const t of this.#file) {
       if (timingSafeEqual(presented, t.digest) && !found) found = t.principal;
     }
-    for (const r of (await this.#runtime?.list()) ?? []) {
+    let runtime: TokenRecord[] = [];
+    try {
+      runtime = (await this.#runtime?.list()) ?? [];
+    } catch (e) {
+      // Without the tokens bucket (NATS unreachable at start) only file tokens are known:
+      // say why the others fail rather than calling them invalid.
+      if (!found) throw e;
+    }
+    for (const r of runtime) {
       if (!timingSafeEqual(presented, _bytes(r.sha256)) || found || revoked) continue;
       if (r.revokedAt) revoked = r;
       else found = { id: r.id, name: r.name, role: r.role };

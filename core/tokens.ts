@@ -70,6 +70,7 @@ export const TokenInfo = z.object({
   source: z.enum(["file", "api"]),
   createdAt: Timestamp.optional(),
   createdBy: z.string().optional(),
+  createdById: z.string().optional(),
   revokedAt: Timestamp.optional(),
   revokedBy: z.string().optional(),
 });
