@@ -19,9 +19,9 @@ import { type ControlApp, createApp } from "./app.ts";
 import type { ControlLimits } from "./context.ts";
 
 /** Token of the `alice` admin in tests. */
-export const ADMIN_TOKEN = "atlas_admin-secret-for-tests-0123456789abcdef";
+export const ADMIN_TOKEN = "admin-secret-for-tests";
 /** Token of the `rob` reader in tests. */
-export const READER_TOKEN = "atlas_reader-secret-for-tests-0123456789abcdef";
+export const READER_TOKEN = "reader-secret-for-tests";
 
 /** A response read whole. */
 export interface ApiResponse {
