@@ -28,6 +28,8 @@ natsTest(
     assert.match(list.stdout, /tok_[0-9a-f]{16} +ci +reader +api/);
     assert.ok(!list.stdout.includes(secret) && !list.stdout.includes(tokenDigest(secret)));
 
+    const audit = await atlasHere(env, dir, "audit", "--limit", "1");
+    assert.match(audit.stdout, /\n\S+ \S+ +ops +token\.create .* file:ops\n/, audit.stdout);
     const revoked = await atlasHere(env, dir, "tokens", "revoke", "ci");
     assert.equal(revoked.code, 0, revoked.stderr);
     assert.match(revoked.stdout, /revoked token ci/);
