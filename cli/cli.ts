@@ -245,6 +245,7 @@ export const COMMAND_TREE: readonly CommandSpec[] = [
         options: [
           ["--name <name>", "who the token is (audit actor, version author)"],
           ["--role <role>", "admin (anything) or reader (reads only)"],
+          ["--ttl <duration>", "stop working after this long: 90s, 30m, 720h (default: never)"],
         ],
         run: "tokens create",
       },

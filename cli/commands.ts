@@ -65,6 +65,7 @@ export type Flags = {
   name?: string;
   role?: string;
   secretFile?: string;
+  ttl?: string;
 };
 
 /** One run of a command. */

@@ -17,6 +17,7 @@ import {
   tokenFileEntry,
   TokenName,
 } from "@atlas/core";
+import { parseDuration } from "./active.ts";
 import { enc, requireArg, type Run } from "./commands.ts";
 import { CliError, CliErrorCode } from "./errors.ts";
 import { table, when } from "./format.ts";
@@ -29,6 +30,7 @@ export const TokenView = z.looseObject({
   source: z.string(),
   createdAt: z.string().optional(),
   createdBy: z.string().optional(),
+  expiresAt: z.string().optional(),
   revokedAt: z.string().optional(),
   revokedBy: z.string().optional(),
 });
@@ -106,7 +108,7 @@ export const TOKEN_COMMANDS: Record<string, (run: Run) => Promise<void>> = {
     const { tokens } = await client.json(TokenList, "GET", "/v1/tokens");
     if (run.flags.json) return await run.print(JSON.stringify({ tokens }, null, 2));
     await run.print(table(
-      ["ID", "NAME", "ROLE", "SOURCE", "CREATED", "BY", "REVOKED"],
+      ["ID", "NAME", "ROLE", "SOURCE", "CREATED", "BY", "EXPIRES", "REVOKED"],
       tokens.map((t) => [
         t.id,
         t.name,
@@ -114,18 +116,26 @@ export const TOKEN_COMMANDS: Record<string, (run: Run) => Promise<void>> = {
         t.source,
         t.createdAt ? when(t.createdAt) : "-",
         t.createdBy ?? "-",
+        t.expiresAt ? when(t.expiresAt) : "-",
         t.revokedAt ? `${when(t.revokedAt)} by ${t.revokedBy ?? "?"}` : "-",
       ]),
     ));
   },
 
   async "tokens create"(run) {
-    const body = { name: _name(run), role: _role(run) };
+    const body = {
+      name: _name(run),
+      role: _role(run),
+      ...(run.flags.ttl !== undefined
+        ? { ttlSeconds: Math.ceil(parseDuration(run.flags.ttl, "--ttl") / 1000) }
+        : {}),
+    };
     const client = await run.client();
     const { token, secret } = await client.json(Created, "POST", "/v1/tokens", body);
     if (run.flags.json) return await run.print(JSON.stringify({ token, secret }, null, 2));
+    const expires = token.expiresAt ? `, expiring at ${token.expiresAt}` : "";
     await run.print(
-      `created token ${token.name} (${token.id}) with role ${token.role}\n` +
+      `created token ${token.name} (${token.id}) with role ${token.role}${expires}\n` +
         `secret, shown only now (Atlas keeps only its SHA-256):\n${secret}`,
     );
   },

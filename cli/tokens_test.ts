@@ -51,6 +51,34 @@ natsTest(
     const created = JSON.parse(json.stdout) as { token: { role: string }; secret: string };
     assert.equal(created.token.role, "admin");
     assert.match(created.secret, /^atlas_/);
+    const ttl = await atlasHere(
+      env,
+      dir,
+      "tokens",
+      "create",
+      "--name",
+      "tmp",
+      "--role",
+      "reader",
+      "--ttl",
+      "2h",
+    );
+    assert.equal(ttl.code, 0, ttl.stderr);
+    assert.match(ttl.stdout, /with role reader, expiring at \d{4}-/);
+    const badTtl = await atlasHere(
+      env,
+      dir,
+      "tokens",
+      "create",
+      "--name",
+      "t2",
+      "--role",
+      "reader",
+      "--ttl",
+      "soon",
+    );
+    assert.equal(badTtl.code, 1);
+    assert.match(badTtl.stderr, /--ttl must be a positive duration/);
     const badRole = await atlasHere(env, dir, "tokens", "create", "--name", "x", "--role", "root");
     assert.equal(badRole.code, 1);
     assert.match(badRole.stderr, /--role must be admin or reader/);

@@ -23,6 +23,7 @@ import {
   type TokenFileEntry,
   TokenFileEntry as TokenFileEntrySchema,
   type TokenInfo,
+  tokenIsLive,
   type TokenRecord,
 } from "@atlas/core";
 import { z } from "zod";
@@ -123,7 +124,7 @@ export class TokenAuth {
     }
     const presented = _bytes(tokenDigest(match[1]!));
     let found: Principal | undefined;
-    let revoked: TokenRecord | undefined;
+    let dead: TokenRecord | undefined;
     // Every token is compared, so the time taken does not say which one matched.
     for (const t of this.#file) {
       if (timingSafeEqual(presented, t.digest) && !found) found = t.principal;
@@ -137,14 +138,17 @@ export class TokenAuth {
       if (!found) throw e;
     }
     for (const r of runtime) {
-      if (!timingSafeEqual(presented, _bytes(r.sha256)) || found || revoked) continue;
-      if (r.revokedAt) revoked = r;
-      else found = { id: r.id, name: r.name, role: r.role };
+      if (!timingSafeEqual(presented, _bytes(r.sha256)) || found || dead) continue;
+      if (tokenIsLive(r, new Date())) found = { id: r.id, name: r.name, role: r.role };
+      else dead = r;
     }
-    if (revoked) {
+    if (dead) {
+      const why = dead.revokedAt
+        ? `was revoked at ${dead.revokedAt}`
+        : `expired at ${dead.expiresAt}`;
       throw new UnauthorizedError(
-        `The bearer token ${JSON.stringify(revoked.name)} (${revoked.id}) was revoked at ` +
-          `${revoked.revokedAt}: ask an admin for a new one (\`atlas tokens create\`)`,
+        `The bearer token ${JSON.stringify(dead.name)} (${dead.id}) ${why}: ask an admin for ` +
+          "a new one (`atlas tokens create`)",
       );
     }
     if (!found) {

@@ -138,6 +138,34 @@ controlTest(
   },
 );
 
+controlTest(
+  "a token with a TTL works until it expires, then gets 401 saying so",
+  async ({ api }) => {
+    const { token, secret } = await api.ok<Created & { token: { expiresAt?: string } }>(
+      201,
+      "POST",
+      "/v1/tokens",
+      { body: { name: "temp", role: "reader", ttlSeconds: 1 } },
+    );
+    assert.ok(token.expiresAt, "the answer says when it expires");
+    assert.equal((await api.call("GET", "/v1/configs", { token: secret })).status, 200);
+    const refused = await waitFor("the token to expire", async () => {
+      const res = await api.call("GET", "/v1/configs", { token: secret });
+      return res.status === 401 && res;
+    });
+    assert.match(
+      (refused.json as { error: { message: string } }).error.message,
+      /"temp" \(tok_[0-9a-f]{16}\) expired at /,
+    );
+    // An expired token frees its name; a TTL out of range is a 400.
+    await api.ok(201, "POST", "/v1/tokens", { body: { name: "temp", role: "reader" } });
+    const zero = await api.call("POST", "/v1/tokens", {
+      body: { name: "z", role: "reader", ttlSeconds: 0 },
+    });
+    assert.equal(zero.status, 400);
+  },
+);
+
 controlTest("the audit log names the token (name and id) of every action", async ({ api }) => {
   const { token, secret } = await api.ok<Created>(201, "POST", "/v1/tokens", {
     body: { name: "release-bot", role: "admin" },

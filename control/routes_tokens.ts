@@ -19,6 +19,8 @@ const TAGS = ["Tokens"];
 export const CreateTokenBody = z.strictObject({
   name: TokenName.describe("who the token is: the audit actor and version author"),
   role: z.enum([Role.admin, Role.reader]).describe("admin: anything; reader: reads only"),
+  ttlSeconds: z.number().int().positive().max(10 * 365 * 86_400).optional()
+    .describe("the token stops working this many seconds after its creation (default: never)"),
 });
 
 /** Answer of `POST /v1/tokens`. */

@@ -16,6 +16,7 @@ import {
   type Role,
   tokenDigest,
   type TokenInfo,
+  tokenIsLive,
   type TokenRecord,
 } from "@atlas/core";
 import { appendAudit, revokeToken, storeToken } from "@atlas/store";
@@ -59,10 +60,11 @@ export async function listTokens(deps: TokenDeps): Promise<TokenInfo[]> {
  */
 export async function createToken(
   deps: TokenDeps,
-  input: { name: string; role: Role },
+  input: { name: string; role: Role; ttlSeconds?: number | undefined },
   by: Principal,
 ): Promise<{ token: TokenInfo; secret: string }> {
-  const active = (await listTokens(deps)).find((t) => t.name === input.name && !t.revokedAt);
+  const now = new Date();
+  const active = (await listTokens(deps)).find((t) => t.name === input.name && tokenIsLive(t, now));
   if (active) {
     throw new ConflictError(
       `A token named ${JSON.stringify(input.name)} exists (${active.id}): choose another ` +
@@ -76,7 +78,10 @@ export async function createToken(
     name: input.name,
     role: input.role,
     sha256: tokenDigest(secret),
-    createdAt: new Date().toISOString(),
+    createdAt: now.toISOString(),
+    ...(input.ttlSeconds !== undefined
+      ? { expiresAt: new Date(now.getTime() + input.ttlSeconds * 1000).toISOString() }
+      : {}),
     createdBy: by.name,
     createdById: by.id,
   });
@@ -86,7 +91,12 @@ export async function createToken(
     actor: by.name,
     actorId: by.id,
     action: "token.create",
-    details: { id: token.id, name: token.name, role: token.role },
+    details: {
+      id: token.id,
+      name: token.name,
+      role: token.role,
+      ...(token.expiresAt ? { expiresAt: token.expiresAt } : {}),
+    },
   });
   return { token, secret };
 }
@@ -110,6 +120,7 @@ export async function revokeTokenAs(
   const file = deps.auth.fileTokens.find((t) => t.name === ref || fileTokenId(t.name) === ref);
   const records = await deps.cache.list();
   const record = records.find((r) => r.id === ref) ??
+    records.find((r) => r.name === ref && tokenIsLive(r, new Date())) ??
     records.find((r) => r.name === ref && !r.revokedAt) ??
     (file ? undefined : records.filter((r) => r.name === ref).at(-1));
   if (!record && file) {

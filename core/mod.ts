@@ -116,6 +116,7 @@ export {
   tokenFileEntry,
   TokenId,
   TokenInfo,
+  tokenIsLive,
   TokenName,
   TokenRecord,
 } from "./tokens.ts";

@@ -56,6 +56,8 @@ export const TokenRecord = z.object({
   createdBy: z.string(),
   /** Id of the token that created it. */
   createdById: z.string().optional(),
+  /** When it stops working by itself (absent: never). */
+  expiresAt: Timestamp.optional(),
   revokedAt: Timestamp.optional(),
   revokedBy: z.string().optional(),
 });
@@ -71,10 +73,26 @@ export const TokenInfo = z.object({
   createdAt: Timestamp.optional(),
   createdBy: z.string().optional(),
   createdById: z.string().optional(),
+  expiresAt: Timestamp.optional(),
   revokedAt: Timestamp.optional(),
   revokedBy: z.string().optional(),
 });
 export type TokenInfo = z.infer<typeof TokenInfo>;
+
+/**
+ * Whether `token` works at `now`: not revoked, and not past its `expiresAt`.
+ *
+ * @example
+ * ```ts
+ * tokenIsLive(record, new Date()); // false once revoked or expired
+ * ```
+ */
+export function tokenIsLive(
+  token: { revokedAt?: string | undefined; expiresAt?: string | undefined },
+  now: Date,
+): boolean {
+  return !token.revokedAt && !(token.expiresAt && Date.parse(token.expiresAt) <= now.getTime());
+}
 
 /**
  * The digest kept at rest for `secret`: SHA-256 as 64 lowercase hex characters.

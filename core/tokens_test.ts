@@ -8,6 +8,7 @@ import {
   tokenDigest,
   tokenFileEntry,
   TokenId,
+  tokenIsLive,
 } from "./tokens.ts";
 
 Deno.test("generated secrets are strong and distinct; ids have their shape", () => {
@@ -53,4 +54,12 @@ Deno.test("a tokens file holds digests; plain secrets, bad fields and duplicates
     () => parseTokensFile(JSON.stringify([entry, { ...entry, role: "reader" }]), "t.json"),
     /names "alice" twice/,
   );
+});
+
+Deno.test("a token is live until revoked or past its expiry", () => {
+  const now = new Date("2026-01-01T00:00:00Z");
+  assert.ok(tokenIsLive({}, now));
+  assert.ok(tokenIsLive({ expiresAt: "2026-01-01T00:00:01Z" }, now));
+  assert.ok(!tokenIsLive({ expiresAt: "2026-01-01T00:00:00Z" }, now));
+  assert.ok(!tokenIsLive({ revokedAt: "2025-12-31T00:00:00Z" }, now));
 });
