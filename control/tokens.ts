@@ -135,9 +135,12 @@ export async function revokeTokenAs(
     );
   }
   if (record.revokedAt) return tokenInfo(record);
-  const stored = await revokeToken(deps.ctx.nats, record.id, by.name);
-  if (!stored) throw new NotFoundError(`Token ${record.id} is gone from the tokens bucket`);
+  const result = await revokeToken(deps.ctx.nats, record.id, by.name);
+  if (!result) throw new NotFoundError(`Token ${record.id} is gone from the tokens bucket`);
+  const { stored } = result;
   deps.cache.note(stored.value.id, stored);
+  // Another control plane revoking it the same moment audits its own revocation.
+  if (!result.revoked) return tokenInfo(stored.value);
   await appendAudit(deps.ctx.nats, {
     actor: by.name,
     actorId: by.id,

@@ -33,8 +33,8 @@ export async function storeToken(
 }
 
 /**
- * Marks token `id` revoked by `by` (a no-op when it already is); returns the record and
- * its revision, or null when there is no such token.
+ * Marks token `id` revoked by `by` (a no-op when it already is); returns the record with
+ * its revision and whether this call revoked it, or null when there is no such token.
  *
  * @example
  * ```ts
@@ -46,7 +46,7 @@ export async function revokeToken(
   id: string,
   by: string,
   now: () => Date = () => new Date(),
-): Promise<Stored<TokenRecord> | null> {
+): Promise<{ stored: Stored<TokenRecord>; revoked: boolean } | null> {
   const kv = await nats.kv(Buckets.tokens);
   const result = await casUpdate(
     kv,
@@ -58,5 +58,8 @@ export async function revokeToken(
         : null,
     { what: `token ${id}` },
   );
-  return result.written ? { value: result.value, revision: result.revision } : result.current;
+  if (result.written) {
+    return { stored: { value: result.value, revision: result.revision }, revoked: true };
+  }
+  return result.current ? { stored: result.current, revoked: false } : null;
 }
