@@ -266,7 +266,10 @@ export const COMMAND_TREE: readonly CommandSpec[] = [
         options: [
           ["--name <name>", "who the token is"],
           ["--role <role>", "admin or reader"],
-          ["--secret-file <file>", "hash the secret in this file instead of a new one"],
+          [
+            "--secret-file <file>",
+            "hash the secret in this file (/dev/stdin to pipe it) instead of a new one",
+          ],
           ["--out <file>", "add the entry to this tokens file"],
         ],
         run: "tokens hash",

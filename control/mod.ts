@@ -12,7 +12,9 @@
  * @example
  * ```ts
  * import { startControl } from "@atlas/control";
+ * import { generateTokenSecret, tokenFileEntry } from "@atlas/core";
  *
+ * const secret = generateTokenSecret(); // the control plane keeps only its SHA-256
  * await using control = await startControl({
  *   nats: "nats://127.0.0.1:4222",
  *   port: 0,

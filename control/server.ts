@@ -63,6 +63,7 @@ export interface ControlServer extends AsyncDisposable {
  *
  * @example
  * ```ts
+ * const secret = generateTokenSecret();
  * await using control = await startControl({
  *   nats: "nats://127.0.0.1:4222",
  *   port: 0,
