@@ -66,7 +66,15 @@ export async function appendAudit(nats: AtlasNats, input: AuditInput): Promise<A
   return event;
 }
 
+/**
+ * The API token of the current {@linkcode withAuditActor} scope, if any: for any other
+ * writer of audit events, so that every event names the token.
+ */
+export function currentAuditActor(): AuditActor | undefined {
+  return _actor.getStore();
+}
+
 function _actorIdOf(input: AuditInput): { actorId?: string } {
-  const id = _actor.getStore()?.id;
+  const id = currentAuditActor()?.id;
   return id !== undefined && input.actorId === undefined ? { actorId: id } : {};
 }

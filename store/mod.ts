@@ -31,7 +31,13 @@ export {
   syncDir,
   writeFileAtomic,
 } from "./atomic.ts";
-export { appendAudit, type AuditActor, type AuditInput, withAuditActor } from "./audit.ts";
+export {
+  appendAudit,
+  type AuditActor,
+  type AuditInput,
+  currentAuditActor,
+  withAuditActor,
+} from "./audit.ts";
 export {
   type BlobCopyCheck,
   BlobCopyError,
