@@ -66,6 +66,14 @@ const DISCONNECTED_FAIL_FAST_MS = 5_000;
  * ```
  */
 export function createApp(deps: AppDeps): ControlApp {
+  return createAppWithAuth(deps).app;
+}
+
+/**
+ * {@linkcode createApp}, also handing back its {@linkcode TokenAuth} (to reload the
+ * tokens file).
+ */
+export function createAppWithAuth(deps: AppDeps): { app: ControlApp; auth: TokenAuth } {
   const ctx = createContext(deps);
   const { logger } = componentLogger("control", {}, { sink: deps.log });
   const tokenCache = new BucketCache(deps.nats, Buckets.tokens, TokenRecord);
@@ -134,7 +142,7 @@ export function createApp(deps: AppDeps): ControlApp {
     }
     return c.json(body, status, headers);
   });
-  return app;
+  return { app, auth };
 }
 
 /**

@@ -74,8 +74,8 @@ function _bytes(hex: string): Buffer {
  * ```
  */
 export class TokenAuth {
-  readonly #file: { digest: Buffer; principal: Principal }[];
-  readonly #entries: TokenFileEntry[];
+  #file: { digest: Buffer; principal: Principal }[] = [];
+  #entries: TokenFileEntry[] = [];
   readonly #runtime: TokenSource | undefined;
 
   /**
@@ -83,7 +83,17 @@ export class TokenAuth {
    * `runtime` the tokens created through the API.
    */
   constructor(fileTokens: readonly TokenFileEntry[], runtime?: TokenSource) {
-    const parsed = z.array(TokenFileEntrySchema).min(runtime ? 0 : 1, {
+    this.#runtime = runtime;
+    this.setFileTokens(fileTokens);
+  }
+
+  /**
+   * Replaces the tokens-file entries (a reload of the file): from the next request on,
+   * a removed entry is refused and an added one accepted. Throws, changing nothing, on
+   * entries the constructor would refuse.
+   */
+  setFileTokens(fileTokens: readonly TokenFileEntry[]): void {
+    const parsed = z.array(TokenFileEntrySchema).min(this.#runtime ? 0 : 1, {
       message: "configure at least one token (--tokens-file)",
     }).parse(fileTokens);
     const names = new Set<string>();
@@ -100,7 +110,6 @@ export class TokenAuth {
       digest: _bytes(t.sha256),
       principal: { id: fileTokenId(t.name), name: t.name, role: t.role },
     }));
-    this.#runtime = runtime;
   }
 
   /** The tokens-file entries. */

@@ -32,7 +32,8 @@ Options:
   --signing-key <file>       Ed25519 signing key (make one: deno task atlas keys generate <file>)
   --tokens-file <file>       bootstrap API tokens, hashed: [{"name", "role": "admin" |
                              "reader", "sha256"}] (make entries: deno task atlas tokens
-                             hash); more are made at run time with atlas tokens create
+                             hash); reloaded on SIGHUP; more are made at run time with
+                             atlas tokens create
   --regions <a,b>            regions to provision at start
   --replicas <n>             replicas of streams and buckets (default 1)
   --max-content-bytes <n>    largest content of one version (default 1048576)
@@ -138,13 +139,7 @@ export async function parseControlArgs(
         "--name admin --role admin --out tokens.json`, which prints the new secret once)",
     );
   }
-  let tokens: TokenFileEntry[];
-  try {
-    tokens = parseTokensFile(await _readFile("tokens file", path), path);
-  } catch (e) {
-    if (e instanceof TypeError) throw new UsageError(e.message);
-    throw e;
-  }
+  const tokens = await readTokensFile(path);
   if (tokens.length === 0) {
     throw new UsageError(
       `Tokens file ${path} is empty: it needs at least one admin to bootstrap (make one with ` +
@@ -166,6 +161,64 @@ export async function parseControlArgs(
   const inlineMaxBytes = _int("inline-max-bytes", values["inline-max-bytes"]);
   if (inlineMaxBytes !== undefined) options.inlineMaxBytes = inlineMaxBytes;
   return options;
+}
+
+/**
+ * The entries of the tokens file at `path`; a {@linkcode UsageError} saying what is wrong
+ * when it cannot be read or is not a list of hashed tokens.
+ *
+ * @example
+ * ```ts
+ * const tokens = await readTokensFile("/etc/atlas/tokens.json");
+ * ```
+ */
+export async function readTokensFile(path: string): Promise<TokenFileEntry[]> {
+  try {
+    return parseTokensFile(await _readFile("tokens file", path), path);
+  } catch (e) {
+    if (e instanceof TypeError) throw new UsageError(e.message);
+    throw e;
+  }
+}
+
+/** `--tokens-file` of `args` (already checked by parseControlArgs). */
+function _tokensFileArg(args: string[]): string | undefined {
+  const { values } = parseArgs({
+    args,
+    strict: false,
+    options: { "tokens-file": { type: "string" } },
+  });
+  const path = values["tokens-file"];
+  return typeof path === "string" ? path : undefined;
+}
+
+/**
+ * Reloads the tokens file on SIGHUP (a file that does not parse keeps the tokens as they
+ * were, and says why); returns how to stop listening.
+ */
+function _reloadOnHangup(
+  control: { reloadTokens(tokens: TokenFileEntry[]): Promise<void> },
+  path: string,
+  log: {
+    info(msg: string, f?: Record<string, unknown>): void;
+    error(msg: string, f?: Record<string, unknown>): void;
+  },
+): () => void {
+  const handler = () => {
+    readTokensFile(path)
+      .then(async (tokens) => {
+        await control.reloadTokens(tokens);
+        log.info("tokens file reloaded", { path, tokens: tokens.length });
+      })
+      .catch((e: Error) => {
+        log.error("tokens file not reloaded; the tokens stay as they were", {
+          path,
+          error: e.message,
+        });
+      });
+  };
+  Deno.addSignalListener("SIGHUP", handler);
+  return () => Deno.removeSignalListener("SIGHUP", handler);
 }
 
 /** The logging options of `--log-format` and `--log-level` (else their env variables). */
@@ -211,7 +264,10 @@ export async function main(args: string[]): Promise<number> {
   }
   const log = componentLogger("control").logger;
   log.info("listening", { url: control.url });
+  const tokensFile = _tokensFileArg(args);
+  const stopReloading = tokensFile ? _reloadOnHangup(control, tokensFile, log) : () => {};
   const signal = await untilStopSignal();
+  stopReloading();
   log.info("shutting down", { signal });
   await control[Symbol.asyncDispose]();
   return 0;

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { generateSigningKey, generateTokenSecret, tokenFileEntry } from "@atlas/core";
-import { natsTest } from "@atlas/testkit";
+import { natsTest, waitFor } from "@atlas/testkit";
 import { parseControlArgs, UsageError } from "./main.ts";
 
 const MAIN = new URL("./main.ts", import.meta.url).pathname;
@@ -138,9 +138,43 @@ natsTest("deno task control serves until SIGTERM, then shuts down cleanly", asyn
   });
   const body = await regions.json() as { regions: { name: string }[] };
   assert.ok(body.regions.some((r) => r.name === "ap-south"));
+
+  // SIGHUP reloads the tokens file: the removed token is refused, the added one works.
+  const status = async (token: string) => {
+    const res = await fetch(`${url}/v1/regions`, { headers: { Authorization: `Bearer ${token}` } });
+    await res.body?.cancel();
+    return res.status;
+  };
+  const next = generateTokenSecret();
+  await Deno.writeTextFile(
+    `${dir}/tokens.json`,
+    JSON.stringify([tokenFileEntry("ops", "admin", next)]),
+  );
+  child.kill("SIGHUP");
+  await waitFor(
+    "the reloaded tokens",
+    async () => (await status(secret)) === 401 && (await status(next)) === 200,
+  );
+  const audit = await fetch(`${url}/v1/audit?limit=1`, {
+    headers: { Authorization: `Bearer ${next}` },
+  });
+  const { events } = await audit.json() as { events: Record<string, unknown>[] };
+  assert.deepEqual(
+    [events[0]?.action, events[0]?.details],
+    ["token.file_reload", { added: ["ops"], removed: ["admin"], changed: [] }],
+  );
+  // A file that does not parse changes nothing, and the log says why.
+  await Deno.writeTextFile(`${dir}/tokens.json`, "[{");
+  child.kill("SIGHUP");
+  for (let i = 0; i < 100 && !/tokens file not reloaded/.test(out); i++) {
+    const { value, done } = await lines.read();
+    if (done) break;
+    out += value;
+  }
+  assert.match(out, /tokens file not reloaded.*is not JSON/);
+  assert.equal(await status(next), 200);
   child.kill("SIGTERM");
-  const status = await child.status;
-  assert.equal(status.code, 0);
+  assert.equal((await child.status).code, 0);
   lines.releaseLock();
   await child.stdout.cancel().catch(() => {});
   await child.stderr.cancel();

@@ -30,7 +30,7 @@
  * @module
  */
 export { type ControlOptions, type ControlServer, startControl } from "./server.ts";
-export { type AppDeps, type ControlApp, createApp } from "./app.ts";
+export { type AppDeps, type ControlApp, createApp, createAppWithAuth } from "./app.ts";
 export type { ControlDeps, ControlLimits } from "./context.ts";
 export { fileTokenId, type Principal, Role, TokenAuth, type TokenSource } from "./auth.ts";
 export { CreatedToken, CreateTokenBody } from "./routes_tokens.ts";

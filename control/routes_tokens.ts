@@ -81,7 +81,7 @@ export function tokenRoutes(deps: TokenDeps): OpenAPIHono<ControlEnv> {
       summary: "Revoke a token, at once",
       description: "Requires a token with role admin. The token is refused from then on by " +
         "every control plane. Revoking a revoked token answers it as it is; a token of the " +
-        "tokens file is a 409 (remove it from the file). Audited as `token.revoke`.",
+        "tokens file is a 409 (remove it from the file, then SIGHUP). Audited as `token.revoke`.",
       request: { params: RefParam },
       responses: {
         200: jsonResponse("the revoked token", TokenInfo),

@@ -5,6 +5,7 @@
  * @module
  */
 import {
+  appendAudit,
   type AtlasNats,
   connectAtlas,
   loadSigner,
@@ -13,7 +14,7 @@ import {
   publishTrustedKeys,
 } from "@atlas/store";
 import type { TokenFileEntry, TrustedKey } from "@atlas/core";
-import { type ControlApp, createApp } from "./app.ts";
+import { type ControlApp, createAppWithAuth } from "./app.ts";
 import { trustedKeysOf } from "./context.ts";
 
 export { type AppDeps, type ControlApp, createApp } from "./app.ts";
@@ -54,6 +55,13 @@ export interface ControlServer extends AsyncDisposable {
   port: number;
   app: ControlApp;
   nats: AtlasNats;
+  /**
+   * Replaces the tokens-file tokens (`deno task control` calls it on SIGHUP): from the
+   * next request on, removed entries are refused and added ones accepted. Audited as
+   * `token.file_reload` with the names added, removed and changed. Throws, changing
+   * nothing, on entries that are not valid (an empty list, a name twice).
+   */
+  reloadTokens(tokens: TokenFileEntry[]): Promise<void>;
 }
 
 /**
@@ -91,7 +99,7 @@ export async function startControl(options: ControlOptions): Promise<ControlServ
         ...(options.extraTrustedKeys ? { extraTrustedKeys: options.extraTrustedKeys } : {}),
       }),
     );
-    const app = createApp({
+    const { app, auth } = createAppWithAuth({
       nats,
       signer,
       tokens: options.tokens,
@@ -115,6 +123,29 @@ export async function startControl(options: ControlOptions): Promise<ControlServ
       port,
       app,
       nats,
+      async reloadTokens(tokens) {
+        if (tokens.length === 0) {
+          throw new TypeError(
+            "Cannot reload an empty tokens file: it needs at least one token to bootstrap",
+          );
+        }
+        const before = new Map(auth.fileTokens.map((t) => [t.name, t]));
+        auth.setFileTokens(tokens);
+        const after = new Map(tokens.map((t) => [t.name, t]));
+        const changed = [...after.values()].filter((t) => {
+          const old = before.get(t.name);
+          return old && (old.role !== t.role || old.sha256 !== t.sha256);
+        });
+        await appendAudit(nats, {
+          actor: "control-plane",
+          action: "token.file_reload",
+          details: {
+            added: [...after.keys()].filter((n) => !before.has(n)),
+            removed: [...before.keys()].filter((n) => !after.has(n)),
+            changed: changed.map((t) => t.name),
+          },
+        });
+      },
       async [Symbol.asyncDispose]() {
         await server.shutdown();
         await nats.close();

@@ -126,7 +126,8 @@ export async function revokeTokenAs(
   if (!record && file) {
     throw new ConflictError(
       `Token ${JSON.stringify(file.name)} comes from the tokens file: remove its entry from ` +
-        "the file given to --tokens-file and restart the control plane",
+        "the file given to --tokens-file and send the control plane SIGHUP (it reloads " +
+        "the file), or restart it",
     );
   }
   if (!record) {
