@@ -14,7 +14,7 @@ import { parseArgs } from "node:util";
 import { cpus, totalmem } from "node:os";
 import process from "node:process";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { type AckRecord, generateSigningKey, Signer } from "@atlas/core";
+import { type AckRecord, generateSigningKey, Signer, tokenFileEntry } from "@atlas/core";
 import { findNatsServer, startNatsServer } from "@atlas/testkit";
 import { startControl } from "@atlas/control";
 import { ms, summarize, type Summary, table } from "./stats.ts";
@@ -63,7 +63,7 @@ const control = await startControl({
   nats: server.url,
   port: 0,
   signingKey: keyFile,
-  tokens: [{ name: "bench", token: TOKEN, role: "admin" }],
+  tokens: [tokenFileEntry("bench", "admin", TOKEN)],
   regions: [REGION],
 });
 const nc = await connect({ servers: server.url, name: "bench orchestrator" });

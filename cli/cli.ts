@@ -1,6 +1,6 @@
 /**
  * `deno task atlas <command>`: the operator's CLI, a client of the control plane API
- * (except `keys generate` and `completion`, which are local). Commands, their arguments
+ * (except `keys generate`, `tokens hash` and `completion`, which are local). Commands, their arguments
  * and flags are declared once in {@linkcode COMMAND_TREE}; commander parses them and
  * generates `atlas --help` and `atlas <command> --help`, and `atlas completion` derives
  * its scripts from the same tree.
@@ -22,6 +22,7 @@ import { CliError, CliErrorCode } from "./errors.ts";
 import { ACTIVE_COMMANDS } from "./active.ts";
 import { ROLLOUT_COMMANDS } from "./rollouts.ts";
 import { TRANSFER_COMMANDS } from "./transfer.ts";
+import { TOKEN_COMMANDS } from "./tokens.ts";
 
 export type { CliIo } from "./commands.ts";
 
@@ -234,6 +235,48 @@ export const COMMAND_TREE: readonly CommandSpec[] = [
     }],
   },
   {
+    name: "tokens",
+    summary: "list API tokens (admin; never their secrets)",
+    run: "tokens",
+    commands: [
+      {
+        name: "create",
+        summary: "create an API token; its secret is printed once",
+        options: [
+          ["--name <name>", "who the token is (audit actor, version author)"],
+          ["--role <role>", "admin (anything) or reader (reads only)"],
+          ["--ttl <duration>", "stop working after this long: 90s, 30m, 720h (default: never)"],
+        ],
+        run: "tokens create",
+      },
+      {
+        name: "revoke",
+        args: ["<id-or-name>"],
+        summary: "revoke an API token, at once",
+        run: "tokens revoke",
+      },
+      {
+        name: "hash",
+        summary: "make a tokens-file entry (local): name, role, SHA-256 of the secret",
+        help: "Without --secret-file a new secret is generated and printed once. With " +
+          "--secret-file the secret is read from that file (one line) and refused when " +
+          "short or low in entropy. With --out the entry is added to that tokens file " +
+          "(made when missing), else printed. Give the file to `deno task control " +
+          "--tokens-file`.",
+        options: [
+          ["--name <name>", "who the token is"],
+          ["--role <role>", "admin or reader"],
+          [
+            "--secret-file <file>",
+            "hash the secret in this file (/dev/stdin to pipe it) instead of a new one",
+          ],
+          ["--out <file>", "add the entry to this tokens file"],
+        ],
+        run: "tokens hash",
+      },
+    ],
+  },
+  {
     name: "export",
     args: ["[configs...]"],
     summary: "write configs with every version's content and message to a file",
@@ -270,6 +313,7 @@ const HANDLERS: Record<string, (run: Run) => Promise<void>> = {
   ...ROLLOUT_COMMANDS,
   ...ACTIVE_COMMANDS,
   ...TRANSFER_COMMANDS,
+  ...TOKEN_COMMANDS,
   async completion(run) {
     const shell = run.args[0]!;
     const script = completionScript(shell, buildProgram(() => Promise.resolve()));

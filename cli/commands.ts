@@ -62,6 +62,10 @@ export type Flags = {
   wait?: boolean;
   timeout?: string;
   out?: string;
+  name?: string;
+  role?: string;
+  secretFile?: string;
+  ttl?: string;
 };
 
 /** One run of a command. */
@@ -336,7 +340,7 @@ export const COMMANDS: Record<string, (run: Run) => Promise<void>> = {
     const { events } = await client.json(AuditList, "GET", withQuery("/v1/audit", params));
     if (run.flags.json) return await run.print(JSON.stringify({ events }, null, 2));
     await run.print(table(
-      ["AT", "ACTOR", "ACTION", "CONFIG", "REGION", "VERSION"],
+      ["AT", "ACTOR", "ACTION", "CONFIG", "REGION", "VERSION", "TOKEN"],
       events.map((e) => [
         when(e.at),
         e.actor,
@@ -344,6 +348,7 @@ export const COMMANDS: Record<string, (run: Run) => Promise<void>> = {
         e.config ?? "-",
         e.region ?? "-",
         e.version ? `v${e.version}` : "-",
+        e.actorId ?? "-",
       ]),
     ));
   },

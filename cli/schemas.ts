@@ -62,6 +62,8 @@ export const TrustedKeysFile = z.looseObject({
 export const AuditEvent = z.looseObject({
   at: z.string(),
   actor: z.string(),
+  /** The id of the API token that acted, when one did. */
+  actorId: z.string().optional(),
   action: z.string(),
   config: z.string().optional(),
   region: z.string().optional(),

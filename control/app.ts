@@ -7,15 +7,26 @@
  */
 import { OpenAPIHono } from "@hono/zod-openapi";
 import {
+  Buckets,
+  generateSigningKey,
+  generateTokenSecret,
+  parseQuarantineKey,
+  Signer,
+  type TokenFileEntry,
+  tokenFileEntry,
+  TokenRecord,
+} from "@atlas/core";
+import {
   type AtlasNats,
   componentLogger,
   controlMetrics,
   listKeys,
   Registry,
   UnavailableError,
+  withAuditActor,
 } from "@atlas/store";
-import { Buckets, generateSigningKey, parseQuarantineKey, Signer } from "@atlas/core";
-import { TokenAuth, type TokenSpec } from "./auth.ts";
+import { TokenAuth } from "./auth.ts";
+import { BucketCache } from "./bucket_cache.ts";
 import { type ControlDeps, createContext } from "./context.ts";
 import { errorResponse, MethodNotAllowedError } from "./errors.ts";
 import { IdempotencyStore } from "./idempotency.ts";
@@ -30,11 +41,15 @@ import {
   regionRoutes,
   rolloutRoutes,
 } from "./routes_fleet.ts";
+import { tokenRoutes } from "./routes_tokens.ts";
 
 /** Dependencies of {@linkcode createApp}. */
 export interface AppDeps extends ControlDeps {
-  /** API tokens (at least one). */
-  tokens: TokenSpec[];
+  /**
+   * The bootstrap tokens (the tokens file's entries: name, role, SHA-256 of the secret);
+   * tokens created through the API are kept in `atlas_tokens`.
+   */
+  tokens: TokenFileEntry[];
   /** Where this app's log lines go (formatted); the process's log output when omitted. */
   log?: ((line: string) => void) | undefined;
 }
@@ -76,14 +91,24 @@ const DISCONNECTED_FAIL_FAST_MS = 5_000;
  *
  * @example
  * ```ts
- * const app = createApp({ nats, signer, tokens: [{ name: "t", token: "s3cret", role: "admin" }] });
- * const res = await app.request("/v1/configs", { headers: { Authorization: "Bearer s3cret" } });
+ * const secret = generateTokenSecret();
+ * const app = createApp({ nats, signer, tokens: [tokenFileEntry("t", "admin", secret)] });
+ * const res = await app.request("/v1/configs", { headers: { Authorization: `Bearer ${secret}` } });
  * ```
  */
 export function createApp(deps: AppDeps): ControlApp {
+  return createAppWithAuth(deps).app;
+}
+
+/**
+ * {@linkcode createApp}, also handing back its {@linkcode TokenAuth} (to reload the
+ * tokens file).
+ */
+export function createAppWithAuth(deps: AppDeps): { app: ControlApp; auth: TokenAuth } {
   const ctx = createContext(deps);
   const { logger } = componentLogger("control", {}, { sink: deps.log });
-  const auth = new TokenAuth(deps.tokens);
+  const tokenCache = new BucketCache(deps.nats, Buckets.tokens, TokenRecord);
+  const auth = new TokenAuth(deps.tokens, tokenCache);
   const idempotency = new IdempotencyStore(deps.nats);
   const app = new OpenAPIHono<ControlEnv>({ defaultHook: validationHook });
 
@@ -109,7 +134,7 @@ export function createApp(deps: AppDeps): ControlApp {
   );
 
   app.use("/v1/*", async (c, next) => {
-    const principal = auth.authenticate(c.req.header("Authorization"));
+    const principal = await auth.authenticate(c.req.header("Authorization"));
     auth.authorize(principal, c.req.method, c.req.path);
     c.set("principal", principal);
     // Writes need NATS. After a few seconds without it, say so at once rather than after
@@ -122,7 +147,8 @@ export function createApp(deps: AppDeps): ControlApp {
         { retryAfterSeconds: 5 },
       );
     }
-    await next();
+    // Every audit event this request appends names the token (actorId).
+    await withAuditActor({ id: principal.id }, next);
   });
   app.route("/v1/configs", configRoutes(ctx, idempotency));
   app.route("/v1/configs", pointerRoutes(ctx, idempotency));
@@ -132,6 +158,7 @@ export function createApp(deps: AppDeps): ControlApp {
   app.route("/v1/regions", regionRoutes(ctx));
   app.route("/v1", rolloutRoutes(ctx, idempotency));
   app.route("/v1/alerts", alertRoutes(ctx));
+  app.route("/v1/tokens", tokenRoutes({ ctx, auth, cache: tokenCache }));
 
   const allowed = _allowedMethods(app);
   app.notFound((c) => {
@@ -165,7 +192,7 @@ export function createApp(deps: AppDeps): ControlApp {
     }
     return c.json(body, status, headers);
   });
-  return app;
+  return { app, auth };
 }
 
 /**
@@ -182,7 +209,7 @@ export function apiDocument(): OpenApiDocument {
   const app = createApp({
     nats: offline,
     signer: new Signer(generateSigningKey()),
-    tokens: [{ name: "document", token: crypto.randomUUID(), role: "reader" }],
+    tokens: [tokenFileEntry("document", "reader", generateTokenSecret())],
   });
   return openApiDocument(app);
 }

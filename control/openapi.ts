@@ -25,6 +25,7 @@ const TAGS = [
   { name: "Audit", description: "Every operator action, newest first" },
   { name: "Keys", description: "The keys agents trust" },
   { name: "Regions", description: "Regions and the placement of their streams" },
+  { name: "Tokens", description: "API tokens: created, listed and revoked by admins" },
   { name: "Meta", description: "Health, this document, and its docs page" },
 ];
 

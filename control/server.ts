@@ -5,6 +5,7 @@
  * @module
  */
 import {
+  appendAudit,
   type AtlasNats,
   type ClientTls,
   connectAtlas,
@@ -13,9 +14,8 @@ import {
   provisionRegion,
   publishTrustedKeys,
 } from "@atlas/store";
-import type { TrustedKey } from "@atlas/core";
-import { type ControlApp, createApp } from "./app.ts";
-import type { TokenSpec } from "./auth.ts";
+import type { TokenFileEntry, TrustedKey } from "@atlas/core";
+import { type ControlApp, createAppWithAuth } from "./app.ts";
 import { trustedKeysOf } from "./context.ts";
 
 export { type AppDeps, type ControlApp, createApp } from "./app.ts";
@@ -32,8 +32,11 @@ export interface ControlOptions {
   hostname?: string;
   /** Path of the signing key file (`deno task atlas keys generate <file>` makes one). */
   signingKey: string;
-  /** API tokens (at least one). */
-  tokens: TokenSpec[];
+  /**
+   * Bootstrap API tokens: name, role and the SHA-256 of the secret (the tokens file's
+   * entries; `tokenFileEntry` makes one). More are created through `POST /v1/tokens`.
+   */
+  tokens: TokenFileEntry[];
   /** Regions to provision at start (existing ones are left alone). @default [] */
   regions?: string[];
   /** Replicas of every stream and bucket (1 single node, 3 cluster). @default 1 */
@@ -55,6 +58,13 @@ export interface ControlServer extends AsyncDisposable {
   port: number;
   app: ControlApp;
   nats: AtlasNats;
+  /**
+   * Replaces the tokens-file tokens (`deno task control` calls it on SIGHUP): from the
+   * next request on, removed entries are refused and added ones accepted. Audited as
+   * `token.file_reload` with the names added, removed and changed. Throws, changing
+   * nothing, on entries that are not valid (an empty list, a name twice).
+   */
+  reloadTokens(tokens: TokenFileEntry[]): Promise<void>;
 }
 
 /**
@@ -64,11 +74,12 @@ export interface ControlServer extends AsyncDisposable {
  *
  * @example
  * ```ts
+ * const secret = generateTokenSecret();
  * await using control = await startControl({
  *   nats: "nats://127.0.0.1:4222",
  *   port: 0,
  *   signingKey: ".atlas/signing.key",
- *   tokens: [{ name: "admin", token: "s3cret", role: "admin" }],
+ *   tokens: [tokenFileEntry("admin", "admin", secret)],
  *   regions: ["us-east"],
  * });
  * console.log(control.url);
@@ -95,7 +106,7 @@ export async function startControl(options: ControlOptions): Promise<ControlServ
         ...(options.extraTrustedKeys ? { extraTrustedKeys: options.extraTrustedKeys } : {}),
       }),
     );
-    const app = createApp({
+    const { app, auth } = createAppWithAuth({
       nats,
       signer,
       tokens: options.tokens,
@@ -119,6 +130,29 @@ export async function startControl(options: ControlOptions): Promise<ControlServ
       port,
       app,
       nats,
+      async reloadTokens(tokens) {
+        if (tokens.length === 0) {
+          throw new TypeError(
+            "Cannot reload an empty tokens file: it needs at least one token to bootstrap",
+          );
+        }
+        const before = new Map(auth.fileTokens.map((t) => [t.name, t]));
+        auth.setFileTokens(tokens);
+        const after = new Map(tokens.map((t) => [t.name, t]));
+        const changed = [...after.values()].filter((t) => {
+          const old = before.get(t.name);
+          return old && (old.role !== t.role || old.sha256 !== t.sha256);
+        });
+        await appendAudit(nats, {
+          actor: "control-plane",
+          action: "token.file_reload",
+          details: {
+            added: [...after.keys()].filter((n) => !before.has(n)),
+            removed: [...before.keys()].filter((n) => !after.has(n)),
+            changed: changed.map((t) => t.name),
+          },
+        });
+      },
       async [Symbol.asyncDispose]() {
         await server.shutdown();
         await nats.close();

@@ -101,6 +101,25 @@ export {
   Timestamp,
   VersionRecord,
 } from "./schemas.ts";
+export {
+  assertStrongSecret,
+  estimateSecretBits,
+  generateTokenId,
+  generateTokenSecret,
+  MIN_SECRET_BITS,
+  MIN_SECRET_CHARS,
+  parseTokensFile,
+  Role,
+  TOKEN_PREFIX,
+  tokenDigest,
+  TokenFileEntry,
+  tokenFileEntry,
+  TokenId,
+  TokenInfo,
+  tokenIsLive,
+  TokenName,
+  TokenRecord,
+} from "./tokens.ts";
 export { inCandidateShare, preflightOf, shareCutoff, shareHash, targetOf } from "./share.ts";
 export {
   ContentMismatchError,

@@ -36,6 +36,11 @@ export const Buckets = {
   quarantine: "atlas_quarantine",
   /** The public keys agents trust, by key id (written by the control plane at start). */
   keys: "atlas_keys",
+  /**
+   * API tokens created through the API, by token id: names, roles and SHA-256 digests,
+   * never secrets (core/tokens.ts).
+   */
+  tokens: "atlas_tokens",
 } as const;
 
 /** Streams Atlas provisions. */

@@ -241,7 +241,10 @@ export type RegionRecord = z.infer<typeof RegionRecord>;
 export const AuditEvent = z.object({
   id: z.string(),
   at: Timestamp,
+  /** Who acted: an API token's name, or a component (`coordinator:us-east`). */
   actor: z.string(),
+  /** The id of the API token that acted (`tok_…`, `file:<name>`), when one did. */
+  actorId: z.string().optional(),
   action: z.string(),
   config: ConfigName.optional(),
   region: SimpleName.optional(),

@@ -15,7 +15,14 @@ import {
   runMain,
   untilStopSignal,
 } from "@atlas/store";
-import { generateSigningKey, Signer, SigningKeyFile } from "@atlas/core";
+import {
+  generateSigningKey,
+  generateTokenSecret,
+  parseTokensFile,
+  Signer,
+  SigningKeyFile,
+  tokenFileEntry,
+} from "@atlas/core";
 import { makePki, type Pki, pkiIn, serverTls, startSupercluster } from "@atlas/testkit";
 import { startControl } from "@atlas/control";
 import { nginxMissing, TestNginx } from "@atlas/agent/nginx_testing";
@@ -145,9 +152,15 @@ async function main(): Promise<number> {
   const key = SigningKeyFile.parse(JSON.parse(
     await readOrCreate(keyFile, () => JSON.stringify(generateSigningKey(), null, 2)),
   ));
+  // The admin secret is the CLI's credential (mode 0600, like ~/.vault-token); the control
+  // plane gets only its digest, from tokens.json, as a production one would.
   const tokenFile = `${dataDir}/admin.token`;
-  const token =
-    (await readOrCreate(tokenFile, () => crypto.randomUUID().replaceAll("-", "") + "\n")).trim();
+  const token = (await readOrCreate(tokenFile, () => generateTokenSecret() + "\n")).trim();
+  const tokensFile = `${dataDir}/tokens.json`;
+  await Deno.writeTextFile(
+    tokensFile,
+    JSON.stringify([tokenFileEntry("admin", "admin", token)], null, 2) + "\n",
+  );
   const trustedKeysFile = `${dataDir}/trusted-keys.json`;
   await Deno.writeTextFile(
     trustedKeysFile,
@@ -203,7 +216,7 @@ async function main(): Promise<number> {
       ...(clientTls ? { natsTls: clientTls } : {}),
       port,
       signingKey: keyFile,
-      tokens: [{ name: "admin", token, role: "admin" }],
+      tokens: parseTokensFile(await Deno.readTextFile(tokensFile), tokensFile),
       regions,
     });
     cleanups.push(async () => await control[Symbol.asyncDispose]());
@@ -330,7 +343,7 @@ Atlas dev mode is up.
   NATS            primary ${natsUrl}; ${regions.map((r) => `${r} ${regionUrl(r)}`).join("; ")}${
       pki ? `\n  TLS             ${mutual ? "mutual, " : ""}CA ${pki.caFile}` : ""
     }
-  admin token     ${tokenFile}
+  admin token     ${tokenFile} (the CLI's; the control plane has its digest, ${tokensFile})
   trusted keys    ${trustedKeysFile}
   agents          ${perRegion} per region managing ${DEMO_CONFIG}, e.g. ${
       agents[0]!.dir

@@ -2,8 +2,13 @@
  * Appending to the audit log: a JetStream stream that denies delete and purge, one
  * subject per config. Every operator action and every automatic rollback lands here.
  *
+ * Every event appended inside {@linkcode withAuditActor} names the API token acting
+ * (`actorId`), so the control plane's services, which know only the actor's name, need
+ * not carry the token through every call.
+ *
  * @module
  */
+import { AsyncLocalStorage } from "node:async_hooks";
 import type { AtlasNats } from "./connect.ts";
 import { AuditEvent, Subjects } from "@atlas/core";
 import { retryTransient } from "./retry.ts";
@@ -12,6 +17,27 @@ import { retryTransient } from "./retry.ts";
 export type AuditInput = Omit<AuditEvent, "id" | "at" | "details"> & {
   details?: Record<string, unknown>;
 };
+
+/** The API token on whose behalf events are appended. */
+export interface AuditActor {
+  /** The token's id (`tok_…`, `file:<name>`). */
+  id: string;
+}
+
+const _actor = new AsyncLocalStorage<AuditActor>();
+
+/**
+ * Runs `fn` so that every audit event it appends (that sets no `actorId` itself) names
+ * `actor.id` as its `actorId`.
+ *
+ * @example
+ * ```ts
+ * await withAuditActor({ id: "tok_0123456789abcdef" }, () => publishVersion(ctx, "web", body, "alice"));
+ * ```
+ */
+export function withAuditActor<T>(actor: AuditActor, fn: () => T): T {
+  return _actor.run(actor, fn);
+}
 
 /**
  * Appends one audit event (retrying through a leader election; deduplicated by id, so a
@@ -27,6 +53,7 @@ export async function appendAudit(nats: AtlasNats, input: AuditInput): Promise<A
     id: crypto.randomUUID(),
     at: new Date().toISOString(),
     details: {},
+    ..._actorIdOf(input),
     ...input,
   });
   await retryTransient(
@@ -37,4 +64,17 @@ export async function appendAudit(nats: AtlasNats, input: AuditInput): Promise<A
     { what: "Appending to the audit log" },
   );
   return event;
+}
+
+/**
+ * The API token of the current {@linkcode withAuditActor} scope, if any: for any other
+ * writer of audit events, so that every event names the token.
+ */
+export function currentAuditActor(): AuditActor | undefined {
+  return _actor.getStore();
+}
+
+function _actorIdOf(input: AuditInput): { actorId?: string } {
+  const id = currentAuditActor()?.id;
+  return id !== undefined && input.actorId === undefined ? { actorId: id } : {};
 }

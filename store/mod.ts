@@ -31,7 +31,13 @@ export {
   syncDir,
   writeFileAtomic,
 } from "./atomic.ts";
-export { appendAudit, type AuditInput } from "./audit.ts";
+export {
+  appendAudit,
+  type AuditActor,
+  type AuditInput,
+  currentAuditActor,
+  withAuditActor,
+} from "./audit.ts";
 export { BlobCopyError, type BlobOrigin, readBlob, readMirroredBlob } from "./blob_mirror.ts";
 export { type BlobCopyCheck, checkBlobCopy, rebuildBlobCopy } from "./compat/mirror_start.ts";
 export {
@@ -155,3 +161,4 @@ export {
   StreamPublisher,
   type StreamPublishOptions,
 } from "./stream_publish.ts";
+export { revokeToken, storeToken } from "./tokens.ts";

@@ -85,6 +85,7 @@ export async function provision(nats: AtlasNats, options: ProvisionOptions = {})
     await ensureKv(nats, Buckets.alerts, { history: 1, replicas, ...placement });
     await ensureKv(nats, Buckets.quarantine, { history: 1, replicas, ...placement });
     await ensureKv(nats, Buckets.keys, { history: 1, replicas, ...placement });
+    await ensureKv(nats, Buckets.tokens, { history: 4, replicas, ...placement });
     if (!(await nats.streamInfo(`OBJ_${Buckets.blobs}`))) {
       await nats.objm.create(Buckets.blobs, {
         replicas,

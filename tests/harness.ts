@@ -13,7 +13,7 @@ import {
   leaseHolder,
   loadSigner,
 } from "@atlas/store";
-import { generateSigningKey } from "@atlas/core";
+import { generateSigningKey, tokenFileEntry } from "@atlas/core";
 import { RegionCoordinator } from "@atlas/coordinator";
 import { type HasLog, tempDir, waitFor } from "@atlas/testkit";
 import { type ControlServer, startControl } from "@atlas/control";
@@ -63,7 +63,7 @@ export async function startTestControl(
     nats,
     port: 0,
     signingKey: signingKeyFile,
-    tokens: [{ name: "tester", token: TOKEN, role: "admin" }],
+    tokens: [tokenFileEntry("tester", "admin", TOKEN)],
     ...(options.regions ? { regions: options.regions } : {}),
     ...(options.replicas ? { replicas: options.replicas } : {}),
     ...(options.natsTls ? { natsTls: options.natsTls } : {}),
