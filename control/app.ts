@@ -10,7 +10,7 @@ import {
   Buckets,
   generateSigningKey,
   generateTokenSecret,
-  parseQuarantineKey,
+  QuarantineRecord,
   Signer,
   type TokenFileEntry,
   tokenFileEntry,
@@ -20,14 +20,15 @@ import {
   type AtlasNats,
   componentLogger,
   controlMetrics,
-  listKeys,
+  type ControlView,
   Registry,
   UnavailableError,
   withAuditActor,
 } from "@atlas/store";
 import { TokenAuth } from "./auth.ts";
 import { BucketCache } from "./bucket_cache.ts";
-import { type ControlDeps, createContext } from "./context.ts";
+import { listAlerts } from "./alerts.ts";
+import { type ControlContext, type ControlDeps, createContext, readAll } from "./context.ts";
 import { errorResponse, MethodNotAllowedError } from "./errors.ts";
 import { IdempotencyStore } from "./idempotency.ts";
 import { metaRoutes, type OpenApiDocument, openApiDocument } from "./openapi.ts";
@@ -68,18 +69,23 @@ async function _natsHealth(nats: AtlasNats): Promise<{ connected: boolean; serve
   return { connected, ...(connected ? { server: nats.nc.getServer() } : {}) };
 }
 
-/** Quarantine entries per region, for the metrics (read when Prometheus scrapes). */
-async function _quarantined(nats: AtlasNats): Promise<{ region: string; count: number }[]> {
-  const counts = new Map<string, number>();
-  const kv = await nats.kv(Buckets.quarantine);
-  for (const key of await listKeys(nats, Buckets.quarantine)) {
-    const q = parseQuarantineKey(key);
-    // A released entry stays listed until its delete marker is gone.
-    if (q && (await kv.get(key))?.operation === "PUT") {
-      counts.set(q.region, (counts.get(q.region) ?? 0) + 1);
-    }
-  }
-  return [...counts].map(([region, count]) => ({ region, count }));
+/** What the metrics read when Prometheus scrapes: quarantine and open alerts per region. */
+async function _view(ctx: ControlContext): Promise<ControlView> {
+  const count = <K extends string>(keys: K[]) => {
+    const counts = new Map<K, number>();
+    for (const k of keys) counts.set(k, (counts.get(k) ?? 0) + 1);
+    return [...counts];
+  };
+  const quarantine = await readAll(ctx, Buckets.quarantine, QuarantineRecord);
+  const alerts = await listAlerts(ctx);
+  return {
+    quarantined: count(quarantine.map((q) => q.value.region))
+      .map(([region, n]) => ({ region, count: n })),
+    alerts: count(alerts.map((a) => `${a.region} ${a.kind}`)).map(([key, n]) => {
+      const [region, kind] = key.split(" ") as [string, string];
+      return { region, kind, count: n };
+    }),
+  };
 }
 
 /** Writes fail at once (503) after this long without NATS. */
@@ -112,7 +118,7 @@ export function createAppWithAuth(deps: AppDeps): { app: ControlApp; auth: Token
   const idempotency = new IdempotencyStore(deps.nats);
   const app = new OpenAPIHono<ControlEnv>({ defaultHook: validationHook });
 
-  const metrics = controlMetrics(new Registry(), () => _quarantined(deps.nats));
+  const metrics = controlMetrics(new Registry(), () => _view(ctx));
   app.use("*", async (c, next) => {
     const start = performance.now();
     try {

@@ -23,19 +23,35 @@ import {
   SigningKeyFile,
   tokenFileEntry,
 } from "@atlas/core";
-import { makePki, type Pki, pkiIn, serverTls, startSupercluster } from "@atlas/testkit";
+import {
+  findPrometheus,
+  makePki,
+  type Pki,
+  pkiIn,
+  type Prometheus,
+  reservePort,
+  scrapeConfig,
+  type ScrapeJob,
+  serverTls,
+  startPrometheus,
+  startSupercluster,
+} from "@atlas/testkit";
 import { startControl } from "@atlas/control";
 import { nginxMissing, TestNginx } from "@atlas/agent/nginx_testing";
 import { ensureNatsServer } from "./setup.ts";
 
 const USAGE =
   `Usage: deno task dev [--port 8080] [--data-dir .atlas/dev] [--regions us-east,eu-west]
-                     [--agents-per-region 10] [--tls] [--mtls]
+                     [--agents-per-region 10] [--tls] [--mtls] [--prometheus-port 9090]
 
 Starts nats-server (or uses ATLAS_NATS_URL), the control plane, a coordinator per region
 and demo agents. --tls makes a throw-away CA and certificates under <data dir>/tls and
 runs NATS with TLS on client connections, routes and gateways (every component verifies the
-server against that CA); --mtls also requires client certificates.`;
+server against that CA); --mtls also requires client certificates.
+
+Every part serves Prometheus metrics; <data dir>/prometheus.yml scrapes them all (with the
+rules of deploy/prometheus). --prometheus-port also runs Debian's prometheus with it there.`;
+const RULES = new URL("../deploy/prometheus/atlas.rules.yml", import.meta.url).pathname;
 
 const AGENT_MAIN = new URL("../agent/main.ts", import.meta.url).pathname;
 const COORDINATOR_MAIN = new URL("../coordinator/main.ts", import.meta.url).pathname;
@@ -109,6 +125,7 @@ async function main(): Promise<number> {
       "agents-per-region": { type: "string", default: "10" },
       tls: { type: "boolean", default: false },
       mtls: { type: "boolean", default: false },
+      "prometheus-port": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -220,6 +237,7 @@ async function main(): Promise<number> {
       regions,
     });
     cleanups.push(async () => await control[Symbol.asyncDispose]());
+    const scrape: ScrapeJob[] = [{ job: "control", targets: [new URL(control.url).host] }];
 
     await ensureDemoConfig(control.url, token);
 
@@ -309,8 +327,19 @@ async function main(): Promise<number> {
       );
       files.push(`${batch.dir}/agent.json`);
       agents.push(batch);
+      const agentsMetrics = `127.0.0.1:${reservePort()}`;
+      const coordinatorMetrics = `127.0.0.1:${reservePort()}`;
+      scrape.push(
+        { job: `agents-${region}`, targets: [agentsMetrics] },
+        { job: `coordinator-${region}`, targets: [coordinatorMetrics] },
+      );
       cleanups.push(
-        spawn(`agents ${region}`, [AGENT_MAIN, ...files.flatMap((f) => ["--config", f])]),
+        spawn(`agents ${region}`, [
+          AGENT_MAIN,
+          ...files.flatMap((f) => ["--config", f]),
+          "--metrics-port",
+          agentsMetrics.split(":")[1]!,
+        ]),
       );
       cleanups.push(spawn(`coordinator ${region}`, [
         COORDINATOR_MAIN,
@@ -322,8 +351,29 @@ async function main(): Promise<number> {
         keyFile,
         "--replica",
         `dev-${region}`,
+        "--metrics-port",
+        coordinatorMetrics.split(":")[1]!,
         ...tlsFlags,
       ]));
+    }
+
+    // Prometheus: a scrape configuration of every part, and the server itself when asked.
+    const prometheusYml = `${dataDir}/prometheus.yml`;
+    await Deno.writeTextFile(prometheusYml, scrapeConfig(scrape, { ruleFiles: [RULES] }));
+    let prometheus: Prometheus | undefined;
+    if (values["prometheus-port"] !== undefined) {
+      if (!findPrometheus()) {
+        console.log("dev: no prometheus installed (apt-get install -y prometheus): not started");
+      } else {
+        prometheus = await startPrometheus({
+          jobs: scrape,
+          dir: `${dataDir}/prometheus`,
+          listen: `127.0.0.1:${Number(values["prometheus-port"])}`,
+          ruleFiles: [RULES],
+        });
+        const started = prometheus;
+        cleanups.push(async () => await started[Symbol.asyncDispose]());
+      }
     }
 
     const devJson = {
@@ -334,6 +384,9 @@ async function main(): Promise<number> {
       tokenFile,
       trustedKeysFile,
       agents,
+      metrics: Object.fromEntries(scrape.map((j) => [j.job, j.targets[0]])),
+      prometheusYml,
+      ...(prometheus ? { prometheusUrl: prometheus.url } : {}),
     };
     await Deno.writeTextFile(`${dataDir}/dev.json`, JSON.stringify(devJson, null, 2) + "\n");
 
@@ -344,6 +397,11 @@ Atlas dev mode is up.
       pki ? `\n  TLS             ${mutual ? "mutual, " : ""}CA ${pki.caFile}` : ""
     }
   admin token     ${tokenFile} (the CLI's; the control plane has its digest, ${tokensFile})
+  metrics         every part's GET /metrics; scrape config ${prometheusYml}${
+      prometheus
+        ? `\n  prometheus      ${prometheus.url}   (rules: deploy/prometheus/atlas.rules.yml)`
+        : ""
+    }
   trusted keys    ${trustedKeysFile}
   agents          ${perRegion} per region managing ${DEMO_CONFIG}, e.g. ${
       agents[0]!.dir

@@ -279,24 +279,47 @@ export interface ControlMetrics {
   requests: Histogram<"method" | "route" | "status">;
 }
 
+/** What the control plane reads from NATS when Prometheus scrapes it. */
+export interface ControlView {
+  /** Quarantine entries (an agent fenced off a config, or off every config) per region. */
+  quarantined: { region: string; count: number }[];
+  /** Open alerts per region and kind. */
+  alerts: { region: string; kind: string; count: number }[];
+}
+
 /**
- * The metrics of the control plane. `quarantined`, when given, is read at scrape time:
- * the quarantine entries (agent and config) per region.
+ * The metrics of the control plane. `view`, when given, is read once per scrape, for the
+ * quarantine and open-alert gauges.
  */
 export function controlMetrics(
   registry: Registry = new Registry(),
-  quarantined?: () => Promise<{ region: string; count: number }[]>,
+  view?: () => Promise<ControlView>,
 ): ControlMetrics {
   _retryMetrics(registry);
-  if (quarantined) {
+  if (view) {
+    // One read serves both gauges of a scrape.
+    let reading: Promise<ControlView> | undefined;
+    const read = () => (reading ??= view().finally(() => setTimeout(() => reading = undefined, 0)));
     new Gauge({
       name: "atlas_quarantined_agents",
       help: "Quarantine entries (an agent fenced off a config, or off every config) per region",
       labelNames: ["region"],
       registers: [registry],
       async collect() {
+        const v = await read();
         this.reset();
-        for (const { region, count } of await quarantined()) this.set({ region }, count);
+        for (const { region, count } of v.quarantined) this.set({ region }, count);
+      },
+    });
+    new Gauge({
+      name: "atlas_open_alerts",
+      help: "Open alerts (rolled_back, stalled, drift, failure_cluster, ...) per region and kind",
+      labelNames: ["region", "kind"],
+      registers: [registry],
+      async collect() {
+        const v = await read();
+        this.reset();
+        for (const { region, kind, count } of v.alerts) this.set({ region, kind }, count);
       },
     });
   }

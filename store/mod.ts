@@ -122,6 +122,7 @@ export {
   agentMetrics,
   type ControlMetrics,
   controlMetrics,
+  type ControlView,
   type CoordinatorMetrics,
   coordinatorMetrics,
   type FleetView,

@@ -16,6 +16,15 @@ export { type ActivateOptions, activateVersion, agentRecord, storeVersion } from
 export { GatewayLinks, GatewayProxy } from "./gateway_links.ts";
 export { makePki, type Pki, PkiError, pkiIn } from "./pki.ts";
 export {
+  findPrometheus,
+  Prometheus,
+  PrometheusError,
+  type PrometheusOptions,
+  scrapeConfig,
+  type ScrapeJob,
+  startPrometheus,
+} from "./prometheus.ts";
+export {
   findNatsServer,
   NatsCluster,
   type NatsClusterOptions,
