@@ -23,16 +23,17 @@ import {
   RolloutState,
 } from "@atlas/core";
 import {
-  appendAudit,
+  audited,
+  type AuditInput,
   CasContentionError,
   casUpdate,
+  type IntentResolver,
   readKv,
   releaseActiveRollout,
   retryTransient,
   RolloutContentionError,
   type Stored,
   updateRollout,
-  type UpdateRolloutResult,
 } from "@atlas/store";
 import type { KV } from "@nats-io/kv";
 import type { StartRolloutBody } from "./api.ts";
@@ -224,17 +225,7 @@ export async function startRollout(
     createdBy: actor,
     updatedAt: at,
   });
-  await _lock(ctx, name, id);
-  const kv = await _kv(ctx);
-  try {
-    await retryTransient(() => kv.create(id, JSON.stringify(record)), {
-      what: `Writing rollout ${id}`,
-    });
-  } catch (e) {
-    await releaseActiveRollout(ctx.nats, name, id).catch(() => {});
-    throw e;
-  }
-  await appendAudit(ctx.nats, {
+  const planned = {
     actor,
     action: "rollout.start",
     config: name,
@@ -246,8 +237,40 @@ export async function startRollout(
       preflight: stages[0]?.preflight === true,
       ...(body.allowNoCoordinator ? { allowNoCoordinator: true } : {}),
     },
+  };
+  await audited(ctx.nats, planned, async () => {
+    await _lock(ctx, name, id);
+    const kv = await _kv(ctx);
+    try {
+      await retryTransient(() => kv.create(id, JSON.stringify(record)), {
+        what: `Writing rollout ${id}`,
+      });
+    } catch (e) {
+      await releaseActiveRollout(ctx.nats, name, id).catch(() => {});
+      throw e;
+    }
   });
   return record;
+}
+
+/**
+ * Resolves a `rollout.start` intent left by a crash: it happened when the rollout record
+ * exists. When it does not, the config's active key the start may have taken is released,
+ * so the next rollout is not refused because of it.
+ */
+export function resolveStartIntent(ctx: ControlContext): IntentResolver {
+  return async (intent) => {
+    const id = String(intent.event.details["rolloutId"]);
+    const kv = await _kv(ctx);
+    const found = await retryTransient(() => readKv(kv, id, RolloutRecord), {
+      what: `Reading rollout ${id}`,
+    });
+    if (found) return { happened: true, event: intent.event };
+    if (intent.event.config !== undefined) {
+      await releaseActiveRollout(ctx.nats, intent.event.config, id);
+    }
+    return { happened: false, reason: `rollout ${id} was never written` };
+  };
 }
 
 /** What an operator can do to a rollout. */
@@ -293,17 +316,32 @@ export async function changeRollout(
   const reason = options.reason ?? `${PAST[action]} by ${actor}`;
   const known = await _readRollout(ctx, id);
   const event: RolloutEvent = action === "promote" ? { type: action } : { type: action, reason };
-  let result: UpdateRolloutResult;
-  try {
-    result = await updateRollout(ctx.nats, id, () => event, {
-      by: actor,
-      known,
-      maxAttempts: CAS_ATTEMPTS,
-    });
-  } catch (e) {
-    if (e instanceof RolloutContentionError) throw new ConflictError(e.message, { cause: e });
-    throw e;
-  }
+  const planned = {
+    actor,
+    action: `rollout.${action}`,
+    config: known.value.config,
+    version: known.value.version,
+    details: { rolloutId: id, after: known.value.transitions.length, reason },
+  };
+  const result = await audited(ctx.nats, planned, async () => {
+    try {
+      return await updateRollout(ctx.nats, id, () => event, {
+        by: actor,
+        known,
+        maxAttempts: CAS_ATTEMPTS,
+      });
+    } catch (e) {
+      if (e instanceof RolloutContentionError) throw new ConflictError(e.message, { cause: e });
+      throw e;
+    }
+  }, {
+    record: (r) =>
+      "skipped" in r ? null : _changeEvent(planned, {
+        from: r.previous.value.state,
+        to: r.stored.value.state,
+        stage: r.stored.value.stage,
+      }),
+  });
   if ("skipped" in result) {
     if (result.skipped === "illegal") {
       throw new ConflictError(result.error.message, {
@@ -316,20 +354,39 @@ export async function changeRollout(
   }
   const next = result.stored.value;
   if (next.state === RolloutState.aborted) await releaseActiveRollout(ctx.nats, next.config, id);
-  await appendAudit(ctx.nats, {
-    actor,
-    action: `rollout.${action}`,
-    config: next.config,
-    version: next.version,
-    details: {
-      rolloutId: id,
-      from: result.previous.value.state,
-      to: next.state,
-      stage: next.stage,
-      reason,
-    },
-  });
   return next;
+}
+
+function _changeEvent(
+  planned: AuditInput,
+  transition: { from: string; to: string; stage: number },
+): AuditInput {
+  const { rolloutId, reason } = planned.details ?? {};
+  const { from, to, stage } = transition;
+  return { ...planned, details: { rolloutId, from, to, stage, reason } };
+}
+
+/**
+ * Resolves a `rollout.<action>` intent left by a crash: it happened when the rollout has
+ * a transition by the intent's actor after the ones it had when the intent was written.
+ * An abort found this way also releases the config's active key.
+ */
+export function resolveChangeIntent(ctx: ControlContext): IntentResolver {
+  return async (intent) => {
+    const id = String(intent.event.details["rolloutId"]);
+    const after = Number(intent.event.details["after"]);
+    const kv = await _kv(ctx);
+    const found = await retryTransient(() => readKv(kv, id, RolloutRecord), {
+      what: `Reading rollout ${id}`,
+    });
+    const mine = found?.value.transitions.slice(after)
+      .find((t) => t.by === intent.event.actor && t.at >= intent.at);
+    if (!found || !mine) return { happened: false, reason: `rollout ${id} has no such transition` };
+    if (mine.to === RolloutState.aborted) {
+      await releaseActiveRollout(ctx.nats, found.value.config, id);
+    }
+    return { happened: true, event: _changeEvent(intent.event, mine) };
+  };
 }
 
 /**

@@ -31,7 +31,16 @@ export {
   syncDir,
   writeFileAtomic,
 } from "./atomic.ts";
-export { appendAudit, type AuditInput } from "./audit.ts";
+export { appendAudit, appendAuditOnce, type AuditInput } from "./audit.ts";
+export {
+  audited,
+  type AuditedOptions,
+  type IntentOutcome,
+  type IntentResolver,
+  recoverIntents,
+  type RecoverOptions,
+  type RecoveryReport,
+} from "./journal.ts";
 export {
   type BlobCopyCheck,
   BlobCopyError,
