@@ -1,0 +1,161 @@
+import assert from "node:assert/strict";
+import {
+  AuditEvent,
+  AuditIntent,
+  Buckets,
+  ConfigRecord,
+  type RolloutRecord,
+  Streams,
+  Subjects,
+} from "@atlas/core";
+import { type AtlasNats, readKv, updateRollout, writePointer } from "@atlas/store";
+import { storeVersion } from "@atlas/testkit";
+import { createContext } from "./context.ts";
+import { recoverAudit } from "./server.ts";
+import { controlTest, createConfig, publish } from "./testing.ts";
+
+async function events(nats: AtlasNats): Promise<AuditEvent[]> {
+  const { state } = await nats.jsm.streams.info(Streams.audit);
+  const out: AuditEvent[] = [];
+  for (let seq = state.first_seq; state.messages > 0 && seq <= state.last_seq; seq++) {
+    const m = await nats.jsm.direct.getMessage(Streams.audit, { seq });
+    if (m) out.push(AuditEvent.parse(m.json()));
+  }
+  return out;
+}
+
+/** Leaves an intent as a writer that died right after writing it would. */
+async function leaveIntent(nats: AtlasNats, id: string, event: AuditIntent["event"]) {
+  const intent = AuditIntent.parse({ id, at: new Date(Date.now() - 1_000).toISOString(), event });
+  await nats.js.publish(Subjects.intent(id), JSON.stringify(intent));
+}
+
+async function latestVersion(nats: AtlasNats, name: string): Promise<number> {
+  return (await readKv(await nats.kv(Buckets.configs), name, ConfigRecord))!.value.latestVersion;
+}
+
+controlTest(
+  "recovery records a publish that died before its event and raises latestVersion",
+  async ({
+    api,
+    nats,
+    signer,
+  }) => {
+    await createConfig(api, "web");
+    await publish(api, "web", { n: 1 });
+    // Died after creating v2 (nothing else), and another publish died before creating any.
+    const v2 = await storeVersion(nats, signer, "web", 2, '{"n":2}');
+    await leaveIntent(nats, "pub-made", {
+      actor: "fixture",
+      action: "version.publish",
+      config: "web",
+      details: { digest: v2.digest, size: v2.size, createdAt: v2.createdAt, after: 1 },
+    });
+    await leaveIntent(nats, "pub-lost", {
+      actor: "fixture",
+      action: "version.publish",
+      config: "web",
+      details: {
+        digest: v2.digest,
+        size: v2.size,
+        createdAt: "2020-01-01T00:00:00.000Z",
+        after: 1,
+      },
+    });
+    // And v3 was written with no intent at all (before this mechanism): only the number lags.
+    await storeVersion(nats, signer, "web", 3, '{"n":3}');
+    assert.equal(await latestVersion(nats, "web"), 1);
+
+    const report = await recoverAudit(createContext({ nats, signer }));
+    assert.deepEqual(report.recovered.map((e) => [e.id, e.action, e.version, e.recovered]), [
+      ["pub-made", "version.publish", 2, true],
+    ]);
+    assert.deepEqual(report.abandoned.map((e) => [e.id, e.details["action"]]), [
+      ["pub-lost", "version.publish"],
+    ]);
+    assert.deepEqual(report.repaired, ["web"]);
+    assert.equal(await latestVersion(nats, "web"), 3);
+    const publishes = (await events(nats)).filter((e) => e.action === "version.publish");
+    assert.deepEqual(publishes.map((e) => e.version), [1, 2]);
+    assert.deepEqual(publishes[1]?.details, { digest: v2.digest, size: v2.size });
+    // The next publish takes the next number.
+    assert.equal(await publish(api, "web", { n: 4 }), 4);
+  },
+);
+
+controlTest(
+  "recovery records a pointer move and a rollout action that died before their events",
+  async ({
+    api,
+    nats,
+    signer,
+  }) => {
+    await createConfig(api, "web");
+    await publish(api, "web", { n: 1 });
+    const v2 = await publish(api, "web", { n: 2 });
+    await api.ok(200, "POST", "/v1/configs/web/activate", { body: { version: 1 } });
+    // An activation of v2 in us-east that stored its pointer, then died.
+    const record = await api.ok<Record<string, unknown>>(
+      200,
+      "GET",
+      `/v1/configs/web/versions/${v2}`,
+    );
+    await leaveIntent(nats, "move", {
+      actor: "alice",
+      action: "pointer.activate",
+      config: "web",
+      region: "us-east",
+      details: {},
+    });
+    await writePointer(nats, signer, "us-east", "web", (cur) => ({
+      active: record as never,
+      history: cur ? [cur.active.version] : [],
+      reason: "activate v2 (audit move)",
+    }), { issuedBy: "alice" });
+    // An activation in eu-west that died before it moved anything.
+    await leaveIntent(nats, "no-move", {
+      actor: "alice",
+      action: "pointer.activate",
+      config: "web",
+      region: "eu-west",
+      details: {},
+    });
+    // A pause that was written, then died.
+    const rollout = await api.ok<RolloutRecord>(201, "POST", "/v1/configs/web/rollouts", {
+      body: { version: 2, strategy: "immediate", allowNoCoordinator: true },
+    });
+    await leaveIntent(nats, "pause", {
+      actor: "alice",
+      action: "rollout.pause",
+      config: "web",
+      version: 2,
+      details: { rolloutId: rollout.id, after: rollout.transitions.length, reason: "lunch" },
+    });
+    await updateRollout(nats, rollout.id, () => ({ type: "pause", reason: "lunch" }), {
+      by: "alice",
+    });
+
+    const report = await recoverAudit(createContext({ nats, signer }));
+    const recovered = new Map(report.recovered.map((e) => [e.id, e]));
+    assert.deepEqual([...recovered.keys()].sort(), ["move", "pause"]);
+    assert.deepEqual(recovered.get("move")?.details, {
+      previousVersion: 1,
+      seq: 2,
+      changed: true,
+    });
+    assert.equal(recovered.get("move")?.version, 2);
+    assert.deepEqual(recovered.get("pause")?.details, {
+      rolloutId: rollout.id,
+      from: "running",
+      to: "paused",
+      stage: 0,
+      reason: "lunch",
+    });
+    assert.deepEqual(report.abandoned.map((e) => e.id), ["no-move"]);
+    // Recovery is idempotent: a second start-up finds nothing to do.
+    const again = await recoverAudit(createContext({ nats, signer }));
+    assert.deepEqual([again.recovered, again.abandoned, again.repaired], [[], [], []]);
+    const all = await events(nats);
+    assert.equal(all.filter((e) => e.id === "move" || e.id === "pause").length, 2);
+  },
+);
