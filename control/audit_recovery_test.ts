@@ -4,6 +4,8 @@ import {
   AuditIntent,
   Buckets,
   ConfigRecord,
+  quarantineKey,
+  QuarantineRecord,
   type RolloutRecord,
   Streams,
   Subjects,
@@ -159,3 +161,45 @@ controlTest(
     assert.equal(all.filter((e) => e.id === "move" || e.id === "pause").length, 2);
   },
 );
+
+controlTest("recovery records quarantine changes that died before their events", async ({
+  nats,
+  signer,
+}) => {
+  const kv = await nats.kv(Buckets.quarantine);
+  const record = (agent: string) =>
+    JSON.stringify(QuarantineRecord.parse({
+      region: "us-east",
+      agent,
+      config: "web",
+      reason: "failed web 3 times",
+      rolloutId: "r-20260102030405-aaaaaa",
+      at: new Date().toISOString(),
+    }));
+  const quarantine = (agent: string) => ({
+    actor: "coordinator/us-east",
+    action: "agent.quarantine",
+    config: "web",
+    region: "us-east",
+    details: { agent, reason: "failed web 3 times", rolloutId: "r-20260102030405-aaaaaa" },
+  });
+  // A coordinator quarantined a1 and died; another died before quarantining a2.
+  await leaveIntent(nats, "q-made", quarantine("a1"));
+  await kv.put(quarantineKey("us-east", "a1", "web"), record("a1"));
+  await leaveIntent(nats, "q-lost", quarantine("a2"));
+  // An operator's release of a3 deleted its record and died; one of a4 deleted nothing.
+  await kv.put(quarantineKey("us-east", "a4", "web"), record("a4"));
+  const release = (agent: string) => ({
+    actor: "alice",
+    action: "agent.release",
+    region: "us-east",
+    details: { agent, keys: [quarantineKey("us-east", agent, "web")] },
+  });
+  await leaveIntent(nats, "r-made", release("a3"));
+  await leaveIntent(nats, "r-lost", release("a4"));
+
+  const report = await recoverAudit(createContext({ nats, signer }));
+  assert.deepEqual(report.recovered.map((e) => e.id).sort(), ["q-made", "r-made"]);
+  assert.deepEqual(report.abandoned.map((e) => e.id).sort(), ["q-lost", "r-lost"]);
+  assert.equal((await events(nats)).length, 4);
+});

@@ -6,8 +6,14 @@
  *
  * @module
  */
-import { audited, type IntentResolver, retryTransient } from "@atlas/store";
-import { Buckets, isSimpleName, parseQuarantineKey, QuarantineRecord } from "@atlas/core";
+import { audited, type IntentResolver, readKv, retryTransient } from "@atlas/store";
+import {
+  Buckets,
+  isSimpleName,
+  parseQuarantineKey,
+  quarantineKey,
+  QuarantineRecord,
+} from "@atlas/core";
 import type { QuarantineView, ReleaseResult } from "./api.ts";
 import { checkConfigName, checkRegionName, type ControlContext, readAll } from "./context.ts";
 import { InvalidRequestError, NotFoundError } from "./errors.ts";
@@ -160,5 +166,27 @@ export function resolveReleaseIntent(ctx: ControlContext): IntentResolver {
       happened: true,
       event: { ...intent.event, details: { ...intent.event.details, ...details } },
     };
+  };
+}
+
+/**
+ * Resolves an `agent.quarantine` intent a coordinator left by dying: it happened when the
+ * agent's quarantine record for the config names the intent's rollout.
+ */
+export function resolveQuarantineIntent(ctx: ControlContext): IntentResolver {
+  return async (intent) => {
+    const { region, config } = intent.event;
+    const agent = intent.event.details["agent"];
+    if (region === undefined || config === undefined || typeof agent !== "string") {
+      return { happened: false, reason: "the intent does not name a region, agent and config" };
+    }
+    const kv = await ctx.nats.kv(Buckets.quarantine);
+    const key = quarantineKey(region, agent, config);
+    const found = await retryTransient(() => readKv(kv, key, QuarantineRecord), {
+      what: `Reading ${key}`,
+    });
+    return found && found.value.rolloutId === intent.event.details["rolloutId"]
+      ? { happened: true, event: intent.event }
+      : { happened: false, reason: `${key} does not hold this quarantine` };
   };
 }

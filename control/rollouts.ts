@@ -367,9 +367,10 @@ function _changeEvent(
 }
 
 /**
- * Resolves a `rollout.<action>` intent left by a crash: it happened when the rollout has
- * a transition by the intent's actor after the ones it had when the intent was written.
- * An abort found this way also releases the config's active key.
+ * Resolves a `rollout.<action>` intent left by a crash (an operator's action, or a
+ * coordinator's `rollout.succeeded` / `rollout.rolled_back`): it happened when the rollout
+ * has a transition by the intent's actor after the ones it had when the intent was
+ * written. An end found this way also releases the config's active key.
  */
 export function resolveChangeIntent(ctx: ControlContext): IntentResolver {
   return async (intent) => {
@@ -379,10 +380,11 @@ export function resolveChangeIntent(ctx: ControlContext): IntentResolver {
     const found = await retryTransient(() => readKv(kv, id, RolloutRecord), {
       what: `Reading rollout ${id}`,
     });
-    const mine = found?.value.transitions.slice(after)
-      .find((t) => t.by === intent.event.actor && t.at >= intent.at);
+    // The actor's first transition after the intent (a coordinator's clock may be a
+    // test's, so its transition times are not compared with the intent's).
+    const mine = found?.value.transitions.slice(after).find((t) => t.by === intent.event.actor);
     if (!found || !mine) return { happened: false, reason: `rollout ${id} has no such transition` };
-    if (mine.to === RolloutState.aborted) {
+    if (isFinal(mine.to as RolloutState)) {
       await releaseActiveRollout(ctx.nats, found.value.config, id);
     }
     return { happened: true, event: _changeEvent(intent.event, mine) };

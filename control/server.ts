@@ -25,7 +25,7 @@ import type { TokenSpec } from "./auth.ts";
 import { type ControlContext, createContext, trustedKeysOf } from "./context.ts";
 import { repairLatestVersions, resolveConfigPutIntent } from "./configs.ts";
 import { resolveMoveIntent } from "./pointer_moves.ts";
-import { resolveReleaseIntent } from "./quarantine.ts";
+import { resolveQuarantineIntent, resolveReleaseIntent } from "./quarantine.ts";
 import { resolveChangeIntent, resolveStartIntent, RolloutAction } from "./rollouts.ts";
 import { resolvePublishIntent } from "./versions.ts";
 
@@ -184,7 +184,10 @@ export function auditResolvers(ctx: ControlContext): Record<string, IntentResolv
     "pointer.rollback": resolveMoveIntent(ctx),
     "rollout.start": resolveStartIntent(ctx),
     ...Object.fromEntries(Object.values(RolloutAction).map((a) => [`rollout.${a}`, change])),
+    "rollout.succeeded": change,
+    "rollout.rolled_back": change,
     "agent.release": resolveReleaseIntent(ctx),
+    "agent.quarantine": resolveQuarantineIntent(ctx),
   };
 }
 
