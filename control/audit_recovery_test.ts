@@ -152,6 +152,7 @@ controlTest(
       to: "paused",
       stage: 0,
       reason: "lunch",
+      transition: 1,
     });
     assert.deepEqual(report.abandoned.map((e) => e.id), ["no-move"]);
     // Recovery is idempotent: a second start-up finds nothing to do.
@@ -202,4 +203,31 @@ controlTest("recovery records quarantine changes that died before their events",
   assert.deepEqual(report.recovered.map((e) => e.id).sort(), ["q-made", "r-made"]);
   assert.deepEqual(report.abandoned.map((e) => e.id).sort(), ["q-lost", "r-lost"]);
   assert.equal((await events(nats)).length, 4);
+});
+
+controlTest("a dead action is not credited with a transition another action recorded", async ({
+  api,
+  nats,
+  signer,
+}) => {
+  await createConfig(api, "web");
+  await publish(api, "web", { n: 1 });
+  const rollout = await api.ok<RolloutRecord>(201, "POST", "/v1/configs/web/rollouts", {
+    body: { version: 1, strategy: "immediate", allowNoCoordinator: true },
+  });
+  // alice's abort died before changing anything, while her second abort (an activate's
+  // supersede, say) made the transition and recorded it.
+  await leaveIntent(nats, "dead-abort", {
+    actor: "alice",
+    action: "rollout.abort",
+    config: "web",
+    version: 1,
+    details: { rolloutId: rollout.id, after: rollout.transitions.length, reason: "x" },
+  });
+  await api.ok(200, "POST", `/v1/rollouts/${rollout.id}/abort`, { body: {} });
+  const report = await recoverAudit(createContext({ nats, signer }));
+  assert.deepEqual(report.recovered, []);
+  assert.deepEqual(report.abandoned.map((e) => e.id), ["dead-abort"]);
+  const aborts = (await events(nats)).filter((e) => e.action === "rollout.abort");
+  assert.deepEqual(aborts.map((e) => e.details["transition"]), [1]);
 });

@@ -27,6 +27,7 @@ import {
   type AuditInput,
   CasContentionError,
   casUpdate,
+  findAuditEvent,
   type IntentResolver,
   readKv,
   releaseActiveRollout,
@@ -340,7 +341,7 @@ export async function changeRollout(
         from: r.previous.value.state,
         to: r.stored.value.state,
         stage: r.stored.value.stage,
-      }),
+      }, _transitionIndex(r.previous.value, r.stored.value)),
   });
   if ("skipped" in result) {
     if (result.skipped === "illegal") {
@@ -357,13 +358,35 @@ export async function changeRollout(
   return next;
 }
 
+/**
+ * The event of a rollout change. `index`: the change's place in `transitions` (none when
+ * it made no transition, as a promote), which tells it from another change at recovery.
+ */
 function _changeEvent(
   planned: AuditInput,
   transition: { from: string; to: string; stage: number },
+  index: number | undefined,
 ): AuditInput {
   const { rolloutId, reason } = planned.details ?? {};
   const { from, to, stage } = transition;
-  return { ...planned, details: { rolloutId, from, to, stage, reason } };
+  return {
+    ...planned,
+    details: {
+      rolloutId,
+      from,
+      to,
+      stage,
+      reason,
+      ...(index !== undefined ? { transition: index } : {}),
+    },
+  };
+}
+
+/** Where the change from `previous` to `next` put its transition, if it made one. */
+function _transitionIndex(previous: RolloutRecord, next: RolloutRecord): number | undefined {
+  return next.transitions.length > previous.transitions.length
+    ? next.transitions.length - 1
+    : undefined;
 }
 
 /**
@@ -380,14 +403,25 @@ export function resolveChangeIntent(ctx: ControlContext): IntentResolver {
     const found = await retryTransient(() => readKv(kv, id, RolloutRecord), {
       what: `Reading rollout ${id}`,
     });
-    // The actor's first transition after the intent (a coordinator's clock may be a
-    // test's, so its transition times are not compared with the intent's).
-    const mine = found?.value.transitions.slice(after).find((t) => t.by === intent.event.actor);
-    if (!found || !mine) return { happened: false, reason: `rollout ${id} has no such transition` };
-    if (isFinal(mine.to as RolloutState)) {
-      await releaseActiveRollout(ctx.nats, found.value.config, id);
+    if (!found) return { happened: false, reason: `rollout ${id} does not exist` };
+    // The actor's first transition after the intent that no event records yet (another
+    // change by the same actor may have made the one right after it).
+    const transitions = found.value.transitions;
+    for (let i = after; i < transitions.length; i++) {
+      const t = transitions[i]!;
+      if (t.by !== intent.event.actor) continue;
+      const recorded = await findAuditEvent(
+        ctx.nats,
+        (e) => e.details["rolloutId"] === id && e.details["transition"] === i,
+        { config: found.value.config, since: intent.at },
+      );
+      if (recorded) continue;
+      if (isFinal(t.to as RolloutState)) {
+        await releaseActiveRollout(ctx.nats, found.value.config, id);
+      }
+      return { happened: true, event: _changeEvent(intent.event, t, i) };
     }
-    return { happened: true, event: _changeEvent(intent.event, mine) };
+    return { happened: false, reason: `rollout ${id} has no such transition` };
   };
 }
 

@@ -394,7 +394,16 @@ export class StageDriver {
       if (ended) await releaseActiveRollout(this.#nats, rollout.config, rollout.id).catch(() => {});
       return ended;
     }, {
-      record: (ended) => ended && { ...planned, details: { rolloutId: rollout.id, reason } },
+      record: (ended) =>
+        ended && {
+          ...planned,
+          // Its place in `transitions`: what tells this end from another at recovery.
+          details: {
+            rolloutId: rollout.id,
+            reason,
+            transition: ended.value.transitions.length - 1,
+          },
+        },
     });
     if (!stored) return;
     this.#log.info("rollout ended", { rolloutId: rollout.id, state: to, reason });

@@ -18,7 +18,7 @@
  *
  * @module
  */
-import { type AuditEvent, AuditIntent, Streams, Subjects } from "@atlas/core";
+import { AuditEvent, AuditIntent, Streams, Subjects } from "@atlas/core";
 import type { AtlasNats } from "./connect.ts";
 import { appendAudit, appendAuditOnce, type AuditInput } from "./audit.ts";
 import { isTransient, retryTransient } from "./retry.ts";
@@ -184,10 +184,12 @@ export async function recoverIntents(
       report.skipped++;
       continue;
     }
-    const subject = Subjects.audit(intent.event.config);
     if (
       age > DUPLICATE_WINDOW_MS - WINDOW_MARGIN_MS &&
-      await _inStream(nats, subject, intent.id, Date.parse(intent.at) - SKEW_MS)
+      await findAuditEvent(nats, (e) => e.id === intent.id, {
+        config: intent.event.config,
+        since: intent.at,
+      })
     ) {
       report.recorded++;
     } else {
@@ -216,16 +218,34 @@ export async function recoverIntents(
   return report;
 }
 
+/** Options of {@linkcode findAuditEvent}. */
+export interface FindAuditOptions {
+  /** The config the event is about (its subject); none: `_system`. */
+  config?: string | undefined;
+  /** Look no further back than this time (less a minute for clock differences). */
+  since: string;
+}
+
 /**
- * Whether event `id` is in the audit stream on `subject`, reading back from the newest
- * event until one older than `since`.
+ * The newest audit event on the subject of `options.config` that `match` accepts, reading
+ * back from the newest event to `options.since`; null when there is none. For a resolver
+ * that must tell its change from one another intent already recorded.
+ *
+ * @example
+ * ```ts
+ * const e = await findAuditEvent(nats, (e) => e.details.rolloutId === id, {
+ *   config: "web",
+ *   since: intent.at,
+ * });
+ * ```
  */
-async function _inStream(
+export async function findAuditEvent(
   nats: AtlasNats,
-  subject: string,
-  id: string,
-  since: number,
-): Promise<boolean> {
+  match: (event: AuditEvent) => boolean,
+  options: FindAuditOptions,
+): Promise<AuditEvent | null> {
+  const subject = Subjects.audit(options.config);
+  const since = Date.parse(options.since) - SKEW_MS;
   const { state } = await retryTransient(() => nats.jsm.streams.info(Streams.audit), {
     what: "Reading the audit stream state",
   });
@@ -235,14 +255,10 @@ async function _inStream(
       { what: `Reading audit event ${seq}` },
     ).catch(() => null);
     if (!msg) continue;
-    let event: { id?: unknown; at?: unknown };
-    try {
-      event = msg.json();
-    } catch {
-      continue;
-    }
-    if (msg.subject === subject && event.id === id) return true;
-    if (typeof event.at === "string" && Date.parse(event.at) < since) return false;
+    const parsed = AuditEvent.safeParse(_json(msg.data));
+    if (!parsed.success) continue;
+    if (msg.subject === subject && match(parsed.data)) return parsed.data;
+    if (Date.parse(parsed.data.at) < since) return null;
   }
-  return false;
+  return null;
 }

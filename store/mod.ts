@@ -35,6 +35,8 @@ export { appendAudit, appendAuditOnce, type AuditInput } from "./audit.ts";
 export {
   audited,
   type AuditedOptions,
+  findAuditEvent,
+  type FindAuditOptions,
   type IntentOutcome,
   type IntentResolver,
   recoverIntents,

@@ -224,7 +224,21 @@ export async function auditHoles(nats: AtlasNats) {
       if (c !== 1) problems.push(`rollout ${id} ${t.from}→${t.to}: ${c} events`);
     }
   }
-  return { versions, publishEvents, moves, transitions, events: events.length, problems };
+  if (publishEvents !== versions) {
+    problems.push(`${publishEvents} version.publish events for ${versions} versions`);
+  }
+  const ids = new Set(events.map((e) => e.id));
+  if (ids.size !== events.length) problems.push(`${events.length - ids.size} repeated event ids`);
+  return {
+    versions,
+    publishEvents,
+    moves,
+    transitions,
+    events: events.length,
+    recovered: count((e) => e.recovered === true),
+    abandoned: count((e) => e.action === "audit.abandoned"),
+    problems,
+  };
 }
 
 natsTest("a control plane killed mid-burst leaves every change with one audit event", async (
@@ -266,7 +280,8 @@ natsTest("a control plane killed mid-burst leaves every change with one audit ev
     console.log(
       `after ${KILLS} kills: ${result.versions} versions, ${result.publishEvents} ` +
         `version.publish events, ${result.moves} pointer moves, ${result.transitions} ` +
-        `rollout transitions, ${result.events} audit events, ${result.problems.length} holes`,
+        `rollout transitions, ${result.events} audit events (${result.recovered} recovered, ` +
+        `${result.abandoned} abandoned), ${result.problems.length} holes`,
     );
     assert.ok(result.versions > 0, "the load published nothing: the test proves nothing");
     assert.deepEqual(result.problems, [], `seed ${seed}`);
