@@ -72,7 +72,7 @@ controlTest(
     assert.deepEqual(report.recovered.map((e) => [e.id, e.action, e.version, e.recovered]), [
       ["pub-made", "version.publish", 2, true],
     ]);
-    assert.deepEqual(report.abandoned.map((e) => [e.id, e.details["action"]]), [
+    assert.deepEqual(report.abandoned.map((e) => [e.details["intentId"], e.details["action"]]), [
       ["pub-lost", "version.publish"],
     ]);
     assert.deepEqual(report.repaired, ["web"]);
@@ -154,7 +154,7 @@ controlTest(
       reason: "lunch",
       transition: 1,
     });
-    assert.deepEqual(report.abandoned.map((e) => e.id), ["no-move"]);
+    assert.deepEqual(report.abandoned.map((e) => e.details["intentId"]), ["no-move"]);
     // Recovery is idempotent: a second start-up finds nothing to do.
     const again = await recoverAudit(createContext({ nats, signer }));
     assert.deepEqual([again.recovered, again.abandoned, again.repaired], [[], [], []]);
@@ -201,7 +201,7 @@ controlTest("recovery records quarantine changes that died before their events",
 
   const report = await recoverAudit(createContext({ nats, signer }));
   assert.deepEqual(report.recovered.map((e) => e.id).sort(), ["q-made", "r-made"]);
-  assert.deepEqual(report.abandoned.map((e) => e.id).sort(), ["q-lost", "r-lost"]);
+  assert.deepEqual(report.abandoned.map((e) => e.details["intentId"]).sort(), ["q-lost", "r-lost"]);
   assert.equal((await events(nats)).length, 4);
 });
 
@@ -227,7 +227,7 @@ controlTest("a dead action is not credited with a transition another action reco
   await api.ok(200, "POST", `/v1/rollouts/${rollout.id}/abort`, { body: {} });
   const report = await recoverAudit(createContext({ nats, signer }));
   assert.deepEqual(report.recovered, []);
-  assert.deepEqual(report.abandoned.map((e) => e.id), ["dead-abort"]);
+  assert.deepEqual(report.abandoned.map((e) => e.details["intentId"]), ["dead-abort"]);
   const aborts = (await events(nats)).filter((e) => e.action === "rollout.abort");
   assert.deepEqual(aborts.map((e) => e.details["transition"]), [1]);
 });

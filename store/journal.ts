@@ -9,7 +9,8 @@
  * intent naming it. A crash anywhere leaves at most an intent, which
  * {@linkcode recoverIntents} (run at start-up, before serving) resolves: the change
  * happened (its resolver finds it) → the event is appended marked `recovered`; it never
- * happened → an `audit.abandoned` event with the same id. So every change gets exactly one
+ * happened → an `audit.abandoned` event with id `<id>-abandoned` (not the intent's own: were
+ * its writer alive after all, its event still gets in). So every change gets exactly one
  * event, and every intent one outcome:
  * - within the audit stream's duplicate window (10 minutes) the stream drops a second
  *   append of the same id (a retry, a recovery racing the original writer);
@@ -186,7 +187,7 @@ export async function recoverIntents(
     }
     if (
       age > DUPLICATE_WINDOW_MS - WINDOW_MARGIN_MS &&
-      await findAuditEvent(nats, (e) => e.id === intent.id, {
+      await findAuditEvent(nats, (e) => e.id === intent.id || e.id === _abandonedId(intent.id), {
         config: intent.event.config,
         since: intent.at,
       })
@@ -203,12 +204,18 @@ export async function recoverIntents(
         action: "audit.abandoned",
         ...(intent.event.config !== undefined ? { config: intent.event.config } : {}),
         ...(intent.event.region !== undefined ? { region: intent.event.region } : {}),
-        details: { action: intent.event.action, reason: outcome.reason, intent: intent.event },
+        details: {
+          action: intent.event.action,
+          reason: outcome.reason,
+          intentId: intent.id,
+          planned: intent.event,
+        },
       };
       const appended = await appendAuditOnce(nats, {
         ...event,
-        id: intent.id,
-        ...(outcome.happened ? { recovered: true } : {}),
+        ...(outcome.happened
+          ? { id: intent.id, recovered: true }
+          : { id: _abandonedId(intent.id) }),
       });
       if (appended.duplicate) report.recorded++;
       else (outcome.happened ? report.recovered : report.abandoned).push(appended.event);
@@ -216,6 +223,10 @@ export async function recoverIntents(
     await _forget(nats, seq);
   }
   return report;
+}
+
+function _abandonedId(id: string): string {
+  return `${id}-abandoned`;
 }
 
 /** Options of {@linkcode findAuditEvent}. */

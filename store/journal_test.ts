@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { AuditEvent, Buckets, Streams, Subjects } from "@atlas/core";
 import { natsTest } from "@atlas/testkit";
-import { appendAudit } from "./audit.ts";
+import { appendAudit, appendAuditOnce } from "./audit.ts";
 import type { AtlasNats } from "./connect.ts";
 import { audited, type IntentResolver, recoverIntents } from "./journal.ts";
 import { UnavailableError } from "./retry.ts";
@@ -85,16 +85,20 @@ natsTest("recovery records a crashed change once, and abandons one that never ha
     ["made", "thing.make", true],
   ]);
   assert.deepEqual(report.abandoned.map((e) => [e.id, e.action, e.details["action"]]), [
-    ["never", "audit.abandoned", "thing.make"],
+    ["never-abandoned", "audit.abandoned", "thing.make"],
   ]);
   const all = await events(nats);
-  assert.deepEqual(all.map((e) => e.id).sort(), ["made", "never"]);
+  assert.deepEqual(all.map((e) => e.id).sort(), ["made", "never-abandoned"]);
   assert.deepEqual(all.find((e) => e.id === "made")?.details, { found: true });
   assert.equal(await openIntents(nats), 0);
   // Run again (a second start-up): nothing is left to do, nothing is written twice.
   const again = await recoverIntents(nats, { "thing.make": thingResolver(nats) });
   assert.deepEqual([again.recovered, again.abandoned, again.recorded], [[], [], 0]);
   assert.equal((await events(nats)).length, 2);
+  // Had "never"'s writer been alive after all (another control plane), its event still
+  // gets in: the abandoned record does not take its id.
+  const late = await appendAuditOnce(nats, { id: "never", actor: "alice", action: "thing.make" });
+  assert.equal(late.duplicate, false);
 });
 
 natsTest("an intent whose event was written is recorded once, within and past the window", async ({
