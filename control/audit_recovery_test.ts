@@ -231,3 +231,26 @@ controlTest("a dead action is not credited with a transition another action reco
   const aborts = (await events(nats)).filter((e) => e.action === "rollout.abort");
   assert.deepEqual(aborts.map((e) => e.details["transition"]), [1]);
 });
+
+controlTest("recovery finds a promote by the stage it marked", async ({ api, nats, signer }) => {
+  await createConfig(api, "web");
+  await publish(api, "web", { n: 1 });
+  const rollout = await api.ok<RolloutRecord>(201, "POST", "/v1/configs/web/rollouts", {
+    body: { version: 1, strategy: "immediate", allowNoCoordinator: true },
+  });
+  const promote = (atStage: number) => ({
+    actor: "alice",
+    action: "rollout.promote",
+    config: "web",
+    version: 1,
+    details: { rolloutId: rollout.id, after: 1, atStage, reason: "promoted by alice" },
+  });
+  await leaveIntent(nats, "promoted", promote(0));
+  await updateRollout(nats, rollout.id, () => ({ type: "promote" }), { by: "alice" });
+  await leaveIntent(nats, "not-promoted", promote(1));
+  const report = await recoverAudit(createContext({ nats, signer }));
+  assert.deepEqual(report.recovered.map((e) => [e.id, e.details["from"], e.details["to"]]), [
+    ["promoted", "running", "running"],
+  ]);
+  assert.deepEqual(report.abandoned.map((e) => e.details["intentId"]), ["not-promoted"]);
+});

@@ -322,7 +322,12 @@ export async function changeRollout(
     action: `rollout.${action}`,
     config: known.value.config,
     version: known.value.version,
-    details: { rolloutId: id, after: known.value.transitions.length, reason },
+    details: {
+      rolloutId: id,
+      after: known.value.transitions.length,
+      atStage: known.value.stage,
+      reason,
+    },
   };
   const result = await audited(ctx.nats, planned, async () => {
     try {
@@ -365,7 +370,7 @@ export async function changeRollout(
 function _changeEvent(
   planned: AuditInput,
   transition: { from: string; to: string; stage: number },
-  index: number | undefined,
+  index?: number,
 ): AuditInput {
   const { rolloutId, reason } = planned.details ?? {};
   const { from, to, stage } = transition;
@@ -404,6 +409,13 @@ export function resolveChangeIntent(ctx: ControlContext): IntentResolver {
       what: `Reading rollout ${id}`,
     });
     if (!found) return { happened: false, reason: `rollout ${id} does not exist` };
+    if (intent.event.action === `rollout.${RolloutAction.promote}`) {
+      // A promote makes no transition: it marks the stage whose bake is skipped.
+      const { state, stage, skipBakeStage } = found.value;
+      return skipBakeStage !== undefined && skipBakeStage === intent.event.details["atStage"]
+        ? { happened: true, event: _changeEvent(intent.event, { from: state, to: state, stage }) }
+        : { happened: false, reason: `rollout ${id} was not promoted at that stage` };
+    }
     // The actor's first transition after the intent that no event records yet (another
     // change by the same actor may have made the one right after it).
     const transitions = found.value.transitions;
