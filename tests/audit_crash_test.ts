@@ -198,14 +198,21 @@ export async function auditHoles(nats: AtlasNats) {
         if (entry.operation !== "PUT") continue;
         seqs.push(PointerRecord.parse(entry.json()).seq);
       }
-      moves += seqs.length;
-      for (const seq of seqs) {
+      // Only the control plane moves pointers here, one seq per move: the newest seq is
+      // the number of moves, and every one of them (not only the 64 kept) has its event.
+      const newestSeq = seqs.at(-1) ?? 0;
+      moves += newestSeq;
+      for (let seq = 1; seq <= newestSeq; seq++) {
         const c = count((e) =>
           (e.action === "pointer.activate" || e.action === "pointer.rollback") &&
           e.config === config && e.region === region && e.details["seq"] === seq &&
           e.details["changed"] !== false
         );
         if (c !== 1) problems.push(`pointer ${region}/${config} seq ${seq}: ${c} events`);
+      }
+      for (const seq of seqs) {
+        const stored = seqs.indexOf(seq) === seqs.lastIndexOf(seq);
+        if (!stored) problems.push(`pointer ${region}/${config} seq ${seq} stored twice`);
       }
     }
   }
