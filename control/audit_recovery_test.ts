@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import {
+  activeRolloutKey,
   AuditEvent,
   AuditIntent,
   Buckets,
@@ -253,4 +254,66 @@ controlTest("recovery finds a promote by the stage it marked", async ({ api, nat
     ["promoted", "running", "running"],
   ]);
   assert.deepEqual(report.abandoned.map((e) => e.details["intentId"]), ["not-promoted"]);
+});
+
+controlTest("a rollout start that died after taking the active key frees it at recovery", async ({
+  api,
+  nats,
+  signer,
+}) => {
+  await createConfig(api, "web");
+  await publish(api, "web", { n: 1 });
+  // Died between taking the config's active key and writing the rollout record.
+  const dead = "r-20260102030405-deadaa";
+  await leaveIntent(nats, "start", {
+    actor: "alice",
+    action: "rollout.start",
+    config: "web",
+    version: 1,
+    details: { rolloutId: dead, stages: 1, regions: ["us-east"], preflight: false },
+  });
+  const rollouts = await nats.kv(Buckets.rollouts);
+  await rollouts.put(activeRolloutKey("web"), JSON.stringify({ rolloutId: dead }));
+  const body = { version: 1, strategy: "immediate", allowNoCoordinator: true };
+  const blocked = await api.call("POST", "/v1/configs/web/rollouts", { body });
+  assert.equal(blocked.status, 409, "the stale key blocks a new rollout before recovery");
+
+  const report = await recoverAudit(createContext({ nats, signer }));
+  assert.deepEqual(report.abandoned.map((e) => e.details["intentId"]), ["start"]);
+  await api.ok(201, "POST", "/v1/configs/web/rollouts", { body });
+});
+
+controlTest("recovery records a config write that died before its event", async ({
+  nats,
+  signer,
+}) => {
+  await leaveIntent(nats, "put", {
+    actor: "alice",
+    action: "config.put",
+    config: "web",
+    details: {},
+  });
+  const now = new Date().toISOString();
+  await (await nats.kv(Buckets.configs)).put(
+    "web",
+    JSON.stringify(ConfigRecord.parse({
+      name: "web",
+      description: "",
+      contentType: "application/json",
+      latestVersion: 0,
+      createdAt: now,
+      updatedAt: now,
+    })),
+  );
+  await leaveIntent(nats, "put-lost", {
+    actor: "alice",
+    action: "config.put",
+    config: "api",
+    details: {},
+  });
+  const report = await recoverAudit(createContext({ nats, signer }));
+  assert.deepEqual(report.recovered.map((e) => [e.id, e.details]), [
+    ["put", { created: true, contentType: "application/json", schema: false }],
+  ]);
+  assert.deepEqual(report.abandoned.map((e) => e.details["intentId"]), ["put-lost"]);
 });
