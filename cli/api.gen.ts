@@ -2959,6 +2959,8 @@ export interface paths {
                                 details: {
                                     [key: string]: unknown;
                                 };
+                                /** @enum {boolean} */
+                                recovered?: true;
                             }[];
                             /** @description with `limit`: the cursor of the next page, null on the last one */
                             next?: string | null;

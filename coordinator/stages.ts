@@ -39,6 +39,7 @@ import {
 import {
   appendAudit,
   type AtlasNats,
+  audited,
   isCasConflict,
   listKeys,
   type Logger,
@@ -367,22 +368,45 @@ export class StageDriver {
     counts?: RegionUpdate,
   ): Promise<void> {
     const rollout = r.value;
-    // Decided again on a fresh record after a lost race: a pause that landed first
-    // holds the rollout (succeed is illegal from paused); a gate breach still rolls back.
-    const stored = await this.#update(
-      r,
-      (x) =>
-        isFinal(x.state) ? null : to === "succeeded" ? { type: "succeed", reason } : {
-          type: "rollBack",
-          reason,
-          region: this.region,
-          ...(counts ? { update: counts } : {}),
+    // The end and its audit event are one (store/journal.ts): the control plane's recovery
+    // records an end whose coordinator died before the event.
+    const planned = {
+      actor: `coordinator/${this.region}`,
+      action: `rollout.${to}`,
+      config: rollout.config,
+      region: this.region,
+      version: rollout.version,
+      details: { rolloutId: rollout.id, after: rollout.transitions.length, reason },
+    };
+    const stored = await audited(this.#nats, planned, async () => {
+      // Decided again on a fresh record after a lost race: a pause that landed first
+      // holds the rollout (succeed is illegal from paused); a gate breach still rolls back.
+      const ended = await this.#update(
+        r,
+        (x) =>
+          isFinal(x.state) ? null : to === "succeeded" ? { type: "succeed", reason } : {
+            type: "rollBack",
+            reason,
+            region: this.region,
+            ...(counts ? { update: counts } : {}),
+          },
+      );
+      if (ended) await releaseActiveRollout(this.#nats, rollout.config, rollout.id).catch(() => {});
+      return ended;
+    }, {
+      record: (ended) =>
+        ended && {
+          ...planned,
+          // Its place in `transitions`: what tells this end from another at recovery.
+          details: {
+            rolloutId: rollout.id,
+            reason,
+            transition: ended.value.transitions.length - 1,
+          },
         },
-    );
+    });
     if (!stored) return;
     this.#log.info("rollout ended", { rolloutId: rollout.id, state: to, reason });
-    await releaseActiveRollout(this.#nats, rollout.config, rollout.id).catch(() => {});
-    await this.#audit(rollout, `rollout.${to}`, { reason });
     if (to === "rolled_back") {
       await this.#alert(`rollback-${rollout.id}`, "rolled_back", reason, rollout);
     }
@@ -512,7 +536,13 @@ export class StageDriver {
       rolloutId,
       at: this.#iso(),
     });
-    await kv.put(quarantineKey(this.region, agent, config), JSON.stringify(rec));
+    await audited(this.#nats, {
+      actor: `coordinator/${this.region}`,
+      action: "agent.quarantine",
+      config,
+      region: this.region,
+      details: { agent, reason, rolloutId },
+    }, () => kv.put(quarantineKey(this.region, agent, config), JSON.stringify(rec)));
     this.#log.warn("quarantined", { agent, config, reason });
   }
 

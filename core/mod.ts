@@ -87,6 +87,7 @@ export {
   agentIsStale,
   AgentRecord,
   AuditEvent,
+  AuditIntent,
   CandidateSelector,
   ConfigName,
   ConfigRecord,

@@ -47,6 +47,8 @@ export const Buckets = {
 export const Streams = {
   acks: "atlas_acks",
   audit: "atlas_audit",
+  /** Audit events written before their change, until it is recorded (store/journal.ts). */
+  intents: "atlas_intents",
 } as const;
 
 /**
@@ -197,8 +199,13 @@ export const Subjects = {
   kvKey(bucket: string, key: string): string {
     return `$KV.${bucket}.${key}`;
   },
+  /** An audit intent (store/journal.ts), by its id. */
+  intent(id: string): string {
+    return `atlas.intent.${id}`;
+  },
   allAcks: "atlas.ack.>",
   allAudit: "atlas.audit.>",
+  allIntents: "atlas.intent.>",
 } as const;
 
 /** Splits an ack subject back into its parts; returns undefined for any other subject. */

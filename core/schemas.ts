@@ -250,5 +250,22 @@ export const AuditEvent = z.object({
   region: SimpleName.optional(),
   version: z.number().int().positive().optional(),
   details: z.record(z.string(), z.unknown()).default({}),
+  /**
+   * Written by the start-up recovery (store/journal.ts), not by the change itself: the
+   * process that made the change died before it could append the event.
+   */
+  recovered: z.literal(true).optional(),
 });
 export type AuditEvent = z.infer<typeof AuditEvent>;
+
+/**
+ * An audit event written down before its change (KV `atlas_intents`, key = `id`): the
+ * change's audit event will carry the same `id`, and an intent left behind by a crash is
+ * resolved at start-up into that event (marked `recovered`) or an `audit.abandoned` one.
+ */
+export const AuditIntent = z.object({
+  id: z.string().regex(/^[A-Za-z0-9_-]+$/),
+  at: Timestamp,
+  event: AuditEvent.omit({ id: true, at: true, recovered: true }),
+});
+export type AuditIntent = z.infer<typeof AuditIntent>;

@@ -32,7 +32,19 @@ export {
   writeFileAtomic,
 } from "./atomic.ts";
 export {
+  audited,
+  type AuditedOptions,
+  findAuditEvent,
+  type FindAuditOptions,
+  type IntentOutcome,
+  type IntentResolver,
+  recoverIntents,
+  type RecoverOptions,
+  type RecoveryReport,
+} from "./journal.ts";
+export {
   appendAudit,
+  appendAuditOnce,
   type AuditActor,
   type AuditInput,
   currentAuditActor,
