@@ -11,7 +11,7 @@
  * @module
  */
 import {
-  AckRecord,
+  type AckRecord,
   agentIsStale,
   AgentRecord,
   Buckets,
@@ -26,11 +26,13 @@ import {
   checkBlobCopy,
   type ComponentLogger,
   componentLogger,
+  EnrolmentBook,
   isCasConflict,
   type LineSink,
   listKeys,
   type Logger,
   rebuildBlobCopy,
+  storedAck,
 } from "@atlas/store";
 import { type Clock, Lease, systemClock } from "./lease.ts";
 import { SubjectFollow } from "./follow.ts";
@@ -79,8 +81,15 @@ export class RegionCoordinator implements AsyncDisposable {
   readonly #clock: WallClock;
   readonly #logging: ComponentLogger;
   readonly #log: Logger;
-  /** Newest ack per `<config>/<agent>` of this region, while leading. */
+  /**
+   * Newest ack per `<config>/<agent>` of this region, while leading: only acks that count
+   * (signed by the agent's enrolled key, core/ack_signature.ts); a forged one never enters.
+   */
   readonly #acks = new Map<string, AckRecord>();
+  /** The region's enrolments, which decide which acks count. */
+  readonly #enrolments: EnrolmentBook;
+  /** Acks that did not count, by reason (logged, never judged). */
+  readonly unverifiedAcks = new Map<string, number>();
   readonly #acksFollow: SubjectFollow;
   /** Follows being set up and their loops: close() waits for them. */
   readonly #background = new Set<Promise<unknown>>();
@@ -110,19 +119,30 @@ export class RegionCoordinator implements AsyncDisposable {
       { sink: options.log },
     );
     this.#log = this.#logging.logger;
+    this.#enrolments = new EnrolmentBook(nats, { region: this.region });
     this.#acksFollow = new SubjectFollow(nats, {
       stream: Streams.acks,
       filter: `atlas.ack.${this.region}.>`,
       onMessage: (m) => {
-        const ack = AckRecord.safeParse(m.json());
-        if (!ack.success) return;
-        const key = `${ack.data.config}/${ack.data.agent}`;
+        const stored = storedAck(m);
+        if (!stored) return;
+        const verdict = this.#enrolments.verdict(stored.ack, stored.storage);
+        if (!verdict.counts) {
+          const seen = this.unverifiedAcks.get(verdict.reason) ?? 0;
+          this.unverifiedAcks.set(verdict.reason, seen + 1);
+          if (seen === 0) {
+            this.#log.warn("an ack does not count: ignored", {
+              reason: verdict.reason,
+              subject: m.subject,
+            });
+          }
+          return;
+        }
+        const ack = stored.ack;
+        const key = `${ack.config}/${ack.agent}`;
         const known = this.#acks.get(key);
-        if (
-          !known || known.seq < ack.data.seq ||
-          (known.seq === ack.data.seq && known.at <= ack.data.at)
-        ) {
-          this.#acks.set(key, ack.data);
+        if (!known || known.seq < ack.seq || (known.seq === ack.seq && known.at <= ack.at)) {
+          this.#acks.set(key, ack);
         }
       },
     });
@@ -235,6 +255,7 @@ export class RegionCoordinator implements AsyncDisposable {
     for (const wake of [...this.#stopWaiting]) wake();
     await Promise.allSettled([...this.#background]);
     await Promise.all([this.#acksFollow.close(), this.#agentsFollow.close()]);
+    this.#enrolments.close();
     await this.lease.release().catch(() => {});
     this.#logging[Symbol.dispose]();
   }
@@ -255,8 +276,9 @@ export class RegionCoordinator implements AsyncDisposable {
     if (!wasLeader) this.#log.info("leading", { term: this.lease.term });
     // In the background: while the primary is out of reach, setting up a follow waits out
     // a request timeout, and a step must not (it would hold the lease back after a heal).
+    // The enrolments first: an ack judged before they are known would not count.
     this.#track(
-      this.#acksFollow.start().catch((e) =>
+      this.#enrolments.ready().then(() => this.#acksFollow.start()).catch((e) =>
         this.#log.warn("cannot follow acks yet; heartbeats only", { error: e })
       ),
     );

@@ -12,6 +12,16 @@
  *
  * @module
  */
+export {
+  AckIdentity,
+  AckRejection,
+  ackSignedBytes,
+  type AckStorage,
+  type AckVerdict,
+  ackVerdict,
+  isAgentPublicKey,
+  verifyAck,
+} from "./ack_signature.ts";
 export { concatBytes } from "./bytes.ts";
 export {
   canonicalJson,
@@ -92,6 +102,7 @@ export {
   ConfigRecord,
   ContentType,
   Digest,
+  EnrolmentRecord,
   managesConfig,
   MISSED_HEARTBEATS,
   PointerNotice,

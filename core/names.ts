@@ -36,6 +36,8 @@ export const Buckets = {
   quarantine: "atlas_quarantine",
   /** The public keys agents trust, by key id (written by the control plane at start). */
   keys: "atlas_keys",
+  /** Agent enrolments (the public key each agent signs its acks with): `<region>.<agent>`. */
+  enrolments: "atlas_enrolments",
 } as const;
 
 /** Streams Atlas provisions. */

@@ -8,6 +8,7 @@
 import { parseArgs } from "node:util";
 import { resolve } from "node:path";
 import {
+  type AtlasNats,
   connectAtlas,
   natsServers,
   provision,
@@ -16,7 +17,7 @@ import {
   untilStopSignal,
 } from "@atlas/store";
 import { generateSigningKey, Signer, SigningKeyFile } from "@atlas/core";
-import { startSupercluster } from "@atlas/testkit";
+import { enrolAgent, startSupercluster } from "@atlas/testkit";
 import { startControl } from "@atlas/control";
 import { nginxMissing, TestNginx } from "@atlas/agent/nginx_testing";
 import { ensureNatsServer } from "./setup.ts";
@@ -206,6 +207,7 @@ async function main(): Promise<number> {
           trustedKeys: trustedKeysFile,
           configs: { [DEMO_CONFIG]: { path: `${dir}/${DEMO_CONFIG}.json` } },
           heartbeatSeconds: 5,
+          credentials: await devCredentials(control.nats, region, id, dir),
         };
         await Deno.writeTextFile(`${dir}/agent.json`, JSON.stringify(config, null, 2));
         files.push(`${dir}/agent.json`);
@@ -225,6 +227,7 @@ async function main(): Promise<number> {
               trustedKeys: trustedKeysFile,
               configs: { [WEB_CONFIG]: nginx.managed() },
               heartbeatSeconds: 5,
+              credentials: await devCredentials(control.nats, region, web.id, web.dir),
             },
             null,
             2,
@@ -248,6 +251,7 @@ async function main(): Promise<number> {
             trustedKeys: trustedKeysFile,
             configs: {},
             heartbeatSeconds: 5,
+            credentials: await devCredentials(control.nats, region, batch.id, batch.dir),
           },
           null,
           2,
@@ -367,3 +371,16 @@ async function ensureConfig(
 }
 
 if (import.meta.main) await runMain(main, "dev");
+
+/** Enrols a demo agent and writes its `.creds` file in `dir`; returns the file's path. */
+async function devCredentials(
+  nats: AtlasNats,
+  region: string,
+  id: string,
+  dir: string,
+): Promise<string> {
+  const { creds } = await enrolAgent(nats, region, id);
+  const path = `${dir}/agent.creds`;
+  await Deno.writeTextFile(path, creds, { mode: 0o600 });
+  return path;
+}

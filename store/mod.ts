@@ -59,6 +59,17 @@ export {
   type PointerFollowerOptions,
   PointerVia,
 } from "./follow.ts";
+export {
+  EnrolmentBook,
+  type EnrolmentBookOptions,
+  type EnrolmentInput,
+  EnrolmentNotFoundError,
+  readEnrolment,
+  recordEnrolment,
+  revokeEnrolment,
+  type StoredAck,
+  storedAck,
+} from "./enrolments.ts";
 export { loadSigner, loadVerifier } from "./key_files.ts";
 export { listKeys } from "./keys.ts";
 export {

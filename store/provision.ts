@@ -65,7 +65,7 @@ async function ensureStream(
 
 /**
  * Creates whatever is missing of the primary-region state: configs, versions, regions
- * and agents buckets, the blobs object store, and the acks and audit streams.
+ * agents and enrolments buckets, the blobs object store, and the acks and audit streams.
  *
  * @example
  * ```ts
@@ -85,6 +85,7 @@ export async function provision(nats: AtlasNats, options: ProvisionOptions = {})
     await ensureKv(nats, Buckets.alerts, { history: 1, replicas, ...placement });
     await ensureKv(nats, Buckets.quarantine, { history: 1, replicas, ...placement });
     await ensureKv(nats, Buckets.keys, { history: 1, replicas, ...placement });
+    await ensureKv(nats, Buckets.enrolments, { history: 1, replicas, ...placement });
     if (!(await nats.streamInfo(`OBJ_${Buckets.blobs}`))) {
       await nats.objm.create(Buckets.blobs, {
         replicas,
