@@ -230,6 +230,11 @@ export const RegionStatus = z.object({
      * heartbeats): not counted above. `atlas agents remove` forgets one for good.
      */
     gone: z.array(SimpleName).default([]),
+    /**
+     * Live agents that manage the config but are not counted above: not enrolled, revoked,
+     * or whose last ack does not verify against their enrolled key (core/ack_signature.ts).
+     */
+    unverified: z.array(z.object({ agent: SimpleName, reason: z.string() })).default([]),
   }),
 });
 export type RegionStatus = z.infer<typeof RegionStatus>;

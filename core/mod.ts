@@ -35,6 +35,7 @@ export {
   Verifier,
   type VerifierOptions,
 } from "./crypto.ts";
+export { type EvidenceEntry, type JudgedAck, ranVersionAt } from "./evidence.ts";
 export { AtlasError, AtlasErrorCode, type AtlasErrorOptions, hasAtlasCode } from "./errors.ts";
 export {
   judgeStage,

@@ -13,6 +13,7 @@
  *
  * @module
  */
+export { type AckLog, readAckLog, type ReadAckLogOptions } from "./ack_log.ts";
 export {
   AlertNotFoundError,
   AlertResolvedError,
