@@ -14,6 +14,7 @@ import { IdempotencyStore } from "./idempotency.ts";
 import { metaRoutes } from "./openapi.ts";
 import { type ControlEnv, validationHook } from "./route_kit.ts";
 import { configRoutes, pointerRoutes } from "./routes.ts";
+import { evidenceRoutes } from "./routes_evidence.ts";
 import {
   agentRoutes,
   alertRoutes,
@@ -85,6 +86,7 @@ export function createApp(deps: AppDeps): ControlApp {
   });
   app.route("/v1/configs", configRoutes(ctx, idempotency));
   app.route("/v1/configs", pointerRoutes(ctx, idempotency));
+  app.route("/v1/configs", evidenceRoutes(ctx));
   app.route("/v1/agents", agentRoutes(ctx));
   app.route("/v1/audit", auditRoutes(ctx));
   app.route("/v1/keys", keyRoutes(ctx));
