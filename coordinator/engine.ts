@@ -88,6 +88,8 @@ export class RegionCoordinator implements AsyncDisposable {
   readonly #acks = new Map<string, AckRecord>();
   /** The region's enrolments, which decide which acks count. */
   readonly #enrolments: EnrolmentBook;
+  /** Agents found not enrolled (warned about once). */
+  readonly #unenrolledSeen = new Set<string>();
   /** Acks that did not count, by reason (logged, never judged). */
   readonly unverifiedAcks = new Map<string, number>();
   readonly #acksFollow: SubjectFollow;
@@ -171,7 +173,7 @@ export class RegionCoordinator implements AsyncDisposable {
       region: this.region,
       clock: this.#clock,
       log: this.#log,
-      agents: () => this.#agents(),
+      agents: async () => (await this.#agents()).flatMap((a) => this.#asJudged(a)),
       acks: this.#acks,
     });
   }
@@ -300,6 +302,8 @@ export class RegionCoordinator implements AsyncDisposable {
       await this.#checkBlobCopy()
         .catch((e) => this.#log.warn("blob copy check failed", { error: e }));
     }
+    // Which agents and acks count: known before any stage is judged.
+    await this.#enrolments.ready();
     const kv = await this.#nats.kv(Buckets.rollouts);
     // Rollout ids are one token; `*` leaves out the `active.<config>` keys.
     for (const key of await listKeys(this.#nats, Buckets.rollouts, "*")) {
@@ -356,6 +360,31 @@ export class RegionCoordinator implements AsyncDisposable {
     if (follow.silentMs() <= FOLLOW_SILENCE_MS) return;
     this.#log.warn("the agent records follow went silent; reading them and following again");
     follow.stop();
+  }
+
+  /**
+   * An agent record as the stage driver may judge it: a revoked agent is out of the fleet
+   * (left out); an agent that is not enrolled stays a member, but what its heartbeat says
+   * it applied or acked does not count (only signed acks could), so it stays pending.
+   */
+  #asJudged(agent: AgentRecord): AgentRecord[] {
+    const enrolment = this.#enrolments.get(this.region, agent.id);
+    if (enrolment?.revokedAt !== undefined) return [];
+    if (enrolment) return [agent];
+    if (!this.#unenrolledSeen.has(agent.id)) {
+      this.#unenrolledSeen.add(agent.id);
+      this.#log.warn("an agent is not enrolled: its heartbeat and acks do not count", {
+        agent: agent.id,
+      });
+    }
+    const configs = Object.fromEntries(
+      Object.entries(agent.configs).map(([name, st]) => [name, {
+        ...st,
+        applied: null,
+        lastAck: null,
+      }]),
+    );
+    return [{ ...agent, configs }];
   }
 
   /** Every agent record of the region, live or not (judge.ts and agentIsStale tell). */

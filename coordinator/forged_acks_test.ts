@@ -1,6 +1,13 @@
 import assert from "node:assert/strict";
-import { enrolAgent, makeCredentials, natsTest, waitFor } from "@atlas/testkit";
-import { type AckIdentity, type AckRecord, Buckets, RolloutStage, Subjects } from "@atlas/core";
+import { agentRecord, enrolAgent, makeCredentials, natsTest, waitFor } from "@atlas/testkit";
+import {
+  type AckIdentity,
+  type AckRecord,
+  agentKey,
+  Buckets,
+  RolloutStage,
+  Subjects,
+} from "@atlas/core";
 import { type AtlasNats, listKeys, readPointer, revokeEnrolment } from "@atlas/store";
 import type { RegionCoordinator } from "./engine.ts";
 import {
@@ -119,7 +126,7 @@ natsTest("100 forged failed acks leave a good rollout succeeding", async (ctx) =
   assert.deepEqual(await listKeys(ctx.nats, Buckets.quarantine), []);
 });
 
-natsTest("a revoked agent's later acks do not count; an enrolled one's do", async (ctx) => {
+natsTest("a revoked agent's acks do not count and it leaves the stage; others' do", async (ctx) => {
   const clock = new FakeClock();
   const { fleet, ids, c, seq } = await setUp(ctx, clock);
   await using _f = fleet;
@@ -134,6 +141,28 @@ natsTest("a revoked agent's later acks do not count; an enrolled one's do", asyn
       (await rollout(ctx.nats, "r-forged")).regions[REGION]!.applied === 2;
   });
   const progress = (await rollout(ctx.nats, "r-forged")).regions[REGION]!;
-  assert.equal(progress.pending, 3, "h1, h2 and h3 still pending");
+  assert.equal(progress.targeted, 4, "the real agent, h0, h2 and h3: not the revoked h1");
+  assert.equal(progress.pending, 2, "h2 and h3 still pending");
   assert.equal((await rollout(ctx.nats, "r-forged")).state, "running");
+});
+
+natsTest("an unenrolled agent's heartbeat claiming the version does not count", async (ctx) => {
+  const clock = new FakeClock();
+  const { fleet, c, seq } = await setUp(ctx, clock);
+  await using _f = fleet;
+  await using _c = c;
+  const claim = agentRecord("u1", REGION, {
+    web: {
+      applied: { version: 2, digest: "0".repeat(64), seq, appliedAt: new Date().toISOString() },
+      lastAck: { version: 2, seq, status: "applied", at: new Date().toISOString() },
+    },
+  }, { at: new Date(clock.now()).toISOString() });
+  await (await ctx.nats.kv(Buckets.agents)).put(agentKey(REGION, "u1"), JSON.stringify(claim));
+  await waitFor("u1 judged", async () => {
+    await c.step();
+    return (await rollout(ctx.nats, "r-forged")).regions[REGION]!.targeted === 6;
+  });
+  const progress = (await rollout(ctx.nats, "r-forged")).regions[REGION]!;
+  assert.equal(progress.applied, 1, "only the real, enrolled agent");
+  assert.equal(progress.pending, 5, "h0-h3 and u1, whatever u1's heartbeat says");
 });

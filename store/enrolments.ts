@@ -125,7 +125,9 @@ export class EnrolmentBook implements AsyncDisposable {
   readonly #nats: AtlasNats;
   readonly #filter: string;
   readonly #entries = new Map<string, { revision: number; value: EnrolmentRecord | null }>();
-  #ready: Promise<void> | undefined;
+  #following: Promise<void> | undefined;
+  /** A snapshot was loaded once. */
+  #loaded = false;
   #stop: (() => void) | undefined;
   #closed = false;
 
@@ -140,33 +142,45 @@ export class EnrolmentBook implements AsyncDisposable {
   }
 
   /**
-   * Resolves once the snapshot is loaded (the follow starts on first call; after the
-   * connection drops it starts again on the next call).
+   * Resolves once the snapshot is loaded (the follow starts on first call). When the follow
+   * ends (the connection dropped, the primary out of reach), the next call starts it again:
+   * in the background once a snapshot was loaded (what is known stays usable through a
+   * partition; a change made meanwhile is seen when it heals), else awaited.
    */
   ready(): Promise<void> {
     if (this.#closed) return Promise.resolve();
-    this.#ready ??= (async () => {
-      const kv = await this.#nats.kv(Buckets.enrolments);
-      const watch = await kv.watch({ key: this.#filter, include: KvWatchInclude.UpdatesOnly });
-      this.#stop = () => watch.stop();
-      if (this.#closed) watch.stop(); // closed while this was being set up
-      (async () => {
-        for await (const e of watch) {
-          const parsed = e.operation === "PUT" ? EnrolmentRecord.safeParse(e.json()) : null;
-          this.#apply(e.key, e.revision, parsed?.success ? parsed.data : null);
-        }
-      })().catch(() => {}).finally(() => {
-        if (!this.#closed) this.#ready = undefined; // start again on next use
-      });
-      for (const key of await listKeys(this.#nats, Buckets.enrolments, this.#filter)) {
-        const e = await kv.get(key);
-        if (!e) continue;
+    if (this.#following) return this.#following;
+    const following = this.#follow();
+    this.#following = following;
+    following.then(() => (this.#loaded = true), () => {
+      if (this.#following === following) this.#following = undefined;
+    });
+    if (this.#loaded) {
+      following.catch(() => {}); // retried on the next call
+      return Promise.resolve();
+    }
+    return following;
+  }
+
+  async #follow(): Promise<void> {
+    const kv = await this.#nats.kv(Buckets.enrolments);
+    const watch = await kv.watch({ key: this.#filter, include: KvWatchInclude.UpdatesOnly });
+    this.#stop = () => watch.stop();
+    if (this.#closed) watch.stop(); // closed while this was being set up
+    (async () => {
+      for await (const e of watch) {
         const parsed = e.operation === "PUT" ? EnrolmentRecord.safeParse(e.json()) : null;
-        this.#apply(key, e.revision, parsed?.success ? parsed.data : null);
+        this.#apply(e.key, e.revision, parsed?.success ? parsed.data : null);
       }
-    })();
-    this.#ready.catch(() => (this.#ready = undefined));
-    return this.#ready;
+    })().catch(() => {}).finally(() => {
+      if (!this.#closed) this.#following = undefined; // start again on next use
+    });
+    for (const key of await listKeys(this.#nats, Buckets.enrolments, this.#filter)) {
+      const e = await kv.get(key);
+      if (!e) continue;
+      const parsed = e.operation === "PUT" ? EnrolmentRecord.safeParse(e.json()) : null;
+      this.#apply(key, e.revision, parsed?.success ? parsed.data : null);
+    }
   }
 
   /** The enrolment of an agent as last seen (call {@linkcode ready} first). */
