@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { type AckRecord, type AgentConfigState, Buckets, Subjects } from "@atlas/core";
-import type { AtlasNats } from "@atlas/store";
+import { type AtlasNats, revokeEnrolment } from "@atlas/store";
 import { enrolAgent } from "@atlas/testkit";
 import { AgentList, AuditList, ConfigStatus, RemoveResult } from "./api.ts";
 import { controlTest, createConfig, publish, READER_TOKEN, writeHeartbeat } from "./testing.ts";
@@ -64,6 +64,10 @@ controlTest("status shows per region which agents run the active version", async
   // Enrolled, but its last ack is a forgery (signed by a3's key).
   await writeHeartbeat(nats, "us-east", "a6", { web: state(1, D1, D1) });
   await publishAck(nats, a3.sign(ack("a6", "failed", "forged")));
+  // Enrolled, then revoked: not counted either.
+  await enrolAgent(nats, "us-east", "a7");
+  await revokeEnrolment(nats, { region: "us-east", agent: "a7" });
+  await writeHeartbeat(nats, "us-east", "a7", { web: state(2, D2, D2) });
 
   const status = ConfigStatus.parse(await api.ok(200, "GET", "/v1/configs/web/status"));
   const [eu, us] = status.regions;
@@ -85,7 +89,11 @@ controlTest("status shows per region which agents run the active version", async
     onOther: [{ agent: "a2", version: 1 }, { agent: "a3", version: 1 }],
     rejects: [{ agent: "a3", version: 2, status: "rejected", reason: "bad signature" }],
     gone: [],
-    unverified: [{ agent: "a5", reason: "unenrolled" }, { agent: "a6", reason: "bad-signature" }],
+    unverified: [
+      { agent: "a5", reason: "unenrolled" },
+      { agent: "a6", reason: "bad-signature" },
+      { agent: "a7", reason: "revoked" },
+    ],
   });
 });
 
