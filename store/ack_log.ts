@@ -2,13 +2,15 @@
  * Reading the acks stream as a ledger: every ack of a config, in stored order, with the
  * store time the server gave it (evidence, core/evidence.ts).
  *
- * Direct gets walk the stream (`next_by_subj` with a subject filter), one message per
- * request: no consumer, so nothing can hang while agents keep acking (see keys.ts for
- * the hang measured with consumers on nats-server 2.9.10). The stream keeps acks 30 days
- * (or 1 GiB): evidence reaches back that far.
+ * An ordered consumer reads it in batches of 1 000 (10 000 acks, measured: 0.2–0.3 s, where
+ * one direct get per ack took 3.5 s). A batch that comes back empty while more is
+ * pending (the stall measured with consumers on nats-server 2.9.10, see keys.ts) hands
+ * over to direct gets (`next_by_subj`) from where it stopped, so the read always ends and
+ * misses nothing. The stream keeps acks 30 days (or 1 GiB): evidence reaches back that far.
  *
  * @module
  */
+import { DeliverPolicy } from "@nats-io/jetstream";
 import { Streams } from "@atlas/core";
 import type { AtlasNats } from "./connect.ts";
 import { type StoredAck, storedAck } from "./enrolments.ts";
@@ -49,16 +51,39 @@ export async function readAckLog(
   const until = options.until ?? Infinity;
   const max = options.max ?? 1_000_000;
   const out: AckLog = { acks: [], malformed: 0, truncated: false };
-  for (let seq = 1;;) {
-    const m = await nats.jsm.direct.getMessage(Streams.acks, { seq, next_by_subj: filter });
-    if (!m || m.time.getTime() > until) return out;
+  /** Takes one message; false once the read is over. */
+  const take = (m: { seq: number; subject: string; time: Date; json<T>(): T }): boolean => {
+    if (m.time.getTime() > until) return false;
     if (out.acks.length + out.malformed >= max) {
       out.truncated = true;
-      return out;
+      return false;
     }
     const stored = storedAck(m);
     if (stored) out.acks.push(stored);
     else out.malformed++;
-    seq = m.seq + 1;
+    return true;
+  };
+  const info = await nats.jsm.streams.info(Streams.acks, { subjects_filter: filter });
+  if (Object.keys(info.state.subjects ?? {}).length === 0) return out;
+  let next = 1;
+  const consumer = await nats.js.consumers.get(Streams.acks, {
+    filter_subjects: filter,
+    deliver_policy: DeliverPolicy.All,
+  });
+  for (;;) {
+    const batch = await consumer.fetch({ max_messages: 1_000, expires: 2_000 });
+    let got = 0;
+    // Leaving the loop stops the batch (no wait for its expiry).
+    for await (const m of batch) {
+      got++;
+      if (!take(m) || m.info.pending === 0) return out;
+      next = m.seq + 1;
+    }
+    if (got === 0) break; // stalled: direct gets from here
+  }
+  for (;;) {
+    const m = await nats.jsm.direct.getMessage(Streams.acks, { seq: next, next_by_subj: filter });
+    if (!m || !take(m)) return out;
+    next = m.seq + 1;
   }
 }
