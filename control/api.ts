@@ -231,8 +231,8 @@ export const RegionStatus = z.object({
      */
     gone: z.array(SimpleName).default([]),
     /**
-     * Live agents that manage the config but are not counted above: not enrolled, revoked,
-     * or whose last ack does not verify against their enrolled key (core/ack_signature.ts).
+     * Live agents that manage the config but are not counted above: not enrolled, or
+     * revoked (only acks signed by an enrolled key count, core/ack_signature.ts).
      */
     unverified: z.array(z.object({ agent: SimpleName, reason: z.string() })).default([]),
   }),

@@ -16,7 +16,7 @@ import {
   Streams,
   Subjects,
 } from "@atlas/core";
-import { readPointer, retryTransient, storedAck } from "@atlas/store";
+import { readAckLog, readPointer, retryTransient, storedAck } from "@atlas/store";
 import type { AgentView, ConfigStatus, RegionStatus } from "./api.ts";
 import { checkRegionName, type ControlContext, readAll } from "./context.ts";
 import { requireConfig } from "./configs.ts";
@@ -73,8 +73,8 @@ export async function listAgents(
  * Per region: the pointer of `name`, and which of the live agents that manage `name` run
  * the active version, which run another, and which last rejected or failed (from its last
  * ack, which must verify). Agents that manage it but are gone (`agentIsStale`) are not
- * counted, only listed under `gone`; nor are agents not enrolled, revoked, or whose last
- * ack does not verify against their enrolled key: those are listed under `unverified`.
+ * counted, only listed under `gone`; nor are agents not enrolled or revoked: those are
+ * listed under `unverified`. Acks that do not verify are never reported as an agent's.
  *
  * @example
  * ```ts
@@ -147,8 +147,10 @@ type Standing = { counts: true; lastAck: AckRecord | undefined } | {
 };
 
 /**
- * An agent counts when it is enrolled (not revoked) and its last ack for `config`, if it
- * has one, verifies (core/ack_signature.ts): a forged ack is never reported as the agent's.
+ * An agent counts when it is enrolled (not revoked); what it last did is its newest ack for
+ * `config` that verifies (core/ack_signature.ts). A forged ack is never reported as the
+ * agent's: when the last stored one does not verify, the agent's acks are read back to its
+ * newest genuine one (a cost paid only under forgery).
  */
 async function standing(
   ctx: ControlContext,
@@ -169,6 +171,10 @@ async function standing(
   );
   const stored = m ? storedAck(m) : undefined;
   if (!stored) return { counts: true, lastAck: undefined };
-  const verdict = ackVerdict(stored.ack, stored.storage, enrolment);
-  return verdict.counts ? { counts: true, lastAck: stored.ack } : verdict;
+  if (ackVerdict(stored.ack, stored.storage, enrolment).counts) {
+    return { counts: true, lastAck: stored.ack };
+  }
+  const log = await readAckLog(ctx.nats, config, { region, agent });
+  const genuine = log.acks.filter((s) => ackVerdict(s.ack, s.storage, enrolment).counts);
+  return { counts: true, lastAck: genuine.at(-1)?.ack };
 }

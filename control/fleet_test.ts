@@ -49,7 +49,7 @@ controlTest("status shows per region which agents run the active version", async
   await api.ok(200, "POST", "/v1/configs/web/activate", {
     body: { version: 2, regions: ["us-east"] },
   });
-  for (const id of ["a1", "a2", "a4", "a6"]) await enrolAgent(nats, "us-east", id);
+  for (const id of ["a1", "a2", "a4"]) await enrolAgent(nats, "us-east", id);
   await enrolAgent(nats, "eu-west", "b1");
   const a3 = (await enrolAgent(nats, "us-east", "a3")).identity;
   await writeHeartbeat(nats, "us-east", "a1", { web: state(2, D2, D2) });
@@ -61,9 +61,13 @@ controlTest("status shows per region which agents run the active version", async
   await writeHeartbeat(nats, "eu-west", "b1", { web: state(null, null, null) });
   // Not enrolled: not counted, whatever it says.
   await writeHeartbeat(nats, "us-east", "a5", { web: state(2, D2, D2) });
-  // Enrolled, but its last ack is a forgery (signed by a3's key).
+  // Enrolled; its genuine ack is followed by forgeries (a3's key, unsigned): status shows the
+  // genuine one.
+  const a6 = (await enrolAgent(nats, "us-east", "a6")).identity;
   await writeHeartbeat(nats, "us-east", "a6", { web: state(1, D1, D1) });
+  await publishAck(nats, a6.sign(ack("a6", "rejected", "genuine")));
   await publishAck(nats, a3.sign(ack("a6", "failed", "forged")));
+  await publishAck(nats, ack("a6", "failed", "forged"));
   // Enrolled, then revoked: not counted either.
   await enrolAgent(nats, "us-east", "a7");
   await revokeEnrolment(nats, { region: "us-east", agent: "a7" });
@@ -84,16 +88,19 @@ controlTest("status shows per region which agents run the active version", async
   assert.equal(us?.pointer?.version, 2);
   assert.deepEqual(us?.pointer?.history, []);
   assert.deepEqual(us?.agents, {
-    total: 3,
+    total: 4,
     onActive: ["a1"],
-    onOther: [{ agent: "a2", version: 1 }, { agent: "a3", version: 1 }],
-    rejects: [{ agent: "a3", version: 2, status: "rejected", reason: "bad signature" }],
-    gone: [],
-    unverified: [
-      { agent: "a5", reason: "unenrolled" },
-      { agent: "a6", reason: "bad-signature" },
-      { agent: "a7", reason: "revoked" },
+    onOther: [
+      { agent: "a2", version: 1 },
+      { agent: "a3", version: 1 },
+      { agent: "a6", version: 1 },
     ],
+    rejects: [
+      { agent: "a3", version: 2, status: "rejected", reason: "bad signature" },
+      { agent: "a6", version: 2, status: "rejected", reason: "genuine" },
+    ],
+    gone: [],
+    unverified: [{ agent: "a5", reason: "unenrolled" }, { agent: "a7", reason: "revoked" }],
   });
 });
 

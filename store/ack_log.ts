@@ -19,6 +19,8 @@ import { type StoredAck, storedAck } from "./enrolments.ts";
 export interface ReadAckLogOptions {
   /** Only acks of this region. @default every region */
   region?: string;
+  /** Only acks of this agent. @default every agent */
+  agent?: string;
   /** Stop at the first ack stored after this (ms). @default no end */
   until?: number;
   /** Read at most this many acks (then `truncated`). @default 1_000_000 */
@@ -47,7 +49,7 @@ export async function readAckLog(
   config: string,
   options: ReadAckLogOptions = {},
 ): Promise<AckLog> {
-  const filter = `atlas.ack.${options.region ?? "*"}.${config}.*`;
+  const filter = `atlas.ack.${options.region ?? "*"}.${config}.${options.agent ?? "*"}`;
   const until = options.until ?? Infinity;
   const max = options.max ?? 1_000_000;
   const out: AckLog = { acks: [], malformed: 0, truncated: false };
