@@ -175,11 +175,16 @@ export class EnrolmentBook implements AsyncDisposable {
     })().catch(() => {}).finally(() => {
       if (!this.#closed) this.#following = undefined; // start again on next use
     });
-    for (const key of await listKeys(this.#nats, Buckets.enrolments, this.#filter)) {
-      const e = await kv.get(key);
-      if (!e) continue;
-      const parsed = e.operation === "PUT" ? EnrolmentRecord.safeParse(e.json()) : null;
-      this.#apply(key, e.revision, parsed?.success ? parsed.data : null);
+    try {
+      for (const key of await listKeys(this.#nats, Buckets.enrolments, this.#filter)) {
+        const e = await kv.get(key);
+        if (!e) continue;
+        const parsed = e.operation === "PUT" ? EnrolmentRecord.safeParse(e.json()) : null;
+        this.#apply(key, e.revision, parsed?.success ? parsed.data : null);
+      }
+    } catch (e) {
+      watch.stop(); // the next call follows again: one watch at a time
+      throw e;
     }
   }
 
