@@ -39,14 +39,13 @@ export async function versionEvidence(
   ]);
   let unverified = 0;
   const judged: JudgedAck[] = log.acks.map(({ ack, storage }) => {
-    const counts = ctx.enrolments.verdict(ack, storage).counts;
-    if (!counts) unverified++;
-    const publicKey = ctx.enrolments.get(ack.region, ack.agent)?.publicKey;
+    const verdict = ctx.enrolments.verdict(ack, storage);
+    if (!verdict.counts) unverified++;
     return {
       ack,
       storedAt: storage.storedAt,
-      counts,
-      ...(counts && publicKey ? { publicKey } : {}),
+      counts: verdict.counts,
+      ...(verdict.counts ? { publicKey: verdict.publicKey } : {}),
     };
   });
   return {

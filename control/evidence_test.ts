@@ -60,6 +60,8 @@ controlTest("evidence names the hosts that ran a version at a time, from signed 
   const t2 = await publishAck(nats, { ...applied("a2", 2, 2), status: "rejected" }, a2);
   await after(t2);
   await revokeEnrolment(nats, { region: "us-east", agent: "a3" });
+  // a2 enrolled again with a new key: its acks signed with the old one still prove.
+  await enrolAgent(nats, "us-east", "a2");
   await publishAck(nats, applied("a3", 2, 3), a3); // after its revocation: does not count
 
   const hosts = async (version: number, at?: number) => {

@@ -8,7 +8,9 @@
  * the subject it was stored under names the same region, config and agent as its body (no
  * replay under another agent's subject); that agent has an enrolment; the signature
  * verifies against the enrolled public key; and it was stored (server time) before the
- * enrolment's `revokedAt`, if any. Anything else is "unverified", with the reason.
+ * enrolment's `revokedAt`, if any. A key the agent held before it was enrolled again still
+ * proves the acks stored before it was replaced (`previousKeys`). Anything else is
+ * "unverified", with the reason.
  *
  * Ed25519 through `node:crypto`, not the pure-JS nacl of `@nats-io/nkeys` (used only to
  * check a key's encoding); the signatures are the same. Measured on the 2-core dev box
@@ -169,7 +171,10 @@ export const AckRejection = {
 export type AckRejection = (typeof AckRejection)[keyof typeof AckRejection];
 
 /** The verdict on one stored ack. */
-export type AckVerdict = { counts: true } | { counts: false; reason: AckRejection };
+export type AckVerdict =
+  /** `publicKey`: the enrolled key the signature verified with. */
+  | { counts: true; publicKey: string }
+  | { counts: false; reason: AckRejection };
 
 /** Where and when an ack was stored, as the acks stream says (not the agent). */
 export interface AckStorage {
@@ -202,11 +207,18 @@ export function ackVerdict(
   if (!enrolment || enrolment.region !== ack.region || enrolment.agent !== ack.agent) {
     return { counts: false, reason: AckRejection.unenrolled };
   }
-  if (enrolment.revokedAt !== undefined && stored.storedAt >= Date.parse(enrolment.revokedAt)) {
-    return { counts: false, reason: AckRejection.revoked };
+  const revoked = enrolment.revokedAt !== undefined &&
+    stored.storedAt >= Date.parse(enrolment.revokedAt);
+  if (verifyAck(ack, enrolment.publicKey)) {
+    return revoked
+      ? { counts: false, reason: AckRejection.revoked }
+      : { counts: true, publicKey: enrolment.publicKey };
   }
-  if (!verifyAck(ack, enrolment.publicKey)) {
-    return { counts: false, reason: AckRejection.signature };
+  // A key the agent had before it was enrolled again proves what was stored while it held.
+  for (const k of enrolment.previousKeys ?? []) {
+    if (stored.storedAt < Date.parse(k.retiredAt) && verifyAck(ack, k.publicKey)) {
+      return { counts: true, publicKey: k.publicKey };
+    }
   }
-  return { counts: true };
+  return { counts: false, reason: revoked ? AckRejection.revoked : AckRejection.signature };
 }

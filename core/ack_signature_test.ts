@@ -45,6 +45,7 @@ Deno.test("an ack signed by the enrolled key counts, and nacl agrees with the si
   assert.ok(seed.verify(ackSignedBytes(signed), Buffer.from(signed.signature!, "base64url")));
   assert.deepEqual(ackVerdict(signed, { subject, storedAt: 0 }, enrolment(id.publicKey)), {
     counts: true,
+    publicKey: id.publicKey,
   });
 });
 
@@ -77,6 +78,7 @@ Deno.test("a forged ack does not count, with the reason", () => {
   });
   assert.deepEqual(v(signed, revoked, subject, Date.parse("2026-01-01T00:00:09.000Z")), {
     counts: true,
+    publicKey: id.publicKey,
   });
 });
 
@@ -85,4 +87,26 @@ Deno.test("an identity refuses a seed that is not an nkey user seed", () => {
   assert.throws(() => new AckIdentity(account), /nkey user seed/);
   assert.throws(() => new AckIdentity("SUNOTASEED"), /not a valid nkey seed/);
   assert.equal(verifyAck(newIdentity().sign(ack), "UNOTAKEY"), false);
+});
+
+Deno.test("a key replaced by a new enrolment proves only acks stored before it was", () => {
+  const old = newIdentity();
+  const current = newIdentity();
+  const e: EnrolmentRecord = {
+    ...enrolment(current.publicKey),
+    previousKeys: [{ publicKey: old.publicKey, retiredAt: "2026-01-01T00:00:10.000Z" }],
+  };
+  const at = (iso: string) => ({ subject, storedAt: Date.parse(iso) });
+  assert.deepEqual(ackVerdict(old.sign(ack), at("2026-01-01T00:00:09.000Z"), e), {
+    counts: true,
+    publicKey: old.publicKey,
+  });
+  assert.deepEqual(ackVerdict(old.sign(ack), at("2026-01-01T00:00:10.000Z"), e), {
+    counts: false,
+    reason: AckRejection.signature,
+  });
+  assert.deepEqual(ackVerdict(current.sign(ack), at("2026-01-01T00:00:11.000Z"), e), {
+    counts: true,
+    publicKey: current.publicKey,
+  });
 });

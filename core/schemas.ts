@@ -243,6 +243,14 @@ export const EnrolmentRecord = z.object({
   publicKey: z.string().regex(/^U[A-Z2-7]{55}$/, "must be an nkey user public key (U...)"),
   enrolledAt: Timestamp,
   revokedAt: Timestamp.optional(),
+  /**
+   * Keys the agent held before it was enrolled again, newest first (at most 8), each with
+   * when it stopped counting: acks stored before then still prove what they say.
+   */
+  previousKeys: z.array(z.object({
+    publicKey: z.string().regex(/^U[A-Z2-7]{55}$/),
+    retiredAt: Timestamp,
+  })).max(8).optional(),
 });
 export type EnrolmentRecord = z.infer<typeof EnrolmentRecord>;
 

@@ -2,9 +2,10 @@
  * Agent enrolments in the `atlas_enrolments` bucket, `<region>.<agent>` → the public key
  * the agent signs its acks with (core/ack_signature.ts decides what counts).
  *
- * Invariants: a record is written whole (enrolling again replaces the key and clears a
- * revocation); revoking keeps the key, so acks stored before `revokedAt` still prove what
- * they said. {@linkcode EnrolmentBook} keeps the records in memory, current by one KV watch
+ * Invariants: records change by compare-and-set; enrolling again replaces the key and
+ * clears a revocation, and the replaced key moves to `previousKeys` with the time it stopped
+ * counting; revoking keeps the key. So acks stored while a key held still prove what they
+ * said. {@linkcode EnrolmentBook} keeps the records in memory, current by one KV watch
  * started before the snapshot is read (nothing written in between is missed), so the
  * coordinator and control plane verify every ack with a map lookup.
  *
@@ -57,15 +58,31 @@ export async function recordEnrolment(
         "an nkey user public key (U...); give the public key of the agent's .creds file",
     );
   }
-  const record = EnrolmentRecord.parse({
-    region: input.region,
-    agent: input.agent,
-    publicKey: input.publicKey,
-    enrolledAt: input.at ?? new Date().toISOString(),
-  });
+  const at = input.at ?? new Date().toISOString();
   const kv = await nats.kv(Buckets.enrolments);
-  await kv.put(agentKey(input.region, input.agent), JSON.stringify(record));
-  return record;
+  const result = await casUpdate(
+    kv,
+    agentKey(input.region, input.agent),
+    EnrolmentRecord,
+    (current) => {
+      // The key it replaces keeps proving what was stored while it held (evidence).
+      const previous = current && current.publicKey !== input.publicKey
+        ? [{ publicKey: current.publicKey, retiredAt: current.revokedAt ?? at }]
+        : [];
+      const previousKeys = [
+        ...previous,
+        ...(current?.previousKeys ?? []).filter((k) => k.publicKey !== input.publicKey),
+      ].slice(0, 8);
+      return EnrolmentRecord.parse({
+        region: input.region,
+        agent: input.agent,
+        publicKey: input.publicKey,
+        enrolledAt: at,
+        ...(previousKeys.length ? { previousKeys } : {}),
+      });
+    },
+  );
+  return result.written ? result.value : result.current!.value;
 }
 
 /** Raised when revoking an agent that was never enrolled. */

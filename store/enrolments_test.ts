@@ -36,18 +36,38 @@ natsTest("enrolments are recorded, revoked and followed by the book", async ({ n
   await using book = new EnrolmentBook(nats, { region: "us-east" });
   await book.ready();
   assert.equal(book.get("us-east", "a1")?.publicKey, first.publicKey);
-  assert.deepEqual(book.verdict(first.sign(ack), storage), { counts: true });
+  assert.deepEqual(book.verdict(first.sign(ack), storage), {
+    counts: true,
+    publicKey: first.publicKey,
+  });
 
-  // Re-enrolment with a new key: the old key's acks stop counting.
+  // Re-enrolment with a new key: the old key proves only what was stored before.
   const second = identity();
-  await recordEnrolment(nats, { region: "us-east", agent: "a1", publicKey: second.publicKey });
+  const reenrolled = await recordEnrolment(nats, {
+    region: "us-east",
+    agent: "a1",
+    publicKey: second.publicKey,
+  });
+  assert.deepEqual(reenrolled.previousKeys, [{
+    publicKey: first.publicKey,
+    retiredAt: reenrolled.enrolledAt,
+  }]);
   await waitFor(
     "the book sees the new key",
     () => Promise.resolve(book.get("us-east", "a1")?.publicKey === second.publicKey),
   );
   assert.deepEqual(book.verdict(first.sign(ack), storage), {
+    counts: true,
+    publicKey: first.publicKey,
+  });
+  const afterwards = { ...storage, storedAt: Date.parse(reenrolled.enrolledAt) };
+  assert.deepEqual(book.verdict(first.sign(ack), afterwards), {
     counts: false,
     reason: "bad-signature",
+  });
+  assert.deepEqual(book.verdict(second.sign(ack), afterwards), {
+    counts: true,
+    publicKey: second.publicKey,
   });
 
   const revoked = await revokeEnrolment(nats, { region: "us-east", agent: "a1" });
