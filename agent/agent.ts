@@ -17,7 +17,7 @@
  *
  * @module
  */
-import { type PointerRecord, sha256Hex, type Verifier } from "@atlas/core";
+import { type AckIdentity, type PointerRecord, sha256Hex, type Verifier } from "@atlas/core";
 import {
   type ComponentLogger,
   componentLogger,
@@ -34,6 +34,7 @@ import { Connection } from "./connection.ts";
 import { DiskDigests, DriftWatcher } from "./drift_watcher.ts";
 import { Heartbeat } from "./heartbeat.ts";
 import { localApi, type LocalApiSource, parseListen } from "./local_api.ts";
+import { loadIdentity } from "./identity.ts";
 import { AckOutbox } from "./outbox.ts";
 import { type AgentState, type ConfigState, emptyConfigState, StateStore } from "./state.ts";
 import { type AgentStats, emptyStats } from "./stats.ts";
@@ -49,6 +50,11 @@ export interface AgentOptions {
   log?: LineSink;
   /** Trusted keys; read from `config.trustedKeys` when omitted. */
   verifier?: Verifier;
+  /**
+   * The identity that signs acks; read from `config.credentials` when omitted (none there
+   * either: acks go unsigned and do not count, with a warning at start).
+   */
+  identity?: AckIdentity;
   /** Test hook: pause between chunks of a file write (see atomic.ts). @default 0 */
   writeChunkDelayMs?: number;
 }
@@ -82,6 +88,7 @@ export class Agent implements AsyncDisposable {
     state: AgentState,
     verifier: Verifier,
     options: AgentOptions,
+    identity: AckIdentity | undefined,
   ) {
     this.config = config;
     this.#store = store;
@@ -91,7 +98,13 @@ export class Agent implements AsyncDisposable {
     });
     this.#log = this.#logging.logger;
     this.#cache = new BlobCache(`${config.stateDir}/blobs`, config.cacheEntries);
-    this.#outbox = new AckOutbox(state.outbox);
+    this.#outbox = new AckOutbox(state.outbox, identity);
+    if (!identity) {
+      this.#log.warn(
+        "no credentials: acks are sent unsigned and do not count in gates or status; set " +
+          '"credentials" in agent.json to the .creds file of `atlas agents enroll`',
+      );
+    }
     this.#digests = new DiskDigests(
       Object.fromEntries(Object.entries(config.configs).map(([name, c]) => [name, c.path])),
     );
@@ -151,9 +164,11 @@ export class Agent implements AsyncDisposable {
   static async start(config: AgentConfig, options: AgentOptions = {}): Promise<Agent> {
     const { loadVerifier } = await import("@atlas/store");
     const verifier = options.verifier ?? (await loadVerifier(config.trustedKeys));
+    const identity = options.identity ??
+      (config.credentials === undefined ? undefined : await loadIdentity(config.credentials));
     await Deno.mkdir(`${config.stateDir}/blobs`, { recursive: true });
     const { store, state } = StateStore.open(config.stateDir);
-    const agent = new Agent(config, store, state, verifier, options);
+    const agent = new Agent(config, store, state, verifier, options, identity);
     await agent.#cache.load();
     for (const [name, c] of Object.entries(config.configs)) {
       const removed = await removeStaleTemps(c.path);

@@ -2162,8 +2162,178 @@ export interface paths {
                                     }[];
                                     /** @default [] */
                                     gone: string[];
+                                    /** @default [] */
+                                    unverified: {
+                                        agent: string;
+                                        reason: string;
+                                    }[];
                                 };
                             }[];
+                        };
+                    };
+                };
+                /** @description Invalid request: malformed body, bad name, failed validation */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Missing or invalid bearer token */
+                401: {
+                    headers: {
+                        /** @description Always `Bearer realm="atlas"` */
+                        "WWW-Authenticate"?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Not found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Method not allowed on this path; `Allow` lists the methods */
+                405: {
+                    headers: {
+                        /** @description The methods of this path */
+                        Allow?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Internal or integrity error */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description NATS JetStream unavailable */
+                503: {
+                    headers: {
+                        /** @description Seconds to wait before retrying */
+                        "Retry-After"?: number;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/configs/{name}/versions/{version}/evidence": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Which hosts ran a version at a time, proven by signed acks
+         * @description A host ran the version at `at` when its newest `applied` ack stored by then is for it and is signed by the host's enrolled key. Acks that do not verify are counted in `unverified`, never used. Reaches back as far as the acks stream keeps acks (30 days).
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description the time asked about (default: now) */
+                    at?: string;
+                    /** @description only this region */
+                    region?: string;
+                };
+                header?: never;
+                path: {
+                    /** @description config name: up to 8 dot-separated segments of [a-z0-9][a-z0-9_-]{0,62} */
+                    name: string;
+                    /** @description version number, a positive integer */
+                    version: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description the hosts, each with its signed ack */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            config: string;
+                            version: number;
+                            digest: string;
+                            at: string;
+                            region: string | null;
+                            hosts: {
+                                region: string;
+                                agent: string;
+                                version: number;
+                                digest: string;
+                                seq: number;
+                                appliedAt: string;
+                                storedAt: string;
+                                signature: string;
+                                publicKey: string;
+                            }[];
+                            scanned: number;
+                            unverified: number;
+                            truncated: boolean;
                         };
                     };
                 };

@@ -66,6 +66,7 @@ export type Flags = {
   role?: string;
   secretFile?: string;
   ttl?: string;
+  at?: string;
 };
 
 /** One run of a command. */
@@ -236,7 +237,18 @@ export const COMMANDS: Record<string, (run: Run) => Promise<void>> = {
     const status = await client.json(ConfigStatus, "GET", `/v1/configs/${enc(name)}/status`);
     if (run.flags.json) return await run.print(JSON.stringify(status, null, 2));
     const lines = [table(
-      ["REGION", "ACTIVE", "SEQ", "HISTORY", "AGENTS", "ON ACTIVE", "OTHER", "REJECTS", "GONE"],
+      [
+        "REGION",
+        "ACTIVE",
+        "SEQ",
+        "HISTORY",
+        "AGENTS",
+        "ON ACTIVE",
+        "OTHER",
+        "REJECTS",
+        "GONE",
+        "UNVERIFIED",
+      ],
       status.regions.map((r) => [
         r.region,
         r.pointer ? `v${r.pointer.version}` : "-",
@@ -247,6 +259,7 @@ export const COMMANDS: Record<string, (run: Run) => Promise<void>> = {
         String(r.agents.onOther.length),
         String(r.agents.rejects.length),
         String(r.agents.gone.length),
+        String(r.agents.unverified.length),
       ]),
     )];
     if (status.regions.some((r) => r.agents.gone.length)) {
@@ -256,6 +269,9 @@ export const COMMANDS: Record<string, (run: Run) => Promise<void>> = {
       );
     }
     for (const r of status.regions) {
+      for (const x of r.agents.unverified) {
+        lines.push(`${r.region}/${x.agent}: unverified (${x.reason}), not counted`);
+      }
       for (const x of r.agents.rejects) {
         lines.push(
           `${r.region}/${x.agent}: ${x.status} v${x.version}: ${x.reason || "(no reason)"}`,

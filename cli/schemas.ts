@@ -160,6 +160,7 @@ export const ConfigStatus = z.looseObject({
         reason: z.string(),
       })),
       gone: z.array(z.string()).default([]),
+      unverified: z.array(z.looseObject({ agent: z.string(), reason: z.string() })).default([]),
     }),
   })),
 });

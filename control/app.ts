@@ -24,6 +24,7 @@ import { IdempotencyStore } from "./idempotency.ts";
 import { metaRoutes, type OpenApiDocument, openApiDocument } from "./openapi.ts";
 import { type ControlEnv, validationHook } from "./route_kit.ts";
 import { configRoutes, pointerRoutes } from "./routes.ts";
+import { evidenceRoutes } from "./routes_evidence.ts";
 import {
   agentRoutes,
   alertRoutes,
@@ -110,6 +111,7 @@ export function createAppWithAuth(deps: AppDeps): { app: ControlApp; auth: Token
   });
   app.route("/v1/configs", configRoutes(ctx, idempotency));
   app.route("/v1/configs", pointerRoutes(ctx, idempotency));
+  app.route("/v1/configs", evidenceRoutes(ctx));
   app.route("/v1/agents", agentRoutes(ctx));
   app.route("/v1/audit", auditRoutes(ctx));
   app.route("/v1/keys", keyRoutes(ctx));

@@ -8,6 +8,7 @@ import type { z } from "zod";
 import {
   type AtlasNats,
   componentLogger,
+  EnrolmentBook,
   listKeys,
   retryTransient,
   type StoredPointer,
@@ -70,6 +71,8 @@ export interface ControlContext {
   configs: BucketCache<ConfigRecord>;
   /** In-memory copy of the regions bucket: the regions an operation may target. */
   regions: BucketCache<RegionRecord>;
+  /** The agents' enrolments: which acks count in status and evidence. */
+  enrolments: EnrolmentBook;
 }
 
 /** Sets `key` in an insertion-ordered memo, dropping the oldest entries beyond `max`. */
@@ -132,6 +135,7 @@ export function createContext(deps: ControlDeps): ControlContext {
     lastPointers: new Map(),
     configs: new BucketCache(deps.nats, Buckets.configs, ConfigRecord),
     regions: new BucketCache(deps.nats, Buckets.regions, RegionRecord),
+    enrolments: new EnrolmentBook(deps.nats),
   };
 }
 

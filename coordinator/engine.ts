@@ -11,7 +11,7 @@
  * @module
  */
 import {
-  AckRecord,
+  type AckRecord,
   agentIsStale,
   AgentRecord,
   Buckets,
@@ -26,11 +26,13 @@ import {
   checkBlobCopy,
   type ComponentLogger,
   componentLogger,
+  EnrolmentBook,
   isCasConflict,
   type LineSink,
   listKeys,
   type Logger,
   rebuildBlobCopy,
+  storedAck,
 } from "@atlas/store";
 import { type Clock, Lease, systemClock } from "./lease.ts";
 import { SubjectFollow } from "./follow.ts";
@@ -79,8 +81,17 @@ export class RegionCoordinator implements AsyncDisposable {
   readonly #clock: WallClock;
   readonly #logging: ComponentLogger;
   readonly #log: Logger;
-  /** Newest ack per `<config>/<agent>` of this region, while leading. */
+  /**
+   * Newest ack per `<config>/<agent>` of this region, while leading: only acks that count
+   * (signed by the agent's enrolled key, core/ack_signature.ts); a forged one never enters.
+   */
   readonly #acks = new Map<string, AckRecord>();
+  /** The region's enrolments, which decide which acks count. */
+  readonly #enrolments: EnrolmentBook;
+  /** Agents found not enrolled (warned about once). */
+  readonly #unenrolledSeen = new Set<string>();
+  /** Acks that did not count, by reason (logged, never judged). */
+  readonly unverifiedAcks = new Map<string, number>();
   readonly #acksFollow: SubjectFollow;
   /** Follows being set up and their loops: close() waits for them. */
   readonly #background = new Set<Promise<unknown>>();
@@ -110,19 +121,30 @@ export class RegionCoordinator implements AsyncDisposable {
       { sink: options.log },
     );
     this.#log = this.#logging.logger;
+    this.#enrolments = new EnrolmentBook(nats, { region: this.region });
     this.#acksFollow = new SubjectFollow(nats, {
       stream: Streams.acks,
       filter: `atlas.ack.${this.region}.>`,
       onMessage: (m) => {
-        const ack = AckRecord.safeParse(m.json());
-        if (!ack.success) return;
-        const key = `${ack.data.config}/${ack.data.agent}`;
+        const stored = storedAck(m);
+        if (!stored) return;
+        const verdict = this.#enrolments.verdict(stored.ack, stored.storage);
+        if (!verdict.counts) {
+          const seen = this.unverifiedAcks.get(verdict.reason) ?? 0;
+          this.unverifiedAcks.set(verdict.reason, seen + 1);
+          if (seen === 0) {
+            this.#log.warn("an ack does not count: ignored", {
+              reason: verdict.reason,
+              subject: m.subject,
+            });
+          }
+          return;
+        }
+        const ack = stored.ack;
+        const key = `${ack.config}/${ack.agent}`;
         const known = this.#acks.get(key);
-        if (
-          !known || known.seq < ack.data.seq ||
-          (known.seq === ack.data.seq && known.at <= ack.data.at)
-        ) {
-          this.#acks.set(key, ack.data);
+        if (!known || known.seq < ack.seq || (known.seq === ack.seq && known.at <= ack.at)) {
+          this.#acks.set(key, ack);
         }
       },
     });
@@ -151,7 +173,7 @@ export class RegionCoordinator implements AsyncDisposable {
       region: this.region,
       clock: this.#clock,
       log: this.#log,
-      agents: () => this.#agents(),
+      agents: async () => (await this.#agents()).flatMap((a) => this.#asJudged(a)),
       acks: this.#acks,
     });
   }
@@ -235,6 +257,7 @@ export class RegionCoordinator implements AsyncDisposable {
     for (const wake of [...this.#stopWaiting]) wake();
     await Promise.allSettled([...this.#background]);
     await Promise.all([this.#acksFollow.close(), this.#agentsFollow.close()]);
+    this.#enrolments.close();
     await this.lease.release().catch(() => {});
     this.#logging[Symbol.dispose]();
   }
@@ -255,8 +278,9 @@ export class RegionCoordinator implements AsyncDisposable {
     if (!wasLeader) this.#log.info("leading", { term: this.lease.term });
     // In the background: while the primary is out of reach, setting up a follow waits out
     // a request timeout, and a step must not (it would hold the lease back after a heal).
+    // The enrolments first: an ack judged before they are known would not count.
     this.#track(
-      this.#acksFollow.start().catch((e) =>
+      this.#enrolments.ready().then(() => this.#acksFollow.start()).catch((e) =>
         this.#log.warn("cannot follow acks yet; heartbeats only", { error: e })
       ),
     );
@@ -278,6 +302,8 @@ export class RegionCoordinator implements AsyncDisposable {
       await this.#checkBlobCopy()
         .catch((e) => this.#log.warn("blob copy check failed", { error: e }));
     }
+    // Which agents and acks count: known before any stage is judged.
+    await this.#enrolments.ready();
     const kv = await this.#nats.kv(Buckets.rollouts);
     // Rollout ids are one token; `*` leaves out the `active.<config>` keys.
     for (const key of await listKeys(this.#nats, Buckets.rollouts, "*")) {
@@ -334,6 +360,31 @@ export class RegionCoordinator implements AsyncDisposable {
     if (follow.silentMs() <= FOLLOW_SILENCE_MS) return;
     this.#log.warn("the agent records follow went silent; reading them and following again");
     follow.stop();
+  }
+
+  /**
+   * An agent record as the stage driver may judge it: a revoked agent is out of the fleet
+   * (left out); an agent that is not enrolled stays a member, but what its heartbeat says
+   * it applied or acked does not count (only signed acks could), so it stays pending.
+   */
+  #asJudged(agent: AgentRecord): AgentRecord[] {
+    const enrolment = this.#enrolments.get(this.region, agent.id);
+    if (enrolment?.revokedAt !== undefined) return [];
+    if (enrolment) return [agent];
+    if (!this.#unenrolledSeen.has(agent.id)) {
+      this.#unenrolledSeen.add(agent.id);
+      this.#log.warn("an agent is not enrolled: its heartbeat and acks do not count", {
+        agent: agent.id,
+      });
+    }
+    const configs = Object.fromEntries(
+      Object.entries(agent.configs).map(([name, st]) => [name, {
+        ...st,
+        applied: null,
+        lastAck: null,
+      }]),
+    );
+    return [{ ...agent, configs }];
   }
 
   /** Every agent record of the region, live or not (judge.ts and agentIsStale tell). */

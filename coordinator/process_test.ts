@@ -3,7 +3,14 @@
  * other takes the lease and finishes the rollout, no stage applied twice or skipped.
  */
 import assert from "node:assert/strict";
-import { activateVersion, natsTest, storeVersion, tempDir, waitFor } from "@atlas/testkit";
+import {
+  activateVersion,
+  enrolAgent,
+  natsTest,
+  storeVersion,
+  tempDir,
+  waitFor,
+} from "@atlas/testkit";
 import {
   activeRolloutKey,
   Buckets,
@@ -38,7 +45,9 @@ natsTest("a SIGKILLed leader's replica takes over and finishes the rollout", asy
     heartbeatSeconds: 1,
     configs: { web: { path: `${dir}/a1/web.json` } },
   });
+  const { identity } = await enrolAgent(ctx.nats, "us-east", "a1");
   await using agent = await Agent.start(config, {
+    identity,
     verifier: new Verifier([signer.trustedKey]),
     log: () => {},
   });

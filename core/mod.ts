@@ -12,6 +12,16 @@
  *
  * @module
  */
+export {
+  AckIdentity,
+  AckRejection,
+  ackSignedBytes,
+  type AckStorage,
+  type AckVerdict,
+  ackVerdict,
+  isAgentPublicKey,
+  verifyAck,
+} from "./ack_signature.ts";
 export { concatBytes } from "./bytes.ts";
 export {
   canonicalJson,
@@ -25,6 +35,7 @@ export {
   Verifier,
   type VerifierOptions,
 } from "./crypto.ts";
+export { type EvidenceEntry, type JudgedAck, ranVersionAt } from "./evidence.ts";
 export { AtlasError, AtlasErrorCode, type AtlasErrorOptions, hasAtlasCode } from "./errors.ts";
 export {
   judgeStage,
@@ -93,6 +104,7 @@ export {
   ConfigRecord,
   ContentType,
   Digest,
+  EnrolmentRecord,
   managesConfig,
   MISSED_HEARTBEATS,
   PointerNotice,

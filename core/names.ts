@@ -41,6 +41,8 @@ export const Buckets = {
    * never secrets (core/tokens.ts).
    */
   tokens: "atlas_tokens",
+  /** Agent enrolments (the public key each agent signs its acks with): `<region>.<agent>`. */
+  enrolments: "atlas_enrolments",
 } as const;
 
 /** Streams Atlas provisions. */

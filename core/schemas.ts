@@ -145,6 +145,11 @@ export const AckRecord = z.object({
   /** Milliseconds from the pointer's `issuedAt` to this ack. */
   latencyMs: z.number().nonnegative(),
   at: Timestamp,
+  /**
+   * The agent's ed25519 signature (nkey, base64url) over the other fields; an ack without
+   * a valid one does not count (core/ack_signature.ts).
+   */
+  signature: z.string().optional(),
 });
 export type AckRecord = z.infer<typeof AckRecord>;
 
@@ -227,6 +232,29 @@ export function agentIsStale(agent: AgentRecord, now: number): boolean {
 export function managesConfig(agent: AgentRecord, config: string): boolean {
   return Object.hasOwn(agent.configs, config);
 }
+
+/**
+ * An agent's enrolment, in the enrolments bucket under `<region>.<agent>`: the public key
+ * its acks must be signed with (core/ack_signature.ts). A revoked agent's acks stored from
+ * `revokedAt` on do not count; enrolling again replaces the record.
+ */
+export const EnrolmentRecord = z.object({
+  region: SimpleName,
+  agent: SimpleName,
+  /** The agent's nkey user public key (`U...`). */
+  publicKey: z.string().regex(/^U[A-Z2-7]{55}$/, "must be an nkey user public key (U...)"),
+  enrolledAt: Timestamp,
+  revokedAt: Timestamp.optional(),
+  /**
+   * Keys the agent held before it was enrolled again, newest first (at most 8), each with
+   * when it stopped counting: acks stored before then still prove what they say.
+   */
+  previousKeys: z.array(z.object({
+    publicKey: z.string().regex(/^U[A-Z2-7]{55}$/),
+    retiredAt: Timestamp,
+  })).max(8).optional(),
+});
+export type EnrolmentRecord = z.infer<typeof EnrolmentRecord>;
 
 /** A region known to the control plane. */
 export const RegionRecord = z.object({

@@ -13,6 +13,7 @@
  *
  * @module
  */
+export { type AckLog, readAckLog, type ReadAckLogOptions } from "./ack_log.ts";
 export {
   AlertNotFoundError,
   AlertResolvedError,
@@ -78,6 +79,17 @@ export {
   type PointerFollowerOptions,
   PointerVia,
 } from "./follow.ts";
+export {
+  EnrolmentBook,
+  type EnrolmentBookOptions,
+  type EnrolmentInput,
+  EnrolmentNotFoundError,
+  readEnrolment,
+  recordEnrolment,
+  revokeEnrolment,
+  type StoredAck,
+  storedAck,
+} from "./enrolments.ts";
 export { loadSigner, loadVerifier } from "./key_files.ts";
 export { listKeys } from "./compat/list_keys.ts";
 export {

@@ -72,7 +72,8 @@ export async function ensureStream(
 
 /**
  * Creates whatever is missing of the primary-region state: configs, versions, regions
- * and agents buckets, the blobs object store, and the acks, audit and intents streams.
+ * agents, tokens and enrolments buckets, the blobs object store, and the acks, audit and
+ * intents streams.
  *
  * @example
  * ```ts
@@ -93,6 +94,7 @@ export async function provision(nats: AtlasNats, options: ProvisionOptions = {})
     await ensureKv(nats, Buckets.quarantine, { history: 1, replicas, ...placement });
     await ensureKv(nats, Buckets.keys, { history: 1, replicas, ...placement });
     await ensureKv(nats, Buckets.tokens, { history: 4, replicas, ...placement });
+    await ensureKv(nats, Buckets.enrolments, { history: 1, replicas, ...placement });
     if (!(await nats.streamInfo(`OBJ_${Buckets.blobs}`))) {
       await nats.objm.create(Buckets.blobs, {
         replicas,

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { type AtlasNats, type ClientTls, leaseHolder, loadSigner } from "@atlas/store";
 import { generateSigningKey, tokenFileEntry } from "@atlas/core";
 import { RegionCoordinator } from "@atlas/coordinator";
-import { type HasLog, tempDir, waitFor } from "@atlas/testkit";
+import { enrolAgent, type HasLog, tempDir, waitFor } from "@atlas/testkit";
 import { type ControlServer, startControl } from "@atlas/control";
 import { Agent, AgentConfigFile, type ManagedConfig } from "@atlas/agent";
 
@@ -144,7 +144,9 @@ export async function startTestAgents(
       ),
     });
     const lines: string[] = [];
-    const agent = await Agent.start(config, { log: (l) => lines.push(l) });
+    // Enrolled, as `atlas agents enroll` does: only its signed acks count.
+    const { identity } = await enrolAgent(t.control.nats, spec.region, spec.id);
+    const agent = await Agent.start(config, { identity, log: (l) => lines.push(l) });
     addLog({
       name: `agent ${spec.id}`,
       logTail: (n = 60) => Promise.resolve(lines.slice(-n).join("\n")),
