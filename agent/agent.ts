@@ -17,15 +17,17 @@
  *
  * @module
  */
-import type { PointerRecord, Verifier } from "@atlas/core";
+import { type KeySetRecord, type PointerRecord, type TrustedKey, Verifier } from "@atlas/core";
 import {
   type ComponentLogger,
   componentLogger,
   type LineSink,
+  loadTrustedKeys,
   type Logger,
   readPointer,
   removeStaleTemps,
 } from "@atlas/store";
+import { TrustedKeys } from "./trusted_keys.ts";
 import { Applier } from "./applier.ts";
 import { BlobCache } from "./cache.ts";
 import type { AgentConfig } from "./config.ts";
@@ -46,7 +48,10 @@ export interface AgentOptions {
    * @default the process log (see `configureLogging` in `@atlas/store`)
    */
   log?: LineSink;
-  /** Trusted keys; read from `config.trustedKeys` when omitted. */
+  /**
+   * The verifier until a key set is taken; one of the trusted keys file's keys when
+   * omitted. The file (when readable) is the root of trust for the first key set.
+   */
   verifier?: Verifier;
   /** Test hook: pause between chunks of a file write (see atomic.ts). @default 0 */
   writeChunkDelayMs?: number;
@@ -67,6 +72,7 @@ export class Agent implements AsyncDisposable {
   readonly #heartbeat: Heartbeat;
   readonly #applier: Applier;
   readonly #workers: ConfigWorkers;
+  readonly #keys: TrustedKeys;
   #drift: DriftWatcher | undefined;
   #connecting: Promise<void> | undefined;
   #closed = false;
@@ -75,7 +81,7 @@ export class Agent implements AsyncDisposable {
     config: AgentConfig,
     store: StateStore,
     state: AgentState,
-    verifier: Verifier,
+    trust: { bootstrap: TrustedKey[]; verifier: Verifier; keySet: KeySetRecord | null },
     options: AgentOptions,
   ) {
     this.config = config;
@@ -85,6 +91,13 @@ export class Agent implements AsyncDisposable {
       sink: options.log,
     });
     this.#log = this.#logging.logger;
+    const keys = new TrustedKeys({
+      bootstrap: trust.bootstrap,
+      verifier: trust.verifier,
+      stateDir: config.stateDir,
+      log: this.#log,
+    }, trust.keySet);
+    this.#keys = keys;
     this.#cache = new BlobCache(`${config.stateDir}/blobs`, config.cacheEntries);
     this.#outbox = new AckOutbox(state.outbox);
     this.#digests = new DiskDigests(
@@ -94,6 +107,11 @@ export class Agent implements AsyncDisposable {
       log: this.#log,
       stats: this.stats,
       onNotice: (notice) => this.#enqueue(notice.pointer, notice.blobs),
+      onKeySet: (notice) => {
+        this.#keys.offer(notice.keySet).catch((e) =>
+          this.#log.error("cannot keep the key set", { error: String(e) })
+        );
+      },
       reconcile: () => this.reconcile(),
     });
     this.#heartbeat = new Heartbeat(config, {
@@ -102,7 +120,11 @@ export class Agent implements AsyncDisposable {
       digests: this.#digests,
     });
     this.#applier = new Applier(config, {
-      verifier,
+      keys,
+      refreshKeys: () => {
+        const nats = this.#connection.nats;
+        return nats ? this.#keys.fetch(nats) : Promise.resolve();
+      },
       cache: this.#cache,
       outbox: this.#outbox,
       stats: this.stats,
@@ -143,11 +165,20 @@ export class Agent implements AsyncDisposable {
    * ```
    */
   static async start(config: AgentConfig, options: AgentOptions = {}): Promise<Agent> {
-    const { loadVerifier } = await import("@atlas/store");
-    const verifier = options.verifier ?? (await loadVerifier(config.trustedKeys));
+    let bootstrap: TrustedKey[] = [];
+    try {
+      bootstrap = await loadTrustedKeys(config.trustedKeys);
+    } catch (e) {
+      if (!options.verifier) throw e; // tests may hand a verifier and no file
+    }
     await Deno.mkdir(`${config.stateDir}/blobs`, { recursive: true });
+    const keys = {
+      bootstrap,
+      verifier: options.verifier ?? new Verifier(bootstrap),
+      keySet: await TrustedKeys.readSet(config.stateDir),
+    };
     const { store, state } = StateStore.open(config.stateDir);
-    const agent = new Agent(config, store, state, verifier, options);
+    const agent = new Agent(config, store, state, keys, options);
     await agent.#cache.load();
     for (const [name, c] of Object.entries(config.configs)) {
       const removed = await removeStaleTemps(c.path);
@@ -187,6 +218,11 @@ export class Agent implements AsyncDisposable {
   /** A copy of the persisted state of `config`. */
   stateOf(config: string): ConfigState {
     return structuredClone(this.#stateOf(config));
+  }
+
+  /** The key set this agent took (null before its first). */
+  get keySet(): KeySetRecord | null {
+    return this.#keys.keySet;
   }
 
   /** Number of acks still waiting in the outbox. */
@@ -241,6 +277,10 @@ export class Agent implements AsyncDisposable {
     const nats = this.#connection.nats;
     if (!nats || this.#closed) return;
     this.stats.reconciles++;
+    // A key-set notice lost while connected is made up for here, like a pointer notice.
+    await this.#keys.fetch(nats, 0).catch((e) =>
+      this.#log.warn("cannot read the key set; will retry", { error: (e as Error).message })
+    );
     for (const config of Object.keys(this.config.configs)) {
       try {
         const stored = await readPointer(nats, this.config.region, config);

@@ -16,6 +16,7 @@ export { concatBytes } from "./bytes.ts";
 export {
   canonicalJson,
   generateSigningKey,
+  type RecordSigner,
   sha256Hex,
   SignatureError,
   Signer,
@@ -25,6 +26,18 @@ export {
   Verifier,
   type VerifierOptions,
 } from "./crypto.ts";
+export {
+  acceptKeySet,
+  activeKeysOf,
+  checkKeySetShape,
+  endedKeySet,
+  firstKeySet,
+  type KeySetContext,
+  KeySetError,
+  rotatedKeySet,
+  type UnsignedKeySet,
+  verifierOfKeySet,
+} from "./key_set.ts";
 export { AtlasError, AtlasErrorCode, type AtlasErrorOptions, hasAtlasCode } from "./errors.ts";
 export {
   judgeStage,
@@ -92,6 +105,10 @@ export {
   ConfigRecord,
   ContentType,
   Digest,
+  KeySetEntry,
+  KeySetNotice,
+  KeySetRecord,
+  KeyStatus,
   managesConfig,
   MISSED_HEARTBEATS,
   PointerNotice,

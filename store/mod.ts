@@ -59,13 +59,26 @@ export {
   type PointerFollowerOptions,
   PointerVia,
 } from "./follow.ts";
-export { loadSigner, loadVerifier } from "./key_files.ts";
+export {
+  KeyRing,
+  type KeyRingOptions,
+  loadSigner,
+  loadTrustedKeys,
+  loadVerifier,
+} from "./key_files.ts";
+export { KeyRingSigner, type KeyRingSignerOptions, UnusableSigningKeyError } from "./key_ring.ts";
 export { listKeys } from "./keys.ts";
 export {
+  announceKeySet,
+  fetchKeySet,
+  KEY_SET_KEY,
+  KeySetConflictError,
   publishTrustedKeys,
+  readKeySet,
   readTrustedKeys,
   requireTrustedSigner,
   type RequireTrustedSignerOptions,
+  storeKeySet,
   UntrustedSignerError,
 } from "./keys_trust.ts";
 export {
