@@ -121,9 +121,9 @@ export class Agent implements AsyncDisposable {
     });
     this.#applier = new Applier(config, {
       keys,
-      refreshKeys: () => {
+      refreshKeys: (keyId) => {
         const nats = this.#connection.nats;
-        return nats ? this.#keys.fetch(nats) : Promise.resolve();
+        return nats ? this.#keys.fetchFor(nats, keyId) : Promise.resolve();
       },
       cache: this.#cache,
       outbox: this.#outbox,
@@ -278,7 +278,7 @@ export class Agent implements AsyncDisposable {
     if (!nats || this.#closed) return;
     this.stats.reconciles++;
     // A key-set notice lost while connected is made up for here, like a pointer notice.
-    await this.#keys.fetch(nats, 0).catch((e) =>
+    await this.#keys.fetch(nats).catch((e) =>
       this.#log.warn("cannot read the key set; will retry", { error: (e as Error).message })
     );
     for (const config of Object.keys(this.config.configs)) {

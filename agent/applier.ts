@@ -47,7 +47,7 @@ export interface ApplierDeps extends OutcomeDeps {
   /** The keys trusted now (they follow the key set). */
   keys: { readonly verifier: Verifier };
   /** Reads the newest key set: called when a record names a key the verifier does not know. */
-  refreshKeys: () => Promise<void>;
+  refreshKeys: (keyId: string) => Promise<void>;
   cache: BlobCache;
   digests: DiskDigests;
   /** The digests applied to any config: the cache keeps them. */
@@ -270,8 +270,9 @@ export class Applier {
    */
   async #verifierFor(pointer: PointerRecord): Promise<Verifier> {
     const ids = [pointer.keyId, pointer.active.keyId, pointer.candidate?.version.keyId];
-    if (ids.some((id) => id !== undefined && !this.#deps.keys.verifier.knows(id))) {
-      await this.#deps.refreshKeys().catch((e) =>
+    for (const id of ids) {
+      if (id === undefined || this.#deps.keys.verifier.knows(id)) continue;
+      await this.#deps.refreshKeys(id).catch((e) =>
         this.#log.warn("cannot read the key set", { error: (e as Error).message })
       );
     }

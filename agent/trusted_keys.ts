@@ -59,7 +59,8 @@ export class TrustedKeys {
   #verifier: Verifier;
   /** The offers and fetches in turn: one set is taken at a time. */
   #queue: Promise<unknown> = Promise.resolve();
-  #lastFetch = -Infinity;
+  /** Unknown key ids looked for, and when (the newest 64). */
+  readonly #lookedFor = new Map<string, number>();
 
   /** Starts from `set`, the key set taken before ({@linkcode TrustedKeys.readSet}). */
   constructor(options: TrustedKeysOptions, set: KeySetRecord | null) {
@@ -114,22 +115,40 @@ export class TrustedKeys {
     });
   }
 
+  /** Reads the newest key set (and the sets between) from NATS and takes it. */
+  fetch(nats: AtlasNats): Promise<void> {
+    return this.#serial(() => this.#fetch(nats));
+  }
+
   /**
-   * Reads the newest key set (and the sets between) from NATS and takes it. At most one
-   * read per `minIntervalMs`, so a stream of pointers by an unknown key costs one read.
+   * Reads the newest key set because a record names `keyId`, which the keys trusted now
+   * do not know (a rotation whose notice has not arrived). Skipped when the key is known
+   * by the time it runs, or was looked for less than `minIntervalMs` ago: a stream of
+   * records by a forged key id costs one read per second.
    */
-  fetch(nats: AtlasNats, minIntervalMs = 1_000): Promise<void> {
+  fetchFor(nats: AtlasNats, keyId: string, minIntervalMs = 1_000): Promise<void> {
     return this.#serial(async () => {
-      if (performance.now() - this.#lastFetch < minIntervalMs) return;
-      this.#lastFetch = performance.now();
-      try {
-        const next = await fetchKeySet(nats, { current: this.#set, bootstrap: this.#bootstrap });
-        if (next && next !== "unchanged") await this.#take(next);
-      } catch (e) {
-        if (!(e instanceof KeySetError)) throw e;
-        this.#log.warn("refused the stored key set", { error: e.message });
+      if (this.#verifier.knows(keyId)) return;
+      const last = this.#lookedFor.get(keyId);
+      if (last !== undefined && performance.now() - last < minIntervalMs) return;
+      this.#lookedFor.delete(keyId);
+      this.#lookedFor.set(keyId, performance.now());
+      for (const oldest of this.#lookedFor.keys()) {
+        if (this.#lookedFor.size <= 64) break;
+        this.#lookedFor.delete(oldest);
       }
+      await this.#fetch(nats);
     });
+  }
+
+  async #fetch(nats: AtlasNats): Promise<void> {
+    try {
+      const next = await fetchKeySet(nats, { current: this.#set, bootstrap: this.#bootstrap });
+      if (next && next !== "unchanged") await this.#take(next);
+    } catch (e) {
+      if (!(e instanceof KeySetError)) throw e;
+      this.#log.warn("refused the stored key set", { error: e.message });
+    }
   }
 
   async #take(set: KeySetRecord): Promise<void> {

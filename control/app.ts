@@ -8,7 +8,7 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { type AtlasNats, componentLogger, UnavailableError } from "@atlas/store";
 import { TokenAuth, type TokenSpec } from "./auth.ts";
-import { type ControlDeps, createContext } from "./context.ts";
+import { type ControlContext, type ControlDeps, createContext } from "./context.ts";
 import { errorResponse, MethodNotAllowedError } from "./errors.ts";
 import { IdempotencyStore } from "./idempotency.ts";
 import { metaRoutes } from "./openapi.ts";
@@ -18,10 +18,10 @@ import {
   agentRoutes,
   alertRoutes,
   auditRoutes,
-  keyRoutes,
   regionRoutes,
   rolloutRoutes,
 } from "./routes_fleet.ts";
+import { keyRoutes } from "./routes_keys.ts";
 
 /** Dependencies of {@linkcode createApp}. */
 export interface AppDeps extends ControlDeps {
@@ -29,6 +29,8 @@ export interface AppDeps extends ControlDeps {
   tokens: TokenSpec[];
   /** Where this app's log lines go (formatted); the process's log output when omitted. */
   log?: ((line: string) => void) | undefined;
+  /** A context made already (`createContext(deps)`, then the key set read into it). */
+  context?: ControlContext;
 }
 
 /** The control plane's Hono app. */
@@ -59,7 +61,7 @@ const DISCONNECTED_FAIL_FAST_MS = 5_000;
  * ```
  */
 export function createApp(deps: AppDeps): ControlApp {
-  const ctx = createContext(deps);
+  const ctx = deps.context ?? createContext(deps);
   const { logger } = componentLogger("control", {}, { sink: deps.log });
   const auth = new TokenAuth(deps.tokens);
   const idempotency = new IdempotencyStore(deps.nats);

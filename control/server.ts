@@ -4,18 +4,13 @@
  *
  * @module
  */
-import {
-  type AtlasNats,
-  connectAtlas,
-  loadSigner,
-  provision,
-  provisionRegion,
-  publishTrustedKeys,
-} from "@atlas/store";
+import { dirname } from "node:path";
+import { type AtlasNats, connectAtlas, KeyRing, provision, provisionRegion } from "@atlas/store";
 import type { TrustedKey } from "@atlas/core";
 import { type ControlApp, createApp } from "./app.ts";
 import type { TokenSpec } from "./auth.ts";
-import { trustedKeysOf } from "./context.ts";
+import { createContext } from "./context.ts";
+import { ensureKeySet } from "./keys.ts";
 
 export { type AppDeps, type ControlApp, createApp } from "./app.ts";
 
@@ -29,6 +24,11 @@ export interface ControlOptions {
   hostname?: string;
   /** Path of the signing key file (`deno task atlas keys generate <file>` makes one). */
   signingKey: string;
+  /**
+   * Directory of signing keys: `atlas keys rotate` writes new keys here, and the key the
+   * key set names is taken from here at start. @default `keys/` beside `signingKey`
+   */
+  keyDir?: string;
   /** API tokens (at least one). */
   tokens: TokenSpec[];
   /** Regions to provision at start (existing ones are left alone). @default [] */
@@ -55,8 +55,8 @@ export interface ControlServer extends AsyncDisposable {
 }
 
 /**
- * Connects to NATS, provisions buckets, streams and `regions`, publishes the trusted keys
- * into `atlas_keys` (for coordinators to check their key against), and serves the API.
+ * Connects to NATS, provisions buckets, streams and `regions`, reads (or on first start
+ * makes) the signed key set in `atlas_keys` and signs with its key, and serves the API.
  * Dispose it to stop the HTTP server and close the NATS connection.
  *
  * @example
@@ -72,7 +72,11 @@ export interface ControlServer extends AsyncDisposable {
  * ```
  */
 export async function startControl(options: ControlOptions): Promise<ControlServer> {
-  const signer = await loadSigner(options.signingKey);
+  const keyRing = await KeyRing.load({
+    files: [options.signingKey],
+    dir: options.keyDir ?? `${dirname(options.signingKey)}/keys`,
+  });
+  const signer = keyRing.get(keyRing.keyIds[0]!)!;
   const replicas = options.replicas ?? 1;
   const nats = await connectAtlas(options.nats, { name: "atlas-control", noAsyncTraces: true });
   try {
@@ -80,26 +84,22 @@ export async function startControl(options: ControlOptions): Promise<ControlServ
     for (const region of options.regions ?? []) {
       await provisionRegion(nats, region, { replicas });
     }
-    // Coordinators check their signing key against these before they lead.
-    await publishTrustedKeys(
-      nats,
-      trustedKeysOf({
-        signer,
-        ...(options.extraTrustedKeys ? { extraTrustedKeys: options.extraTrustedKeys } : {}),
-      }),
-    );
-    const app = createApp({
+    const deps = {
       nats,
       signer,
-      tokens: options.tokens,
+      keyRing,
       replicas,
       ...(options.maxContentBytes !== undefined
         ? { maxContentBytes: options.maxContentBytes }
         : {}),
       ...(options.inlineMaxBytes !== undefined ? { inlineMaxBytes: options.inlineMaxBytes } : {}),
       ...(options.extraTrustedKeys ? { extraTrustedKeys: options.extraTrustedKeys } : {}),
-      log: options.log,
-    });
+    };
+    const context = createContext(deps);
+    // The key set (made on first start): coordinators check their key against it, agents
+    // take it, and it says which key this process signs with.
+    await ensureKeySet(context);
+    const app = createApp({ ...deps, context, tokens: options.tokens, log: options.log });
     const hostname = options.hostname ?? "127.0.0.1";
     const server = Deno.serve(
       { port: options.port ?? 8080, hostname, onListen: () => {} },
