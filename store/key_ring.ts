@@ -132,11 +132,10 @@ export class KeyRingSigner implements RecordSigner, AsyncDisposable {
       const bootstrap = this.#ring.keyIds.map((id) => this.#ring.get(id)!.trustedKey);
       const next = await fetchKeySet(this.#nats, { current: this.#set, bootstrap });
       if (next && next !== "unchanged") this.#set = next;
+      // A rotation's new key may have been copied into the directory since.
+      if (this.#set && !this.#ring.get(this.#set.signing)) await this.#ring.rescan();
       const before = this.#current;
       this.#current = this.#choose();
-      if (this.#current instanceof UnusableSigningKeyError && (await this.#ring.rescan()) > 0) {
-        this.#current = this.#choose();
-      }
       const keyOf = (c: Signer | Error) => (c instanceof Error ? undefined : c.keyId);
       if (keyOf(before) !== keyOf(this.#current) || before instanceof Error) {
         this.#onChange?.(

@@ -24,6 +24,7 @@ import {
   writePointer,
 } from "@atlas/store";
 import { type HasLog, natsTest, waitFor } from "@atlas/testkit";
+import { startControl } from "@atlas/control";
 import { startTestAgents, startTestControl, type TestAgent, type TestControl } from "./harness.ts";
 
 type KeySetReply = { keySet: KeySetRecord };
@@ -66,6 +67,14 @@ natsTest(
       const oldKey = v1.keyId;
       assert.equal(a!.agent.keySet?.seq, 1);
 
+      // A coordinator following the key set, with the control plane's key directory.
+      await using coordinator = await KeyRingSigner.start(
+        ctx.nats,
+        await KeyRing.load({ files: [t.signingKeyFile], dir: `${t.dir}/keys` }),
+        { region: "us-east", refreshMs: 60_000 },
+      );
+      assert.equal(coordinator.keyId, oldKey);
+
       // Rotate: the agent takes set 2 (signed by the old key) from the notice.
       const rotated = await t.expect<{ keyId: string; keySet: KeySetRecord }>(
         "POST",
@@ -76,6 +85,11 @@ natsTest(
       assert.notEqual(rotated.keyId, oldKey);
       assert.equal(rotated.keySet.keyId, oldKey, "the new set is signed by the key in force");
       await waitFor("the agent took key set 2", () => a!.agent.keySet?.seq === 2);
+      // The coordinator picks the new key up from the notice and the directory.
+      await waitFor(
+        "the coordinator signs with the new key",
+        () => coordinator.keyId === rotated.keyId,
+      );
 
       // Overlap: a version and pointer of the new key, then the old key's v1 again.
       const v2 = await publish(t, '{"v":2}');
@@ -190,6 +204,22 @@ natsTest("after a retirement old versions were re-signed and a rollback applies"
     const withNew = await KeyRing.load({ files: [t.signingKeyFile], dir: `${t.dir}/keys` });
     await using picked = await KeyRingSigner.start(ctx.nats, withNew);
     assert.equal(picked.keyId, newKey);
+
+    // A control plane restarted with the old key file signs with the key set's key.
+    await using restarted = await startControl({
+      nats: ctx.urls,
+      port: 0,
+      signingKey: t.signingKeyFile,
+      tokens: [{ name: "ops", token: "restarted", role: "admin" }],
+      log: () => {},
+    });
+    const res = await fetch(`${restarted.url}/v1/configs/web/versions`, {
+      method: "POST",
+      headers: { authorization: "Bearer restarted", "content-type": "application/json" },
+      body: JSON.stringify({ content: '{"v":3}' }),
+    });
+    assert.equal(res.status, 201);
+    assert.equal(VersionRecord.parse(await res.json()).keyId, newKey);
 
     const audit = await t.expect<{ events: { action: string }[] }>("GET", "/v1/audit");
     const actions = audit.events.map((e) => e.action);
