@@ -277,8 +277,10 @@ export class Agent implements AsyncDisposable {
     const nats = this.#connection.nats;
     if (!nats || this.#closed) return;
     this.stats.reconciles++;
-    // A key-set notice lost while connected is made up for here, like a pointer notice.
-    await this.#keys.fetch(nats).catch((e) =>
+    // A key-set notice lost while connected is made up for here, like a pointer notice. Not
+    // awaited: the key set lives in the primary, and a region cut off from it still applies
+    // its own moves (a pointer by a key not known yet waits for this read in trusted_keys.ts).
+    this.#keys.fetch(nats).catch((e) =>
       this.#log.warn("cannot read the key set; will retry", { error: (e as Error).message })
     );
     for (const config of Object.keys(this.config.configs)) {
@@ -338,6 +340,7 @@ export class Agent implements AsyncDisposable {
       }
       await this.#connection.close();
     }
+    await this.#keys.idle();
     this.#store.close();
     this.#logging[Symbol.dispose]();
   }

@@ -164,6 +164,11 @@ export class TrustedKeys {
     });
   }
 
+  /** Resolves once no key-set read or offer is running. */
+  idle(): Promise<void> {
+    return this.#queue.then(() => {});
+  }
+
   #serial<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.#queue.then(fn, fn);
     this.#queue = run.catch(() => {});

@@ -65,7 +65,7 @@ natsTest(
       await t.expect("POST", "/v1/configs/web/activate", { version: 1 });
       await applied(a!, '{"v":1}');
       const oldKey = v1.keyId;
-      assert.equal(a!.agent.keySet?.seq, 1);
+      await waitFor("the agent took key set 1", () => a!.agent.keySet?.seq === 1);
 
       // A coordinator following the key set, with the control plane's key directory.
       await using coordinator = await KeyRingSigner.start(
@@ -262,7 +262,10 @@ natsTest("an agent refuses forged key sets and fetches a set it missed", async (
     // Also stored as the newest set, where a reconcile reads it.
     await ctx.nats.kvWrite("atlas_keys", "set", JSON.stringify(byStranger));
     await a!.agent.reconcile();
-    assert.equal(await refusals("refused the stored key set"), 1);
+    await waitFor(
+      "the stored forgery refused",
+      async () => (await refusals("refused the stored key set")) === 1,
+    );
     assert.equal(a!.agent.keySet?.seq, 1);
     assert.equal(a!.agent.keySet?.signature, set1.signature);
 
