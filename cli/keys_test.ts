@@ -33,6 +33,27 @@ natsTest(
     assert.equal(unknown.code, 1);
     assert.match(unknown.stderr, /not in key set 2/);
 
+    // A running rollout holds a retirement back (its pointer would be re-signed mid-stage).
+    await Deno.writeTextFile(`${control.dir}/web.json`, '{"a": 1}');
+    assert.equal((await run("configs", "create", "web")).code, 0);
+    assert.equal((await run("publish", "web", `${control.dir}/web.json`)).code, 0);
+    const started = await run(
+      "rollout",
+      "start",
+      "web",
+      "1",
+      "--strategy",
+      "immediate",
+      "--allow-no-coordinator",
+      "--json",
+    );
+    assert.equal(started.code, 0, started.stderr);
+    const rolloutId = JSON.parse(started.stdout).id;
+    const held = await run("keys", "retire", first);
+    assert.equal(held.code, 1);
+    assert.match(held.stderr, new RegExp(`while rollouts run: ${rolloutId} \\(web\\)`));
+    assert.equal((await run("rollout", "abort", rolloutId)).code, 0);
+
     const retired = await run("keys", "retire", first);
     assert.equal(retired.code, 0, retired.stderr);
     assert.match(

@@ -9,6 +9,7 @@
  *   that the retiring key signed, then issues the set: a rollback to an old version still
  *   verifies after retirement; revoke re-signs nothing (what a compromised key signed is
  *   not vouched for again), so a version or pointer signed only by it is refused;
+ * - retire waits for running rollouts to end (409); revoke does not;
  * - the signing key itself is never retired or revoked (rotate first), and each change is
  *   audited (`key.rotate`, `key.retire`, `key.revoke`).
  *
@@ -16,15 +17,18 @@
  */
 import {
   activeKeysOf,
+  ActiveRollout,
   Buckets,
   endedKeySet,
   firstKeySet,
   generateSigningKey,
+  isFinal,
   type KeySetRecord,
   KeySetRecord as KeySetSchema,
   KeyStatus,
   pointerBucket,
   type PointerRecord,
+  RolloutRecord,
   rotatedKeySet,
   type Signer,
   type UnsignedKeySet,
@@ -175,6 +179,7 @@ export async function endKey(
   }
   const resigned = { versions: 0, pointers: 0 };
   if (status === KeyStatus.retired) {
+    await _requireNoRollout(ctx, keyId);
     resigned.versions = await _resignVersions(ctx, keyId);
     resigned.pointers = await _resignPointers(ctx, keyId, actor);
   }
@@ -267,6 +272,31 @@ async function _resignPointers(ctx: ControlContext, keyId: string, actor: string
     }
   }
   return count;
+}
+
+/**
+ * Throws {@linkcode ConflictError} while a rollout runs: re-signing its pointer would be a
+ * new `seq` under a stage whose acks count from the one before.
+ */
+async function _requireNoRollout(ctx: ControlContext, keyId: string): Promise<void> {
+  const kv = await ctx.nats.kv(Buckets.rollouts);
+  const running: string[] = [];
+  const keys = await retryTransient(() => listKeys(ctx.nats, Buckets.rollouts, "active.>"), {
+    what: "Listing active rollouts",
+  });
+  for (const key of keys) {
+    const held = await retryTransient(() => readKv(kv, key, ActiveRollout), { what: key });
+    if (!held) continue;
+    const id = held.value.rolloutId;
+    const rollout = await retryTransient(() => readKv(kv, id, RolloutRecord), { what: id });
+    if (rollout && !isFinal(rollout.value.state)) running.push(`${id} (${rollout.value.config})`);
+  }
+  if (running.length > 0) {
+    throw new ConflictError(
+      `Cannot retire key ${keyId} while rollouts run: ${running.join(", ")}. Retire it once ` +
+        "they end (or abort them: `atlas rollout abort <id>`); revoke does not wait",
+    );
+  }
 }
 
 function _held(ctx: ControlContext): Signer[] {
