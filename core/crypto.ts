@@ -221,8 +221,9 @@ export class Verifier {
       const why = Object.hasOwn(this.#refused, record.keyId) ? this.#refused[record.keyId] : null;
       if (why) {
         throw new SignatureError(
-          `${what} is signed by key ${record.keyId}, which is ${why}: refused. Re-sign it ` +
-            "with a current key (activate the version again, or publish it again)",
+          `${what} is signed by key ${record.keyId}, which is ${why}: refused. A pointer is ` +
+            "signed again by activating its version again; a version, by publishing its " +
+            "content again (a new version, signed with the current key)",
         );
       }
       throw new SignatureError(
