@@ -240,12 +240,36 @@ export const COMMAND_TREE: readonly CommandSpec[] = [
     name: "keys",
     summary: "trusted keys JSON (an agent's trustedKeys file)",
     run: "keys",
-    commands: [{
-      name: "generate",
-      args: ["<file>"],
-      summary: "write a new signing key (local, mode 0600, never overwrites)",
-      run: "keys generate",
-    }],
+    commands: [
+      {
+        name: "generate",
+        args: ["<file>"],
+        summary: "write a new signing key (local, mode 0600, never overwrites)",
+        run: "keys generate",
+      },
+      {
+        name: "list",
+        summary: "the key set: every key, its status, the signing key",
+        run: "keys list",
+      },
+      {
+        name: "rotate",
+        summary: "make a new signing key and sign with it (the old one stays trusted)",
+        run: "keys rotate",
+      },
+      {
+        name: "retire",
+        args: ["<keyId>"],
+        summary: "re-sign what a key signed, then stop trusting it",
+        run: "keys retire",
+      },
+      {
+        name: "revoke",
+        args: ["<keyId>"],
+        summary: "stop trusting a (compromised) key at once; nothing is re-signed",
+        run: "keys revoke",
+      },
+    ],
   },
   {
     name: "tokens",

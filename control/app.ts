@@ -18,7 +18,7 @@ import {
 import { type AtlasNats, componentLogger, UnavailableError, withAuditActor } from "@atlas/store";
 import { TokenAuth } from "./auth.ts";
 import { BucketCache } from "./bucket_cache.ts";
-import { type ControlDeps, createContext } from "./context.ts";
+import { type ControlContext, type ControlDeps, createContext } from "./context.ts";
 import { errorResponse, MethodNotAllowedError } from "./errors.ts";
 import { IdempotencyStore } from "./idempotency.ts";
 import { metaRoutes, type OpenApiDocument, openApiDocument } from "./openapi.ts";
@@ -29,11 +29,11 @@ import {
   agentRoutes,
   alertRoutes,
   auditRoutes,
-  keyRoutes,
   regionRoutes,
   rolloutRoutes,
 } from "./routes_fleet.ts";
 import { tokenRoutes } from "./routes_tokens.ts";
+import { keyRoutes } from "./routes_keys.ts";
 
 /** Dependencies of {@linkcode createApp}. */
 export interface AppDeps extends ControlDeps {
@@ -44,6 +44,8 @@ export interface AppDeps extends ControlDeps {
   tokens: TokenFileEntry[];
   /** Where this app's log lines go (formatted); the process's log output when omitted. */
   log?: ((line: string) => void) | undefined;
+  /** A context made already (`createContext(deps)`, then the key set read into it). */
+  context?: ControlContext;
 }
 
 /** The control plane's Hono app. */
@@ -83,7 +85,7 @@ export function createApp(deps: AppDeps): ControlApp {
  * tokens file).
  */
 export function createAppWithAuth(deps: AppDeps): { app: ControlApp; auth: TokenAuth } {
-  const ctx = createContext(deps);
+  const ctx = deps.context ?? createContext(deps);
   const { logger } = componentLogger("control", {}, { sink: deps.log });
   const tokenCache = new BucketCache(deps.nats, Buckets.tokens, TokenRecord);
   const auth = new TokenAuth(deps.tokens, tokenCache);

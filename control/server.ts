@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { dirname } from "node:path";
 import {
   appendAudit,
   type AtlasNats,
@@ -13,18 +14,18 @@ import {
   componentLogger,
   connectAtlas,
   type IntentResolver,
-  loadSigner,
+  KeyRing,
   provision,
   provisionRegion,
-  publishTrustedKeys,
   recoverIntents,
   type RecoverOptions,
   type RecoveryReport,
 } from "@atlas/store";
 import type { TokenFileEntry, TrustedKey } from "@atlas/core";
 import { type ControlApp, createAppWithAuth } from "./app.ts";
-import { type ControlContext, createContext, trustedKeysOf } from "./context.ts";
+import { type ControlContext, createContext } from "./context.ts";
 import { repairLatestVersions, resolveConfigPutIntent } from "./configs.ts";
+import { ensureKeySet } from "./keys.ts";
 import { resolveMoveIntent } from "./pointer_moves.ts";
 import { resolveQuarantineIntent, resolveReleaseIntent } from "./quarantine.ts";
 import { resolveChangeIntent, resolveStartIntent, RolloutAction } from "./rollouts.ts";
@@ -44,6 +45,11 @@ export interface ControlOptions {
   hostname?: string;
   /** Path of the signing key file (`deno task atlas keys generate <file>` makes one). */
   signingKey: string;
+  /**
+   * Directory of signing keys: `atlas keys rotate` writes new keys here, and the key the
+   * key set names is taken from here at start. @default `keys/` beside `signingKey`
+   */
+  keyDir?: string;
   /**
    * Bootstrap API tokens: name, role and the SHA-256 of the secret (the tokens file's
    * entries; `tokenFileEntry` makes one). More are created through `POST /v1/tokens`.
@@ -80,8 +86,8 @@ export interface ControlServer extends AsyncDisposable {
 }
 
 /**
- * Connects to NATS, provisions buckets, streams and `regions`, publishes the trusted keys
- * into `atlas_keys` (for coordinators to check their key against), and serves the API.
+ * Connects to NATS, provisions buckets, streams and `regions`, reads (or on first start
+ * makes) the signed key set in `atlas_keys` and signs with its key, and serves the API.
  * Dispose it to stop the HTTP server and close the NATS connection.
  *
  * @example
@@ -98,7 +104,11 @@ export interface ControlServer extends AsyncDisposable {
  * ```
  */
 export async function startControl(options: ControlOptions): Promise<ControlServer> {
-  const signer = await loadSigner(options.signingKey);
+  const keyRing = await KeyRing.load({
+    files: [options.signingKey],
+    dir: options.keyDir ?? `${dirname(options.signingKey)}/keys`,
+  });
+  const signer = keyRing.get(keyRing.keyIds[0]!)!;
   const replicas = options.replicas ?? 1;
   const nats = await connectAtlas(options.nats, {
     name: "atlas-control",
@@ -110,35 +120,31 @@ export async function startControl(options: ControlOptions): Promise<ControlServ
     for (const region of options.regions ?? []) {
       await provisionRegion(nats, region, { replicas });
     }
-    // Coordinators check their signing key against these before they lead.
-    await publishTrustedKeys(
-      nats,
-      trustedKeysOf({
-        signer,
-        ...(options.extraTrustedKeys ? { extraTrustedKeys: options.extraTrustedKeys } : {}),
-      }),
-    );
     const deps = {
       nats,
       signer,
-      ...(options.extraTrustedKeys ? { extraTrustedKeys: options.extraTrustedKeys } : {}),
-    };
-    const logging = componentLogger("control", {}, { sink: options.log });
-    const { logger } = logging;
-    const recovered = await recoverAudit(createContext(deps));
-    if (recovered.recovered.length + recovered.abandoned.length + recovered.repaired.length) {
-      logger.warn("audit recovered after a crash", _summary(recovered));
-    }
-    const { app, auth } = createAppWithAuth({
-      nats,
-      signer,
-      tokens: options.tokens,
+      keyRing,
       replicas,
       ...(options.maxContentBytes !== undefined
         ? { maxContentBytes: options.maxContentBytes }
         : {}),
       ...(options.inlineMaxBytes !== undefined ? { inlineMaxBytes: options.inlineMaxBytes } : {}),
       ...(options.extraTrustedKeys ? { extraTrustedKeys: options.extraTrustedKeys } : {}),
+    };
+    const context = createContext(deps);
+    // The key set (made on first start): coordinators check their key against it, agents
+    // take it, and it says which key this process signs with.
+    await ensureKeySet(context);
+    const logging = componentLogger("control", {}, { sink: options.log });
+    const { logger } = logging;
+    const recovered = await recoverAudit(context);
+    if (recovered.recovered.length + recovered.abandoned.length + recovered.repaired.length) {
+      logger.warn("audit recovered after a crash", _summary(recovered));
+    }
+    const { app, auth } = createAppWithAuth({
+      ...deps,
+      context,
+      tokens: options.tokens,
       log: options.log,
     });
     const hostname = options.hostname ?? "127.0.0.1";

@@ -15,8 +15,8 @@ import {
   agentIsStale,
   AgentRecord,
   Buckets,
+  type RecordSigner,
   RolloutRecord,
-  type Signer,
   Streams,
   Subjects,
 } from "@atlas/core";
@@ -77,7 +77,7 @@ export class RegionCoordinator implements AsyncDisposable {
   readonly replica: string;
   readonly lease: Lease;
   readonly #nats: AtlasNats;
-  readonly #signer: Signer;
+  readonly #signer: RecordSigner;
   readonly #clock: WallClock;
   readonly #logging: ComponentLogger;
   readonly #log: Logger;
@@ -108,7 +108,7 @@ export class RegionCoordinator implements AsyncDisposable {
   /** Drift heals already raised as alerts (see scanFleet). */
   readonly #healsSeen = new Map<string, string>();
 
-  constructor(nats: AtlasNats, signer: Signer, leases: Lease, options: CoordinatorOptions) {
+  constructor(nats: AtlasNats, signer: RecordSigner, leases: Lease, options: CoordinatorOptions) {
     this.#nats = nats;
     this.#signer = signer;
     this.lease = leases;
@@ -189,7 +189,7 @@ export class RegionCoordinator implements AsyncDisposable {
    */
   static async create(
     nats: AtlasNats,
-    signer: Signer,
+    signer: RecordSigner,
     options: CoordinatorOptions,
   ): Promise<RegionCoordinator> {
     const replica = options.replica ?? `${Deno.hostname()}-${Deno.pid}`;

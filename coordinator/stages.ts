@@ -28,11 +28,11 @@ import {
   type PointerRecord,
   quarantineKey,
   QuarantineRecord,
+  type RecordSigner,
   type RegionUpdate,
   type RolloutEvent,
   type RolloutRecord,
   shareCutoff,
-  type Signer,
   versionKey,
   VersionRecord,
 } from "@atlas/core";
@@ -64,7 +64,7 @@ interface Quarantine {
 /** What the stage driver needs from the coordinator that leads the region. */
 export interface StageDriverDeps {
   nats: AtlasNats;
-  signer: Signer;
+  signer: RecordSigner;
   region: string;
   /** Wall-clock ms (records, bake times, ack timeouts). */
   clock: { now(): number };
@@ -80,7 +80,7 @@ export class StageDriver {
   readonly region: string;
   readonly #deps: StageDriverDeps;
   readonly #nats: AtlasNats;
-  readonly #signer: Signer;
+  readonly #signer: RecordSigner;
   readonly #clock: { now(): number };
   readonly #log: Logger;
   /** Rollouts this region has nothing more to do for: ended and settled, or not its own. */

@@ -26,6 +26,7 @@ export { concatBytes } from "./bytes.ts";
 export {
   canonicalJson,
   generateSigningKey,
+  type RecordSigner,
   sha256Hex,
   SignatureError,
   Signer,
@@ -36,6 +37,18 @@ export {
   type VerifierOptions,
 } from "./crypto.ts";
 export { type EvidenceEntry, type JudgedAck, ranVersionAt } from "./evidence.ts";
+export {
+  acceptKeySet,
+  activeKeysOf,
+  checkKeySetShape,
+  endedKeySet,
+  firstKeySet,
+  type KeySetContext,
+  KeySetError,
+  rotatedKeySet,
+  type UnsignedKeySet,
+  verifierOfKeySet,
+} from "./key_set.ts";
 export { AtlasError, AtlasErrorCode, type AtlasErrorOptions, hasAtlasCode } from "./errors.ts";
 export {
   judgeStage,
@@ -105,6 +118,10 @@ export {
   ContentType,
   Digest,
   EnrolmentRecord,
+  KeySetEntry,
+  KeySetNotice,
+  KeySetRecord,
+  KeyStatus,
   managesConfig,
   MISSED_HEARTBEATS,
   PointerNotice,

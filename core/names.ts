@@ -34,7 +34,7 @@ export const Buckets = {
    * quarantine was per config) fences the agent off every config.
    */
   quarantine: "atlas_quarantine",
-  /** The public keys agents trust, by key id (written by the control plane at start). */
+  /** The signed key set (key `set`, and each set by number as `set.<seq>`; see key_set.ts). */
   keys: "atlas_keys",
   /**
    * API tokens created through the API, by token id: names, roles and SHA-256 digests,
@@ -174,6 +174,14 @@ export const Subjects = {
     assertSimpleName("region", region);
     assertConfigName(config);
     return `atlas.notify.${region}.${config}`;
+  },
+  /**
+   * Key-set notice of a region, published after a key set is stored. `_keys` is no
+   * config name, so it never meets a pointer notice; agents get it on `notifyRegion`.
+   */
+  keysNotice(region: string): string {
+    assertSimpleName("region", region);
+    return `atlas.notify.${region}._keys`;
   },
   /** An agent's ack for one config (captured by the acks stream). */
   ack(region: string, config: string, agent: string): string {

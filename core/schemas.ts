@@ -7,6 +7,7 @@
  */
 import { z } from "zod";
 import { isConfigName, isSimpleName } from "./names.ts";
+import { TrustedKey } from "./crypto.ts";
 
 /** A config name (`payments.limits`). */
 export const ConfigName = z.string().refine(isConfigName, {
@@ -297,3 +298,41 @@ export const AuditIntent = z.object({
   event: AuditEvent.omit({ id: true, at: true, recovered: true }),
 });
 export type AuditIntent = z.infer<typeof AuditIntent>;
+/** Where a key of the key set stands: signs and verifies, or neither any more. */
+export const KeyStatus = {
+  /** Trusted: what it signed verifies, and it may sign. */
+  active: "active",
+  /** Planned end: trusted no more; what it signed was re-signed with the current key first. */
+  retired: "retired",
+  /** Emergency end (compromised): trusted no more, nothing re-signed; never trusted again. */
+  revoked: "revoked",
+} as const;
+/** A value of {@linkcode KeyStatus}. */
+export type KeyStatus = typeof KeyStatus[keyof typeof KeyStatus];
+
+/** One key of a key set: its public half, where it stands, since when. */
+export const KeySetEntry = TrustedKey.extend({
+  status: z.enum([KeyStatus.active, KeyStatus.retired, KeyStatus.revoked]),
+  since: Timestamp,
+});
+export type KeySetEntry = z.infer<typeof KeySetEntry>;
+
+/**
+ * The signed, numbered set of signing keys (KV `atlas_keys`, key `set`). Each set is
+ * signed by a key active in the set before it (or, for the first an agent sees, by a key
+ * of its trusted keys file), and `seq` only grows: see `core/key_set.ts`.
+ */
+export const KeySetRecord = z.object({
+  seq: z.number().int().positive(),
+  /** The key new versions and pointers are signed with (active in `keys`). */
+  signing: z.string().min(1),
+  keys: z.array(KeySetEntry).min(1),
+  issuedAt: Timestamp,
+  issuedBy: z.string(),
+  ...Signed,
+});
+export type KeySetRecord = z.infer<typeof KeySetRecord>;
+
+/** What is published on `atlas.notify.<region>._keys` after a key set is stored. */
+export const KeySetNotice = z.object({ keySet: KeySetRecord });
+export type KeySetNotice = z.infer<typeof KeySetNotice>;

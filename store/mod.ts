@@ -90,13 +90,26 @@ export {
   type StoredAck,
   storedAck,
 } from "./enrolments.ts";
-export { loadSigner, loadVerifier } from "./key_files.ts";
+export {
+  KeyRing,
+  type KeyRingOptions,
+  loadSigner,
+  loadTrustedKeys,
+  loadVerifier,
+} from "./key_files.ts";
+export { KeyRingSigner, type KeyRingSignerOptions, UnusableSigningKeyError } from "./key_ring.ts";
 export { listKeys } from "./compat/list_keys.ts";
 export {
+  announceKeySet,
+  fetchKeySet,
+  KEY_SET_KEY,
+  KeySetConflictError,
   publishTrustedKeys,
+  readKeySet,
   readTrustedKeys,
   requireTrustedSigner,
   type RequireTrustedSignerOptions,
+  storeKeySet,
   UntrustedSignerError,
 } from "./keys_trust.ts";
 export {
