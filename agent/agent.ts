@@ -17,17 +17,27 @@
  *
  * @module
  */
-import { type AckRecord, type PointerRecord, sha256Hex, type Verifier } from "@atlas/core";
+import {
+  type AckIdentity,
+  type AckRecord,
+  type KeySetRecord,
+  type PointerRecord,
+  sha256Hex,
+  type TrustedKey,
+  Verifier,
+} from "@atlas/core";
 import {
   type AgentCounters,
   type AgentMetrics,
   type ComponentLogger,
   componentLogger,
   type LineSink,
+  loadTrustedKeys,
   type Logger,
   readPointer,
   removeStaleTemps,
 } from "@atlas/store";
+import { TrustedKeys } from "./trusted_keys.ts";
 import { Applier } from "./applier.ts";
 import { BlobCache } from "./cache.ts";
 import type { AgentConfig } from "./config.ts";
@@ -36,6 +46,7 @@ import { Connection } from "./connection.ts";
 import { DiskDigests, DriftWatcher } from "./drift_watcher.ts";
 import { Heartbeat } from "./heartbeat.ts";
 import { localApi, type LocalApiSource, parseListen } from "./local_api.ts";
+import { loadIdentity } from "./identity.ts";
 import { AckOutbox } from "./outbox.ts";
 import { type AgentState, type ConfigState, emptyConfigState, StateStore } from "./state.ts";
 import { type AgentStats, emptyStats } from "./stats.ts";
@@ -49,8 +60,16 @@ export interface AgentOptions {
    * @default the process log (see `configureLogging` in `@atlas/store`)
    */
   log?: LineSink;
-  /** Trusted keys; read from `config.trustedKeys` when omitted. */
+  /**
+   * The verifier until a key set is taken; one of the trusted keys file's keys when
+   * omitted. The file (when readable) is the root of trust for the first key set.
+   */
   verifier?: Verifier;
+  /**
+   * The identity that signs acks; read from `config.credentials` when omitted (none there
+   * either: acks go unsigned and do not count, with a warning at start).
+   */
+  identity?: AckIdentity;
   /** Test hook: pause between chunks of a file write (see atomic.ts). @default 0 */
   writeChunkDelayMs?: number;
   /** Where to count applies, propagation and reconnects (`agentMetrics()`), if anywhere. */
@@ -72,6 +91,7 @@ export class Agent implements AsyncDisposable {
   readonly #heartbeat: Heartbeat;
   readonly #applier: Applier;
   readonly #workers: ConfigWorkers;
+  readonly #keys: TrustedKeys;
   #drift: DriftWatcher | undefined;
   #http: Deno.HttpServer<Deno.NetAddr> | undefined;
   #connecting: Promise<void> | undefined;
@@ -87,8 +107,9 @@ export class Agent implements AsyncDisposable {
     config: AgentConfig,
     store: StateStore,
     state: AgentState,
-    verifier: Verifier,
+    trust: { bootstrap: TrustedKey[]; verifier: Verifier; keySet: KeySetRecord | null },
     options: AgentOptions,
+    identity: AckIdentity | undefined,
   ) {
     this.config = config;
     this.#store = store;
@@ -97,8 +118,21 @@ export class Agent implements AsyncDisposable {
       sink: options.log,
     });
     this.#log = this.#logging.logger;
+    const keys = new TrustedKeys({
+      bootstrap: trust.bootstrap,
+      verifier: trust.verifier,
+      stateDir: config.stateDir,
+      log: this.#log,
+    }, trust.keySet);
+    this.#keys = keys;
     this.#cache = new BlobCache(`${config.stateDir}/blobs`, config.cacheEntries);
-    this.#outbox = new AckOutbox(state.outbox);
+    this.#outbox = new AckOutbox(state.outbox, identity);
+    if (!identity) {
+      this.#log.warn(
+        "no credentials: acks are sent unsigned and do not count in gates or status; set " +
+          '"credentials" in agent.json to the .creds file of `atlas agents enroll`',
+      );
+    }
     this.#digests = new DiskDigests(
       Object.fromEntries(Object.entries(config.configs).map(([name, c]) => [name, c.path])),
     );
@@ -106,6 +140,11 @@ export class Agent implements AsyncDisposable {
       log: this.#log,
       stats: this.stats,
       onNotice: (notice) => this.#enqueue(notice.pointer, notice.blobs),
+      onKeySet: (notice) => {
+        this.#keys.offer(notice.keySet).catch((e) =>
+          this.#log.error("cannot keep the key set", { error: String(e) })
+        );
+      },
       reconcile: () => this.reconcile(),
     });
     this.#heartbeat = new Heartbeat(config, {
@@ -114,7 +153,11 @@ export class Agent implements AsyncDisposable {
       digests: this.#digests,
     });
     this.#applier = new Applier(config, {
-      verifier,
+      keys,
+      refreshKeys: (keyId) => {
+        const nats = this.#connection.nats;
+        return nats ? this.#keys.fetchFor(nats, keyId) : Promise.resolve();
+      },
       cache: this.#cache,
       outbox: this.#outbox,
       stats: this.stats,
@@ -169,11 +212,22 @@ export class Agent implements AsyncDisposable {
    * ```
    */
   static async start(config: AgentConfig, options: AgentOptions = {}): Promise<Agent> {
-    const { loadVerifier } = await import("@atlas/store");
-    const verifier = options.verifier ?? (await loadVerifier(config.trustedKeys));
+    let bootstrap: TrustedKey[] = [];
+    try {
+      bootstrap = await loadTrustedKeys(config.trustedKeys);
+    } catch (e) {
+      if (!options.verifier) throw e; // tests may hand a verifier and no file
+    }
+    const identity = options.identity ??
+      (config.credentials === undefined ? undefined : await loadIdentity(config.credentials));
     await Deno.mkdir(`${config.stateDir}/blobs`, { recursive: true });
+    const keys = {
+      bootstrap,
+      verifier: options.verifier ?? new Verifier(bootstrap),
+      keySet: await TrustedKeys.readSet(config.stateDir),
+    };
     const { store, state } = StateStore.open(config.stateDir);
-    const agent = new Agent(config, store, state, verifier, options);
+    const agent = new Agent(config, store, state, keys, options, identity);
     await agent.#cache.load();
     for (const [name, c] of Object.entries(config.configs)) {
       const removed = await removeStaleTemps(c.path);
@@ -288,6 +342,11 @@ export class Agent implements AsyncDisposable {
     return structuredClone(this.#stateOf(config));
   }
 
+  /** The key set this agent took (null before its first). */
+  get keySet(): KeySetRecord | null {
+    return this.#keys.keySet;
+  }
+
   /** Number of acks still waiting in the outbox. */
   pendingAcks(): Promise<number> {
     return Promise.resolve(this.#outbox.size);
@@ -340,6 +399,12 @@ export class Agent implements AsyncDisposable {
     const nats = this.#connection.nats;
     if (!nats || this.#closed) return;
     this.stats.reconciles++;
+    // A key-set notice lost while connected is made up for here, like a pointer notice. Not
+    // awaited: the key set lives in the primary, and a region cut off from it still applies
+    // its own moves (a pointer by a key not known yet waits for this read in trusted_keys.ts).
+    this.#keys.fetch(nats).catch((e) =>
+      this.#log.warn("cannot read the key set; will retry", { error: (e as Error).message })
+    );
     for (const config of Object.keys(this.config.configs)) {
       try {
         const stored = await readPointer(nats, this.config.region, config);
@@ -399,6 +464,7 @@ export class Agent implements AsyncDisposable {
       }
       await this.#connection.close();
     }
+    await this.#keys.idle();
     this.#store.close();
     this.#logging[Symbol.dispose]();
   }

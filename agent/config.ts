@@ -59,6 +59,12 @@ export const AgentConfigFile = z.strictObject({
   stateDir: z.string().min(1),
   /** Path of the trusted keys file (`GET /v1/keys`). */
   trustedKeys: z.string().min(1),
+  /**
+   * Path of the agent's NATS `.creds` file (`atlas agents enroll`): its nkey user seed is
+   * the agent's identity, which signs every ack (only signed acks of an enrolled agent
+   * count in gates and status). Without it acks go unsigned and do not count.
+   */
+  credentials: z.string().min(1).optional(),
   configs: z.record(ConfigName, ManagedConfig),
   labels: z.record(z.string(), z.string()).default({}),
   /** Seconds between heartbeats. @default 15 */
@@ -121,6 +127,7 @@ export async function loadAgentConfig(path: string): Promise<AgentConfig> {
         },
       }
       : {}),
+    ...(cfg.credentials === undefined ? {} : { credentials: abs(cfg.credentials) }),
     configs: Object.fromEntries(
       Object.entries(cfg.configs).map(([name, c]) => [name, { ...c, path: abs(c.path) }]),
     ),

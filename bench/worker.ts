@@ -7,7 +7,8 @@
  */
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { Agent, AgentConfigFile } from "@atlas/agent";
-import { type TrustedKey, Verifier } from "@atlas/core";
+import { AckIdentity, type TrustedKey, Verifier } from "@atlas/core";
+import { createUser } from "@nats-io/nkeys";
 import { Profiler } from "./profile.ts";
 
 const [url, index] = [Deno.args[0]!, Number(Deno.args[1])];
@@ -86,7 +87,12 @@ const handlers: Record<string, (arg: Record<string, unknown>) => Promise<unknown
           watchFiles: false, // thousands per process: beyond the inotify instance limit
           configs: { [config]: { path: `${stateRoot}/${id}/${config}.json` } },
         }),
-        { verifier, log: agentLog },
+        // Each signs its acks, as enrolled agents do (the cost is part of what is measured).
+        {
+          verifier,
+          log: agentLog,
+          identity: new AckIdentity(new TextDecoder().decode(createUser().getSeed())),
+        },
       );
       await agent.whenConnected();
       return agent;

@@ -23,6 +23,7 @@ import { ACTIVE_COMMANDS } from "./active.ts";
 import { ROLLOUT_COMMANDS } from "./rollouts.ts";
 import { TRANSFER_COMMANDS } from "./transfer.ts";
 import { TOKEN_COMMANDS } from "./tokens.ts";
+import { EVIDENCE_COMMANDS } from "./evidence.ts";
 
 export type { CliIo } from "./commands.ts";
 
@@ -118,6 +119,18 @@ export const COMMAND_TREE: readonly CommandSpec[] = [
     args: ["<name>"],
     summary: "pointer and agents per region",
     run: "status",
+  },
+  {
+    name: "evidence",
+    args: ["<name>", "<version>"],
+    summary: "which hosts ran a version at a time, proven by their signed acks",
+    help: "A host counts when its newest applied ack stored by then is for the version and " +
+      "is signed by the host's enrolled key; forged or unsigned acks are ignored.",
+    options: [
+      ["--at <time>", "the time asked about, ISO-8601 (default: now)"],
+      ["--region <region>", "only this region"],
+    ],
+    run: "evidence",
   },
   {
     name: "agents",
@@ -227,12 +240,36 @@ export const COMMAND_TREE: readonly CommandSpec[] = [
     name: "keys",
     summary: "trusted keys JSON (an agent's trustedKeys file)",
     run: "keys",
-    commands: [{
-      name: "generate",
-      args: ["<file>"],
-      summary: "write a new signing key (local, mode 0600, never overwrites)",
-      run: "keys generate",
-    }],
+    commands: [
+      {
+        name: "generate",
+        args: ["<file>"],
+        summary: "write a new signing key (local, mode 0600, never overwrites)",
+        run: "keys generate",
+      },
+      {
+        name: "list",
+        summary: "the key set: every key, its status, the signing key",
+        run: "keys list",
+      },
+      {
+        name: "rotate",
+        summary: "make a new signing key and sign with it (the old one stays trusted)",
+        run: "keys rotate",
+      },
+      {
+        name: "retire",
+        args: ["<keyId>"],
+        summary: "re-sign what a key signed, then stop trusting it",
+        run: "keys retire",
+      },
+      {
+        name: "revoke",
+        args: ["<keyId>"],
+        summary: "stop trusting a (compromised) key at once; nothing is re-signed",
+        run: "keys revoke",
+      },
+    ],
   },
   {
     name: "tokens",
@@ -314,6 +351,7 @@ const HANDLERS: Record<string, (run: Run) => Promise<void>> = {
   ...ACTIVE_COMMANDS,
   ...TRANSFER_COMMANDS,
   ...TOKEN_COMMANDS,
+  ...EVIDENCE_COMMANDS,
   async completion(run) {
     const shell = run.args[0]!;
     const script = completionScript(shell, buildProgram(() => Promise.resolve()));

@@ -13,11 +13,14 @@ import {
   ConfigList,
   ConfigRecord,
   ConfigStatus,
+  EndKeyResult,
+  KeySet,
   type QuarantineView,
   RegionList,
   RegionRecord,
   ReleaseResult,
   RemoveResult,
+  RotateResult,
   TrustedKeysFile,
   VersionList,
   VersionRecord,
@@ -66,6 +69,7 @@ export type Flags = {
   role?: string;
   secretFile?: string;
   ttl?: string;
+  at?: string;
 };
 
 /** One run of a command. */
@@ -236,7 +240,18 @@ export const COMMANDS: Record<string, (run: Run) => Promise<void>> = {
     const status = await client.json(ConfigStatus, "GET", `/v1/configs/${enc(name)}/status`);
     if (run.flags.json) return await run.print(JSON.stringify(status, null, 2));
     const lines = [table(
-      ["REGION", "ACTIVE", "SEQ", "HISTORY", "AGENTS", "ON ACTIVE", "OTHER", "REJECTS", "GONE"],
+      [
+        "REGION",
+        "ACTIVE",
+        "SEQ",
+        "HISTORY",
+        "AGENTS",
+        "ON ACTIVE",
+        "OTHER",
+        "REJECTS",
+        "GONE",
+        "UNVERIFIED",
+      ],
       status.regions.map((r) => [
         r.region,
         r.pointer ? `v${r.pointer.version}` : "-",
@@ -247,6 +262,7 @@ export const COMMANDS: Record<string, (run: Run) => Promise<void>> = {
         String(r.agents.onOther.length),
         String(r.agents.rejects.length),
         String(r.agents.gone.length),
+        String(r.agents.unverified.length),
       ]),
     )];
     if (status.regions.some((r) => r.agents.gone.length)) {
@@ -256,6 +272,9 @@ export const COMMANDS: Record<string, (run: Run) => Promise<void>> = {
       );
     }
     for (const r of status.regions) {
+      for (const x of r.agents.unverified) {
+        lines.push(`${r.region}/${x.agent}: unverified (${x.reason}), not counted`);
+      }
       for (const x of r.agents.rejects) {
         lines.push(
           `${r.region}/${x.agent}: ${x.status} v${x.version}: ${x.reason || "(no reason)"}`,
@@ -411,7 +430,61 @@ export const COMMANDS: Record<string, (run: Run) => Promise<void>> = {
     const keys = await client.json(TrustedKeysFile, "GET", "/v1/keys");
     await run.print(JSON.stringify(keys, null, 2));
   },
+
+  async "keys list"(run) {
+    const client = await run.client();
+    const set = await client.json(KeySet, "GET", "/v1/keys/set");
+    if (run.flags.json) return await run.print(JSON.stringify(set, null, 2));
+    await run.print(`key set ${set.seq}\n${_keyTable(set)}`);
+  },
+
+  async "keys rotate"(run) {
+    const client = await run.client();
+    const res = await client.json(RotateResult, "POST", "/v1/keys/rotate");
+    if (run.flags.json) return await run.print(JSON.stringify(res, null, 2));
+    await run.print(
+      `signing with ${res.keyId} (key set ${res.keySet.seq}); the previous key stays ` +
+        `trusted until retired.\nCopy ${res.file} (on the control plane's host) into every ` +
+        "coordinator's --key-dir, then `atlas keys retire <previous key>`.\n" +
+        _keyTable(res.keySet),
+    );
+  },
+
+  async "keys retire"(run) {
+    await _endKey(run, "retire");
+  },
+
+  async "keys revoke"(run) {
+    await _endKey(run, "revoke");
+  },
 };
+
+async function _endKey(run: Run, verb: "retire" | "revoke"): Promise<void> {
+  const keyId = requireArg(run, 0, "key id");
+  const client = await run.client();
+  const res = await client.json(EndKeyResult, "POST", `/v1/keys/${enc(keyId)}/${verb}`);
+  if (run.flags.json) return await run.print(JSON.stringify(res, null, 2));
+  const { versions, pointers } = res.resigned;
+  await run.print(
+    `${verb === "retire" ? "retired" : "revoked"} ${keyId} (key set ${res.keySet.seq})` +
+      (verb === "retire"
+        ? `; re-signed ${versions} version(s) and ${pointers} pointer(s) first`
+        : "; nothing re-signed: what only it signed is refused by agents") +
+      `\n${_keyTable(res.keySet)}`,
+  );
+}
+
+function _keyTable(set: KeySet): string {
+  return table(
+    ["KEY", "STATUS", "SINCE", "SIGNING"],
+    [...set.keys].reverse().map((k) => [
+      k.keyId,
+      k.status,
+      when(k.since),
+      k.keyId === set.signing ? "yes" : "",
+    ]),
+  );
+}
 
 /** `text` cut to `max` characters, with an ellipsis when cut. */
 function _clip(text: string, max: number): string {

@@ -58,6 +58,26 @@ export const TrustedKeysFile = z.looseObject({
   keys: z.array(z.looseObject({ keyId: z.string() })),
 });
 
+/** One key of a key set. */
+const KeySetEntry = z.looseObject({ keyId: z.string(), status: z.string(), since: z.string() });
+
+/** The signed key set (`GET /v1/keys/set`). */
+export const KeySet = z.looseObject({
+  seq: z.number(),
+  signing: z.string(),
+  keys: z.array(KeySetEntry),
+});
+export type KeySet = z.infer<typeof KeySet>;
+
+/** Answer of `POST /v1/keys/rotate`. */
+export const RotateResult = z.looseObject({ keyId: z.string(), file: z.string(), keySet: KeySet });
+
+/** Answer of `POST /v1/keys/{keyId}/retire` and `/revoke`. */
+export const EndKeyResult = z.looseObject({
+  keySet: KeySet,
+  resigned: z.object({ versions: z.number(), pointers: z.number() }),
+});
+
 /** An audit event. */
 export const AuditEvent = z.looseObject({
   at: z.string(),
@@ -160,6 +180,7 @@ export const ConfigStatus = z.looseObject({
         reason: z.string(),
       })),
       gone: z.array(z.string()).default([]),
+      unverified: z.array(z.looseObject({ agent: z.string(), reason: z.string() })).default([]),
     }),
   })),
 });

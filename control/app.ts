@@ -34,15 +34,16 @@ import { IdempotencyStore } from "./idempotency.ts";
 import { metaRoutes, type OpenApiDocument, openApiDocument } from "./openapi.ts";
 import { type ControlEnv, validationHook } from "./route_kit.ts";
 import { configRoutes, pointerRoutes } from "./routes.ts";
+import { evidenceRoutes } from "./routes_evidence.ts";
 import {
   agentRoutes,
   alertRoutes,
   auditRoutes,
-  keyRoutes,
   regionRoutes,
   rolloutRoutes,
 } from "./routes_fleet.ts";
 import { tokenRoutes } from "./routes_tokens.ts";
+import { keyRoutes } from "./routes_keys.ts";
 
 /** Dependencies of {@linkcode createApp}. */
 export interface AppDeps extends ControlDeps {
@@ -53,6 +54,8 @@ export interface AppDeps extends ControlDeps {
   tokens: TokenFileEntry[];
   /** Where this app's log lines go (formatted); the process's log output when omitted. */
   log?: ((line: string) => void) | undefined;
+  /** A context made already (`createContext(deps)`, then the key set read into it). */
+  context?: ControlContext;
 }
 
 /** The control plane's Hono app. */
@@ -111,7 +114,7 @@ export function createApp(deps: AppDeps): ControlApp {
  * tokens file).
  */
 export function createAppWithAuth(deps: AppDeps): { app: ControlApp; auth: TokenAuth } {
-  const ctx = createContext(deps);
+  const ctx = deps.context ?? createContext(deps);
   const { logger } = componentLogger("control", {}, { sink: deps.log });
   const tokenCache = new BucketCache(deps.nats, Buckets.tokens, TokenRecord);
   const auth = new TokenAuth(deps.tokens, tokenCache);
@@ -158,6 +161,7 @@ export function createAppWithAuth(deps: AppDeps): { app: ControlApp; auth: Token
   });
   app.route("/v1/configs", configRoutes(ctx, idempotency));
   app.route("/v1/configs", pointerRoutes(ctx, idempotency));
+  app.route("/v1/configs", evidenceRoutes(ctx));
   app.route("/v1/agents", agentRoutes(ctx));
   app.route("/v1/audit", auditRoutes(ctx));
   app.route("/v1/keys", keyRoutes(ctx));

@@ -33,6 +33,8 @@ Options:
   --port <port>              HTTP port, 0 for any free one (default 8080)
   --hostname <addr>          address to listen on (default 127.0.0.1)
   --signing-key <file>       Ed25519 signing key (make one: deno task atlas keys generate <file>)
+  --key-dir <dir>            signing keys; \`atlas keys rotate\` writes new ones here
+                             (default: keys/ beside --signing-key)
   --tokens-file <file>       bootstrap API tokens, hashed: [{"name", "role": "admin" |
                              "reader", "sha256"}] (make entries: deno task atlas tokens
                              hash); reloaded on SIGHUP; more are made at run time with
@@ -98,6 +100,7 @@ export async function parseControlArgs(
         port: { type: "string" },
         hostname: { type: "string" },
         "signing-key": { type: "string" },
+        "key-dir": { type: "string" },
         "token-file": { type: "string" },
         "tokens-file": { type: "string" },
         regions: { type: "string" },
@@ -170,6 +173,8 @@ export async function parseControlArgs(
     regions: values.regions?.split(",").map((r) => r.trim()).filter(Boolean) ?? [],
     replicas: _int("replicas", values.replicas) ?? 1,
   };
+  const keyDir = values["key-dir"] ?? env.get("ATLAS_KEY_DIR");
+  if (keyDir) options.keyDir = keyDir;
   const maxContentBytes = _int("max-content-bytes", values["max-content-bytes"]);
   if (maxContentBytes !== undefined) options.maxContentBytes = maxContentBytes;
   const inlineMaxBytes = _int("inline-max-bytes", values["inline-max-bytes"]);

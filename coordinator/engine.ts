@@ -11,12 +11,12 @@
  * @module
  */
 import {
-  AckRecord,
+  type AckRecord,
   agentIsStale,
   AgentRecord,
   Buckets,
+  type RecordSigner,
   RolloutRecord,
-  type Signer,
   Streams,
   Subjects,
 } from "@atlas/core";
@@ -27,12 +27,14 @@ import {
   type ComponentLogger,
   componentLogger,
   type CoordinatorMetrics,
+  EnrolmentBook,
   type FleetView,
   isCasConflict,
   type LineSink,
   listKeys,
   type Logger,
   rebuildBlobCopy,
+  storedAck,
 } from "@atlas/store";
 import { type Clock, Lease, systemClock } from "./lease.ts";
 import { SubjectFollow } from "./follow.ts";
@@ -79,12 +81,21 @@ export class RegionCoordinator implements AsyncDisposable {
   readonly replica: string;
   readonly lease: Lease;
   readonly #nats: AtlasNats;
-  readonly #signer: Signer;
+  readonly #signer: RecordSigner;
   readonly #clock: WallClock;
   readonly #logging: ComponentLogger;
   readonly #log: Logger;
-  /** Newest ack per `<config>/<agent>` of this region, while leading. */
+  /**
+   * Newest ack per `<config>/<agent>` of this region, while leading: only acks that count
+   * (signed by the agent's enrolled key, core/ack_signature.ts); a forged one never enters.
+   */
   readonly #acks = new Map<string, AckRecord>();
+  /** The region's enrolments, which decide which acks count. */
+  readonly #enrolments: EnrolmentBook;
+  /** Agents found not enrolled (warned about once). */
+  readonly #unenrolledSeen = new Set<string>();
+  /** Acks that did not count, by reason (logged, never judged). */
+  readonly unverifiedAcks = new Map<string, number>();
   readonly #acksFollow: SubjectFollow;
   /** Follows being set up and their loops: close() waits for them. */
   readonly #background = new Set<Promise<unknown>>();
@@ -106,7 +117,7 @@ export class RegionCoordinator implements AsyncDisposable {
   /** Per config: the newest pointer seq acked, and its first and last applied ack. */
   readonly #skew = new Map<string, { seq: number; first: number; last: number }>();
 
-  constructor(nats: AtlasNats, signer: Signer, leases: Lease, options: CoordinatorOptions) {
+  constructor(nats: AtlasNats, signer: RecordSigner, leases: Lease, options: CoordinatorOptions) {
     this.#nats = nats;
     this.#signer = signer;
     this.lease = leases;
@@ -122,21 +133,33 @@ export class RegionCoordinator implements AsyncDisposable {
     this.#metrics = options.metrics;
     this.#since = this.#clock.now();
     this.#metrics?.trackFleet(() => this.#fleetView());
+    this.#enrolments = new EnrolmentBook(nats, { region: this.region });
     this.#acksFollow = new SubjectFollow(nats, {
       stream: Streams.acks,
       filter: `atlas.ack.${this.region}.>`,
       onMessage: (m) => {
-        const ack = AckRecord.safeParse(m.json());
-        if (!ack.success) return;
-        const key = `${ack.data.config}/${ack.data.agent}`;
-        const known = this.#acks.get(key);
-        if (
-          !known || known.seq < ack.data.seq ||
-          (known.seq === ack.data.seq && known.at <= ack.data.at)
-        ) {
-          this.#acks.set(key, ack.data);
+        const stored = storedAck(m);
+        if (!stored) return;
+        const verdict = this.#enrolments.verdict(stored.ack, stored.storage);
+        if (!verdict.counts) {
+          this.#metrics?.ignoredAcks.inc({ region: this.region, reason: verdict.reason });
+          const seen = this.unverifiedAcks.get(verdict.reason) ?? 0;
+          this.unverifiedAcks.set(verdict.reason, seen + 1);
+          if (seen === 0) {
+            this.#log.warn("an ack does not count: ignored", {
+              reason: verdict.reason,
+              subject: m.subject,
+            });
+          }
+          return;
         }
-        this.#observe(ack.data);
+        const ack = stored.ack;
+        const key = `${ack.config}/${ack.agent}`;
+        const known = this.#acks.get(key);
+        if (!known || known.seq < ack.seq || (known.seq === ack.seq && known.at <= ack.at)) {
+          this.#acks.set(key, ack);
+        }
+        this.#observe(ack);
       },
     });
     // The region's agent records (the last of each, then every change), so a step reads
@@ -164,7 +187,7 @@ export class RegionCoordinator implements AsyncDisposable {
       region: this.region,
       clock: this.#clock,
       log: this.#log,
-      agents: () => this.#agents(),
+      agents: async () => (await this.#agents()).flatMap((a) => this.#asJudged(a)),
       acks: this.#acks,
       metrics: this.#metrics,
     });
@@ -224,7 +247,7 @@ export class RegionCoordinator implements AsyncDisposable {
    */
   static async create(
     nats: AtlasNats,
-    signer: Signer,
+    signer: RecordSigner,
     options: CoordinatorOptions,
   ): Promise<RegionCoordinator> {
     const replica = options.replica ?? `${Deno.hostname()}-${Deno.pid}`;
@@ -292,6 +315,7 @@ export class RegionCoordinator implements AsyncDisposable {
     for (const wake of [...this.#stopWaiting]) wake();
     await Promise.allSettled([...this.#background]);
     await Promise.all([this.#acksFollow.close(), this.#agentsFollow.close()]);
+    this.#enrolments.close();
     await this.lease.release().catch(() => {});
     this.#logging[Symbol.dispose]();
   }
@@ -314,8 +338,9 @@ export class RegionCoordinator implements AsyncDisposable {
     if (!wasLeader) this.#log.info("leading", { term: this.lease.term });
     // In the background: while the primary is out of reach, setting up a follow waits out
     // a request timeout, and a step must not (it would hold the lease back after a heal).
+    // The enrolments first: an ack judged before they are known would not count.
     this.#track(
-      this.#acksFollow.start().catch((e) =>
+      this.#enrolments.ready().then(() => this.#acksFollow.start()).catch((e) =>
         this.#log.warn("cannot follow acks yet; heartbeats only", { error: e })
       ),
     );
@@ -337,6 +362,8 @@ export class RegionCoordinator implements AsyncDisposable {
       await this.#checkBlobCopy()
         .catch((e) => this.#log.warn("blob copy check failed", { error: e }));
     }
+    // Which agents and acks count: known before any stage is judged.
+    await this.#enrolments.ready();
     const kv = await this.#nats.kv(Buckets.rollouts);
     // Rollout ids are one token; `*` leaves out the `active.<config>` keys.
     for (const key of await listKeys(this.#nats, Buckets.rollouts, "*")) {
@@ -393,6 +420,31 @@ export class RegionCoordinator implements AsyncDisposable {
     if (follow.silentMs() <= FOLLOW_SILENCE_MS) return;
     this.#log.warn("the agent records follow went silent; reading them and following again");
     follow.stop();
+  }
+
+  /**
+   * An agent record as the stage driver may judge it: a revoked agent is out of the fleet
+   * (left out); an agent that is not enrolled stays a member, but what its heartbeat says
+   * it applied or acked does not count (only signed acks could), so it stays pending.
+   */
+  #asJudged(agent: AgentRecord): AgentRecord[] {
+    const enrolment = this.#enrolments.get(this.region, agent.id);
+    if (enrolment?.revokedAt !== undefined) return [];
+    if (enrolment) return [agent];
+    if (!this.#unenrolledSeen.has(agent.id)) {
+      this.#unenrolledSeen.add(agent.id);
+      this.#log.warn("an agent is not enrolled: its heartbeat and acks do not count", {
+        agent: agent.id,
+      });
+    }
+    const configs = Object.fromEntries(
+      Object.entries(agent.configs).map(([name, st]) => [name, {
+        ...st,
+        applied: null,
+        lastAck: null,
+      }]),
+    );
+    return [{ ...agent, configs }];
   }
 
   /** Every agent record of the region, live or not (judge.ts and agentIsStale tell). */

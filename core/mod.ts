@@ -12,10 +12,21 @@
  *
  * @module
  */
+export {
+  AckIdentity,
+  AckRejection,
+  ackSignedBytes,
+  type AckStorage,
+  type AckVerdict,
+  ackVerdict,
+  isAgentPublicKey,
+  verifyAck,
+} from "./ack_signature.ts";
 export { concatBytes } from "./bytes.ts";
 export {
   canonicalJson,
   generateSigningKey,
+  type RecordSigner,
   sha256Hex,
   SignatureError,
   Signer,
@@ -25,6 +36,19 @@ export {
   Verifier,
   type VerifierOptions,
 } from "./crypto.ts";
+export { type EvidenceEntry, type JudgedAck, ranVersionAt } from "./evidence.ts";
+export {
+  acceptKeySet,
+  activeKeysOf,
+  checkKeySetShape,
+  endedKeySet,
+  firstKeySet,
+  type KeySetContext,
+  KeySetError,
+  rotatedKeySet,
+  type UnsignedKeySet,
+  verifierOfKeySet,
+} from "./key_set.ts";
 export { AtlasError, AtlasErrorCode, type AtlasErrorOptions, hasAtlasCode } from "./errors.ts";
 export {
   judgeStage,
@@ -87,11 +111,17 @@ export {
   agentIsStale,
   AgentRecord,
   AuditEvent,
+  AuditIntent,
   CandidateSelector,
   ConfigName,
   ConfigRecord,
   ContentType,
   Digest,
+  EnrolmentRecord,
+  KeySetEntry,
+  KeySetNotice,
+  KeySetRecord,
+  KeyStatus,
   managesConfig,
   MISSED_HEARTBEATS,
   PointerNotice,

@@ -8,6 +8,7 @@
 import { parseArgs } from "node:util";
 import { resolve } from "node:path";
 import {
+  type AtlasNats,
   connectAtlas,
   natsServers,
   provision,
@@ -24,6 +25,7 @@ import {
   tokenFileEntry,
 } from "@atlas/core";
 import {
+  enrolAgent,
   findPrometheus,
   makePki,
   type Pki,
@@ -276,6 +278,7 @@ async function main(): Promise<number> {
           ...(clientTls ? { tls: clientTls } : {}),
           configs: { [DEMO_CONFIG]: { path: `${dir}/${DEMO_CONFIG}.json` } },
           heartbeatSeconds: 5,
+          credentials: await devCredentials(control.nats, region, id, dir),
         };
         await Deno.writeTextFile(`${dir}/agent.json`, JSON.stringify(config, null, 2));
         files.push(`${dir}/agent.json`);
@@ -296,6 +299,7 @@ async function main(): Promise<number> {
               ...(clientTls ? { tls: clientTls } : {}),
               configs: { [WEB_CONFIG]: nginx.managed() },
               heartbeatSeconds: 5,
+              credentials: await devCredentials(control.nats, region, web.id, web.dir),
             },
             null,
             2,
@@ -320,6 +324,7 @@ async function main(): Promise<number> {
             ...(clientTls ? { tls: clientTls } : {}),
             configs: {},
             heartbeatSeconds: 5,
+            credentials: await devCredentials(control.nats, region, batch.id, batch.dir),
           },
           null,
           2,
@@ -483,3 +488,16 @@ async function ensureConfig(
 }
 
 if (import.meta.main) await runMain(main, "dev");
+
+/** Enrols a demo agent and writes its `.creds` file in `dir`; returns the file's path. */
+async function devCredentials(
+  nats: AtlasNats,
+  region: string,
+  id: string,
+  dir: string,
+): Promise<string> {
+  const { creds } = await enrolAgent(nats, region, id);
+  const path = `${dir}/agent.creds`;
+  await Deno.writeTextFile(path, creds, { mode: 0o600 });
+  return path;
+}

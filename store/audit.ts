@@ -13,9 +13,14 @@ import type { AtlasNats } from "./connect.ts";
 import { AuditEvent, Subjects } from "@atlas/core";
 import { retryTransient } from "./retry.ts";
 
-/** The fields of an audit event its writer chooses. */
-export type AuditInput = Omit<AuditEvent, "id" | "at" | "details"> & {
+/**
+ * The fields of an audit event its writer chooses; `id` (default: a random UUID) is also
+ * its `Nats-Msg-Id`, so the stream stores one event per id within its duplicate window.
+ */
+export type AuditInput = Omit<AuditEvent, "id" | "at" | "details" | "recovered"> & {
   details?: Record<string, unknown>;
+  id?: string;
+  recovered?: true;
 };
 
 /** The API token on whose behalf events are appended. */
@@ -49,6 +54,22 @@ export function withAuditActor<T>(actor: AuditActor, fn: () => T): T {
  * ```
  */
 export async function appendAudit(nats: AtlasNats, input: AuditInput): Promise<AuditEvent> {
+  return (await appendAuditOnce(nats, input)).event;
+}
+
+/**
+ * Like {@linkcode appendAudit}, also saying whether the stream had the id already (within
+ * its duplicate window), in which case the returned event was not stored again.
+ *
+ * @example
+ * ```ts
+ * const { duplicate } = await appendAuditOnce(nats, { id, actor: "alice", action: "x" });
+ * ```
+ */
+export async function appendAuditOnce(
+  nats: AtlasNats,
+  input: AuditInput,
+): Promise<{ event: AuditEvent; duplicate: boolean }> {
   const event = AuditEvent.parse({
     id: crypto.randomUUID(),
     at: new Date().toISOString(),
@@ -56,14 +77,14 @@ export async function appendAudit(nats: AtlasNats, input: AuditInput): Promise<A
     ..._actorIdOf(input),
     ...input,
   });
-  await retryTransient(
+  const ack = await retryTransient(
     () =>
       nats.publisher.publish(Subjects.audit(event.config), JSON.stringify(event), {
         msgID: event.id,
       }),
     { what: "Appending to the audit log" },
   );
-  return event;
+  return { event, duplicate: ack.duplicate };
 }
 
 /**
@@ -72,6 +93,12 @@ export async function appendAudit(nats: AtlasNats, input: AuditInput): Promise<A
  */
 export function currentAuditActor(): AuditActor | undefined {
   return _actor.getStore();
+}
+
+/** `{ actorId }` of the token acting now (see {@linkcode withAuditActor}), or `{}`. */
+export function currentActorId(): { actorId?: string } {
+  const id = currentAuditActor()?.id;
+  return id === undefined ? {} : { actorId: id };
 }
 
 function _actorIdOf(input: AuditInput): { actorId?: string } {

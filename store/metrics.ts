@@ -171,6 +171,8 @@ export interface CoordinatorMetrics {
   /** Pointer `issuedAt` → the ack reaching this coordinator (its clock). */
   ackArrival: Histogram<"region" | "config">;
   acks: Counter<"region" | "config" | "status">;
+  /** Acks that do not count (unsigned, forged, unenrolled, revoked), by reason. */
+  ignoredAcks: Counter<"region" | "reason">;
   /** First to last ack of the region's current pointer of a config, seconds. */
   ackSkew: Gauge<"region" | "config">;
   stageDuration: Histogram<"region" | "result">;
@@ -236,6 +238,12 @@ export function coordinatorMetrics(registry: Registry = new Registry()): Coordin
       name: "atlas_acks_total",
       help: "Acks the coordinator received, by status",
       labelNames: ["region", "config", "status"],
+      registers: [registry],
+    }),
+    ignoredAcks: new Counter({
+      name: "atlas_acks_ignored_total",
+      help: "Acks that do not count: unsigned, forged, from an unenrolled or revoked agent",
+      labelNames: ["region", "reason"],
       registers: [registry],
     }),
     ackSkew: new Gauge({

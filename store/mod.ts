@@ -13,6 +13,7 @@
  *
  * @module
  */
+export { type AckLog, readAckLog, type ReadAckLogOptions } from "./ack_log.ts";
 export {
   AlertNotFoundError,
   AlertResolvedError,
@@ -32,7 +33,19 @@ export {
   writeFileAtomic,
 } from "./atomic.ts";
 export {
+  audited,
+  type AuditedOptions,
+  findAuditEvent,
+  type FindAuditOptions,
+  type IntentOutcome,
+  type IntentResolver,
+  recoverIntents,
+  type RecoverOptions,
+  type RecoveryReport,
+} from "./journal.ts";
+export {
   appendAudit,
+  appendAuditOnce,
   type AuditActor,
   type AuditInput,
   currentAuditActor,
@@ -66,13 +79,37 @@ export {
   type PointerFollowerOptions,
   PointerVia,
 } from "./follow.ts";
-export { loadSigner, loadVerifier } from "./key_files.ts";
+export {
+  EnrolmentBook,
+  type EnrolmentBookOptions,
+  type EnrolmentInput,
+  EnrolmentNotFoundError,
+  readEnrolment,
+  recordEnrolment,
+  revokeEnrolment,
+  type StoredAck,
+  storedAck,
+} from "./enrolments.ts";
+export {
+  KeyRing,
+  type KeyRingOptions,
+  loadSigner,
+  loadTrustedKeys,
+  loadVerifier,
+} from "./key_files.ts";
+export { KeyRingSigner, type KeyRingSignerOptions, UnusableSigningKeyError } from "./key_ring.ts";
 export { listKeys } from "./compat/list_keys.ts";
 export {
+  announceKeySet,
+  fetchKeySet,
+  KEY_SET_KEY,
+  KeySetConflictError,
   publishTrustedKeys,
+  readKeySet,
   readTrustedKeys,
   requireTrustedSigner,
   type RequireTrustedSignerOptions,
+  storeKeySet,
   UntrustedSignerError,
 } from "./keys_trust.ts";
 export {

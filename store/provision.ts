@@ -13,7 +13,14 @@ import {
 } from "@nats-io/jetstream";
 import type { KvOptions } from "@nats-io/kv";
 import type { AtlasNats } from "./connect.ts";
-import { blobMirrorStream, Buckets, pointerBucket, RegionRecord, Streams } from "@atlas/core";
+import {
+  blobMirrorStream,
+  Buckets,
+  pointerBucket,
+  RegionRecord,
+  Streams,
+  Subjects,
+} from "@atlas/core";
 import { listKeys } from "./compat/list_keys.ts";
 import { isCasConflict, retryTransient } from "./retry.ts";
 import { readKv } from "./kv_cas.ts";
@@ -65,7 +72,8 @@ export async function ensureStream(
 
 /**
  * Creates whatever is missing of the primary-region state: configs, versions, regions
- * and agents buckets, the blobs object store, and the acks and audit streams.
+ * agents, tokens and enrolments buckets, the blobs object store, and the acks, audit and
+ * intents streams.
  *
  * @example
  * ```ts
@@ -86,6 +94,7 @@ export async function provision(nats: AtlasNats, options: ProvisionOptions = {})
     await ensureKv(nats, Buckets.quarantine, { history: 1, replicas, ...placement });
     await ensureKv(nats, Buckets.keys, { history: 1, replicas, ...placement });
     await ensureKv(nats, Buckets.tokens, { history: 4, replicas, ...placement });
+    await ensureKv(nats, Buckets.enrolments, { history: 1, replicas, ...placement });
     if (!(await nats.streamInfo(`OBJ_${Buckets.blobs}`))) {
       await nats.objm.create(Buckets.blobs, {
         replicas,
@@ -120,6 +129,16 @@ export async function provision(nats: AtlasNats, options: ProvisionOptions = {})
       deny_delete: true,
       deny_purge: true,
       duplicate_window: 10 * 60 * 1e9,
+      num_replicas: replicas,
+      allow_direct: true,
+      ...placement,
+    });
+    // Audit intents (store/journal.ts): each deleted by sequence once its event is written.
+    await ensureStream(nats, {
+      name: Streams.intents,
+      subjects: [Subjects.allIntents],
+      retention: RetentionPolicy.Limits,
+      storage: StorageType.File,
       num_replicas: replicas,
       allow_direct: true,
       ...placement,

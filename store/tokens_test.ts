@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { generateTokenId, TokenRecord } from "@atlas/core";
+import { generateTokenId, type TokenRecord } from "@atlas/core";
 import { natsTest } from "@atlas/testkit";
 import { revokeToken, storeToken } from "./tokens.ts";
 

@@ -12,7 +12,15 @@
  *
  * @module
  */
-export { type ActivateOptions, activateVersion, agentRecord, storeVersion } from "./fixtures.ts";
+export {
+  type ActivateOptions,
+  activateVersion,
+  agentRecord,
+  enrolAgent,
+  makeCredentials,
+  storeVersion,
+  type TestCredentials,
+} from "./fixtures.ts";
 export { GatewayLinks, GatewayProxy } from "./gateway_links.ts";
 export { makePki, type Pki, PkiError, pkiIn } from "./pki.ts";
 export {

@@ -15,7 +15,7 @@ import {
 } from "@atlas/store";
 import { generateSigningKey, tokenFileEntry } from "@atlas/core";
 import { RegionCoordinator } from "@atlas/coordinator";
-import { type HasLog, tempDir, waitFor } from "@atlas/testkit";
+import { enrolAgent, type HasLog, tempDir, waitFor } from "@atlas/testkit";
 import { type ControlServer, startControl } from "@atlas/control";
 import { Agent, AgentConfigFile, type ManagedConfig } from "@atlas/agent";
 
@@ -153,7 +153,10 @@ export async function startTestAgents(
       ),
     });
     const lines: string[] = [];
+    // Enrolled, as `atlas agents enroll` does: only its signed acks count.
+    const { identity } = await enrolAgent(t.control.nats, spec.region, spec.id);
     const agent = await Agent.start(config, {
+      identity,
       log: (l) => lines.push(l),
       ...(spec.metrics ? { metrics: spec.metrics } : {}),
     });

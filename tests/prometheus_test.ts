@@ -70,6 +70,11 @@ Deno.test({
       const first = await api("POST", "/v1/configs/demo.app/versions", { content: v1 });
       const second = await api("POST", "/v1/configs/demo.app/versions", { content: v2 });
       await api("POST", "/v1/configs/demo.app/activate", { version: first.version });
+      // A rollout is refused until the region's coordinator leads: its metrics say when.
+      await waitFor("the coordinator leads us-east", async () => {
+        const res = await fetch(`http://${info.metrics["coordinator-us-east"]}/metrics`);
+        return (await res.text()).includes('atlas_coordinator_leader{region="us-east"} 1');
+      }, { timeoutMs: 30_000 });
       const rollout = await api("POST", "/v1/configs/demo.app/rollouts", {
         version: second.version,
         strategy: { name: "canary", canaryPercent: 50, bakeSeconds: 0 },
