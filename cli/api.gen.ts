@@ -2204,6 +2204,15 @@ export interface paths {
                                         reason: string;
                                     }[];
                                 };
+                                /** @default null */
+                                propagation: {
+                                    acked: number;
+                                    p50Ms: number;
+                                    p95Ms: number;
+                                    p99Ms: number;
+                                    maxMs: number;
+                                    skewMs: number;
+                                } | null;
                             }[];
                         };
                     };

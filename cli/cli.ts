@@ -24,6 +24,7 @@ import { ROLLOUT_COMMANDS } from "./rollouts.ts";
 import { TRANSFER_COMMANDS } from "./transfer.ts";
 import { TOKEN_COMMANDS } from "./tokens.ts";
 import { EVIDENCE_COMMANDS } from "./evidence.ts";
+import { TOP_COMMANDS } from "./top.ts";
 
 export type { CliIo } from "./commands.ts";
 
@@ -119,6 +120,19 @@ export const COMMAND_TREE: readonly CommandSpec[] = [
     args: ["<name>"],
     summary: "pointer and agents per region",
     run: "status",
+  },
+  {
+    name: "top",
+    args: ["<name>"],
+    summary: "live propagation per region: agents acked, p50/p95/p99 from activation to ack",
+    help: "Refreshes until Ctrl-C. The latencies are the agents' own (pointer issuedAt to " +
+      "ack), the numbers the coordinators' atlas_propagation_seconds counts; only acks " +
+      "signed by enrolled agents count. With --json, one JSON line per refresh.",
+    options: [
+      ["--interval <duration>", "time between refreshes: 500ms, 2s (default: 1s)"],
+      ["--iterations <n>", "stop after n refreshes (default: until Ctrl-C)"],
+    ],
+    run: "top",
   },
   {
     name: "evidence",
@@ -352,6 +366,7 @@ const HANDLERS: Record<string, (run: Run) => Promise<void>> = {
   ...TRANSFER_COMMANDS,
   ...TOKEN_COMMANDS,
   ...EVIDENCE_COMMANDS,
+  ...TOP_COMMANDS,
   async completion(run) {
     const shell = run.args[0]!;
     const script = completionScript(shell, buildProgram(() => Promise.resolve()));

@@ -70,6 +70,8 @@ export type Flags = {
   secretFile?: string;
   ttl?: string;
   at?: string;
+  interval?: string;
+  iterations?: string;
 };
 
 /** One run of a command. */

@@ -167,6 +167,7 @@ export const ConfigStatus = z.looseObject({
     pointer: z.looseObject({
       version: z.number(),
       seq: z.number(),
+      issuedAt: z.string().optional(),
       history: z.array(z.number()),
     }).nullable(),
     agents: z.looseObject({
@@ -182,6 +183,14 @@ export const ConfigStatus = z.looseObject({
       gone: z.array(z.string()).default([]),
       unverified: z.array(z.looseObject({ agent: z.string(), reason: z.string() })).default([]),
     }),
+    propagation: z.looseObject({
+      acked: z.number(),
+      p50Ms: z.number(),
+      p95Ms: z.number(),
+      p99Ms: z.number(),
+      maxMs: z.number(),
+      skewMs: z.number(),
+    }).nullable().optional(),
   })),
 });
 export type ConfigStatus = z.infer<typeof ConfigStatus>;

@@ -236,6 +236,19 @@ export const RegionStatus = z.object({
      */
     unverified: z.array(z.object({ agent: SimpleName, reason: z.string() })).default([]),
   }),
+  /**
+   * How the active pointer reached the live agents: their verified `applied` acks of its
+   * seq, with pointer `issuedAt` → ack as each agent measured it (what
+   * `atlas_propagation_seconds` counts) and first-to-last ack skew. Null before any ack.
+   */
+  propagation: z.object({
+    acked: z.number().int().nonnegative(),
+    p50Ms: z.number().nonnegative(),
+    p95Ms: z.number().nonnegative(),
+    p99Ms: z.number().nonnegative(),
+    maxMs: z.number().nonnegative(),
+    skewMs: z.number().nonnegative(),
+  }).nullable().default(null),
 });
 export type RegionStatus = z.infer<typeof RegionStatus>;
 

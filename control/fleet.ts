@@ -15,6 +15,7 @@ import {
   managesConfig,
   Streams,
   Subjects,
+  summarize,
 } from "@atlas/core";
 import { readAckLog, readPointer, retryTransient, storedAck } from "@atlas/store";
 import type { AgentView, ConfigStatus, RegionStatus } from "./api.ts";
@@ -105,7 +106,9 @@ export async function configStatus(
         history: pointer.history,
       },
       agents: { total: 0, onActive: [], onOther: [], rejects: [], gone: [], unverified: [] },
+      propagation: null,
     };
+    const reached: AckRecord[] = [];
     const members = agents.filter((a) => managesConfig(a, name) && a.configs[name]);
     const standings = await Promise.all(
       members.map((a) => agentIsStale(a, now) ? undefined : standing(ctx, region, name, a.id)),
@@ -126,6 +129,9 @@ export async function configStatus(
       if (pointer && applied === pointer.active.version) status.agents.onActive.push(agent.id);
       else status.agents.onOther.push({ agent: agent.id, version: applied });
       const last = stand.lastAck;
+      if (last && pointer && last.status === "applied" && last.seq === pointer.seq) {
+        reached.push(last);
+      }
       if (last && last.status !== "applied") {
         status.agents.rejects.push({
           agent: agent.id,
@@ -135,9 +141,25 @@ export async function configStatus(
         });
       }
     }
+    status.propagation = propagationOf(reached);
     return status;
   }));
   return { config: name, regions: statuses };
+}
+
+/** Percentiles of the acks' own latencies, and first-to-last ack skew; null for none. */
+function propagationOf(acks: AckRecord[]): RegionStatus["propagation"] {
+  if (acks.length === 0) return null;
+  const s = summarize(acks.map((a) => a.latencyMs));
+  const times = acks.map((a) => Date.parse(a.at));
+  return {
+    acked: s.n,
+    p50Ms: s.p50,
+    p95Ms: s.p95,
+    p99Ms: s.p99,
+    maxMs: s.max,
+    skewMs: Math.max(...times) - Math.min(...times),
+  };
 }
 
 /** Whether an agent counts in status, and its last (verified) ack for the config. */

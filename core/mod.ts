@@ -158,3 +158,4 @@ export {
   verifyPointer,
   verifyTarget,
 } from "./verify.ts";
+export { summarize, type Summary } from "./percentiles.ts";
