@@ -3,6 +3,10 @@
  * end to end against the raw NATS floor, in one run, on this machine. Prints a table and
  * writes `bench/results/<date>.json`. See bench/README.md for the method.
  *
+ * `--tls` runs NATS with TLS (a throw-away CA; every client verifies the server), `--metrics`
+ * gives the agents Prometheus metrics, `--out <file>` writes the results there (for
+ * `deno task bench:variants`, which compares variants measured in one run).
+ *
  * `--profile <dir>` also CPU-profiles the agent workers and this process (control plane)
  * during the publish rounds of each N, writes the `.cpuprofile` files to `<dir>` (open them
  * in Chrome DevTools) and prints where the time went. Profiling slows everything: read
@@ -15,7 +19,7 @@ import { cpus, totalmem } from "node:os";
 import process from "node:process";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { type AckRecord, generateSigningKey, Signer, tokenFileEntry } from "@atlas/core";
-import { findNatsServer, startNatsServer } from "@atlas/testkit";
+import { findNatsServer, makePki, serverTls, startNatsServer } from "@atlas/testkit";
 import { startControl } from "@atlas/control";
 import { ms, summarize, type Summary, table } from "./stats.ts";
 import { type CpuProfile, Profiler, summarizeProfiles } from "./profile.ts";
@@ -28,13 +32,16 @@ const { values } = parseArgs({
     rounds: { type: "string" },
     "state-root": { type: "string", default: "/dev/shm" },
     profile: { type: "string" },
+    tls: { type: "boolean", default: false },
+    metrics: { type: "boolean", default: false },
+    out: { type: "string" },
     help: { type: "boolean", short: "h" },
   },
 });
 if (values.help) {
   console.log(
     "Usage: deno task bench [--quick] [--sizes 1,100,1000,10000] [--rounds N] " +
-      "[--state-root /dev/shm] [--profile <dir>]",
+      "[--state-root /dev/shm] [--profile <dir>] [--tls] [--metrics] [--out <file>]",
   );
   Deno.exit(0);
 }
@@ -54,7 +61,14 @@ function log(msg: string): void {
 
 // ---------------------------------------------------------------------------- set-up
 const root = await Deno.makeTempDir({ dir: values["state-root"], prefix: "atlas-bench-" });
-const server = await startNatsServer({ serverName: "bench" });
+const pki = values.tls ? await makePki(`${root}/tls`) : undefined;
+/** What every client of the bench's NATS is given (agents, workers, control plane). */
+const clientTls = pki ? { caFile: pki.caFile } : undefined;
+const variant = { tls: values.tls!, metrics: values.metrics! };
+const server = await startNatsServer({
+  serverName: "bench",
+  ...(pki ? { tls: serverTls(pki) } : {}),
+});
 const keyFile = `${root}/signing.key`;
 const key = generateSigningKey();
 await Deno.writeTextFile(keyFile, JSON.stringify(key));
@@ -65,8 +79,13 @@ const control = await startControl({
   signingKey: keyFile,
   tokens: [tokenFileEntry("bench", "admin", TOKEN)],
   regions: [REGION],
+  ...(clientTls ? { natsTls: clientTls } : {}),
 });
-const nc = await connect({ servers: server.url, name: "bench orchestrator" });
+const nc = await connect({
+  servers: server.url,
+  name: "bench orchestrator",
+  ...(clientTls ? { tls: clientTls } : {}),
+});
 const headers = { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" };
 
 async function api<T = Record<string, unknown>>(
@@ -163,7 +182,14 @@ interface Worker {
 async function spawnWorkers(count: number): Promise<Worker[]> {
   return await Promise.all(Array.from({ length: count }, async (_, index) => {
     const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", WORKER, server.url, String(index)],
+      args: [
+        "run",
+        "-A",
+        WORKER,
+        server.url,
+        String(index),
+        JSON.stringify({ tls: clientTls ?? null, metrics: variant.metrics }),
+      ],
       stdin: "null",
       stdout: "piped",
       stderr: "inherit",
@@ -593,6 +619,7 @@ console.log(table(
 const result = {
   date: new Date().toISOString(),
   quick,
+  variant,
   machine,
   latencyMs: rows.map((r) => ({
     name: r.name,
@@ -617,13 +644,17 @@ const result = {
   },
   idle: resources,
 };
-await Deno.mkdir(new URL("./results/", import.meta.url), { recursive: true });
-const file = new URL(
-  `./results/${result.date.slice(0, 16).replace(":", "")}Z${quick ? "-quick" : ""}.json`,
-  import.meta.url,
-);
-await Deno.writeTextFile(file, JSON.stringify(result, null, 2) + "\n");
-console.log(`\nwrote ${file.pathname}`);
+if (values.out) {
+  await Deno.writeTextFile(values.out, JSON.stringify(result, null, 2) + "\n");
+} else {
+  await Deno.mkdir(new URL("./results/", import.meta.url), { recursive: true });
+  const file = new URL(
+    `./results/${result.date.slice(0, 16).replace(":", "")}Z${quick ? "-quick" : ""}.json`,
+    import.meta.url,
+  );
+  await Deno.writeTextFile(file, JSON.stringify(result, null, 2) + "\n");
+  console.log(`\nwrote ${file.pathname}`);
+}
 
 await nc.close();
 await control[Symbol.asyncDispose]();

@@ -9,10 +9,22 @@ import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { Agent, AgentConfigFile } from "@atlas/agent";
 import { AckIdentity, type TrustedKey, Verifier } from "@atlas/core";
 import { createUser } from "@nats-io/nkeys";
+import { agentMetrics } from "@atlas/store";
 import { Profiler } from "./profile.ts";
 
 const [url, index] = [Deno.args[0]!, Number(Deno.args[1])];
-const control = await connect({ servers: url, name: `bench worker ${index}` });
+/** The variant: TLS towards NATS (the CA to trust), and agents with metrics. */
+const options = JSON.parse(Deno.args[2] ?? "{}") as {
+  tls?: { caFile: string } | null;
+  metrics?: boolean;
+};
+const tls = options.tls ?? undefined;
+const metrics = options.metrics ? agentMetrics() : undefined;
+const control = await connect({
+  servers: url,
+  name: `bench worker ${index}`,
+  ...(tls ? { tls } : {}),
+});
 
 let floor: NatsConnection[] = [];
 let agents: Agent[] = [];
@@ -49,7 +61,7 @@ const handlers: Record<string, (arg: Record<string, unknown>) => Promise<unknown
   async "floor-start"(arg) {
     const count = arg.count as number;
     floor = await inBatches(count, 200, async () => {
-      const nc = await connect({ servers: url });
+      const nc = await connect({ servers: url, ...(tls ? { tls } : {}) });
       nc.subscribe("bench.floor", {
         callback: (_e, m) => {
           m.respond();
@@ -85,12 +97,14 @@ const handlers: Record<string, (arg: Record<string, unknown>) => Promise<unknown
           stateDir: `${stateRoot}/${id}/state`,
           trustedKeys: "(in memory)",
           watchFiles: false, // thousands per process: beyond the inotify instance limit
+          ...(tls ? { tls } : {}),
           configs: { [config]: { path: `${stateRoot}/${id}/${config}.json` } },
         }),
         // Each signs its acks, as enrolled agents do (the cost is part of what is measured).
         {
           verifier,
           log: agentLog,
+          metrics,
           identity: new AckIdentity(new TextDecoder().decode(createUser().getSeed())),
         },
       );
