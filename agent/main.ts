@@ -10,6 +10,8 @@ import {
   agentMetrics,
   configureLogging,
   loggingOptions,
+  METRICS_FLAGS,
+  metricsListen,
   runMain,
   serveMetrics,
   untilStopSignal,
@@ -40,8 +42,7 @@ async function main(): Promise<number> {
     options: {
       config: { type: "string", short: "c", multiple: true },
       http: { type: "string" },
-      "metrics-port": { type: "string" },
-      "metrics-host": { type: "string", default: "127.0.0.1" },
+      ...METRICS_FLAGS,
       "log-format": { type: "string" },
       "log-level": { type: "string" },
       help: { type: "boolean", short: "h" },
@@ -59,15 +60,15 @@ async function main(): Promise<number> {
     console.error('error: --http serves one agent: give one --config, or set "http" in each');
     return 2;
   }
-  const metricsPort = values["metrics-port"] === undefined
-    ? undefined
-    : Number(values["metrics-port"]);
-  if (metricsPort !== undefined && !(Number.isInteger(metricsPort) && metricsPort >= 0)) {
-    console.error("error: --metrics-port must be a port number (0 picks a free one)");
+  let metricsAt;
+  try {
+    metricsAt = metricsListen(values);
+  } catch (e) {
+    console.error(`error: ${(e as Error).message}`);
     return 2;
   }
   configureLogging(loggingOptions({ format: values["log-format"], level: values["log-level"] }));
-  const metrics = metricsPort === undefined ? undefined : agentMetrics();
+  const metrics = metricsAt && agentMetrics();
   const agents: Agent[] = [];
   for (const file of values.config) {
     const config = await loadAgentConfig(file);
@@ -76,8 +77,7 @@ async function main(): Promise<number> {
     );
   }
   const metricsServer = metrics && serveMetrics(metrics.registry, {
-    hostname: values["metrics-host"],
-    port: metricsPort!,
+    ...metricsAt!,
     onListen: (addr) => console.log(`metrics at http://${addr.hostname}:${addr.port}/metrics`),
   });
   await untilStopSignal();

@@ -14,6 +14,8 @@ import {
   KeyRing,
   KeyRingSigner,
   loggingOptions,
+  METRICS_FLAGS,
+  metricsListen,
   NATS_FLAGS,
   NATS_FLAGS_HELP,
   natsServers,
@@ -55,8 +57,7 @@ async function main(): Promise<number> {
       replica: { type: "string" },
       "tick-ms": { type: "string", default: "500" },
       "lease-ttl-ms": { type: "string", default: "5000" },
-      "metrics-port": { type: "string" },
-      "metrics-host": { type: "string", default: "127.0.0.1" },
+      ...METRICS_FLAGS,
       "log-format": { type: "string" },
       "log-level": { type: "string" },
       help: { type: "boolean", short: "h" },
@@ -76,11 +77,11 @@ async function main(): Promise<number> {
     console.error("error: --tick-ms must be positive and --lease-ttl-ms more than three ticks");
     return 2;
   }
-  const metricsPort = values["metrics-port"] === undefined
-    ? undefined
-    : Number(values["metrics-port"]);
-  if (metricsPort !== undefined && !(Number.isInteger(metricsPort) && metricsPort >= 0)) {
-    console.error("error: --metrics-port must be a port number (0 picks a free one)");
+  let metricsAt;
+  try {
+    metricsAt = metricsListen(values);
+  } catch (e) {
+    console.error(`error: ${(e as Error).message}`);
     return 2;
   }
   configureLogging(loggingOptions({ format: values["log-format"], level: values["log-level"] }));
@@ -116,7 +117,7 @@ async function main(): Promise<number> {
     console.error(`error: ${e.message}`);
     return 2;
   }
-  const metrics = metricsPort === undefined ? undefined : coordinatorMetrics();
+  const metrics = metricsAt && coordinatorMetrics();
   const coordinator = await RegionCoordinator.create(nats, signer, {
     region: values.region,
     metrics,
@@ -126,8 +127,7 @@ async function main(): Promise<number> {
   componentLogger("coordinator", { region: values.region, replica: coordinator.replica })
     .logger.info("started", { tickMs, leaseTtlMs: ttlMs });
   const metricsServer = metrics && serveMetrics(metrics.registry, {
-    hostname: values["metrics-host"],
-    port: metricsPort!,
+    ...metricsAt!,
     onListen: (addr) =>
       componentLogger("coordinator", { region: values.region }).logger.info(
         "metrics at GET /metrics",

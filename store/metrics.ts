@@ -343,6 +343,30 @@ export function controlMetrics(
   };
 }
 
+/** `parseArgs` options of the metrics flags of the agent and coordinator programs. */
+export const METRICS_FLAGS = {
+  "metrics-port": { type: "string" },
+  "metrics-host": { type: "string", default: "127.0.0.1" },
+} as const;
+
+/**
+ * Where `--metrics-port` and `--metrics-host` say to serve the metrics; undefined without a
+ * port. Throws a `TypeError` saying what is wrong.
+ */
+export function metricsListen(
+  values: { "metrics-port"?: string | undefined; "metrics-host"?: string | undefined },
+): { hostname: string; port: number } | undefined {
+  const text = values["metrics-port"];
+  if (text === undefined) return undefined;
+  const port = Number(text);
+  if (!/^[0-9]{1,5}$/.test(text) || port > 65535) {
+    throw new TypeError(
+      `--metrics-port must be a port number (0 picks a free one), got ${JSON.stringify(text)}`,
+    );
+  }
+  return { hostname: values["metrics-host"] ?? "127.0.0.1", port };
+}
+
 /** The Prometheus exposition of `registry` as an HTTP response. */
 export async function metricsResponse(registry: Registry): Promise<Response> {
   return new Response(await registry.metrics(), {

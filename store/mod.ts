@@ -163,6 +163,8 @@ export {
   type CoordinatorMetrics,
   coordinatorMetrics,
   type FleetView,
+  METRICS_FLAGS,
+  metricsListen,
   metricsResponse,
   Registry,
   serveMetrics,
