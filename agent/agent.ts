@@ -17,15 +17,27 @@
  *
  * @module
  */
-import type { PointerRecord, Verifier } from "@atlas/core";
 import {
+  type AckIdentity,
+  type AckRecord,
+  type KeySetRecord,
+  type PointerRecord,
+  sha256Hex,
+  type TrustedKey,
+  Verifier,
+} from "@atlas/core";
+import {
+  type AgentCounters,
+  type AgentMetrics,
   type ComponentLogger,
   componentLogger,
   type LineSink,
+  loadTrustedKeys,
   type Logger,
   readPointer,
   removeStaleTemps,
 } from "@atlas/store";
+import { TrustedKeys } from "./trusted_keys.ts";
 import { Applier } from "./applier.ts";
 import { BlobCache } from "./cache.ts";
 import type { AgentConfig } from "./config.ts";
@@ -33,6 +45,8 @@ import { ConfigWorkers } from "./config_worker.ts";
 import { Connection } from "./connection.ts";
 import { DiskDigests, DriftWatcher } from "./drift_watcher.ts";
 import { Heartbeat } from "./heartbeat.ts";
+import { localApi, type LocalApiSource, parseListen } from "./local_api.ts";
+import { loadIdentity } from "./identity.ts";
 import { AckOutbox } from "./outbox.ts";
 import { type AgentState, type ConfigState, emptyConfigState, StateStore } from "./state.ts";
 import { type AgentStats, emptyStats } from "./stats.ts";
@@ -46,10 +60,20 @@ export interface AgentOptions {
    * @default the process log (see `configureLogging` in `@atlas/store`)
    */
   log?: LineSink;
-  /** Trusted keys; read from `config.trustedKeys` when omitted. */
+  /**
+   * The verifier until a key set is taken; one of the trusted keys file's keys when
+   * omitted. The file (when readable) is the root of trust for the first key set.
+   */
   verifier?: Verifier;
+  /**
+   * The identity that signs acks; read from `config.credentials` when omitted (none there
+   * either: acks go unsigned and do not count, with a warning at start).
+   */
+  identity?: AckIdentity;
   /** Test hook: pause between chunks of a file write (see atomic.ts). @default 0 */
   writeChunkDelayMs?: number;
+  /** Where to count applies, propagation and reconnects (`agentMetrics()`), if anywhere. */
+  metrics?: AgentMetrics | undefined;
 }
 
 /** A running agent. */
@@ -67,16 +91,25 @@ export class Agent implements AsyncDisposable {
   readonly #heartbeat: Heartbeat;
   readonly #applier: Applier;
   readonly #workers: ConfigWorkers;
+  readonly #keys: TrustedKeys;
   #drift: DriftWatcher | undefined;
+  #http: Deno.HttpServer<Deno.NetAddr> | undefined;
   #connecting: Promise<void> | undefined;
   #closed = false;
+  readonly #startedAt = Date.now();
+  readonly #metrics: AgentMetrics | undefined;
+  /** What the metrics read at scrape time. */
+  readonly #counters: AgentCounters;
+  /** Dispatches `"change"` after every apply, refusal or failure (the local API waits on it). */
+  readonly changes: EventTarget = new EventTarget();
 
   private constructor(
     config: AgentConfig,
     store: StateStore,
     state: AgentState,
-    verifier: Verifier,
+    trust: { bootstrap: TrustedKey[]; verifier: Verifier; keySet: KeySetRecord | null },
     options: AgentOptions,
+    identity: AckIdentity | undefined,
   ) {
     this.config = config;
     this.#store = store;
@@ -85,8 +118,21 @@ export class Agent implements AsyncDisposable {
       sink: options.log,
     });
     this.#log = this.#logging.logger;
+    const keys = new TrustedKeys({
+      bootstrap: trust.bootstrap,
+      verifier: trust.verifier,
+      stateDir: config.stateDir,
+      log: this.#log,
+    }, trust.keySet);
+    this.#keys = keys;
     this.#cache = new BlobCache(`${config.stateDir}/blobs`, config.cacheEntries);
-    this.#outbox = new AckOutbox(state.outbox);
+    this.#outbox = new AckOutbox(state.outbox, identity);
+    if (!identity) {
+      this.#log.warn(
+        "no credentials: acks are sent unsigned and do not count in gates or status; set " +
+          '"credentials" in agent.json to the .creds file of `atlas agents enroll`',
+      );
+    }
     this.#digests = new DiskDigests(
       Object.fromEntries(Object.entries(config.configs).map(([name, c]) => [name, c.path])),
     );
@@ -94,6 +140,11 @@ export class Agent implements AsyncDisposable {
       log: this.#log,
       stats: this.stats,
       onNotice: (notice) => this.#enqueue(notice.pointer, notice.blobs),
+      onKeySet: (notice) => {
+        this.#keys.offer(notice.keySet).catch((e) =>
+          this.#log.error("cannot keep the key set", { error: String(e) })
+        );
+      },
       reconcile: () => this.reconcile(),
     });
     this.#heartbeat = new Heartbeat(config, {
@@ -102,7 +153,11 @@ export class Agent implements AsyncDisposable {
       digests: this.#digests,
     });
     this.#applier = new Applier(config, {
-      verifier,
+      keys,
+      refreshKeys: (keyId) => {
+        const nats = this.#connection.nats;
+        return nats ? this.#keys.fetchFor(nats, keyId) : Promise.resolve();
+      },
       cache: this.#cache,
       outbox: this.#outbox,
       stats: this.stats,
@@ -116,9 +171,23 @@ export class Agent implements AsyncDisposable {
       acked: () => {
         this.#flushAcks();
         this.#heartbeat.soon();
+        this.changes.dispatchEvent(new Event("change"));
       },
       writeChunkDelayMs: options.writeChunkDelayMs,
+      observe: options.metrics && this.#observer(options.metrics),
     });
+    this.#metrics = options.metrics;
+    this.#counters = {
+      id: config.id,
+      stats: this.stats,
+      reconnects: () => this.#connection.nats?.reconnects ?? 0,
+      pendingAcks: () => this.#outbox.size,
+      appliedVersions: () =>
+        Object.fromEntries(
+          Object.keys(config.configs).map((c) => [c, this.#stateOf(c).applied?.version ?? null]),
+        ),
+    };
+    this.#metrics?.track(this.#counters);
     this.#workers = new ConfigWorkers({
       process: ({ pointer, blobs }) => this.#applier.process(pointer, blobs),
       superseded: ({ pointer }) => this.#stateOf(pointer.config).maxSeq >= pointer.seq,
@@ -143,11 +212,22 @@ export class Agent implements AsyncDisposable {
    * ```
    */
   static async start(config: AgentConfig, options: AgentOptions = {}): Promise<Agent> {
-    const { loadVerifier } = await import("@atlas/store");
-    const verifier = options.verifier ?? (await loadVerifier(config.trustedKeys));
+    let bootstrap: TrustedKey[] = [];
+    try {
+      bootstrap = await loadTrustedKeys(config.trustedKeys);
+    } catch (e) {
+      if (!options.verifier) throw e; // tests may hand a verifier and no file
+    }
+    const identity = options.identity ??
+      (config.credentials === undefined ? undefined : await loadIdentity(config.credentials));
     await Deno.mkdir(`${config.stateDir}/blobs`, { recursive: true });
+    const keys = {
+      bootstrap,
+      verifier: options.verifier ?? new Verifier(bootstrap),
+      keySet: await TrustedKeys.readSet(config.stateDir),
+    };
     const { store, state } = StateStore.open(config.stateDir);
-    const agent = new Agent(config, store, state, verifier, options);
+    const agent = new Agent(config, store, state, keys, options, identity);
     await agent.#cache.load();
     for (const [name, c] of Object.entries(config.configs)) {
       const removed = await removeStaleTemps(c.path);
@@ -164,6 +244,7 @@ export class Agent implements AsyncDisposable {
       }
     }
     agent.#watchFiles();
+    if (config.http) agent.#serveLocalApi(config.http);
     agent.#connecting = agent.#connect();
     return agent;
   }
@@ -176,7 +257,79 @@ export class Agent implements AsyncDisposable {
 
   /** True while connected to NATS. */
   get connected(): boolean {
-    return this.#connection.connected;
+    return this.#connection.connected && this.#connection.nats?.disconnectedForMs === 0;
+  }
+
+  /** Milliseconds since NATS was last reachable: 0 while connected, since start before. */
+  get disconnectedForMs(): number {
+    const nats = this.#connection.nats;
+    if (!nats) return Date.now() - this.#startedAt;
+    return Math.min(nats.disconnectedForMs, Date.now() - this.#startedAt);
+  }
+
+  /** The local API's address (`agent.json` `http`), once listening. */
+  get localApiAddr(): Deno.NetAddr | undefined {
+    return this.#http?.addr;
+  }
+
+  /**
+   * The bytes of the version of `config` that is applied: from the blob cache, else from
+   * the file when it still holds exactly them; null when nothing is applied or neither has
+   * them (a hand edit the agent has not restored yet, with the blob evicted).
+   */
+  async appliedBytes(config: string): Promise<Uint8Array | null> {
+    const applied = this.#stateOf(config).applied;
+    const path = this.config.configs[config]?.path;
+    if (!applied || !path) return null;
+    const cached = await this.#cache.get(applied.digest).catch(() => null);
+    if (cached) return cached;
+    const onDisk = await Deno.readFile(path).catch(() => null);
+    return onDisk && sha256Hex(onDisk) === applied.digest ? onDisk : null;
+  }
+
+  /** Observes each ack for the metrics: propagation, apply time (applied versions only). */
+  #observer(metrics: AgentMetrics): (ack: AckRecord, elapsedMs: number) => void {
+    const agent = this.config.id;
+    return (ack, elapsedMs) => {
+      metrics.propagation.observe(
+        { agent, config: ack.config, status: ack.status },
+        ack.latencyMs / 1000,
+      );
+      if (ack.status === "applied") {
+        metrics.apply.observe({ agent, config: ack.config }, elapsedMs / 1000);
+      }
+    };
+  }
+
+  /** What the local API reads. */
+  #localSource(): LocalApiSource {
+    // deno-lint-ignore no-this-alias
+    const agent = this;
+    return {
+      id: this.config.id,
+      region: this.config.region,
+      configs: Object.keys(this.config.configs),
+      stateOf: (config) => this.stateOf(config),
+      appliedBytes: (config) => this.appliedBytes(config),
+      get connected() {
+        return agent.connected;
+      },
+      get disconnectedForMs() {
+        return agent.disconnectedForMs;
+      },
+      changes: this.changes,
+    };
+  }
+
+  #serveLocalApi(listen: string): void {
+    const { hostname, port } = parseListen(listen);
+    const app = localApi(this.#localSource());
+    this.#http = Deno.serve({
+      hostname,
+      port,
+      onListen: (addr) =>
+        this.#log.info("local API listening", { addr: `${addr.hostname}:${addr.port}` }),
+    }, app.fetch);
   }
 
   /** Resolves once the first connection is made and the first reconcile has run. */
@@ -187,6 +340,11 @@ export class Agent implements AsyncDisposable {
   /** A copy of the persisted state of `config`. */
   stateOf(config: string): ConfigState {
     return structuredClone(this.#stateOf(config));
+  }
+
+  /** The key set this agent took (null before its first). */
+  get keySet(): KeySetRecord | null {
+    return this.#keys.keySet;
   }
 
   /** Number of acks still waiting in the outbox. */
@@ -241,6 +399,12 @@ export class Agent implements AsyncDisposable {
     const nats = this.#connection.nats;
     if (!nats || this.#closed) return;
     this.stats.reconciles++;
+    // A key-set notice lost while connected is made up for here, like a pointer notice. Not
+    // awaited: the key set lives in the primary, and a region cut off from it still applies
+    // its own moves (a pointer by a key not known yet waits for this read in trusted_keys.ts).
+    this.#keys.fetch(nats).catch((e) =>
+      this.#log.warn("cannot read the key set; will retry", { error: (e as Error).message })
+    );
     for (const config of Object.keys(this.config.configs)) {
       try {
         const stored = await readPointer(nats, this.config.region, config);
@@ -276,6 +440,8 @@ export class Agent implements AsyncDisposable {
     this.#outbox.close();
     this.#workers.close();
     this.#drift?.close();
+    this.#metrics?.untrack(this.#counters);
+    await this.#http?.shutdown();
     await this.idle();
     await this.#cache.flush().catch(() => {});
     const nats = this.#connection.nats;
@@ -298,6 +464,7 @@ export class Agent implements AsyncDisposable {
       }
       await this.#connection.close();
     }
+    await this.#keys.idle();
     this.#store.close();
     this.#logging[Symbol.dispose]();
   }

@@ -3,7 +3,8 @@
  * candidate, find a no-op or drift, fetch the bytes, replace the file, record the outcome.
  *
  * Invariants: no byte reaches a managed file before the pointer's signature and the
- * version's digest are verified; a pointer older than the highest seq taken is refused;
+ * version's digest are verified, with the keys trusted now (a key set that revoked a key
+ * is taken before anything is checked with it: trusted_keys.ts); a pointer older than the highest seq taken is refused;
  * each outcome is recorded once, the ack and the state in one atomic write (then sent);
  * a passing failure (content not reachable yet, NATS busy) throws, for the caller to
  * retry. Callers process at most one pointer per config at a time (see config_worker.ts).
@@ -43,7 +44,10 @@ const STAT_OF_SOURCE = {
 
 /** What an {@linkcode Applier} works with. */
 export interface ApplierDeps extends OutcomeDeps {
-  verifier: Verifier;
+  /** The keys trusted now (they follow the key set). */
+  keys: { readonly verifier: Verifier };
+  /** Reads the newest key set: called when a record names a key the verifier does not know. */
+  refreshKeys: (keyId: string) => Promise<void>;
   cache: BlobCache;
   digests: DiskDigests;
   /** The digests applied to any config: the cache keeps them. */
@@ -67,7 +71,8 @@ export class Applier {
   readonly #config: AgentConfig;
   readonly #deps: ApplierDeps;
   readonly #ctx: OutcomeDeps & { config: AgentConfig };
-  readonly #verifier: Verifier;
+  /** The verifier the memo below was made with: a new key set empties it. */
+  #memoVerifier: Verifier | undefined;
   readonly #cache: BlobCache;
   readonly #stats: AgentStats;
   readonly #log: Logger;
@@ -79,7 +84,6 @@ export class Applier {
     this.#config = config;
     this.#deps = deps;
     this.#ctx = { ...deps, config };
-    this.#verifier = deps.verifier;
     this.#cache = deps.cache;
     this.#stats = deps.stats;
     this.#log = deps.log;
@@ -90,6 +94,7 @@ export class Applier {
   async process(pointer: PointerRecord, blobs: Record<string, string>): Promise<void> {
     const config = pointer.config;
     const st = this.#deps.stateOf(config);
+    const verifier = await this.#verifierFor(pointer);
     try {
       // Every reconcile reads the pointer already applied: identical content under an
       // identical signature verifies as it did before (the check was a sixth of idle CPU).
@@ -98,7 +103,7 @@ export class Applier {
         !last || last.signature !== pointer.signature ||
         JSON.stringify(last) !== JSON.stringify(pointer)
       ) {
-        verifyPointer(this.#verifier, pointer);
+        verifyPointer(verifier, pointer);
         this.#verified.set(config, pointer);
       }
     } catch (e) {
@@ -124,7 +129,7 @@ export class Applier {
       return;
     }
     const check = preflightOf(pointer, this.#config.id, this.#config.labels);
-    if (check) await this.#preflight(pointer, check, blobs);
+    if (check) await this.#preflight(pointer, check, blobs, verifier);
     const target = targetOf(pointer, this.#config.id, this.#config.labels);
     const last = st.lastAck;
     if (
@@ -133,7 +138,7 @@ export class Applier {
       last.status !== "applied"
     ) return; // this exact pointer was already judged; a new seq is needed to try again
     try {
-      verifyTarget(this.#verifier, pointer, target);
+      verifyTarget(verifier, pointer, target);
     } catch (e) {
       return this.#finish({
         pointer,
@@ -213,6 +218,7 @@ export class Applier {
     pointer: PointerRecord,
     version: VersionRecord,
     blobs: Record<string, string>,
+    verifier: Verifier,
   ): Promise<void> {
     const config = pointer.config;
     const last = this.#deps.stateOf(config).lastAck;
@@ -222,7 +228,7 @@ export class Applier {
     let toCache: Uint8Array | undefined;
     try {
       try {
-        verifyTarget(this.#verifier, pointer, version);
+        verifyTarget(verifier, pointer, version);
       } catch (e) {
         throw new ApplyOutcome("rejected", (e as Error).message);
       }
@@ -255,6 +261,27 @@ export class Applier {
         (e) => this.#log.warn("cannot cache the verified content", { error: e.message }),
       );
     }
+  }
+
+  /**
+   * The verifier for `pointer`: when it or a version it embeds names a key the keys
+   * trusted now do not know (a rotation whose notice has not arrived), the newest key set
+   * is read first. A new key set forgets the pointers verified with the old one.
+   */
+  async #verifierFor(pointer: PointerRecord): Promise<Verifier> {
+    const ids = [pointer.keyId, pointer.active.keyId, pointer.candidate?.version.keyId];
+    for (const id of ids) {
+      if (id === undefined || this.#deps.keys.verifier.knows(id)) continue;
+      await this.#deps.refreshKeys(id).catch((e) =>
+        this.#log.warn("cannot read the key set", { error: (e as Error).message })
+      );
+    }
+    const verifier = this.#deps.keys.verifier;
+    if (verifier !== this.#memoVerifier) {
+      this.#verified.clear();
+      this.#memoVerifier = verifier;
+    }
+    return verifier;
   }
 
   /** Environment of the commands run for `version` of `config`. */

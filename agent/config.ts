@@ -44,13 +44,26 @@ export const AgentConfigFile = z.strictObject({
   region: SimpleName,
   /** NATS URL(s) of the agent's region: a string (comma-separated) or a list. */
   nats: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
+  /**
+   * TLS towards NATS: `caFile` is the CA that signs the servers' certificates (the agent
+   * verifies them); `certFile` and `keyFile`, together, for servers that require mutual TLS.
+   */
+  tls: z.strictObject({
+    caFile: z.string().min(1).optional(),
+    certFile: z.string().min(1).optional(),
+    keyFile: z.string().min(1).optional(),
+  }).refine((t) => (t.certFile === undefined) === (t.keyFile === undefined), {
+    message: "certFile and keyFile go together: give both (mutual TLS) or neither",
+  }).optional(),
   /** Directory of the agent's own state (applied versions and unsent acks, blob cache). */
   stateDir: z.string().min(1),
   /** Path of the trusted keys file (`GET /v1/keys`). */
   trustedKeys: z.string().min(1),
   /**
    * Path of the agent's NATS `.creds` file (`atlas agents enroll <region> <id> --out
-   * agent.creds`): required by a NATS with Atlas auth, which refuses anonymous clients.
+   * agent.creds`): required by a NATS with Atlas auth, which refuses anonymous clients. Its
+   * nkey user seed is also the agent's identity, which signs every ack (only signed acks of
+   * an enrolled agent count in gates and status).
    */
   credentials: z.string().min(1).optional(),
   configs: z.record(ConfigName, ManagedConfig),
@@ -63,6 +76,13 @@ export const AgentConfigFile = z.strictObject({
   commandTimeoutSeconds: z.number().positive().default(30),
   /** Blobs kept in the local cache. @default 32 */
   cacheEntries: z.number().int().positive().default(32),
+  /**
+   * `host:port` of the local HTTP API that serves the applied configs to the host's
+   * applications (`GET /configs/{name}`); off when absent. Keep it on 127.0.0.1.
+   */
+  http: z.string().regex(/^(\[[^\]]+\]|[^:\s]+):[0-9]{1,5}$/, {
+    message: "must be host:port, e.g. 127.0.0.1:2772",
+  }).optional(),
   /**
    * Watch the managed files so a hand edit is restored at once (one inotify instance per
    * agent; hosts running thousands of agents in one process turn it off). @default true
@@ -99,7 +119,16 @@ export async function loadAgentConfig(path: string): Promise<AgentConfig> {
     ...cfg,
     stateDir: abs(cfg.stateDir),
     trustedKeys: abs(cfg.trustedKeys),
-    ...(cfg.credentials ? { credentials: abs(cfg.credentials) } : {}),
+    ...(cfg.tls
+      ? {
+        tls: {
+          ...(cfg.tls.caFile ? { caFile: abs(cfg.tls.caFile) } : {}),
+          ...(cfg.tls.certFile ? { certFile: abs(cfg.tls.certFile) } : {}),
+          ...(cfg.tls.keyFile ? { keyFile: abs(cfg.tls.keyFile) } : {}),
+        },
+      }
+      : {}),
+    ...(cfg.credentials === undefined ? {} : { credentials: abs(cfg.credentials) }),
     configs: Object.fromEntries(
       Object.entries(cfg.configs).map(([name, c]) => [name, { ...c, path: abs(c.path) }]),
     ),

@@ -70,3 +70,15 @@ Deno.test("agent.json refuses a negative or huge reloadSplayMs and an empty veri
     assert.match(err as string, /configs\.web\.(reloadSplayMs|verify)/);
   }
 });
+
+Deno.test("agent.json's tls paths are relative to the file; a certificate needs its key", async () => {
+  const cfg = await load({ ...BASE, configs: {}, tls: { caFile: "tls/ca.pem" } });
+  assert.ok(typeof cfg !== "string", cfg as string);
+  assert.match(cfg.tls?.caFile ?? "", /^\/.*\/tls\/ca\.pem$/);
+  assert.equal(cfg.tls?.certFile, undefined);
+
+  const half = await load({ ...BASE, configs: {}, tls: { caFile: "ca.pem", certFile: "c.pem" } });
+  assert.match(half as string, /tls: certFile and keyFile go together/);
+  const typo = await load({ ...BASE, configs: {}, tls: { caFiel: "ca.pem" } });
+  assert.match(typo as string, /tls: .*"caFiel"/);
+});

@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { PointerNotice, Subjects } from "@atlas/core";
+import { KeySetNotice, PointerNotice, Subjects } from "@atlas/core";
 import { type AtlasNats, connectAtlas, type Logger } from "@atlas/store";
 import type { Subscription } from "@nats-io/transport-node";
 import type { AgentConfig } from "./config.ts";
@@ -27,6 +27,8 @@ export interface ConnectionOptions {
   stats: { notices: number };
   /** Each pointer notice of the region. */
   onNotice: (notice: PointerNotice) => void;
+  /** Each key-set notice of the region (`atlas.notify.<region>._keys`). */
+  onKeySet: (notice: KeySetNotice) => void;
   /** Reads the stored pointers: after a reconnect and every `reconcileSeconds`. */
   reconcile: () => Promise<void>;
 }
@@ -79,16 +81,24 @@ export class Connection {
       waitOnFirstConnect: true,
       // Skips building a stack trace per request: measurable with thousands of agents.
       noAsyncTraces: true,
+      ...(config.tls ? { tls: config.tls } : {}),
     });
     if (this.#stopped) {
       await nats.close();
       return undefined;
     }
     this.#nats = nats;
+    const keysSubject = Subjects.keysNotice(config.region);
     this.#sub = nats.nc.subscribe(Subjects.notifyRegion(config.region), {
       callback: (err, msg) => {
         if (err) return;
         this.#options.stats.notices++;
+        if (msg.subject === keysSubject) {
+          const parsed = KeySetNotice.safeParse(msg.json());
+          if (parsed.success) this.#options.onKeySet(parsed.data);
+          else log.warn("ignored a malformed key-set notice", { error: parsed.error.message });
+          return;
+        }
         let notice: PointerNotice;
         try {
           notice = PointerNotice.parse(msg.json());

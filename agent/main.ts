@@ -6,14 +6,27 @@
 import { parseArgs } from "node:util";
 import { Agent } from "./agent.ts";
 import { loadAgentConfig } from "./config.ts";
-import { configureLogging, loggingOptions, runMain, untilStopSignal } from "@atlas/store";
+import {
+  agentMetrics,
+  configureLogging,
+  loggingOptions,
+  METRICS_FLAGS,
+  metricsListen,
+  runMain,
+  serveMetrics,
+  untilStopSignal,
+} from "@atlas/store";
 
 const USAGE = `Usage: deno task agent --config <agent.json> [--config <another.json> ...]
-                       [--creds <agent.creds>] [--log-format text|json] [--log-level info]
+                       [--creds <agent.creds>] [--http 127.0.0.1:2772] [--metrics-port <port>]
+                       [--metrics-host 127.0.0.1] [--log-format text|json] [--log-level info]
 
 Each --config runs one agent; several in one process are for demos and tests (dev mode).
 --creds is the NATS credentials file of an agent.json without "credentials" (issue it with
 \`deno task atlas agents enroll <region> <id> --out agent.creds\`).
+--http serves the local API (GET /configs/{name}, /healthz) on host:port, like agent.json's
+"http"; with one --config only. --metrics-port serves Prometheus metrics of every agent
+of the process at GET /metrics (127.0.0.1 unless --metrics-host says otherwise).
 Logs default to $ATLAS_LOG_FORMAT (text) and $ATLAS_LOG_LEVEL (info).
 
 agent.json:
@@ -32,6 +45,8 @@ async function main(): Promise<number> {
     options: {
       config: { type: "string", short: "c", multiple: true },
       creds: { type: "string" },
+      http: { type: "string" },
+      ...METRICS_FLAGS,
       "log-format": { type: "string" },
       "log-level": { type: "string" },
       help: { type: "boolean", short: "h" },
@@ -45,15 +60,33 @@ async function main(): Promise<number> {
     console.error(`error: --config is required\n\n${USAGE}`);
     return 2;
   }
+  if (values.http && values.config.length > 1) {
+    console.error('error: --http serves one agent: give one --config, or set "http" in each');
+    return 2;
+  }
+  let metricsAt;
+  try {
+    metricsAt = metricsListen(values);
+  } catch (e) {
+    console.error(`error: ${(e as Error).message}`);
+    return 2;
+  }
   configureLogging(loggingOptions({ format: values["log-format"], level: values["log-level"] }));
-  const delay = Number(Deno.env.get("ATLAS_TEST_WRITE_CHUNK_DELAY_MS") ?? 0);
+  const metrics = metricsAt && agentMetrics();
   const agents: Agent[] = [];
   for (const file of values.config) {
     const config = await loadAgentConfig(file);
     if (values.creds && !config.credentials) config.credentials = values.creds;
-    agents.push(await Agent.start(config, { writeChunkDelayMs: delay }));
+    agents.push(
+      await Agent.start(values.http ? { ...config, http: values.http } : config, { metrics }),
+    );
   }
+  const metricsServer = metrics && serveMetrics(metrics.registry, {
+    ...metricsAt!,
+    onListen: (addr) => console.log(`metrics at http://${addr.hostname}:${addr.port}/metrics`),
+  });
   await untilStopSignal();
+  await metricsServer?.shutdown();
   await Promise.all(agents.map((a) => a.close()));
   return 0;
 }

@@ -14,5 +14,6 @@
  */
 export { Agent, type AgentOptions, type AgentStats } from "./agent.ts";
 export { type AgentConfig, AgentConfigFile, loadAgentConfig, ManagedConfig } from "./config.ts";
+export { loadIdentity } from "./identity.ts";
 export { type AgentState, type ConfigState, StateStore } from "./state.ts";
 export { writeFileAtomic } from "@atlas/store";

@@ -13,13 +13,16 @@
  * stream exactly once, even after a crash followed by a downtime longer than the stream's
  * duplicate window.
  *
+ * Each ack is signed with the agent's identity as it is sent (core/ack_signature.ts); the
+ * message id leaves the signature out, so a resent ack is still the same ack.
+ *
  * {@linkcode AckOutbox.send} keeps trying every 2 s while sending fails; no timer runs
  * while nothing waits, and none after `close()`.
  *
  * @module
  */
 import type { AtlasNats } from "@atlas/store";
-import { AckRecord, Streams, Subjects } from "@atlas/core";
+import { type AckIdentity, AckRecord, Streams, Subjects } from "@atlas/core";
 
 /** The JetStream message id of an ack: the same ack always gets the same id. */
 export function ackMessageId(ack: AckRecord): string {
@@ -40,10 +43,15 @@ export class AckOutbox {
   #again = false;
   #retry: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
+  readonly #identity: AckIdentity | undefined;
 
-  /** `pending`: the acks a previous run left in the state file. */
-  constructor(pending: readonly AckRecord[] = []) {
+  /**
+   * `pending`: the acks a previous run left in the state file. `identity` signs each ack
+   * as it is sent (none: sent unsigned, and they do not count).
+   */
+  constructor(pending: readonly AckRecord[] = [], identity?: AckIdentity) {
     this.#queue = pending.map((ack) => ({ ack, restored: true }));
+    this.#identity = identity;
   }
 
   /** Number of acks not known to be in the acks stream. */
@@ -86,7 +94,7 @@ export class AckOutbox {
             }
             await nats.publisher.publish(
               Subjects.ack(ack.region, ack.config, ack.agent),
-              JSON.stringify(ack),
+              JSON.stringify(this.#identity ? this.#identity.sign(ack) : ack),
               { msgID: ackMessageId(ack), timeoutMs: 5_000 },
             );
             this.#queue.shift();

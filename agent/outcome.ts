@@ -27,6 +27,8 @@ export interface OutcomeDeps {
   save: () => void;
   /** After an outcome was recorded: send the ack, heartbeat soon. */
   acked: () => void;
+  /** Sees every ack recorded and how long the apply took (the metrics). */
+  observe?: ((ack: AckRecord, elapsedMs: number) => void) | undefined;
 }
 
 /** One outcome of processing a pointer. */
@@ -78,6 +80,7 @@ export function recordOutcome(ctx: OutcomeDeps & { config: AgentConfig }, o: Out
     st.lastAck.status === status && status !== "applied"
   ) return;
   ctx.outbox.add(ack);
+  ctx.observe?.(ack, o.elapsedMs);
   if (outcome?.pointerVerified ?? true) st.maxSeq = Math.max(st.maxSeq, pointer.seq);
   st.lastAck = {
     version: ack.version,
@@ -100,6 +103,7 @@ export function recordOutcome(ctx: OutcomeDeps & { config: AgentConfig }, o: Out
       digest: target.digest,
       seq: pointer.seq,
       appliedAt: at,
+      contentType: target.contentType,
     };
     st.diskDigest = target.digest;
     ctx.stats.applies++;

@@ -10,6 +10,8 @@ import { fileOf, makeAgentConfig, signer, startTestAgent } from "./test_helpers.
 import type { AgentConfig } from "./config.ts";
 
 const MAIN = new URL("./main.ts", import.meta.url).pathname;
+/** The agent with a pause between the chunks of every write, to be killed mid-write. */
+const SLOW_WRITE_MAIN = new URL("./slow_write_main.ts", import.meta.url).pathname;
 
 /** An agent process whose output is kept for the failure log. */
 class AgentProcess {
@@ -17,11 +19,10 @@ class AgentProcess {
   readonly child: Deno.ChildProcess;
   #out = "";
 
-  constructor(config: AgentConfig, configFile: string, env: Record<string, string> = {}) {
+  constructor(config: AgentConfig, configFile: string, main: string) {
     this.name = `agent process ${config.id}`;
     this.child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", MAIN, "--config", configFile],
-      env,
+      args: ["run", "-A", main, "--config", configFile],
       stdin: "null",
       stdout: "piped",
       stderr: "piped",
@@ -34,12 +35,12 @@ class AgentProcess {
     }
   }
 
-  static async start(config: AgentConfig, env: Record<string, string> = {}): Promise<AgentProcess> {
+  static async start(config: AgentConfig, main = MAIN): Promise<AgentProcess> {
     const dir = config.stateDir.slice(0, config.stateDir.lastIndexOf("/"));
     await Deno.mkdir(dir, { recursive: true });
     const file = `${dir}/agent.json`;
     await Deno.writeTextFile(file, JSON.stringify(config));
-    return new AgentProcess(config, file, env);
+    return new AgentProcess(config, file, main);
   }
 
   get output(): string {
@@ -71,7 +72,7 @@ natsTest(
     const v1 = await storeVersion(ctx.nats, signer, "web", 1, oldBytes);
     await activateVersion(ctx.nats, signer, "us-east", v1, { content: oldBytes });
 
-    const slow = await AgentProcess.start(cfg, { ATLAS_TEST_WRITE_CHUNK_DELAY_MS: "40" });
+    const slow = await AgentProcess.start(cfg, SLOW_WRITE_MAIN);
     ctx.addLog(slow);
     await waitFor(
       "v1 applied",

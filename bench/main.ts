@@ -3,6 +3,10 @@
  * end to end against the raw NATS floor, in one run, on this machine. Prints a table and
  * writes `bench/results/<date>.json`. See bench/README.md for the method.
  *
+ * `--tls` runs NATS with TLS (a throw-away CA; every client verifies the server), `--metrics`
+ * gives the agents Prometheus metrics, `--out <file>` writes the results there (for
+ * `deno task bench:variants`, which compares variants measured in one run).
+ *
  * `--profile <dir>` also CPU-profiles the agent workers and this process (control plane)
  * during the publish rounds of each N, writes the `.cpuprofile` files to `<dir>` (open them
  * in Chrome DevTools) and prints where the time went. Profiling slows everything: read
@@ -14,8 +18,8 @@ import { parseArgs } from "node:util";
 import { cpus, totalmem } from "node:os";
 import process from "node:process";
 import { connect, credsAuthenticator, type NatsConnection } from "@nats-io/transport-node";
-import { type AckRecord, generateSigningKey, issuerOf, Signer } from "@atlas/core";
-import { findNatsServer, startNatsServer } from "@atlas/testkit";
+import { type AckRecord, generateSigningKey, issuerOf, Signer, tokenFileEntry } from "@atlas/core";
+import { findNatsServer, makePki, serverTls, startNatsServer } from "@atlas/testkit";
 import { startControl } from "@atlas/control";
 import { ms, summarize, type Summary, table } from "./stats.ts";
 import { type CpuProfile, Profiler, summarizeProfiles } from "./profile.ts";
@@ -29,13 +33,17 @@ const { values } = parseArgs({
     "state-root": { type: "string", default: "/dev/shm" },
     profile: { type: "string" },
     insecure: { type: "boolean", default: false },
+    tls: { type: "boolean", default: false },
+    metrics: { type: "boolean", default: false },
+    out: { type: "string" },
     help: { type: "boolean", short: "h" },
   },
 });
 if (values.help) {
   console.log(
     "Usage: deno task bench [--quick] [--sizes 1,100,1000,10000] [--rounds N] " +
-      "[--state-root /dev/shm] [--profile <dir>] [--insecure]\n" +
+      "[--state-root /dev/shm] [--profile <dir>] [--insecure] [--tls] [--metrics] " +
+      "[--out <file>]\n" +
       "NATS runs with Atlas's authorization (each agent its own credentials) unless " +
       "--insecure.",
   );
@@ -57,9 +65,14 @@ function log(msg: string): void {
 
 // ---------------------------------------------------------------------------- set-up
 const root = await Deno.makeTempDir({ dir: values["state-root"], prefix: "atlas-bench-" });
+const pki = values.tls ? await makePki(`${root}/tls`) : undefined;
+/** What every client of the bench's NATS is given (agents, workers, control plane). */
+const clientTls = pki ? { caFile: pki.caFile } : undefined;
+const variant = { auth: !values.insecure, tls: values.tls!, metrics: values.metrics! };
 const server = await startNatsServer({
   serverName: "bench",
   ...(values.insecure ? { auth: false as const } : {}),
+  ...(pki ? { tls: serverTls(pki) } : {}),
 });
 const auth = server.auth;
 // The orchestration and the floor are plain core NATS on `bench.>`, which no Atlas role
@@ -81,12 +94,14 @@ const control = await startControl({
   ...(auth ? { credentials: await auth.creds("control") } : {}),
   port: 0,
   signingKey: keyFile,
-  tokens: [{ name: "bench", token: TOKEN, role: "admin" }],
+  tokens: [tokenFileEntry("bench", "admin", TOKEN)],
   regions: [REGION],
+  ...(clientTls ? { natsTls: clientTls } : {}),
 });
 const nc = await connect({
   servers: server.url,
   name: "bench orchestrator",
+  ...(clientTls ? { tls: clientTls } : {}),
   ...(benchCreds
     ? { authenticator: credsAuthenticator(new TextEncoder().encode(benchCreds)) }
     : {}),
@@ -187,7 +202,14 @@ interface Worker {
 async function spawnWorkers(count: number): Promise<Worker[]> {
   return await Promise.all(Array.from({ length: count }, async (_, index) => {
     const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", WORKER, server.url, String(index)],
+      args: [
+        "run",
+        "-A",
+        WORKER,
+        server.url,
+        String(index),
+        JSON.stringify({ tls: clientTls ?? null, metrics: variant.metrics }),
+      ],
       env: workerEnv,
       stdin: "null",
       stdout: "piped",
@@ -620,6 +642,7 @@ const result = {
   quick,
   /** NATS authorization: on (each agent its own credentials) or off (--insecure). */
   natsAuth: auth ? "on" : "off",
+  variant,
   machine,
   latencyMs: rows.map((r) => ({
     name: r.name,
@@ -644,15 +667,19 @@ const result = {
   },
   idle: resources,
 };
-await Deno.mkdir(new URL("./results/", import.meta.url), { recursive: true });
-const file = new URL(
-  `./results/${result.date.slice(0, 16).replace(":", "")}Z${quick ? "-quick" : ""}${
-    auth ? "" : "-insecure"
-  }.json`,
-  import.meta.url,
-);
-await Deno.writeTextFile(file, JSON.stringify(result, null, 2) + "\n");
-console.log(`\nwrote ${file.pathname}`);
+if (values.out) {
+  await Deno.writeTextFile(values.out, JSON.stringify(result, null, 2) + "\n");
+} else {
+  await Deno.mkdir(new URL("./results/", import.meta.url), { recursive: true });
+  const file = new URL(
+    `./results/${result.date.slice(0, 16).replace(":", "")}Z${quick ? "-quick" : ""}${
+      auth ? "" : "-insecure"
+    }.json`,
+    import.meta.url,
+  );
+  await Deno.writeTextFile(file, JSON.stringify(result, null, 2) + "\n");
+  console.log(`\nwrote ${file.pathname}`);
+}
 
 await nc.close();
 await control[Symbol.asyncDispose]();

@@ -4,23 +4,7 @@
  * @module
  */
 
-/** p50 / p95 / p99 / max of a sample, in the sample's unit. */
-export interface Summary {
-  n: number;
-  p50: number;
-  p95: number;
-  p99: number;
-  max: number;
-}
-
-/** Nearest-rank percentiles of `values`. */
-export function summarize(values: number[]): Summary {
-  if (values.length === 0) throw new RangeError("Cannot summarize an empty sample");
-  const s = [...values].sort((a, b) => a - b);
-  const at = (p: number) =>
-    s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
-  return { n: s.length, p50: at(50), p95: at(95), p99: at(99), max: s[s.length - 1]! };
-}
+export { summarize, type Summary } from "@atlas/core";
 
 /** Renders rows as an aligned text table with a header rule. */
 export function table(header: string[], rows: (string | number)[][]): string {

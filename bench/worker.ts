@@ -7,18 +7,30 @@
  */
 import { connect, credsAuthenticator, type NatsConnection } from "@nats-io/transport-node";
 import { Agent, AgentConfigFile } from "@atlas/agent";
-import { issueCreds, type TrustedKey, type UserIssuer, Verifier } from "@atlas/core";
+import { AckIdentity, issueCreds, type TrustedKey, type UserIssuer, Verifier } from "@atlas/core";
+import { createUser } from "@nats-io/nkeys";
+import { agentMetrics } from "@atlas/store";
 import { Profiler } from "./profile.ts";
 
 const [url, index] = [Deno.args[0]!, Number(Deno.args[1])];
+/** The variant: TLS towards NATS (the CA to trust), and agents with metrics. */
+const options = JSON.parse(Deno.args[2] ?? "{}") as {
+  tls?: { caFile: string } | null;
+  metrics?: boolean;
+};
+const tls = options.tls ?? undefined;
+const metrics = options.metrics ? agentMetrics() : undefined;
 // With auth (see main.ts): orchestration and floor as the system user, agents with creds
 // of their own issued here.
 const benchCreds = Deno.env.get("ATLAS_BENCH_CREDS");
 const issuerJson = Deno.env.get("ATLAS_BENCH_ISSUER");
 const issuer = issuerJson ? JSON.parse(issuerJson) as UserIssuer : undefined;
-const plain = benchCreds
-  ? { authenticator: credsAuthenticator(new TextEncoder().encode(benchCreds)) }
-  : {};
+const plain = {
+  ...(benchCreds
+    ? { authenticator: credsAuthenticator(new TextEncoder().encode(benchCreds)) }
+    : {}),
+  ...(tls ? { tls } : {}),
+};
 const control = await connect({ servers: url, name: `bench worker ${index}`, ...plain });
 
 let floor: NatsConnection[] = [];
@@ -96,9 +108,16 @@ const handlers: Record<string, (arg: Record<string, unknown>) => Promise<unknown
           stateDir: `${stateRoot}/${id}/state`,
           trustedKeys: "(in memory)",
           watchFiles: false, // thousands per process: beyond the inotify instance limit
+          ...(tls ? { tls } : {}),
           configs: { [config]: { path: `${stateRoot}/${id}/${config}.json` } },
         }),
-        { verifier, log: agentLog },
+        // Each signs its acks, as enrolled agents do (the cost is part of what is measured).
+        {
+          verifier,
+          log: agentLog,
+          metrics,
+          identity: new AckIdentity(new TextDecoder().decode(createUser().getSeed())),
+        },
       );
       await agent.whenConnected();
       return agent;

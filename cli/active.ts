@@ -167,7 +167,12 @@ async function _wait(
   }
 }
 
-async function _moves(run: Run, config: string, action: string, body: unknown): Promise<void> {
+async function _moves(
+  run: Run,
+  config: string,
+  action: "activate" | "rollback",
+  body: unknown,
+): Promise<void> {
   const timeoutMs = run.flags.timeout !== undefined
     ? parseDuration(run.flags.timeout, "--timeout")
     : DEFAULT_WAIT_TIMEOUT_MS;

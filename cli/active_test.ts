@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { writeHeartbeat } from "@atlas/control/testing";
-import { natsTest, waitFor } from "@atlas/testkit";
+import { enrolAgent, natsTest, waitFor } from "@atlas/testkit";
 import { main } from "./cli.ts";
 import { atlasHere, captureIo, startTestControl } from "./testing.ts";
 
@@ -59,6 +59,9 @@ natsTest(
     await Deno.writeTextFile(`${control.dir}/web.json`, '{"a": 1}');
     await run("configs", "create", "web");
     await run("publish", "web", "web.json");
+    // Enrolled: only an enrolled agent's heartbeat is believed.
+    await enrolAgent(nats, "us-east", "a1");
+    await enrolAgent(nats, "us-east", "a2");
     await writeHeartbeat(nats, "us-east", "a1", { web: { ...applied(1), applied: null } });
     await writeHeartbeat(nats, "us-east", "a2", { web: { ...applied(1), applied: null } });
 

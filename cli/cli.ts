@@ -1,6 +1,6 @@
 /**
  * `deno task atlas <command>`: the operator's CLI, a client of the control plane API
- * (except `keys generate` and `completion`, which are local). Commands, their arguments
+ * (except `keys generate`, `tokens hash` and `completion`, which are local). Commands, their arguments
  * and flags are declared once in {@linkcode COMMAND_TREE}; commander parses them and
  * generates `atlas --help` and `atlas <command> --help`, and `atlas completion` derives
  * its scripts from the same tree.
@@ -23,6 +23,9 @@ import { ACTIVE_COMMANDS } from "./active.ts";
 import { ROLLOUT_COMMANDS } from "./rollouts.ts";
 import { TRANSFER_COMMANDS } from "./transfer.ts";
 import { AUTH_COMMANDS } from "./auth_commands.ts";
+import { TOKEN_COMMANDS } from "./tokens.ts";
+import { EVIDENCE_COMMANDS } from "./evidence.ts";
+import { TOP_COMMANDS } from "./top.ts";
 
 export type { CliIo } from "./commands.ts";
 
@@ -118,6 +121,31 @@ export const COMMAND_TREE: readonly CommandSpec[] = [
     args: ["<name>"],
     summary: "pointer and agents per region",
     run: "status",
+  },
+  {
+    name: "top",
+    args: ["<name>"],
+    summary: "live propagation per region: agents acked, p50/p95/p99 from activation to ack",
+    help: "Refreshes until Ctrl-C. The latencies are the agents' own (pointer issuedAt to " +
+      "ack), the numbers the coordinators' atlas_propagation_seconds counts; only acks " +
+      "signed by enrolled agents count. With --json, one JSON line per refresh.",
+    options: [
+      ["--interval <duration>", "time between refreshes: 500ms, 2s (default: 1s)"],
+      ["--iterations <n>", "stop after n refreshes (default: until Ctrl-C)"],
+    ],
+    run: "top",
+  },
+  {
+    name: "evidence",
+    args: ["<name>", "<version>"],
+    summary: "which hosts ran a version at a time, proven by their signed acks",
+    help: "A host counts when its newest applied ack stored by then is for the version and " +
+      "is signed by the host's enrolled key; forged or unsigned acks are ignored.",
+    options: [
+      ["--at <time>", "the time asked about, ISO-8601 (default: now)"],
+      ["--region <region>", "only this region"],
+    ],
+    run: "evidence",
   },
   {
     name: "agents",
@@ -240,12 +268,78 @@ export const COMMAND_TREE: readonly CommandSpec[] = [
     name: "keys",
     summary: "trusted keys JSON (an agent's trustedKeys file)",
     run: "keys",
-    commands: [{
-      name: "generate",
-      args: ["<file>"],
-      summary: "write a new signing key (local, mode 0600, never overwrites)",
-      run: "keys generate",
-    }],
+    commands: [
+      {
+        name: "generate",
+        args: ["<file>"],
+        summary: "write a new signing key (local, mode 0600, never overwrites)",
+        run: "keys generate",
+      },
+      {
+        name: "list",
+        summary: "the key set: every key, its status, the signing key",
+        run: "keys list",
+      },
+      {
+        name: "rotate",
+        summary: "make a new signing key and sign with it (the old one stays trusted)",
+        run: "keys rotate",
+      },
+      {
+        name: "retire",
+        args: ["<keyId>"],
+        summary: "re-sign what a key signed, then stop trusting it",
+        run: "keys retire",
+      },
+      {
+        name: "revoke",
+        args: ["<keyId>"],
+        summary: "stop trusting a (compromised) key at once; nothing is re-signed",
+        run: "keys revoke",
+      },
+    ],
+  },
+  {
+    name: "tokens",
+    summary: "list API tokens (admin; never their secrets)",
+    run: "tokens",
+    commands: [
+      {
+        name: "create",
+        summary: "create an API token; its secret is printed once",
+        options: [
+          ["--name <name>", "who the token is (audit actor, version author)"],
+          ["--role <role>", "admin (anything) or reader (reads only)"],
+          ["--ttl <duration>", "stop working after this long: 90s, 30m, 720h (default: never)"],
+        ],
+        run: "tokens create",
+      },
+      {
+        name: "revoke",
+        args: ["<id-or-name>"],
+        summary: "revoke an API token, at once",
+        run: "tokens revoke",
+      },
+      {
+        name: "hash",
+        summary: "make a tokens-file entry (local): name, role, SHA-256 of the secret",
+        help: "Without --secret-file a new secret is generated and printed once. With " +
+          "--secret-file the secret is read from that file (one line) and refused when " +
+          "short or low in entropy. With --out the entry is added to that tokens file " +
+          "(made when missing), else printed. Give the file to `deno task control " +
+          "--tokens-file`.",
+        options: [
+          ["--name <name>", "who the token is"],
+          ["--role <role>", "admin or reader"],
+          [
+            "--secret-file <file>",
+            "hash the secret in this file (/dev/stdin to pipe it) instead of a new one",
+          ],
+          ["--out <file>", "add the entry to this tokens file"],
+        ],
+        run: "tokens hash",
+      },
+    ],
   },
   {
     name: "auth",
@@ -315,6 +409,9 @@ const HANDLERS: Record<string, (run: Run) => Promise<void>> = {
   ...ACTIVE_COMMANDS,
   ...TRANSFER_COMMANDS,
   ...AUTH_COMMANDS,
+  ...TOKEN_COMMANDS,
+  ...EVIDENCE_COMMANDS,
+  ...TOP_COMMANDS,
   async completion(run) {
     const shell = run.args[0]!;
     const script = completionScript(shell, buildProgram(() => Promise.resolve()));

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { SigningKeyFile } from "@atlas/core";
-import { natsTest } from "@atlas/testkit";
+import { type AckRecord, SigningKeyFile, Subjects } from "@atlas/core";
+import { enrolAgent, natsTest } from "@atlas/testkit";
 import { resolveTarget } from "./client.ts";
 import { table } from "./format.ts";
 import { atlasHere, startTestControl } from "./testing.ts";
@@ -340,4 +340,46 @@ natsTest("file arguments are relative to the caller's directory under deno task"
   assert.equal(failed.code, 1);
   assert.equal(JSON.parse(failed.stdout).error.code, "not_found");
   await Deno.remove(elsewhere, { recursive: true });
+});
+
+natsTest("atlas evidence lists the hosts whose signed acks prove a version", async ({
+  urls,
+  nats,
+}) => {
+  await using control = await startTestControl(urls);
+  const { dir, env } = control;
+  await Deno.writeTextFile(`${dir}/web.json`, '{ "a": 1 }');
+  assert.equal((await atlas(env, "configs", "create", "web")).code, 0);
+  assert.equal((await atlas(env, "publish", "web", `${dir}/web.json`)).code, 0);
+  const { identity } = await enrolAgent(nats, "us-east", "a1");
+  const ack: AckRecord = {
+    agent: "a1",
+    region: "us-east",
+    config: "web",
+    version: 1,
+    digest: "1".repeat(64),
+    seq: 1,
+    status: "applied",
+    latencyMs: 1,
+    at: new Date().toISOString(),
+  };
+  await nats.js.publish(Subjects.ack("us-east", "web", "a1"), JSON.stringify(identity.sign(ack)));
+  // A forgery in a2's name: unsigned, not evidence.
+  await nats.js.publish(
+    Subjects.ack("us-east", "web", "a2"),
+    JSON.stringify({ ...ack, agent: "a2" }),
+  );
+
+  const out = await atlas(env, "evidence", "web", "1");
+  assert.equal(out.code, 0, out.stderr);
+  assert.match(
+    out.stdout,
+    /^1 host\(s\) ran web v1 at .* \(2 acks read, 1 unverified and ignored\)/,
+  );
+  assert.match(out.stdout, /\nus-east\s+a1\s+1\s/);
+  const before = await atlas(env, "evidence", "web", "1", "--at", "2020-01-01");
+  assert.match(before.stdout, /^0 host\(s\) ran web v1/);
+  const bad = await atlas(env, "evidence", "web", "1", "--at", "yesterday");
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /Invalid --at "yesterday"/);
 });

@@ -7,6 +7,7 @@
 import { z } from "zod";
 import { CliError, CliErrorCode, inCliTerms, issueInCliTerms } from "./errors.ts";
 import { ErrorBody } from "./schemas.ts";
+import type { paths } from "./api.gen.ts";
 
 export { CliError } from "./errors.ts";
 
@@ -183,6 +184,46 @@ export async function resolveTarget(
   return { url: dev.controlUrl.replace(/\/+$/, ""), token, source: found.path };
 }
 
+/** The HTTP methods the API uses. */
+export type Method = "GET" | "HEAD" | "PUT" | "POST" | "DELETE";
+
+/** A path template with each `{param}` standing for any text. */
+type Filled<P extends string> = P extends `${infer Head}{${string}}${infer Tail}`
+  ? `${Head}${string}${Filled<Tail>}`
+  : P;
+
+/**
+ * The paths the API serves for `M`, from the generated `api.gen.ts`: a request to a path
+ * the routes do not define, or with a method they do not answer, does not type-check.
+ */
+export type ApiPath<M extends Method> = {
+  [P in keyof paths & string]:
+    [NonNullable<paths[P][Lowercase<M extends "HEAD" ? "GET" : M>]>] extends [never] ? never
+      : Filled<P>;
+}[keyof paths & string];
+
+/** An API path, with a query string or without. */
+export type ApiTarget<M extends Method> = ApiPath<M> | `${ApiPath<M>}?${string}`;
+
+/**
+ * `path` with the query string of `params` (entries whose value is undefined left out);
+ * `path` alone when none is left.
+ *
+ * @example
+ * ```ts
+ * withQuery("/v1/agents", { region: "us-east" }); // "/v1/agents?region=us-east"
+ * ```
+ */
+export function withQuery<P extends string>(
+  path: P,
+  params: URLSearchParams | Record<string, string | undefined>,
+): P | `${P}?${string}` {
+  const search = params instanceof URLSearchParams ? params : new URLSearchParams(
+    Object.entries(params).filter((e): e is [string, string] => e[1] !== undefined),
+  );
+  return search.size ? `${path}?${search}` : path;
+}
+
 /** Calls the control plane API. */
 export class ApiClient {
   constructor(readonly target: Target) {}
@@ -196,7 +237,11 @@ export class ApiClient {
    * const res = await client.request("GET", "/v1/configs");
    * ```
    */
-  async request(method: string, path: string, body?: unknown): Promise<Response> {
+  async request<M extends Method>(
+    method: M,
+    path: ApiTarget<M>,
+    body?: unknown,
+  ): Promise<Response> {
     const { url, token, source } = this.target;
     if (!token) {
       throw new CliError(
@@ -246,10 +291,10 @@ export class ApiClient {
   }
 
   /** Sends a request and parses the JSON response with `schema`. */
-  async json<S extends z.ZodType>(
+  async json<S extends z.ZodType, M extends Method>(
     schema: S,
-    method: string,
-    path: string,
+    method: M,
+    path: ApiTarget<M>,
     body?: unknown,
   ): Promise<z.output<S>> {
     const res = await this.request(method, path, body);

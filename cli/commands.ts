@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { ApiClient, Env } from "./client.ts";
+import { type ApiClient, type Env, withQuery } from "./client.ts";
 import { CliError, CliErrorCode } from "./errors.ts";
 import { short, table, when } from "./format.ts";
 import {
@@ -13,11 +13,14 @@ import {
   ConfigList,
   ConfigRecord,
   ConfigStatus,
+  EndKeyResult,
+  KeySet,
   type QuarantineView,
   RegionList,
   RegionRecord,
   ReleaseResult,
   RemoveResult,
+  RotateResult,
   TrustedKeysFile,
   VersionList,
   VersionRecord,
@@ -64,8 +67,14 @@ export type Flags = {
   out?: string;
   dir?: string;
   resolverDir?: string;
-  role?: string;
   agent?: string;
+  name?: string;
+  role?: string;
+  secretFile?: string;
+  ttl?: string;
+  at?: string;
+  interval?: string;
+  iterations?: string;
 };
 
 /** One run of a command. */
@@ -236,7 +245,18 @@ export const COMMANDS: Record<string, (run: Run) => Promise<void>> = {
     const status = await client.json(ConfigStatus, "GET", `/v1/configs/${enc(name)}/status`);
     if (run.flags.json) return await run.print(JSON.stringify(status, null, 2));
     const lines = [table(
-      ["REGION", "ACTIVE", "SEQ", "HISTORY", "AGENTS", "ON ACTIVE", "OTHER", "REJECTS", "GONE"],
+      [
+        "REGION",
+        "ACTIVE",
+        "SEQ",
+        "HISTORY",
+        "AGENTS",
+        "ON ACTIVE",
+        "OTHER",
+        "REJECTS",
+        "GONE",
+        "UNVERIFIED",
+      ],
       status.regions.map((r) => [
         r.region,
         r.pointer ? `v${r.pointer.version}` : "-",
@@ -247,6 +267,7 @@ export const COMMANDS: Record<string, (run: Run) => Promise<void>> = {
         String(r.agents.onOther.length),
         String(r.agents.rejects.length),
         String(r.agents.gone.length),
+        String(r.agents.unverified.length),
       ]),
     )];
     if (status.regions.some((r) => r.agents.gone.length)) {
@@ -256,6 +277,9 @@ export const COMMANDS: Record<string, (run: Run) => Promise<void>> = {
       );
     }
     for (const r of status.regions) {
+      for (const x of r.agents.unverified) {
+        lines.push(`${r.region}/${x.agent}: unverified (${x.reason}), not counted`);
+      }
       for (const x of r.agents.rejects) {
         lines.push(
           `${r.region}/${x.agent}: ${x.status} v${x.version}: ${x.reason || "(no reason)"}`,
@@ -310,8 +334,8 @@ export const COMMANDS: Record<string, (run: Run) => Promise<void>> = {
 
   async agents(run) {
     const client = await run.client();
-    const query = run.flags.region ? `?region=${enc(run.flags.region)}` : "";
-    const { agents } = await client.json(AgentList, "GET", `/v1/agents${query}`);
+    const path = withQuery("/v1/agents", { region: run.flags.region });
+    const { agents } = await client.json(AgentList, "GET", path);
     if (run.flags.json) return await run.print(JSON.stringify({ agents }, null, 2));
     await run.print(table(
       ["AGENT", "REGION", "HEARTBEAT", "STALE", "QUARANTINED", "CONFIGS"],
@@ -337,11 +361,10 @@ export const COMMANDS: Record<string, (run: Run) => Promise<void>> = {
     const params = new URLSearchParams();
     if (run.flags.config) params.set("config", run.flags.config);
     if (run.flags.limit) params.set("limit", run.flags.limit);
-    const query = params.size ? `?${params}` : "";
-    const { events } = await client.json(AuditList, "GET", `/v1/audit${query}`);
+    const { events } = await client.json(AuditList, "GET", withQuery("/v1/audit", params));
     if (run.flags.json) return await run.print(JSON.stringify({ events }, null, 2));
     await run.print(table(
-      ["AT", "ACTOR", "ACTION", "CONFIG", "REGION", "VERSION"],
+      ["AT", "ACTOR", "ACTION", "CONFIG", "REGION", "VERSION", "TOKEN"],
       events.map((e) => [
         when(e.at),
         e.actor,
@@ -349,6 +372,7 @@ export const COMMANDS: Record<string, (run: Run) => Promise<void>> = {
         e.config ?? "-",
         e.region ?? "-",
         e.version ? `v${e.version}` : "-",
+        e.actorId ?? "-",
       ]),
     ));
   },
@@ -411,7 +435,61 @@ export const COMMANDS: Record<string, (run: Run) => Promise<void>> = {
     const keys = await client.json(TrustedKeysFile, "GET", "/v1/keys");
     await run.print(JSON.stringify(keys, null, 2));
   },
+
+  async "keys list"(run) {
+    const client = await run.client();
+    const set = await client.json(KeySet, "GET", "/v1/keys/set");
+    if (run.flags.json) return await run.print(JSON.stringify(set, null, 2));
+    await run.print(`key set ${set.seq}\n${_keyTable(set)}`);
+  },
+
+  async "keys rotate"(run) {
+    const client = await run.client();
+    const res = await client.json(RotateResult, "POST", "/v1/keys/rotate");
+    if (run.flags.json) return await run.print(JSON.stringify(res, null, 2));
+    await run.print(
+      `signing with ${res.keyId} (key set ${res.keySet.seq}); the previous key stays ` +
+        `trusted until retired.\nCopy ${res.file} (on the control plane's host) into every ` +
+        "coordinator's --key-dir, then `atlas keys retire <previous key>`.\n" +
+        _keyTable(res.keySet),
+    );
+  },
+
+  async "keys retire"(run) {
+    await _endKey(run, "retire");
+  },
+
+  async "keys revoke"(run) {
+    await _endKey(run, "revoke");
+  },
 };
+
+async function _endKey(run: Run, verb: "retire" | "revoke"): Promise<void> {
+  const keyId = requireArg(run, 0, "key id");
+  const client = await run.client();
+  const res = await client.json(EndKeyResult, "POST", `/v1/keys/${enc(keyId)}/${verb}`);
+  if (run.flags.json) return await run.print(JSON.stringify(res, null, 2));
+  const { versions, pointers } = res.resigned;
+  await run.print(
+    `${verb === "retire" ? "retired" : "revoked"} ${keyId} (key set ${res.keySet.seq})` +
+      (verb === "retire"
+        ? `; re-signed ${versions} version(s) and ${pointers} pointer(s) first`
+        : "; nothing re-signed: what only it signed is refused by agents") +
+      `\n${_keyTable(res.keySet)}`,
+  );
+}
+
+function _keyTable(set: KeySet): string {
+  return table(
+    ["KEY", "STATUS", "SINCE", "SIGNING"],
+    [...set.keys].reverse().map((k) => [
+      k.keyId,
+      k.status,
+      when(k.since),
+      k.keyId === set.signing ? "yes" : "",
+    ]),
+  );
+}
 
 /** `text` cut to `max` characters, with an ellipsis when cut. */
 function _clip(text: string, max: number): string {

@@ -51,3 +51,4 @@ export {
 export { EXPORT_FORMAT, ExportedConfig, ExportedVersion, ExportFile } from "./transfer.ts";
 export { short, table, when } from "./format.ts";
 export { progressBar, progressLines } from "./rollouts.ts";
+export { TOKEN_COMMANDS, TokenView } from "./tokens.ts";

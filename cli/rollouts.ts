@@ -7,6 +7,7 @@
 import { CliError, CliErrorCode } from "./errors.ts";
 import { enc, type Flags, positiveInt, regionsFlag, requireArg, type Run } from "./commands.ts";
 import { table, when } from "./format.ts";
+import { withQuery } from "./client.ts";
 import {
   AlertList,
   AlertRecord,
@@ -168,8 +169,8 @@ async function _list(run: Run): Promise<void> {
   if (run.flags.config) params.set("config", run.flags.config);
   if (run.flags.state) params.set("state", run.flags.state);
   const client = await run.client();
-  const query = params.size ? `?${params}` : "";
-  const { rollouts } = await client.json(RolloutList, "GET", `/v1/rollouts${query}`);
+  const path = withQuery("/v1/rollouts", params);
+  const { rollouts } = await client.json(RolloutList, "GET", path);
   if (run.flags.json) return await run.print(JSON.stringify({ rollouts }, null, 2));
   await run.print(table(
     ["ID", "CONFIG", "VERSION", "STATE", "STAGE", "CREATED", "BY"],

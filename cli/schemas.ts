@@ -8,6 +8,7 @@
  */
 import { z } from "zod";
 import { isFinal as isFinalState, RolloutState } from "@atlas/core";
+import type { paths } from "./api.gen.ts";
 
 /**
  * A rollout's states and which of them are final: the rule lives in `@atlas/core` (pure,
@@ -57,10 +58,32 @@ export const TrustedKeysFile = z.looseObject({
   keys: z.array(z.looseObject({ keyId: z.string() })),
 });
 
+/** One key of a key set. */
+const KeySetEntry = z.looseObject({ keyId: z.string(), status: z.string(), since: z.string() });
+
+/** The signed key set (`GET /v1/keys/set`). */
+export const KeySet = z.looseObject({
+  seq: z.number(),
+  signing: z.string(),
+  keys: z.array(KeySetEntry),
+});
+export type KeySet = z.infer<typeof KeySet>;
+
+/** Answer of `POST /v1/keys/rotate`. */
+export const RotateResult = z.looseObject({ keyId: z.string(), file: z.string(), keySet: KeySet });
+
+/** Answer of `POST /v1/keys/{keyId}/retire` and `/revoke`. */
+export const EndKeyResult = z.looseObject({
+  keySet: KeySet,
+  resigned: z.object({ versions: z.number(), pointers: z.number() }),
+});
+
 /** An audit event. */
 export const AuditEvent = z.looseObject({
   at: z.string(),
   actor: z.string(),
+  /** The id of the API token that acted, when one did. */
+  actorId: z.string().optional(),
   action: z.string(),
   config: z.string().optional(),
   region: z.string().optional(),
@@ -144,6 +167,7 @@ export const ConfigStatus = z.looseObject({
     pointer: z.looseObject({
       version: z.number(),
       seq: z.number(),
+      issuedAt: z.string().optional(),
       history: z.array(z.number()),
     }).nullable(),
     agents: z.looseObject({
@@ -157,7 +181,16 @@ export const ConfigStatus = z.looseObject({
         reason: z.string(),
       })),
       gone: z.array(z.string()).default([]),
+      unverified: z.array(z.looseObject({ agent: z.string(), reason: z.string() })).default([]),
     }),
+    propagation: z.looseObject({
+      acked: z.number(),
+      p50Ms: z.number(),
+      p95Ms: z.number(),
+      p99Ms: z.number(),
+      maxMs: z.number(),
+      skewMs: z.number(),
+    }).nullable().optional(),
   })),
 });
 export type ConfigStatus = z.infer<typeof ConfigStatus>;
@@ -247,3 +280,59 @@ export interface Issue {
   path: string;
   message: string;
 }
+
+/** The JSON body of a response to `method path` with `status`, as the API document says. */
+type Answer<P extends keyof paths, M extends string, S extends number> = NonNullable<
+  paths[P][M & keyof paths[P]]
+> extends { responses: { [K in S]: { content: { "application/json": infer B } } } } ? B
+  : never;
+
+/** True when every body the API may send satisfies what the CLI reads (never: false). */
+type Reads<Wire, Cli> = [Wire] extends [never] ? false : [Wire] extends [Cli] ? true : false;
+
+/**
+ * Type-level agreement of the schemas above with the generated `api.gen.ts`: when a route
+ * changes what it answers so that the CLI would misread it, `deno check` fails here.
+ */
+const _AGREES: [
+  Reads<Answer<"/v1/configs", "get", 200>, z.input<typeof ConfigList>>,
+  Reads<Answer<"/v1/configs/{name}", "get", 200>, z.input<typeof ConfigRecord>>,
+  Reads<Answer<"/v1/configs/{name}/versions", "get", 200>, z.input<typeof VersionList>>,
+  Reads<Answer<"/v1/configs/{name}/versions", "post", 201>, z.input<typeof VersionRecord>>,
+  Reads<Answer<"/v1/configs/{name}/activate", "post", 200>, z.input<typeof MoveResult>>,
+  Reads<Answer<"/v1/configs/{name}/rollback", "post", 200>, z.input<typeof MoveResult>>,
+  Reads<Answer<"/v1/configs/{name}/status", "get", 200>, z.input<typeof ConfigStatus>>,
+  Reads<Answer<"/v1/agents", "get", 200>, z.input<typeof AgentList>>,
+  Reads<Answer<"/v1/agents/{region}/{id}/release", "post", 200>, z.input<typeof ReleaseResult>>,
+  Reads<Answer<"/v1/agents/{region}/{id}", "delete", 200>, z.input<typeof RemoveResult>>,
+  Reads<Answer<"/v1/audit", "get", 200>, z.input<typeof AuditList>>,
+  Reads<Answer<"/v1/keys", "get", 200>, z.input<typeof TrustedKeysFile>>,
+  Reads<Answer<"/v1/regions", "get", 200>, z.input<typeof RegionList>>,
+  Reads<Answer<"/v1/regions/{name}", "put", 200>, z.input<typeof RegionRecord>>,
+  Reads<Answer<"/v1/rollouts", "get", 200>, z.input<typeof RolloutList>>,
+  Reads<Answer<"/v1/rollouts/{id}", "get", 200>, z.input<typeof RolloutView>>,
+  Reads<Answer<"/v1/configs/{name}/rollouts", "post", 201>, z.input<typeof RolloutView>>,
+  Reads<Answer<"/v1/alerts", "get", 200>, z.input<typeof AlertList>>,
+  Reads<Answer<"/v1/alerts/{id}/resolve", "post", 200>, z.input<typeof AlertRecord>>,
+] = [
+  true,
+  true,
+  true,
+  true,
+  true,
+  true,
+  true,
+  true,
+  true,
+  true,
+  true,
+  true,
+  true,
+  true,
+  true,
+  true,
+  true,
+  true,
+  true,
+];
+void _AGREES;

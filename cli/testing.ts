@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { generateSigningKey } from "@atlas/core";
+import { generateSigningKey, tokenFileEntry } from "@atlas/core";
 import { type CliIo, main } from "./cli.ts";
 import { startControl } from "@atlas/control";
 import { credsFor, tempDir } from "@atlas/testkit";
@@ -86,7 +86,7 @@ export async function startTestControl(urls: string[]) {
     ...(credentials ? { credentials } : {}),
     port: 0,
     signingKey,
-    tokens: [{ name: "ops", token: CLI_TEST_TOKEN, role: "admin" }],
+    tokens: [tokenFileEntry("ops", "admin", CLI_TEST_TOKEN)],
   });
   return {
     dir,

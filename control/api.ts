@@ -230,9 +230,63 @@ export const RegionStatus = z.object({
      * heartbeats): not counted above. `atlas agents remove` forgets one for good.
      */
     gone: z.array(SimpleName).default([]),
+    /**
+     * Live agents that manage the config but are not counted above: not enrolled, or
+     * revoked (only acks signed by an enrolled key count, core/ack_signature.ts).
+     */
+    unverified: z.array(z.object({ agent: SimpleName, reason: z.string() })).default([]),
   }),
+  /**
+   * How the active pointer reached the live agents: their verified `applied` acks of its
+   * seq, with pointer `issuedAt` → ack as each agent measured it (what
+   * `atlas_propagation_seconds` counts) and first-to-last ack skew. Null before any ack.
+   */
+  propagation: z.object({
+    acked: z.number().int().nonnegative(),
+    p50Ms: z.number().nonnegative(),
+    p95Ms: z.number().nonnegative(),
+    p99Ms: z.number().nonnegative(),
+    maxMs: z.number().nonnegative(),
+    skewMs: z.number().nonnegative(),
+  }).nullable().default(null),
 });
 export type RegionStatus = z.infer<typeof RegionStatus>;
+
+/** Query of `GET /v1/configs/{name}/versions/{version}/evidence`. */
+export const EvidenceQuery = z.strictObject({
+  at: z.string().datetime({
+    offset: true,
+    message: "must be an ISO-8601 time such as 2026-01-02T03:04:05Z",
+  }).optional().describe("the time asked about (default: now)"),
+  region: SimpleName.optional().describe("only this region"),
+});
+
+/** `GET /v1/configs/{name}/versions/{version}/evidence`. */
+export const Evidence = z.object({
+  config: ConfigName,
+  version: z.number().int().positive(),
+  digest: z.string(),
+  at: z.string(),
+  region: SimpleName.nullable(),
+  hosts: z.array(z.object({
+    region: SimpleName,
+    agent: SimpleName,
+    version: z.number().int().positive(),
+    digest: z.string(),
+    seq: z.number().int().positive(),
+    appliedAt: z.string(),
+    storedAt: z.string(),
+    signature: z.string(),
+    publicKey: z.string(),
+  })),
+  /** Acks read from the ledger up to `at`. */
+  scanned: z.number().int().nonnegative(),
+  /** Of those, acks that did not count (unsigned, forged, unenrolled or revoked signer). */
+  unverified: z.number().int().nonnegative(),
+  /** True when the read stopped at its limit: `hosts` may miss some. */
+  truncated: z.boolean(),
+});
+export type Evidence = z.infer<typeof Evidence>;
 
 /** `GET /v1/configs/{name}/status`. */
 export const ConfigStatus = z.object({ config: ConfigName, regions: z.array(RegionStatus) });

@@ -166,7 +166,8 @@ controlTest(
 
     // Activation inlined the (small) content; the rollback did not.
     await waitFor("six notices", () => notices.length === 6);
-    const byReason = (reason: string) => notices.filter((n) => n.pointer.reason === reason);
+    const byReason = (reason: string) =>
+      notices.filter((n) => n.pointer.reason.startsWith(`${reason} (audit `));
     assert.deepEqual(
       Object.values(byReason("activate v1")[0]!.blobs).map((b) => atob(b)),
       [V1],

@@ -5,14 +5,17 @@
  * @module
  */
 import {
-  appendAudit,
+  audited,
+  type AuditInput,
   CasContentionError,
   casUpdate,
+  type IntentResolver,
+  listKeys,
   readKv,
   retryTransient,
   type Stored,
 } from "@atlas/store";
-import { Buckets, ConfigRecord } from "@atlas/core";
+import { Buckets, ConfigRecord, versionKey } from "@atlas/core";
 import type { ConfigPutBody } from "./api.ts";
 import { schemaApplies } from "./content.ts";
 import { checkConfigName, type ControlContext } from "./context.ts";
@@ -137,28 +140,80 @@ export async function putConfig(
 ): Promise<{ config: ConfigRecord; created: boolean; revision: number }> {
   checkConfigName(name);
   const kv = await ctx.nats.kv(Buckets.configs);
-  let result;
-  try {
-    result = await casUpdate(kv, name, ConfigRecord, (_value, current) => {
-      options.check?.(current);
-      return _nextRecord(name, body, current?.value, ctx);
-    }, { attempts: 20, what: `config ${name}` });
-  } catch (e) {
-    if (!(e instanceof CasContentionError)) throw e;
-    throw new ConflictError(`Config ${name} kept changing while it was being written: try again`, {
-      cause: e,
-    });
-  }
+  const planned = { actor, action: "config.put", config: name, details: {} };
+  const result = await audited(ctx.nats, planned, async () => {
+    try {
+      return await casUpdate(kv, name, ConfigRecord, (_value, current) => {
+        options.check?.(current);
+        return _nextRecord(name, body, current?.value, ctx);
+      }, { attempts: 20, what: `config ${name}` });
+    } catch (e) {
+      if (!(e instanceof CasContentionError)) throw e;
+      throw new ConflictError(
+        `Config ${name} kept changing while it was being written: try again`,
+        { cause: e },
+      );
+    }
+  }, {
+    record: (r) => r.written ? _putEvent(actor, r.value, !r.previous) : null,
+  });
   if (!result.written) throw new Error("unreachable: putConfig always writes");
   const { value: config, revision, previous } = result;
   ctx.configs.note(name, { value: config, revision });
-  await appendAudit(ctx.nats, {
+  return { config, created: !previous, revision };
+}
+
+function _putEvent(actor: string, config: ConfigRecord, created: boolean): AuditInput {
+  return {
     actor,
     action: "config.put",
-    config: name,
-    details: { created: !previous, contentType: config.contentType, schema: !!config.schema },
-  });
-  return { config, created: !previous, revision };
+    config: config.name,
+    details: { created, contentType: config.contentType, schema: !!config.schema },
+  };
+}
+
+/**
+ * Resolves a `config.put` intent left by a crash: the write happened when the config was
+ * updated at or after the intent (created: when it was also created then).
+ */
+export function resolveConfigPutIntent(ctx: ControlContext): IntentResolver {
+  return async (intent) => {
+    const found = intent.event.config && await readConfig(ctx, intent.event.config);
+    if (!found || found.value.updatedAt < intent.at) {
+      return { happened: false, reason: "the config was not written after the intent" };
+    }
+    const created = found.value.createdAt >= intent.at;
+    return { happened: true, event: _putEvent(intent.event.actor, found.value, created) };
+  };
+}
+
+/**
+ * Raises every config's `latestVersion` to its newest version (a publish that died
+ * between creating its version and raising the number left it behind): probes the
+ * numbers after it, which are gapless. Run at start-up, before serving. Returns the
+ * configs repaired.
+ */
+export async function repairLatestVersions(ctx: ControlContext): Promise<string[]> {
+  const repaired: string[] = [];
+  const configs = await ctx.nats.kv(Buckets.configs);
+  const versions = await ctx.nats.kv(Buckets.versions);
+  for (const name of await listKeys(ctx.nats, Buckets.configs)) {
+    const found = await retryTransient(() => readKv(configs, name, ConfigRecord), {
+      what: `Reading config ${name}`,
+    });
+    if (!found) continue;
+    let newest = found.value.latestVersion;
+    while (
+      await retryTransient(() => versions.get(versionKey(name, newest + 1)), {
+        what: `Reading version ${name}@v${newest + 1}`,
+      }).then((e) => e?.operation === "PUT")
+    ) newest++;
+    if (newest > found.value.latestVersion) {
+      await raiseLatestVersion(ctx, name, newest, found);
+      repaired.push(name);
+    }
+  }
+  return repaired;
 }
 
 /**

@@ -8,6 +8,8 @@ import type { z } from "zod";
 import {
   type AtlasNats,
   componentLogger,
+  EnrolmentBook,
+  type KeyRing,
   listKeys,
   retryTransient,
   type StoredPointer,
@@ -17,6 +19,7 @@ import {
   ConfigRecord,
   isConfigName,
   isSimpleName,
+  type KeySetRecord,
   RegionRecord,
   type Signer,
   type TrustedKey,
@@ -42,6 +45,11 @@ export interface ControlDeps extends ControlLimits {
   signer: Signer;
   /** Public keys served by `GET /v1/keys` besides the signer's own. @default [] */
   extraTrustedKeys?: TrustedKey[];
+  /**
+   * The signing keys this process holds (with the directory new keys go to); without
+   * it, only `signer`, and `atlas keys rotate` is refused.
+   */
+  keyRing?: KeyRing;
   /** Replicas of region pointer buckets created through the API. @default 1 */
   replicas?: number;
 }
@@ -49,7 +57,14 @@ export interface ControlDeps extends ControlLimits {
 /** {@linkcode ControlDeps} with every field resolved. */
 export interface ControlContext {
   nats: AtlasNats;
+  /** The key new versions and pointers are signed with: the key set's (see keys.ts). */
   signer: Signer;
+  /** The signing keys held, if a key ring was given. */
+  keyRing: KeyRing | undefined;
+  /** The key set in force, once read or made (keys.ts `ensureKeySet`). */
+  keySet: KeySetRecord | null;
+  /** Keys trusted besides the signer's in the first key set. */
+  extraTrustedKeys: TrustedKey[];
   maxContentBytes: number;
   inlineMaxBytes: number;
   /** Largest request body: twice the content limit (JSON escaping) plus 64 KiB. */
@@ -70,6 +85,8 @@ export interface ControlContext {
   configs: BucketCache<ConfigRecord>;
   /** In-memory copy of the regions bucket: the regions an operation may target. */
   regions: BucketCache<RegionRecord>;
+  /** The agents' enrolments: which acks count in status and evidence. */
+  enrolments: EnrolmentBook;
 }
 
 /** Sets `key` in an insertion-ordered memo, dropping the oldest entries beyond `max`. */
@@ -120,6 +137,9 @@ export function createContext(deps: ControlDeps): ControlContext {
   return {
     nats: deps.nats,
     signer: deps.signer,
+    keyRing: deps.keyRing,
+    keySet: null,
+    extraTrustedKeys: deps.extraTrustedKeys ?? [],
     maxContentBytes,
     inlineMaxBytes: _positiveInt("inlineMaxBytes", deps.inlineMaxBytes ?? 65_536),
     maxBodyBytes: maxContentBytes * 2 + 65_536,
@@ -132,6 +152,7 @@ export function createContext(deps: ControlDeps): ControlContext {
     lastPointers: new Map(),
     configs: new BucketCache(deps.nats, Buckets.configs, ConfigRecord),
     regions: new BucketCache(deps.nats, Buckets.regions, RegionRecord),
+    enrolments: new EnrolmentBook(deps.nats),
   };
 }
 

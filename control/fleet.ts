@@ -5,8 +5,19 @@
  *
  * @module
  */
-import { agentIsStale, AgentRecord, Buckets, managesConfig } from "@atlas/core";
-import { readPointer, retryTransient } from "@atlas/store";
+import {
+  type AckRecord,
+  AckRejection,
+  ackVerdict,
+  agentIsStale,
+  AgentRecord,
+  Buckets,
+  managesConfig,
+  Streams,
+  Subjects,
+  summarize,
+} from "@atlas/core";
+import { readAckLog, readPointer, retryTransient, storedAck } from "@atlas/store";
 import type { AgentView, ConfigStatus, RegionStatus } from "./api.ts";
 import { checkRegionName, type ControlContext, readAll } from "./context.ts";
 import { requireConfig } from "./configs.ts";
@@ -61,8 +72,10 @@ export async function listAgents(
 
 /**
  * Per region: the pointer of `name`, and which of the live agents that manage `name` run
- * the active version, which run another, and which last rejected or failed. Agents that
- * manage it but are gone (`agentIsStale`) are not counted, only listed under `gone`.
+ * the active version, which run another, and which last rejected or failed (from its last
+ * ack, which must verify). Agents that manage it but are gone (`agentIsStale`) are not
+ * counted, only listed under `gone`; nor are agents not enrolled or revoked: those are
+ * listed under `unverified`. Acks that do not verify are never reported as an agent's.
  *
  * @example
  * ```ts
@@ -92,29 +105,98 @@ export async function configStatus(
         issuedAt: pointer.issuedAt,
         history: pointer.history,
       },
-      agents: { total: 0, onActive: [], onOther: [], rejects: [], gone: [] },
+      agents: { total: 0, onActive: [], onOther: [], rejects: [], gone: [], unverified: [] },
+      propagation: null,
     };
-    for (const agent of agents) {
-      const state = agent.configs[name];
-      if (!state || !managesConfig(agent, name)) continue;
-      if (agentIsStale(agent, now)) {
+    const reached: AckRecord[] = [];
+    const members = agents.filter((a) => managesConfig(a, name) && a.configs[name]);
+    const standings = await Promise.all(
+      members.map((a) => agentIsStale(a, now) ? undefined : standing(ctx, region, name, a.id)),
+    );
+    for (const [i, agent] of members.entries()) {
+      const state = agent.configs[name]!;
+      const stand = standings[i];
+      if (stand === undefined) {
         status.agents.gone.push(agent.id);
+        continue;
+      }
+      if (!stand.counts) {
+        status.agents.unverified.push({ agent: agent.id, reason: stand.reason });
         continue;
       }
       status.agents.total++;
       const applied = state.applied?.version ?? null;
       if (pointer && applied === pointer.active.version) status.agents.onActive.push(agent.id);
       else status.agents.onOther.push({ agent: agent.id, version: applied });
-      if (state.lastAck && state.lastAck.status !== "applied") {
+      const last = stand.lastAck;
+      if (last && pointer && last.status === "applied" && last.seq === pointer.seq) {
+        reached.push(last);
+      }
+      if (last && last.status !== "applied") {
         status.agents.rejects.push({
           agent: agent.id,
-          version: state.lastAck.version,
-          status: state.lastAck.status,
-          reason: state.lastAck.reason ?? "",
+          version: last.version,
+          status: last.status,
+          reason: last.reason ?? "",
         });
       }
     }
+    status.propagation = propagationOf(reached);
     return status;
   }));
   return { config: name, regions: statuses };
+}
+
+/** Percentiles of the acks' own latencies, and first-to-last ack skew; null for none. */
+function propagationOf(acks: AckRecord[]): RegionStatus["propagation"] {
+  if (acks.length === 0) return null;
+  const s = summarize(acks.map((a) => a.latencyMs));
+  const times = acks.map((a) => Date.parse(a.at));
+  return {
+    acked: s.n,
+    p50Ms: s.p50,
+    p95Ms: s.p95,
+    p99Ms: s.p99,
+    maxMs: s.max,
+    skewMs: Math.max(...times) - Math.min(...times),
+  };
+}
+
+/** Whether an agent counts in status, and its last (verified) ack for the config. */
+type Standing = { counts: true; lastAck: AckRecord | undefined } | {
+  counts: false;
+  reason: string;
+};
+
+/**
+ * An agent counts when it is enrolled (not revoked); what it last did is its newest ack for
+ * `config` that verifies (core/ack_signature.ts). A forged ack is never reported as the
+ * agent's: when the last stored one does not verify, the agent's acks are read back to its
+ * newest genuine one (a cost paid only under forgery).
+ */
+async function standing(
+  ctx: ControlContext,
+  region: string,
+  config: string,
+  agent: string,
+): Promise<Standing> {
+  await ctx.enrolments.ready();
+  const enrolment = ctx.enrolments.get(region, agent);
+  if (!enrolment) return { counts: false, reason: AckRejection.unenrolled };
+  if (enrolment.revokedAt !== undefined) return { counts: false, reason: AckRejection.revoked };
+  const m = await retryTransient(
+    () =>
+      ctx.nats.jsm.direct.getMessage(Streams.acks, {
+        last_by_subj: Subjects.ack(region, config, agent),
+      }),
+    { what: `Reading the last ack of ${region}/${agent}` },
+  );
+  const stored = m ? storedAck(m) : undefined;
+  if (!stored) return { counts: true, lastAck: undefined };
+  if (ackVerdict(stored.ack, stored.storage, enrolment).counts) {
+    return { counts: true, lastAck: stored.ack };
+  }
+  const log = await readAckLog(ctx.nats, config, { region, agent });
+  const genuine = log.acks.filter((s) => ackVerdict(s.ack, s.storage, enrolment).counts);
+  return { counts: true, lastAck: genuine.at(-1)?.ack };
 }

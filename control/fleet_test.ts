@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
-import { type AgentConfigState, Buckets } from "@atlas/core";
+import { type AckRecord, type AgentConfigState, Buckets, Subjects } from "@atlas/core";
+import { type AtlasNats, revokeEnrolment } from "@atlas/store";
+import { enrolAgent } from "@atlas/testkit";
 import { AgentList, AuditList, ConfigStatus, RemoveResult } from "./api.ts";
 import { controlTest, createConfig, publish, READER_TOKEN, writeHeartbeat } from "./testing.ts";
 
@@ -18,6 +20,25 @@ function state(version: number | null, digest: string | null, disk: string | nul
   return s;
 }
 
+function ack(agent: string, status: AckRecord["status"], reason: string): AckRecord {
+  return {
+    agent,
+    region: "us-east",
+    config: "web",
+    version: 2,
+    digest: D2,
+    seq: 1,
+    status,
+    reason,
+    latencyMs: 1,
+    at: new Date().toISOString(),
+  };
+}
+
+async function publishAck(nats: AtlasNats, a: AckRecord): Promise<void> {
+  await nats.js.publish(Subjects.ack(a.region, a.config, a.agent), JSON.stringify(a));
+}
+
 controlTest("status shows per region which agents run the active version", async ({
   api,
   nats,
@@ -28,14 +49,29 @@ controlTest("status shows per region which agents run the active version", async
   await api.ok(200, "POST", "/v1/configs/web/activate", {
     body: { version: 2, regions: ["us-east"] },
   });
+  for (const id of ["a1", "a2", "a4"]) await enrolAgent(nats, "us-east", id);
+  await enrolAgent(nats, "eu-west", "b1");
+  const a3 = (await enrolAgent(nats, "us-east", "a3")).identity;
   await writeHeartbeat(nats, "us-east", "a1", { web: state(2, D2, D2) });
   await writeHeartbeat(nats, "us-east", "a2", { web: state(1, D1, D1) });
-  const rejected = state(1, D1, D1);
-  rejected.lastAck = { version: 2, seq: 1, status: "rejected", reason: "bad signature", at: "" };
-  rejected.lastAck.at = new Date().toISOString();
-  await writeHeartbeat(nats, "us-east", "a3", { web: rejected });
+  await writeHeartbeat(nats, "us-east", "a3", { web: state(1, D1, D1) });
+  // What status reports as a3's last attempt is its signed ack, not the heartbeat.
+  await publishAck(nats, a3.sign(ack("a3", "rejected", "bad signature")));
   await writeHeartbeat(nats, "us-east", "a4", { other: state(1, D1, D1) });
   await writeHeartbeat(nats, "eu-west", "b1", { web: state(null, null, null) });
+  // Not enrolled: not counted, whatever it says.
+  await writeHeartbeat(nats, "us-east", "a5", { web: state(2, D2, D2) });
+  // Enrolled; its genuine ack is followed by forgeries (a3's key, unsigned): status shows the
+  // genuine one.
+  const a6 = (await enrolAgent(nats, "us-east", "a6")).identity;
+  await writeHeartbeat(nats, "us-east", "a6", { web: state(1, D1, D1) });
+  await publishAck(nats, a6.sign(ack("a6", "rejected", "genuine")));
+  await publishAck(nats, a3.sign(ack("a6", "failed", "forged")));
+  await publishAck(nats, ack("a6", "failed", "forged"));
+  // Enrolled, then revoked: not counted either.
+  await enrolAgent(nats, "us-east", "a7");
+  await revokeEnrolment(nats, { region: "us-east", agent: "a7" });
+  await writeHeartbeat(nats, "us-east", "a7", { web: state(2, D2, D2) });
 
   const status = ConfigStatus.parse(await api.ok(200, "GET", "/v1/configs/web/status"));
   const [eu, us] = status.regions;
@@ -47,15 +83,24 @@ controlTest("status shows per region which agents run the active version", async
     onOther: [{ agent: "b1", version: null }],
     rejects: [],
     gone: [],
+    unverified: [],
   });
   assert.equal(us?.pointer?.version, 2);
   assert.deepEqual(us?.pointer?.history, []);
   assert.deepEqual(us?.agents, {
-    total: 3,
+    total: 4,
     onActive: ["a1"],
-    onOther: [{ agent: "a2", version: 1 }, { agent: "a3", version: 1 }],
-    rejects: [{ agent: "a3", version: 2, status: "rejected", reason: "bad signature" }],
+    onOther: [
+      { agent: "a2", version: 1 },
+      { agent: "a3", version: 1 },
+      { agent: "a6", version: 1 },
+    ],
+    rejects: [
+      { agent: "a3", version: 2, status: "rejected", reason: "bad signature" },
+      { agent: "a6", version: 2, status: "rejected", reason: "genuine" },
+    ],
     gone: [],
+    unverified: [{ agent: "a5", reason: "unenrolled" }, { agent: "a7", reason: "revoked" }],
   });
 });
 
@@ -100,6 +145,7 @@ controlTest("status counts live members only and says which members are gone", a
   await createConfig(api, "web", { contentType: "text/plain" });
   await publish(api, "web", "one");
   await api.ok(200, "POST", "/v1/configs/web/activate", { body: { version: 1 } });
+  await enrolAgent(nats, "us-east", "a1");
   await writeHeartbeat(nats, "us-east", "a1", { web: state(1, D1, D1) });
   await writeHeartbeat(nats, "us-east", "a2", { web: state(1, D1, D1) }, 0, {
     leftAt: new Date().toISOString(),
@@ -114,6 +160,7 @@ controlTest("status counts live members only and says which members are gone", a
     onOther: [],
     rejects: [],
     gone: ["a2", "a3"],
+    unverified: [],
   });
 });
 

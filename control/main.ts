@@ -4,20 +4,22 @@
  * @example
  * ```sh
  * deno task control --nats nats://127.0.0.1:4222 --port 8080 \
- *   --signing-key .atlas/signing.key --token-file .atlas/admin.token --regions us-east,eu-west
+ *   --signing-key .atlas/signing.key --tokens-file .atlas/tokens.json --regions us-east,eu-west
  * ```
  *
  * @module
  */
 import { parseArgs } from "node:util";
-import { z } from "zod";
+import { parseTokensFile, type TokenFileEntry } from "@atlas/core";
 import { type ControlOptions, startControl } from "./server.ts";
-import { TokenSpec } from "./auth.ts";
 import {
   componentLogger,
   configureLogging,
   type LoggingOptions,
   loggingOptions,
+  NATS_FLAGS,
+  NATS_FLAGS_HELP,
+  tlsFromFlags,
   untilStopSignal,
 } from "@atlas/store";
 
@@ -35,8 +37,12 @@ Options:
   --port <port>              HTTP port, 0 for any free one (default 8080)
   --hostname <addr>          address to listen on (default 127.0.0.1)
   --signing-key <file>       Ed25519 signing key (make one: deno task atlas keys generate <file>)
-  --token-file <file>        plain-text file holding one admin token (named "admin")
-  --tokens-file <file>       JSON file: [{"name", "token", "role": "admin" | "reader"}]
+  --key-dir <dir>            signing keys; \`atlas keys rotate\` writes new ones here
+                             (default: keys/ beside --signing-key)
+  --tokens-file <file>       bootstrap API tokens, hashed: [{"name", "role": "admin" |
+                             "reader", "sha256"}] (make entries: deno task atlas tokens
+                             hash); reloaded on SIGHUP; more are made at run time with
+                             atlas tokens create
   --regions <a,b>            regions to provision at start
   --replicas <n>             replicas of streams and buckets (default 1)
   --max-content-bytes <n>    largest content of one version (default 1048576)
@@ -44,6 +50,9 @@ Options:
   --log-format <text|json>   log lines as text or JSON (default $ATLAS_LOG_FORMAT or text)
   --log-level <level>        lowest level logged (default $ATLAS_LOG_LEVEL or info)
   -h, --help                 show this help
+
+NATS connection:
+${NATS_FLAGS_HELP}
 `;
 
 /** A command-line mistake: printed with the usage hint, exit code 2. */
@@ -93,9 +102,11 @@ export async function parseControlArgs(
         nats: { type: "string" },
         creds: { type: "string" },
         "auth-dir": { type: "string" },
+        ...NATS_FLAGS,
         port: { type: "string" },
         hostname: { type: "string" },
         "signing-key": { type: "string" },
+        "key-dir": { type: "string" },
         "token-file": { type: "string" },
         "tokens-file": { type: "string" },
         regions: { type: "string" },
@@ -129,34 +140,35 @@ export async function parseControlArgs(
     );
   }
 
-  const tokens: TokenSpec[] = [];
   if (values["token-file"]) {
-    const token = (await _readFile("token file", values["token-file"])).trim();
-    if (!token) throw new UsageError(`Token file ${values["token-file"]} is empty`);
-    tokens.push({ name: "admin", token, role: "admin" });
+    const plain = values["token-file"];
+    throw new UsageError(
+      `--token-file is gone: the control plane keeps no plain secrets. Hash the token into a ` +
+        `tokens file, \`deno task atlas tokens hash --name admin --role admin --secret-file ` +
+        `${plain} --out tokens.json\`, and pass --tokens-file tokens.json`,
+    );
   }
-  if (values["tokens-file"]) {
-    const path = values["tokens-file"];
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(await _readFile("tokens file", path));
-    } catch (e) {
-      if (e instanceof UsageError) throw e;
-      throw new UsageError(`Tokens file ${path} is not JSON: ${(e as Error).message}`);
-    }
-    const result = z.array(TokenSpec).safeParse(parsed);
-    if (!result.success) {
-      throw new UsageError(
-        `Tokens file ${path} must be [{"name", "token", "role": "admin" | "reader"}]: ` +
-          z.prettifyError(result.error),
-      );
-    }
-    tokens.push(...result.data);
+  const path = values["tokens-file"];
+  if (!path) {
+    throw new UsageError(
+      "No API tokens: pass --tokens-file <file> (make one with `deno task atlas tokens hash " +
+        "--name admin --role admin --out tokens.json`, which prints the new secret once)",
+    );
   }
+  const tokens = await readTokensFile(path);
   if (tokens.length === 0) {
-    throw new UsageError("No API tokens: pass --token-file <file> or --tokens-file <file>");
+    throw new UsageError(
+      `Tokens file ${path} is empty: it needs at least one admin to bootstrap (make one with ` +
+        "`deno task atlas tokens hash --name admin --role admin --out " + path + "`)",
+    );
   }
 
+  let natsTls;
+  try {
+    natsTls = tlsFromFlags(values, env);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
   const options: ControlOptions = {
     nats: values.nats ?? env.get("ATLAS_NATS_URL") ?? "nats://127.0.0.1:4222",
     ...(values.creds ?? env.get("ATLAS_NATS_CREDS")
@@ -165,6 +177,7 @@ export async function parseControlArgs(
     ...(values["auth-dir"] ?? env.get("ATLAS_AUTH_DIR")
       ? { authDir: values["auth-dir"] ?? env.get("ATLAS_AUTH_DIR") }
       : {}),
+    ...(natsTls ? { natsTls } : {}),
     signingKey,
     tokens,
     port: _int("port", values.port) ?? 8080,
@@ -172,11 +185,71 @@ export async function parseControlArgs(
     regions: values.regions?.split(",").map((r) => r.trim()).filter(Boolean) ?? [],
     replicas: _int("replicas", values.replicas) ?? 1,
   };
+  const keyDir = values["key-dir"] ?? env.get("ATLAS_KEY_DIR");
+  if (keyDir) options.keyDir = keyDir;
   const maxContentBytes = _int("max-content-bytes", values["max-content-bytes"]);
   if (maxContentBytes !== undefined) options.maxContentBytes = maxContentBytes;
   const inlineMaxBytes = _int("inline-max-bytes", values["inline-max-bytes"]);
   if (inlineMaxBytes !== undefined) options.inlineMaxBytes = inlineMaxBytes;
   return options;
+}
+
+/**
+ * The entries of the tokens file at `path`; a {@linkcode UsageError} saying what is wrong
+ * when it cannot be read or is not a list of hashed tokens.
+ *
+ * @example
+ * ```ts
+ * const tokens = await readTokensFile("/etc/atlas/tokens.json");
+ * ```
+ */
+export async function readTokensFile(path: string): Promise<TokenFileEntry[]> {
+  try {
+    return parseTokensFile(await _readFile("tokens file", path), path);
+  } catch (e) {
+    if (e instanceof TypeError) throw new UsageError(e.message);
+    throw e;
+  }
+}
+
+/** `--tokens-file` of `args` (already checked by parseControlArgs). */
+function _tokensFileArg(args: string[]): string | undefined {
+  const { values } = parseArgs({
+    args,
+    strict: false,
+    options: { "tokens-file": { type: "string" } },
+  });
+  const path = values["tokens-file"];
+  return typeof path === "string" ? path : undefined;
+}
+
+/**
+ * Reloads the tokens file on SIGHUP (a file that does not parse keeps the tokens as they
+ * were, and says why); returns how to stop listening.
+ */
+function _reloadOnHangup(
+  control: { reloadTokens(tokens: TokenFileEntry[]): Promise<void> },
+  path: string,
+  log: {
+    info(msg: string, f?: Record<string, unknown>): void;
+    error(msg: string, f?: Record<string, unknown>): void;
+  },
+): () => void {
+  const handler = () => {
+    readTokensFile(path)
+      .then(async (tokens) => {
+        await control.reloadTokens(tokens);
+        log.info("tokens file reloaded", { path, tokens: tokens.length });
+      })
+      .catch((e: Error) => {
+        log.error("tokens file not reloaded; the tokens stay as they were", {
+          path,
+          error: e.message,
+        });
+      });
+  };
+  Deno.addSignalListener("SIGHUP", handler);
+  return () => Deno.removeSignalListener("SIGHUP", handler);
 }
 
 /** The logging options of `--log-format` and `--log-level` (else their env variables). */
@@ -222,7 +295,10 @@ export async function main(args: string[]): Promise<number> {
   }
   const log = componentLogger("control").logger;
   log.info("listening", { url: control.url });
+  const tokensFile = _tokensFileArg(args);
+  const stopReloading = tokensFile ? _reloadOnHangup(control, tokensFile, log) : () => {};
   const signal = await untilStopSignal();
+  stopReloading();
   log.info("shutting down", { signal });
   await control[Symbol.asyncDispose]();
   return 0;

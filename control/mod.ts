@@ -12,25 +12,28 @@
  * @example
  * ```ts
  * import { startControl } from "@atlas/control";
+ * import { generateTokenSecret, tokenFileEntry } from "@atlas/core";
  *
+ * const secret = generateTokenSecret(); // the control plane keeps only its SHA-256
  * await using control = await startControl({
  *   nats: "nats://127.0.0.1:4222",
  *   port: 0,
  *   signingKey: ".atlas/signing.key",
- *   tokens: [{ name: "admin", token: "s3cret", role: "admin" }],
+ *   tokens: [tokenFileEntry("admin", "admin", secret)],
  *   regions: ["us-east", "eu-west"],
  * });
  * const res = await fetch(`${control.url}/v1/configs`, {
- *   headers: { Authorization: "Bearer s3cret" },
+ *   headers: { Authorization: `Bearer ${secret}` },
  * });
  * ```
  *
  * @module
  */
 export { type ControlOptions, type ControlServer, startControl } from "./server.ts";
-export { type AppDeps, type ControlApp, createApp } from "./app.ts";
+export { apiDocument, type AppDeps, type ControlApp, createApp, createAppWithAuth } from "./app.ts";
 export type { ControlDeps, ControlLimits } from "./context.ts";
-export { type Principal, Role, TokenAuth, TokenSpec } from "./auth.ts";
+export { fileTokenId, type Principal, Role, TokenAuth, type TokenSource } from "./auth.ts";
+export { CreatedToken, CreateTokenBody } from "./routes_tokens.ts";
 export {
   ConflictError,
   ControlError,

@@ -25,6 +25,7 @@ const TAGS = [
   { name: "Audit", description: "Every operator action, newest first" },
   { name: "Keys", description: "The keys agents trust" },
   { name: "Regions", description: "Regions and the placement of their streams" },
+  { name: "Tokens", description: "API tokens: created, listed and revoked by admins" },
   { name: "Meta", description: "Health, this document, and its docs page" },
 ];
 
@@ -87,13 +88,33 @@ const DOCS_PAGE = `<!doctype html>
 const DOCS_INIT = `window.ui = SwaggerUIBundle({ url: "/openapi.json", dom_id: "#docs" });\n`;
 
 /**
- * Registers the public routes: `/healthz`, `/openapi.json` (the document, built once on
+ * Registers the public routes: `/healthz`, `/metrics`, `/openapi.json` (the document, built once on
  * first request so it includes every route), `/docs` and its assets.
  */
 export function metaRoutes(
   app: OpenAPIHono<ControlEnv>,
   health: () => Promise<z.infer<typeof Health>>,
+  metrics: () => Promise<{ body: string; contentType: string }>,
 ): void {
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/metrics",
+      tags: ["Meta"],
+      summary: "Prometheus metrics: API latency, quarantine, JetStream write retries",
+      security: [],
+      responses: {
+        200: {
+          description: "Prometheus text exposition format 0.0.4",
+          content: { "text/plain": { schema: z.string() } },
+        },
+      },
+    }),
+    async (c) => {
+      const { body, contentType } = await metrics();
+      return c.text(body, 200, { "Content-Type": contentType });
+    },
+  );
   app.openapi(
     createRoute({
       method: "get",

@@ -37,7 +37,7 @@ controlTest("openapi.json lists every route the app serves, and nothing else", a
     ),
   );
   assert.deepEqual([...served].sort(), [...documented].sort());
-  assert.equal(served.size, 33);
+  assert.equal(served.size, 42);
   assert.equal(doc.openapi, "3.1.0");
   assert.ok(doc.servers?.length, "servers");
   assert.ok((doc.tags ?? []).some((t) => t.name === "Rollouts"), "tags");

@@ -10,6 +10,9 @@
  */
 import {
   appendAudit,
+  audited,
+  type AuditInput,
+  type IntentResolver,
   isTransient,
   type PointerChange,
   readPointer,
@@ -17,7 +20,7 @@ import {
   UnavailableError,
   writePointer,
 } from "@atlas/store";
-import { type PointerRecord, SignatureError, type VersionRecord } from "@atlas/core";
+import { pointerBucket, PointerRecord, SignatureError, type VersionRecord } from "@atlas/core";
 import type { DeferredMove, MoveResult, RegionMove } from "./api.ts";
 import { type ControlContext, remember } from "./context.ts";
 import { requireConfig } from "./configs.ts";
@@ -43,7 +46,16 @@ interface MoveOptions {
   deadlineMs?: number;
 }
 
-/** Moves one region's pointer and audits it; `change` may be called again on a lost race. */
+/** The mark a move leaves in its pointer's reason: the id of its audit event. */
+function _auditMark(id: string): string {
+  return ` (audit ${id})`;
+}
+
+/**
+ * Moves one region's pointer and audits it (store/journal.ts: intent first); `change` may
+ * be called again on a lost race. The pointer's reason ends with the audit event's id, so
+ * a move whose process died before the event was written is found at recovery.
+ */
 async function _move(
   ctx: ControlContext,
   region: string,
@@ -51,33 +63,74 @@ async function _move(
   change: (cur: PointerRecord | null) => PointerChange | null,
   options: MoveOptions,
 ): Promise<RegionMove> {
-  let previous: PointerRecord | null = null;
-  let changed = false;
-  const key = `${region}/${config}`;
-  const stored = await writePointer(ctx.nats, ctx.signer, region, config, (cur) => {
-    previous = cur;
-    const next = change(cur);
-    changed = next !== null;
-    return next;
-  }, {
-    issuedBy: options.actor,
-    attempts: CAS_ATTEMPTS,
-    current: ctx.lastPointers.get(key),
-    onStored: (s) => remember(ctx.lastPointers, key, s),
-    ...(options.inline ? { inline: options.inline } : {}),
-    ...(options.deadlineMs ? { deadlineMs: options.deadlineMs } : {}),
-  });
-  if (!stored) throw new Error(`Pointer ${region}/${config} was neither stored nor found`);
-  const previousVersion = (previous as PointerRecord | null)?.active.version ?? null;
-  await appendAudit(ctx.nats, {
-    actor: options.actor,
-    action: options.action,
-    config,
-    region,
-    version: stored.active.version,
-    details: { previousVersion, seq: stored.seq, changed },
-  });
-  return { region, seq: stored.seq, previousVersion, changed, version: stored.active.version };
+  const planned = { actor: options.actor, action: options.action, config, region, details: {} };
+  return await audited(ctx.nats, planned, async (id) => {
+    let previous: PointerRecord | null = null;
+    let changed = false;
+    const key = `${region}/${config}`;
+    const stored = await writePointer(ctx.nats, ctx.signer, region, config, (cur) => {
+      previous = cur;
+      const next = change(cur);
+      changed = next !== null;
+      return next && { ...next, reason: next.reason + _auditMark(id) };
+    }, {
+      issuedBy: options.actor,
+      attempts: CAS_ATTEMPTS,
+      current: ctx.lastPointers.get(key),
+      onStored: (s) => remember(ctx.lastPointers, key, s),
+      ...(options.inline ? { inline: options.inline } : {}),
+      ...(options.deadlineMs ? { deadlineMs: options.deadlineMs } : {}),
+    });
+    if (!stored) throw new Error(`Pointer ${region}/${config} was neither stored nor found`);
+    const previousVersion = (previous as PointerRecord | null)?.active.version ?? null;
+    return { region, seq: stored.seq, previousVersion, changed, version: stored.active.version };
+  }, { record: (move) => _moveEvent(planned, move) });
+}
+
+function _moveEvent(planned: AuditInput, move: RegionMove): AuditInput {
+  const { previousVersion, seq, changed } = move;
+  return { ...planned, version: move.version, details: { previousVersion, seq, changed } };
+}
+
+/**
+ * Resolves a `pointer.activate` or `pointer.rollback` intent left by a crash: the move
+ * happened when a pointer in the key's history (the last 64) carries its audit mark.
+ *
+ * @example
+ * ```ts
+ * await recoverIntents(ctx.nats, { "pointer.activate": resolveMoveIntent(ctx) });
+ * ```
+ */
+export function resolveMoveIntent(ctx: ControlContext): IntentResolver {
+  return async (intent) => {
+    const { region, config } = intent.event;
+    if (region === undefined || config === undefined) {
+      return { happened: false, reason: "the intent does not name a region and a config" };
+    }
+    const kv = await ctx.nats.kv(pointerBucket(region));
+    const mark = _auditMark(intent.id);
+    let before: PointerRecord | null = null;
+    for await (const entry of await kv.history({ key: config })) {
+      if (entry.operation !== "PUT") continue;
+      const parsed = PointerRecord.safeParse(entry.json());
+      if (!parsed.success) continue;
+      const pointer = parsed.data;
+      if (pointer.reason.endsWith(mark)) {
+        return {
+          happened: true,
+          event: _moveEvent(intent.event, {
+            region,
+            seq: pointer.seq,
+            previousVersion: before?.active.version ?? null,
+            changed: true,
+            version: pointer.active.version,
+          }),
+        };
+      }
+      before = pointer;
+    }
+    return { happened: false, reason: `no pointer of ${config} in ${region} carries it` };
+  };
 }
 
 /**

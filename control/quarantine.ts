@@ -6,8 +6,14 @@
  *
  * @module
  */
-import { appendAudit, retryTransient } from "@atlas/store";
-import { Buckets, isSimpleName, parseQuarantineKey, QuarantineRecord } from "@atlas/core";
+import { audited, type IntentResolver, readKv, retryTransient } from "@atlas/store";
+import {
+  Buckets,
+  isSimpleName,
+  parseQuarantineKey,
+  quarantineKey,
+  QuarantineRecord,
+} from "@atlas/core";
 import type { QuarantineView, ReleaseResult } from "./api.ts";
 import { checkConfigName, checkRegionName, type ControlContext, readAll } from "./context.ts";
 import { InvalidRequestError, NotFoundError } from "./errors.ts";
@@ -113,11 +119,8 @@ export async function releaseAgent(
     );
   }
   const kv = await ctx.nats.kv(Buckets.quarantine);
-  for (const q of matching) {
-    await retryTransient(() => kv.delete(q.key), { what: `Releasing ${q.key}` });
-  }
   const released = matching.map(quarantineView);
-  await appendAudit(ctx.nats, {
+  const event = {
     actor,
     action: "agent.release",
     region,
@@ -128,7 +131,62 @@ export async function releaseAgent(
       configs: released.map((q) => q.config ?? "*"),
       reasons: released.map((q) => q.reason),
       rolloutIds: [...new Set(released.flatMap((q) => q.rolloutId ? [q.rolloutId] : []))],
+      keys: matching.map((q) => q.key),
     },
+  };
+  await audited(ctx.nats, event, async () => {
+    for (const q of matching) {
+      await retryTransient(() => kv.delete(q.key), { what: `Releasing ${q.key}` });
+    }
   });
   return { region, agent, released };
+}
+
+/**
+ * Resolves an `agent.release` intent left by a crash: it happened when a quarantine key
+ * it names is gone (deleted by the release).
+ */
+export function resolveReleaseIntent(ctx: ControlContext): IntentResolver {
+  return async (intent) => {
+    const keys = intent.event.details["keys"];
+    if (!Array.isArray(keys)) return { happened: false, reason: "the intent names no keys" };
+    const kv = await ctx.nats.kv(Buckets.quarantine);
+    const left = [];
+    for (const key of keys.map(String)) {
+      const entry = await retryTransient(() => kv.get(key), { what: `Reading ${key}` });
+      if (entry?.operation === "PUT") left.push(key);
+    }
+    if (left.length === keys.length) {
+      return { happened: false, reason: "every quarantine record it names is still there" };
+    }
+    // Partly done: recorded with the keys still there (nothing is deleted on a dead
+    // writer's behalf; a coordinator may have quarantined the agent again since).
+    const details = left.length ? { ...intent.event.details, notReleased: left } : {};
+    return {
+      happened: true,
+      event: { ...intent.event, details: { ...intent.event.details, ...details } },
+    };
+  };
+}
+
+/**
+ * Resolves an `agent.quarantine` intent a coordinator left by dying: it happened when the
+ * agent's quarantine record for the config names the intent's rollout.
+ */
+export function resolveQuarantineIntent(ctx: ControlContext): IntentResolver {
+  return async (intent) => {
+    const { region, config } = intent.event;
+    const agent = intent.event.details["agent"];
+    if (region === undefined || config === undefined || typeof agent !== "string") {
+      return { happened: false, reason: "the intent does not name a region, agent and config" };
+    }
+    const kv = await ctx.nats.kv(Buckets.quarantine);
+    const key = quarantineKey(region, agent, config);
+    const found = await retryTransient(() => readKv(kv, key, QuarantineRecord), {
+      what: `Reading ${key}`,
+    });
+    return found && found.value.rolloutId === intent.event.details["rolloutId"]
+      ? { happened: true, event: intent.event }
+      : { happened: false, reason: `${key} does not hold this quarantine` };
+  };
 }

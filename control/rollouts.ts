@@ -23,16 +23,18 @@ import {
   RolloutState,
 } from "@atlas/core";
 import {
-  appendAudit,
+  audited,
+  type AuditInput,
   CasContentionError,
   casUpdate,
+  findAuditEvent,
+  type IntentResolver,
   readKv,
   releaseActiveRollout,
   retryTransient,
   RolloutContentionError,
   type Stored,
   updateRollout,
-  type UpdateRolloutResult,
 } from "@atlas/store";
 import type { KV } from "@nats-io/kv";
 import type { StartRolloutBody } from "./api.ts";
@@ -224,17 +226,7 @@ export async function startRollout(
     createdBy: actor,
     updatedAt: at,
   });
-  await _lock(ctx, name, id);
-  const kv = await _kv(ctx);
-  try {
-    await retryTransient(() => kv.create(id, JSON.stringify(record)), {
-      what: `Writing rollout ${id}`,
-    });
-  } catch (e) {
-    await releaseActiveRollout(ctx.nats, name, id).catch(() => {});
-    throw e;
-  }
-  await appendAudit(ctx.nats, {
+  const planned = {
     actor,
     action: "rollout.start",
     config: name,
@@ -246,8 +238,40 @@ export async function startRollout(
       preflight: stages[0]?.preflight === true,
       ...(body.allowNoCoordinator ? { allowNoCoordinator: true } : {}),
     },
+  };
+  await audited(ctx.nats, planned, async () => {
+    await _lock(ctx, name, id);
+    const kv = await _kv(ctx);
+    try {
+      await retryTransient(() => kv.create(id, JSON.stringify(record)), {
+        what: `Writing rollout ${id}`,
+      });
+    } catch (e) {
+      await releaseActiveRollout(ctx.nats, name, id).catch(() => {});
+      throw e;
+    }
   });
   return record;
+}
+
+/**
+ * Resolves a `rollout.start` intent left by a crash: it happened when the rollout record
+ * exists. When it does not, the config's active key the start may have taken is released,
+ * so the next rollout is not refused because of it.
+ */
+export function resolveStartIntent(ctx: ControlContext): IntentResolver {
+  return async (intent) => {
+    const id = String(intent.event.details["rolloutId"]);
+    const kv = await _kv(ctx);
+    const found = await retryTransient(() => readKv(kv, id, RolloutRecord), {
+      what: `Reading rollout ${id}`,
+    });
+    if (found) return { happened: true, event: intent.event };
+    if (intent.event.config !== undefined) {
+      await releaseActiveRollout(ctx.nats, intent.event.config, id);
+    }
+    return { happened: false, reason: `rollout ${id} was never written` };
+  };
 }
 
 /** What an operator can do to a rollout. */
@@ -293,17 +317,37 @@ export async function changeRollout(
   const reason = options.reason ?? `${PAST[action]} by ${actor}`;
   const known = await _readRollout(ctx, id);
   const event: RolloutEvent = action === "promote" ? { type: action } : { type: action, reason };
-  let result: UpdateRolloutResult;
-  try {
-    result = await updateRollout(ctx.nats, id, () => event, {
-      by: actor,
-      known,
-      maxAttempts: CAS_ATTEMPTS,
-    });
-  } catch (e) {
-    if (e instanceof RolloutContentionError) throw new ConflictError(e.message, { cause: e });
-    throw e;
-  }
+  const planned = {
+    actor,
+    action: `rollout.${action}`,
+    config: known.value.config,
+    version: known.value.version,
+    details: {
+      rolloutId: id,
+      after: known.value.transitions.length,
+      atStage: known.value.stage,
+      reason,
+    },
+  };
+  const result = await audited(ctx.nats, planned, async () => {
+    try {
+      return await updateRollout(ctx.nats, id, () => event, {
+        by: actor,
+        known,
+        maxAttempts: CAS_ATTEMPTS,
+      });
+    } catch (e) {
+      if (e instanceof RolloutContentionError) throw new ConflictError(e.message, { cause: e });
+      throw e;
+    }
+  }, {
+    record: (r) =>
+      "skipped" in r ? null : _changeEvent(planned, {
+        from: r.previous.value.state,
+        to: r.stored.value.state,
+        stage: r.stored.value.stage,
+      }, _transitionIndex(r.previous.value, r.stored.value)),
+  });
   if ("skipped" in result) {
     if (result.skipped === "illegal") {
       throw new ConflictError(result.error.message, {
@@ -316,20 +360,81 @@ export async function changeRollout(
   }
   const next = result.stored.value;
   if (next.state === RolloutState.aborted) await releaseActiveRollout(ctx.nats, next.config, id);
-  await appendAudit(ctx.nats, {
-    actor,
-    action: `rollout.${action}`,
-    config: next.config,
-    version: next.version,
-    details: {
-      rolloutId: id,
-      from: result.previous.value.state,
-      to: next.state,
-      stage: next.stage,
-      reason,
-    },
-  });
   return next;
+}
+
+/**
+ * The event of a rollout change. `index`: the change's place in `transitions` (none when
+ * it made no transition, as a promote), which tells it from another change at recovery.
+ */
+function _changeEvent(
+  planned: AuditInput,
+  transition: { from: string; to: string; stage: number },
+  index?: number,
+): AuditInput {
+  const { rolloutId, reason } = planned.details ?? {};
+  const { from, to, stage } = transition;
+  return {
+    ...planned,
+    details: {
+      rolloutId,
+      from,
+      to,
+      stage,
+      reason,
+      ...(index !== undefined ? { transition: index } : {}),
+    },
+  };
+}
+
+/** Where the change from `previous` to `next` put its transition, if it made one. */
+function _transitionIndex(previous: RolloutRecord, next: RolloutRecord): number | undefined {
+  return next.transitions.length > previous.transitions.length
+    ? next.transitions.length - 1
+    : undefined;
+}
+
+/**
+ * Resolves a `rollout.<action>` intent left by a crash (an operator's action, or a
+ * coordinator's `rollout.succeeded` / `rollout.rolled_back`): it happened when the rollout
+ * has a transition by the intent's actor after the ones it had when the intent was
+ * written. An end found this way also releases the config's active key.
+ */
+export function resolveChangeIntent(ctx: ControlContext): IntentResolver {
+  return async (intent) => {
+    const id = String(intent.event.details["rolloutId"]);
+    const after = Number(intent.event.details["after"]);
+    const kv = await _kv(ctx);
+    const found = await retryTransient(() => readKv(kv, id, RolloutRecord), {
+      what: `Reading rollout ${id}`,
+    });
+    if (!found) return { happened: false, reason: `rollout ${id} does not exist` };
+    if (intent.event.action === `rollout.${RolloutAction.promote}`) {
+      // A promote makes no transition: it marks the stage whose bake is skipped.
+      const { state, stage, skipBakeStage } = found.value;
+      return skipBakeStage !== undefined && skipBakeStage === intent.event.details["atStage"]
+        ? { happened: true, event: _changeEvent(intent.event, { from: state, to: state, stage }) }
+        : { happened: false, reason: `rollout ${id} was not promoted at that stage` };
+    }
+    // The actor's first transition after the intent that no event records yet (another
+    // change by the same actor may have made the one right after it).
+    const transitions = found.value.transitions;
+    for (let i = after; i < transitions.length; i++) {
+      const t = transitions[i]!;
+      if (t.by !== intent.event.actor) continue;
+      const recorded = await findAuditEvent(
+        ctx.nats,
+        (e) => e.details["rolloutId"] === id && e.details["transition"] === i,
+        { config: found.value.config, since: intent.at },
+      );
+      if (recorded) continue;
+      if (isFinal(t.to as RolloutState)) {
+        await releaseActiveRollout(ctx.nats, found.value.config, id);
+      }
+      return { happened: true, event: _changeEvent(intent.event, t, i) };
+    }
+    return { happened: false, reason: `rollout ${id} has no such transition` };
+  };
 }
 
 /**

@@ -1,13 +1,13 @@
 /**
  * Routes of the fleet and its operations, each defined once with `@hono/zod-openapi`
- * (see routes.ts): agents, staged rollouts, alerts, the audit log, trusted keys and
- * regions.
+ * (see routes.ts): agents, staged rollouts, alerts, the audit log and regions (keys:
+ * routes_keys.ts).
  *
  * @module
  */
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import { z } from "zod";
-import { AlertRecord, RegionRecord, RolloutRecord, TrustedKeysFile } from "@atlas/core";
+import { AlertRecord, RegionRecord, RolloutRecord } from "@atlas/core";
 import {
   AgentIdParam,
   AgentList,
@@ -344,25 +344,6 @@ function _auditCursor(cursor: string): number {
     );
   }
   return seq;
-}
-
-/** `/v1/keys`: the trusted keys file agents need to verify what the control plane signs. */
-export function keyRoutes(ctx: ControlContext): OpenAPIHono<ControlEnv> {
-  const app = subApp();
-  app.openapi(
-    createRoute({
-      method: "get",
-      path: "/",
-      tags: ["Keys"],
-      summary: "Trusted keys file for agents",
-      responses: {
-        200: jsonResponse("trusted keys", TrustedKeysFile),
-        ...errorResponses(READ_ERRORS),
-      },
-    }),
-    (c) => c.json({ keys: ctx.trustedKeys }, 200),
-  );
-  return app;
 }
 
 /** `/v1/regions`: listing and adding regions. */

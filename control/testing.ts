@@ -11,6 +11,7 @@ import {
   Buckets,
   generateSigningKey,
   Signer,
+  tokenFileEntry,
 } from "@atlas/core";
 import type { AtlasNats } from "@atlas/store";
 import { natsTest, type NatsTestContext } from "@atlas/testkit";
@@ -129,8 +130,8 @@ export function controlTest(
       nats: ctx.nats,
       signer,
       tokens: [
-        { name: "alice", token: ADMIN_TOKEN, role: "admin" },
-        { name: "rob", token: READER_TOKEN, role: "reader" },
+        tokenFileEntry("alice", "admin", ADMIN_TOKEN),
+        tokenFileEntry("rob", "reader", READER_TOKEN),
       ],
     });
     await fn({ ...ctx, app, api: new Api(app), signer });

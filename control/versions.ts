@@ -10,7 +10,9 @@
  */
 import { createTwoFilesPatch } from "diff";
 import {
-  appendAudit,
+  audited,
+  type AuditInput,
+  type IntentResolver,
   isCasConflict,
   listKeys,
   readKv,
@@ -75,26 +77,69 @@ export async function publishVersion(
     what: `Storing blob ${blobName(digest)}`,
   });
   ctx.recentBlobs.set(digest, bytes);
-  const version = await _allocate(ctx, name, config.latestVersion, {
-    digest,
-    size: bytes.byteLength,
-    contentType: config.contentType,
-    author,
-    message: input.message ?? "",
-    createdAt: new Date().toISOString(),
-  });
-  // Independent writes: the version exists already, these only record it.
-  await Promise.all([
-    raiseLatestVersion(ctx, name, version.version, stored),
-    appendAudit(ctx.nats, {
-      actor: author,
-      action: "version.publish",
-      config: name,
-      version: version.version,
-      details: { digest, size: version.size },
-    }),
-  ]);
-  return version;
+  const createdAt = new Date().toISOString();
+  // The intent names the version before it has a number: its digest, author and creation
+  // time, and the latestVersion its number comes after (see resolvePublishIntent).
+  const planned = {
+    actor: author,
+    action: "version.publish",
+    config: name,
+    details: { digest, size: bytes.byteLength, createdAt, after: config.latestVersion },
+  };
+  return await audited(ctx.nats, planned, async () => {
+    const version = await _allocate(ctx, name, config.latestVersion, {
+      digest,
+      size: bytes.byteLength,
+      contentType: config.contentType,
+      author,
+      message: input.message ?? "",
+      createdAt,
+    });
+    await raiseLatestVersion(ctx, name, version.version, stored);
+    return version;
+  }, { record: (version) => _publishEvent(author, version) });
+}
+
+function _publishEvent(actor: string, version: VersionRecord): AuditInput {
+  return {
+    actor,
+    action: "version.publish",
+    config: version.config,
+    version: version.version,
+    details: { digest: version.digest, size: version.size },
+  };
+}
+
+/**
+ * Resolves a `version.publish` intent left by a crash: the version it created is the one
+ * after `details.after` (numbers are gapless) with its digest, author and creation time.
+ * When found, `latestVersion` is raised to it too (the crash may have come before that).
+ *
+ * @example
+ * ```ts
+ * await recoverIntents(ctx.nats, { "version.publish": resolvePublishIntent(ctx) });
+ * ```
+ */
+export function resolvePublishIntent(ctx: ControlContext): IntentResolver {
+  return async (intent) => {
+    const name = intent.event.config;
+    const { digest, createdAt, after } = intent.event.details;
+    if (name === undefined || typeof after !== "number") {
+      return { happened: false, reason: "the intent does not name a config and a number" };
+    }
+    const kv = await ctx.nats.kv(Buckets.versions);
+    for (let n = after + 1;; n++) {
+      const found = await retryTransient(() => readKv(kv, versionKey(name, n), VersionRecord), {
+        what: `Reading version ${name}@v${n}`,
+      });
+      if (!found) return { happened: false, reason: `no version after v${after} is this one` };
+      const v = found.value;
+      if (v.digest === digest && v.createdAt === createdAt && v.author === intent.event.actor) {
+        await raiseLatestVersion(ctx, name, n);
+        return { happened: true, event: _publishEvent(intent.event.actor, v) };
+      }
+    }
+  };
 }
 
 type VersionFields = Omit<VersionRecord, "config" | "version" | "keyId" | "signature">;

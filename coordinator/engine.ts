@@ -11,12 +11,12 @@
  * @module
  */
 import {
-  AckRecord,
+  type AckRecord,
   agentIsStale,
   AgentRecord,
   Buckets,
+  type RecordSigner,
   RolloutRecord,
-  type Signer,
   Streams,
   Subjects,
 } from "@atlas/core";
@@ -26,11 +26,15 @@ import {
   checkBlobCopy,
   type ComponentLogger,
   componentLogger,
+  type CoordinatorMetrics,
+  EnrolmentBook,
+  type FleetView,
   isCasConflict,
   type LineSink,
   listKeys,
   type Logger,
   rebuildBlobCopy,
+  storedAck,
 } from "@atlas/store";
 import { type Clock, Lease, systemClock } from "./lease.ts";
 import { SubjectFollow } from "./follow.ts";
@@ -67,6 +71,8 @@ export interface CoordinatorOptions {
    * @default the process log (see `configureLogging` in `@atlas/store`)
    */
   log?: LineSink;
+  /** Where to count what it sees (`coordinatorMetrics()`); nothing is counted without. */
+  metrics?: CoordinatorMetrics | undefined;
 }
 
 /** One replica of a region's coordinator. */
@@ -75,12 +81,21 @@ export class RegionCoordinator implements AsyncDisposable {
   readonly replica: string;
   readonly lease: Lease;
   readonly #nats: AtlasNats;
-  readonly #signer: Signer;
+  readonly #signer: RecordSigner;
   readonly #clock: WallClock;
   readonly #logging: ComponentLogger;
   readonly #log: Logger;
-  /** Newest ack per `<config>/<agent>` of this region, while leading. */
+  /**
+   * Newest ack per `<config>/<agent>` of this region, while leading: only acks that count
+   * (signed by the agent's enrolled key, core/ack_signature.ts); a forged one never enters.
+   */
   readonly #acks = new Map<string, AckRecord>();
+  /** The region's enrolments, which decide which acks count. */
+  readonly #enrolments: EnrolmentBook;
+  /** Agents found not enrolled (warned about once). */
+  readonly #unenrolledSeen = new Set<string>();
+  /** Acks that did not count, by reason (logged, never judged). */
+  readonly unverifiedAcks = new Map<string, number>();
   readonly #acksFollow: SubjectFollow;
   /** Follows being set up and their loops: close() waits for them. */
   readonly #background = new Set<Promise<unknown>>();
@@ -96,8 +111,13 @@ export class RegionCoordinator implements AsyncDisposable {
   #lastScan = -Infinity;
   /** Drift heals already raised as alerts (see scanFleet). */
   readonly #healsSeen = new Map<string, string>();
+  readonly #metrics: CoordinatorMetrics | undefined;
+  /** Acks at or after this wall-clock time are new; older ones replay history. */
+  readonly #since: number;
+  /** Per config: the newest pointer seq acked, and its first and last applied ack. */
+  readonly #skew = new Map<string, { seq: number; first: number; last: number }>();
 
-  constructor(nats: AtlasNats, signer: Signer, leases: Lease, options: CoordinatorOptions) {
+  constructor(nats: AtlasNats, signer: RecordSigner, leases: Lease, options: CoordinatorOptions) {
     this.#nats = nats;
     this.#signer = signer;
     this.lease = leases;
@@ -110,20 +130,36 @@ export class RegionCoordinator implements AsyncDisposable {
       { sink: options.log },
     );
     this.#log = this.#logging.logger;
+    this.#metrics = options.metrics;
+    this.#since = this.#clock.now();
+    this.#metrics?.trackFleet(() => this.#fleetView());
+    this.#enrolments = new EnrolmentBook(nats, { region: this.region });
     this.#acksFollow = new SubjectFollow(nats, {
       stream: Streams.acks,
       filter: `atlas.ack.${this.region}.>`,
       onMessage: (m) => {
-        const ack = AckRecord.safeParse(m.json());
-        if (!ack.success) return;
-        const key = `${ack.data.config}/${ack.data.agent}`;
-        const known = this.#acks.get(key);
-        if (
-          !known || known.seq < ack.data.seq ||
-          (known.seq === ack.data.seq && known.at <= ack.data.at)
-        ) {
-          this.#acks.set(key, ack.data);
+        const stored = storedAck(m);
+        if (!stored) return;
+        const verdict = this.#enrolments.verdict(stored.ack, stored.storage);
+        if (!verdict.counts) {
+          this.#metrics?.ignoredAcks.inc({ region: this.region, reason: verdict.reason });
+          const seen = this.unverifiedAcks.get(verdict.reason) ?? 0;
+          this.unverifiedAcks.set(verdict.reason, seen + 1);
+          if (seen === 0) {
+            this.#log.warn("an ack does not count: ignored", {
+              reason: verdict.reason,
+              subject: m.subject,
+            });
+          }
+          return;
         }
+        const ack = stored.ack;
+        const key = `${ack.config}/${ack.agent}`;
+        const known = this.#acks.get(key);
+        if (!known || known.seq < ack.seq || (known.seq === ack.seq && known.at <= ack.at)) {
+          this.#acks.set(key, ack);
+        }
+        this.#observe(ack);
       },
     });
     // The region's agent records (the last of each, then every change), so a step reads
@@ -151,9 +187,53 @@ export class RegionCoordinator implements AsyncDisposable {
       region: this.region,
       clock: this.#clock,
       log: this.#log,
-      agents: () => this.#agents(),
+      agents: async () => (await this.#agents()).flatMap((a) => this.#asJudged(a)),
       acks: this.#acks,
+      metrics: this.#metrics,
     });
+  }
+
+  /** Counts a new ack: propagation as the agent measured it, arrival here, ack skew. */
+  #observe(ack: AckRecord): void {
+    const m = this.#metrics;
+    const at = Date.parse(ack.at);
+    if (!m || !(at >= this.#since)) return;
+    const now = this.#clock.now();
+    m.acks.inc({ region: this.region, config: ack.config, status: ack.status });
+    m.propagation.observe(
+      { region: this.region, config: ack.config, status: ack.status },
+      ack.latencyMs / 1000,
+    );
+    m.ackArrival.observe(
+      { region: this.region, config: ack.config },
+      Math.max(0, now - (at - ack.latencyMs)) / 1000,
+    );
+    if (ack.status !== "applied") return;
+    const skew = this.#skew.get(ack.config);
+    if (!skew || skew.seq < ack.seq) {
+      this.#skew.set(ack.config, { seq: ack.seq, first: now, last: now });
+    } else if (skew.seq === ack.seq) {
+      skew.last = now;
+    } else return;
+    const s = this.#skew.get(ack.config)!;
+    m.ackSkew.set({ region: this.region, config: ack.config }, (s.last - s.first) / 1000);
+  }
+
+  /** Live agents per config and applied version, for the metrics. */
+  #fleetView(): FleetView {
+    const now = this.#clock.now();
+    const counts = new Map<string, { config: string; version: string; count: number }>();
+    for (const a of this.#agentRecords.values()) {
+      if (agentIsStale(a, now)) continue;
+      for (const [config, st] of Object.entries(a.configs)) {
+        const version = st.applied ? `${st.applied.version}` : "none";
+        const key = `${config}@${version}`;
+        const c = counts.get(key) ?? { config, version, count: 0 };
+        c.count++;
+        counts.set(key, c);
+      }
+    }
+    return { region: this.region, agents: [...counts.values()] };
   }
 
   /**
@@ -167,7 +247,7 @@ export class RegionCoordinator implements AsyncDisposable {
    */
   static async create(
     nats: AtlasNats,
-    signer: Signer,
+    signer: RecordSigner,
     options: CoordinatorOptions,
   ): Promise<RegionCoordinator> {
     const replica = options.replica ?? `${Deno.hostname()}-${Deno.pid}`;
@@ -235,6 +315,7 @@ export class RegionCoordinator implements AsyncDisposable {
     for (const wake of [...this.#stopWaiting]) wake();
     await Promise.allSettled([...this.#background]);
     await Promise.all([this.#acksFollow.close(), this.#agentsFollow.close()]);
+    this.#enrolments.close();
     await this.lease.release().catch(() => {});
     this.#logging[Symbol.dispose]();
   }
@@ -248,15 +329,18 @@ export class RegionCoordinator implements AsyncDisposable {
     if (this.#closed) return;
     this.#stages.beginStep();
     const wasLeader = this.lease.isLeader;
-    if (!(await this.lease.tick())) {
+    const leads = await this.lease.tick();
+    this.#metrics?.leader.set({ region: this.region }, leads ? 1 : 0);
+    if (!leads) {
       if (wasLeader) this.#log.warn("lost the lease; standing by");
       return;
     }
     if (!wasLeader) this.#log.info("leading", { term: this.lease.term });
     // In the background: while the primary is out of reach, setting up a follow waits out
     // a request timeout, and a step must not (it would hold the lease back after a heal).
+    // The enrolments first: an ack judged before they are known would not count.
     this.#track(
-      this.#acksFollow.start().catch((e) =>
+      this.#enrolments.ready().then(() => this.#acksFollow.start()).catch((e) =>
         this.#log.warn("cannot follow acks yet; heartbeats only", { error: e })
       ),
     );
@@ -278,6 +362,8 @@ export class RegionCoordinator implements AsyncDisposable {
       await this.#checkBlobCopy()
         .catch((e) => this.#log.warn("blob copy check failed", { error: e }));
     }
+    // Which agents and acks count: known before any stage is judged.
+    await this.#enrolments.ready();
     const kv = await this.#nats.kv(Buckets.rollouts);
     // Rollout ids are one token; `*` leaves out the `active.<config>` keys.
     for (const key of await listKeys(this.#nats, Buckets.rollouts, "*")) {
@@ -334,6 +420,31 @@ export class RegionCoordinator implements AsyncDisposable {
     if (follow.silentMs() <= FOLLOW_SILENCE_MS) return;
     this.#log.warn("the agent records follow went silent; reading them and following again");
     follow.stop();
+  }
+
+  /**
+   * An agent record as the stage driver may judge it: a revoked agent is out of the fleet
+   * (left out); an agent that is not enrolled stays a member, but what its heartbeat says
+   * it applied or acked does not count (only signed acks could), so it stays pending.
+   */
+  #asJudged(agent: AgentRecord): AgentRecord[] {
+    const enrolment = this.#enrolments.get(this.region, agent.id);
+    if (enrolment?.revokedAt !== undefined) return [];
+    if (enrolment) return [agent];
+    if (!this.#unenrolledSeen.has(agent.id)) {
+      this.#unenrolledSeen.add(agent.id);
+      this.#log.warn("an agent is not enrolled: its heartbeat and acks do not count", {
+        agent: agent.id,
+      });
+    }
+    const configs = Object.fromEntries(
+      Object.entries(agent.configs).map(([name, st]) => [name, {
+        ...st,
+        applied: null,
+        lastAck: null,
+      }]),
+    );
+    return [{ ...agent, configs }];
   }
 
   /** Every agent record of the region, live or not (judge.ts and agentIsStale tell). */

@@ -10,24 +10,43 @@ import {
   componentLogger,
   configureLogging,
   connectAtlas,
-  loadSigner,
+  coordinatorMetrics,
+  KeyRing,
+  KeyRingSigner,
   loggingOptions,
+  METRICS_FLAGS,
+  metricsListen,
+  NATS_FLAGS,
+  NATS_FLAGS_HELP,
   natsServers,
   requireTrustedSigner,
   runMain,
+  serveMetrics,
+  tlsFromFlags,
   untilStopSignal,
   UntrustedSignerError,
+  UnusableSigningKeyError,
 } from "@atlas/store";
+import { dirname } from "node:path";
 import { RegionCoordinator } from "./engine.ts";
 
 const USAGE = `Usage: deno task coordinator --region <region> --signing-key <file>
-                             [--nats <url,...>] [--creds <file>] [--replica <name>] [--tick-ms 500]
-                             [--lease-ttl-ms 5000] [--log-format text|json] [--log-level info]
+                             [--key-dir <dir>] [--nats <url,...>] [--creds <file>]
+                             [--replica <name>] [--tick-ms 500] [--lease-ttl-ms 5000]
+                             [--metrics-port <port>] [--metrics-host 127.0.0.1]
+                             [--log-format text|json] [--log-level info]
 
-The signing key is the control plane's (pointers are signed like every pointer): it must
-be among the trusted keys the control plane publishes at start, else exit code 2.
+The signing key is the control plane's (pointers are signed like every pointer). It signs
+with the key the key set in atlas_keys names when it holds it (--key-dir, default keys/
+beside --signing-key, read again when the set changes), else with another key it holds
+that is still active; it refuses to sign with a retired or revoked key. With no key the
+set lets it sign with, or one agents do not trust, it exits with code 2.
 --creds is the region's coordinator credentials (\`deno task atlas auth creds --role coordinator
---region <region>\`), default $ATLAS_NATS_CREDS. NATS defaults to $ATLAS_NATS_URL; logs to $ATLAS_LOG_FORMAT (text) and $ATLAS_LOG_LEVEL (info).`;
+--region <region>\`), default $ATLAS_NATS_CREDS. NATS defaults to $ATLAS_NATS_URL; logs to
+$ATLAS_LOG_FORMAT (text) and $ATLAS_LOG_LEVEL (info).
+
+NATS connection:
+${NATS_FLAGS_HELP}`;
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
@@ -36,10 +55,13 @@ async function main(): Promise<number> {
       region: { type: "string" },
       nats: { type: "string" },
       creds: { type: "string" },
+      ...NATS_FLAGS,
       "signing-key": { type: "string", default: Deno.env.get("ATLAS_SIGNING_KEY") },
+      "key-dir": { type: "string", default: Deno.env.get("ATLAS_KEY_DIR") },
       replica: { type: "string" },
       "tick-ms": { type: "string", default: "500" },
       "lease-ttl-ms": { type: "string", default: "5000" },
+      ...METRICS_FLAGS,
       "log-format": { type: "string" },
       "log-level": { type: "string" },
       help: { type: "boolean", short: "h" },
@@ -59,9 +81,21 @@ async function main(): Promise<number> {
     console.error("error: --tick-ms must be positive and --lease-ttl-ms more than three ticks");
     return 2;
   }
+  let metricsAt;
+  try {
+    metricsAt = metricsListen(values);
+  } catch (e) {
+    console.error(`error: ${(e as Error).message}`);
+    return 2;
+  }
   configureLogging(loggingOptions({ format: values["log-format"], level: values["log-level"] }));
-  const signer = await loadSigner(values["signing-key"]);
+  const ring = await KeyRing.load({
+    files: [values["signing-key"]],
+    dir: values["key-dir"] ?? `${dirname(values["signing-key"])}/keys`,
+  });
+  const tls = tlsFromFlags(values, Deno.env);
   const nats = await connectAtlas(natsServers(values.nats), {
+    ...(tls ? { tls } : {}),
     name: `atlas-coordinator ${values.region}`,
     ...(values.creds ? { credentials: values.creds } : {}),
     waitOnFirstConnect: true,
@@ -69,24 +103,47 @@ async function main(): Promise<number> {
   });
   // Agents refuse pointers signed with a key they do not trust: leading with one would roll
   // every rollout back. Say so now, before leading.
+  const who = `coordinator ${values.region}`;
+  const log = componentLogger("coordinator", { region: values.region }).logger;
+  const signer = await KeyRingSigner.start(nats, ring, {
+    who,
+    region: values.region,
+    onChange: (e) =>
+      e.error
+        ? log.error("cannot sign pointers", { error: e.error.message })
+        : log.info("signing with key", { keyId: e.keyId }),
+  });
   try {
-    await requireTrustedSigner(nats, signer, { who: `coordinator ${values.region}` });
+    await requireTrustedSigner(nats, signer.check(), { who });
   } catch (e) {
+    await signer[Symbol.asyncDispose]();
     await nats.close();
-    if (!(e instanceof UntrustedSignerError)) throw e;
+    if (!(e instanceof UntrustedSignerError || e instanceof UnusableSigningKeyError)) throw e;
     console.error(`error: ${e.message}`);
     return 2;
   }
+  const metrics = metricsAt && coordinatorMetrics();
   const coordinator = await RegionCoordinator.create(nats, signer, {
     region: values.region,
+    metrics,
     ...(values.replica ? { replica: values.replica } : {}),
     leaseTtlMs: ttlMs,
   });
   componentLogger("coordinator", { region: values.region, replica: coordinator.replica })
     .logger.info("started", { tickMs, leaseTtlMs: ttlMs });
+  const metricsServer = metrics && serveMetrics(metrics.registry, {
+    ...metricsAt!,
+    onListen: (addr) =>
+      componentLogger("coordinator", { region: values.region }).logger.info(
+        "metrics at GET /metrics",
+        { addr: `${addr.hostname}:${addr.port}` },
+      ),
+  });
   coordinator.run(tickMs);
   await untilStopSignal();
+  await metricsServer?.shutdown();
   await coordinator.close(); // releases the lease: another replica leads at once
+  await signer[Symbol.asyncDispose]();
   await nats.close();
   return 0;
 }

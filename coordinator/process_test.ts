@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import {
   activateVersion,
+  enrolAgent,
   natsTest,
   type NatsTestContext,
   storeVersion,
@@ -14,15 +15,19 @@ import {
 import {
   activeRolloutKey,
   Buckets,
+  endedKeySet,
+  firstKeySet,
   generateSigningKey,
+  KeySetRecord,
   planStages,
   RolloutRecord,
+  rotatedKeySet,
   Signer,
   Strategy,
   Streams,
   Verifier,
 } from "@atlas/core";
-import { publishTrustedKeys } from "@atlas/store";
+import { publishTrustedKeys, storeKeySet } from "@atlas/store";
 import { Agent, AgentConfigFile } from "@atlas/agent";
 
 const MAIN = new URL("./main.ts", import.meta.url).pathname;
@@ -46,7 +51,9 @@ natsTest("a SIGKILLed leader's replica takes over and finishes the rollout", asy
     heartbeatSeconds: 1,
     configs: { web: { path: `${dir}/a1/web.json` } },
   });
+  const { identity } = await enrolAgent(ctx.nats, "us-east", "a1");
   await using agent = await Agent.start(config, {
+    identity,
     verifier: new Verifier([signer.trustedKey]),
     log: () => {},
   });
@@ -192,6 +199,49 @@ natsTest("a coordinator whose key agents do not trust exits 2 before leading", a
       ),
     );
     assert.doesNotMatch(new TextDecoder().decode(out.stdout), /started/);
+    assert.equal(await (await ctx.nats.kv(Buckets.leases)).get("us-east"), null, "never led");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+natsTest("a coordinator holding only a retired key exits 2 naming the key to copy", async (ctx) => {
+  const dir = await tempDir({ prefix: "atlas-coord-retired-" });
+  try {
+    const oldKeyFile = generateSigningKey();
+    const old = new Signer(oldKeyFile);
+    const next = new Signer(generateSigningKey());
+    const meta = { at: new Date().toISOString(), by: "ops" };
+    const s1 = KeySetRecord.parse(old.sign(firstKeySet(old.trustedKey, [], meta)));
+    const s2 = KeySetRecord.parse(old.sign(rotatedKeySet(s1, next.trustedKey, meta)));
+    const s3 = KeySetRecord.parse(next.sign(endedKeySet(s2, old.keyId, "retired", meta)));
+    for (const s of [s1, s2, s3]) await storeKeySet(ctx.nats, s, []);
+    const keyFile = `${dir}/old.key`;
+    await Deno.writeTextFile(keyFile, JSON.stringify(oldKeyFile));
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        MAIN,
+        "--region",
+        "us-east",
+        "--nats",
+        ctx.urls.join(","),
+        "--signing-key",
+        keyFile,
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const stderr = new TextDecoder().decode(out.stderr);
+    assert.equal(out.code, 2, stderr);
+    assert.match(
+      stderr,
+      new RegExp(
+        `coordinator us-east refuses to sign: it holds ${old.keyId} \\(retired\\), and key ` +
+          `set 3 signs with ${next.keyId}\\. Copy that key's file \\(${next.keyId}\\.key`,
+      ),
+    );
     assert.equal(await (await ctx.nats.kv(Buckets.leases)).get("us-east"), null, "never led");
   } finally {
     await Deno.remove(dir, { recursive: true });

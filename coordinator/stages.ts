@@ -28,17 +28,19 @@ import {
   type PointerRecord,
   quarantineKey,
   QuarantineRecord,
+  type RecordSigner,
   type RegionUpdate,
   type RolloutEvent,
   type RolloutRecord,
   shareCutoff,
-  type Signer,
   versionKey,
   VersionRecord,
 } from "@atlas/core";
 import {
   appendAudit,
   type AtlasNats,
+  audited,
+  type CoordinatorMetrics,
   isCasConflict,
   listKeys,
   type Logger,
@@ -63,10 +65,12 @@ interface Quarantine {
 /** What the stage driver needs from the coordinator that leads the region. */
 export interface StageDriverDeps {
   nats: AtlasNats;
-  signer: Signer;
+  signer: RecordSigner;
   region: string;
   /** Wall-clock ms (records, bake times, ack timeouts). */
   clock: { now(): number };
+  /** Where stage durations, gate results and rollbacks are counted, if anywhere. */
+  metrics?: CoordinatorMetrics | undefined;
   log: Logger;
   /** Every agent record of the region, live or not. */
   agents: () => Promise<AgentRecord[]>;
@@ -79,7 +83,7 @@ export class StageDriver {
   readonly region: string;
   readonly #deps: StageDriverDeps;
   readonly #nats: AtlasNats;
-  readonly #signer: Signer;
+  readonly #signer: RecordSigner;
   readonly #clock: { now(): number };
   readonly #log: Logger;
   /** Rollouts this region has nothing more to do for: ended and settled, or not its own. */
@@ -264,7 +268,15 @@ export class StageDriver {
       now,
     });
     const counts = j.counts;
+    const m = this.#deps.metrics;
+    const region = this.region;
+    const ended = (result: "done" | "rolled_back", gate: string) => {
+      m?.stageDuration.observe({ region, result }, Math.max(0, now - started) / 1000);
+      m?.gateResults.inc({ region, gate, result: result === "done" ? "pass" : "breach" });
+      if (result === "rolled_back") m?.rollbacks.inc({ region, config: rollout.config });
+    };
     if (j.untrusted.length > 0) {
+      ended("rolled_back", "signature");
       // The signer is at fault, not the hosts: nobody is quarantined.
       await this.#end(
         r,
@@ -279,6 +291,7 @@ export class StageDriver {
       return;
     }
     if (j.failureRatio > stage.gates.maxFailureRatio) {
+      ended("rolled_back", "failure_ratio");
       // A preflight installs nothing: its refusals speak of the version, not the hosts.
       if (!stage.preflight) {
         for (const f of j.failing) {
@@ -327,6 +340,7 @@ export class StageDriver {
       }));
     }
     if (baked) {
+      ended("done", "failure_ratio");
       this.#log.info("stage done", { rolloutId: rollout.id, stage: rollout.stage + 1, note });
     } else if (now - started > (stage.gates.ackTimeoutSeconds + stage.bakeSeconds) * 2000) {
       await this.#alert(
@@ -367,22 +381,45 @@ export class StageDriver {
     counts?: RegionUpdate,
   ): Promise<void> {
     const rollout = r.value;
-    // Decided again on a fresh record after a lost race: a pause that landed first
-    // holds the rollout (succeed is illegal from paused); a gate breach still rolls back.
-    const stored = await this.#update(
-      r,
-      (x) =>
-        isFinal(x.state) ? null : to === "succeeded" ? { type: "succeed", reason } : {
-          type: "rollBack",
-          reason,
-          region: this.region,
-          ...(counts ? { update: counts } : {}),
+    // The end and its audit event are one (store/journal.ts): the control plane's recovery
+    // records an end whose coordinator died before the event.
+    const planned = {
+      actor: `coordinator/${this.region}`,
+      action: `rollout.${to}`,
+      config: rollout.config,
+      region: this.region,
+      version: rollout.version,
+      details: { rolloutId: rollout.id, after: rollout.transitions.length, reason },
+    };
+    const stored = await audited(this.#nats, planned, async () => {
+      // Decided again on a fresh record after a lost race: a pause that landed first
+      // holds the rollout (succeed is illegal from paused); a gate breach still rolls back.
+      const ended = await this.#update(
+        r,
+        (x) =>
+          isFinal(x.state) ? null : to === "succeeded" ? { type: "succeed", reason } : {
+            type: "rollBack",
+            reason,
+            region: this.region,
+            ...(counts ? { update: counts } : {}),
+          },
+      );
+      if (ended) await releaseActiveRollout(this.#nats, rollout.config, rollout.id).catch(() => {});
+      return ended;
+    }, {
+      record: (ended) =>
+        ended && {
+          ...planned,
+          // Its place in `transitions`: what tells this end from another at recovery.
+          details: {
+            rolloutId: rollout.id,
+            reason,
+            transition: ended.value.transitions.length - 1,
+          },
         },
-    );
+    });
     if (!stored) return;
     this.#log.info("rollout ended", { rolloutId: rollout.id, state: to, reason });
-    await releaseActiveRollout(this.#nats, rollout.config, rollout.id).catch(() => {});
-    await this.#audit(rollout, `rollout.${to}`, { reason });
     if (to === "rolled_back") {
       await this.#alert(`rollback-${rollout.id}`, "rolled_back", reason, rollout);
     }
@@ -512,7 +549,13 @@ export class StageDriver {
       rolloutId,
       at: this.#iso(),
     });
-    await kv.put(quarantineKey(this.region, agent, config), JSON.stringify(rec));
+    await audited(this.#nats, {
+      actor: `coordinator/${this.region}`,
+      action: "agent.quarantine",
+      config,
+      region: this.region,
+      details: { agent, reason, rolloutId },
+    }, () => kv.put(quarantineKey(this.region, agent, config), JSON.stringify(rec)));
     this.#log.warn("quarantined", { agent, config, reason });
   }
 

@@ -8,6 +8,7 @@
 import {
   activateVersion,
   agentRecord,
+  enrolAgent,
   type NatsTestContext,
   storeVersion,
   waitFor,
@@ -103,7 +104,10 @@ export async function startFleet(
         }]),
       ),
     });
+    // Enrolled, as `atlas agents enroll` does: only its signed acks count.
+    const { identity } = await enrolAgent(ctx.nats, spec.region, spec.id);
     const agent = await Agent.start(config, {
+      identity,
       verifier: new Verifier([signer.trustedKey]),
       log: () => {},
     });

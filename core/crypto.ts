@@ -117,8 +117,23 @@ export function generateSigningKey(): SigningKeyFile {
   };
 }
 
+/**
+ * What signs records: a {@linkcode Signer}, or one that follows the key set and signs
+ * with its current key (`KeyRingSigner` in `@atlas/store`).
+ */
+export interface RecordSigner {
+  /** The key id the next signature is made with. */
+  readonly keyId: string;
+  /** Its public half. */
+  readonly trustedKey: TrustedKey;
+  /** Verifies what this key signed. */
+  readonly verifier: Verifier;
+  /** Returns `record` with `keyId` and `signature` set. */
+  sign<T extends Record<string, unknown>>(record: T): T & { keyId: string; signature: string };
+}
+
 /** A loaded signing key: signs records with one key id. */
-export class Signer {
+export class Signer implements RecordSigner {
   readonly keyId: string;
   readonly trustedKey: TrustedKey;
   /** Verifies what this key signed (see {@linkcode Verifier.verifyEmbedded}). */
@@ -162,18 +177,30 @@ export interface VerifierOptions {
    * an agent checks each record once anyway.
    */
   remember?: number;
+  /**
+   * Key ids that are known but not trusted, with why (`"revoked in key set 4"`): a record
+   * signed by one is refused with that reason instead of "untrusted key".
+   */
+  refused?: Readonly<Record<string, string>>;
 }
 
 /** The set of public keys a verifier trusts. */
 export class Verifier {
   readonly #keys = new Map<string, KeyObject>();
   readonly #remember: number;
+  readonly #refused: Readonly<Record<string, string>>;
   /** Signed bytes and signature of records that verified, oldest first. */
   readonly #verified = new Set<string>();
 
   constructor(keys: readonly TrustedKey[], options: VerifierOptions = {}) {
     for (const k of keys) this.#keys.set(k.keyId, publicKeyObject(k.publicKey));
     this.#remember = options.remember ?? 0;
+    this.#refused = options.refused ?? {};
+  }
+
+  /** True when `keyId` is trusted, or known as not trusted (retired, revoked). */
+  knows(keyId: string): boolean {
+    return this.#keys.has(keyId) || Object.hasOwn(this.#refused, keyId);
   }
 
   /** Key ids this verifier trusts. */
@@ -191,6 +218,14 @@ export class Verifier {
   ): void {
     const key = this.#keys.get(record.keyId);
     if (!key) {
+      const why = Object.hasOwn(this.#refused, record.keyId) ? this.#refused[record.keyId] : null;
+      if (why) {
+        throw new SignatureError(
+          `${what} is signed by key ${record.keyId}, which is ${why}: refused. A pointer is ` +
+            "signed again by activating its version again; a version, by publishing its " +
+            "content again (a new version, signed with the current key)",
+        );
+      }
       throw new SignatureError(
         `${what} is signed by untrusted key ${JSON.stringify(record.keyId)}; trusted: ` +
           `${this.keyIds.join(", ") || "(none)"}. Add the key to the trusted keys file ` +

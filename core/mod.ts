@@ -12,10 +12,21 @@
  *
  * @module
  */
+export {
+  AckIdentity,
+  AckRejection,
+  ackSignedBytes,
+  type AckStorage,
+  type AckVerdict,
+  ackVerdict,
+  isAgentPublicKey,
+  verifyAck,
+} from "./ack_signature.ts";
 export { concatBytes } from "./bytes.ts";
 export {
   canonicalJson,
   generateSigningKey,
+  type RecordSigner,
   sha256Hex,
   SignatureError,
   Signer,
@@ -44,6 +55,19 @@ export {
   SYSTEM_ACCOUNT,
   type UserIssuer,
 } from "./credentials.ts";
+export { type EvidenceEntry, type JudgedAck, ranVersionAt } from "./evidence.ts";
+export {
+  acceptKeySet,
+  activeKeysOf,
+  checkKeySetShape,
+  endedKeySet,
+  firstKeySet,
+  type KeySetContext,
+  KeySetError,
+  rotatedKeySet,
+  type UnsignedKeySet,
+  verifierOfKeySet,
+} from "./key_set.ts";
 export { AtlasError, AtlasErrorCode, type AtlasErrorOptions, hasAtlasCode } from "./errors.ts";
 export {
   judgeStage,
@@ -115,11 +139,17 @@ export {
   agentIsStale,
   AgentRecord,
   AuditEvent,
+  AuditIntent,
   CandidateSelector,
   ConfigName,
   ConfigRecord,
   ContentType,
   Digest,
+  EnrolmentRecord,
+  KeySetEntry,
+  KeySetNotice,
+  KeySetRecord,
+  KeyStatus,
   managesConfig,
   MISSED_HEARTBEATS,
   PointerNotice,
@@ -129,6 +159,25 @@ export {
   Timestamp,
   VersionRecord,
 } from "./schemas.ts";
+export {
+  assertStrongSecret,
+  estimateSecretBits,
+  generateTokenId,
+  generateTokenSecret,
+  MIN_SECRET_BITS,
+  MIN_SECRET_CHARS,
+  parseTokensFile,
+  Role,
+  TOKEN_PREFIX,
+  tokenDigest,
+  TokenFileEntry,
+  tokenFileEntry,
+  TokenId,
+  TokenInfo,
+  tokenIsLive,
+  TokenName,
+  TokenRecord,
+} from "./tokens.ts";
 export { inCandidateShare, preflightOf, shareCutoff, shareHash, targetOf } from "./share.ts";
 export {
   ContentMismatchError,
@@ -137,3 +186,4 @@ export {
   verifyPointer,
   verifyTarget,
 } from "./verify.ts";
+export { summarize, type Summary } from "./percentiles.ts";

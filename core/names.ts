@@ -34,14 +34,23 @@ export const Buckets = {
    * quarantine was per config) fences the agent off every config.
    */
   quarantine: "atlas_quarantine",
-  /** The public keys agents trust, by key id (written by the control plane at start). */
+  /** The signed key set (key `set`, and each set by number as `set.<seq>`; see key_set.ts). */
   keys: "atlas_keys",
+  /**
+   * API tokens created through the API, by token id: names, roles and SHA-256 digests,
+   * never secrets (core/tokens.ts).
+   */
+  tokens: "atlas_tokens",
+  /** Agent enrolments (the public key each agent signs its acks with): `<region>.<agent>`. */
+  enrolments: "atlas_enrolments",
 } as const;
 
 /** Streams Atlas provisions. */
 export const Streams = {
   acks: "atlas_acks",
   audit: "atlas_audit",
+  /** Audit events written before their change, until it is recorded (store/journal.ts). */
+  intents: "atlas_intents",
 } as const;
 
 /**
@@ -166,6 +175,14 @@ export const Subjects = {
     assertConfigName(config);
     return `atlas.notify.${region}.${config}`;
   },
+  /**
+   * Key-set notice of a region, published after a key set is stored. `_keys` is no
+   * config name, so it never meets a pointer notice; agents get it on `notifyRegion`.
+   */
+  keysNotice(region: string): string {
+    assertSimpleName("region", region);
+    return `atlas.notify.${region}._keys`;
+  },
   /** An agent's ack for one config (captured by the acks stream). */
   ack(region: string, config: string, agent: string): string {
     assertSimpleName("region", region);
@@ -192,8 +209,13 @@ export const Subjects = {
   kvKey(bucket: string, key: string): string {
     return `$KV.${bucket}.${key}`;
   },
+  /** An audit intent (store/journal.ts), by its id. */
+  intent(id: string): string {
+    return `atlas.intent.${id}`;
+  },
   allAcks: "atlas.ack.>",
   allAudit: "atlas.audit.>",
+  allIntents: "atlas.intent.>",
 } as const;
 
 /** Splits an ack subject back into its parts; returns undefined for any other subject. */

@@ -7,6 +7,7 @@
  */
 import { z } from "zod";
 import { isConfigName, isSimpleName } from "./names.ts";
+import { TrustedKey } from "./crypto.ts";
 
 /** A config name (`payments.limits`). */
 export const ConfigName = z.string().refine(isConfigName, {
@@ -145,6 +146,11 @@ export const AckRecord = z.object({
   /** Milliseconds from the pointer's `issuedAt` to this ack. */
   latencyMs: z.number().nonnegative(),
   at: Timestamp,
+  /**
+   * The agent's ed25519 signature (nkey, base64url) over the other fields; an ack without
+   * a valid one does not count (core/ack_signature.ts).
+   */
+  signature: z.string().optional(),
 });
 export type AckRecord = z.infer<typeof AckRecord>;
 
@@ -156,6 +162,8 @@ export const AgentConfigState = z.object({
     digest: Digest,
     seq: z.number().int().positive(),
     appliedAt: Timestamp,
+    /** The version's content type (state written before it was kept has none). */
+    contentType: ContentType.optional(),
   }).nullable(),
   /** SHA-256 of the file as last found on disk (differs from `applied.digest` on drift). */
   diskDigest: Digest.nullable(),
@@ -226,6 +234,29 @@ export function managesConfig(agent: AgentRecord, config: string): boolean {
   return Object.hasOwn(agent.configs, config);
 }
 
+/**
+ * An agent's enrolment, in the enrolments bucket under `<region>.<agent>`: the public key
+ * its acks must be signed with (core/ack_signature.ts). A revoked agent's acks stored from
+ * `revokedAt` on do not count; enrolling again replaces the record.
+ */
+export const EnrolmentRecord = z.object({
+  region: SimpleName,
+  agent: SimpleName,
+  /** The agent's nkey user public key (`U...`). */
+  publicKey: z.string().regex(/^U[A-Z2-7]{55}$/, "must be an nkey user public key (U...)"),
+  enrolledAt: Timestamp,
+  revokedAt: Timestamp.optional(),
+  /**
+   * Keys the agent held before it was enrolled again, newest first (at most 8), each with
+   * when it stopped counting: acks stored before then still prove what they say.
+   */
+  previousKeys: z.array(z.object({
+    publicKey: z.string().regex(/^U[A-Z2-7]{55}$/),
+    retiredAt: Timestamp,
+  })).max(8).optional(),
+});
+export type EnrolmentRecord = z.infer<typeof EnrolmentRecord>;
+
 /** A region known to the control plane. */
 export const RegionRecord = z.object({
   name: SimpleName,
@@ -239,11 +270,69 @@ export type RegionRecord = z.infer<typeof RegionRecord>;
 export const AuditEvent = z.object({
   id: z.string(),
   at: Timestamp,
+  /** Who acted: an API token's name, or a component (`coordinator:us-east`). */
   actor: z.string(),
+  /** The id of the API token that acted (`tok_…`, `file:<name>`), when one did. */
+  actorId: z.string().optional(),
   action: z.string(),
   config: ConfigName.optional(),
   region: SimpleName.optional(),
   version: z.number().int().positive().optional(),
   details: z.record(z.string(), z.unknown()).default({}),
+  /**
+   * Written by the start-up recovery (store/journal.ts), not by the change itself: the
+   * process that made the change died before it could append the event.
+   */
+  recovered: z.literal(true).optional(),
 });
 export type AuditEvent = z.infer<typeof AuditEvent>;
+
+/**
+ * An audit event written down before its change (KV `atlas_intents`, key = `id`): the
+ * change's audit event will carry the same `id`, and an intent left behind by a crash is
+ * resolved at start-up into that event (marked `recovered`) or an `audit.abandoned` one.
+ */
+export const AuditIntent = z.object({
+  id: z.string().regex(/^[A-Za-z0-9_-]+$/),
+  at: Timestamp,
+  event: AuditEvent.omit({ id: true, at: true, recovered: true }),
+});
+export type AuditIntent = z.infer<typeof AuditIntent>;
+/** Where a key of the key set stands: signs and verifies, or neither any more. */
+export const KeyStatus = {
+  /** Trusted: what it signed verifies, and it may sign. */
+  active: "active",
+  /** Planned end: trusted no more; what it signed was re-signed with the current key first. */
+  retired: "retired",
+  /** Emergency end (compromised): trusted no more, nothing re-signed; never trusted again. */
+  revoked: "revoked",
+} as const;
+/** A value of {@linkcode KeyStatus}. */
+export type KeyStatus = typeof KeyStatus[keyof typeof KeyStatus];
+
+/** One key of a key set: its public half, where it stands, since when. */
+export const KeySetEntry = TrustedKey.extend({
+  status: z.enum([KeyStatus.active, KeyStatus.retired, KeyStatus.revoked]),
+  since: Timestamp,
+});
+export type KeySetEntry = z.infer<typeof KeySetEntry>;
+
+/**
+ * The signed, numbered set of signing keys (KV `atlas_keys`, key `set`). Each set is
+ * signed by a key active in the set before it (or, for the first an agent sees, by a key
+ * of its trusted keys file), and `seq` only grows: see `core/key_set.ts`.
+ */
+export const KeySetRecord = z.object({
+  seq: z.number().int().positive(),
+  /** The key new versions and pointers are signed with (active in `keys`). */
+  signing: z.string().min(1),
+  keys: z.array(KeySetEntry).min(1),
+  issuedAt: Timestamp,
+  issuedBy: z.string(),
+  ...Signed,
+});
+export type KeySetRecord = z.infer<typeof KeySetRecord>;
+
+/** What is published on `atlas.notify.<region>._keys` after a key set is stored. */
+export const KeySetNotice = z.object({ keySet: KeySetRecord });
+export type KeySetNotice = z.infer<typeof KeySetNotice>;

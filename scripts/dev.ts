@@ -8,6 +8,7 @@
 import { parseArgs } from "node:util";
 import { resolve } from "node:path";
 import {
+  type AtlasNats,
   connectAtlas,
   natsServers,
   provision,
@@ -18,23 +19,51 @@ import {
 import {
   type AuthSetup,
   createAuthSetup,
+  describeCreds,
   generateSigningKey,
+  generateTokenSecret,
+  parseTokensFile,
   Signer,
   SigningKeyFile,
+  tokenFileEntry,
 } from "@atlas/core";
-import { type RoleSpec, startSupercluster, TestAuth } from "@atlas/testkit";
+import { recordEnrolment } from "@atlas/store";
+import {
+  enrolAgent,
+  findPrometheus,
+  makePki,
+  type Pki,
+  pkiIn,
+  type Prometheus,
+  reservePort,
+  type RoleSpec,
+  scrapeConfig,
+  type ScrapeJob,
+  serverTls,
+  startPrometheus,
+  startSupercluster,
+  TestAuth,
+} from "@atlas/testkit";
 import { startControl } from "@atlas/control";
 import { nginxMissing, TestNginx } from "@atlas/agent/nginx_testing";
 import { ensureNatsServer } from "./setup.ts";
 
 const USAGE =
   `Usage: deno task dev [--port 8080] [--data-dir .atlas/dev] [--regions us-east,eu-west]
-                     [--agents-per-region 10] [--insecure]
+                     [--agents-per-region 10] [--insecure] [--tls] [--mtls]
+                     [--prometheus-port 9090]
 
 Starts nats-server (or uses ATLAS_NATS_URL), the control plane, a coordinator per region
 and demo agents. NATS runs with Atlas's authorization: an operator kept in
 <data-dir>/auth, each component with the credentials of its role, anonymous clients
-refused. --insecure runs NATS without any authorization (for trying things out only).`;
+refused. --insecure runs NATS without any authorization (for trying things out only).
+--tls makes a throw-away CA and certificates under <data dir>/tls and runs NATS with TLS
+on client connections, routes and gateways (every component verifies the server against
+that CA); --mtls also requires client certificates.
+
+Every part serves Prometheus metrics; <data dir>/prometheus.yml scrapes them all (with the
+rules of deploy/prometheus). --prometheus-port also runs Debian's prometheus with it there.`;
+const RULES = new URL("../deploy/prometheus/atlas.rules.yml", import.meta.url).pathname;
 
 const AGENT_MAIN = new URL("../agent/main.ts", import.meta.url).pathname;
 const COORDINATOR_MAIN = new URL("../coordinator/main.ts", import.meta.url).pathname;
@@ -103,6 +132,18 @@ function prefixLines(prefix: string, stream: ReadableStream<Uint8Array>): void {
   })().catch(() => {});
 }
 
+/** The throw-away PKI of dev mode: made on the first start with --tls, reused after. */
+async function devPki(dir: string): Promise<Pki> {
+  const pki = pkiIn(dir);
+  try {
+    await Deno.stat(pki.clientKey);
+    return pki;
+  } catch {
+    console.log(`dev: making a throw-away CA and certificates in ${dir}`);
+    return await makePki(dir);
+  }
+}
+
 async function main(): Promise<number> {
   const { values } = parseArgs({
     args: Deno.args,
@@ -112,6 +153,9 @@ async function main(): Promise<number> {
       regions: { type: "string", default: "us-east,eu-west" },
       "agents-per-region": { type: "string", default: "10" },
       insecure: { type: "boolean", default: false },
+      tls: { type: "boolean", default: false },
+      mtls: { type: "boolean", default: false },
+      "prometheus-port": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -132,15 +176,38 @@ async function main(): Promise<number> {
     );
   }
   await Deno.mkdir(`${dataDir}/agents`, { recursive: true });
+  const mutual = values.mtls!;
+  const pki = values.tls || mutual ? await devPki(`${dataDir}/tls`) : undefined;
+  // What every client of dev mode's NATS is given: agent.json's `tls`, --tls-* flags.
+  const clientTls = pki
+    ? {
+      caFile: pki.caFile,
+      ...(mutual ? { certFile: pki.clientCert, keyFile: pki.clientKey } : {}),
+    }
+    : undefined;
+  const tlsFlags = clientTls
+    ? [
+      "--tls-ca",
+      clientTls.caFile,
+      ...(clientTls.certFile ? ["--tls-cert", clientTls.certFile] : []),
+      ...(clientTls.keyFile ? ["--tls-key", clientTls.keyFile] : []),
+    ]
+    : [];
 
   // Keys and token: made on first start, reused after.
   const keyFile = `${dataDir}/signing.key`;
   const key = SigningKeyFile.parse(JSON.parse(
     await readOrCreate(keyFile, () => JSON.stringify(generateSigningKey(), null, 2)),
   ));
+  // The admin secret is the CLI's credential (mode 0600, like ~/.vault-token); the control
+  // plane gets only its digest, from tokens.json, as a production one would.
   const tokenFile = `${dataDir}/admin.token`;
-  const token =
-    (await readOrCreate(tokenFile, () => crypto.randomUUID().replaceAll("-", "") + "\n")).trim();
+  const token = (await readOrCreate(tokenFile, () => generateTokenSecret() + "\n")).trim();
+  const tokensFile = `${dataDir}/tokens.json`;
+  await Deno.writeTextFile(
+    tokensFile,
+    JSON.stringify([tokenFileEntry("admin", "admin", token)], null, 2) + "\n",
+  );
   const trustedKeysFile = `${dataDir}/trusted-keys.json`;
   await Deno.writeTextFile(
     trustedKeysFile,
@@ -188,6 +255,7 @@ async function main(): Promise<number> {
       ], {
         storeDir: (cluster) => `${dataDir}/nats/${cluster}`,
         auth: auth ?? false,
+        ...(pki ? { tls: serverTls(pki, { verifyClients: mutual }) } : {}),
       });
       const servers = sc.servers;
       cleanups.push(async () => {
@@ -199,6 +267,7 @@ async function main(): Promise<number> {
       await using nats = await connectAtlas(natsUrl, {
         name: "atlas-dev provisioning",
         ...(auth ? { credentials: await auth.creds("control") } : {}),
+        ...(clientTls ? { tls: clientTls } : {}),
       });
       await provision(nats, { cluster: "primary" });
       for (const region of regions) await provisionRegion(nats, region, { cluster: region });
@@ -209,12 +278,26 @@ async function main(): Promise<number> {
     const control = await startControl({
       nats: natsUrl,
       ...(auth ? { authDir } : {}),
+      ...(clientTls ? { natsTls: clientTls } : {}),
       port,
       signingKey: keyFile,
-      tokens: [{ name: "admin", token, role: "admin" }],
+      tokens: parseTokensFile(await Deno.readTextFile(tokensFile), tokensFile),
       regions,
     });
     cleanups.push(async () => await control[Symbol.asyncDispose]());
+    /**
+     * An agent's `.creds`: issued by this data dir's operator (auth on), or throw-away
+     * (--insecure); either way its public key is recorded as the agent's enrolment, so the
+     * acks it signs count.
+     */
+    const agentCredentials = async (region: string, id: string, dir: string) => {
+      const file = await credsFile(`agent-${id}`, { kind: "agent", region, agent: id });
+      if (!file) return await devCredentials(control.nats, region, id, dir);
+      const { publicKey } = describeCreds(await Deno.readTextFile(file));
+      await recordEnrolment(control.nats, { region, agent: id, publicKey });
+      return file;
+    };
+    const scrape: ScrapeJob[] = [{ job: "control", targets: [new URL(control.url).host] }];
 
     await ensureDemoConfig(control.url, token);
 
@@ -244,7 +327,7 @@ async function main(): Promise<number> {
         const id = `${region}-${i}`;
         const dir = `${dataDir}/agents/${id}`;
         await Deno.mkdir(dir, { recursive: true });
-        const credentials = await credsFile(`agent-${id}`, { kind: "agent", region, agent: id });
+        const credentials = await agentCredentials(region, id, dir);
         const config = {
           id,
           region,
@@ -252,6 +335,7 @@ async function main(): Promise<number> {
           ...(credentials ? { credentials } : {}),
           stateDir: `${dir}/.state`,
           trustedKeys: trustedKeysFile,
+          ...(clientTls ? { tls: clientTls } : {}),
           configs: { [DEMO_CONFIG]: { path: `${dir}/${DEMO_CONFIG}.json` } },
           heartbeatSeconds: 5,
         };
@@ -262,11 +346,7 @@ async function main(): Promise<number> {
       if (nginx && region === regions[0]) {
         const web = { id: `${region}-web`, region, dir: `${dataDir}/agents/${region}-web` };
         await Deno.mkdir(web.dir, { recursive: true });
-        const credentials = await credsFile(`agent-${web.id}`, {
-          kind: "agent",
-          region,
-          agent: web.id,
-        });
+        const credentials = await agentCredentials(region, web.id, web.dir);
         await Deno.writeTextFile(
           `${web.dir}/agent.json`,
           JSON.stringify(
@@ -277,6 +357,7 @@ async function main(): Promise<number> {
               ...(credentials ? { credentials } : {}),
               stateDir: `${web.dir}/.state`,
               trustedKeys: trustedKeysFile,
+              ...(clientTls ? { tls: clientTls } : {}),
               configs: { [WEB_CONFIG]: nginx.managed() },
               heartbeatSeconds: 5,
             },
@@ -291,11 +372,7 @@ async function main(): Promise<number> {
       // Rollouts, gates and status count only the agents that manage a config.
       const batch = { id: `${region}-batch`, region, dir: `${dataDir}/agents/${region}-batch` };
       await Deno.mkdir(batch.dir, { recursive: true });
-      const batchCreds = await credsFile(`agent-${batch.id}`, {
-        kind: "agent",
-        region,
-        agent: batch.id,
-      });
+      const batchCreds = await agentCredentials(region, batch.id, batch.dir);
       await Deno.writeTextFile(
         `${batch.dir}/agent.json`,
         JSON.stringify(
@@ -306,6 +383,7 @@ async function main(): Promise<number> {
             ...(batchCreds ? { credentials: batchCreds } : {}),
             stateDir: `${batch.dir}/.state`,
             trustedKeys: trustedKeysFile,
+            ...(clientTls ? { tls: clientTls } : {}),
             configs: {},
             heartbeatSeconds: 5,
           },
@@ -315,8 +393,19 @@ async function main(): Promise<number> {
       );
       files.push(`${batch.dir}/agent.json`);
       agents.push(batch);
+      const agentsMetrics = `127.0.0.1:${reservePort()}`;
+      const coordinatorMetrics = `127.0.0.1:${reservePort()}`;
+      scrape.push(
+        { job: `agents-${region}`, targets: [agentsMetrics] },
+        { job: `coordinator-${region}`, targets: [coordinatorMetrics] },
+      );
       cleanups.push(
-        spawn(`agents ${region}`, [AGENT_MAIN, ...files.flatMap((f) => ["--config", f])]),
+        spawn(`agents ${region}`, [
+          AGENT_MAIN,
+          ...files.flatMap((f) => ["--config", f]),
+          "--metrics-port",
+          agentsMetrics.split(":")[1]!,
+        ]),
       );
       const coordinatorCreds = await credsFile(`coordinator-${region}`, {
         kind: "coordinator",
@@ -333,31 +422,64 @@ async function main(): Promise<number> {
         keyFile,
         "--replica",
         `dev-${region}`,
+        "--metrics-port",
+        coordinatorMetrics.split(":")[1]!,
+        ...tlsFlags,
       ]));
+    }
+
+    // Prometheus: a scrape configuration of every part, and the server itself when asked.
+    const prometheusYml = `${dataDir}/prometheus.yml`;
+    await Deno.writeTextFile(prometheusYml, scrapeConfig(scrape, { ruleFiles: [RULES] }));
+    let prometheus: Prometheus | undefined;
+    if (values["prometheus-port"] !== undefined) {
+      if (!findPrometheus()) {
+        console.log("dev: no prometheus installed (apt-get install -y prometheus): not started");
+      } else {
+        prometheus = await startPrometheus({
+          jobs: scrape,
+          dir: `${dataDir}/prometheus`,
+          listen: `127.0.0.1:${Number(values["prometheus-port"])}`,
+          ruleFiles: [RULES],
+        });
+        const started = prometheus;
+        cleanups.push(async () => await started[Symbol.asyncDispose]());
+      }
     }
 
     const devJson = {
       controlUrl: control.url,
       natsUrl,
+      ...(clientTls ? { natsTls: clientTls } : {}),
       regions: Object.fromEntries(regions.map((r) => [r, regionUrl(r)])),
       ...(auth ? { authDir, readerCreds: await credsFile("reader", "reader") } : {}),
       tokenFile,
       trustedKeysFile,
       agents,
+      metrics: Object.fromEntries(scrape.map((j) => [j.job, j.targets[0]])),
+      prometheusYml,
+      ...(prometheus ? { prometheusUrl: prometheus.url } : {}),
     };
     await Deno.writeTextFile(`${dataDir}/dev.json`, JSON.stringify(devJson, null, 2) + "\n");
 
     console.log(`
 Atlas dev mode is up.
   control plane   ${control.url}   (API docs: ${control.url}/openapi.json)
-  NATS            primary ${natsUrl}; ${regions.map((r) => `${r} ${regionUrl(r)}`).join("; ")}
+  NATS            primary ${natsUrl}; ${regions.map((r) => `${r} ${regionUrl(r)}`).join("; ")}${
+      pki ? `\n  TLS             ${mutual ? "mutual, " : ""}CA ${pki.caFile}` : ""
+    }
   NATS auth       ${
       auth
         ? `on: anonymous clients are refused; credentials in ${authDir} ` +
           `(agents enroll|revoke work)`
         : "OFF (--insecure or ATLAS_NATS_URL): anyone reaching NATS can do anything"
     }
-  admin token     ${tokenFile}
+  admin token     ${tokenFile} (the CLI's; the control plane has its digest, ${tokensFile})
+  metrics         every part's GET /metrics; scrape config ${prometheusYml}${
+      prometheus
+        ? `\n  prometheus      ${prometheus.url}   (rules: deploy/prometheus/atlas.rules.yml)`
+        : ""
+    }
   trusted keys    ${trustedKeysFile}
   agents          ${perRegion} per region managing ${DEMO_CONFIG}, e.g. ${
       agents[0]!.dir
@@ -439,3 +561,16 @@ async function ensureConfig(
 }
 
 if (import.meta.main) await runMain(main, "dev");
+
+/** Enrols a demo agent and writes its `.creds` file in `dir`; returns the file's path. */
+async function devCredentials(
+  nats: AtlasNats,
+  region: string,
+  id: string,
+  dir: string,
+): Promise<string> {
+  const { creds } = await enrolAgent(nats, region, id);
+  const path = `${dir}/agent.creds`;
+  await Deno.writeTextFile(path, creds, { mode: 0o600 });
+  return path;
+}

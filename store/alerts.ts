@@ -9,7 +9,7 @@
  */
 import type { AtlasNats } from "./connect.ts";
 import { AlertKind, AlertRecord, AtlasError, AtlasErrorCode, Buckets } from "@atlas/core";
-import { listKeys } from "./keys.ts";
+import { listKeys } from "./compat/list_keys.ts";
 import { retryTransient } from "./retry.ts";
 import { casUpdate } from "./kv_cas.ts";
 

@@ -26,7 +26,6 @@ import { blobMirrorStream, blobName, concatBytes, sha256Hex } from "@atlas/core"
 import {
   blobChunkSubject,
   blobMetaSubject,
-  BLOBS_STREAM,
   objectDigestHex,
   type ObjectMeta,
   parseObjectMeta,
@@ -173,40 +172,4 @@ export async function readBlob(
     );
   }
   return bytes ? { bytes, from: "object store" } : null;
-}
-
-/** What {@linkcode checkBlobCopy} found. */
-export interface BlobCopyCheck {
-  /** False when the copy lacks messages the origin has (it never gets them by itself). */
-  complete: boolean;
-  /** What is wrong, for a log line or an alert. */
-  detail: string;
-}
-
-/**
- * Compares a region's copy of the blobs with the origin. A mirror keeps the origin's
- * sequence numbers, and purges are not mirrored, so a caught-up copy starts where the
- * origin does (or earlier) and holds at least as many messages. nats-server 2.9.10 can
- * start a mirror created while the origin is being written past its first messages
- * (seen in the gateway fault test): those blobs then never reach the region. Needs the
- * origin in reach. A copy that has not reached the origin's last message yet is still
- * copying and counts as complete.
- */
-export async function checkBlobCopy(nats: AtlasNats, region: string): Promise<BlobCopyCheck> {
-  const origin = (await nats.jsm.streams.info(BLOBS_STREAM)).state;
-  const copy = (await nats.jsm.streams.info(blobMirrorStream(region))).state;
-  // Still copying (just created, or just reconnected after a cut): nothing to judge yet.
-  if (copy.last_seq < origin.last_seq) {
-    return { complete: true, detail: `catching up: seq ${copy.last_seq} of ${origin.last_seq}` };
-  }
-  const skipped = copy.messages > 0 && copy.first_seq > origin.first_seq;
-  const fewer = copy.messages < origin.messages;
-  if (!skipped && !fewer) {
-    return { complete: true, detail: `caught up to seq ${copy.last_seq}` };
-  }
-  return {
-    complete: false,
-    detail: `the copy holds ${copy.messages} messages from seq ${copy.first_seq}, ` +
-      `the origin ${origin.messages} from seq ${origin.first_seq}`,
-  };
 }

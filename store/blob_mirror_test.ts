@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
 import type { SeqMsgRequest } from "@nats-io/jetstream";
-import { BlobCopyError, checkBlobCopy, readMirroredBlob } from "./blob_mirror.ts";
+import { BlobCopyError, readMirroredBlob } from "./blob_mirror.ts";
+import { checkBlobCopy, rebuildBlobCopy } from "./compat/mirror_start.ts";
 import type { AtlasNats } from "./connect.ts";
 import { blobMirrorStream, blobName, Buckets, sha256Hex } from "@atlas/core";
-import { listRegions, provision, provisionRegion, rebuildBlobCopy } from "./provision.ts";
+import { listRegions, provision, provisionRegion } from "./provision.ts";
 import {
   connectAs,
   natsTest,

@@ -41,6 +41,40 @@ export interface ConnectOptions {
    * which a server with Atlas auth refuses.
    */
   credentials?: string;
+  /** TLS towards the servers: the CA to trust, and a client certificate for mutual TLS. */
+  tls?: ClientTls | undefined;
+}
+
+/**
+ * The client side of TLS (PEM files). With `caFile`, the server's certificate must be
+ * signed by that CA (else the system's CAs); `certFile` and `keyFile` go together, for
+ * servers that require client certificates.
+ */
+export interface ClientTls {
+  caFile?: string | undefined;
+  certFile?: string | undefined;
+  keyFile?: string | undefined;
+}
+
+/**
+ * Checks that `tls` names a client certificate and its key together or neither, and
+ * that every file named is readable; throws a `TypeError` saying which is wrong.
+ */
+export function checkClientTls(tls: ClientTls): void {
+  if ((tls.certFile === undefined) !== (tls.keyFile === undefined)) {
+    throw new TypeError(
+      "TLS: a client certificate needs its key and the key its certificate: give both " +
+        "(--tls-cert and --tls-key, or tls.certFile and tls.keyFile) or neither",
+    );
+  }
+  for (const [what, path] of Object.entries(tls)) {
+    if (path === undefined) continue;
+    try {
+      Deno.statSync(path);
+    } catch (e) {
+      throw new TypeError(`TLS: cannot read ${what} ${path}: ${(e as Error).message}`);
+    }
+  }
 }
 
 /**
@@ -86,6 +120,8 @@ export class AtlasNats implements AsyncDisposable {
   #disconnectedAt: number | undefined;
   /** True once the server said this connection's credentials are revoked (then closed). */
   revoked = false;
+  /** Reconnects since the connection was made. */
+  reconnects = 0;
 
   readonly #inboxPrefix: string | undefined;
 
@@ -108,8 +144,10 @@ export class AtlasNats implements AsyncDisposable {
     (async () => {
       for await (const s of nc.status()) {
         if (s.type === "disconnect") this.#disconnectedAt ??= Date.now();
-        else if (s.type === "reconnect") this.#disconnectedAt = undefined;
-        else if (s.type === "error" && _revoked(s.error)) {
+        else if (s.type === "reconnect") {
+          this.#disconnectedAt = undefined;
+          this.reconnects++;
+        } else if (s.type === "error" && _revoked(s.error)) {
           // Revoked credentials never work again: stop at once rather than reconnect to
           // be refused (each refusal is a socket the server resets under us).
           this.revoked = true;
@@ -233,9 +271,14 @@ export async function connectAtlas(
   const credentials = options.credentials ?? Deno.env.get("ATLAS_NATS_CREDS");
   const creds = credentials ? await readCredentials(credentials) : undefined;
   const inboxPrefix = creds ? describeCreds(creds).inboxPrefix : undefined;
+  if (options.tls) checkClientTls(options.tls);
+  const tls = options.tls
+    ? Object.fromEntries(Object.entries(options.tls).filter(([, v]) => v !== undefined))
+    : undefined;
   const nc = await connect({
     ...(creds ? { authenticator: credsAuthenticator(new TextEncoder().encode(creds)) } : {}),
     ...(inboxPrefix ? { inboxPrefix } : {}),
+    ...(tls ? { tls } : {}),
     servers: natsServers(servers),
     name: options.name ?? "atlas",
     maxReconnectAttempts: -1,

@@ -1,9 +1,21 @@
 import assert from "node:assert/strict";
-import { generateSigningKey, Signer } from "@atlas/core";
 import {
+  endedKeySet,
+  firstKeySet,
+  generateSigningKey,
+  KeySetError,
+  KeySetRecord,
+  rotatedKeySet,
+  Signer,
+} from "@atlas/core";
+import {
+  fetchKeySet,
+  KeySetConflictError,
   publishTrustedKeys,
+  readKeySet,
   readTrustedKeys,
   requireTrustedSigner,
+  storeKeySet,
   UntrustedSignerError,
 } from "./keys_trust.ts";
 import { natsTest } from "@atlas/testkit";
@@ -57,4 +69,44 @@ natsTest("a coordinator with a key agents do not trust is told what to do", asyn
       }),
     UntrustedSignerError,
   );
+});
+
+natsTest("a reader behind by two key sets reaches the newest one step at a time", async ({
+  nats,
+}) => {
+  const a = new Signer(generateSigningKey());
+  const b = new Signer(generateSigningKey());
+  const meta = { at: new Date().toISOString(), by: "ops" };
+  const s1 = KeySetRecord.parse(a.sign(firstKeySet(a.trustedKey, [], meta)));
+  const s2 = KeySetRecord.parse(a.sign(rotatedKeySet(s1, b.trustedKey, meta)));
+  const s3 = KeySetRecord.parse(b.sign(endedKeySet(s2, a.keyId, "retired", meta)));
+  for (const s of [s1, s2, s3]) await storeKeySet(nats, s, ["us-east"]);
+  assert.equal((await readKeySet(nats))?.seq, 3);
+  assert.equal((await readKeySet(nats, 2))?.signature, s2.signature);
+  // Set 3 is signed by b, which a reader trusting only a learns of from set 2.
+  const taken = await fetchKeySet(nats, { current: s1, bootstrap: [] });
+  assert.equal(taken !== "unchanged" && taken?.seq, 3);
+  assert.equal(await fetchKeySet(nats, { current: s3, bootstrap: [] }), "unchanged");
+  assert.equal(
+    (await fetchKeySet(nats, { current: null, bootstrap: [a.trustedKey] }) as KeySetRecord).seq,
+    3,
+  );
+  // Nobody trusted: refused.
+  const stranger = new Signer(generateSigningKey());
+  await assert.rejects(
+    () => fetchKeySet(nats, { current: null, bootstrap: [stranger.trustedKey] }),
+    KeySetError,
+  );
+  // A second writer of the same seq loses.
+  const rival = KeySetRecord.parse(b.sign({ ...rotatedKeySet(s2, stranger.trustedKey, meta) }));
+  await assert.rejects(() => storeKeySet(nats, { ...rival, seq: 3 }, []), KeySetConflictError);
+  // Coordinators: the trusted keys are the set's active ones; a retired key is named so.
+  assert.deepEqual((await readTrustedKeys(nats)).map((k) => k.keyId), [b.keyId]);
+  await requireTrustedSigner(nats, b);
+  await assert.rejects(() => requireTrustedSigner(nats, a, { who: "coordinator us-east" }), {
+    name: "UntrustedSignerError",
+    message: new RegExp(
+      `${a.keyId}, which is retired in key set 3 .*current signing key ${b.keyId}`,
+    ),
+  });
 });

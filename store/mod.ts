@@ -13,6 +13,7 @@
  *
  * @module
  */
+export { type AckLog, readAckLog, type ReadAckLogOptions } from "./ack_log.ts";
 export {
   AlertNotFoundError,
   AlertResolvedError,
@@ -32,15 +33,27 @@ export {
   writeFileAtomic,
 } from "./atomic.ts";
 export { AccountResolver, ResolverError } from "./account_claims.ts";
-export { appendAudit, type AuditInput } from "./audit.ts";
 export {
-  type BlobCopyCheck,
-  BlobCopyError,
-  type BlobOrigin,
-  checkBlobCopy,
-  readBlob,
-  readMirroredBlob,
-} from "./blob_mirror.ts";
+  audited,
+  type AuditedOptions,
+  findAuditEvent,
+  type FindAuditOptions,
+  type IntentOutcome,
+  type IntentResolver,
+  recoverIntents,
+  type RecoverOptions,
+  type RecoveryReport,
+} from "./journal.ts";
+export {
+  appendAudit,
+  appendAuditOnce,
+  type AuditActor,
+  type AuditInput,
+  currentAuditActor,
+  withAuditActor,
+} from "./audit.ts";
+export { BlobCopyError, type BlobOrigin, readBlob, readMirroredBlob } from "./blob_mirror.ts";
+export { type BlobCopyCheck, checkBlobCopy, rebuildBlobCopy } from "./compat/mirror_start.ts";
 export {
   blobChunkSubject,
   blobMetaSubject,
@@ -52,6 +65,8 @@ export {
 } from "./blobs.ts";
 export {
   AtlasNats,
+  checkClientTls,
+  type ClientTls,
   connectAtlas,
   type ConnectOptions,
   natsServers,
@@ -66,13 +81,37 @@ export {
   type PointerFollowerOptions,
   PointerVia,
 } from "./follow.ts";
-export { loadSigner, loadVerifier } from "./key_files.ts";
-export { listKeys } from "./keys.ts";
 export {
+  EnrolmentBook,
+  type EnrolmentBookOptions,
+  type EnrolmentInput,
+  EnrolmentNotFoundError,
+  readEnrolment,
+  recordEnrolment,
+  revokeEnrolment,
+  type StoredAck,
+  storedAck,
+} from "./enrolments.ts";
+export {
+  KeyRing,
+  type KeyRingOptions,
+  loadSigner,
+  loadTrustedKeys,
+  loadVerifier,
+} from "./key_files.ts";
+export { KeyRingSigner, type KeyRingSignerOptions, UnusableSigningKeyError } from "./key_ring.ts";
+export { listKeys } from "./compat/list_keys.ts";
+export {
+  announceKeySet,
+  fetchKeySet,
+  KEY_SET_KEY,
+  KeySetConflictError,
   publishTrustedKeys,
+  readKeySet,
   readTrustedKeys,
   requireTrustedSigner,
   type RequireTrustedSignerOptions,
+  storeKeySet,
   UntrustedSignerError,
 } from "./keys_trust.ts";
 export {
@@ -116,13 +155,29 @@ export {
   writePointer,
   type WritePointerOptions,
 } from "./pointers.ts";
+export {
+  type AgentCounters,
+  type AgentMetrics,
+  agentMetrics,
+  type ControlMetrics,
+  controlMetrics,
+  type ControlView,
+  type CoordinatorMetrics,
+  coordinatorMetrics,
+  type FleetView,
+  METRICS_FLAGS,
+  metricsListen,
+  metricsResponse,
+  Registry,
+  serveMetrics,
+} from "./metrics.ts";
 export { runMain, untilStopSignal } from "./process.ts";
+export { NATS_FLAGS, NATS_FLAGS_HELP, type NatsFlagValues, tlsFromFlags } from "./nats_flags.ts";
 export {
   listRegions,
   provision,
   type ProvisionOptions,
   provisionRegion,
-  rebuildBlobCopy,
   type RegionOptions,
 } from "./provision.ts";
 export {
@@ -148,3 +203,4 @@ export {
   StreamPublisher,
   type StreamPublishOptions,
 } from "./stream_publish.ts";
+export { revokeToken, storeToken } from "./tokens.ts";

@@ -15,7 +15,7 @@ import {
   AtlasErrorCode,
   pointerBucket,
   PointerRecord,
-  type Signer,
+  type RecordSigner,
   Subjects,
 } from "@atlas/core";
 import { isCasConflict, retryTransient } from "./retry.ts";
@@ -97,7 +97,7 @@ export interface WritePointerOptions {
  */
 export async function writePointer(
   nats: AtlasNats,
-  signer: Signer,
+  signer: RecordSigner,
   region: string,
   config: string,
   change: (current: PointerRecord | null) => PointerChange | null,

@@ -13,8 +13,15 @@ import {
 } from "@nats-io/jetstream";
 import type { KvOptions } from "@nats-io/kv";
 import type { AtlasNats } from "./connect.ts";
-import { blobMirrorStream, Buckets, pointerBucket, RegionRecord, Streams } from "@atlas/core";
-import { listKeys } from "./keys.ts";
+import {
+  blobMirrorStream,
+  Buckets,
+  pointerBucket,
+  RegionRecord,
+  Streams,
+  Subjects,
+} from "@atlas/core";
+import { listKeys } from "./compat/list_keys.ts";
 import { isCasConflict, retryTransient } from "./retry.ts";
 import { readKv } from "./kv_cas.ts";
 
@@ -46,7 +53,7 @@ const LIMITS = ["max_msgs_per_subject", "max_age", "max_bytes", "discard"] as co
  * that `config` sets to other values (a stream made by an older Atlas: the acks stream
  * had a limit of 16 messages per subject, see provision()).
  */
-async function ensureStream(
+export async function ensureStream(
   nats: AtlasNats,
   config: Partial<StreamConfig> & { name: string },
 ): Promise<void> {
@@ -65,7 +72,8 @@ async function ensureStream(
 
 /**
  * Creates whatever is missing of the primary-region state: configs, versions, regions
- * and agents buckets, the blobs object store, and the acks and audit streams.
+ * agents, tokens and enrolments buckets, the blobs object store, and the acks, audit and
+ * intents streams.
  *
  * @example
  * ```ts
@@ -85,6 +93,8 @@ export async function provision(nats: AtlasNats, options: ProvisionOptions = {})
     await ensureKv(nats, Buckets.alerts, { history: 1, replicas, ...placement });
     await ensureKv(nats, Buckets.quarantine, { history: 1, replicas, ...placement });
     await ensureKv(nats, Buckets.keys, { history: 1, replicas, ...placement });
+    await ensureKv(nats, Buckets.tokens, { history: 4, replicas, ...placement });
+    await ensureKv(nats, Buckets.enrolments, { history: 1, replicas, ...placement });
     if (!(await nats.streamInfo(`OBJ_${Buckets.blobs}`))) {
       await nats.objm.create(Buckets.blobs, {
         replicas,
@@ -123,6 +133,16 @@ export async function provision(nats: AtlasNats, options: ProvisionOptions = {})
       allow_direct: true,
       ...placement,
     });
+    // Audit intents (store/journal.ts): each deleted by sequence once its event is written.
+    await ensureStream(nats, {
+      name: Streams.intents,
+      subjects: [Subjects.allIntents],
+      retention: RetentionPolicy.Limits,
+      storage: StorageType.File,
+      num_replicas: replicas,
+      allow_direct: true,
+      ...placement,
+    });
   }, { what: "Provisioning JetStream", deadlineMs: 30_000 });
 }
 
@@ -135,7 +155,7 @@ export interface RegionOptions {
 }
 
 /** The stream config of a region's copy of the blobs object store. */
-function blobCopyConfig(
+export function blobCopyConfig(
   region: string,
   replicas: number,
   cluster: string | undefined,
@@ -156,20 +176,6 @@ function blobCopyConfig(
     allow_direct: true,
     ...placedIn(cluster),
   };
-}
-
-/**
- * Replaces a region's copy of the blobs with a new mirror, which copies the origin from
- * its first message (what {@linkcode checkBlobCopy} calls incomplete is never repaired
- * by the mirror itself). Keeps the copy's replicas and placement.
- */
-export async function rebuildBlobCopy(nats: AtlasNats, region: string): Promise<void> {
-  const info = await nats.jsm.streams.info(blobMirrorStream(region));
-  await nats.jsm.streams.delete(blobMirrorStream(region));
-  await ensureStream(
-    nats,
-    blobCopyConfig(region, info.config.num_replicas, info.config.placement?.cluster),
-  );
 }
 
 /**

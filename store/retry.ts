@@ -115,6 +115,12 @@ export function isTransient(error: unknown): boolean {
     error instanceof jserrors.JetStreamNotEnabled;
 }
 
+/**
+ * What {@linkcode retryTransient} has done in this process, for the metrics: attempts
+ * retried after a transient error, and calls that gave up at their deadline.
+ */
+export const retryCounts: { retried: number; exhausted: number } = { retried: 0, exhausted: 0 };
+
 /** Options of {@linkcode retryTransient}. */
 export interface RetryOptions {
   /** Give up after this many milliseconds. @default 15_000 */
@@ -151,11 +157,12 @@ export async function retryTransient<T>(
       maxTimeout: options.maxDelayMs ?? 1_000,
       randomize: true,
       maxRetryTime: options.deadlineMs ?? 15_000,
-      shouldRetry: ({ error }) => isTransient(error),
+      shouldRetry: ({ error }) => isTransient(error) && (retryCounts.retried++, true),
       ...(options.signal ? { signal: options.signal } : {}),
     });
   } catch (e) {
     if (!isTransient(e)) throw e;
+    retryCounts.exhausted++;
     throw new UnavailableError(
       `${options.what ?? "JetStream write"} failed for ${attempts} attempts until its ` +
         `deadline (last error: ${(e as Error).message}); NATS JetStream is unavailable or ` +

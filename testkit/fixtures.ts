@@ -5,8 +5,10 @@
  *
  * @module
  */
-import { type AtlasNats, storeBlob, writePointer } from "@atlas/store";
+import { type AtlasNats, recordEnrolment, storeBlob, writePointer } from "@atlas/store";
+import { createAccount, createUser, encodeUser, fmtCreds } from "@nats-io/jwt";
 import {
+  AckIdentity,
   type AgentConfigState,
   type AgentRecord,
   Buckets,
@@ -111,4 +113,50 @@ export function agentRecord(
       }]),
     ),
   };
+}
+
+/** An agent's test credentials: a standard `.creds` file and the identity in it. */
+export interface TestCredentials {
+  /** The `.creds` file text (a user JWT signed by a throw-away account, and the seed). */
+  creds: string;
+  identity: AckIdentity;
+}
+
+/**
+ * Makes credentials for agent `id` the way enrolment does (nkey user, JWT, `.creds`
+ * format), with a throw-away account as issuer: for tests and insecure mode, where no
+ * NATS authorization checks the JWT but acks must still be signed.
+ *
+ * @example
+ * ```ts
+ * const { creds, identity } = await makeCredentials("a1");
+ * await Deno.writeTextFile("agent.creds", creds, { mode: 0o600 });
+ * ```
+ */
+export async function makeCredentials(id: string): Promise<TestCredentials> {
+  const user = createUser();
+  const jwt = await encodeUser(id, user, createAccount());
+  const creds = new TextDecoder().decode(fmtCreds(jwt, user));
+  return { creds, identity: new AckIdentity(new TextDecoder().decode(user.getSeed())) };
+}
+
+/**
+ * Enrols agent `region/id` with fresh credentials (as the enrolment route does) and
+ * returns them; pass `identity` to `Agent.start`, or write `creds` where agent.json's
+ * `credentials` points.
+ *
+ * @example
+ * ```ts
+ * const { identity } = await enrolAgent(nats, "us-east", "a1");
+ * await using agent = await Agent.start(config, { identity });
+ * ```
+ */
+export async function enrolAgent(
+  nats: AtlasNats,
+  region: string,
+  id: string,
+): Promise<TestCredentials> {
+  const made = await makeCredentials(id);
+  await recordEnrolment(nats, { region, agent: id, publicKey: made.identity.publicKey });
+  return made;
 }

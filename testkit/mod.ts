@@ -12,9 +12,27 @@
  *
  * @module
  */
-export { type ActivateOptions, activateVersion, agentRecord, storeVersion } from "./fixtures.ts";
+export {
+  type ActivateOptions,
+  activateVersion,
+  agentRecord,
+  enrolAgent,
+  makeCredentials,
+  storeVersion,
+  type TestCredentials,
+} from "./fixtures.ts";
 export { GatewayLinks, GatewayProxy } from "./gateway_links.ts";
 export { authOf, connectAs, credsFor, handshake, type RoleSpec, TestAuth } from "./auth.ts";
+export { makePki, type Pki, PkiError, pkiIn } from "./pki.ts";
+export {
+  findPrometheus,
+  Prometheus,
+  PrometheusError,
+  type PrometheusOptions,
+  scrapeConfig,
+  type ScrapeJob,
+  startPrometheus,
+} from "./prometheus.ts";
 export {
   findNatsServer,
   NatsCluster,
@@ -24,6 +42,8 @@ export {
   type NatsServerOptions,
   type RegionSpec,
   reservePort,
+  type ServerTls,
+  serverTls,
   startNatsCluster,
   startNatsServer,
   startSupercluster,

@@ -35,6 +35,8 @@ export interface NatsServerOptions {
     /** `host:port` other gateways are told to use (a proxy in fault tests). */
     advertise?: string;
   };
+  /** TLS on client connections, routes and gateways (routes and gateways always mutual). */
+  tls?: ServerTls;
   /** Extra configuration text appended to the generated file. */
   extraConfig?: string;
   /**
@@ -44,6 +46,34 @@ export interface NatsServerOptions {
   auth?: TestAuth | false;
   /** How long to wait for readiness. @default 20_000 */
   readyTimeoutMs?: number;
+}
+
+/** A server's TLS files (PEM), e.g. from `makePki` and {@linkcode serverTls}. */
+export interface ServerTls {
+  certFile: string;
+  keyFile: string;
+  /** The CA that signs peers' (and, with `verifyClients`, clients') certificates. */
+  caFile: string;
+  /** Require a certificate signed by the CA from every client (mutual TLS). @default false */
+  verifyClients?: boolean;
+}
+
+/** The server side of a PKI made by `makePki`. */
+export function serverTls(
+  pki: { caFile: string; serverCert: string; serverKey: string },
+  options: { verifyClients?: boolean } = {},
+): ServerTls {
+  return {
+    certFile: pki.serverCert,
+    keyFile: pki.serverKey,
+    caFile: pki.caFile,
+    verifyClients: options.verifyClients ?? false,
+  };
+}
+
+function _tlsBlock(tls: ServerTls, verify: boolean): string {
+  return `tls { cert_file: ${q(tls.certFile)}, key_file: ${q(tls.keyFile)}, ` +
+    `ca_file: ${q(tls.caFile)}, verify: ${verify}, timeout: 5 }`;
 }
 
 /** Raised when nats-server is missing or does not become ready. */
@@ -112,10 +142,13 @@ function renderConfig(
   ];
   if (o.jetstream ?? true) lines.push(`jetstream { store_dir: ${q(storeDir)} }`);
   if (auth) lines.push(auth.serverConfig(`${workDir}/jwt`));
+  if (o.tls) lines.push(_tlsBlock(o.tls, o.tls.verifyClients ?? false));
+  // Servers authenticate each other on routes and gateways: always mutual.
+  const peerTls = o.tls ? `, ${_tlsBlock(o.tls, true)}` : "";
   if (o.cluster) {
     lines.push(
       `cluster { name: ${q(o.cluster.name)}, listen: ${q(`127.0.0.1:${o.cluster.port}`)}, ` +
-        `routes: [${o.cluster.routes.map(q).join(", ")}] }`,
+        `routes: [${o.cluster.routes.map(q).join(", ")}]${peerTls} }`,
     );
   }
   if (o.gateway) {
@@ -125,7 +158,7 @@ function renderConfig(
     const advertise = o.gateway.advertise ? `advertise: ${q(o.gateway.advertise)}, ` : "";
     lines.push(
       `gateway { name: ${q(o.gateway.name)}, listen: ${q(`127.0.0.1:${o.gateway.port}`)}, ` +
-        `${advertise}gateways: [${gws.join(", ")}] }`,
+        `${advertise}gateways: [${gws.join(", ")}]${peerTls} }`,
     );
   }
   if (o.extraConfig) lines.push(o.extraConfig);
@@ -174,9 +207,9 @@ export class NatsServer implements AsyncDisposable {
     return server;
   }
 
-  /** Client URL, `nats://127.0.0.1:<port>`. */
+  /** Client URL: `nats://127.0.0.1:<port>`, or `tls://…` when the server requires TLS. */
   get url(): string {
-    return `nats://127.0.0.1:${this.#port}`;
+    return `${this.#options.tls ? "tls" : "nats"}://127.0.0.1:${this.#port}`;
   }
 
   /** Client port (stable across restarts). */
@@ -366,6 +399,8 @@ export interface NatsClusterOptions {
   storeDir?: (node: number) => string;
   /** Auth shared by every node; `false` for none. @default a new {@linkcode TestAuth} */
   auth?: TestAuth | false;
+  /** TLS on every node's client port, routes and gateways. */
+  tls?: ServerTls;
 }
 
 /** A JetStream cluster of nats-server processes on 127.0.0.1. */
@@ -425,6 +460,7 @@ export async function startNatsCluster(options: NatsClusterOptions = {}): Promis
         cluster: { name, port, routes },
         ...(options.storeDir ? { storeDir: options.storeDir(i) } : {}),
         auth: auth ?? false,
+        ...(options.tls ? { tls: options.tls } : {}),
         readyTimeoutMs: 30_000,
         ...(options.gateway
           ? {
@@ -576,6 +612,8 @@ export async function startSupercluster(
     cuttable?: boolean;
     /** Auth shared by every node; `false` for none. @default a new {@linkcode TestAuth} */
     auth?: TestAuth | false;
+    /** TLS on every node's client port, routes and gateways. */
+    tls?: ServerTls;
   } = {},
 ): Promise<Supercluster> {
   const auth = options.auth === false ? undefined : options.auth ?? await TestAuth.create();
@@ -612,6 +650,7 @@ export async function startSupercluster(
         ...(options.storeDir
           ? { storeDir: (node: number) => options.storeDir!(r.name, node) }
           : {}),
+        ...(options.tls ? { tls: options.tls } : {}),
       });
       clusters.set(r.name, cluster);
     }));

@@ -4,7 +4,14 @@
  *
  * @module
  */
-import { type NatsCluster, type NatsServer, startNatsCluster, startNatsServer } from "./server.ts";
+import {
+  type NatsCluster,
+  type NatsServer,
+  serverTls,
+  startNatsCluster,
+  startNatsServer,
+} from "./server.ts";
+import { makePki, type Pki } from "./pki.ts";
 import { type RoleSpec, TestAuth } from "./auth.ts";
 import {
   type AtlasNats,
@@ -141,6 +148,10 @@ export interface NatsTestContext {
   auth: TestAuth;
   /** A new connection to the servers as `role`, closed after the test (if still open). */
   connect(role: RoleSpec, options?: ConnectOptions): Promise<AtlasNats>;
+  /** The throw-away PKI, when the test runs with `tls`; `nats` uses its client certificate. */
+  pki?: Pki;
+  /** What a client needs to connect (empty without TLS). */
+  clientTls: { caFile?: string; certFile?: string; keyFile?: string };
   /** Register another log source (an agent process, …) to print on failure. */
   addLog(source: HasLog): void;
   t: Deno.TestContext;
@@ -152,6 +163,8 @@ export interface NatsTestOptions {
   nodes?: number;
   /** Regions to provision. @default ["us-east", "eu-west"] */
   regions?: string[];
+  /** Servers require TLS (with a throw-away CA); `mutual` also requires client certificates. */
+  tls?: { mutual?: boolean };
   /** Skip the test (with its reason printed). */
   ignore?: boolean;
 }
@@ -178,13 +191,29 @@ export function natsTest(
       _tempDirs = made;
       const nodes = options.nodes ?? 1;
       const auth = await TestAuth.create();
-      const cluster = nodes > 1 ? await startNatsCluster({ nodes, auth }) : undefined;
-      const servers = cluster ? cluster.servers : [await startNatsServer({ auth })];
+      const pki = options.tls ? await makePki(await tempDir({ prefix: "atlas-pki-" })) : undefined;
+      const tls = pki ? serverTls(pki, { verifyClients: options.tls?.mutual ?? false }) : undefined;
+      const cluster = nodes > 1
+        ? await startNatsCluster({ nodes, auth, ...(tls ? { tls } : {}) })
+        : undefined;
+      const servers = cluster
+        ? cluster.servers
+        : [await startNatsServer({ auth, ...(tls ? { tls } : {}) })];
+      const clientTls = pki
+        ? {
+          caFile: pki.caFile,
+          ...(options.tls?.mutual ? { certFile: pki.clientCert, keyFile: pki.clientKey } : {}),
+        }
+        : {};
+      const withTls = pki ? { tls: clientTls } : {};
       const logs: HasLog[] = [...servers];
       try {
         await printLogsOnFailure(() => logs, async () => {
           const urls = servers.map((s) => s.url);
-          await using nats = await auth.connect(urls, "control", { name: `test ${name}` });
+          await using nats = await auth.connect(urls, "control", {
+            name: `test ${name}`,
+            ...withTls,
+          });
           const opened: AtlasNats[] = [];
           await using _closeOpened = {
             [Symbol.asyncDispose]: () => Promise.all(opened.map((c) => c.close())).then(() => {}),
@@ -200,10 +229,12 @@ export function natsTest(
             nats,
             auth,
             connect: async (role, o) => {
-              const c = await auth.connect(urls, role, { name: `test ${name}`, ...o });
+              const c = await auth.connect(urls, role, { name: `test ${name}`, ...withTls, ...o });
               opened.push(c);
               return c;
             },
+            ...(pki ? { pki } : {}),
+            clientTls,
             addLog: (s) => logs.push(s),
             t,
           });

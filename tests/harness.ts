@@ -5,10 +5,26 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { type AtlasNats, leaseHolder, loadSigner } from "@atlas/store";
-import { generateSigningKey } from "@atlas/core";
+import {
+  type AgentMetrics,
+  type AtlasNats,
+  type ClientTls,
+  type CoordinatorMetrics,
+  leaseHolder,
+  loadSigner,
+  recordEnrolment,
+} from "@atlas/store";
+import { type AckIdentity, describeCreds, generateSigningKey, tokenFileEntry } from "@atlas/core";
 import { RegionCoordinator } from "@atlas/coordinator";
-import { authOf, connectAs, credsFor, type HasLog, tempDir, waitFor } from "@atlas/testkit";
+import {
+  authOf,
+  connectAs,
+  credsFor,
+  enrolAgent,
+  type HasLog,
+  tempDir,
+  waitFor,
+} from "@atlas/testkit";
 import { type ControlServer, startControl } from "@atlas/control";
 import { Agent, AgentConfigFile, type ManagedConfig } from "@atlas/agent";
 
@@ -52,6 +68,8 @@ export async function startTestControl(
     replicas?: number;
     /** Give it an auth directory, so it enrols and revokes agents. */
     enrolment?: boolean;
+    /** TLS towards NATS (the CA, and a client certificate for mutual TLS). */
+    natsTls?: ClientTls;
   } = {},
 ): Promise<TestControl> {
   const credentials = await credsFor(nats, "control");
@@ -75,9 +93,10 @@ export async function startTestControl(
     ...(authDir ? { authDir } : {}),
     port: 0,
     signingKey: signingKeyFile,
-    tokens: [{ name: "tester", token: TOKEN, role: "admin" }],
+    tokens: [tokenFileEntry("tester", "admin", TOKEN)],
     ...(options.regions ? { regions: options.regions } : {}),
     ...(options.replicas ? { replicas: options.replicas } : {}),
+    ...(options.natsTls ? { natsTls: options.natsTls } : {}),
   });
   const call = async (method: string, path: string, body?: unknown): Promise<Reply> => {
     const res = await fetch(`${control.url}${path}`, {
@@ -132,6 +151,10 @@ export interface TestAgentSpec {
   reconcileSeconds?: number;
   /** The agent's `.creds` text. @default issued for it by the servers' auth */
   credentials?: string;
+  /** agent.json's `tls` (the CA, and a client certificate for mutual TLS). */
+  tls?: ClientTls;
+  /** Where the agent counts what it does (`agentMetrics()`). */
+  metrics?: AgentMetrics;
 }
 
 /**
@@ -162,6 +185,7 @@ export async function startTestAgents(
       ...(creds ? { credentials } : {}),
       ...(spec.heartbeatSeconds ? { heartbeatSeconds: spec.heartbeatSeconds } : {}),
       ...(spec.reconcileSeconds ? { reconcileSeconds: spec.reconcileSeconds } : {}),
+      ...(spec.tls ? { tls: spec.tls } : {}),
       configs: Object.fromEntries(
         Object.entries(spec.configs ?? { [name]: {} }).map(([config, managed]) => [config, {
           path: `${t.dir}/${spec.id}/${config}.json`,
@@ -170,7 +194,20 @@ export async function startTestAgents(
       ),
     });
     const lines: string[] = [];
-    const agent = await Agent.start(config, { log: (l) => lines.push(l) });
+    // Enrolled, as `atlas agents enroll` does: only its signed acks count. With auth, its
+    // NATS credentials are its identity; without, a throw-away one.
+    let identity: AckIdentity | undefined;
+    if (creds) {
+      const { publicKey } = describeCreds(creds);
+      await recordEnrolment(t.control.nats, { region: spec.region, agent: spec.id, publicKey });
+    } else {
+      identity = (await enrolAgent(t.control.nats, spec.region, spec.id)).identity;
+    }
+    const agent = await Agent.start(config, {
+      ...(identity ? { identity } : {}),
+      log: (l) => lines.push(l),
+      ...(spec.metrics ? { metrics: spec.metrics } : {}),
+    });
     addLog({
       name: `agent ${spec.id}`,
       logTail: (n = 60) => Promise.resolve(lines.slice(-n).join("\n")),
@@ -191,6 +228,7 @@ export async function runCoordinators(
   t: TestControl,
   regions: string[],
   addLog?: (log: HasLog) => void,
+  options: { metrics?: CoordinatorMetrics; tls?: ClientTls } = {},
 ): Promise<() => Promise<void>> {
   const signer = await loadSigner(t.signingKeyFile);
   const conns: AtlasNats[] = [];
@@ -202,9 +240,14 @@ export async function runCoordinators(
     });
     const nats = await connectAs(urls, { kind: "coordinator", region }, {
       name: `coordinator ${region}`,
+      ...(options.tls ? { tls: options.tls } : {}),
     });
     conns.push(nats);
-    return RegionCoordinator.create(nats, signer, { region, log: (l) => lines.push(l) });
+    return RegionCoordinator.create(nats, signer, {
+      region,
+      log: (l) => lines.push(l),
+      ...(options.metrics ? { metrics: options.metrics } : {}),
+    });
   }));
   for (const c of coordinators) c.run(200);
   // Rollouts are refused in a region without a live coordinator: be sure each one leads.

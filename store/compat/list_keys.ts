@@ -7,9 +7,12 @@
  * all the time, so Atlas lists keys from the stream's subject index instead
  * (`stream info` with `subjects_filter`): one request, no consumer, nothing to hang.
  *
+ * Can go when: the oldest supported nats-server lists keys under writes without hanging
+ * (re-run `list_keys_test.ts`'s steady-puts case against `kv.keys()` on it).
+ *
  * @module
  */
-import type { AtlasNats } from "./connect.ts";
+import type { AtlasNats } from "../connect.ts";
 import { Subjects } from "@atlas/core";
 
 /**

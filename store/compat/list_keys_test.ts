@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { natsTest, waitFor } from "@atlas/testkit";
-import { listKeys } from "./keys.ts";
+import { listKeys } from "./list_keys.ts";
 
 natsTest("key listings finish while the bucket is being written", async ({ nats }) => {
   const kv = await nats.kvm.create("probe", { history: 1 });

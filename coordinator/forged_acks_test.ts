@@ -1,0 +1,168 @@
+import assert from "node:assert/strict";
+import { agentRecord, enrolAgent, makeCredentials, natsTest, waitFor } from "@atlas/testkit";
+import {
+  type AckIdentity,
+  type AckRecord,
+  agentKey,
+  Buckets,
+  RolloutStage,
+  Subjects,
+} from "@atlas/core";
+import { type AtlasNats, listKeys, readPointer, revokeEnrolment } from "@atlas/store";
+import type { RegionCoordinator } from "./engine.ts";
+import {
+  auditActions,
+  coordinator,
+  FakeClock,
+  hungAgent,
+  rollout,
+  startFleet,
+  startRollout,
+} from "./test_helpers.ts";
+
+const REGION = "us-east";
+const HUNG = ["h0", "h1", "h2", "h3"];
+
+function ackOf(agent: string, seq: number, status: AckRecord["status"]): AckRecord {
+  return {
+    agent,
+    region: REGION,
+    config: "web",
+    version: 2,
+    digest: "0".repeat(64),
+    seq,
+    status,
+    ...(status === "failed" ? { reason: "forged" } : {}),
+    rolloutId: "r-forged",
+    latencyMs: 1,
+    at: new Date().toISOString(),
+  };
+}
+
+async function publishAck(nats: AtlasNats, subjectAgent: string, ack: AckRecord): Promise<void> {
+  await nats.js.publish(Subjects.ack(REGION, "web", subjectAgent), JSON.stringify(ack));
+}
+
+function unverified(c: RegionCoordinator): number {
+  return [...c.unverifiedAcks.values()].reduce((a, b) => a + b, 0);
+}
+
+/**
+ * One real agent and four hosts that heartbeat but never apply (their acks are published
+ * by the test, signed with their enrolled keys, standing in for real agents); a rollout of
+ * v2 to all of them, its pointer moved. Returns the stage's pointer seq.
+ */
+async function setUp(ctx: Parameters<Parameters<typeof natsTest>[1]>[0], clock: FakeClock) {
+  const fleet = await startFleet(ctx, [{ id: "real", region: REGION, configs: { web: {} } }]);
+  const ids: Record<string, AckIdentity> = {};
+  for (const id of HUNG) {
+    await hungAgent(ctx.nats, REGION, id, ["web"], clock);
+    ids[id] = (await enrolAgent(ctx.nats, REGION, id)).identity;
+  }
+  const c = await coordinator(ctx, REGION, clock);
+  await startRollout(ctx.nats, "r-forged", [
+    RolloutStage.parse({ regions: [REGION], gates: { ackTimeoutSeconds: 600 } }),
+  ]);
+  let seq = 0;
+  await waitFor("the stage's pointer", async () => {
+    await c.step();
+    const p = await readPointer(ctx.nats, REGION, "web");
+    seq = p?.pointer.candidate?.rolloutId === "r-forged" ? p.pointer.seq : 0;
+    return seq > 0;
+  });
+  await waitFor("the real agent applied", async () => {
+    await c.step();
+    return (await rollout(ctx.nats, "r-forged")).regions[REGION]!.applied === 1;
+  });
+  return { fleet, ids, c, seq };
+}
+
+natsTest("100 forged failed acks leave a good rollout succeeding", async (ctx) => {
+  const clock = new FakeClock();
+  const { fleet, ids, c, seq } = await setUp(ctx, clock);
+  await using _f = fleet;
+  await using _c = c;
+  const stranger = (await makeCredentials("stranger")).identity;
+  for (let i = 0; i < 100; i++) {
+    const victim = HUNG[i % HUNG.length]!;
+    const other = HUNG[(i + 1) % HUNG.length]!;
+    const failed = ackOf(victim, seq, "failed");
+    const forged = [
+      // well formed, but the signature is of other bytes
+      { ...ids[victim]!.sign({ ...failed, status: "applied" }), status: "failed" as const },
+      // signed by another (enrolled) agent's key
+      ids[other]!.sign(failed),
+      // signed by a key never enrolled
+      stranger.sign(failed),
+      // no signature at all
+      failed,
+    ][i % 5];
+    if (forged) await publishAck(ctx.nats, victim, forged);
+    // a genuine signed ack of another agent, replayed under the victim's subject
+    else await publishAck(ctx.nats, victim, ids[other]!.sign(ackOf(other, seq, "failed")));
+  }
+  await waitFor("the coordinator saw all 100", async () => {
+    await c.step();
+    return unverified(c) === 100;
+  });
+  await c.step();
+  const mid = await rollout(ctx.nats, "r-forged");
+  assert.equal(mid.state, "running");
+  assert.equal(mid.regions[REGION]!.failed, 0, "no forged failure counts");
+  assert.equal(mid.regions[REGION]!.pending, HUNG.length);
+  assert.deepEqual(
+    Object.fromEntries(c.unverifiedAcks),
+    { "bad-signature": 60, unsigned: 20, "subject-mismatch": 20 },
+  );
+  // The real thing: each host's own signed ack counts.
+  for (const id of HUNG) await publishAck(ctx.nats, id, ids[id]!.sign(ackOf(id, seq, "applied")));
+  await waitFor("the rollout succeeded", async () => {
+    clock.t += 1_000;
+    await c.step();
+    return (await rollout(ctx.nats, "r-forged")).state === "succeeded";
+  });
+  assert.equal((await rollout(ctx.nats, "r-forged")).regions[REGION]!.applied, 1 + HUNG.length);
+  assert.ok(!(await auditActions(ctx.nats)).some((a) => a.startsWith("rollout.rolled")));
+  assert.deepEqual(await listKeys(ctx.nats, Buckets.quarantine), []);
+});
+
+natsTest("a revoked agent's acks do not count and it leaves the stage; others' do", async (ctx) => {
+  const clock = new FakeClock();
+  const { fleet, ids, c, seq } = await setUp(ctx, clock);
+  await using _f = fleet;
+  await using _c = c;
+  await revokeEnrolment(ctx.nats, { region: REGION, agent: "h1" });
+  // A genuine signature by h1's key, but stored after its revocation.
+  await publishAck(ctx.nats, "h1", ids.h1!.sign(ackOf("h1", seq, "applied")));
+  await publishAck(ctx.nats, "h0", ids.h0!.sign(ackOf("h0", seq, "applied")));
+  await waitFor("h0 counted, h1 refused", async () => {
+    await c.step();
+    return c.unverifiedAcks.get("revoked") === 1 &&
+      (await rollout(ctx.nats, "r-forged")).regions[REGION]!.applied === 2;
+  });
+  const progress = (await rollout(ctx.nats, "r-forged")).regions[REGION]!;
+  assert.equal(progress.targeted, 4, "the real agent, h0, h2 and h3: not the revoked h1");
+  assert.equal(progress.pending, 2, "h2 and h3 still pending");
+  assert.equal((await rollout(ctx.nats, "r-forged")).state, "running");
+});
+
+natsTest("an unenrolled agent's heartbeat claiming the version does not count", async (ctx) => {
+  const clock = new FakeClock();
+  const { fleet, c, seq } = await setUp(ctx, clock);
+  await using _f = fleet;
+  await using _c = c;
+  const claim = agentRecord("u1", REGION, {
+    web: {
+      applied: { version: 2, digest: "0".repeat(64), seq, appliedAt: new Date().toISOString() },
+      lastAck: { version: 2, seq, status: "applied", at: new Date().toISOString() },
+    },
+  }, { at: new Date(clock.now()).toISOString() });
+  await (await ctx.nats.kv(Buckets.agents)).put(agentKey(REGION, "u1"), JSON.stringify(claim));
+  await waitFor("u1 judged", async () => {
+    await c.step();
+    return (await rollout(ctx.nats, "r-forged")).regions[REGION]!.targeted === 6;
+  });
+  const progress = (await rollout(ctx.nats, "r-forged")).regions[REGION]!;
+  assert.equal(progress.applied, 1, "only the real, enrolled agent");
+  assert.equal(progress.pending, 5, "h0-h3 and u1, whatever u1's heartbeat says");
+});

@@ -1,0 +1,131 @@
+/**
+ * A real Prometheus (Debian's) scrapes dev mode: every part's /metrics, the rules of
+ * deploy/prometheus, and a PromQL query for the propagation histogram after a rollout.
+ */
+import assert from "node:assert/strict";
+import { findPrometheus, reservePort, waitFor } from "@atlas/testkit";
+
+const DEV = new URL("../scripts/dev.ts", import.meta.url).pathname;
+const RULES = new URL("../deploy/prometheus/atlas.rules.yml", import.meta.url).pathname;
+
+Deno.test("the shipped rules are valid for promtool", async () => {
+  const out = await new Deno.Command("promtool", { args: ["check", "rules", RULES] }).output();
+  assert.ok(
+    out.success,
+    new TextDecoder().decode(out.stderr) + new TextDecoder().decode(out.stdout),
+  );
+  assert.match(new TextDecoder().decode(out.stdout), /SUCCESS: 8 rules found/);
+});
+
+Deno.test({
+  name: "Prometheus scrapes dev mode and graphs propagation per region after a rollout",
+  ignore: !findPrometheus(),
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "atlas-dev-prom-" });
+    const promPort = reservePort();
+    const dev = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        DEV,
+        "--port",
+        "0",
+        "--data-dir",
+        dir,
+        "--regions",
+        "us-east",
+        "--agents-per-region",
+        "2",
+        "--prometheus-port",
+        `${promPort}`,
+      ],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    let output = "";
+    for (const stream of [dev.stdout, dev.stderr]) {
+      (async () => {
+        for await (const chunk of stream.pipeThrough(new TextDecoderStream())) output += chunk;
+      })().catch(() => {});
+    }
+    try {
+      await waitFor("dev mode up", () => output.includes("Atlas dev mode is up"), {
+        timeoutMs: 90_000,
+      });
+      const info = JSON.parse(await Deno.readTextFile(`${dir}/dev.json`));
+      const token = (await Deno.readTextFile(`${dir}/admin.token`)).trim();
+      const api = async (method: string, path: string, body?: unknown) => {
+        const res = await fetch(`${info.controlUrl}${path}`, {
+          method,
+          headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        });
+        const json = await res.json();
+        assert.ok(res.ok, `${method} ${path}: ${JSON.stringify(json)}`);
+        return json;
+      };
+      const v1 = await Deno.readTextFile(new URL("../examples/demo.app.json", import.meta.url));
+      const v2 = await Deno.readTextFile(new URL("../examples/demo.app.v2.json", import.meta.url));
+      const first = await api("POST", "/v1/configs/demo.app/versions", { content: v1 });
+      const second = await api("POST", "/v1/configs/demo.app/versions", { content: v2 });
+      await api("POST", "/v1/configs/demo.app/activate", { version: first.version });
+      // A rollout is refused until the region's coordinator leads: its metrics say when.
+      await waitFor("the coordinator leads us-east", async () => {
+        const res = await fetch(`http://${info.metrics["coordinator-us-east"]}/metrics`);
+        return (await res.text()).includes('atlas_coordinator_leader{region="us-east"} 1');
+      }, { timeoutMs: 30_000 });
+      const rollout = await api("POST", "/v1/configs/demo.app/rollouts", {
+        version: second.version,
+        strategy: { name: "canary", canaryPercent: 50, bakeSeconds: 0 },
+      });
+      await waitFor(
+        "rollout succeeded",
+        async () => (await api("GET", `/v1/rollouts/${rollout.id}`)).state === "succeeded",
+        {
+          timeoutMs: 60_000,
+        },
+      );
+
+      const prom = `http://127.0.0.1:${promPort}`;
+      const query = async (expr: string) => {
+        const res = await fetch(`${prom}/api/v1/query?query=${encodeURIComponent(expr)}`);
+        const body = await res.json();
+        assert.equal(body.status, "success", JSON.stringify(body));
+        return body.data.result as { metric: Record<string, string>; value: [number, string] }[];
+      };
+      // Every part is scraped and up.
+      const up = await waitFor("every target up", async () => {
+        const r = await query("up");
+        return r.length >= 3 && r.every((s) => s.value[1] === "1") && r;
+      });
+      assert.deepEqual(
+        up.map((s) => s.metric.job).sort(),
+        ["agents-us-east", "control", "coordinator-us-east"],
+      );
+      const p99 = await waitFor("propagation p99 per region", async () => {
+        const r = await query(
+          'histogram_quantile(0.99, sum by (le, region) (atlas_propagation_seconds_bucket{config="demo.app"}))',
+        );
+        return r.length === 1 && r;
+      });
+      assert.equal(p99[0]!.metric.region, "us-east");
+      assert.ok(Number(p99[0]!.value[1]) > 0);
+      const rules = await (await fetch(`${prom}/api/v1/rules`)).json();
+      assert.ok(
+        rules.data.groups.some((g: { name: string }) => g.name === "atlas-alerts"),
+        "the shipped rules are loaded",
+      );
+      console.log(
+        `  p99 propagation in us-east: ${(Number(p99[0]!.value[1]) * 1000).toFixed(0)} ms`,
+      );
+    } catch (e) {
+      console.error(output.slice(-4_000));
+      throw e;
+    } finally {
+      dev.kill("SIGTERM");
+      await dev.status;
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    }
+  },
+});
