@@ -175,7 +175,11 @@ class AckCounter {
     });
   }
 }
-const acks = new AckCounter(nc);
+// Acks are in the ATLAS account: counted on a connection of the control-plane role.
+const ackConn = auth
+  ? await auth.connect(server.url, "control", { name: "bench acks" })
+  : undefined;
+const acks = new AckCounter(ackConn?.nc ?? nc);
 await nc.flush();
 
 // ------------------------------------------------------------------------- workers
@@ -655,6 +659,7 @@ await Deno.writeTextFile(file, JSON.stringify(result, null, 2) + "\n");
 console.log(`\nwrote ${file.pathname}`);
 
 await nc.close();
+await ackConn?.close();
 await control[Symbol.asyncDispose]();
 await server[Symbol.asyncDispose]();
 await Deno.remove(root, { recursive: true }).catch(() => {});
