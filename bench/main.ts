@@ -190,7 +190,11 @@ class AckCounter {
     });
   }
 }
-const acks = new AckCounter(nc);
+// Acks are in the ATLAS account: counted on a connection of the control-plane role.
+const ackConn = auth
+  ? await auth.connect(server.url, "control", { name: "bench acks" })
+  : undefined;
+const acks = new AckCounter(ackConn?.nc ?? nc);
 await nc.flush();
 
 // ------------------------------------------------------------------------- workers
@@ -682,6 +686,7 @@ if (values.out) {
 }
 
 await nc.close();
+await ackConn?.close();
 await control[Symbol.asyncDispose]();
 await server[Symbol.asyncDispose]();
 await Deno.remove(root, { recursive: true }).catch(() => {});

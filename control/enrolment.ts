@@ -11,13 +11,7 @@
  */
 import { z } from "zod";
 import { type AtlasRole, AuthFiles, ControlAuthKeys, issueCreds, revokeUser } from "@atlas/core";
-import {
-  AccountResolver,
-  appendAudit,
-  type AtlasNats,
-  listKeys,
-  retryTransient,
-} from "@atlas/store";
+import { AccountResolver, appendAudit, listKeys, retryTransient } from "@atlas/store";
 import type { ControlContext } from "./context.ts";
 import { ConflictError, NotFoundError } from "./errors.ts";
 import { targetRegions } from "./regions.ts";
@@ -100,9 +94,19 @@ function _need(auth: EnrolmentAuth | undefined): EnrolmentAuth {
   return auth;
 }
 
-async function _bucket(nats: AtlasNats) {
+/** The issued-keys bucket, made on first use with the control plane's replicas. */
+async function _bucket(ctx: ControlContext) {
+  const { nats } = ctx;
   if (!(await nats.streamInfo(`KV_${CREDENTIALS_BUCKET}`))) {
-    await nats.kvm.create(CREDENTIALS_BUCKET, { history: 1, allow_direct: true });
+    await retryTransient(
+      () =>
+        nats.kvm.create(CREDENTIALS_BUCKET, {
+          history: 1,
+          allow_direct: true,
+          replicas: ctx.replicas,
+        }),
+      { what: `Creating ${CREDENTIALS_BUCKET}` },
+    );
   }
   return await nats.kv(CREDENTIALS_BUCKET);
 }
@@ -124,7 +128,7 @@ export async function enrolAgent(
     { accountPublicKey: keys.accountPublicKey, signingSeed: keys.accountSigningSeed },
     role,
   );
-  const kv = await _bucket(ctx.nats);
+  const kv = await _bucket(ctx);
   const issuedAt = new Date().toISOString();
   await retryTransient(
     () =>
@@ -158,7 +162,7 @@ export async function revokeAgent(
   actor: string,
 ): Promise<RevokeResult> {
   const { keys, systemCreds, servers } = _need(auth);
-  const kv = await _bucket(ctx.nats);
+  const kv = await _bucket(ctx);
   const prefix = `${region}.${agent}.`;
   const issued = await listKeys(ctx.nats, CREDENTIALS_BUCKET, `${prefix}*`);
   const live: string[] = [];

@@ -4,7 +4,12 @@
  *
  * @module
  */
-import { connect, credsAuthenticator, type NatsConnection } from "@nats-io/transport-node";
+import {
+  AuthorizationError,
+  connect,
+  credsAuthenticator,
+  type NatsConnection,
+} from "@nats-io/transport-node";
 import {
   jetstream,
   JetStreamApiCodes,
@@ -275,19 +280,33 @@ export async function connectAtlas(
   const tls = options.tls
     ? Object.fromEntries(Object.entries(options.tls).filter(([, v]) => v !== undefined))
     : undefined;
-  const nc = await connect({
-    ...(creds ? { authenticator: credsAuthenticator(new TextEncoder().encode(creds)) } : {}),
-    ...(inboxPrefix ? { inboxPrefix } : {}),
-    ...(tls ? { tls } : {}),
-    servers: natsServers(servers),
-    name: options.name ?? "atlas",
-    maxReconnectAttempts: -1,
-    reconnectTimeWait: options.reconnectTimeWaitMs ?? 1_000,
-    reconnectJitter: 500,
-    waitOnFirstConnect: options.waitOnFirstConnect ?? false,
-    timeout: timeoutMs,
-    noAsyncTraces: options.noAsyncTraces ?? false,
-  });
+  let nc: NatsConnection;
+  try {
+    nc = await connect({
+      ...(creds ? { authenticator: credsAuthenticator(new TextEncoder().encode(creds)) } : {}),
+      ...(inboxPrefix ? { inboxPrefix } : {}),
+      ...(tls ? { tls } : {}),
+      servers: natsServers(servers),
+      name: options.name ?? "atlas",
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: options.reconnectTimeWaitMs ?? 1_000,
+      reconnectJitter: 500,
+      waitOnFirstConnect: options.waitOnFirstConnect ?? false,
+      timeout: timeoutMs,
+      noAsyncTraces: options.noAsyncTraces ?? false,
+    });
+  } catch (e) {
+    if (!(e instanceof AuthorizationError)) throw e;
+    throw new AuthorizationError(
+      creds
+        ? `NATS refused the credentials of ${describeCreds(creds).name} (${e.message}): ` +
+          "they may be revoked or issued by another operator; issue new ones (`atlas agents " +
+          "enroll` for an agent, `atlas auth creds` otherwise)"
+        : `NATS refused an anonymous connection (${e.message}): pass credentials (--creds, ` +
+          '"credentials" in agent.json, or $ATLAS_NATS_CREDS)',
+      { cause: e },
+    );
+  }
   const jsm = await jetstreamManager(nc, { timeout: timeoutMs, checkAPI: false });
   return new AtlasNats(nc, jsm, timeoutMs, inboxPrefix);
 }

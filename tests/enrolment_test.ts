@@ -5,7 +5,16 @@
  */
 import assert from "node:assert/strict";
 import { AuditEvent, Streams } from "@atlas/core";
-import { handshake, natsTest, waitFor } from "@atlas/testkit";
+import {
+  connectAs,
+  handshake,
+  type HasLog,
+  natsTest,
+  printLogsOnFailure,
+  startSupercluster,
+  waitFor,
+} from "@atlas/testkit";
+import { provision, provisionRegion } from "@atlas/store";
 import { startTestAgents, startTestControl } from "./harness.ts";
 
 interface Enrolled {
@@ -90,4 +99,40 @@ natsTest("enrolment refuses an unknown region and a control plane without keys",
   const refused = await without.call("POST", "/v1/agents/us-east/a1/credentials");
   assert.equal(refused.status, 409, JSON.stringify(refused.json));
   assert.match(JSON.stringify(refused.json), /--auth-dir/);
+});
+
+Deno.test({
+  name: "a revocation made on the primary drops an agent connected in its region's cluster",
+  fn: async () => {
+    await using sc = await startSupercluster([{ name: "primary" }, { name: "us-east" }]);
+    const logs: HasLog[] = [];
+    await printLogsOnFailure(() => [sc, ...logs], async () => {
+      {
+        await using primary = await connectAs(sc.cluster("primary").urls, "control");
+        await provision(primary, { cluster: "primary" });
+        await provisionRegion(primary, "us-east", { cluster: "us-east" });
+      }
+      await using t = await startTestControl(sc.cluster("primary").urls, { enrolment: true });
+      logs.push(t);
+      const east = sc.cluster("us-east").servers[0]!;
+      const enrolled = await t.expect<Enrolled>(
+        "POST",
+        "/v1/agents/us-east/e1/credentials",
+        {},
+        201,
+      );
+      const [e1] = await startTestAgents(t, [
+        { id: "e1", region: "us-east", nats: [east.url], credentials: enrolled.creds },
+      ], (l) => logs.push(l));
+      assert.ok((await connectionNames(east.monitorUrl)).includes("atlas-agent us-east/e1"));
+      await t.expect("DELETE", "/v1/agents/us-east/e1/credentials");
+      await waitFor(
+        "the agent dropped in us-east",
+        async () => !(await connectionNames(east.monitorUrl)).includes("atlas-agent us-east/e1"),
+        { timeoutMs: 10_000 },
+      );
+      assert.match(await handshake(east.url, enrolled.creds), /Authorization Violation/);
+      await e1!.agent.close();
+    });
+  },
 });
