@@ -11,7 +11,16 @@
  */
 import { z } from "zod";
 import { type AtlasRole, AuthFiles, ControlAuthKeys, issueCreds, revokeUser } from "@atlas/core";
-import { AccountResolver, appendAudit, listKeys, retryTransient } from "@atlas/store";
+import {
+  AccountResolver,
+  appendAudit,
+  type ClientTls,
+  EnrolmentNotFoundError,
+  listKeys,
+  recordEnrolment,
+  retryTransient,
+  revokeEnrolment,
+} from "@atlas/store";
 import type { ControlContext } from "./context.ts";
 import { ConflictError, NotFoundError } from "./errors.ts";
 import { targetRegions } from "./regions.ts";
@@ -26,6 +35,8 @@ export interface EnrolmentAuth {
   systemCreds: string;
   /** NATS servers to reach the resolver on. */
   servers: string | string[];
+  /** TLS towards them, when NATS requires it. */
+  tls?: ClientTls | undefined;
 }
 
 /**
@@ -35,6 +46,7 @@ export interface EnrolmentAuth {
 export async function loadEnrolmentAuth(
   dir: string,
   servers: string | string[],
+  tls?: ClientTls,
 ): Promise<EnrolmentAuth> {
   const read = async (name: string) => {
     try {
@@ -61,7 +73,12 @@ export async function loadEnrolmentAuth(
         z.prettifyError(parsed.error),
     );
   }
-  return { keys: parsed.data, systemCreds: await read(AuthFiles.systemCreds), servers };
+  return {
+    keys: parsed.data,
+    systemCreds: await read(AuthFiles.systemCreds),
+    servers,
+    ...(tls ? { tls } : {}),
+  };
 }
 
 /** An agent's new credentials. */
@@ -138,8 +155,8 @@ export async function enrolAgent(
       ),
     { what: `Recording the key of ${region}/${agent}` },
   );
-  // MERGE(h-acks): record the enrolled public key for signed acks here:
-  // await recordEnrolment(ctx.nats, { region, agent, publicKey: issued.publicKey, ... });
+  // Its public key is also its ack-signing identity: its signed acks count from now on.
+  await recordEnrolment(ctx.nats, { region, agent, publicKey: issued.publicKey });
   await appendAudit(ctx.nats, {
     actor,
     action: "agent.enrol",
@@ -161,7 +178,7 @@ export async function revokeAgent(
   agent: string,
   actor: string,
 ): Promise<RevokeResult> {
-  const { keys, systemCreds, servers } = _need(auth);
+  const { keys, systemCreds, servers, tls } = _need(auth);
   const kv = await _bucket(ctx);
   const prefix = `${region}.${agent}.`;
   const issued = await listKeys(ctx.nats, CREDENTIALS_BUCKET, `${prefix}*`);
@@ -176,7 +193,7 @@ export async function revokeAgent(
     );
   }
   {
-    await using resolver = await AccountResolver.connect(servers, systemCreds);
+    await using resolver = await AccountResolver.connect(servers, systemCreds, { tls });
     let jwt = await resolver.lookup(keys.accountPublicKey);
     for (const key of live) jwt = await revokeUser(jwt, keys.operatorSigningSeed, key);
     await resolver.update(jwt);
@@ -184,6 +201,10 @@ export async function revokeAgent(
   for (const key of live) {
     await retryTransient(() => kv.delete(`${prefix}${key}`), { what: `Marking ${key} revoked` });
   }
+  // Its acks stored from now on do not count (core/ack_signature.ts).
+  await revokeEnrolment(ctx.nats, { region, agent }).catch((e) => {
+    if (!(e instanceof EnrolmentNotFoundError)) throw e;
+  });
   await appendAudit(ctx.nats, {
     actor,
     action: "agent.revoke",

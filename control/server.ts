@@ -122,7 +122,7 @@ export async function startControl(options: ControlOptions): Promise<ControlServ
   const signer = keyRing.get(keyRing.keyIds[0]!)!;
   const replicas = options.replicas ?? 1;
   const enrolment = options.authDir
-    ? await loadEnrolmentAuth(options.authDir, options.nats)
+    ? await loadEnrolmentAuth(options.authDir, options.nats, options.natsTls)
     : undefined;
   const credentials = options.credentials ??
     (options.authDir ? `${options.authDir}/${AuthFiles.controlCreds}` : undefined);

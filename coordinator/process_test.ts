@@ -227,6 +227,8 @@ natsTest("a coordinator holding only a retired key exits 2 naming the key to cop
         "us-east",
         "--nats",
         ctx.urls.join(","),
+        "--creds",
+        await credsFile(ctx, dir),
         "--signing-key",
         keyFile,
       ],

@@ -215,6 +215,9 @@ export function permissionsOf(role: AtlasRole): RolePermissions {
             `$KV.${Buckets.rollouts}.>`,
             `$KV.${Buckets.alerts}.>`,
             "atlas.audit.>",
+            // Audited changes (store/journal.ts): the intent first, dropped once recorded.
+            "atlas.intent.>",
+            `$JS.API.STREAM.MSG.DELETE.${Streams.intents}`,
           ],
           deny: AUDIT_GUARD,
         },

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { connectAtlas } from "./connect.ts";
+import { type ClientTls, connectAtlas } from "./connect.ts";
 
 /** Raised when the resolver does not answer or refuses an account JWT. */
 export class ResolverError extends Error {
@@ -41,11 +41,12 @@ export class AccountResolver implements AsyncDisposable {
   static async connect(
     servers: string | string[],
     systemCreds: string,
-    options: { timeoutMs?: number } = {},
+    options: { timeoutMs?: number; tls?: ClientTls | undefined } = {},
   ): Promise<AccountResolver> {
     const nats = await connectAtlas(servers, {
       name: "atlas-control system",
       credentials: systemCreds,
+      ...(options.tls ? { tls: options.tls } : {}),
     });
     return new AccountResolver(nats, options.timeoutMs ?? 5_000);
   }

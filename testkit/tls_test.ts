@@ -27,7 +27,7 @@ async function refusal(url: string, options: Parameters<typeof connectAtlas>[1])
 
 Deno.test("a TLS server takes clients that trust its CA and refuses the others", async () => {
   await withPki(async (pki) => {
-    await using server = await startNatsServer({ tls: serverTls(pki) });
+    await using server = await startNatsServer({ tls: serverTls(pki), auth: false });
     assert.match(server.url, /^tls:\/\//);
     await using nats = await connectAtlas(server.url, { tls: { caFile: pki.caFile } });
     await provision(nats);
@@ -46,6 +46,9 @@ Deno.test("a TLS server takes clients that trust its CA and refuses the others",
     });
   });
 });
+
+// TLS alone here (auth: false): these tests are about certificates; tests/tls_e2e_test.ts
+// runs TLS and NATS authorization together.
 
 /**
  * Connects from a child process and returns how it ended. A refused client certificate
@@ -76,6 +79,7 @@ Deno.test("mutual TLS: a client without a certificate from the CA is refused", a
   await withPki(async (pki) => {
     await using server = await startNatsServer({
       tls: serverTls(pki, { verifyClients: true }),
+      auth: false,
     });
     const none = await connectInChild(server.url, { caFile: pki.caFile });
     assert.ok(!none.success && !none.output.includes("CONNECTED-OK"), none.output);
@@ -116,7 +120,7 @@ Deno.test("a client certificate without its key is a clear error before connecti
 
 Deno.test("TLS routes: a three-node cluster replicates JetStream over TLS", async () => {
   await withPki(async (pki) => {
-    await using cluster = await startNatsCluster({ nodes: 3, tls: serverTls(pki) });
+    await using cluster = await startNatsCluster({ nodes: 3, tls: serverTls(pki), auth: false });
     await using nats = await connectAtlas(cluster.urls, { tls: { caFile: pki.caFile } });
     await provision(nats, { replicas: 3 });
     const info = await nats.jsm.streams.info("KV_atlas_configs");
@@ -128,6 +132,7 @@ Deno.test("TLS gateways: a region's bucket is read across the supercluster", asy
   await withPki(async (pki) => {
     await using sc = await startSupercluster([{ name: "primary" }, { name: "us-east" }], {
       tls: serverTls(pki),
+      auth: false,
     });
     const tls = { caFile: pki.caFile };
     await using primary = await connectAtlas(sc.cluster("primary").urls, { tls });

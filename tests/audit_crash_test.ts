@@ -62,6 +62,8 @@ function startChild(url: string, port: number, dir: string): Child {
       `${dir}/signing.key`,
       "--tokens-file",
       `${dir}/tokens.json`,
+      "--creds",
+      `${dir}/control.creds`,
       "--regions",
       REGIONS.join(","),
     ],
@@ -251,13 +253,14 @@ export async function auditHoles(nats: AtlasNats) {
 }
 
 natsTest("a control plane killed mid-burst leaves every change with one audit event", async (
-  { urls, nats },
+  { urls, nats, auth },
 ) => {
   const seed = Number(Deno.env.get("ATLAS_TEST_SEED") ?? Date.now() % 1_000_000);
   console.log(`audit crash test seed: ${seed} (ATLAS_TEST_SEED=${seed} replays it)`);
   const random = seeded(seed);
   const dir = await Deno.makeTempDir({ prefix: "atlas-crash-" });
   await Deno.writeTextFile(`${dir}/signing.key`, JSON.stringify(generateSigningKey()));
+  await Deno.writeTextFile(`${dir}/control.creds`, await auth.creds("control"), { mode: 0o600 });
   await Deno.writeTextFile(
     `${dir}/tokens.json`,
     JSON.stringify([tokenFileEntry("crash-admin", "admin", TOKEN)]),

@@ -58,7 +58,12 @@ natsTest(
       async () => !(await connectionNames(server.monitorUrl)).includes("atlas-agent us-east/a1"),
       { timeoutMs: 10_000 },
     );
-    assert.match(await handshake(server.url, first.creds), /-ERR 'Authorization Violation'/);
+    // Refused at the protocol level too, once the server has taken the account update.
+    await waitFor(
+      "the revoked credentials refused",
+      async () => /-ERR 'Authorization Violation'/.test(await handshake(server.url, first.creds)),
+      { timeoutMs: 10_000 },
+    );
     // Nothing is left to revoke; the revocation is audited.
     const again = await t.call("DELETE", "/v1/agents/us-east/a1/credentials");
     assert.equal(again.status, 404, JSON.stringify(again.json));
@@ -95,7 +100,9 @@ natsTest("enrolment refuses an unknown region and a control plane without keys",
   const unknown = await withKeys.call("POST", "/v1/agents/nowhere/a1/credentials");
   assert.equal(unknown.status, 404, JSON.stringify(unknown.json));
   assert.match(JSON.stringify(unknown.json), /regions add nowhere/);
-  await using without = await startTestControl(ctx.urls);
+  await using without = await startTestControl(ctx.urls, {
+    signingKeyFile: withKeys.signingKeyFile,
+  });
   const refused = await without.call("POST", "/v1/agents/us-east/a1/credentials");
   assert.equal(refused.status, 409, JSON.stringify(refused.json));
   assert.match(JSON.stringify(refused.json), /--auth-dir/);

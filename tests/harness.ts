@@ -70,12 +70,19 @@ export async function startTestControl(
     enrolment?: boolean;
     /** TLS towards NATS (the CA, and a client certificate for mutual TLS). */
     natsTls?: ClientTls;
+    /**
+     * Another control plane's signing key file, for a second one over the same NATS (the
+     * key set made by the first names its key). @default a new key
+     */
+    signingKeyFile?: string;
   } = {},
 ): Promise<TestControl> {
   const credentials = await credsFor(nats, "control");
   const dir = await tempDir({ prefix: "atlas-test-" });
-  const signingKeyFile = `${dir}/signing.key`;
-  await Deno.writeTextFile(signingKeyFile, JSON.stringify(generateSigningKey()));
+  const signingKeyFile = options.signingKeyFile ?? `${dir}/signing.key`;
+  if (!options.signingKeyFile) {
+    await Deno.writeTextFile(signingKeyFile, JSON.stringify(generateSigningKey()));
+  }
   // Kept for a failing test to print (ctx.addLog(t)): a provoked 500 must not print a stack.
   const lines: string[] = [];
   let authDir: string | undefined;
