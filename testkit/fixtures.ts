@@ -13,12 +13,14 @@ import {
   type AgentRecord,
   Buckets,
   type ContentType,
+  parseCredsText,
   type PointerRecord,
   sha256Hex,
   type Signer,
   versionKey,
   VersionRecord,
 } from "@atlas/core";
+import { authOf } from "./auth.ts";
 
 /** Stores `content` as version `version` of `config`, signed by `signer`. */
 export async function storeVersion(
@@ -140,6 +142,10 @@ export async function makeCredentials(id: string): Promise<TestCredentials> {
   return { creds, identity: new AckIdentity(new TextDecoder().decode(user.getSeed())) };
 }
 
+function _credentialsOf(creds: string): TestCredentials {
+  return { creds, identity: new AckIdentity(parseCredsText(creds).seed) };
+}
+
 /**
  * Enrols agent `region/id` with fresh credentials (as the enrolment route does) and
  * returns them; pass `identity` to `Agent.start`, or write `creds` where agent.json's
@@ -156,7 +162,13 @@ export async function enrolAgent(
   region: string,
   id: string,
 ): Promise<TestCredentials> {
-  const made = await makeCredentials(id);
+  // With auth on, credentials the servers accept (issued by their operator); without, a
+  // throw-away account's.
+  const server = nats.nc.getServer();
+  const auth = authOf([`nats://${server}`, `tls://${server}`]);
+  const made = auth
+    ? _credentialsOf(await auth.creds({ kind: "agent", region, agent: id }))
+    : await makeCredentials(id);
   await recordEnrolment(nats, { region, agent: id, publicKey: made.identity.publicKey });
   return made;
 }

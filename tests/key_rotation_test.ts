@@ -213,6 +213,7 @@ natsTest("after a retirement old versions were re-signed and a rollback applies"
       nats: ctx.urls,
       port: 0,
       signingKey: t.signingKeyFile,
+      credentials: await ctx.auth.creds("control"),
       tokens: [tokenFileEntry("ops", "admin", secret)],
       log: () => {},
     });
