@@ -4708,7 +4708,8 @@ export interface paths {
                              * @default {
                              *       "maxFailureRatio": 0,
                              *       "minAckedRatio": 1,
-                             *       "ackTimeoutSeconds": 60
+                             *       "ackTimeoutSeconds": 60,
+                             *       "metrics": []
                              *     }
                              */
                             gates?: {
@@ -4718,6 +4719,14 @@ export interface paths {
                                 minAckedRatio?: number;
                                 /** @default 60 */
                                 ackTimeoutSeconds?: number;
+                                /** @default [] */
+                                metrics?: {
+                                    query: string;
+                                    max: number;
+                                    min: number;
+                                    /** @default 0 */
+                                    forSeconds?: number;
+                                }[];
                             };
                             preflight?: boolean;
                         }[];
@@ -4728,6 +4737,13 @@ export interface paths {
                             maxFailureRatio: number;
                             minAckedRatio: number;
                             ackTimeoutSeconds: number;
+                            metrics: {
+                                query: string;
+                                max: number;
+                                min: number;
+                                /** @default 0 */
+                                forSeconds?: number;
+                            }[];
                         };
                         /** @description first a preflight stage: every agent of every region of the rollout fetches and verifies the version without installing it (gates: the rollout's, or with stages the first stage's) */
                         preflight?: boolean;
@@ -4762,7 +4778,8 @@ export interface paths {
                                  * @default {
                                  *       "maxFailureRatio": 0,
                                  *       "minAckedRatio": 1,
-                                 *       "ackTimeoutSeconds": 60
+                                 *       "ackTimeoutSeconds": 60,
+                                 *       "metrics": []
                                  *     }
                                  */
                                 gates: {
@@ -4772,6 +4789,14 @@ export interface paths {
                                     minAckedRatio: number;
                                     /** @default 60 */
                                     ackTimeoutSeconds: number;
+                                    /** @default [] */
+                                    metrics: {
+                                        query: string;
+                                        max: number;
+                                        min: number;
+                                        /** @default 0 */
+                                        forSeconds: number;
+                                    }[];
                                 };
                                 preflight?: boolean;
                             }[];
@@ -5051,7 +5076,8 @@ export interface paths {
                                      * @default {
                                      *       "maxFailureRatio": 0,
                                      *       "minAckedRatio": 1,
-                                     *       "ackTimeoutSeconds": 60
+                                     *       "ackTimeoutSeconds": 60,
+                                     *       "metrics": []
                                      *     }
                                      */
                                     gates: {
@@ -5061,6 +5087,14 @@ export interface paths {
                                         minAckedRatio: number;
                                         /** @default 60 */
                                         ackTimeoutSeconds: number;
+                                        /** @default [] */
+                                        metrics: {
+                                            query: string;
+                                            max: number;
+                                            min: number;
+                                            /** @default 0 */
+                                            forSeconds: number;
+                                        }[];
                                     };
                                     preflight?: boolean;
                                 }[];
@@ -5272,7 +5306,8 @@ export interface paths {
                                  * @default {
                                  *       "maxFailureRatio": 0,
                                  *       "minAckedRatio": 1,
-                                 *       "ackTimeoutSeconds": 60
+                                 *       "ackTimeoutSeconds": 60,
+                                 *       "metrics": []
                                  *     }
                                  */
                                 gates: {
@@ -5282,6 +5317,14 @@ export interface paths {
                                     minAckedRatio: number;
                                     /** @default 60 */
                                     ackTimeoutSeconds: number;
+                                    /** @default [] */
+                                    metrics: {
+                                        query: string;
+                                        max: number;
+                                        min: number;
+                                        /** @default 0 */
+                                        forSeconds: number;
+                                    }[];
                                 };
                                 preflight?: boolean;
                             }[];
@@ -5503,7 +5546,8 @@ export interface paths {
                                  * @default {
                                  *       "maxFailureRatio": 0,
                                  *       "minAckedRatio": 1,
-                                 *       "ackTimeoutSeconds": 60
+                                 *       "ackTimeoutSeconds": 60,
+                                 *       "metrics": []
                                  *     }
                                  */
                                 gates: {
@@ -5513,6 +5557,14 @@ export interface paths {
                                     minAckedRatio: number;
                                     /** @default 60 */
                                     ackTimeoutSeconds: number;
+                                    /** @default [] */
+                                    metrics: {
+                                        query: string;
+                                        max: number;
+                                        min: number;
+                                        /** @default 0 */
+                                        forSeconds: number;
+                                    }[];
                                 };
                                 preflight?: boolean;
                             }[];
@@ -5783,7 +5835,8 @@ export interface paths {
                                  * @default {
                                  *       "maxFailureRatio": 0,
                                  *       "minAckedRatio": 1,
-                                 *       "ackTimeoutSeconds": 60
+                                 *       "ackTimeoutSeconds": 60,
+                                 *       "metrics": []
                                  *     }
                                  */
                                 gates: {
@@ -5793,6 +5846,14 @@ export interface paths {
                                     minAckedRatio: number;
                                     /** @default 60 */
                                     ackTimeoutSeconds: number;
+                                    /** @default [] */
+                                    metrics: {
+                                        query: string;
+                                        max: number;
+                                        min: number;
+                                        /** @default 0 */
+                                        forSeconds: number;
+                                    }[];
                                 };
                                 preflight?: boolean;
                             }[];
@@ -6063,7 +6124,8 @@ export interface paths {
                                  * @default {
                                  *       "maxFailureRatio": 0,
                                  *       "minAckedRatio": 1,
-                                 *       "ackTimeoutSeconds": 60
+                                 *       "ackTimeoutSeconds": 60,
+                                 *       "metrics": []
                                  *     }
                                  */
                                 gates: {
@@ -6073,6 +6135,14 @@ export interface paths {
                                     minAckedRatio: number;
                                     /** @default 60 */
                                     ackTimeoutSeconds: number;
+                                    /** @default [] */
+                                    metrics: {
+                                        query: string;
+                                        max: number;
+                                        min: number;
+                                        /** @default 0 */
+                                        forSeconds: number;
+                                    }[];
                                 };
                                 preflight?: boolean;
                             }[];
@@ -6343,7 +6413,8 @@ export interface paths {
                                  * @default {
                                  *       "maxFailureRatio": 0,
                                  *       "minAckedRatio": 1,
-                                 *       "ackTimeoutSeconds": 60
+                                 *       "ackTimeoutSeconds": 60,
+                                 *       "metrics": []
                                  *     }
                                  */
                                 gates: {
@@ -6353,6 +6424,14 @@ export interface paths {
                                     minAckedRatio: number;
                                     /** @default 60 */
                                     ackTimeoutSeconds: number;
+                                    /** @default [] */
+                                    metrics: {
+                                        query: string;
+                                        max: number;
+                                        min: number;
+                                        /** @default 0 */
+                                        forSeconds: number;
+                                    }[];
                                 };
                                 preflight?: boolean;
                             }[];

@@ -27,17 +27,21 @@ import {
 } from "@atlas/store";
 import { dirname } from "node:path";
 import { RegionCoordinator } from "./engine.ts";
+import { PrometheusSource } from "./prometheus_source.ts";
 
 const USAGE = `Usage: deno task coordinator --region <region> --signing-key <file>
                              [--key-dir <dir>] [--nats <url,...>] [--replica <name>]
                              [--tick-ms 500] [--lease-ttl-ms 5000] [--metrics-port <port>]
-                             [--metrics-host 127.0.0.1] [--log-format text|json] [--log-level info]
+                             [--metrics-host 127.0.0.1] [--prometheus-url <url>]
+                             [--log-format text|json] [--log-level info]
 
 The signing key is the control plane's (pointers are signed like every pointer). It signs
 with the key the key set in atlas_keys names when it holds it (--key-dir, default keys/
 beside --signing-key, read again when the set changes), else with another key it holds
 that is still active; it refuses to sign with a retired or revoked key. With no key the
 set lets it sign with, or one agents do not trust, it exits with code 2.
+Rollout stages with metric gates (gates.metrics) read them from the Prometheus at
+--prometheus-url (default $ATLAS_PROMETHEUS_URL); without one, such a stage waits.
 NATS defaults to $ATLAS_NATS_URL; logs to $ATLAS_LOG_FORMAT (text) and $ATLAS_LOG_LEVEL (info).
 
 NATS connection:
@@ -57,6 +61,7 @@ async function main(): Promise<number> {
       "lease-ttl-ms": { type: "string", default: "5000" },
       "metrics-port": { type: "string" },
       "metrics-host": { type: "string", default: "127.0.0.1" },
+      "prometheus-url": { type: "string", default: Deno.env.get("ATLAS_PROMETHEUS_URL") },
       "log-format": { type: "string" },
       "log-level": { type: "string" },
       help: { type: "boolean", short: "h" },
@@ -81,6 +86,14 @@ async function main(): Promise<number> {
     : Number(values["metrics-port"]);
   if (metricsPort !== undefined && !(Number.isInteger(metricsPort) && metricsPort >= 0)) {
     console.error("error: --metrics-port must be a port number (0 picks a free one)");
+    return 2;
+  }
+  let metricSource: PrometheusSource | undefined;
+  try {
+    const url = values["prometheus-url"];
+    metricSource = url ? PrometheusSource.fromUrl(url) : undefined;
+  } catch (e) {
+    console.error(`error: --prometheus-url: ${(e as Error).message}`);
     return 2;
   }
   configureLogging(loggingOptions({ format: values["log-format"], level: values["log-level"] }));
@@ -120,6 +133,7 @@ async function main(): Promise<number> {
   const coordinator = await RegionCoordinator.create(nats, signer, {
     region: values.region,
     metrics,
+    metricSource,
     ...(values.replica ? { replica: values.replica } : {}),
     leaseTtlMs: ttlMs,
   });
