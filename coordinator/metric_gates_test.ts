@@ -167,3 +167,24 @@ Deno.test("the Prometheus source reports what went wrong, never a pass", async (
     error: `http://127.0.0.1:${server.addr.port} answered HTTP 404, not Prometheus JSON`,
   });
 });
+
+Deno.test("a coordinator given a Prometheus URL it cannot use exits 2 saying so", async () => {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      new URL("./main.ts", import.meta.url).pathname,
+      "--region",
+      "us-east",
+      "--signing-key",
+      "/nonexistent/signing.key",
+      "--prometheus-url",
+      "ftp://prometheus:9090",
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const stderr = new TextDecoder().decode(out.stderr);
+  assert.equal(out.code, 2, stderr);
+  assert.match(stderr, /error: --prometheus-url: .*give an http\(s\) base URL/);
+});
