@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { natsTest, startPrometheus, waitFor } from "@atlas/testkit";
 import { Buckets, MetricGate, planStages, Strategy } from "@atlas/core";
 import { coordinatorMetrics, listKeys } from "@atlas/store";
-import { PrometheusSource } from "./prometheus_source.ts";
+import { type MetricSource, PrometheusSource } from "./prometheus_source.ts";
 import {
   coordinator,
   FakeClock,
@@ -187,4 +187,42 @@ Deno.test("a coordinator given a Prometheus URL it cannot use exits 2 saying so"
   const stderr = new TextDecoder().decode(out.stderr);
   assert.equal(out.code, 2, stderr);
   assert.match(stderr, /error: --prometheus-url: .*give an http\(s\) base URL/);
+});
+
+natsTest("a slow Prometheus holds a step at most its budget: later gates wait", async (ctx) => {
+  await using _f = await startFleet(ctx, [
+    { id: "web-0", region: "us-east", configs: { web: {} } },
+    { id: "cache-0", region: "us-east", configs: { cache: {} } },
+  ]);
+  const asked: string[] = [];
+  // Answers every query, in bound, after 1.2 s: more than a step's budget (1 s).
+  const slow: MetricSource = {
+    read: async (query) => {
+      asked.push(query);
+      await new Promise((r) => setTimeout(r, 1_200));
+      return { ok: true, samples: [{ labels: {}, value: 0 }] };
+    },
+  };
+  const clock = new FakeClock();
+  await using us = await coordinator(ctx, "us-east", clock, { metricSource: slow });
+  for (const config of ["web", "cache"]) {
+    await startRollout(
+      ctx.nats,
+      `r-slow-${config}`,
+      planStages(Strategy.parse({ name: "immediate" }), ["us-east"], {
+        ackTimeoutSeconds: 600,
+        metrics: [MetricGate.parse({ query: `slow_${config}`, max: 1 })],
+      }),
+      config,
+    );
+  }
+  await stepUntil("one rollout's gate is not asked in a step", [us], async () => {
+    const notes = await Promise.all(
+      ["web", "cache"].map(async (c) =>
+        (await rollout(ctx.nats, `r-slow-${c}`)).regions["us-east"]!.note ?? ""
+      ),
+    );
+    return notes.some((n) => /not asked this step: Prometheus queries took over 1000 ms/.test(n));
+  }, { clock, advanceMs: 0, timeoutMs: 30_000 });
+  assert.ok(asked.length > 0);
 });

@@ -30,6 +30,7 @@ import {
   judgeStage,
   managesConfig,
   metricQuery,
+  type MetricReading,
   parseQuarantineKey,
   type PointerRecord,
   quarantineKey,
@@ -62,6 +63,12 @@ import {
 import type { MetricSource } from "./prometheus_source.ts";
 
 type Stored<T> = { value: T; revision: number };
+
+/**
+ * Time a step may spend on metric queries before it asks no more (each query is itself
+ * bounded, 2 s by default): a step must stay well inside the 5 s lease.
+ */
+const METRIC_STEP_BUDGET_MS = 1_000;
 
 /** A region's quarantine: agents fenced off every config, and per config. */
 interface Quarantine {
@@ -100,6 +107,8 @@ export class StageDriver {
   #stepQuarantine: Promise<Quarantine> | undefined;
   /** Per `<rollout>/<stage>/<gate index>`: since when its query is out of bound, ms. */
   readonly #outOfBound = new Map<string, number>();
+  /** When the step began (monotonic ms): metric queries share a budget per step. */
+  #stepStartedAt = performance.now();
 
   constructor(deps: StageDriverDeps) {
     this.#deps = deps;
@@ -113,6 +122,7 @@ export class StageDriver {
   /** Starts a step: the quarantine is read again at most once in it. */
   beginStep(): void {
     this.#stepQuarantine = undefined;
+    this.#stepStartedAt = performance.now();
   }
 
   /** True when the rollout needs nothing more from this region. */
@@ -394,15 +404,29 @@ export class StageDriver {
     const stage = rollout.stages[rollout.stage]!;
     const gates = stage.gates.metrics;
     if (stage.preflight || empty || gates.length === 0) return { judged: false };
+    const queries = gates.map((g) =>
+      metricQuery(g, { region: this.region, config: rollout.config })
+    );
+    const source = this.#deps.metricSource;
+    // A slow Prometheus must not hold the step past the lease: the gates of one rollout
+    // are asked together, and none once the step has spent its budget on them.
+    const spent = performance.now() - this.#stepStartedAt;
+    const readings: MetricReading[] = !source
+      ? queries.map(() => ({
+        ok: false,
+        error: "this coordinator has no Prometheus: start it with --prometheus-url",
+      }))
+      : spent > METRIC_STEP_BUDGET_MS
+      ? queries.map(() => ({
+        ok: false,
+        error: `not asked this step: Prometheus queries took over ${METRIC_STEP_BUDGET_MS} ms`,
+      }))
+      : await Promise.all(queries.map((q) => source.read(q)));
     let waiting: string | undefined;
     for (const [i, gate] of gates.entries()) {
-      const query = metricQuery(gate, { region: this.region, config: rollout.config });
+      const query = queries[i]!;
+      const reading = readings[i]!;
       const key = `${rollout.id}/${rollout.stage}/${i}`;
-      const source = this.#deps.metricSource;
-      const reading = source ? await source.read(query) : {
-        ok: false as const,
-        error: "this coordinator has no Prometheus: start it with --prometheus-url",
-      };
       const v = judgeMetricGate(gate, query, reading, {
         now,
         outOfBoundSince: this.#outOfBound.get(key),
