@@ -5110,7 +5110,8 @@ export interface paths {
                              * @default {
                              *       "maxFailureRatio": 0,
                              *       "minAckedRatio": 1,
-                             *       "ackTimeoutSeconds": 60
+                             *       "ackTimeoutSeconds": 60,
+                             *       "metrics": []
                              *     }
                              */
                             gates?: {
@@ -5120,6 +5121,14 @@ export interface paths {
                                 minAckedRatio?: number;
                                 /** @default 60 */
                                 ackTimeoutSeconds?: number;
+                                /** @default [] */
+                                metrics?: {
+                                    query: string;
+                                    max: number;
+                                    min: number;
+                                    /** @default 0 */
+                                    forSeconds?: number;
+                                }[];
                             };
                             preflight?: boolean;
                         }[];
@@ -5130,6 +5139,13 @@ export interface paths {
                             maxFailureRatio: number;
                             minAckedRatio: number;
                             ackTimeoutSeconds: number;
+                            metrics: {
+                                query: string;
+                                max: number;
+                                min: number;
+                                /** @default 0 */
+                                forSeconds?: number;
+                            }[];
                         };
                         /** @description first a preflight stage: every agent of every region of the rollout fetches and verifies the version without installing it (gates: the rollout's, or with stages the first stage's) */
                         preflight?: boolean;
@@ -5164,7 +5180,8 @@ export interface paths {
                                  * @default {
                                  *       "maxFailureRatio": 0,
                                  *       "minAckedRatio": 1,
-                                 *       "ackTimeoutSeconds": 60
+                                 *       "ackTimeoutSeconds": 60,
+                                 *       "metrics": []
                                  *     }
                                  */
                                 gates: {
@@ -5174,6 +5191,14 @@ export interface paths {
                                     minAckedRatio: number;
                                     /** @default 60 */
                                     ackTimeoutSeconds: number;
+                                    /** @default [] */
+                                    metrics: {
+                                        query: string;
+                                        max: number;
+                                        min: number;
+                                        /** @default 0 */
+                                        forSeconds: number;
+                                    }[];
                                 };
                                 preflight?: boolean;
                             }[];
@@ -5453,7 +5478,8 @@ export interface paths {
                                      * @default {
                                      *       "maxFailureRatio": 0,
                                      *       "minAckedRatio": 1,
-                                     *       "ackTimeoutSeconds": 60
+                                     *       "ackTimeoutSeconds": 60,
+                                     *       "metrics": []
                                      *     }
                                      */
                                     gates: {
@@ -5463,6 +5489,14 @@ export interface paths {
                                         minAckedRatio: number;
                                         /** @default 60 */
                                         ackTimeoutSeconds: number;
+                                        /** @default [] */
+                                        metrics: {
+                                            query: string;
+                                            max: number;
+                                            min: number;
+                                            /** @default 0 */
+                                            forSeconds: number;
+                                        }[];
                                     };
                                     preflight?: boolean;
                                 }[];
@@ -5674,7 +5708,8 @@ export interface paths {
                                  * @default {
                                  *       "maxFailureRatio": 0,
                                  *       "minAckedRatio": 1,
-                                 *       "ackTimeoutSeconds": 60
+                                 *       "ackTimeoutSeconds": 60,
+                                 *       "metrics": []
                                  *     }
                                  */
                                 gates: {
@@ -5684,6 +5719,14 @@ export interface paths {
                                     minAckedRatio: number;
                                     /** @default 60 */
                                     ackTimeoutSeconds: number;
+                                    /** @default [] */
+                                    metrics: {
+                                        query: string;
+                                        max: number;
+                                        min: number;
+                                        /** @default 0 */
+                                        forSeconds: number;
+                                    }[];
                                 };
                                 preflight?: boolean;
                             }[];
@@ -5905,7 +5948,8 @@ export interface paths {
                                  * @default {
                                  *       "maxFailureRatio": 0,
                                  *       "minAckedRatio": 1,
-                                 *       "ackTimeoutSeconds": 60
+                                 *       "ackTimeoutSeconds": 60,
+                                 *       "metrics": []
                                  *     }
                                  */
                                 gates: {
@@ -5915,6 +5959,14 @@ export interface paths {
                                     minAckedRatio: number;
                                     /** @default 60 */
                                     ackTimeoutSeconds: number;
+                                    /** @default [] */
+                                    metrics: {
+                                        query: string;
+                                        max: number;
+                                        min: number;
+                                        /** @default 0 */
+                                        forSeconds: number;
+                                    }[];
                                 };
                                 preflight?: boolean;
                             }[];
@@ -6185,7 +6237,8 @@ export interface paths {
                                  * @default {
                                  *       "maxFailureRatio": 0,
                                  *       "minAckedRatio": 1,
-                                 *       "ackTimeoutSeconds": 60
+                                 *       "ackTimeoutSeconds": 60,
+                                 *       "metrics": []
                                  *     }
                                  */
                                 gates: {
@@ -6195,6 +6248,14 @@ export interface paths {
                                     minAckedRatio: number;
                                     /** @default 60 */
                                     ackTimeoutSeconds: number;
+                                    /** @default [] */
+                                    metrics: {
+                                        query: string;
+                                        max: number;
+                                        min: number;
+                                        /** @default 0 */
+                                        forSeconds: number;
+                                    }[];
                                 };
                                 preflight?: boolean;
                             }[];
@@ -6465,7 +6526,8 @@ export interface paths {
                                  * @default {
                                  *       "maxFailureRatio": 0,
                                  *       "minAckedRatio": 1,
-                                 *       "ackTimeoutSeconds": 60
+                                 *       "ackTimeoutSeconds": 60,
+                                 *       "metrics": []
                                  *     }
                                  */
                                 gates: {
@@ -6475,6 +6537,14 @@ export interface paths {
                                     minAckedRatio: number;
                                     /** @default 60 */
                                     ackTimeoutSeconds: number;
+                                    /** @default [] */
+                                    metrics: {
+                                        query: string;
+                                        max: number;
+                                        min: number;
+                                        /** @default 0 */
+                                        forSeconds: number;
+                                    }[];
                                 };
                                 preflight?: boolean;
                             }[];
@@ -6745,7 +6815,8 @@ export interface paths {
                                  * @default {
                                  *       "maxFailureRatio": 0,
                                  *       "minAckedRatio": 1,
-                                 *       "ackTimeoutSeconds": 60
+                                 *       "ackTimeoutSeconds": 60,
+                                 *       "metrics": []
                                  *     }
                                  */
                                 gates: {
@@ -6755,6 +6826,14 @@ export interface paths {
                                     minAckedRatio: number;
                                     /** @default 60 */
                                     ackTimeoutSeconds: number;
+                                    /** @default [] */
+                                    metrics: {
+                                        query: string;
+                                        max: number;
+                                        min: number;
+                                        /** @default 0 */
+                                        forSeconds: number;
+                                    }[];
                                 };
                                 preflight?: boolean;
                             }[];

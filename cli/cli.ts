@@ -198,6 +198,11 @@ export const COMMAND_TREE: readonly CommandSpec[] = [
           ["--bake <seconds>", "how long each stage must stay healthy"],
           REGIONS,
           ["--max-failure-ratio <x>", "share of failing agents a stage tolerates"],
+          [
+            "--gate-metric <gate...>",
+            "PromQL gate on the service, '<query> <= <max> [for <n>s]' or '>= <min>'; " +
+            "several allowed; put it after <name> <version>",
+          ],
           ["--preflight", "first have every targeted agent verify the version"],
           ["--allow-no-coordinator", "start even where no coordinator is live"],
         ],

@@ -55,6 +55,7 @@ export type Flags = {
   steps?: string;
   bake?: string;
   maxFailureRatio?: string;
+  gateMetric?: string[];
   state?: string;
   all?: boolean;
   force?: boolean;

@@ -117,6 +117,7 @@ export const API_TERMS: readonly ApiTerm[] = [
   { api: "/strategy/steps", cli: "--steps" },
   { api: "/strategy/bakeSeconds", cli: "--bake" },
   { api: "/gates/maxFailureRatio", cli: "--max-failure-ratio" },
+  { api: "/gates/metrics", cli: "--gate-metric" },
   { api: "/preflight", cli: "--preflight" },
   { api: "/allowNoCoordinator", cli: "--allow-no-coordinator" },
   { api: "/limit", cli: "--limit" },

@@ -37,6 +37,51 @@ function _number(flag: string, text: string): number {
   return n;
 }
 
+/** A metric gate as the API takes it. */
+export interface MetricGateBody {
+  query: string;
+  max?: number;
+  min?: number;
+  forSeconds?: number;
+}
+
+const GATE_BOUND =
+  /^\s*(-?(?:\d+(?:\.\d*)?|\.\d+)(?:e[+-]?\d+)?)(?:\s+for\s+(\d+(?:\.\d+)?)\s*(s|m)?)?\s*$/i;
+/^(.+?)\s*(<=|>=)\s*(-?(?:\d+(?:\.\d*)?|\.\d+)(?:e[+-]?\d+)?)(?:\s+for\s+(\d+(?:\.\d+)?)\s*(s|m)?)?\s*$/i;
+
+/**
+ * `--gate-metric` text as a metric gate: `<query> <= <max>` or `<query> >= <min>`, then
+ * optionally `for <n>s` (or `<n>m`); the last `<=`/`>=` followed by a number is the bound.
+ *
+ * @example
+ * ```ts
+ * parseMetricGate("sum(rate(errors[1m])) <= 0.5 for 30s");
+ * // { query: "sum(rate(errors[1m]))", max: 0.5, forSeconds: 30 }
+ * ```
+ */
+export function parseMetricGate(text: string): MetricGateBody {
+  // Greedy on the query: the bound is the last comparison of the text.
+  const m = /^(.+)(<=|>=)(.*)$/s.exec(text);
+  const tail = m && GATE_BOUND.exec(m[3]!);
+  const query = m?.[1]?.trim();
+  if (!m || !tail || !query) {
+    throw new CliError(
+      `--gate-metric must read "<query> <= <max>" or "<query> >= <min>", optionally ` +
+        `followed by "for <n>s", got ${JSON.stringify(text)}: for example ` +
+        `--gate-metric 'sum(rate(app_errors_total{region="$region"}[1m])) <= 0.5 for 30s'`,
+    );
+  }
+  const bound = Number(tail[1]);
+  const forSeconds = tail[2] === undefined
+    ? undefined
+    : Number(tail[2]) * (tail[3]?.toLowerCase() === "m" ? 60 : 1);
+  return {
+    query,
+    ...(m[2] === "<=" ? { max: bound } : { min: bound }),
+    ...(forSeconds !== undefined ? { forSeconds } : {}),
+  };
+}
+
 function _startBody(flags: Flags, version: number): Record<string, unknown> {
   const name = flags.strategy ?? "canary";
   const parsed = StrategyName.safeParse(name);
@@ -57,13 +102,15 @@ function _startBody(flags: Flags, version: number): Record<string, unknown> {
     strategy[field] = _number(flag, text);
   }
   const ratio = flags.maxFailureRatio;
+  const gates = {
+    ...(ratio !== undefined ? { maxFailureRatio: _number("max-failure-ratio", ratio) } : {}),
+    ...(flags.gateMetric?.length ? { metrics: flags.gateMetric.map(parseMetricGate) } : {}),
+  };
   return {
     version,
     strategy,
     ...regionsFlag(flags),
-    ...(ratio !== undefined
-      ? { gates: { maxFailureRatio: _number("max-failure-ratio", ratio) } }
-      : {}),
+    ...(Object.keys(gates).length ? { gates } : {}),
     ...(flags.preflight ? { preflight: true } : {}),
     ...(flags.allowNoCoordinator ? { allowNoCoordinator: true } : {}),
   };
@@ -150,6 +197,13 @@ function _describe(r: RolloutView): string {
         String(p.pending),
         p.doneStage < 0 ? "-" : String(p.doneStage + 1),
       ]),
+    ),
+    ...r.stages.flatMap((s, i) =>
+      (s.gates.metrics ?? []).map((g) =>
+        `stage ${i + 1} metric gate: ${g.query} ` +
+        (g.max !== undefined ? `<= ${g.max}` : `>= ${g.min}`) +
+        (g.forSeconds ? ` for ${g.forSeconds}s` : "")
+      )
     ),
     ...r.waiting.map((w) => `${w.region} ${waitLine(w)}`),
     "",

@@ -3,7 +3,7 @@ import { Buckets, RolloutRecord } from "@atlas/core";
 import { readTrustedKeys } from "@atlas/store";
 import { natsTest, waitFor } from "@atlas/testkit";
 import { main } from "./cli.ts";
-import { progressBar, progressLines } from "./rollouts.ts";
+import { parseMetricGate, progressBar, progressLines } from "./rollouts.ts";
 import { atlasHere, captureIo, startTestControl } from "./testing.ts";
 import { holdLeases, writeHeartbeat } from "@atlas/control/testing";
 
@@ -11,6 +11,27 @@ Deno.test("progress bars fill in tenths of the targeted agents", () => {
   assert.equal(progressBar(0, 0), "[..........] 0/0");
   assert.equal(progressBar(5, 10), "[#####.....] 5/10");
   assert.equal(progressBar(3, 3), "[##########] 3/3");
+});
+
+Deno.test("--gate-metric reads a PromQL bound, and refuses text without one", () => {
+  assert.deepEqual(parseMetricGate("sum(rate(errors[1m])) <= 0.5 for 30s"), {
+    query: "sum(rate(errors[1m]))",
+    max: 0.5,
+    forSeconds: 30,
+  });
+  assert.deepEqual(parseMetricGate("min(up) >= 1"), { query: "min(up)", min: 1 });
+  assert.deepEqual(parseMetricGate("x >= 2 <= 1e3 for 2m"), {
+    query: "x >= 2",
+    max: 1000,
+    forSeconds: 120,
+  });
+  for (const bad of ["sum(errors)", "errors < 5", "<= 5", "errors <= five", "x <= 1 for ever"]) {
+    assert.throws(
+      () => parseMetricGate(bad),
+      /--gate-metric must read "<query> <= <max>" or "<query> >= <min>"/,
+      bad,
+    );
+  }
 });
 
 natsTest("the CLI starts, shows and lists rollouts, and refuses flags of another strategy", async ({
@@ -28,6 +49,17 @@ natsTest("the CLI starts, shows and lists rollouts, and refuses flags of another
   assert.equal(wrong.code, 1);
   assert.match(wrong.stderr, /--steps does not apply to the canary strategy/);
 
+  const placeholder = await run(
+    "rollout",
+    "start",
+    "web",
+    "1",
+    "--gate-metric",
+    'errors{r="$regoin"} <= 1',
+  );
+  assert.equal(placeholder.code, 1);
+  assert.match(placeholder.stderr, /unknown placeholder \$regoin in the query: use \$region/);
+
   const started = await run(
     "rollout",
     "start",
@@ -43,6 +75,10 @@ natsTest("the CLI starts, shows and lists rollouts, and refuses flags of another
     "us-east",
     "--max-failure-ratio",
     "0.25",
+    "--gate-metric",
+    'sum(rate(errors{region="$region"}[1m])) <= 0.5 for 30s',
+    "--gate-metric",
+    "min(up) >= 1",
   );
   assert.equal(started.code, 0, started.stderr);
   const id = /started rollout (r-\d{14}-[a-z0-9]{6}) of web v1 \(2 stages\)/.exec(
@@ -58,10 +94,18 @@ natsTest("the CLI starts, shows and lists rollouts, and refuses flags of another
     [[["us-east"], 50, 5, 0.25], [["us-east"], 100, 5, 0.25]],
   );
   assert.equal(rollout.createdBy, "ops");
+  assert.deepEqual(rollout.stages[1]!.gates.metrics, [
+    { query: 'sum(rate(errors{region="$region"}[1m]))', max: 0.5, forSeconds: 30 },
+    { query: "min(up)", min: 1, forSeconds: 0 },
+  ]);
 
   const human = await run("rollout", "show", id);
   assert.match(human.stdout, new RegExp(`^rollout ${id}: web v1, running, stage 1/2`));
   assert.match(human.stdout, /\n>1\s+us-east\s+50%\s+5s\s+0\.25/);
+  assert.match(
+    human.stdout,
+    /\nstage 2 metric gate: sum\(rate\(errors\{region="\$region"\}\[1m\]\)\) <= 0\.5 for 30s\n/,
+  );
   assert.match((await run("rollout", "list", "--state", "running")).stdout, new RegExp(id));
 
   const again = await run("rollout", "start", "web", "1");

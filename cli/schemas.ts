@@ -241,6 +241,12 @@ export const RolloutView = z.looseObject({
       maxFailureRatio: z.number(),
       minAckedRatio: z.number(),
       ackTimeoutSeconds: z.number(),
+      metrics: z.array(z.looseObject({
+        query: z.string(),
+        max: z.number().optional(),
+        min: z.number().optional(),
+        forSeconds: z.number().optional(),
+      })).optional(),
     }),
   })),
   state: z.string(),

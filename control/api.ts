@@ -16,6 +16,7 @@ import {
   ConfigRecord,
   ContentType,
   Gates,
+  MetricGate,
   QuarantineRecord,
   RegionRecord,
   RolloutRecord,
@@ -383,6 +384,7 @@ export const GatesPatch = z.strictObject({
   maxFailureRatio: z.number().min(0).max(1).exactOptional(),
   minAckedRatio: z.number().min(0).max(1).exactOptional(),
   ackTimeoutSeconds: z.number().positive().exactOptional(),
+  metrics: z.array(MetricGate).max(10).exactOptional(),
 });
 
 /** Body of `POST /v1/configs/{name}/rollouts`: a strategy or explicit stages, not both. */

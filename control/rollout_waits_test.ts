@@ -254,6 +254,14 @@ controlTest("unknown fields of strategies, stages and gates are refused, by name
       /\/stages\/0\/gates: Unrecognized key: "maxFailure"/,
     ],
     [{ strategy: "canary", gates: { ackTimeout: 5 } }, /\/gates: Unrecognized key: "ackTimeout"/],
+    [
+      { strategy: "canary", gates: { metrics: [{ query: "up", max: 1, min: 0 }] } },
+      /\/gates\/metrics\/0: give exactly one of max or min/,
+    ],
+    [
+      { stages: [{ regions: ["us-east"], gates: { metrics: [{ query: "up", max: 1, for: 5 }] } }] },
+      /\/stages\/0\/gates\/metrics\/0: Unrecognized key: "for"/,
+    ],
   ];
   for (const [body, message] of cases) {
     const res = await api.call("POST", "/v1/configs/web/rollouts", {

@@ -39,6 +39,7 @@ import {
 import { type Clock, Lease, systemClock } from "./lease.ts";
 import { SubjectFollow } from "./follow.ts";
 import { StageDriver } from "./stages.ts";
+import type { MetricSource } from "./prometheus_source.ts";
 import { scanFleet } from "./health.ts";
 
 /** A follow of agent records silent this long (wall clock) is replaced. */
@@ -73,6 +74,8 @@ export interface CoordinatorOptions {
   log?: LineSink;
   /** Where to count what it sees (`coordinatorMetrics()`); nothing is counted without. */
   metrics?: CoordinatorMetrics | undefined;
+  /** Where metric gates are read (`PrometheusSource`); stages with one wait without. */
+  metricSource?: MetricSource | undefined;
 }
 
 /** One replica of a region's coordinator. */
@@ -190,6 +193,7 @@ export class RegionCoordinator implements AsyncDisposable {
       agents: async () => (await this.#agents()).flatMap((a) => this.#asJudged(a)),
       acks: this.#acks,
       metrics: this.#metrics,
+      metricSource: options.metricSource,
     });
   }
 

@@ -29,11 +29,13 @@ import {
 } from "@atlas/store";
 import { dirname } from "node:path";
 import { RegionCoordinator } from "./engine.ts";
+import { PrometheusSource } from "./prometheus_source.ts";
 
 const USAGE = `Usage: deno task coordinator --region <region> --signing-key <file>
                              [--key-dir <dir>] [--nats <url,...>] [--creds <file>]
                              [--replica <name>] [--tick-ms 500] [--lease-ttl-ms 5000]
                              [--metrics-port <port>] [--metrics-host 127.0.0.1]
+                             [--prometheus-url <url>]
                              [--log-format text|json] [--log-level info]
 
 The signing key is the control plane's (pointers are signed like every pointer). It signs
@@ -41,6 +43,8 @@ with the key the key set in atlas_keys names when it holds it (--key-dir, defaul
 beside --signing-key, read again when the set changes), else with another key it holds
 that is still active; it refuses to sign with a retired or revoked key. With no key the
 set lets it sign with, or one agents do not trust, it exits with code 2.
+Rollout stages with metric gates (gates.metrics) read them from the Prometheus at
+--prometheus-url (default $ATLAS_PROMETHEUS_URL); without one, such a stage waits.
 --creds is the region's coordinator credentials (\`deno task atlas auth creds --role coordinator
 --region <region>\`), default $ATLAS_NATS_CREDS. NATS defaults to $ATLAS_NATS_URL; logs to
 $ATLAS_LOG_FORMAT (text) and $ATLAS_LOG_LEVEL (info).
@@ -62,6 +66,7 @@ async function main(): Promise<number> {
       "tick-ms": { type: "string", default: "500" },
       "lease-ttl-ms": { type: "string", default: "5000" },
       ...METRICS_FLAGS,
+      "prometheus-url": { type: "string", default: Deno.env.get("ATLAS_PROMETHEUS_URL") },
       "log-format": { type: "string" },
       "log-level": { type: "string" },
       help: { type: "boolean", short: "h" },
@@ -86,6 +91,14 @@ async function main(): Promise<number> {
     metricsAt = metricsListen(values);
   } catch (e) {
     console.error(`error: ${(e as Error).message}`);
+    return 2;
+  }
+  let metricSource: PrometheusSource | undefined;
+  try {
+    const url = values["prometheus-url"];
+    metricSource = url ? PrometheusSource.fromUrl(url) : undefined;
+  } catch (e) {
+    console.error(`error: --prometheus-url: ${(e as Error).message}`);
     return 2;
   }
   configureLogging(loggingOptions({ format: values["log-format"], level: values["log-level"] }));
@@ -126,6 +139,7 @@ async function main(): Promise<number> {
   const coordinator = await RegionCoordinator.create(nats, signer, {
     region: values.region,
     metrics,
+    metricSource,
     ...(values.replica ? { replica: values.replica } : {}),
     leaseTtlMs: ttlMs,
   });

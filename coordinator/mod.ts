@@ -15,3 +15,8 @@
  */
 export { type CoordinatorOptions, RegionCoordinator, type WallClock } from "./engine.ts";
 export { type Clock, Lease, type LeaseOptions, type LeaseRecord, systemClock } from "./lease.ts";
+export {
+  type MetricSource,
+  PrometheusSource,
+  type PrometheusSourceOptions,
+} from "./prometheus_source.ts";

@@ -6,7 +6,11 @@
  * pointer back at once, quarantines the failing agents for that config (never on a
  * preflight, never for an untrusted signer), ends the rollout rolled back and raises an
  * alert; a success closes the config's rolled-back and stalled alerts. Every step is
- * audited.
+ * audited. Metric gates (core/metric_gate.ts) are read from the coordinator's Prometheus
+ * every step of a stage that installs something: the bake completes only while each
+ * passes, and a breach rolls the region back quarantining nobody (the hosts did nothing
+ * wrong one by one). How long a query has been out of bound is kept in memory: a replica
+ * that takes over starts that count again (a breach comes up to `forSeconds` later).
  *
  * Invariants: all state lives in JetStream, every write is compare-and-set (a replica that
  * takes over continues from the records and no step is applied twice); a pointer is only
@@ -22,8 +26,11 @@ import {
   Buckets,
   type CandidateSelector,
   isFinal,
+  judgeMetricGate,
   judgeStage,
   managesConfig,
+  metricQuery,
+  type MetricReading,
   parseQuarantineKey,
   type PointerRecord,
   quarantineKey,
@@ -53,8 +60,15 @@ import {
   type UpdateRolloutResult,
   writePointer,
 } from "@atlas/store";
+import type { MetricSource } from "./prometheus_source.ts";
 
 type Stored<T> = { value: T; revision: number };
+
+/**
+ * Time a step may spend on metric queries before it asks no more (each query is itself
+ * bounded, 2 s by default): a step must stay well inside the 5 s lease.
+ */
+const METRIC_STEP_BUDGET_MS = 1_000;
 
 /** A region's quarantine: agents fenced off every config, and per config. */
 interface Quarantine {
@@ -76,6 +90,8 @@ export interface StageDriverDeps {
   agents: () => Promise<AgentRecord[]>;
   /** The newest ack per `<config>/<agent>` of the region. */
   acks: ReadonlyMap<string, AckRecord>;
+  /** Where metric gates are read; without, a stage with metric gates waits (and stalls). */
+  metricSource?: MetricSource | undefined;
 }
 
 /** Drives the rollouts of one region; see the module doc. */
@@ -89,6 +105,10 @@ export class StageDriver {
   /** Rollouts this region has nothing more to do for: ended and settled, or not its own. */
   readonly #settled = new Set<string>();
   #stepQuarantine: Promise<Quarantine> | undefined;
+  /** Per `<rollout>/<stage>/<gate index>`: since when its query is out of bound, ms. */
+  readonly #outOfBound = new Map<string, number>();
+  /** When the step began (monotonic ms): metric queries share a budget per step. */
+  #stepStartedAt = performance.now();
 
   constructor(deps: StageDriverDeps) {
     this.#deps = deps;
@@ -102,6 +122,7 @@ export class StageDriver {
   /** Starts a step: the quarantine is read again at most once in it. */
   beginStep(): void {
     this.#stepQuarantine = undefined;
+    this.#stepStartedAt = performance.now();
   }
 
   /** True when the rollout needs nothing more from this region. */
@@ -133,6 +154,9 @@ export class StageDriver {
     if (isFinal(rollout.state)) {
       if (ours) await this.#settle(rollout, current!.pointer);
       this.#settled.add(rollout.id); // ended and settled here: never read again
+      for (const k of this.#outOfBound.keys()) {
+        if (k.startsWith(`${rollout.id}/`)) this.#outOfBound.delete(k);
+      }
       return;
     }
     if (rollout.state !== "running") return; // paused or pending: hold
@@ -309,7 +333,21 @@ export class StageDriver {
       );
       return;
     }
-    const healthySince = j.healthy
+    const metric = await this.#metricGates(rollout, j.empty, now);
+    if (metric.breach) {
+      ended("rolled_back", "metrics");
+      // What the service saw, not what one host did: nobody is quarantined.
+      await this.#end(
+        r,
+        "rolled_back",
+        `metric gate breached in ${this.region} at stage ${rollout.stage + 1}: ` +
+          `${metric.breach}; no agent was quarantined`,
+        counts,
+      );
+      return;
+    }
+    const healthy = j.healthy && metric.waiting === undefined;
+    const healthySince = healthy
       ? (progress.healthySince ?? new Date(now).toISOString())
       : undefined;
     const baked = healthySince !== undefined &&
@@ -319,7 +357,7 @@ export class StageDriver {
       ? `${j.note}; gates hold, baking until ${
         new Date(Date.parse(healthySince) + stage.bakeSeconds * 1000).toISOString()
       }`
-      : j.note;
+      : j.note + (metric.waiting ? `; waiting on ${metric.waiting}` : "");
     // Written only when something changed: this runs every step (500 ms) in every region
     // of the stage, and a write of the same values only makes the others lose their CAS.
     const changed = baked || healthySince !== progress.healthySince || note !== progress.note ||
@@ -341,6 +379,7 @@ export class StageDriver {
     }
     if (baked) {
       ended("done", "failure_ratio");
+      if (metric.judged) m?.gateResults.inc({ region, gate: "metrics", result: "pass" });
       this.#log.info("stage done", { rolloutId: rollout.id, stage: rollout.stage + 1, note });
     } else if (now - started > (stage.gates.ackTimeoutSeconds + stage.bakeSeconds) * 2000) {
       await this.#alert(
@@ -351,6 +390,53 @@ export class StageDriver {
         rollout,
       );
     }
+  }
+
+  /**
+   * Reads and judges the current stage's metric gates (none on a preflight or an empty
+   * stage): the first breach, else what the first gate that does not pass says.
+   */
+  async #metricGates(
+    rollout: RolloutRecord,
+    empty: boolean,
+    now: number,
+  ): Promise<{ breach?: string; waiting?: string; judged: boolean }> {
+    const stage = rollout.stages[rollout.stage]!;
+    const gates = stage.gates.metrics;
+    if (stage.preflight || empty || gates.length === 0) return { judged: false };
+    const queries = gates.map((g) =>
+      metricQuery(g, { region: this.region, config: rollout.config })
+    );
+    const source = this.#deps.metricSource;
+    // A slow Prometheus must not hold the step past the lease: the gates of one rollout
+    // are asked together, and none once the step has spent its budget on them.
+    const spent = performance.now() - this.#stepStartedAt;
+    const readings: MetricReading[] = !source
+      ? queries.map(() => ({
+        ok: false,
+        error: "this coordinator has no Prometheus: start it with --prometheus-url",
+      }))
+      : spent > METRIC_STEP_BUDGET_MS
+      ? queries.map(() => ({
+        ok: false,
+        error: `not asked this step: Prometheus queries took over ${METRIC_STEP_BUDGET_MS} ms`,
+      }))
+      : await Promise.all(queries.map((q) => source.read(q)));
+    let waiting: string | undefined;
+    for (const [i, gate] of gates.entries()) {
+      const query = queries[i]!;
+      const reading = readings[i]!;
+      const key = `${rollout.id}/${rollout.stage}/${i}`;
+      const v = judgeMetricGate(gate, query, reading, {
+        now,
+        outOfBoundSince: this.#outOfBound.get(key),
+      });
+      if (v.outOfBoundSince === undefined) this.#outOfBound.delete(key);
+      else this.#outOfBound.set(key, v.outOfBoundSince);
+      if (v.status === "breach") return { breach: v.note, judged: true };
+      if (v.status !== "pass") waiting ??= v.note;
+    }
+    return { ...(waiting ? { waiting } : {}), judged: true };
   }
 
   /** Advances the rollout when every region of its current stage is done. */

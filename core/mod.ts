@@ -70,6 +70,14 @@ export {
 } from "./key_set.ts";
 export { AtlasError, AtlasErrorCode, type AtlasErrorOptions, hasAtlasCode } from "./errors.ts";
 export {
+  judgeMetricGate,
+  MetricGate,
+  metricQuery,
+  type MetricReading,
+  type MetricSample,
+  type MetricVerdict,
+} from "./metric_gate.ts";
+export {
   judgeStage,
   type Outcome,
   outcomeOf,

@@ -9,6 +9,7 @@
  */
 import { z } from "zod";
 import { ConfigName, SimpleName, Timestamp } from "./schemas.ts";
+import { MetricGate } from "./metric_gate.ts";
 
 /** Health gates of a stage. */
 export const Gates = z.object({
@@ -18,6 +19,11 @@ export const Gates = z.object({
   minAckedRatio: z.number().min(0).max(1).default(1),
   /** An agent that has not acked this long after the stage started counts as failed. */
   ackTimeoutSeconds: z.number().positive().default(60),
+  /**
+   * PromQL queries that must stay in bound through the bake (core/metric_gate.ts), asked
+   * of the Prometheus the coordinator was started with (`--prometheus-url`).
+   */
+  metrics: z.array(MetricGate).max(10).default([]),
 });
 export type Gates = z.infer<typeof Gates>;
 

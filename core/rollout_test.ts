@@ -48,6 +48,7 @@ Deno.test("gates given to a plan reach every stage; defaults are strict", () => 
     maxFailureRatio: 0,
     minAckedRatio: 1,
     ackTimeoutSeconds: 60,
+    metrics: [],
   });
   assert.throws(() => planStages(Strategy.parse({ name: "immediate" }), []), RangeError);
 });

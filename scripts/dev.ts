@@ -424,6 +424,9 @@ async function main(): Promise<number> {
         `dev-${region}`,
         "--metrics-port",
         coordinatorMetrics.split(":")[1]!,
+        ...(values["prometheus-port"] !== undefined
+          ? ["--prometheus-url", `http://127.0.0.1:${Number(values["prometheus-port"])}`]
+          : []),
         ...tlsFlags,
       ]));
     }
