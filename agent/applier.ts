@@ -117,7 +117,8 @@ export class Applier {
         "atlas.region": pointer.region,
         "atlas.config": pointer.config,
         "atlas.seq": pointer.seq,
-        "atlas.via": trace === undefined ? "reconcile" : "notice",
+        // No context: a reconcile, or a notice from a writer that does not trace.
+        "atlas.via": trace === undefined ? "no context" : "notice",
       },
     });
   }
