@@ -4817,6 +4817,7 @@ export interface paths {
                             createdBy: string;
                             /** Format: date-time */
                             updatedAt: string;
+                            trace?: string;
                         };
                     };
                 };
@@ -5106,6 +5107,7 @@ export interface paths {
                                 createdBy: string;
                                 /** Format: date-time */
                                 updatedAt: string;
+                                trace?: string;
                                 /** @default [] */
                                 waiting: {
                                     region: string;
@@ -5327,6 +5329,7 @@ export interface paths {
                             createdBy: string;
                             /** Format: date-time */
                             updatedAt: string;
+                            trace?: string;
                             /** @default [] */
                             waiting: {
                                 region: string;
@@ -5558,6 +5561,7 @@ export interface paths {
                             createdBy: string;
                             /** Format: date-time */
                             updatedAt: string;
+                            trace?: string;
                         };
                     };
                 };
@@ -5838,6 +5842,7 @@ export interface paths {
                             createdBy: string;
                             /** Format: date-time */
                             updatedAt: string;
+                            trace?: string;
                         };
                     };
                 };
@@ -6118,6 +6123,7 @@ export interface paths {
                             createdBy: string;
                             /** Format: date-time */
                             updatedAt: string;
+                            trace?: string;
                         };
                     };
                 };
@@ -6398,6 +6404,7 @@ export interface paths {
                             createdBy: string;
                             /** Format: date-time */
                             updatedAt: string;
+                            trace?: string;
                         };
                     };
                 };
