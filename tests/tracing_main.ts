@@ -18,7 +18,13 @@ await using t = await startTestControl(urls, { regions: ["us-east"] });
 logs.push(t);
 await using nats = await connectAtlas(urls);
 const [web] = await startTestAgents(t, [
-  { id: "web-1", region: "us-east", nats: urls, heartbeatSeconds: 1 },
+  {
+    id: "web-1",
+    region: "us-east",
+    nats: urls,
+    heartbeatSeconds: 1,
+    configs: { web: { reload: "true" } },
+  },
 ], (l) => logs.push(l));
 const stop = await runCoordinators(nats, t, ["us-east"], (l) => logs.push(l));
 try {

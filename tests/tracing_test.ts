@@ -75,14 +75,19 @@ function descends(spans: OtlpSpan[], span: OtlpSpan, ancestor: OtlpSpan): boolea
   return false;
 }
 
-/** The agent's side of one pointer: apply → verify, fetch, write, ack, under `notice`. */
+/** The agent's side of one pointer: apply → verify, fetch, write, reload, ack, under `notice`. */
 function assertAgentChain(spans: OtlpSpan[], notice: OtlpSpan, version: number): void {
   const apply = childOf(spans, notice, "atlas.agent.apply");
   assert.equal(attr(apply, "atlas.agent"), "web-1");
   assert.equal(attr(apply, "atlas.via"), "notice");
   const fetched = childOf(spans, apply, "atlas.agent.fetch");
   assert.equal(attr(fetched, "atlas.version"), String(version));
+  assert.ok(
+    spans.some((s) => s.name === "atlas.agent.verify" && s.parentSpanId === apply.spanId),
+    "the apply verifies under its span",
+  );
   childOf(spans, apply, "atlas.agent.write");
+  childOf(spans, apply, "atlas.agent.reload");
   const ack = childOf(spans, apply, "atlas.agent.ack");
   assert.equal(attr(ack, "atlas.status"), "applied");
   assert.equal(attr(ack, "atlas.version"), String(version));
