@@ -117,6 +117,8 @@ natsTest("a trace runs from the activation call to the agent's ack", async (ctx)
     () => spans.find((s) => s.name === "POST /v1/configs/:name/activate"),
   );
   assert.equal(attr(api, "http.route"), "/v1/configs/:name/activate");
+  assert.equal(attr(api, "atlas.config"), "web");
+  assert.equal(attr(api, "atlas.version"), "1");
   const write = await waitFor(
     "the activation's pointer write",
     () =>
