@@ -139,7 +139,7 @@ export class Agent implements AsyncDisposable {
     this.#connection = new Connection(config, {
       log: this.#log,
       stats: this.stats,
-      onNotice: (notice) => this.#enqueue(notice.pointer, notice.blobs),
+      onNotice: (notice, trace) => this.#enqueue(notice.pointer, notice.blobs, trace),
       onKeySet: (notice) => {
         this.#keys.offer(notice.keySet).catch((e) =>
           this.#log.error("cannot keep the key set", { error: String(e) })
@@ -189,7 +189,7 @@ export class Agent implements AsyncDisposable {
     };
     this.#metrics?.track(this.#counters);
     this.#workers = new ConfigWorkers({
-      process: ({ pointer, blobs }) => this.#applier.process(pointer, blobs),
+      process: ({ pointer, blobs, trace }) => this.#applier.process(pointer, blobs, trace),
       superseded: ({ pointer }) => this.#stateOf(pointer.config).maxSeq >= pointer.seq,
       maxRetryMs: config.reconcileSeconds * 1000,
       onFailure: ({ pointer }, error, inMs) =>
@@ -426,9 +426,9 @@ export class Agent implements AsyncDisposable {
     if (nats && !this.#closed) this.#outbox.send(nats);
   }
 
-  #enqueue(pointer: PointerRecord, blobs: Record<string, string>): void {
+  #enqueue(pointer: PointerRecord, blobs: Record<string, string>, trace?: string): void {
     if (pointer.region !== this.config.region || !(pointer.config in this.config.configs)) return;
-    this.#workers.push(pointer, blobs);
+    this.#workers.push(pointer, blobs, trace);
   }
 
   /** Stops watching, finishes what is in flight, sends what acks it can, disconnects. */

@@ -20,7 +20,15 @@ import {
   verifyTarget,
   type VersionRecord,
 } from "@atlas/core";
-import { type AtlasNats, type Logger, readBlob } from "@atlas/store";
+import {
+  annotate,
+  type AtlasNats,
+  type Logger,
+  readBlob,
+  traced,
+  tracedSync,
+  tracingOn,
+} from "@atlas/store";
 import {
   ApplyOutcome,
   type BlobSource,
@@ -90,8 +98,32 @@ export class Applier {
     this.#digests = deps.digests;
   }
 
-  /** Processes one pointer of a managed config: verifies, then applies, preflights or skips it. */
-  async process(pointer: PointerRecord, blobs: Record<string, string>): Promise<void> {
+  /**
+   * Processes one pointer of a managed config: verifies, then applies, preflights or skips
+   * it. With tracing on, inside a span whose parent is `trace` (the notice's context); a
+   * pointer from the reconcile gets a trace of its own only when it is news (a newer seq),
+   * so the reconcile of an agent in step makes no traces.
+   */
+  process(pointer: PointerRecord, blobs: Record<string, string>, trace?: string): Promise<void> {
+    if (!tracingOn) return this.#process(pointer, blobs);
+    if (trace === undefined && pointer.seq <= this.#deps.stateOf(pointer.config).maxSeq) {
+      return this.#process(pointer, blobs);
+    }
+    return traced("atlas.agent.apply", () => this.#process(pointer, blobs), {
+      parent: trace ?? null,
+      kind: "consumer",
+      attributes: {
+        "atlas.agent": this.#config.id,
+        "atlas.region": pointer.region,
+        "atlas.config": pointer.config,
+        "atlas.seq": pointer.seq,
+        // No context: a reconcile, or a notice from a writer that does not trace.
+        "atlas.via": trace === undefined ? "no context" : "notice",
+      },
+    });
+  }
+
+  async #process(pointer: PointerRecord, blobs: Record<string, string>): Promise<void> {
     const config = pointer.config;
     const st = this.#deps.stateOf(config);
     const verifier = await this.#verifierFor(pointer);
@@ -103,7 +135,7 @@ export class Applier {
         !last || last.signature !== pointer.signature ||
         JSON.stringify(last) !== JSON.stringify(pointer)
       ) {
-        verifyPointer(verifier, pointer);
+        tracedSync("atlas.agent.verify", () => verifyPointer(verifier, pointer));
         this.#verified.set(config, pointer);
       }
     } catch (e) {
@@ -138,7 +170,7 @@ export class Applier {
       last.status !== "applied"
     ) return; // this exact pointer was already judged; a new seq is needed to try again
     try {
-      verifyTarget(verifier, pointer, target);
+      tracedSync("atlas.agent.verify", () => verifyTarget(verifier, pointer, target));
     } catch (e) {
       return this.#finish({
         pointer,
@@ -179,11 +211,7 @@ export class Applier {
     let toCache: Uint8Array | undefined;
     try {
       const nats = this.#deps.nats();
-      const { bytes, source } = await verifiedBytes(target, {
-        inline: blobs,
-        cache: this.#cache,
-        fetch: nats ? (digest) => readBlob(nats, this.#config.region, digest) : undefined,
-      });
+      const { bytes, source } = await this.#bytes(target, blobs, nats);
       this.#stats[STAT_OF_SOURCE[source]]++;
       if (source !== "cache") toCache = bytes;
       await replaceFile(this.#config.configs[config]!, bytes, {
@@ -233,11 +261,7 @@ export class Applier {
         throw new ApplyOutcome("rejected", (e as Error).message);
       }
       const nats = this.#deps.nats();
-      const { bytes, source } = await verifiedBytes(version, {
-        inline: blobs,
-        cache: this.#cache,
-        fetch: nats ? (digest) => readBlob(nats, this.#config.region, digest) : undefined,
-      });
+      const { bytes, source } = await this.#bytes(version, blobs, nats);
       this.#stats[STAT_OF_SOURCE[source]]++;
       if (source !== "cache") toCache = bytes;
       await preflightCandidate(this.#config.configs[config]!, bytes, {
@@ -284,6 +308,22 @@ export class Applier {
     return verifier;
   }
 
+  /** The verified bytes of `version` (inline, cache, region copy, primary), as a span. */
+  #bytes(version: VersionRecord, blobs: Record<string, string>, nats: AtlasNats | undefined) {
+    const get = () =>
+      verifiedBytes(version, {
+        inline: blobs,
+        cache: this.#cache,
+        fetch: nats ? (digest) => readBlob(nats, this.#config.region, digest) : undefined,
+      });
+    if (!tracingOn) return get();
+    return traced("atlas.agent.fetch", async () => {
+      const got = await get();
+      annotate(() => ({ "atlas.source": got.source, "atlas.bytes": got.bytes.length }));
+      return got;
+    }, { attributes: { "atlas.version": version.version } });
+  }
+
   /** Environment of the commands run for `version` of `config`. */
   #commandEnv(config: string, version: VersionRecord): Record<string, string> {
     return {
@@ -296,6 +336,12 @@ export class Applier {
   }
 
   #finish(o: Outcome): void {
-    recordOutcome(this.#ctx, o);
+    if (!tracingOn) return recordOutcome(this.#ctx, o);
+    tracedSync("atlas.agent.ack", () => recordOutcome(this.#ctx, o), {
+      attributes: {
+        "atlas.version": o.target.version,
+        "atlas.status": o.outcome?.status ?? (o.preflight ? "verified" : "applied"),
+      },
+    });
   }
 }

@@ -20,6 +20,8 @@ import {
   readFileOrNull,
   type StagedFile,
   stageFile,
+  traced,
+  tracingOn,
   writeFileAtomic,
 } from "@atlas/store";
 import type { BlobCache } from "./cache.ts";
@@ -209,6 +211,23 @@ export async function replaceFile(
   bytes: Uint8Array,
   options: ReplaceFileOptions,
 ): Promise<void> {
+  if (!tracingOn) {
+    const previous = await _write(managed, bytes, options);
+    return _reload(managed, previous, options);
+  }
+  const previous = await traced("atlas.agent.write", () => _write(managed, bytes, options), {
+    attributes: { "atlas.path": managed.path, "atlas.bytes": bytes.length },
+  });
+  if (!managed.reload && !managed.check) return;
+  await traced("atlas.agent.reload", () => _reload(managed, previous, options));
+}
+
+/** Stages, verifies and renames `bytes` over the file; returns the bytes it replaced. */
+async function _write(
+  managed: ManagedConfig,
+  bytes: Uint8Array,
+  options: ReplaceFileOptions,
+): Promise<Uint8Array | null> {
   // The previous bytes are only needed to undo a failed reload or check.
   const previous = managed.reload || managed.check ? await readFileOrNull(managed.path) : null;
   const staged = await stageFile(managed.path, bytes, {
@@ -225,6 +244,15 @@ export async function replaceFile(
     throw e;
   }
   commitStaged(staged);
+  return previous;
+}
+
+/** Runs the reload and check commands; on a failure puts `previous` back. */
+async function _reload(
+  managed: ManagedConfig,
+  previous: Uint8Array | null,
+  options: ReplaceFileOptions,
+): Promise<void> {
   const run = { env: options.env, timeoutMs: options.timeoutMs };
   for (const [what, cmd] of [["reload", managed.reload], ["check", managed.check]] as const) {
     if (!cmd) continue;

@@ -15,6 +15,8 @@ import type { PointerRecord } from "@atlas/core";
 export interface Pending {
   pointer: PointerRecord;
   blobs: Record<string, string>;
+  /** The `traceparent` of the notice that brought it (tracing on, and not a reconcile). */
+  trace?: string | undefined;
 }
 
 /** Options of {@linkcode ConfigWorkers}. */
@@ -66,15 +68,19 @@ export class ConfigWorkers {
     while (this.#workers.size > 0) await Promise.all(this.#workers.values());
   }
 
-  /** Queues `pointer` for its config unless a newer one waits already. */
-  push(pointer: PointerRecord, blobs: Record<string, string>): void {
+  /**
+   * Queues `pointer` for its config unless a newer one waits already; `trace` is the
+   * context of the notice that brought it (kept from the first notice of that seq).
+   */
+  push(pointer: PointerRecord, blobs: Record<string, string>, trace?: string): void {
     const config = pointer.config;
     const queued = this.#pending.get(config);
     if (queued && queued.pointer.seq > pointer.seq) return;
     const merged = queued && queued.pointer.seq === pointer.seq
       ? { ...queued.blobs, ...blobs }
       : blobs;
-    this.#pending.set(config, { pointer, blobs: merged });
+    const carried = queued && queued.pointer.seq === pointer.seq ? queued.trace ?? trace : trace;
+    this.#pending.set(config, { pointer, blobs: merged, trace: carried });
     if (this.#workers.has(config)) return;
     const worker = (async () => {
       try {
@@ -105,7 +111,7 @@ export class ConfigWorkers {
       setTimeout(() => {
         this.#retryTimers.delete(config);
         if (this.#closed || this.#options.superseded(attempt)) return;
-        this.push(attempt.pointer, attempt.blobs);
+        this.push(attempt.pointer, attempt.blobs, attempt.trace);
       }, delay),
     );
   }

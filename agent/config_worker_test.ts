@@ -106,3 +106,24 @@ Deno.test("the config worker schedules no retry once closed", async () => {
   await new Promise((r) => setTimeout(r, 20));
   assert.equal(calls, 1); // the sanitizers also see no timer left behind
 });
+
+Deno.test("the config worker keeps the trace context of the notice that brought a pointer", async () => {
+  const g = gated();
+  const workers = new ConfigWorkers({
+    process: g.process,
+    superseded: () => false,
+    maxRetryMs: 1_000,
+  });
+  workers.push(pointer("web", 1), {}, "tp-1");
+  workers.push(pointer("web", 2), {}, "tp-2"); // waits behind 1
+  workers.push(pointer("web", 2), {}); // the same seq again (a reconcile): keeps tp-2
+  workers.push(pointer("api", 5), {}); // no context: none invented
+  await g.releaseAll();
+  await workers.idle();
+  assert.deepEqual(g.calls.map((c) => [c.pointer.config, c.pointer.seq, c.trace]), [
+    ["web", 1, "tp-1"],
+    ["api", 5, undefined],
+    ["web", 2, "tp-2"],
+  ]);
+  workers.close();
+});

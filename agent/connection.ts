@@ -15,7 +15,7 @@
  * @module
  */
 import { KeySetNotice, PointerNotice, Subjects } from "@atlas/core";
-import { type AtlasNats, connectAtlas, type Logger } from "@atlas/store";
+import { type AtlasNats, connectAtlas, type Logger, traceParentOf } from "@atlas/store";
 import type { Subscription } from "@nats-io/transport-node";
 import type { AgentConfig } from "./config.ts";
 import { type Every, every } from "./every.ts";
@@ -25,8 +25,11 @@ export interface ConnectionOptions {
   log: Logger;
   /** Counts the notices received (malformed ones too). */
   stats: { notices: number };
-  /** Each pointer notice of the region. */
-  onNotice: (notice: PointerNotice) => void;
+  /**
+   * Each pointer notice of the region, with the `traceparent` its headers carried (only
+   * when tracing is on).
+   */
+  onNotice: (notice: PointerNotice, traceParent: string | undefined) => void;
   /** Each key-set notice of the region (`atlas.notify.<region>._keys`). */
   onKeySet: (notice: KeySetNotice) => void;
   /** Reads the stored pointers: after a reconnect and every `reconcileSeconds`. */
@@ -109,7 +112,7 @@ export class Connection {
           });
           return;
         }
-        this.#options.onNotice(notice);
+        this.#options.onNotice(notice, traceParentOf(msg.headers));
       },
     });
     (async () => {

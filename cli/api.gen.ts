@@ -5244,6 +5244,7 @@ export interface paths {
                             createdBy: string;
                             /** Format: date-time */
                             updatedAt: string;
+                            trace?: string;
                         };
                     };
                 };
@@ -5542,6 +5543,7 @@ export interface paths {
                                 createdBy: string;
                                 /** Format: date-time */
                                 updatedAt: string;
+                                trace?: string;
                                 /** @default [] */
                                 waiting: {
                                     region: string;
@@ -5772,6 +5774,7 @@ export interface paths {
                             createdBy: string;
                             /** Format: date-time */
                             updatedAt: string;
+                            trace?: string;
                             /** @default [] */
                             waiting: {
                                 region: string;
@@ -6012,6 +6015,7 @@ export interface paths {
                             createdBy: string;
                             /** Format: date-time */
                             updatedAt: string;
+                            trace?: string;
                         };
                     };
                 };
@@ -6301,6 +6305,7 @@ export interface paths {
                             createdBy: string;
                             /** Format: date-time */
                             updatedAt: string;
+                            trace?: string;
                         };
                     };
                 };
@@ -6590,6 +6595,7 @@ export interface paths {
                             createdBy: string;
                             /** Format: date-time */
                             updatedAt: string;
+                            trace?: string;
                         };
                     };
                 };
@@ -6879,6 +6885,7 @@ export interface paths {
                             createdBy: string;
                             /** Format: date-time */
                             updatedAt: string;
+                            trace?: string;
                         };
                     };
                 };

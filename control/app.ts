@@ -21,6 +21,7 @@ import {
   componentLogger,
   controlMetrics,
   type ControlView,
+  nameRequestSpan,
   Registry,
   UnavailableError,
   withAuditActor,
@@ -131,6 +132,7 @@ export function createAppWithAuth(deps: AppDeps): { app: ControlApp; auth: Token
     try {
       await next();
     } finally {
+      nameRequestSpan(c.req.method, c.req.routePath);
       metrics.requests.observe(
         { method: c.req.method, route: c.req.routePath, status: `${c.res.status}` },
         (performance.now() - start) / 1000,

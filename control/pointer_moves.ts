@@ -9,6 +9,7 @@
  * @module
  */
 import {
+  annotate,
   appendAudit,
   audited,
   type AuditInput,
@@ -158,6 +159,7 @@ export async function activate(
   await requireConfig(ctx, name, { cached: true });
   const version = await getVersion(ctx, name, request.version);
   const regions = await targetRegions(ctx, request.regions);
+  annotate(() => ({ "atlas.config": name, "atlas.version": version.version }));
   await supersedeActiveRollout(ctx, name, actor, "activate");
   const inline = version.size <= ctx.inlineMaxBytes
     ? { [version.digest]: ctx.recentBlobs.get(version.digest) ?? await readContent(ctx, version) }
@@ -312,6 +314,7 @@ export async function rollback(
     if (stored) remember(ctx.lastPointers, `${region}/${name}`, stored);
     await load(_rollbackTarget(name, region, stored?.pointer ?? null, request.toVersion).target);
   }
+  annotate(() => ({ "atlas.config": name, "atlas.rollback": true }));
   // Every region can roll back (checked above): only now end a rollout in the way.
   await supersedeActiveRollout(ctx, name, actor, "rollback");
   const change = (region: string) => (current: PointerRecord | null): PointerChange | null => {

@@ -27,6 +27,7 @@ import {
   type AuditInput,
   CasContentionError,
   casUpdate,
+  currentTraceParent,
   findAuditEvent,
   type IntentResolver,
   readKv,
@@ -34,6 +35,7 @@ import {
   retryTransient,
   RolloutContentionError,
   type Stored,
+  tracingOn,
   updateRollout,
 } from "@atlas/store";
 import type { KV } from "@nats-io/kv";
@@ -225,6 +227,7 @@ export async function startRollout(
     createdAt: at,
     createdBy: actor,
     updatedAt: at,
+    ...(tracingOn ? { trace: currentTraceParent() } : {}),
   });
   const planned = {
     actor,

@@ -56,6 +56,8 @@ import {
   releaseActiveRollout,
   resolveRolloutAlerts,
   RolloutContentionError,
+  traced,
+  tracingOn,
   updateRollout,
   type UpdateRolloutResult,
   writePointer,
@@ -204,7 +206,21 @@ export class StageDriver {
       !sameSelector(current.pointer.candidate!.selector, selector) ||
       (current.pointer.candidate!.preflight === true) !== preflight
     ) {
-      await this.#moveToStage(r, current.pointer, selector, preflight);
+      const move = () => this.#moveToStage(r, current.pointer, selector, preflight);
+      // A trace per stage move (pointer write, notice, agents' applies), linked to the
+      // trace of the call that started the rollout.
+      await (tracingOn
+        ? traced("atlas.rollout.stage", move, {
+          parent: null,
+          links: [rollout.trace],
+          attributes: {
+            "atlas.rollout": rollout.id,
+            "atlas.stage": rollout.stage + 1,
+            "atlas.region": this.region,
+            "atlas.config": rollout.config,
+          },
+        })
+        : move());
       return;
     }
     await this.#judge(r, selector);

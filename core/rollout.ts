@@ -243,6 +243,11 @@ export const RolloutRecord = z.object({
   createdAt: Timestamp,
   createdBy: z.string(),
   updatedAt: Timestamp,
+  /**
+   * W3C `traceparent` of the call that started it (tracing on): each stage's trace links
+   * to it. Optional; a writer that does not know it drops it, which only loses the link.
+   */
+  trace: z.string().max(128).optional(),
 });
 export type RolloutRecord = z.infer<typeof RolloutRecord>;
 

@@ -204,3 +204,15 @@ export {
   type StreamPublishOptions,
 } from "./stream_publish.ts";
 export { revokeToken, storeToken } from "./tokens.ts";
+export {
+  annotate,
+  currentTraceParent,
+  nameRequestSpan,
+  traced,
+  type TracedOptions,
+  tracedSync,
+  traceHeaders,
+  TraceKind,
+  traceParentOf,
+  tracingOn,
+} from "./tracing.ts";

@@ -20,6 +20,7 @@ import {
 } from "@atlas/core";
 import { isCasConflict, retryTransient } from "./retry.ts";
 import { readKv } from "./kv_cas.ts";
+import { traced, traceHeaders, tracingOn } from "./tracing.ts";
 
 /** A pointer as stored, with the KV revision it was read at. */
 export interface StoredPointer {
@@ -95,7 +96,23 @@ export interface WritePointerOptions {
  * }), { issuedBy: "alice" });
  * ```
  */
-export async function writePointer(
+export function writePointer(
+  nats: AtlasNats,
+  signer: RecordSigner,
+  region: string,
+  config: string,
+  change: (current: PointerRecord | null) => PointerChange | null,
+  options: WritePointerOptions,
+): Promise<PointerRecord | null> {
+  if (!tracingOn) return _writePointer(nats, signer, region, config, change, options);
+  return traced(
+    "atlas.pointer.write",
+    () => _writePointer(nats, signer, region, config, change, options),
+    { attributes: { "atlas.region": region, "atlas.config": config } },
+  );
+}
+
+async function _writePointer(
   nats: AtlasNats,
   signer: RecordSigner,
   region: string,
@@ -157,7 +174,15 @@ export async function writePointer(
       if (isCasConflict(e)) continue;
       throw e;
     }
-    publishNotice(nats, pointer, options.inline ?? {});
+    if (tracingOn) {
+      await traced("atlas.notice.publish", () => {
+        publishNotice(nats, pointer, options.inline ?? {});
+        return Promise.resolve();
+      }, {
+        kind: "producer",
+        attributes: { "atlas.seq": pointer.seq, "atlas.version": pointer.active.version },
+      });
+    } else publishNotice(nats, pointer, options.inline ?? {});
     options.onStored?.({ pointer, revision });
     return pointer;
   }
@@ -166,7 +191,10 @@ export async function writePointer(
   );
 }
 
-/** Publishes the notice of a stored pointer (fire and forget: agents also reconcile). */
+/**
+ * Publishes the notice of a stored pointer (fire and forget: agents also reconcile), with
+ * the active span's trace context in its headers when tracing is on.
+ */
 export function publishNotice(
   nats: AtlasNats,
   pointer: PointerRecord,
@@ -176,10 +204,12 @@ export function publishNotice(
   for (const [digest, bytes] of Object.entries(inline)) {
     blobs[digest] = Buffer.from(bytes).toString("base64");
   }
+  const headers = traceHeaders();
   try {
     nats.nc.publish(
       Subjects.notify(pointer.region, pointer.config),
       JSON.stringify({ pointer, blobs }),
+      headers ? { headers } : undefined,
     );
   } catch {
     // disconnected: agents reconcile from the stored pointer

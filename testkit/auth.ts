@@ -122,6 +122,14 @@ export function _registerAuth(url: string, auth: TestAuth | undefined): void {
   else _byUrl.delete(url);
 }
 
+/**
+ * Makes {@linkcode authOf} find `auth` for `urls`: for a process the test starts over its
+ * servers, given the test's `auth.setup` (`TestAuth.from`).
+ */
+export function useAuth(urls: readonly string[], auth: TestAuth): void {
+  for (const url of urls) _registerAuth(url, auth);
+}
+
 /** The auth of the servers at `urls` (the first one known), or undefined when none has. */
 export function authOf(urls: string | string[]): TestAuth | undefined {
   for (const url of Array.isArray(urls) ? urls : urls.split(",")) {

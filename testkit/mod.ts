@@ -22,7 +22,15 @@ export {
   type TestCredentials,
 } from "./fixtures.ts";
 export { GatewayLinks, GatewayProxy } from "./gateway_links.ts";
-export { authOf, connectAs, credsFor, handshake, type RoleSpec, TestAuth } from "./auth.ts";
+export {
+  authOf,
+  connectAs,
+  credsFor,
+  handshake,
+  type RoleSpec,
+  TestAuth,
+  useAuth,
+} from "./auth.ts";
 export { makePki, type Pki, PkiError, pkiIn } from "./pki.ts";
 export {
   findPrometheus,
