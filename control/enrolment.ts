@@ -10,7 +10,14 @@
  * @module
  */
 import { z } from "zod";
-import { type AtlasRole, AuthFiles, ControlAuthKeys, issueCreds, revokeUser } from "@atlas/core";
+import {
+  type AtlasRole,
+  AuthFiles,
+  ControlAuthKeys,
+  issueCreds,
+  issuedAtOf,
+  revokeUser,
+} from "@atlas/core";
 import {
   AccountResolver,
   appendAudit,
@@ -195,6 +202,9 @@ export async function revokeAgent(
   {
     await using resolver = await AccountResolver.connect(servers, systemCreds, { tls });
     let jwt = await resolver.lookup(keys.accountPublicKey);
+    // The re-signed JWT must be newer than the one it replaces (issuedAtOf says why).
+    const before = issuedAtOf(jwt);
+    while (Math.floor(Date.now() / 1000) <= before) await new Promise((r) => setTimeout(r, 50));
     for (const key of live) jwt = await revokeUser(jwt, keys.operatorSigningSeed, key);
     await resolver.update(jwt);
   }

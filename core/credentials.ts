@@ -207,6 +207,15 @@ export function describeCreds(
  * `userPublicKey` revoked: every JWT of that user issued up to `at` (seconds) is refused,
  * and servers disconnect its live connections once they get the new account JWT.
  */
+/**
+ * When a JWT was issued (its `iat`, seconds). A replacement of an account JWT must be
+ * issued in a later second: servers keep the stored one over an update (and a preloaded
+ * one over the stored, after a restart) whose `iat` is not newer.
+ */
+export function issuedAtOf(jwt: string): number {
+  return decode(jwt).iat;
+}
+
 export async function revokeUser(
   accountJwt: string,
   operatorSigningSeed: string,

@@ -46,6 +46,7 @@ export {
   CredentialsError,
   describeCreds,
   issueCreds,
+  issuedAtOf,
   type IssuedCreds,
   issuerOf,
   parseCredsText,
