@@ -31,7 +31,7 @@ export {
   TestAuth,
   useAuth,
 } from "./auth.ts";
-export { makePki, type Pki, PkiError, pkiIn } from "./pki.ts";
+export { makePki, type Pki, PkiError, pkiIn, tempPki } from "./pki.ts";
 export {
   findPrometheus,
   Prometheus,

@@ -133,3 +133,26 @@ export async function makePki(dir: string): Promise<Pki> {
   }
   return pkiIn(dir);
 }
+
+/**
+ * A throw-away PKI in a temp dir, removed on dispose: for tests outside `natsTest`.
+ *
+ * @example
+ * ```ts
+ * await using pki = await tempPki();
+ * await using sc = await startSupercluster(regions, { tls: serverTls(pki) });
+ * ```
+ */
+export async function tempPki(): Promise<Pki & AsyncDisposable> {
+  const dir = await Deno.makeTempDir({ prefix: "atlas-pki-" });
+  try {
+    const pki = await makePki(dir);
+    return {
+      ...pki,
+      [Symbol.asyncDispose]: () => Deno.remove(dir, { recursive: true }).catch(() => {}),
+    };
+  } catch (e) {
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+    throw e;
+  }
+}

@@ -31,6 +31,9 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   fn: async () => {
+    // With NATS authorization on. Not with TLS: the cuttable proxies tell which region
+    // dials from the plaintext CONNECT line of a gateway link, which TLS hides; TLS gateways
+    // are tested in tests/fault_primary_test.ts and testkit/tls_test.ts.
     await using sc = await startSupercluster(
       [{ name: "primary" }, { name: "us-east" }, { name: "eu-west" }],
       { cuttable: true },

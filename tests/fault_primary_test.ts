@@ -11,8 +11,10 @@ import {
   connectAs,
   type HasLog,
   printLogsOnFailure,
+  serverTls,
   startSupercluster,
   storeVersion,
+  tempPki,
   waitFor,
 } from "@atlas/testkit";
 import { loadSigner, provision, provisionRegion, readPointer, writePointer } from "@atlas/store";
@@ -21,15 +23,23 @@ import { startTestAgents, startTestControl } from "./harness.ts";
 Deno.test({
   name: "with the primary region down, regions keep serving and applying; publishes get 503",
   fn: async () => {
-    await using sc = await startSupercluster([{ name: "primary", nodes: 3 }, { name: "us-east" }]);
+    // With NATS authorization and TLS on clients, routes and gateways, as production runs.
+    await using pki = await tempPki();
+    const tls = { caFile: pki.caFile };
+    await using sc = await startSupercluster([{ name: "primary", nodes: 3 }, { name: "us-east" }], {
+      tls: serverTls(pki),
+    });
     const logs: HasLog[] = [];
     await printLogsOnFailure(
       () => [sc, ...logs],
       async () => {
-        await using primary = await connectAs(sc.cluster("primary").urls, "control");
+        await using primary = await connectAs(sc.cluster("primary").urls, "control", { tls });
         await provision(primary, { replicas: 3, cluster: "primary" });
         await provisionRegion(primary, "us-east", { cluster: "us-east" });
-        await using control = await startTestControl(sc.cluster("primary").urls, { replicas: 3 });
+        await using control = await startTestControl(sc.cluster("primary").urls, {
+          replicas: 3,
+          natsTls: tls,
+        });
         const signer = await loadSigner(control.signingKeyFile);
         const call = control.call;
         assert.equal((await call("PUT", "/v1/configs/web", {})).status, 201);
@@ -45,6 +55,7 @@ Deno.test({
           id: "e1",
           region: "us-east",
           nats: sc.cluster("us-east").urls,
+          tls,
         }], (l) => logs.push(l));
         await using agent = e1!.agent;
         const file = e1!.file;
@@ -60,7 +71,7 @@ Deno.test({
         const down = performance.now();
         await Promise.all(sc.cluster("primary").servers.map((s) => s.kill()));
 
-        await using region = await connectAs(sc.cluster("us-east").urls, "control");
+        await using region = await connectAs(sc.cluster("us-east").urls, "control", { tls });
         assert.equal(
           (await readPointer(region, "us-east", "web"))?.pointer.active.version,
           1,
