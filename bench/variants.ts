@@ -1,8 +1,8 @@
 /**
  * `deno task bench:variants [--sizes 1,1000] [--rounds 10]`: the cost of the options that
  * change every message, measured in one run on this machine: the benchmark (bench/main.ts)
- * once per variant, then one table of each against the plain run. Variants: plain,
- * metrics on the agents, TLS towards NATS.
+ * once per variant, then one table of each against the baseline. Variants: NATS without
+ * authorization (the baseline), with it (the default), with TLS too, with agent metrics.
  *
  * @module
  */
@@ -18,11 +18,15 @@ const { values } = parseArgs({
   },
 });
 
-/** A variant: its name and the flags bench/main.ts takes for it. */
+/**
+ * A variant: its name and the flags bench/main.ts takes for it. The first is the baseline
+ * the others are compared with: NATS without authorization.
+ */
 const VARIANTS: { name: string; flags: string[] }[] = [
-  { name: "plain", flags: [] },
-  { name: "metrics", flags: ["--metrics"] },
-  { name: "tls", flags: ["--tls"] },
+  { name: "insecure", flags: ["--insecure"] },
+  { name: "auth", flags: [] },
+  { name: "auth+tls", flags: ["--tls"] },
+  { name: "auth+metrics", flags: ["--metrics"] },
 ];
 
 interface Result {
@@ -67,7 +71,7 @@ for (const [i, v] of chosen.entries()) {
 await Deno.remove(dir, { recursive: true });
 
 const FAN_OUT = "publish + activate → N applied+acked";
-const base = results.get("plain");
+const base = results.get(VARIANTS[0]!.name);
 const pct = (x: number, b: number | undefined) =>
   b === undefined || b === 0 ? "" : `${x >= b ? "+" : ""}${(((x - b) / b) * 100).toFixed(1)} %`;
 const rows: (string | number)[][] = [];
@@ -94,9 +98,9 @@ console.log(table(
     "variant",
     "N",
     "publish → N acked p50 ms",
-    "vs plain",
+    "vs insecure",
     "agent CPU µs/apply",
-    "vs plain",
+    "vs insecure",
     "nats-server CPU µs/apply",
     "control CPU µs/apply",
   ],

@@ -51,7 +51,7 @@ import { ensureNatsServer } from "./setup.ts";
 const USAGE =
   `Usage: deno task dev [--port 8080] [--data-dir .atlas/dev] [--regions us-east,eu-west]
                      [--agents-per-region 10] [--insecure] [--tls] [--mtls]
-                     [--prometheus-port 9090]
+                     [--prometheus-port 9090] [--agent-http 127.0.0.1:2772]
 
 Starts nats-server (or uses ATLAS_NATS_URL), the control plane, a coordinator per region
 and demo agents. NATS runs with Atlas's authorization: an operator kept in
@@ -62,7 +62,9 @@ on client connections, routes and gateways (every component verifies the server 
 that CA); --mtls also requires client certificates.
 
 Every part serves Prometheus metrics; <data dir>/prometheus.yml scrapes them all (with the
-rules of deploy/prometheus). --prometheus-port also runs Debian's prometheus with it there.`;
+rules of deploy/prometheus). --prometheus-port also runs Debian's prometheus with it there.
+The first region's first agent serves its local API on --agent-http (curl
+127.0.0.1:2772/configs/demo.app); "off" turns it off.`;
 const RULES = new URL("../deploy/prometheus/atlas.rules.yml", import.meta.url).pathname;
 
 const AGENT_MAIN = new URL("../agent/main.ts", import.meta.url).pathname;
@@ -156,6 +158,7 @@ async function main(): Promise<number> {
       tls: { type: "boolean", default: false },
       mtls: { type: "boolean", default: false },
       "prometheus-port": { type: "string" },
+      "agent-http": { type: "string", default: "127.0.0.1:2772" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -338,6 +341,10 @@ async function main(): Promise<number> {
           ...(clientTls ? { tls: clientTls } : {}),
           configs: { [DEMO_CONFIG]: { path: `${dir}/${DEMO_CONFIG}.json` } },
           heartbeatSeconds: 5,
+          // One host's applications read their config over HTTP too (the local API).
+          ...(region === regions[0] && i === 1 && values["agent-http"] !== "off"
+            ? { http: values["agent-http"] }
+            : {}),
         };
         await Deno.writeTextFile(`${dir}/agent.json`, JSON.stringify(config, null, 2));
         files.push(`${dir}/agent.json`);
@@ -488,6 +495,12 @@ Atlas dev mode is up.
       agents[0]!.dir
     }/${DEMO_CONFIG}.json,
                   and one batch host per region that manages no config${
+      values["agent-http"] !== "off"
+        ? `\n  local API       curl http://${values["agent-http"]}/configs/${DEMO_CONFIG}  (${
+          regions[0]
+        }-1's applied config)`
+        : ""
+    }${
       nginx
         ? `
   web host        ${regions[0]}-web keeps nginx's config (${nginx.conf}),

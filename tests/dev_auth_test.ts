@@ -12,7 +12,7 @@ Deno.test("dev mode refuses anonymous NATS clients", async () => {
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       ...["run", "-A", DEV, "--data-dir", dir, "--port", "0"],
-      ...["--regions", "us-east", "--agents-per-region", "1"],
+      ...["--regions", "us-east", "--agents-per-region", "1", "--agent-http", "off"],
     ],
     stdin: "null",
     stdout: "piped",

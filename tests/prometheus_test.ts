@@ -36,6 +36,8 @@ Deno.test({
         "us-east",
         "--agents-per-region",
         "2",
+        "--agent-http",
+        "off",
         "--prometheus-port",
         `${promPort}`,
       ],
