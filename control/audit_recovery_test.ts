@@ -14,6 +14,7 @@ import {
 import { type AtlasNats, readKv, updateRollout, writePointer } from "@atlas/store";
 import { storeVersion } from "@atlas/testkit";
 import { createContext } from "./context.ts";
+import { ensureKeySet } from "./keys.ts";
 import { recoverAudit } from "./server.ts";
 import { controlTest, createConfig, publish } from "./testing.ts";
 
@@ -317,3 +318,31 @@ controlTest("recovery records a config write that died before its event", async 
   ]);
   assert.deepEqual(report.abandoned.map((e) => e.details["intentId"]), ["put-lost"]);
 });
+
+controlTest(
+  "recovery records a key change whose key set is stored, abandons one that is not",
+  async ({
+    nats,
+    signer,
+  }) => {
+    const ctx = createContext({ nats, signer });
+    const set = await ensureKeySet(ctx);
+    await leaveIntent(nats, "key-made", {
+      actor: "fixture",
+      action: "key.rotate",
+      details: { keyId: signer.keyId, keySet: set.seq },
+    });
+    await leaveIntent(nats, "key-lost", {
+      actor: "fixture",
+      action: "key.revoke",
+      details: { keyId: "ed25519-0000", keySet: set.seq + 1 },
+    });
+    const report = await recoverAudit(ctx);
+    assert.deepEqual(report.recovered.map((e) => [e.id, e.action, e.recovered]), [
+      ["key-made", "key.rotate", true],
+    ]);
+    assert.deepEqual(report.abandoned.map((e) => [e.details["intentId"], e.details["reason"]]), [
+      ["key-lost", `key set ${set.seq + 1} was not stored`],
+    ]);
+  },
+);

@@ -37,10 +37,12 @@ import {
   VersionRecord,
 } from "@atlas/core";
 import {
-  appendAudit,
+  audited,
   fetchKeySet,
+  type IntentResolver,
   isCasConflict,
   listKeys,
+  readKeySet,
   readKv,
   readPointer,
   retryTransient,
@@ -138,13 +140,14 @@ export async function rotateKey(ctx: ControlContext, actor: string): Promise<Rot
   const key = generateSigningKey();
   const next = _sign(ctx.signer, rotatedKeySet(current, key, _meta(actor)));
   const file = await ring.add(key);
-  await storeKeySet(ctx.nats, next, await _regions(ctx));
-  _use(ctx, next, ring.get(key.keyId)!);
-  await appendAudit(ctx.nats, {
+  const regions = await _regions(ctx);
+  // The key set and its audit event are one change (store/journal.ts).
+  await audited(ctx.nats, {
     actor,
     action: "key.rotate",
     details: { keyId: key.keyId, previous: current.signing, keySet: next.seq },
-  });
+  }, () => storeKeySet(ctx.nats, next, regions));
+  _use(ctx, next, ring.get(key.keyId)!);
   return { keySet: next, keyId: key.keyId, file };
 }
 
@@ -184,14 +187,28 @@ export async function endKey(
     resigned.pointers = await _resignPointers(ctx, keyId, actor);
   }
   const next = _sign(ctx.signer, unsigned);
-  await storeKeySet(ctx.nats, next, await _regions(ctx));
-  _use(ctx, next, ctx.signer);
-  await appendAudit(ctx.nats, {
+  const regions = await _regions(ctx);
+  await audited(ctx.nats, {
     actor,
     action: `key.${status === KeyStatus.retired ? "retire" : "revoke"}`,
     details: { keyId, keySet: next.seq, resigned },
-  });
+  }, () => storeKeySet(ctx.nats, next, regions));
+  _use(ctx, next, ctx.signer);
   return { keySet: next, resigned };
+}
+
+/**
+ * The resolver of `key.rotate`, `key.retire` and `key.revoke` intents (store/journal.ts):
+ * the change happened when the key set it announced (`details.keySet`) is stored.
+ */
+export function resolveKeyIntent(ctx: ControlContext): IntentResolver {
+  return async (intent) => {
+    const seq = Number(intent.event.details?.keySet);
+    const stored = Number.isInteger(seq) ? await readKeySet(ctx.nats, seq) : null;
+    return stored
+      ? { happened: true, event: intent.event }
+      : { happened: false, reason: `key set ${seq} was not stored` };
+  };
 }
 
 /** Re-signs every stored version signed by `keyId` (compare-and-set on each). */

@@ -26,7 +26,7 @@ import { type ControlApp, createAppWithAuth } from "./app.ts";
 import { type ControlContext, createContext } from "./context.ts";
 import { repairLatestVersions, resolveConfigPutIntent } from "./configs.ts";
 import { loadEnrolmentAuth } from "./enrolment.ts";
-import { ensureKeySet } from "./keys.ts";
+import { ensureKeySet, resolveKeyIntent } from "./keys.ts";
 import { resolveMoveIntent } from "./pointer_moves.ts";
 import { resolveQuarantineIntent, resolveReleaseIntent } from "./quarantine.ts";
 import { resolveChangeIntent, resolveStartIntent, RolloutAction } from "./rollouts.ts";
@@ -253,6 +253,9 @@ export function auditResolvers(ctx: ControlContext): Record<string, IntentResolv
     "rollout.rolled_back": change,
     "agent.release": resolveReleaseIntent(ctx),
     "agent.quarantine": resolveQuarantineIntent(ctx),
+    "key.rotate": resolveKeyIntent(ctx),
+    "key.retire": resolveKeyIntent(ctx),
+    "key.revoke": resolveKeyIntent(ctx),
   };
 }
 
