@@ -192,7 +192,10 @@ class AckCounter {
 }
 // Acks are in the ATLAS account: counted on a connection of the control-plane role.
 const ackConn = auth
-  ? await auth.connect(server.url, "control", { name: "bench acks" })
+  ? await auth.connect(server.url, "control", {
+    name: "bench acks",
+    ...(clientTls ? { tls: clientTls } : {}),
+  })
   : undefined;
 const acks = new AckCounter(ackConn?.nc ?? nc);
 await nc.flush();
