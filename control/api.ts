@@ -238,8 +238,8 @@ export const RegionStatus = z.object({
     unverified: z.array(z.object({ agent: SimpleName, reason: z.string() })).default([]),
   }),
   /**
-   * How the active pointer reached the live agents: their verified `applied` acks of its
-   * seq, with pointer `issuedAt` → ack as each agent measured it (what
+   * How the active version reached the live agents: their newest verified acks, when they
+   * applied it, with pointer `issuedAt` → ack as each agent measured it (what
    * `atlas_propagation_seconds` counts) and first-to-last ack skew. Null before any ack.
    */
   propagation: z.object({

@@ -129,7 +129,9 @@ export async function configStatus(
       if (pointer && applied === pointer.active.version) status.agents.onActive.push(agent.id);
       else status.agents.onOther.push({ agent: agent.id, version: applied });
       const last = stand.lastAck;
-      if (last && pointer && last.status === "applied" && last.seq === pointer.seq) {
+      // The ack that brought the active version: a promoted candidate's agents do not ack
+      // the promotion again (nothing to apply), so match the version, not the seq.
+      if (last && pointer && last.status === "applied" && last.version === pointer.active.version) {
         reached.push(last);
       }
       if (last && last.status !== "applied") {
