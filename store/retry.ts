@@ -45,6 +45,10 @@ const TRANSIENT_CODES: ReadonlySet<number> = new Set([
   10008, // JetStream system temporarily unavailable
   10023, // insufficient resources
   JetStreamApiCodes.JetStreamNotEnabledForAccount, // 10039: said by a follower mid-election
+  // 10077 "could not create storage directory": on 2.9.10 the first stream of an account,
+  // created just as an authorized cluster forms, can race the account's store directory
+  // (seen in the leader fault test; the same create succeeds a moment later).
+  10077,
 ]);
 
 /**
