@@ -3,16 +3,15 @@
  * port, so a test can cut one region off the supercluster and heal it again while every
  * process keeps running.
  *
- * Each node advertises its proxy as its gateway address, so every gateway connection to
- * it, configured or learned by gossip, goes through the proxy. The proxy reads the first
- * line the connecting server sends (`CONNECT {..., "gateway": "<its region>"}`) to learn
- * which region the link comes from. Cutting region R then means: R's proxies refuse
- * everyone, and every other proxy refuses connections from R; open links are closed.
- * Both directions of every link between R and the rest go down, and nothing else does.
+ * Every region dials every other region's nodes through proxies of its own (one per
+ * dialling region and node), so each proxy knows which region its links come from, even
+ * when TLS hides what the servers say. Nodes advertise a dead address as their gateway
+ * URL, so no link bypasses the proxies through gossip. Cutting region R then means: R's
+ * proxies, and every proxy R dials through, refuse links; open ones are closed. Both
+ * directions of every link between R and the rest go down, and nothing else does.
  *
  * @module
  */
-import { concatBytes } from "@atlas/core";
 
 /** A TCP proxy in front of one node's gateway port, able to refuse links by region. */
 export class GatewayProxy implements AsyncDisposable {
@@ -22,12 +21,15 @@ export class GatewayProxy implements AsyncDisposable {
   readonly region: string;
   /** Regions whose links are refused (this node's own region: all of them). */
   readonly #cut: ReadonlySet<string>;
-  readonly #open = new Set<{ from: string | undefined; close: () => void }>();
+  /** The region whose nodes dial through this proxy. */
+  readonly from: string;
+  readonly #open = new Set<{ close: () => void }>();
 
-  constructor(region: string, upstreamPort: number, cut: ReadonlySet<string>) {
+  constructor(region: string, upstreamPort: number, cut: ReadonlySet<string>, from: string) {
     this.region = region;
     this.#upstreamPort = upstreamPort;
     this.#cut = cut;
+    this.from = from;
     this.#listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
     this.#accept().catch(() => {});
   }
@@ -37,15 +39,14 @@ export class GatewayProxy implements AsyncDisposable {
     return (this.#listener.addr as Deno.NetAddr).port;
   }
 
-  #refuses(from: string | undefined): boolean {
-    return this.#cut.has(this.region) || (from !== undefined && this.#cut.has(from));
+  #refuses(): boolean {
+    return this.#cut.has(this.region) || this.#cut.has(this.from);
   }
 
-  /** Closes the open links the current cut set refuses. */
+  /** Closes the open links when the current cut set refuses them. */
   enforce(): void {
-    for (const link of [...this.#open]) {
-      if (this.#refuses(link.from)) link.close();
-    }
+    if (!this.#refuses()) return;
+    for (const link of [...this.#open]) link.close();
   }
 
   async #accept(): Promise<void> {
@@ -53,7 +54,7 @@ export class GatewayProxy implements AsyncDisposable {
   }
 
   async #serve(inbound: Deno.TcpConn): Promise<void> {
-    if (this.#refuses(undefined)) return _close(inbound);
+    if (this.#refuses()) return _close(inbound);
     let upstream: Deno.TcpConn;
     try {
       upstream = await Deno.connect({ hostname: "127.0.0.1", port: this.#upstreamPort });
@@ -61,7 +62,6 @@ export class GatewayProxy implements AsyncDisposable {
       return _close(inbound);
     }
     const link = {
-      from: undefined as string | undefined,
       close: () => {
         _close(inbound);
         _close(upstream);
@@ -69,20 +69,11 @@ export class GatewayProxy implements AsyncDisposable {
       },
     };
     this.#open.add(link);
-    // Server to connecting server: straight through (the INFO comes first).
-    _pipe(upstream, inbound).catch(() => {}).finally(link.close);
-    // Connecting server to server: hold bytes until its CONNECT line names its region.
-    try {
-      const head = await _readLine(inbound);
-      link.from = _gatewayOf(head);
-      if (this.#refuses(link.from)) return link.close();
-      await _writeAll(upstream, head);
-      await _pipe(inbound, upstream);
-    } catch {
-      // either side went away
-    } finally {
-      link.close();
-    }
+    // Bytes pass through untouched (TLS or not): the proxy knows who dials it.
+    await Promise.all([
+      _pipe(upstream, inbound).catch(() => {}),
+      _pipe(inbound, upstream).catch(() => {}),
+    ]).finally(link.close);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -104,9 +95,12 @@ export class GatewayLinks implements AsyncDisposable {
   readonly #cut = new Set<string>();
   readonly #proxies: GatewayProxy[] = [];
 
-  /** Starts a proxy for a node of `region` whose gateway listens on `upstreamPort`. */
-  proxy(region: string, upstreamPort: number): GatewayProxy {
-    const p = new GatewayProxy(region, upstreamPort, this.#cut);
+  /**
+   * Starts a proxy through which the nodes of region `from` dial a node of `region` whose
+   * gateway listens on `upstreamPort`.
+   */
+  proxy(region: string, upstreamPort: number, from: string): GatewayProxy {
+    const p = new GatewayProxy(region, upstreamPort, this.#cut, from);
     this.#proxies.push(p);
     return p;
   }
@@ -151,33 +145,5 @@ async function _pipe(from: Deno.Conn, to: Deno.Conn): Promise<void> {
     const n = await from.read(buf);
     if (n === null) return;
     await _writeAll(to, buf.subarray(0, n));
-  }
-}
-
-/** Reads up to and including the first CRLF (bounded: a gateway CONNECT is small). */
-async function _readLine(conn: Deno.Conn): Promise<Uint8Array> {
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  const buf = new Uint8Array(4096);
-  while (total < 64 * 1024) {
-    const n = await conn.read(buf);
-    if (n === null) throw new Error("closed before CONNECT");
-    chunks.push(buf.slice(0, n));
-    total += n;
-    if (buf.subarray(0, n).includes(0x0a)) break;
-  }
-  return concatBytes(chunks);
-}
-
-/** The `gateway` field of a `CONNECT {...}` line, if it is one. */
-function _gatewayOf(head: Uint8Array): string | undefined {
-  const text = new TextDecoder().decode(head);
-  const line = text.slice(0, text.indexOf("\n")).trim();
-  if (!line.startsWith("CONNECT ")) return undefined;
-  try {
-    const info = JSON.parse(line.slice("CONNECT ".length)) as { gateway?: unknown };
-    return typeof info.gateway === "string" ? info.gateway : undefined;
-  } catch {
-    return undefined;
   }
 }

@@ -621,17 +621,17 @@ export async function startSupercluster(
     regions.map((r) => [r.name, Array.from({ length: r.nodes ?? 1 }, () => reservePort())]),
   );
   const links = options.cuttable ? new GatewayLinks() : undefined;
-  // What other gateways dial: the node itself, or its proxy.
-  const dialPorts = new Map(
-    regions.map((r) => [
-      r.name,
-      gatewayPorts.get(r.name)!.map((p) => links ? links.proxy(r.name, p).port : p),
-    ]),
-  );
-  const gateways = regions.map((r) => ({
-    name: r.name,
-    urls: dialPorts.get(r.name)!.map((p) => `nats://127.0.0.1:${p}`),
-  }));
+  // What region `from` dials for every region: the nodes themselves, or (cuttable) proxies
+  // of its own in front of the other regions' nodes, which know it is `from` dialling.
+  const gatewaysOf = (from: string) =>
+    regions.map((r) => ({
+      name: r.name,
+      urls: gatewayPorts.get(r.name)!.map((p) =>
+        `nats://127.0.0.1:${links && r.name !== from ? links.proxy(r.name, p, from).port : p}`
+      ),
+    }));
+  // With proxies, a dead address is advertised: a link learned by gossip would bypass them.
+  const dead = links ? reservePort() : undefined;
   const clusters = new Map<string, NatsCluster>();
   try {
     await Promise.all(regions.map(async (r) => {
@@ -642,10 +642,8 @@ export async function startSupercluster(
         auth: auth ?? false,
         gateway: {
           port: (node) => ports[node]!,
-          gateways,
-          ...(links
-            ? { advertise: (node: number) => `127.0.0.1:${dialPorts.get(r.name)![node]}` }
-            : {}),
+          gateways: gatewaysOf(r.name),
+          ...(dead ? { advertise: () => `127.0.0.1:${dead}` } : {}),
         },
         ...(options.storeDir
           ? { storeDir: (node: number) => options.storeDir!(r.name, node) }

@@ -12,7 +12,9 @@ import {
   connectAs,
   type HasLog,
   printLogsOnFailure,
+  serverTls,
   startSupercluster,
+  tempPki,
   waitFor,
 } from "@atlas/testkit";
 import { type AtlasNats, provision, provisionRegion, readMirroredBlob } from "@atlas/store";
@@ -31,21 +33,22 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   fn: async () => {
-    // With NATS authorization on. Not with TLS: the cuttable proxies tell which region
-    // dials from the plaintext CONNECT line of a gateway link, which TLS hides; TLS gateways
-    // are tested in tests/fault_primary_test.ts and testkit/tls_test.ts.
+    // With NATS authorization and TLS on clients, routes and gateways (through the cuttable
+    // proxies), as production runs.
+    await using pki = await tempPki();
+    const tls = { caFile: pki.caFile };
     await using sc = await startSupercluster(
       [{ name: "primary" }, { name: "us-east" }, { name: "eu-west" }],
-      { cuttable: true },
+      { cuttable: true, tls: serverTls(pki) },
     );
     const logs: HasLog[] = [];
     await printLogsOnFailure(
       () => [sc, ...logs],
       async () => {
-        await using primary = await connectAs(sc.cluster("primary").urls, "control");
+        await using primary = await connectAs(sc.cluster("primary").urls, "control", { tls });
         await provision(primary, { cluster: "primary" });
         await provisionRegion(primary, "us-east", { cluster: "us-east" });
-        await using control = await startTestControl(sc.cluster("primary").urls);
+        await using control = await startTestControl(sc.cluster("primary").urls, { natsTls: tls });
         const { expect } = control;
         // A region added over the API is placed in its own cluster too.
         await expect("PUT", "/v1/regions/eu-west", { cluster: "eu-west" }, 201);
@@ -62,24 +65,26 @@ Deno.test({
         await expect("POST", "/v1/configs/web/activate", { version: 1 });
 
         // Each region's coordinator and agents talk to their own region's node only.
-        await using east = await connectAs(sc.cluster("us-east").urls, "control");
+        await using east = await connectAs(sc.cluster("us-east").urls, "control", { tls });
         const stopEast = await runCoordinators(
           sc.cluster("us-east").urls,
           control,
           ["us-east"],
           (l) => logs.push(l),
+          { tls },
         );
         const stopWest = await runCoordinators(
           sc.cluster("eu-west").urls,
           control,
           ["eu-west"],
           (l) => logs.push(l),
+          { tls },
         );
         const urls = (region: string) => sc.cluster(region).urls;
         const agents = await startTestAgents(control, [
-          { id: "e1", region: "us-east", nats: urls("us-east") },
-          { id: "e2", region: "us-east", nats: urls("us-east") },
-          { id: "w1", region: "eu-west", nats: urls("eu-west") },
+          { id: "e1", region: "us-east", nats: urls("us-east"), tls },
+          { id: "e2", region: "us-east", nats: urls("us-east"), tls },
+          { id: "w1", region: "eu-west", nats: urls("eu-west"), tls },
         ], (l) => logs.push(l));
         const content = (a: { file: string }) => Deno.readTextFile(a.file).catch(() => "");
         const [e1, e2, w1] = agents as [typeof agents[0], typeof agents[0], typeof agents[0]];
@@ -119,7 +124,7 @@ Deno.test({
           // A server boots in us-east during the cut: it gets the region's version, with
           // the content from the region's copy of the blobs, and keeps its ack on disk.
           const [e3] = await startTestAgents(control, [
-            { id: "e3", region: "us-east", nats: urls("us-east") },
+            { id: "e3", region: "us-east", nats: urls("us-east"), tls },
           ], (l) => logs.push(l));
           agents.push(e3!);
           await waitFor(

@@ -149,7 +149,7 @@ natsTest(
 /** Reaches `upstreamPort` through a TCP proxy a test can cut and heal. */
 function cuttable(upstreamPort: number) {
   const cut = new Set<string>();
-  const proxy = new GatewayProxy("sdk", upstreamPort, cut);
+  const proxy = new GatewayProxy("sdk", upstreamPort, cut, "client");
   return {
     url: `nats://127.0.0.1:${proxy.port}`,
     cut: () => (cut.add("sdk"), proxy.enforce()),
