@@ -56,6 +56,7 @@ export {
   startNatsServer,
   startSupercluster,
   Supercluster,
+  type SuperclusterOptions,
 } from "./server.ts";
 export {
   acksOf,

@@ -606,17 +606,39 @@ async function _outboundGateways(server: NatsServer): Promise<string[] | undefin
  */
 export async function startSupercluster(
   regions: RegionSpec[],
-  options: {
-    storeDir?: (region: string, node: number) => string;
-    /** Route every gateway link through a proxy, for `cutRegion`/`healRegion`. */
-    cuttable?: boolean;
-    /** Auth shared by every node; `false` for none. @default a new {@linkcode TestAuth} */
-    auth?: TestAuth | false;
-    /** TLS on every node's client port, routes and gateways. */
-    tls?: ServerTls;
-  } = {},
+  options: SuperclusterOptions = {},
 ): Promise<Supercluster> {
   const auth = options.auth === false ? undefined : options.auth ?? await TestAuth.create();
+  // Gateway ports are reserved before start (every cluster lists every gateway): another
+  // process may take one meanwhile. Then start again on fresh ports.
+  for (let attempt = 1;; attempt++) {
+    try {
+      return await _startSupercluster(regions, options, auth);
+    } catch (e) {
+      const taken = /address already in use/.test(
+        `${(e as Error).message} ${((e as Error).cause as Error | undefined)?.message ?? ""}`,
+      );
+      if (!taken || attempt >= 3) throw e;
+    }
+  }
+}
+
+/** Options of {@linkcode startSupercluster}. */
+export interface SuperclusterOptions {
+  storeDir?: (region: string, node: number) => string;
+  /** Route every gateway link through a proxy, for `cutRegion`/`healRegion`. */
+  cuttable?: boolean;
+  /** Auth shared by every node; `false` for none. @default a new {@linkcode TestAuth} */
+  auth?: TestAuth | false;
+  /** TLS on every node's client port, routes and gateways. */
+  tls?: ServerTls;
+}
+
+async function _startSupercluster(
+  regions: RegionSpec[],
+  options: SuperclusterOptions,
+  auth: TestAuth | undefined,
+): Promise<Supercluster> {
   const gatewayPorts = new Map(
     regions.map((r) => [r.name, Array.from({ length: r.nodes ?? 1 }, () => reservePort())]),
   );
