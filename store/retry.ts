@@ -45,9 +45,12 @@ const TRANSIENT_CODES: ReadonlySet<number> = new Set([
   10008, // JetStream system temporarily unavailable
   10023, // insufficient resources
   JetStreamApiCodes.JetStreamNotEnabledForAccount, // 10039: said by a follower mid-election
-  // 10077 "could not create storage directory": on 2.9.10 the first stream of an account,
-  // created just as an authorized cluster forms, can race the account's store directory
-  // (seen in the leader fault test; the same create succeeds a moment later).
+  // 10077 "could not create storage directory", and the 10049 "error creating store for
+  // stream" a client gets for it from a clustered create: on 2.9.10 the first stream of an
+  // account, created just as an authorized cluster forms, can race the account's store
+  // directory (seen in fault and launcher tests; the same create succeeds a moment later).
+  // A create that keeps failing still ends, as UnavailableError with the server's words.
+  10049,
   10077,
 ]);
 
