@@ -19,7 +19,7 @@ import {
   loggingOptions,
   NATS_FLAGS,
   NATS_FLAGS_HELP,
-  tlsFromFlags,
+  natsFlagOptions,
   untilStopSignal,
 } from "@atlas/store";
 
@@ -30,8 +30,6 @@ Runs the Atlas control plane (HTTP API) over NATS JetStream.
 
 Options:
   --nats <url[,url]>         NATS servers (default $ATLAS_NATS_URL or nats://127.0.0.1:4222)
-  --creds <file>             NATS credentials of the control plane (default $ATLAS_NATS_CREDS,
-                             or <auth-dir>/control.creds)
   --auth-dir <dir>           auth directory of \`atlas auth init\`: enables agent enrolment
                              and revocation (default $ATLAS_AUTH_DIR)
   --port <port>              HTTP port, 0 for any free one (default 8080)
@@ -100,7 +98,6 @@ export async function parseControlArgs(
       allowPositionals: false,
       options: {
         nats: { type: "string" },
-        creds: { type: "string" },
         "auth-dir": { type: "string" },
         ...NATS_FLAGS,
         port: { type: "string" },
@@ -163,21 +160,19 @@ export async function parseControlArgs(
     );
   }
 
-  let natsTls;
+  let nats;
   try {
-    natsTls = tlsFromFlags(values, env);
+    nats = natsFlagOptions(values, env);
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
   const options: ControlOptions = {
     nats: values.nats ?? env.get("ATLAS_NATS_URL") ?? "nats://127.0.0.1:4222",
-    ...(values.creds ?? env.get("ATLAS_NATS_CREDS")
-      ? { credentials: values.creds ?? env.get("ATLAS_NATS_CREDS") }
-      : {}),
+    ...(nats.credentials ? { credentials: nats.credentials } : {}),
     ...(values["auth-dir"] ?? env.get("ATLAS_AUTH_DIR")
       ? { authDir: values["auth-dir"] ?? env.get("ATLAS_AUTH_DIR") }
       : {}),
-    ...(natsTls ? { natsTls } : {}),
+    ...(nats.tls ? { natsTls: nats.tls } : {}),
     signingKey,
     tokens,
     port: _int("port", values.port) ?? 8080,

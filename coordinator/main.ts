@@ -18,11 +18,11 @@ import {
   metricsListen,
   NATS_FLAGS,
   NATS_FLAGS_HELP,
+  natsFlagOptions,
   natsServers,
   requireTrustedSigner,
   runMain,
   serveMetrics,
-  tlsFromFlags,
   untilStopSignal,
   UntrustedSignerError,
   UnusableSigningKeyError,
@@ -58,7 +58,6 @@ async function main(): Promise<number> {
     options: {
       region: { type: "string" },
       nats: { type: "string" },
-      creds: { type: "string" },
       ...NATS_FLAGS,
       "signing-key": { type: "string", default: Deno.env.get("ATLAS_SIGNING_KEY") },
       "key-dir": { type: "string", default: Deno.env.get("ATLAS_KEY_DIR") },
@@ -106,11 +105,9 @@ async function main(): Promise<number> {
     files: [values["signing-key"]],
     dir: values["key-dir"] ?? `${dirname(values["signing-key"])}/keys`,
   });
-  const tls = tlsFromFlags(values, Deno.env);
   const nats = await connectAtlas(natsServers(values.nats), {
-    ...(tls ? { tls } : {}),
+    ...natsFlagOptions(values, Deno.env),
     name: `atlas-coordinator ${values.region}`,
-    ...(values.creds ? { credentials: values.creds } : {}),
     waitOnFirstConnect: true,
     noAsyncTraces: true,
   });

@@ -172,7 +172,13 @@ export {
   serveMetrics,
 } from "./metrics.ts";
 export { runMain, untilStopSignal } from "./process.ts";
-export { NATS_FLAGS, NATS_FLAGS_HELP, type NatsFlagValues, tlsFromFlags } from "./nats_flags.ts";
+export {
+  NATS_FLAGS,
+  NATS_FLAGS_HELP,
+  natsFlagOptions,
+  type NatsFlagValues,
+  tlsFromFlags,
+} from "./nats_flags.ts";
 export {
   listRegions,
   provision,

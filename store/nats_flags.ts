@@ -9,6 +9,7 @@ import { checkClientTls, type ClientTls } from "./connect.ts";
 
 /** `parseArgs` options of the NATS connection flags. */
 export const NATS_FLAGS = {
+  creds: { type: "string" },
   "tls-ca": { type: "string" },
   "tls-cert": { type: "string" },
   "tls-key": { type: "string" },
@@ -16,7 +17,9 @@ export const NATS_FLAGS = {
 
 /** Help lines of {@linkcode NATS_FLAGS}, for a program's usage text. */
 export const NATS_FLAGS_HELP =
-  `  --tls-ca <file>            CA that signs the NATS servers' certificates
+  `  --creds <file>             NATS credentials of this role (default $ATLAS_NATS_CREDS;
+                             \`atlas auth creds --role …\` issues them)
+  --tls-ca <file>            CA that signs the NATS servers' certificates
                              (default $ATLAS_NATS_TLS_CA; else the system's CAs for tls:// URLs)
   --tls-cert <file>          client certificate for servers that require mutual TLS
                              (default $ATLAS_NATS_TLS_CERT; needs --tls-key)
@@ -24,9 +27,28 @@ export const NATS_FLAGS_HELP =
 
 /** The values `parseArgs` returns for {@linkcode NATS_FLAGS}. */
 export interface NatsFlagValues {
+  creds?: string | undefined;
   "tls-ca"?: string | undefined;
   "tls-cert"?: string | undefined;
   "tls-key"?: string | undefined;
+}
+
+/**
+ * The connection options of the flags: credentials (`--creds`, else `$ATLAS_NATS_CREDS`)
+ * and TLS ({@linkcode tlsFromFlags}). Throws a `TypeError` naming the flag that is wrong.
+ *
+ * @example
+ * ```ts
+ * const nats = await connectAtlas(servers, { ...natsFlagOptions(values, Deno.env), name });
+ * ```
+ */
+export function natsFlagOptions(
+  values: NatsFlagValues,
+  env: { get(name: string): string | undefined },
+): { credentials?: string; tls?: ClientTls } {
+  const credentials = values.creds ?? env.get("ATLAS_NATS_CREDS");
+  const tls = tlsFromFlags(values, env);
+  return { ...(credentials ? { credentials } : {}), ...(tls ? { tls } : {}) };
 }
 
 /**
