@@ -7,7 +7,14 @@
  */
 import { connect, credsAuthenticator, type NatsConnection } from "@nats-io/transport-node";
 import { Agent, AgentConfigFile } from "@atlas/agent";
-import { AckIdentity, issueCreds, type TrustedKey, type UserIssuer, Verifier } from "@atlas/core";
+import {
+  AckIdentity,
+  issueCreds,
+  parseCredsText,
+  type TrustedKey,
+  type UserIssuer,
+  Verifier,
+} from "@atlas/core";
 import { createUser } from "@nats-io/nkeys";
 import { agentMetrics } from "@atlas/store";
 import { Profiler } from "./profile.ts";
@@ -120,7 +127,13 @@ const handlers: Record<string, (arg: Record<string, unknown>) => Promise<unknown
           verifier,
           log: agentLog,
           metrics,
-          identity: new AckIdentity(new TextDecoder().decode(createUser().getSeed())),
+          // Its NATS credentials' seed when it has them (as an enrolled agent signs), else
+          // a key of its own (--insecure).
+          identity: new AckIdentity(
+            credentials
+              ? parseCredsText(credentials).seed
+              : new TextDecoder().decode(createUser().getSeed()),
+          ),
         },
       );
       await agent.whenConnected();
