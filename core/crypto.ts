@@ -187,6 +187,7 @@ export interface VerifierOptions {
 /** The set of public keys a verifier trusts. */
 export class Verifier {
   readonly #keys = new Map<string, KeyObject>();
+  readonly #trusted: readonly TrustedKey[];
   readonly #remember: number;
   readonly #refused: Readonly<Record<string, string>>;
   /** Signed bytes and signature of records that verified, oldest first. */
@@ -194,6 +195,7 @@ export class Verifier {
 
   constructor(keys: readonly TrustedKey[], options: VerifierOptions = {}) {
     for (const k of keys) this.#keys.set(k.keyId, publicKeyObject(k.publicKey));
+    this.#trusted = [...keys];
     this.#remember = options.remember ?? 0;
     this.#refused = options.refused ?? {};
   }
@@ -201,6 +203,11 @@ export class Verifier {
   /** True when `keyId` is trusted, or known as not trusted (retired, revoked). */
   knows(keyId: string): boolean {
     return this.#keys.has(keyId) || Object.hasOwn(this.#refused, keyId);
+  }
+
+  /** The keys this verifier trusts, as given. */
+  get trustedKeys(): readonly TrustedKey[] {
+    return this.#trusted;
   }
 
   /** Key ids this verifier trusts. */
