@@ -132,6 +132,12 @@ natsTest("a revoked agent's acks do not count and it leaves the stage; others' d
   await using _f = fleet;
   await using _c = c;
   await revokeEnrolment(ctx.nats, { region: REGION, agent: "h1" });
+  // The revocation reaches the coordinator by a KV watch: once it has (h1 leaves the
+  // stage), an ack h1 sends is stored after the revocation the coordinator knows.
+  await waitFor("the coordinator knows h1 is revoked", async () => {
+    await c.step();
+    return (await rollout(ctx.nats, "r-forged")).regions[REGION]!.targeted === 4;
+  });
   // A genuine signature by h1's key, but stored after its revocation.
   await publishAck(ctx.nats, "h1", ids.h1!.sign(ackOf("h1", seq, "applied")));
   await publishAck(ctx.nats, "h0", ids.h0!.sign(ackOf("h0", seq, "applied")));
