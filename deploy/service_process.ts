@@ -10,6 +10,8 @@
 export interface SpawnOptions {
   cwd?: string;
   env?: Record<string, string>;
+  /** Start with `env` only, as systemd does. @default false */
+  clearEnv?: boolean;
 }
 
 /** A child process whose stdout and stderr are collected. */
@@ -46,6 +48,7 @@ export class ServiceProcess {
       stderr: "piped",
       ...(options.cwd ? { cwd: options.cwd } : {}),
       ...(options.env ? { env: options.env } : {}),
+      ...(options.clearEnv ? { clearEnv: true } : {}),
     }).spawn();
     return new ServiceProcess(name, child);
   }
