@@ -24,8 +24,15 @@ function _freePort(): number {
 /** A container started by the test, removed at the end. */
 class Container {
   constructor(readonly name: string) {}
-  logTail(): Promise<string> {
-    return docker(["logs", "--tail", "60", this.name]).catch((e) => `${e}`);
+  async logTail(): Promise<string> {
+    // docker logs replays the container's stdout and stderr on its own stdout and stderr
+    const o = await new Deno.Command("docker", {
+      args: ["logs", "--tail", "60", this.name],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const dec = new TextDecoder();
+    return dec.decode(o.stdout) + dec.decode(o.stderr);
   }
   async health(): Promise<string> {
     return await docker(["inspect", "-f", "{{.State.Health.Status}}", this.name]);
@@ -36,7 +43,7 @@ class Container {
 }
 
 natsTest(
-  "atlas:local runs the control plane and an agent that turn healthy and drain on stop",
+  "atlas:local runs control plane, coordinator and agent, which turn healthy and drain on stop",
   async (ctx) => {
     const dir = await tempDir({ prefix: "atlas-image-test-" });
     await Deno.chmod(dir, 0o755);
@@ -49,6 +56,7 @@ natsTest(
       ]),
       "control.creds": await ctx.auth.creds("control"),
       "agent.creds": await ctx.auth.creds({ kind: "agent", region: "us-east", agent: "c1" }),
+      "coordinator.creds": await ctx.auth.creds({ kind: "coordinator", region: "us-east" }),
       "trusted-keys.json": JSON.stringify({ keys: [signer.trustedKey] }),
     };
     for (const [name, text] of Object.entries(files)) {
@@ -75,8 +83,10 @@ natsTest(
     const controlPort = _freePort();
     await using control = new Container(`atlas-image-test-control-${id}`);
     await using agent = new Container(`atlas-image-test-agent-${id}`);
+    await using coordinator = new Container(`atlas-image-test-coordinator-${id}`);
     ctx.addLog(control);
     ctx.addLog(agent);
+    ctx.addLog(coordinator);
     const started = performance.now();
     await docker([
       "run",
@@ -126,6 +136,31 @@ natsTest(
       "--config",
       "/etc/atlas/agent.json",
     ]);
+    // the coordinator serves metrics, which its health check probes
+    await docker([
+      "run",
+      "-d",
+      "--name",
+      coordinator.name,
+      "--network",
+      "host",
+      "-v",
+      `${dir}:/etc/atlas:ro`,
+      IMAGE,
+      "coordinator",
+      "--region",
+      "us-east",
+      "--nats",
+      ctx.urls.join(","),
+      "--creds",
+      "/etc/atlas/coordinator.creds",
+      "--signing-key",
+      "/etc/atlas/signing.key",
+      "--key-dir",
+      "/var/lib/atlas/keys",
+      "--metrics-port",
+      `${_freePort()}`,
+    ]);
     const v1 = await storeVersion(ctx.nats, signer, "web", 1, '{"in":"container"}');
     await activateVersion(ctx.nats, signer, "us-east", v1, { content: '{"in":"container"}' });
     await waitFor(
@@ -143,7 +178,11 @@ natsTest(
       });
     }
     const healthyMs = performance.now() - started;
-    for (const c of [agent, control]) {
+    await waitFor(
+      "the coordinator leads",
+      async () => /"msg":"leading"/.test(await coordinator.logTail()),
+    );
+    for (const c of [agent, coordinator, control]) {
       const stopped = performance.now();
       await docker(["stop", c.name]);
       const code = await docker(["inspect", "-f", "{{.State.ExitCode}}", c.name]);
