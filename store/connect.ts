@@ -121,6 +121,8 @@ export class AtlasNats implements AsyncDisposable {
   readonly publisher: StreamPublisher;
   readonly #kvs = new Map<string, Promise<KV>>();
   readonly #timeoutMs: number;
+  /** Writes nobody waits for (see {@linkcode background}); `close()` waits for them. */
+  readonly #background = new Set<Promise<void>>();
   #blobs: Promise<ObjectStore> | undefined;
   #disconnectedAt: number | undefined;
   /** True once the server said this connection's credentials are revoked (then closed). */
@@ -243,9 +245,27 @@ export class AtlasNats implements AsyncDisposable {
     return this.#blobs;
   }
 
-  /** Drains and closes the connection. */
+  /**
+   * Lets `work` finish without the caller waiting for it: for a write whose failure is
+   * harmless and whose result nobody reads (deleting a resolved audit intent). Its error
+   * is dropped; {@linkcode settled} and `close()` wait for it.
+   */
+  background(work: Promise<unknown>): void {
+    const done: Promise<void> = work.then(() => {}, () => {}).finally(() =>
+      this.#background.delete(done)
+    );
+    this.#background.add(done);
+  }
+
+  /** Resolves once every {@linkcode background} write has finished. */
+  async settled(): Promise<void> {
+    while (this.#background.size > 0) await Promise.all([...this.#background]);
+  }
+
+  /** Waits for the background writes, then drains and closes the connection. */
   async close(): Promise<void> {
     if (this.nc.isClosed()) return;
+    await this.settled();
     await this.nc.drain().catch(() => this.nc.close());
   }
 
