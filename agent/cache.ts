@@ -7,7 +7,16 @@
  * @module
  */
 import { sha256Hex } from "@atlas/core";
-import { readFileOrNull, writeFileAtomic } from "@atlas/store";
+import { writeFileAtomic } from "@atlas/store";
+
+function _readOrNull(path: string): Uint8Array | null {
+  try {
+    return Deno.readFileSync(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return null;
+    throw e;
+  }
+}
 
 /** A bounded content-addressed cache on disk, least recently used entries evicted. */
 export class BlobCache {
@@ -52,7 +61,9 @@ export class BlobCache {
     if (waiting) return waiting.bytes;
     const order = await this.#entries();
     const path = `${this.dir}/${digest}`;
-    const bytes = await readFileOrNull(path);
+    // Synchronous, as the apply's other file calls (store/atomic.ts says why): an entry is
+    // small, and the asynchronous read's hop through the runtime's thread pool cost more.
+    const bytes = _readOrNull(path);
     if (!bytes || sha256Hex(bytes) !== digest) {
       if (bytes) await Deno.remove(path).catch(() => {});
       const i = order.indexOf(digest);
