@@ -2,12 +2,21 @@
  * The agent's content-addressed blob cache: `<stateDir>/blobs/<sha256>`. A rollback
  * finds the prior version here and fetches nothing. Entries are re-hashed on read, so a
  * corrupted or half-written entry is dropped, never applied; that is also why entries are
- * written without fsync.
+ * written in place, without a temp file, rename or fsync (a torn entry costs a fetch).
  *
  * @module
  */
 import { sha256Hex } from "@atlas/core";
-import { writeFileAtomic } from "@atlas/store";
+
+/** Writes `bytes` to `path` (0600), with no temp file: entries are checked on read. */
+function _writeInPlace(path: string, bytes: Uint8Array): void {
+  const file = Deno.openSync(path, { write: true, create: true, truncate: true, mode: 0o600 });
+  try {
+    for (let view = bytes; view.length > 0;) view = view.subarray(file.writeSync(view));
+  } finally {
+    file.close();
+  }
+}
 
 function _readOrNull(path: string): Uint8Array | null {
   try {
@@ -109,7 +118,7 @@ export class BlobCache {
   /** Stores verified bytes under their digest, then evicts beyond the bound (never `keep`). */
   async put(digest: string, bytes: Uint8Array, keep: readonly string[] = []): Promise<void> {
     const order = await this.#entries();
-    await writeFileAtomic(`${this.dir}/${digest}`, bytes, { mode: 0o600, durable: false });
+    _writeInPlace(`${this.dir}/${digest}`, bytes);
     this.#touch(order, digest);
     const protect = new Set([digest, ...keep]);
     for (let i = 0; order.length > this.#maxEntries && i < order.length;) {
