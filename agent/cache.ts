@@ -2,12 +2,30 @@
  * The agent's content-addressed blob cache: `<stateDir>/blobs/<sha256>`. A rollback
  * finds the prior version here and fetches nothing. Entries are re-hashed on read, so a
  * corrupted or half-written entry is dropped, never applied; that is also why entries are
- * written without fsync.
+ * written in place, without a temp file, rename or fsync (a torn entry costs a fetch).
  *
  * @module
  */
 import { sha256Hex } from "@atlas/core";
-import { readFileOrNull, writeFileAtomic } from "@atlas/store";
+
+/** Writes `bytes` to `path` (0600), with no temp file: entries are checked on read. */
+function _writeInPlace(path: string, bytes: Uint8Array): void {
+  const file = Deno.openSync(path, { write: true, create: true, truncate: true, mode: 0o600 });
+  try {
+    for (let view = bytes; view.length > 0;) view = view.subarray(file.writeSync(view));
+  } finally {
+    file.close();
+  }
+}
+
+function _readOrNull(path: string): Uint8Array | null {
+  try {
+    return Deno.readFileSync(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return null;
+    throw e;
+  }
+}
 
 /** A bounded content-addressed cache on disk, least recently used entries evicted. */
 export class BlobCache {
@@ -52,7 +70,9 @@ export class BlobCache {
     if (waiting) return waiting.bytes;
     const order = await this.#entries();
     const path = `${this.dir}/${digest}`;
-    const bytes = await readFileOrNull(path);
+    // Synchronous, as the apply's other file calls (store/atomic.ts says why): an entry is
+    // small, and the asynchronous read's hop through the runtime's thread pool cost more.
+    const bytes = _readOrNull(path);
     if (!bytes || sha256Hex(bytes) !== digest) {
       if (bytes) await Deno.remove(path).catch(() => {});
       const i = order.indexOf(digest);
@@ -98,7 +118,7 @@ export class BlobCache {
   /** Stores verified bytes under their digest, then evicts beyond the bound (never `keep`). */
   async put(digest: string, bytes: Uint8Array, keep: readonly string[] = []): Promise<void> {
     const order = await this.#entries();
-    await writeFileAtomic(`${this.dir}/${digest}`, bytes, { mode: 0o600, durable: false });
+    _writeInPlace(`${this.dir}/${digest}`, bytes);
     this.#touch(order, digest);
     const protect = new Set([digest, ...keep]);
     for (let i = 0; order.length > this.#maxEntries && i < order.length;) {

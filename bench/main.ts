@@ -17,10 +17,11 @@
 import { parseArgs } from "node:util";
 import { cpus, totalmem } from "node:os";
 import process from "node:process";
-import { connect, credsAuthenticator, type NatsConnection } from "@nats-io/transport-node";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { type AckRecord, generateSigningKey, issuerOf, Signer, tokenFileEntry } from "@atlas/core";
 import { findNatsServer, makePki, serverTls, startNatsServer } from "@atlas/testkit";
 import { startControl } from "@atlas/control";
+import { natsCredsAuthenticator } from "@atlas/store";
 import { ms, summarize, type Summary, table } from "./stats.ts";
 import { type CpuProfile, Profiler, summarizeProfiles } from "./profile.ts";
 
@@ -102,9 +103,7 @@ const nc = await connect({
   servers: server.url,
   name: "bench orchestrator",
   ...(clientTls ? { tls: clientTls } : {}),
-  ...(benchCreds
-    ? { authenticator: credsAuthenticator(new TextEncoder().encode(benchCreds)) }
-    : {}),
+  ...(benchCreds ? { authenticator: natsCredsAuthenticator(benchCreds) } : {}),
 });
 const headers = { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" };
 

@@ -45,6 +45,11 @@ interface MoveOptions {
   action: "pointer.activate" | "pointer.rollback";
   inline?: Record<string, Uint8Array>;
   deadlineMs?: number;
+  /**
+   * What must be done before the pointer is written (ending a rollout in the way): it runs
+   * while the intent is written, and its failure fails the move.
+   */
+  after?: Promise<unknown>;
 }
 
 /** The mark a move leaves in its pointer's reason: the id of its audit event. */
@@ -66,6 +71,7 @@ async function _move(
 ): Promise<RegionMove> {
   const planned = { actor: options.actor, action: options.action, config, region, details: {} };
   return await audited(ctx.nats, planned, async (id) => {
+    await options.after;
     let previous: PointerRecord | null = null;
     let changed = false;
     const key = `${region}/${config}`;
@@ -160,7 +166,10 @@ export async function activate(
   const version = await getVersion(ctx, name, request.version);
   const regions = await targetRegions(ctx, request.regions);
   annotate(() => ({ "atlas.config": name, "atlas.version": version.version }));
-  await supersedeActiveRollout(ctx, name, actor, "activate");
+  // Ends a rollout in the way while each region's intent is written; no pointer is written
+  // before it has ended (`after`).
+  const superseded = supersedeActiveRollout(ctx, name, actor, "activate");
+  superseded.catch(() => {}); // awaited by every move, and below
   const inline = version.size <= ctx.inlineMaxBytes
     ? { [version.digest]: ctx.recentBlobs.get(version.digest) ?? await readContent(ctx, version) }
     : {};
@@ -192,9 +201,12 @@ export async function activate(
         action: "pointer.activate",
         inline,
         deadlineMs: REGION_DEADLINE_MS,
+        after: superseded,
       })
     ),
   );
+  // A rollout that could not be ended failed every move: its error, as before any move.
+  await superseded;
   const moves: RegionMove[] = [];
   const unreachable: { region: string; reason: string }[] = [];
   settled.forEach((s, i) => {
@@ -315,8 +327,10 @@ export async function rollback(
     await load(_rollbackTarget(name, region, stored?.pointer ?? null, request.toVersion).target);
   }
   annotate(() => ({ "atlas.config": name, "atlas.rollback": true }));
-  // Every region can roll back (checked above): only now end a rollout in the way.
-  await supersedeActiveRollout(ctx, name, actor, "rollback");
+  // Every region can roll back (checked above): only now end a rollout in the way, while
+  // the intents are written (no pointer is written before it has ended).
+  const superseded = supersedeActiveRollout(ctx, name, actor, "rollback");
+  superseded.catch(() => {}); // awaited by every move, and below
   const change = (region: string) => (current: PointerRecord | null): PointerChange | null => {
     const { cur, target } = _rollbackTarget(name, region, current, request.toVersion);
     if (cur.active.version === target && !cur.candidate) return null;
@@ -337,12 +351,16 @@ export async function rollback(
         return await _move(ctx, region, name, change(region), {
           actor,
           action: "pointer.rollback",
+          after: superseded,
         });
       } catch (e) {
         if (!(e instanceof _NeedVersion)) throw e;
         await load(e.version);
       }
     }
-  }));
+  })).catch(async (e) => {
+    await superseded; // a rollout that could not be ended: its error first
+    throw e;
+  });
   return { config: name, version: moves[0]!.version, regions: moves, deferred: [] };
 }

@@ -72,11 +72,13 @@ export async function publishVersion(
   if (config.schema) ctx.validators.validate(config.schema, parsed, `Content of ${name}`);
 
   const digest = sha256Hex(bytes);
-  // Deduplicated by digest: a blob stored already is left as it is.
-  await retryTransient(() => storeBlob(ctx.nats, digest, bytes), {
+  // Deduplicated by digest: a blob stored already is left as it is. Stored while the audit
+  // intent is written (neither needs the other); the version record, which agents follow
+  // to the blob, is created only once both are.
+  const blobStored = retryTransient(() => storeBlob(ctx.nats, digest, bytes), {
     what: `Storing blob ${blobName(digest)}`,
   });
-  ctx.recentBlobs.set(digest, bytes);
+  blobStored.catch(() => {}); // awaited in the change; a failure is thrown there
   const createdAt = new Date().toISOString();
   // The intent names the version before it has a number: its digest, author and creation
   // time, and the latestVersion its number comes after (see resolvePublishIntent).
@@ -86,7 +88,10 @@ export async function publishVersion(
     config: name,
     details: { digest, size: bytes.byteLength, createdAt, after: config.latestVersion },
   };
-  return await audited(ctx.nats, planned, async () => {
+  let raised: Promise<void> | undefined;
+  const version = await audited(ctx.nats, planned, async () => {
+    await blobStored;
+    ctx.recentBlobs.set(digest, bytes);
     const version = await _allocate(ctx, name, config.latestVersion, {
       digest,
       size: bytes.byteLength,
@@ -95,9 +100,14 @@ export async function publishVersion(
       message: input.message ?? "",
       createdAt,
     });
-    await raiseLatestVersion(ctx, name, version.version, stored);
+    // The version exists from here on: the publish happened, and its audit event is
+    // appended while latestVersion is raised (recovery raises it too, were this to fail).
+    raised = raiseLatestVersion(ctx, name, version.version, stored);
+    raised.catch(() => {}); // awaited below
     return version;
   }, { record: (version) => _publishEvent(author, version) });
+  await raised;
+  return version;
 }
 
 function _publishEvent(actor: string, version: VersionRecord): AuditInput {

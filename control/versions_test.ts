@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import type { AtlasNats } from "@atlas/store";
-import { blobName, Buckets, sha256Hex, type VersionRecord } from "@atlas/core";
+import { type AtlasNats, blobMetaSubject } from "@atlas/store";
+import { blobName, Buckets, sha256Hex, Streams, type VersionRecord } from "@atlas/core";
 import { type Api, controlTest, createConfig, publish } from "./testing.ts";
 
 const SCHEMA = {
@@ -239,3 +239,27 @@ controlTest("versions of a dotted config are not mixed with a config below it", 
   assert.deepEqual((await list("a")).versions.map((v) => [v.config, v.version]), [["a", 1]]);
   assert.deepEqual((await list("a.b")).versions.map((v) => v.version), [1, 2]);
 });
+
+controlTest(
+  "a publish whose blob cannot be stored creates no version and leaves no intent",
+  async ({
+    api,
+    nats,
+  }) => {
+    await createConfig(api, "web");
+    await publish(api, "web", '{"a":1}');
+    // Something that is not object store metadata where the blob's metadata would go: the
+    // blob store refuses (while the audit intent is being written at the same time).
+    const content = '{"a":2}';
+    const name = blobName(sha256Hex(new TextEncoder().encode(content)));
+    await nats.publisher.publish(blobMetaSubject(name), "not object store metadata");
+    const before = await stored(api, nats, "web");
+    const res = await api.call("POST", "/v1/configs/web/versions", { body: { content } });
+    assert.equal(res.status, 500, res.text);
+    const after = await stored(api, nats, "web");
+    assert.deepEqual(after.versions, before.versions);
+    assert.equal(after.latestVersion, before.latestVersion);
+    await nats.settled();
+    assert.equal((await nats.jsm.streams.info(Streams.intents)).state.messages, 0);
+  },
+);

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { CredentialsError } from "@atlas/core";
+import { CredentialsError, parseCredsText, Streams } from "@atlas/core";
 import { connectAtlas } from "./connect.ts";
-import { natsTest } from "@atlas/testkit";
+import { handshake, natsTest } from "@atlas/testkit";
 
 natsTest("connecting with missing or malformed credentials says how to get them", async (ctx) => {
   await assert.rejects(
@@ -21,4 +21,64 @@ natsTest("an anonymous client is told to pass credentials", async (ctx) => {
     () => connectAtlas(ctx.urls, { timeoutMs: 2_000 }),
     /NATS refused an anonymous connection .*pass credentials \(--creds/,
   );
+});
+
+natsTest(
+  "credentials signed with node:crypto connect, and a foreign seed is refused",
+  async (ctx) => {
+    const mine = await ctx.auth.issue({ kind: "agent", region: "us-east", agent: "a1" });
+    const other = await ctx.auth.issue({ kind: "agent", region: "us-east", agent: "a2" });
+    await using nats = await connectAtlas(ctx.urls, { credentials: mine.creds });
+    // The server checked the nonce's signature; a round trip proves the connection is up.
+    await nats.nc.flush();
+    assert.equal(nats.nc.info?.client_id !== undefined, true);
+
+    // A .creds file whose seed is another user's: refused before any server is asked.
+    const pieced = mine.creds.replace(
+      parseCredsText(mine.creds).seed,
+      parseCredsText(other.creds).seed,
+    );
+    await assert.rejects(
+      () => connectAtlas(ctx.urls, { credentials: pieced }),
+      (e: Error) =>
+        e instanceof CredentialsError &&
+        /not the key of its user agent\.us-east\.a1/.test(e.message),
+    );
+    // A damaged seed (one character changed breaks its checksum): refused, saying so.
+    const seed = parseCredsText(mine.creds).seed;
+    const damaged = mine.creds.replace(
+      seed,
+      seed.slice(0, 10) + (seed[10] === "A" ? "B" : "A") + seed.slice(11),
+    );
+    await assert.rejects(
+      () => connectAtlas(ctx.urls, { credentials: damaged }),
+      (e: Error) => e instanceof CredentialsError && /seed .* is damaged/.test(e.message),
+    );
+  },
+);
+
+natsTest("the server refuses a nonce signed by a key that is not the JWT's user", async (ctx) => {
+  const mine = await ctx.auth.issue({ kind: "reader" });
+  const other = await ctx.auth.issue({ kind: "reader" });
+  // At the protocol level (the node client's socket reset after a refusal can escape it).
+  assert.match(await handshake(ctx.urls[0]!, mine.creds), /PONG/);
+  const pieced = mine.creds.replace(
+    parseCredsText(mine.creds).seed,
+    parseCredsText(other.creds).seed,
+  );
+  assert.match(await handshake(ctx.urls[0]!, pieced), /Authorization Violation/);
+});
+
+natsTest("close waits for the writes left to the background", async (ctx) => {
+  const nats = await ctx.connect("control");
+  const id = crypto.randomUUID();
+  nats.background(
+    nats.publisher.publish(`atlas.intent.${id}`, "{}", { msgID: id }),
+  );
+  nats.background(Promise.reject(new Error("dropped, not thrown")));
+  await nats.close();
+  const stored = await ctx.nats.jsm.streams.getMessage(Streams.intents, {
+    last_by_subj: `atlas.intent.${id}`,
+  });
+  assert.equal(stored?.string(), "{}");
 });

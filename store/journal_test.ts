@@ -17,6 +17,7 @@ async function events(nats: AtlasNats): Promise<AuditEvent[]> {
 }
 
 async function openIntents(nats: AtlasNats): Promise<number> {
+  await nats.settled(); // a resolved intent is deleted in the background
   return (await nats.jsm.streams.info(Streams.intents)).state.messages;
 }
 
