@@ -419,15 +419,20 @@ export class Topology implements AsyncDisposable {
     return await connectAtlas(this.natsUrls(region), { credentials: creds, name: "topology" });
   }
 
-  /** One API request with the admin token; answers status and JSON body. */
+  /** One API request with the admin token (and `headers`); answers status and JSON body. */
   async call(
     method: string,
     path: string,
     body?: unknown,
+    headers: Record<string, string> = {},
   ): Promise<{ status: number; json: unknown }> {
     const res = await fetch(`${this.controlUrl}${path}`, {
       method,
-      headers: { authorization: `Bearer ${this.token}`, "content-type": "application/json" },
+      headers: {
+        authorization: `Bearer ${this.token}`,
+        "content-type": "application/json",
+        ...headers,
+      },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       signal: AbortSignal.timeout(60_000),
     });
