@@ -55,10 +55,12 @@ containerTest("a region partitioned off the backbone serves, moves locally, conv
 
   // The other regions get every change; us-east's activation is deferred to its coordinator.
   assert.equal(await publish('{"v":3}'), 3);
+  const activating = performance.now();
   const moved = await t.expect<{
     regions: { region: string; version: number }[];
     deferred: { region: string; rolloutId: string }[];
   }>("POST", "/v1/configs/web/activate", { version: 3 }, [202]);
+  console.log(`  activate answered 202 in ${secondsSince(activating)} (us-east deferred)`);
   assert.deepEqual(moved.regions.map((r) => [r.region, r.version]), [["eu-west", 3]]);
   assert.deepEqual(moved.deferred.map((d) => d.region), ["us-east"]);
   for (const a of west) await waitForFile(t, a, '{"v":3}');

@@ -470,12 +470,15 @@ export class Topology implements AsyncDisposable {
     ];
   }
 
-  /** Cuts `region`'s NATS nodes off the backbone; resolves once no gateway reaches them. */
+  /**
+   * Cuts `region`'s NATS nodes off the backbone. Resolves once they report no gateway link;
+   * the other side learns it as over any real partition: when its pings go unanswered.
+   */
   async partition(region: string): Promise<void> {
     for (const n of this.nats.filter((n) => n.region === region)) {
       await docker("network", "disconnect", this.network("backbone"), n.container);
     }
-    await this.waitGateways(region, false);
+    await this.waitGateways(region, false, { onlyRegion: true });
   }
 
   /** Reconnects a partitioned region; resolves once every gateway link is up again. */
@@ -486,11 +489,20 @@ export class Topology implements AsyncDisposable {
     await this.waitGateways(region, true);
   }
 
-  /** Waits until `region`'s gateway links to every other region are up (or down), both ways. */
-  async waitGateways(region: string, up: boolean, timeoutMs = 60_000): Promise<void> {
+  /**
+   * Waits until `region`'s gateway links to every other region are up (or down), both ways
+   * (`onlyRegion`: as its own nodes see them).
+   */
+  async waitGateways(
+    region: string,
+    up: boolean,
+    options: { onlyRegion?: boolean; timeoutMs?: number } = {},
+  ): Promise<void> {
+    const timeoutMs = options.timeoutMs ?? 90_000;
     const deadline = Date.now() + timeoutMs;
+    const nodes = this.nats.filter((n) => !options.onlyRegion || n.region === region);
     while (Date.now() < deadline) {
-      const views = await Promise.all(this.nats.map(async (n) => {
+      const views = await Promise.all(nodes.map(async (n) => {
         const names = await _outboundGateways(n.monitorUrl);
         if (!names) return false;
         const peers = n.region === region
