@@ -39,9 +39,10 @@ agent.json:
     "configs": { "web.frontend": { "path": "/etc/web/frontend.json", "reload": "systemctl reload web" } }
   }`;
 
-async function main(): Promise<number> {
+/** Runs with `args` (the command line) until SIGINT or SIGTERM; returns the exit code. */
+export async function main(args: string[] = Deno.args): Promise<number> {
   const { values } = parseArgs({
-    args: Deno.args,
+    args,
     options: {
       config: { type: "string", short: "c", multiple: true },
       creds: { type: "string" },
@@ -91,4 +92,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-if (import.meta.main) await runMain(main);
+if (import.meta.main) await runMain(() => main(Deno.args));

@@ -52,9 +52,10 @@ $ATLAS_LOG_FORMAT (text) and $ATLAS_LOG_LEVEL (info).
 NATS connection:
 ${NATS_FLAGS_HELP}`;
 
-async function main(): Promise<number> {
+/** Runs with `args` (the command line) until SIGINT or SIGTERM; returns the exit code. */
+export async function main(args: string[] = Deno.args): Promise<number> {
   const { values } = parseArgs({
-    args: Deno.args,
+    args,
     options: {
       region: { type: "string" },
       nats: { type: "string" },
@@ -159,4 +160,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-if (import.meta.main) await runMain(main);
+if (import.meta.main) await runMain(() => main(Deno.args));
