@@ -9,11 +9,12 @@
  *
  * @module
  */
+import { docker as _docker } from "../docker/docker_engine.ts";
 
 /** The label every container and network of a topology carries; its value is the id. */
 export const TOPOLOGY_LABEL = "atlas.topology";
 
-/** Raised when a `docker` command fails; carries what it printed. */
+/** Raised when the topology cannot be started or changed as asked. */
 export class DockerError extends Error {
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
@@ -21,55 +22,9 @@ export class DockerError extends Error {
   }
 }
 
-/** Runs `docker args…`; returns its stdout, throws a {@linkcode DockerError} on failure. */
-export async function docker(...args: string[]): Promise<string> {
-  let out;
-  try {
-    out = await new Deno.Command("docker", {
-      args,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    })
-      .output();
-  } catch (e) {
-    throw new DockerError(
-      "Cannot run `docker`: install it (`apt-get install -y docker.io` as root)",
-      { cause: e },
-    );
-  }
-  const dec = new TextDecoder();
-  if (!out.success) {
-    throw new DockerError(`docker ${args.join(" ")} failed: ${dec.decode(out.stderr).trim()}`);
-  }
-  return dec.decode(out.stdout);
-}
-
-/**
- * Why containers cannot run here (no engine, or an image missing), or undefined when they
- * can. Tests skip with this reason, printed.
- *
- * @example
- * ```ts
- * const reason = await containersUnavailable(["atlas:local"]);
- * if (reason) console.warn(`skipped: ${reason}`);
- * ```
- */
-export async function containersUnavailable(images: string[]): Promise<string | undefined> {
-  try {
-    await docker("info", "--format", "{{.ServerVersion}}");
-  } catch (e) {
-    return `no Docker engine runs here (${(e as Error).message.split("\n")[0]}); ` +
-      "start one with `dockerd >/tmp/dockerd.log 2>&1 &`";
-  }
-  for (const image of images) {
-    try {
-      await docker("image", "inspect", "--format", "{{.Id}}", image);
-    } catch {
-      return `image ${image} is missing: build it with \`deno task images\``;
-    }
-  }
-  return undefined;
+/** Runs `docker args…` and returns its stdout (the engine helper of deploy/docker). */
+export function docker(...args: string[]): Promise<string> {
+  return _docker(args);
 }
 
 /** Removes every container and network labelled `atlas.topology=<id>` (any id: `undefined`). */

@@ -9,7 +9,8 @@
  */
 import { parseArgs } from "node:util";
 import { DEFAULT_REGIONS, removeTopology, startTopology } from "./topology.ts";
-import { containersUnavailable, docker, TOPOLOGY_LABEL } from "./docker.ts";
+import { docker, TOPOLOGY_LABEL } from "./docker.ts";
+import { dockerSkipReason } from "../docker/docker_engine.ts";
 
 const USAGE = `Usage: deno task topology up [--port 8080] [--agents 1] [--id try]
        deno task topology down [--id try | --all]
@@ -72,7 +73,7 @@ async function main(): Promise<number> {
     console.error(`error: --port must be a TCP port (1-65535), got ${values.port}`);
     return 2;
   }
-  const missing = await containersUnavailable(IMAGES);
+  const missing = await dockerSkipReason(IMAGES);
   if (missing) {
     console.error(`error: cannot start the topology: ${missing}`);
     return 1;

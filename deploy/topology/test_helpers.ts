@@ -8,13 +8,13 @@
  */
 import { acksOf, printLogsOnFailure, waitFor } from "@atlas/testkit";
 import type { AtlasNats } from "@atlas/store";
-import { containersUnavailable } from "./docker.ts";
+import { dockerSkipReason } from "../docker/docker_engine.ts";
 import { type AgentNode, startTopology, type Topology, type TopologyOptions } from "./topology.ts";
 
 /** The images the topology runs (`deno task images`). */
 export const IMAGES = ["atlas:local", "atlas-nats:local"];
 
-const _unavailable = await containersUnavailable(IMAGES);
+const _unavailable = await dockerSkipReason(IMAGES);
 
 /**
  * A test over its own topology; skipped, saying why, when containers cannot run here.
