@@ -99,12 +99,22 @@ export interface AgentNode {
 const TOKEN_BYTES = 32;
 const AGENT_DIR = "/var/lib/atlas";
 
-/** Reserves a free port on 127.0.0.1 (bind port 0 and release it). */
-function _freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
+/**
+ * Reserves a free port on 127.0.0.1 (bind port 0 and release it). On a machine whose
+ * ephemeral ports are all taken for a moment, tries again for up to 10 s.
+ */
+async function _freePort(): Promise<number> {
+  for (let attempt = 1;; attempt++) {
+    try {
+      const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+      const port = (l.addr as Deno.NetAddr).port;
+      l.close();
+      return port;
+    } catch (e) {
+      if (!(e instanceof Deno.errors.AddrInUse) || attempt >= 100) throw e;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
 }
 
 /** Awaits every promise (so nothing is still starting), then throws the first failure. */
@@ -241,8 +251,8 @@ export class Topology implements AsyncDisposable {
     this.#log(`starting ${[...names.values()].flat().length} NATS nodes`);
     await _all(this.regions.flatMap((r) =>
       names.get(r.name)!.map(async (name) => {
-        const client = _freePort();
-        const monitor = _freePort();
+        const client = await _freePort();
+        const monitor = await _freePort();
         const started = await this.#run(
           name,
           this.#container(name, natsImage)
@@ -271,7 +281,7 @@ export class Topology implements AsyncDisposable {
     await this.waitMetaReady();
 
     // The control plane, next to the primary.
-    const controlPort = this.#options.controlPort ?? _freePort();
+    const controlPort = this.#options.controlPort ?? await _freePort();
     const primaryNodes = names.get(this.primary)!;
     const issuer = issuerOf(this.auth);
     const controlCreds = (await issueCreds(issuer, { kind: "control" })).creds;
