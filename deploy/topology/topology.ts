@@ -100,19 +100,18 @@ const TOKEN_BYTES = 32;
 const AGENT_DIR = "/var/lib/atlas";
 
 /**
- * Reserves a free port on 127.0.0.1 (bind port 0 and release it). On a machine whose
- * ephemeral ports are all taken for a moment, tries again for up to 10 s.
+ * A free port on 127.0.0.1 below Linux's ephemeral range (32768+): between this check and
+ * Docker binding it, no outgoing connection can take it, and a machine whose ephemeral
+ * ports are all in use still has these.
  */
-async function _freePort(): Promise<number> {
+function _freePort(): number {
   for (let attempt = 1;; attempt++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
     try {
-      const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-      const port = (l.addr as Deno.NetAddr).port;
-      l.close();
+      Deno.listen({ hostname: "127.0.0.1", port }).close();
       return port;
     } catch (e) {
       if (!(e instanceof Deno.errors.AddrInUse) || attempt >= 100) throw e;
-      await new Promise((r) => setTimeout(r, 100));
     }
   }
 }
@@ -251,8 +250,8 @@ export class Topology implements AsyncDisposable {
     this.#log(`starting ${[...names.values()].flat().length} NATS nodes`);
     await _all(this.regions.flatMap((r) =>
       names.get(r.name)!.map(async (name) => {
-        const client = await _freePort();
-        const monitor = await _freePort();
+        const client = _freePort();
+        const monitor = _freePort();
         const started = await this.#run(
           name,
           this.#container(name, natsImage)
@@ -281,7 +280,7 @@ export class Topology implements AsyncDisposable {
     await this.waitMetaReady();
 
     // The control plane, next to the primary.
-    const controlPort = this.#options.controlPort ?? await _freePort();
+    const controlPort = this.#options.controlPort ?? _freePort();
     const primaryNodes = names.get(this.primary)!;
     const issuer = issuerOf(this.auth);
     const controlCreds = (await issueCreds(issuer, { kind: "control" })).creds;
