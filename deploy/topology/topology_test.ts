@@ -78,22 +78,26 @@ containerTest("Atlas in containers: core path, kill -9 of a NATS node, a region 
     let killed: Promise<unknown> | undefined;
     let started: Promise<unknown> | undefined;
     const t0 = performance.now();
-    for (let i = 3; i < 3 + changes; i++) {
-      if (i === 5) {
-        killed = docker("kill", "--signal", "KILL", leader.container);
-        console.log(`  kill -9 ${leader.name} at ${secondsSince(t0)}, with change ${i} in flight`);
+    try {
+      for (let i = 3; i < 3 + changes; i++) {
+        if (i === 5) {
+          killed = docker("kill", "--signal", "KILL", leader.container);
+          console.log(`  kill -9 ${leader.name} at ${secondsSince(t0)}, change ${i} in flight`);
+        }
+        if (i === 10) {
+          started = killed!.then(() => docker("start", leader.container));
+          console.log(`  start ${leader.name} at ${secondsSince(t0)}, change ${i} in flight`);
+        }
+        const content = `{"v":${i}}`;
+        const t1 = performance.now();
+        const version = await publishAndActivate(t, `v${i}`, content);
+        published.set(version, content);
+        console.log(`  change ${i}: version ${version} in ${secondsSince(t1)}`);
       }
-      if (i === 10) {
-        started = killed!.then(() => docker("start", leader.container));
-        console.log(`  start ${leader.name} at ${secondsSince(t0)}, with change ${i} in flight`);
-      }
-      const content = `{"v":${i}}`;
-      const t1 = performance.now();
-      const version = await publishAndActivate(t, `v${i}`, content);
-      published.set(version, content);
-      console.log(`  change ${i}: version ${version} in ${secondsSince(t1)}`);
+    } finally {
+      // Started again even when a change failed, so the next step finds three nodes.
+      await (started ?? killed?.then(() => docker("start", leader.container)));
     }
-    await started;
 
     const last = Math.max(...published.keys());
     const { versions } = await t.expect<{ versions: { version: number }[] }>(
