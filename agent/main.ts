@@ -8,12 +8,15 @@ import { Agent } from "./agent.ts";
 import { loadAgentConfig } from "./config.ts";
 import {
   agentMetrics,
+  componentLogger,
   configureLogging,
   loggingOptions,
   METRICS_FLAGS,
   metricsListen,
   runMain,
   serveMetrics,
+  STOP_DEADLINE_MS,
+  stopWithin,
   untilStopSignal,
 } from "@atlas/store";
 
@@ -87,8 +90,16 @@ export async function main(args: string[] = Deno.args): Promise<number> {
     onListen: (addr) => console.log(`metrics at http://${addr.hostname}:${addr.port}/metrics`),
   });
   await untilStopSignal();
-  await metricsServer?.shutdown();
-  await Promise.all(agents.map((a) => a.close()));
+  const stopped = await stopWithin(STOP_DEADLINE_MS, async () => {
+    await metricsServer?.shutdown();
+    await Promise.all(agents.map((a) => a.close()));
+  });
+  if (!stopped) {
+    componentLogger("agent").logger.warn(
+      "stop cut short: NATS did not answer in time; unsent acks stay in the outbox",
+      { afterMs: STOP_DEADLINE_MS },
+    );
+  }
   return 0;
 }
 

@@ -20,6 +20,8 @@ import {
   NATS_FLAGS,
   NATS_FLAGS_HELP,
   natsFlagOptions,
+  STOP_DEADLINE_MS,
+  stopWithin,
   untilStopSignal,
 } from "@atlas/store";
 
@@ -295,7 +297,9 @@ export async function main(args: string[]): Promise<number> {
   const signal = await untilStopSignal();
   stopReloading();
   log.info("shutting down", { signal });
-  await control[Symbol.asyncDispose]();
+  if (!(await stopWithin(STOP_DEADLINE_MS, () => control[Symbol.asyncDispose]()))) {
+    log.warn("stop cut short: NATS did not answer in time", { afterMs: STOP_DEADLINE_MS });
+  }
   return 0;
 }
 

@@ -23,6 +23,8 @@ import {
   requireTrustedSigner,
   runMain,
   serveMetrics,
+  STOP_DEADLINE_MS,
+  stopWithin,
   untilStopSignal,
   UntrustedSignerError,
   UnusableSigningKeyError,
@@ -153,10 +155,17 @@ export async function main(args: string[] = Deno.args): Promise<number> {
   });
   coordinator.run(tickMs);
   await untilStopSignal();
-  await metricsServer?.shutdown();
-  await coordinator.close(); // releases the lease: another replica leads at once
-  await signer[Symbol.asyncDispose]();
-  await nats.close();
+  const stopped = await stopWithin(STOP_DEADLINE_MS, async () => {
+    await metricsServer?.shutdown();
+    await coordinator.close(); // releases the lease: another replica leads at once
+    await signer[Symbol.asyncDispose]();
+    await nats.close();
+  });
+  if (!stopped) {
+    log.warn("stop cut short: NATS did not answer in time; the lease expires on its own", {
+      afterMs: STOP_DEADLINE_MS,
+    });
+  }
   return 0;
 }
 

@@ -171,7 +171,7 @@ export {
   Registry,
   serveMetrics,
 } from "./metrics.ts";
-export { runMain, untilStopSignal } from "./process.ts";
+export { runMain, STOP_DEADLINE_MS, stopWithin, untilStopSignal } from "./process.ts";
 export {
   NATS_FLAGS,
   NATS_FLAGS_HELP,

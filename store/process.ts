@@ -44,3 +44,32 @@ export async function runMain(main: () => Promise<number>, prefix = "error"): Pr
     Deno.exit(1);
   }
 }
+
+/**
+ * How long a program may take to stop after SIGTERM before it exits anyway: under
+ * docker's 10 s (`docker stop`), after which the process is SIGKILLed.
+ */
+export const STOP_DEADLINE_MS = 7_000;
+
+/**
+ * Runs `stop` (close connections, release leases) and resolves `true` when it finished,
+ * `false` when `ms` passed first (a NATS that is down can keep closes waiting): the
+ * caller exits then, leaving the rest undone, rather than be killed mid-write.
+ *
+ * @example
+ * ```ts
+ * await untilStopSignal();
+ * if (!(await stopWithin(STOP_DEADLINE_MS, () => agent.close()))) log.warn("stop cut short");
+ * ```
+ */
+export async function stopWithin(ms: number, stop: () => PromiseLike<unknown>): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([Promise.resolve(stop()).then(() => true as const), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

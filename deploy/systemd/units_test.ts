@@ -77,6 +77,19 @@ Deno.test("unit parsing expands as systemd does and refuses what it cannot", asy
   );
 });
 
+/** `promise`, or an error naming `what` once `ms` pass (a bound, not a timing claim). */
+async function _within<T>(ms: number, promise: Promise<T>, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`Timed out: ${what}`)), ms);
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Runs `name`'s ExecStart as systemd would, with `map` turning host paths into test paths. */
 async function startUnit(
   name: string,
@@ -110,7 +123,7 @@ async function startUnit(
 }
 
 natsTest(
-  "each unit's ExecStart runs its service, which stops cleanly on SIGTERM",
+  "each unit's ExecStart runs its service, which exits 0 on SIGTERM, NATS up or gone",
   async (ctx) => {
     const dir = await tempDir({ prefix: "atlas-systemd-" });
     const prefixes: [string, string][] = [
@@ -213,9 +226,13 @@ natsTest(
         const kv = await ctx.nats.kv("atlas_agents");
         return await kv.get("us-east.a1");
       });
-      for (const p of [...started].reverse()) {
-        const status = await p.stop("SIGTERM");
-        assert.equal(status.code, 0, `${p.name} exits 0 on SIGTERM`);
+      // NATS up: the control plane drains and exits 0
+      assert.equal((await control.stop("SIGTERM")).code, 0, "control exits 0 on SIGTERM");
+      // NATS gone: closes wait on it, yet agent and coordinator exit 0 by their stop deadline
+      await ctx.servers[0]!.stop();
+      for (const p of [agent, coordinator]) {
+        const status = await _within(60_000, p.stop("SIGTERM"), `${p.name} exits after SIGTERM`);
+        assert.equal(status.code, 0, `${p.name} exits 0 on SIGTERM with NATS gone`);
       }
     } finally {
       for (const p of started) await p.stop("SIGKILL");
