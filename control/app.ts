@@ -123,7 +123,7 @@ export function createAppWithAuth(deps: AppDeps): { app: ControlApp; auth: Token
   const { logger } = componentLogger("control", {}, { sink: deps.log });
   const tokenCache = new BucketCache(deps.nats, Buckets.tokens, TokenRecord);
   const auth = new TokenAuth(deps.tokens, tokenCache);
-  const idempotency = new IdempotencyStore(deps.nats);
+  const idempotency = new IdempotencyStore(deps.nats, { replicas: ctx.replicas });
   const app = new OpenAPIHono<ControlEnv>({ defaultHook: validationHook });
 
   const metrics = controlMetrics(new Registry(), () => _view(ctx));

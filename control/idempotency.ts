@@ -49,6 +49,8 @@ type Remembered = z.infer<typeof Remembered>;
 export interface IdempotencyOptions {
   /** How long answers are kept (the bucket's `max_age`). @default IDEMPOTENCY_MAX_AGE_MS */
   maxAgeMs?: number;
+  /** Replicas of the bucket when this store creates it (as every other bucket). @default 1 */
+  replicas?: number;
 }
 
 /**
@@ -64,16 +66,29 @@ export class IdempotencyStore {
   #kv: Promise<KV> | undefined;
   readonly #nats: AtlasNats;
   readonly maxAgeMs: number;
+  readonly replicas: number;
 
   constructor(nats: AtlasNats, options: IdempotencyOptions = {}) {
     this.#nats = nats;
     this.maxAgeMs = options.maxAgeMs ?? IDEMPOTENCY_MAX_AGE_MS;
+    this.replicas = options.replicas ?? 1;
   }
 
-  /** The bucket (created with `ttl` = max age and `history: 1` when missing). */
+  /**
+   * The bucket (created with `ttl` = max age, `history: 1` and the control plane's replicas
+   * when missing: with one replica, losing its node would refuse every idempotent request).
+   * One that exists is opened as it is.
+   */
   kv(): Promise<KV> {
     this.#kv ??= retryTransient(
-      () => this.#nats.kvm.create(IDEMPOTENCY_BUCKET, { ttl: this.maxAgeMs, history: 1 }),
+      async () =>
+        await this.#nats.streamInfo(`KV_${IDEMPOTENCY_BUCKET}`)
+          ? await this.#nats.kvm.open(IDEMPOTENCY_BUCKET)
+          : await this.#nats.kvm.create(IDEMPOTENCY_BUCKET, {
+            ttl: this.maxAgeMs,
+            history: 1,
+            replicas: this.replicas,
+          }),
       { what: `Opening ${IDEMPOTENCY_BUCKET}` },
     ).catch((e) => {
       this.#kv = undefined;
