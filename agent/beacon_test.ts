@@ -143,3 +143,26 @@ natsTest("a forged beacon can only make an agent read its pointers", async (ctx)
     await agent.close();
   }
 });
+
+natsTest("with the file watcher off, the local drift check heals a hand edit", async (ctx) => {
+  // No file events and a reconcile timer of an hour: only the drift check can find it.
+  const cfg = {
+    ...(await makeAgentConfig(ctx.urls)),
+    watchFiles: false,
+    driftCheckSeconds: 0.2,
+  };
+  const agent = await startTestAgent(ctx, cfg);
+  try {
+    const v1 = await storeVersion(ctx.nats, signer, "web", 1, '{"v":1}');
+    await activateVersion(ctx.nats, signer, REGION, v1, { content: '{"v":1}' });
+    await waitFor("v1 applied", () => agent.stats.applies === 1);
+    await Deno.writeTextFile(cfg.configs.web!.path, '{"v":"edited by hand"}');
+    await waitFor(
+      "the hand edit healed",
+      async () => (await Deno.readTextFile(cfg.configs.web!.path)) === '{"v":1}',
+    );
+    await waitFor("the heal counted", () => agent.stats.driftHealed === 1);
+  } finally {
+    await agent.close();
+  }
+});
