@@ -98,7 +98,7 @@ export class Agent implements AsyncDisposable {
   readonly #keys: TrustedKeys;
   #drift: DriftWatcher | undefined;
   #driftCheck: Every | undefined;
-  /** Per config, the highest pointer seq read from a notice or the store (beacon.ts). */
+  /** Per config, the highest pointer seq read from the store (see #onBeacon). */
   readonly #seenSeq = new Map<string, number>();
   #http: Deno.HttpServer<Deno.NetAddr> | undefined;
   #connecting: Promise<void> | undefined;
@@ -431,11 +431,10 @@ export class Agent implements AsyncDisposable {
     let drifted = false;
     for (const name of Object.keys(this.config.configs)) {
       if (this.#closed) return;
+      if (this.#workers.busy(name)) continue; // being written: its digest is the applier's
       const st = this.#stateOf(name);
       st.diskDigest = await this.#digests.of(name);
-      if (st.applied && st.diskDigest !== st.applied.digest && !this.#workers.busy(name)) {
-        drifted = true;
-      }
+      if (st.applied && st.diskDigest !== st.applied.digest) drifted = true;
     }
     if (!drifted || this.#closed) return;
     this.#log.warn("a managed file differs from its applied version; reconciling");
@@ -485,8 +484,10 @@ export class Agent implements AsyncDisposable {
   }
 
   /**
-   * Records that a pointer seq was read (notice or store), applied or not: the workers
-   * retry what failed, so a beacon naming it is no reason to read it again.
+   * Records that a stored pointer's seq was read, applied or not: the workers retry what
+   * failed, so a beacon naming it is no reason to read it again (a refused pointer would
+   * otherwise cost a read at every beacon). Notices do not count: one that fails to verify
+   * is caught up by the read the next beacon causes.
    */
   #noteSeen(pointer: PointerRecord): void {
     if (pointer.region !== this.config.region) return;
