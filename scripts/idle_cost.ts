@@ -1,5 +1,6 @@
 /**
- * `deno run -A scripts/idle_cost.ts [--agents 1000] [--window 60] [--agent '{"k":v}']`:
+ * `deno run -A scripts/idle_cost.ts [--agents 1000] [--window 60] [--agent '{"k":v}']
+ * [--no-coordinator]`:
  * what idle agents cost nats-server. Starts a nats-server (no auth), the control plane, one
  * coordinator of the region and N agents in this process, applies one version, lets the
  * wave settle, then reads the server's CPU time (/proc) over a quiet window and prints it
@@ -26,6 +27,7 @@ const { values } = parseArgs({
     window: { type: "string", default: "60" },
     settle: { type: "string", default: "20" },
     agent: { type: "string", default: "{}" },
+    "no-coordinator": { type: "boolean", default: false },
   },
 });
 const n = Number(values.agents);
@@ -63,12 +65,15 @@ await api("PUT", `/v1/configs/${CONFIG}`, { description: "idle cost" });
 const v = await api("POST", `/v1/configs/${CONFIG}/versions`, { content: '{"idle":1}' });
 await api("POST", `/v1/configs/${CONFIG}/activate`, { version: v.version, regions: [REGION] });
 
+// The region's coordinator (it follows the agent records and sends the beacon), unless
+// --no-coordinator: then what the agents alone cost.
 const coordNats = await connectAtlas(server.url, { name: "idle coordinator" });
-const coordinator = await RegionCoordinator.create(coordNats, signer, {
-  region: REGION,
-  log: () => {},
-});
-coordinator.run(500);
+const coordinator = values["no-coordinator"] ? undefined : await RegionCoordinator.create(
+  coordNats,
+  signer,
+  { region: REGION, log: () => {} },
+);
+coordinator?.run(500);
 
 const verifier = new Verifier([signer.trustedKey]);
 const agents: Agent[] = [];
@@ -118,6 +123,7 @@ const result = {
   agents: n,
   applied,
   agentJson: extra,
+  coordinator: !values["no-coordinator"],
   windowSeconds: +seconds.toFixed(1),
   natsServerIdleCpuPercent: +((cpuMicros / (seconds * 1e6)) * 100).toFixed(2),
   natsServerMicrosPerAgentPerSecond: +(cpuMicros / n / seconds).toFixed(2),
@@ -126,7 +132,7 @@ const result = {
 console.log(JSON.stringify(result));
 
 await Promise.all(agents.map((a) => a.close()));
-await coordinator.close();
+await coordinator?.close();
 await coordNats.close();
 await control[Symbol.asyncDispose]();
 await server.stop();
