@@ -77,7 +77,7 @@ export interface CoordinatorOptions {
   metrics?: CoordinatorMetrics | undefined;
   /** Where metric gates are read (`PrometheusSource`); stages with one wait without. */
   metricSource?: MetricSource | undefined;
-  /** Seconds between the leader's region beacons (coordinator/beacon.ts). @default 10 */
+  /** Seconds between the leader's region beacons (coordinator/beacon.ts). @default 30 */
   beaconSeconds?: number;
 }
 

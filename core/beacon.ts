@@ -1,9 +1,9 @@
 /**
- * The region beacon: what the coordinator leader publishes every few seconds on
+ * The region beacon: what the coordinator leader publishes every 30 s (by default) on
  * `atlas.notify.<region>._beacon` (`Subjects.beacon`), the newest pointer seq of each
  * config of the region. An agent that has seen that seq for every config it manages does
  * nothing; one that is behind (a notice lost) reads its pointers. This replaces a read
- * per agent every 30 s with one small message per region every few seconds.
+ * per agent every 30 s with one small message per agent per beacon period.
  *
  * Invariant: a beacon can only make an agent read its stored pointers (a reconcile), never
  * apply anything by itself: what is applied still comes from a signed pointer read from
