@@ -13,7 +13,9 @@
  * R's pointers, R's blob copy and the primary blobs, the trusted keys and its own last
  * acks; publish its own acks and put its own heartbeat key. Nothing else: no pointer,
  * lease, quarantine, rollout or audit write, no stream or consumer change, no other
- * agent's ack or heartbeat, no other region's notices.
+ * agent's ack or heartbeat, no other region's notices. The region beacon
+ * (`atlas.notify.<R>._beacon`, core/beacon.ts) comes under R's notices: R's coordinator
+ * publishes it, its agents may only receive it (agent/beacon_test.ts).
  *
  * @module
  */
