@@ -19,7 +19,7 @@
  *
  * @module
  */
-import { blobMirrorStream, Buckets, pointerBucket, Streams } from "./names.ts";
+import { blobMirrorStream, Buckets, pointerBucket, Streams, Subjects } from "./names.ts";
 import { assertSimpleName } from "./names.ts";
 
 /** The kinds of NATS user Atlas issues. */
@@ -223,7 +223,8 @@ export function permissionsOf(role: AtlasRole): RolePermissions {
           ],
           deny: AUDIT_GUARD,
         },
-        sub: { allow: [inbox], deny: [] },
+        // Its region's key-set notices: the signer (store/key_ring.ts) follows the active key.
+        sub: { allow: [inbox, Subjects.keysNotice(r)], deny: [] },
       };
     }
     case "agent": {

@@ -190,6 +190,16 @@ natsTest("each role may do what it must and the server refuses the rest", async 
       last_by_subj: Subjects.ack("us-east", CONFIG, "a1"),
     }),
   );
+  // Its region's key-set notices reach it (the signer follows the active key); another
+  // region's do not.
+  assert.equal(
+    await notices(coord, Subjects.keysNotice("us-east"), control, Subjects.keysNotice("us-east")),
+    "hi",
+  );
+  await assert.rejects(
+    () => notices(coord, Subjects.keysNotice("eu-west"), control, Subjects.keysNotice("eu-west")),
+    /permission|closed|no notice/i,
+  );
   // Refused: another region, agents' records and acks, stream removal.
   await refused(
     coord,
