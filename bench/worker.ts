@@ -38,7 +38,13 @@ const plain = {
     : {}),
   ...(tls ? { tls } : {}),
 };
-const control = await connect({ servers: url, name: `bench worker ${index}`, ...plain });
+// Never gives up reconnecting: the storm row restarts the server under it.
+const control = await connect({
+  servers: url,
+  name: `bench worker ${index}`,
+  maxReconnectAttempts: -1,
+  ...plain,
+});
 
 let floor: NatsConnection[] = [];
 let agents: Agent[] = [];
@@ -46,8 +52,23 @@ let profiler: Profiler | undefined;
 /** Warnings and errors the agents logged, by message (timestamps and ids cut off). */
 const troubles = new Map<string, number>();
 
+/**
+ * Per agent, for the reconnect-storm row (wall-clock ms): when it last logged a reconnect,
+ * when it last failed to read a pointer, and when a reconcile last ended with every read
+ * done. Applies at the storm's mark, to tell a repeated apply.
+ */
+const storm = {
+  reconnectedAt: new Map<string, number>(),
+  readFailedAt: new Map<string, number>(),
+  reconciledAt: new Map<string, number>(),
+  appliesAtMark: new Map<string, number>(),
+};
+
 /** An agent's log: only its warnings and errors are kept, counted by kind. */
 function agentLog(line: string): void {
+  const id = / agent=(\S+)/.exec(line)?.[1];
+  if (id && line.includes("reconnected to NATS")) storm.reconnectedAt.set(id, Date.now());
+  if (id && line.includes("cannot read pointer")) storm.readFailedAt.set(id, Date.now());
   const m = / (WARN|ERROR) agent (.*)$/.exec(line.replace(/ agent=\S+/, ""));
   if (!m) return;
   const kind = `${m[1]} ${m[2]!.replace(/\d+(\.\d+)?/g, "N").slice(0, 160)}`;
@@ -75,6 +96,21 @@ async function inBatches<T>(
   return out;
 }
 
+/**
+ * Times the ends of `agent`'s reconciles (the bench's own view, the agent is not changed):
+ * its connection calls `agent.reconcile()` on every reconnect, so the instance's method is
+ * wrapped; a reconcile during which a pointer read failed does not count.
+ */
+function _timeReconciles(agent: Agent): void {
+  const id = agent.config.id;
+  const reconcile = agent.reconcile.bind(agent);
+  agent.reconcile = async () => {
+    const started = Date.now();
+    await reconcile();
+    if ((storm.readFailedAt.get(id) ?? 0) < started) storm.reconciledAt.set(id, Date.now());
+  };
+}
+
 const handlers: Record<string, (arg: Record<string, unknown>) => Promise<unknown>> = {
   async "floor-start"(arg) {
     const count = arg.count as number;
@@ -96,20 +132,31 @@ const handlers: Record<string, (arg: Record<string, unknown>) => Promise<unknown
     return {};
   },
   async "agents-start"(arg) {
-    const { count, first, region, config, stateRoot, trustedKeys } = arg as {
+    const { count, first, region, config, stateRoot, trustedKeys, agentConfig } = arg as {
       count: number;
       first: number;
       region: string;
       config: string;
       stateRoot: string;
       trustedKeys: TrustedKey[];
+      /** More agent.json fields (`deno task bench --agent-config '{…}'`), as given. */
+      agentConfig?: Record<string, unknown>;
     };
     const verifier = new Verifier(trustedKeys);
+    const publicKeys = new Map<string, string>();
     agents = await inBatches(count, 50, async (i) => {
       const id = `agent-${first + i}`;
       const credentials = issuer
         ? (await issueCreds(issuer, { kind: "agent", region, agent: id })).creds
         : undefined;
+      // Its NATS credentials' seed when it has them (as an enrolled agent signs), else a
+      // key of its own (--insecure).
+      const identity = new AckIdentity(
+        credentials
+          ? parseCredsText(credentials).seed
+          : new TextDecoder().decode(createUser().getSeed()),
+      );
+      publicKeys.set(id, identity.publicKey);
       const agent = await Agent.start(
         AgentConfigFile.parse({
           id,
@@ -121,25 +168,61 @@ const handlers: Record<string, (arg: Record<string, unknown>) => Promise<unknown
           watchFiles: false, // thousands per process: beyond the inotify instance limit
           ...(tls ? { tls } : {}),
           configs: { [config]: { path: `${stateRoot}/${id}/${config}.json` } },
+          ...agentConfig,
         }),
         // Each signs its acks, as enrolled agents do (the cost is part of what is measured).
         {
           verifier,
           log: agentLog,
           metrics,
-          // Its NATS credentials' seed when it has them (as an enrolled agent signs), else
-          // a key of its own (--insecure).
-          identity: new AckIdentity(
-            credentials
-              ? parseCredsText(credentials).seed
-              : new TextDecoder().decode(createUser().getSeed()),
-          ),
+          identity,
         },
       );
       await agent.whenConnected();
+      _timeReconciles(agent);
       return agent;
     });
-    return { agents: agents.length };
+    // The key each signs its acks with, for the orchestrator to enrol (a coordinator counts
+    // only enrolled agents' acks).
+    return { agents: agents.length, publicKeys: Object.fromEntries(publicKeys) };
+  },
+  /** The storm's start: applies so far per agent; reconnects and reconciles after count. */
+  "storm-mark"() {
+    storm.appliesAtMark = new Map(agents.map((a) => [a.config.id, a.stats.applies]));
+    return Promise.resolve({ at: Date.now() });
+  },
+  /**
+   * Since `since` (wall-clock ms): how many agents reconnected, how many of those then ran
+   * a reconcile whose every read succeeded (and the last of each), and which applied
+   * anything since the mark (no version moved: any apply is a repeat).
+   */
+  "storm-status"(arg) {
+    const since = arg.since as number;
+    let reconnected = 0, reconciled = 0, lastReconnect = 0, lastReconcile = 0;
+    const repeated: string[] = [];
+    for (const a of agents) {
+      const id = a.config.id;
+      const back = storm.reconnectedAt.get(id) ?? 0;
+      if (back >= since) {
+        reconnected++;
+        lastReconnect = Math.max(lastReconnect, back);
+        const done = storm.reconciledAt.get(id) ?? 0;
+        if (done >= back) {
+          reconciled++;
+          lastReconcile = Math.max(lastReconcile, done);
+        }
+      }
+      if (a.stats.applies > (storm.appliesAtMark.get(id) ?? a.stats.applies)) repeated.push(id);
+    }
+    return Promise.resolve({
+      agents: agents.length,
+      reconnected,
+      reconciled,
+      lastReconnect,
+      lastReconcile,
+      repeated: repeated.slice(0, 20),
+      repeatedCount: repeated.length,
+    });
   },
   async "agents-stop"() {
     await Promise.all(agents.map((a) => a.close()));

@@ -45,6 +45,9 @@ import { scanFleet } from "./health.ts";
 /** A follow of agent records silent this long (wall clock) is replaced. */
 const FOLLOW_SILENCE_MS = 20_000;
 
+/** Most handles of one rollout in one step (a stage done → advanced → moved → judged). */
+const HANDLES_PER_STEP = 4;
+
 /** How often the leader scans its fleet for drift and failure clusters. */
 const SCAN_EVERY_MS = 10_000;
 
@@ -379,14 +382,35 @@ export class RegionCoordinator implements AsyncDisposable {
         this.#stages.markSettled(key); // never ours: its stages do not change
         continue;
       }
-      if (!this.lease.isLeader) return;
-      try {
-        await this.#stages.handle({ value: rollout, revision: e.revision });
-      } catch (err) {
-        if (!isCasConflict(err)) throw err;
-        // another writer moved the record or pointer first: next step re-reads
+      let stored = { value: rollout, revision: e.revision };
+      // A handle that moves the rollout on (its stage done here, the next stage begun, the
+      // pointer moved, the rollout ended) is followed at once by the next one, so that with
+      // no bake one step takes a stage from its gates met to the next stage's pointer (it
+      // took three, a tick apart). Bounded; a write of counts alone does not repeat.
+      for (let i = 0; i < HANDLES_PER_STEP; i++) {
+        if (!this.lease.isLeader) return;
+        const before = stored.value; // handle() puts what it writes into `stored`
+        try {
+          await this.#stages.handle(stored);
+        } catch (err) {
+          if (!isCasConflict(err)) throw err;
+          break; // another writer moved the record or pointer first: next step re-reads
+        }
+        if (this.#stages.isSettled(key)) break;
+        const next = await kv.get(key);
+        if (!next || next.operation !== "PUT") break;
+        const value = RolloutRecord.parse(next.json());
+        if (!this.#movedOn(before, value)) break;
+        stored = { value, revision: next.revision };
       }
     }
+  }
+
+  /** True when `after` is a further state, stage or region step of the rollout `before`. */
+  #movedOn(before: RolloutRecord, after: RolloutRecord): boolean {
+    const [b, a] = [before.regions[this.region], after.regions[this.region]];
+    return before.state !== after.state || before.stage !== after.stage ||
+      b?.doneStage !== a?.doneStage || b?.stage !== a?.stage;
   }
 
   /**

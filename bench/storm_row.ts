@@ -1,0 +1,124 @@
+/**
+ * The reconnect-storm row of `deno task bench --storm`: the region's nats-server is stopped
+ * (SIGTERM) and started again on the same port with its JetStream store, under the N
+ * agents the latency rounds measured. Reported: the time until every agent has reconnected
+ * and then finished a reconcile whose every read succeeded (the agents' own view, through
+ * the worker protocol), nats-server's CPU per second over that window (its busiest second
+ * and how many were saturated), and whether any agent applied anything (no version moved:
+ * any apply is a repeat).
+ *
+ * Invariant: the store is kept (a restart, not a new server); the row fails rather than
+ * waits without end (a deadline scaled to N).
+ *
+ * @module
+ */
+import type { NatsServer } from "@atlas/testkit";
+import { cpuPercentSeries, saturation } from "./rows.ts";
+
+/** What the orchestrator (main.ts) lends the row. */
+export interface StormContext {
+  server: NatsServer;
+  /** Asks every worker process and returns each answer. */
+  tellAll: (cmd: string, arg?: unknown) => Promise<Record<string, unknown>[]>;
+  /** A second at or over this % of one core counts as saturated. */
+  saturatedPercent: number;
+  log: (msg: string) => void;
+}
+
+/** The row's numbers (JSON field names). */
+export interface StormResult {
+  n: number;
+  /** Server stopped → started again (ms). */
+  downMs: number;
+  /** Server started again → every agent reconnected (ms). */
+  reconnectedMs: number;
+  /** Server started again → every agent reconnected and reconciled (ms). */
+  reconciledMs: number;
+  reconciled: number;
+  serverCpuPercentPerSecond: number[];
+  serverCpuMaxPercent: number;
+  serverSaturatedSeconds: number;
+  serverSaturatedLongestRunSeconds: number;
+  saturatedPercent: number;
+  repeatedApplies: number;
+  repeatedAgents: string[];
+}
+
+/** CPU (µs) of process `pid` from `/proc` (0 when gone). */
+async function _cpuOf(pid: number | undefined): Promise<number> {
+  if (pid === undefined) return 0;
+  const stat = await Deno.readTextFile(`/proc/${pid}/stat`).catch(() => "");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return ((Number(fields[11]) + Number(fields[12])) || 0) * 10_000;
+}
+
+/** Runs the storm row at `n` connected agents. */
+export async function stormRow(ctx: StormContext, n: number): Promise<StormResult> {
+  await ctx.tellAll("storm-mark");
+  // CPU per second of whichever nats-server process runs (a restart starts a new pid at 0).
+  const readings: { pid: number | undefined; cpu: number; at: number }[] = [];
+  let sampling = true;
+  const sampler = (async () => {
+    while (sampling) {
+      const pid = ctx.server.pid;
+      readings.push({ pid, cpu: await _cpuOf(pid), at: performance.now() });
+      await new Promise((r) => setTimeout(r, 1_000));
+    }
+  })();
+  const stopAt = Date.now();
+  await ctx.server.stop();
+  await ctx.server.restart();
+  const upAt = Date.now();
+  ctx.log(`N=${n}: nats-server restarted (${upAt - stopAt} ms down); waiting for the agents`);
+  const deadline = upAt + Math.max(60_000, n * 30);
+  let status: Record<string, number> = {};
+  let repeated: string[] = [];
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 1_000));
+    const answers = await ctx.tellAll("storm-status", { since: stopAt }).catch(() => undefined);
+    if (!answers) continue; // the orchestration link is reconnecting too
+    status = {};
+    for (const a of answers) {
+      for (const k of ["reconnected", "reconciled", "repeatedCount"]) {
+        status[k] = (status[k] ?? 0) + (a[k] as number);
+      }
+      for (const k of ["lastReconnect", "lastReconcile"]) {
+        status[k] = Math.max(status[k] ?? 0, a[k] as number);
+      }
+    }
+    repeated = answers.flatMap((a) => a.repeated as string[]);
+    if (status.reconciled! >= n) break;
+    if (Date.now() > deadline) {
+      ctx.log(
+        `N=${n}: storm: only ${status.reconnected} reconnected, ${status.reconciled} ` +
+          `reconciled after ${((Date.now() - upAt) / 1000).toFixed(0)} s; giving up`,
+      );
+      break;
+    }
+  }
+  sampling = false;
+  await sampler;
+  // Cumulative CPU over both processes; an interval across the restart counts what the
+  // new process used (the old one's last fraction of a second is lost).
+  const cpu: number[] = [];
+  for (const [i, r] of readings.entries()) {
+    const prev = readings[i - 1];
+    cpu.push(!prev ? 0 : cpu[i - 1]! + (prev.pid === r.pid ? r.cpu - prev.cpu : r.cpu));
+  }
+  const series = cpuPercentSeries(cpu, readings.map((r) => r.at));
+  const sat = saturation(series, ctx.saturatedPercent);
+  return {
+    n,
+    downMs: upAt - stopAt,
+    reconnectedMs: status.reconnected! >= n ? status.lastReconnect! - upAt : NaN,
+    reconciledMs: status.reconciled! >= n ? status.lastReconcile! - upAt : NaN,
+    reconciled: status.reconciled ?? 0,
+    serverCpuPercentPerSecond: series,
+    serverCpuMaxPercent: sat.maxPercent,
+    serverSaturatedSeconds: sat.saturatedSeconds,
+    serverSaturatedLongestRunSeconds: sat.longestRunSeconds,
+    saturatedPercent: ctx.saturatedPercent,
+    repeatedApplies: status.repeatedCount ?? 0,
+    repeatedAgents: repeated,
+  };
+}
