@@ -14,9 +14,9 @@
  * @module
  */
 import process from "node:process";
-import { connect, credsAuthenticator } from "@nats-io/transport-node";
+import { connect } from "@nats-io/transport-node";
 import { RegionCoordinator } from "@atlas/coordinator";
-import { connectAtlas, loadSigner } from "@atlas/store";
+import { connectAtlas, loadSigner, natsCredsAuthenticator } from "@atlas/store";
 import { Profiler } from "./profile.ts";
 
 const [url, region, keyFile, tick] = Deno.args as [string, string, string, string];
@@ -27,9 +27,7 @@ const coordCreds = Deno.env.get("ATLAS_BENCH_COORD_CREDS");
 const control = await connect({
   servers: url,
   name: "bench coordinator control",
-  ...(benchCreds
-    ? { authenticator: credsAuthenticator(new TextEncoder().encode(benchCreds)) }
-    : {}),
+  ...(benchCreds ? { authenticator: natsCredsAuthenticator(benchCreds) } : {}),
 });
 const nats = await connectAtlas(url, {
   name: `bench coordinator ${region}`,

@@ -17,11 +17,11 @@
 import { parseArgs } from "node:util";
 import { cpus, totalmem } from "node:os";
 import process from "node:process";
-import { connect, credsAuthenticator, type NatsConnection } from "@nats-io/transport-node";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { type AckRecord, generateSigningKey, issuerOf, Signer, tokenFileEntry } from "@atlas/core";
 import { findNatsServer, makePki, serverTls, startNatsServer } from "@atlas/testkit";
 import { startControl } from "@atlas/control";
-import { type AtlasNats, connectAtlas } from "@atlas/store";
+import { type AtlasNats, connectAtlas, natsCredsAuthenticator } from "@atlas/store";
 import { type RolloutResult, rolloutRow } from "./rollout_row.ts";
 import { type StormResult, stormRow } from "./storm_row.ts";
 import { TARGETS } from "./rows.ts";
@@ -128,9 +128,7 @@ const nc = await connect({
   name: "bench orchestrator",
   maxReconnectAttempts: -1, // the storm row restarts the server
   ...(clientTls ? { tls: clientTls } : {}),
-  ...(benchCreds
-    ? { authenticator: credsAuthenticator(new TextEncoder().encode(benchCreds)) }
-    : {}),
+  ...(benchCreds ? { authenticator: natsCredsAuthenticator(benchCreds) } : {}),
 });
 const headers = { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" };
 

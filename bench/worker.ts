@@ -5,18 +5,19 @@
  *
  * @module
  */
-import { connect, credsAuthenticator, type NatsConnection } from "@nats-io/transport-node";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { Agent, AgentConfigFile } from "@atlas/agent";
 import {
   AckIdentity,
   issueCreds,
+  NativeKeyPair,
   parseCredsText,
   type TrustedKey,
   type UserIssuer,
   Verifier,
 } from "@atlas/core";
-import { createUser } from "@nats-io/nkeys";
-import { agentMetrics } from "@atlas/store";
+import { Prefix } from "@nats-io/nkeys";
+import { agentMetrics, natsCredsAuthenticator } from "@atlas/store";
 import { Profiler } from "./profile.ts";
 
 const [url, index] = [Deno.args[0]!, Number(Deno.args[1])];
@@ -33,9 +34,7 @@ const benchCreds = Deno.env.get("ATLAS_BENCH_CREDS");
 const issuerJson = Deno.env.get("ATLAS_BENCH_ISSUER");
 const issuer = issuerJson ? JSON.parse(issuerJson) as UserIssuer : undefined;
 const plain = {
-  ...(benchCreds
-    ? { authenticator: credsAuthenticator(new TextEncoder().encode(benchCreds)) }
-    : {}),
+  ...(benchCreds ? { authenticator: natsCredsAuthenticator(benchCreds) } : {}),
   ...(tls ? { tls } : {}),
 };
 // Never gives up reconnecting: the storm row restarts the server under it.
@@ -154,7 +153,7 @@ const handlers: Record<string, (arg: Record<string, unknown>) => Promise<unknown
       const identity = new AckIdentity(
         credentials
           ? parseCredsText(credentials).seed
-          : new TextDecoder().decode(createUser().getSeed()),
+          : new TextDecoder().decode(NativeKeyPair.create(Prefix.User).getSeed()),
       );
       publicKeys.set(id, identity.publicKey);
       const agent = await Agent.start(

@@ -12,16 +12,16 @@
  * proves the acks stored before it was replaced (`previousKeys`). Anything else is
  * "unverified", with the reason.
  *
- * Ed25519 through `node:crypto`, not the pure-JS nacl of `@nats-io/nkeys` (used only to
- * check a key's encoding); the signatures are the same. Measured on the 2-core dev box
- * under load: sign 35 µs and verify 63 µs per ack, against 23 ms and 43 ms with nkeys'
- * `sign`/`verify` (which derive the key pair from the seed on every call).
+ * Ed25519 through `node:crypto` (nkeys.ts), not the pure-JS nacl of `@nats-io/nkeys`; the
+ * signatures are the same. Measured on the 2-core dev box under load: sign 35 µs and
+ * verify 63 µs per ack, against 23 ms and 43 ms with nkeys' `sign`/`verify` (which derive
+ * the key pair from the seed on every call).
  *
  * @module
  */
-import { createPrivateKey, createPublicKey, type KeyObject, sign, verify } from "node:crypto";
-import { fromPublic, fromSeed } from "@nats-io/nkeys";
+import { Prefix } from "@nats-io/nkeys";
 import { canonicalJson } from "./crypto.ts";
+import { NativeKeyPair, rawNkeyPublicKey, verifyNkeySignature } from "./nkeys.ts";
 import type { AckRecord, EnrolmentRecord } from "./schemas.ts";
 
 /** Domain separation: these bytes can never be confused with another signed record. */
@@ -33,29 +33,6 @@ export function ackSignedBytes(ack: AckRecord): Uint8Array {
   return new TextEncoder().encode(ACK_CONTEXT + canonicalJson(body));
 }
 
-const BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-
-function base32Decode(s: string): Uint8Array {
-  const out: number[] = [];
-  let bits = 0;
-  let value = 0;
-  for (const ch of s) {
-    const i = BASE32.indexOf(ch);
-    if (i < 0) throw new TypeError(`Cannot decode nkey: ${JSON.stringify(ch)} is not base32`);
-    value = (value << 5) | i;
-    bits += 5;
-    if (bits >= 8) {
-      out.push((value >>> (bits - 8)) & 0xff);
-      bits -= 8;
-    }
-  }
-  return new Uint8Array(out);
-}
-
-function jwkX(raw: Uint8Array): string {
-  return Buffer.from(raw).toString("base64url");
-}
-
 /** Raw 32 bytes of a user public key (`U...`); throws a TypeError on anything else. */
 function rawPublicKey(publicKey: string): Uint8Array {
   if (!publicKey.startsWith("U")) {
@@ -65,11 +42,10 @@ function rawPublicKey(publicKey: string): Uint8Array {
     );
   }
   try {
-    fromPublic(publicKey); // checks the prefix byte and the CRC
+    return rawNkeyPublicKey(publicKey); // checks the prefix byte and the CRC
   } catch (cause) {
     throw new TypeError(`Invalid agent public key ${JSON.stringify(publicKey)}`, { cause });
   }
-  return base32Decode(publicKey).slice(1, 33);
 }
 
 /** Returns true when `publicKey` is a valid nkey user public key. */
@@ -80,20 +56,6 @@ export function isAgentPublicKey(publicKey: string): boolean {
   } catch {
     return false;
   }
-}
-
-const publicKeys = new Map<string, KeyObject>();
-
-function publicKeyObject(publicKey: string): KeyObject {
-  let key = publicKeys.get(publicKey);
-  if (!key) {
-    const x = jwkX(rawPublicKey(publicKey));
-    key = createPublicKey({ key: { kty: "OKP", crv: "Ed25519", x }, format: "jwk" });
-    // One entry per enrolled agent; bounded so a flood of made-up keys cannot grow it.
-    if (publicKeys.size >= 100_000) publicKeys.clear();
-    publicKeys.set(publicKey, key);
-  }
-  return key;
 }
 
 /**
@@ -109,7 +71,7 @@ function publicKeyObject(publicKey: string): KeyObject {
 export class AckIdentity {
   /** The nkey user public key (`U...`) enrolled for this agent. */
   readonly publicKey: string;
-  readonly #key: KeyObject;
+  readonly #key: NativeKeyPair;
 
   constructor(seed: string) {
     const trimmed = seed.trim();
@@ -120,26 +82,23 @@ export class AckIdentity {
           "seed of the agent's .creds file (atlas agents enroll)",
       );
     }
-    let publicKey: string;
     try {
-      publicKey = fromSeed(new TextEncoder().encode(trimmed)).getPublicKey();
+      this.#key = NativeKeyPair.fromSeed(trimmed);
     } catch (cause) {
       throw new TypeError("Cannot sign acks with this seed: it is not a valid nkey seed", {
         cause,
       });
     }
-    this.publicKey = publicKey;
-    const d = base32Decode(trimmed).slice(2, 34);
-    this.#key = createPrivateKey({
-      key: { kty: "OKP", crv: "Ed25519", x: jwkX(rawPublicKey(publicKey)), d: jwkX(d) },
-      format: "jwk",
-    });
+    if (this.#key.prefix !== Prefix.User) {
+      throw new TypeError("Cannot sign acks with this seed: it is not an nkey user seed");
+    }
+    this.publicKey = this.#key.getPublicKey();
   }
 
   /** Returns `ack` with `signature` set (any signature it had is replaced). */
   sign(ack: AckRecord): AckRecord {
     const { signature: _drop, ...body } = ack;
-    const signature = sign(null, ackSignedBytes(body), this.#key).toString("base64url");
+    const signature = Buffer.from(this.#key.sign(ackSignedBytes(body))).toString("base64url");
     return { ...body, signature };
   }
 }
@@ -147,16 +106,12 @@ export class AckIdentity {
 /** True when `ack.signature` is a valid signature of `ack` by `publicKey`. */
 export function verifyAck(ack: AckRecord, publicKey: string): boolean {
   if (!ack.signature) return false;
-  try {
-    return verify(
-      null,
-      ackSignedBytes(ack),
-      publicKeyObject(publicKey),
-      Buffer.from(ack.signature, "base64url"),
-    );
-  } catch {
-    return false;
-  }
+  if (!publicKey.startsWith("U")) return false;
+  return verifyNkeySignature(
+    publicKey,
+    ackSignedBytes(ack),
+    Buffer.from(ack.signature, "base64url"),
+  );
 }
 
 /** Why an ack does not count. */

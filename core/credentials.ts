@@ -1,8 +1,10 @@
 /**
- * NATS decentralized auth material for Atlas, made with `@nats-io/jwt` and `@nats-io/nkeys`
- * and nothing else (no files, no network): an operator, the system account SYS and the
- * account ATLAS where every Atlas stream lives, user `.creds` per role, and an ATLAS
- * account JWT with a user revoked.
+ * NATS decentralized auth material for Atlas, made with `@nats-io/jwt` and nkeys (no files,
+ * no network): an operator, the system account SYS and the account ATLAS where every Atlas
+ * stream lives, user `.creds` per role, an ATLAS account JWT with a user revoked, and what
+ * a client signs the server's nonce with when it connects ({@linkcode credsSigner}).
+ * Every key is a `NativeKeyPair` (nkeys.ts): `@nats-io/jwt` encodes the JWTs, `node:crypto`
+ * makes the signatures.
  *
  * Invariant: a user's permissions come from `permissionsOf` (permissions.ts) and nowhere
  * else; identity keys sign only what they identify (the operator key signs the operator
@@ -11,20 +13,11 @@
  *
  * @module
  */
-import {
-  Algorithms,
-  createAccount,
-  createOperator,
-  createUser,
-  decode,
-  encodeAccount,
-  encodeOperator,
-  encodeUser,
-  fmtCreds,
-  fromSeed,
-} from "@nats-io/jwt";
+import { Algorithms, encodeAccount, encodeOperator, encodeUser, fmtCreds } from "@nats-io/jwt";
+import { Prefix } from "@nats-io/nkeys";
 import { z } from "zod";
 import { type AtlasRole, permissionsOf, roleLabel } from "./permissions.ts";
+import { decodeNatsJwt, NativeKeyPair } from "./nkeys.ts";
 
 /** Name of the account every Atlas stream, bucket and subject lives in. */
 export const ATLAS_ACCOUNT = "ATLAS";
@@ -87,11 +80,11 @@ const UNLIMITED = {
  * ```
  */
 export async function createAuthSetup(): Promise<AuthSetup> {
-  const operator = createOperator();
-  const opSigning = createOperator();
-  const sys = createAccount();
-  const atlas = createAccount();
-  const atlasSigning = createAccount();
+  const operator = NativeKeyPair.create(Prefix.Operator);
+  const opSigning = NativeKeyPair.create(Prefix.Operator);
+  const sys = NativeKeyPair.create(Prefix.Account);
+  const atlas = NativeKeyPair.create(Prefix.Account);
+  const atlasSigning = NativeKeyPair.create(Prefix.Account);
   const opts = { algorithm: Algorithms.v2, signer: opSigning };
   const operatorJwt = await encodeOperator("atlas", operator, {
     signing_keys: [opSigning.getPublicKey()],
@@ -104,7 +97,7 @@ export async function createAuthSetup(): Promise<AuthSetup> {
     limits: UNLIMITED,
     signing_keys: [atlasSigning.getPublicKey()],
   }, opts);
-  const sysUser = createUser();
+  const sysUser = NativeKeyPair.create(Prefix.User);
   const sysUserJwt = await encodeUser("sys", sysUser, sys, {}, { algorithm: Algorithms.v2 });
   return {
     operator: {
@@ -146,8 +139,8 @@ export function issuerOf(setup: AuthSetup): UserIssuer {
  * ```
  */
 export async function issueCreds(issuer: UserIssuer, role: AtlasRole): Promise<IssuedCreds> {
-  const user = createUser();
-  const signer = fromSeed(new TextEncoder().encode(issuer.signingSeed));
+  const user = NativeKeyPair.create(Prefix.User);
+  const signer = NativeKeyPair.fromSeed(issuer.signingSeed);
   const perms = permissionsOf(role);
   const name = roleLabel(role);
   const jwt = await encodeUser(name, user, issuer.accountPublicKey, {
@@ -190,7 +183,7 @@ export function describeCreds(
   const { jwt } = parseCredsText(creds);
   let claims;
   try {
-    claims = decode<{ sub?: { allow?: string[] } }>(jwt);
+    claims = decodeNatsJwt<{ sub?: { allow?: string[] } }>(jwt);
   } catch (cause) {
     throw new CredentialsError("The user JWT in the .creds file cannot be decoded", { cause });
   }
@@ -202,20 +195,70 @@ export function describeCreds(
   };
 }
 
+/** What a client proves its credentials with when it connects (see {@linkcode credsSigner}). */
+export interface CredsSigner {
+  /** The user JWT, sent as is. */
+  readonly jwt: string;
+  /** The user's public nkey (the JWT's subject). */
+  readonly publicKey: string;
+  /** The signature of the server's nonce, base64url (the `sig` of the CONNECT). */
+  signNonce(nonce: string): string;
+}
+
 /**
- * The ATLAS account JWT `accountJwt` re-signed (by the operator signing key) with
- * `userPublicKey` revoked: every JWT of that user issued up to `at` (seconds) is refused,
- * and servers disconnect its live connections once they get the new account JWT.
+ * The signer of a `.creds` text: its JWT, and its seed as a `node:crypto` key that signs
+ * the server's nonce at each (re)connect in about 0.1 ms. Throws a {@linkcode
+ * CredentialsError} when the seed is malformed or is not the key of the JWT's user (a
+ * `.creds` file pieced together from two), before any server is asked.
+ *
+ * @example
+ * ```ts
+ * const signer = credsSigner(creds);
+ * const auth = { jwt: signer.jwt, nkey: signer.publicKey, sig: signer.signNonce(nonce) };
+ * ```
  */
+export function credsSigner(creds: string): CredsSigner {
+  const { jwt, seed } = parseCredsText(creds);
+  const { publicKey, name } = describeCreds(creds);
+  let key: NativeKeyPair;
+  try {
+    key = NativeKeyPair.fromSeed(seed);
+  } catch (cause) {
+    throw new CredentialsError(
+      `The nkey seed of the .creds file of ${name} is damaged (${(cause as Error).message}); ` +
+        "issue new credentials (`atlas agents enroll` for an agent, `atlas auth creds` otherwise)",
+      { cause },
+    );
+  }
+  if (key.getPublicKey() !== publicKey) {
+    throw new CredentialsError(
+      `The nkey seed of the .creds file is not the key of its user ${name} (the seed's public ` +
+        `key is ${key.getPublicKey()}, the JWT's user ${publicKey}); use the .creds file as it ` +
+        "was issued, or issue new credentials",
+    );
+  }
+  return {
+    jwt,
+    publicKey,
+    signNonce: (nonce) =>
+      Buffer.from(key.sign(new TextEncoder().encode(nonce))).toString("base64url"),
+  };
+}
+
 /**
  * When a JWT was issued (its `iat`, seconds). A replacement of an account JWT must be
  * issued in a later second: servers keep the stored one over an update (and a preloaded
  * one over the stored, after a restart) whose `iat` is not newer.
  */
 export function issuedAtOf(jwt: string): number {
-  return decode(jwt).iat;
+  return decodeNatsJwt(jwt).iat;
 }
 
+/**
+ * The ATLAS account JWT `accountJwt` re-signed (by the operator signing key) with
+ * `userPublicKey` revoked: every JWT of that user issued up to `at` (seconds) is refused,
+ * and servers disconnect its live connections once they get the new account JWT.
+ */
 export async function revokeUser(
   accountJwt: string,
   operatorSigningSeed: string,
@@ -227,10 +270,10 @@ export async function revokeUser(
       `Invalid user public key ${JSON.stringify(userPublicKey)}: expected a NATS user nkey (U…)`,
     );
   }
-  const claims = decode<Record<string, unknown>>(accountJwt);
+  const claims = decodeNatsJwt(accountJwt);
   const nats = claims.nats as { revocations?: Record<string, number> } & Record<string, unknown>;
   const { version: _v, type: _t, ...account } = nats;
-  const signer = fromSeed(new TextEncoder().encode(operatorSigningSeed));
+  const signer = NativeKeyPair.fromSeed(operatorSigningSeed);
   return await encodeAccount(claims.name, claims.sub, {
     ...account,
     revocations: { ...(nats.revocations ?? {}), [userPublicKey]: at },

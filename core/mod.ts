@@ -44,6 +44,8 @@ export {
   controlAuthKeys,
   createAuthSetup,
   CredentialsError,
+  type CredsSigner,
+  credsSigner,
   describeCreds,
   issueCreds,
   issuedAtOf,
@@ -56,6 +58,14 @@ export {
   SYSTEM_ACCOUNT,
   type UserIssuer,
 } from "./credentials.ts";
+export {
+  decodeNatsJwt,
+  NativeKeyPair,
+  type NatsJwtClaims,
+  NkeyError,
+  rawNkeyPublicKey,
+  verifyNkeySignature,
+} from "./nkeys.ts";
 export { type EvidenceEntry, type JudgedAck, ranVersionAt } from "./evidence.ts";
 export {
   acceptKeySet,

@@ -5,9 +5,9 @@
  * @module
  */
 import {
+  type Authenticator,
   AuthorizationError,
   connect,
-  credsAuthenticator,
   type NatsConnection,
 } from "@nats-io/transport-node";
 import {
@@ -21,7 +21,7 @@ import {
 } from "@nats-io/jetstream";
 import { type KV, Kvm } from "@nats-io/kv";
 import { type ObjectStore, Objm } from "@nats-io/obj";
-import { Buckets, describeCreds, Subjects } from "@atlas/core";
+import { Buckets, credsSigner, describeCreds, Subjects } from "@atlas/core";
 import { StreamPublisher } from "./stream_publish.ts";
 
 /** Options of {@linkcode connectAtlas}. */
@@ -254,6 +254,27 @@ export class AtlasNats implements AsyncDisposable {
   }
 }
 
+/**
+ * The authenticator of a `.creds` text: the user JWT, and the server's nonce signed with
+ * `node:crypto` (`credsSigner`). It replaces nats.js's `credsAuthenticator`, whose
+ * pure-JavaScript Ed25519 (`@nats-io/nkeys`) cost 47 ms of CPU per connect against
+ * ~1 ms (100 sequential connects, core/nkeys.ts). Throws a `CredentialsError` for a
+ * damaged seed or one that is not the JWT user's, before any server is asked.
+ *
+ * @example
+ * ```ts
+ * const nc = await connect({ servers, authenticator: natsCredsAuthenticator(creds) });
+ * ```
+ */
+export function natsCredsAuthenticator(creds: string): Authenticator {
+  const signer = credsSigner(creds);
+  return (nonce?: string) => ({
+    jwt: signer.jwt,
+    nkey: signer.publicKey,
+    ...(nonce ? { sig: signer.signNonce(nonce) } : {}),
+  });
+}
+
 /** Whether a status error says the credentials were revoked. */
 function _revoked(error: unknown): boolean {
   return /authentication revoked/i.test(String((error as Error)?.message ?? error));
@@ -276,6 +297,7 @@ export async function connectAtlas(
   const credentials = options.credentials ?? Deno.env.get("ATLAS_NATS_CREDS");
   const creds = credentials ? await readCredentials(credentials) : undefined;
   const inboxPrefix = creds ? describeCreds(creds).inboxPrefix : undefined;
+  const authenticator = creds ? natsCredsAuthenticator(creds) : undefined;
   if (options.tls) checkClientTls(options.tls);
   const tls = options.tls
     ? Object.fromEntries(Object.entries(options.tls).filter(([, v]) => v !== undefined))
@@ -283,7 +305,7 @@ export async function connectAtlas(
   let nc: NatsConnection;
   try {
     nc = await connect({
-      ...(creds ? { authenticator: credsAuthenticator(new TextEncoder().encode(creds)) } : {}),
+      ...(authenticator ? { authenticator } : {}),
       ...(inboxPrefix ? { inboxPrefix } : {}),
       ...(tls ? { tls } : {}),
       servers: natsServers(servers),

@@ -69,6 +69,7 @@ export {
   type ClientTls,
   connectAtlas,
   type ConnectOptions,
+  natsCredsAuthenticator,
   natsServers,
   readCredentials,
 } from "./connect.ts";
