@@ -3,8 +3,9 @@
  * 100 % of the one region, no bake) to the N agents already running, through the real
  * coordinator in a process of its own (coordinator_worker.ts) and the control plane's
  * rollout API. Reported: each stage's overhead (its gates first met, i.e. the ack that
- * completed its share arrived, → the next pointer's notice arrived: the next stage's, or
- * for the last stage the one that settles the rollout) and the coordinator's CPU per step.
+ * completed its share arrived, or the stage's own notice if its share had applied before;
+ * → the next pointer's notice arrived: the next stage's, or for the last stage the one that
+ * settles the rollout) and the coordinator's CPU per step.
  *
  * Invariant: the agents are the ones the latency rounds measured; the rollout runs after
  * them, on a version published for it, and ends succeeded or the row fails.
@@ -14,7 +15,7 @@
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { PointerNotice, RolloutRecord } from "@atlas/core";
 import { type AtlasNats, recordEnrolment } from "@atlas/store";
-import { shareSize, stageOverheads } from "./rows.ts";
+import { gatesMetAt, shareSize, stageOverheads } from "./rows.ts";
 import { summarize } from "./stats.ts";
 import { type CpuProfile, summarizeProfiles } from "./profile.ts";
 
@@ -151,11 +152,11 @@ export async function rolloutRow(
     // When each stage's share had applied: the k-th distinct agent's first applied ack.
     const sorted = [...arrivals.values()].sort((a, b) => a - b);
     const sizes = PERCENTS.map((p) => shareSize(p, n));
-    const gatesMet = sizes.map((size) => sorted[size - 1]);
     const ours = notices.filter((x) => x.pointer.candidate?.rolloutId === rollout.id);
     const stageNotice = PERCENTS.map((p) =>
       ours.find((x) => x.pointer.candidate!.selector.percent === p)?.at
     );
+    const gatesMet = gatesMetAt(sorted, sizes, stageNotice);
     const settled = notices.find((x) =>
       x.at >= (stageNotice.at(-1) ?? started) && !x.pointer.candidate &&
       x.pointer.active.version === v.version

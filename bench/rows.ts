@@ -141,6 +141,31 @@ export function stageOverheads(
 }
 
 /**
+ * When each stage's gates could first be met: the arrival of the applied ack that made its
+ * share complete (`sizes[k]` distinct agents, `arrivals` sorted ascending, wall ms), or the
+ * stage's own pointer notice when its share had applied before it (a share that does not
+ * grow: 1 % and 10 % of 1 agent are the same agent). Undefined where the share never
+ * completed.
+ *
+ * @example
+ * ```ts
+ * gatesMetAt([100, 200, 300], [1, 3], [50, 250]); // [100, 300]
+ * ```
+ */
+export function gatesMetAt(
+  arrivals: readonly number[],
+  sizes: readonly number[],
+  stageNoticeAt: readonly (number | undefined)[],
+): (number | undefined)[] {
+  return sizes.map((size, k) => {
+    const complete = arrivals[size - 1];
+    const notice = stageNoticeAt[k];
+    if (complete === undefined || notice === undefined) return complete;
+    return Math.max(complete, notice);
+  });
+}
+
+/**
  * The exact share a stage of `percent` takes of `members` agents (as core/share.ts
  * chooses it): `ceil(percent × members / 100)`, at least one, at most all.
  *

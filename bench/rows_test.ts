@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { cpuPercentSeries, saturation, shareSize, stageOverheads } from "./rows.ts";
+import { cpuPercentSeries, gatesMetAt, saturation, shareSize, stageOverheads } from "./rows.ts";
 
 Deno.test("saturation counts seconds at or over the threshold and the longest run", () => {
   assert.deepEqual(saturation([20, 95, 99, 40, 90, 91, 92, 10], 90), {
@@ -36,4 +36,11 @@ Deno.test("shareSize takes ceil(percent × members), at least one, at most all",
   assert.equal(shareSize(1, 50), 1);
   assert.equal(shareSize(10, 10_000), 1_000);
   assert.equal(shareSize(100, 7), 7);
+});
+
+Deno.test("gatesMetAt takes the share's last ack, or the stage's notice when it came later", () => {
+  // 3 agents: the 1st stage needs 1 ack, the 2nd all 3; a 3rd stage of the same 3 agents
+  // begins (its notice at 400) after all had applied.
+  assert.deepEqual(gatesMetAt([100, 200, 300], [1, 3, 3], [50, 250, 400]), [100, 300, 400]);
+  assert.deepEqual(gatesMetAt([100], [1, 2], [50, 150]), [100, undefined]);
 });
