@@ -87,6 +87,12 @@ if (profileDir) await Deno.mkdir(profileDir, { recursive: true });
 function log(msg: string): void {
   console.error(`bench: ${msg}`);
 }
+// The NATS client can throw out of a callback in a reconnect storm (see worker.ts): the
+// orchestrator logs it and goes on rather than lose the run.
+globalThis.addEventListener("error", (e) => {
+  e.preventDefault();
+  log(`uncaught: ${(e.error as Error)?.message ?? e.message}`);
+});
 
 // ---------------------------------------------------------------------------- set-up
 const root = await Deno.makeTempDir({ dir: values["state-root"], prefix: "atlas-bench-" });
@@ -818,6 +824,7 @@ for (const r of resources) {
 for (const r of rollouts) {
   addTarget("stagesOverheadMs", r.n, r.stagesOverheadMs);
   addTarget("coordinatorCpuMsPerStep", r.n, r.coordinatorCpuMsPerStep.max);
+  addTarget("coordinatorStepOwnCpuMs", r.n, r.coordinatorStepOwnCpuMsPerStep);
 }
 for (const s of storms) {
   addTarget("stormReconciledMs", s.n, s.reconciledMs);
@@ -837,7 +844,9 @@ for (const r of rollouts) {
   console.log(
     `coordinator CPU per step p50 ${r.coordinatorCpuMsPerStep.p50} / p95 ` +
       `${r.coordinatorCpuMsPerStep.p95} / max ${r.coordinatorCpuMsPerStep.max} ms; ` +
-      `${r.coordinatorCpuMsOutsideSteps} ms between steps (following acks and agents)`,
+      `${r.coordinatorCpuMsOutsideSteps} ms between steps; per the profile, following acks and ` +
+      `agent records took ${r.coordinatorFollowCpuMs} ms in all, the steps' own work ` +
+      `${r.coordinatorStepOwnCpuMsPerStep} ms per step`,
   );
 }
 for (const s of storms) {
@@ -846,7 +855,10 @@ for (const s of storms) {
       `and reconciled ${s.reconciledMs} ms after it was back (${s.reconciled}/${s.n}); ` +
       `server CPU max ${s.serverCpuMaxPercent} % of a core, ${s.serverSaturatedSeconds} s at ≥ ` +
       `${s.saturatedPercent} % (longest run ${s.serverSaturatedLongestRunSeconds} s); ` +
-      `${s.repeatedApplies} agents applied again`,
+      `${s.repeatedApplies} agents applied again` +
+      (Object.keys(s.uncaughtInWorkers).length
+        ? `; thrown uncaught in the agents' NATS client: ${JSON.stringify(s.uncaughtInWorkers)}`
+        : ""),
   );
 }
 

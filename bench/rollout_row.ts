@@ -17,7 +17,7 @@ import type { PointerNotice, RolloutRecord } from "@atlas/core";
 import { type AtlasNats, recordEnrolment } from "@atlas/store";
 import { gatesMetAt, shareSize, stageOverheads } from "./rows.ts";
 import { summarize } from "./stats.ts";
-import { type CpuProfile, summarizeProfiles } from "./profile.ts";
+import { type CpuProfile, inclusiveMs, summarizeProfiles } from "./profile.ts";
 
 /** What the orchestrator (main.ts) lends the row. */
 export interface RolloutContext {
@@ -50,6 +50,13 @@ export interface RolloutResult {
   steps: number;
   coordinatorCpuMsPerStep: { p50: number; p95: number; max: number };
   coordinatorCpuMsOutsideSteps: number;
+  /**
+   * The steps' CPU less what following acks and agent records took (from a profile of the
+   * coordinator), per step: the steps' own cost, on average.
+   */
+  coordinatorStepOwnCpuMsPerStep: number;
+  /** CPU that following the acks and agent records took over the rollout (profile). */
+  coordinatorFollowCpuMs: number;
 }
 
 const PERCENTS = [1, 10, 100];
@@ -113,7 +120,8 @@ export async function rolloutRow(
       },
     });
     await ctx.admin.nc.flush();
-    if (ctx.profileDir) await tell("profile-start");
+    // Always profiled: the profile tells the steps' own CPU from the follows' (see below).
+    await tell("profile-start");
     const { cpuMicros: cpuAtStart } = await tell("steps", { since: Date.now() });
     const started = Date.now();
     const rollout = await ctx.api<RolloutRecord>("POST", `/v1/configs/${config}/rollouts`, {
@@ -135,19 +143,30 @@ export async function rolloutRow(
     await new Promise((r) => setTimeout(r, 500)); // the settling pointer's notice
     sub.unsubscribe();
     const stepsAnswer = await tell("steps", { since: started });
-    if (ctx.profileDir) {
-      const file = `${ctx.profileDir}/coordinator-n${n}.cpuprofile`;
-      await tell("profile-stop", { file });
-      const profile = JSON.parse(await Deno.readTextFile(file)) as CpuProfile;
-      const { functions } = summarizeProfiles([profile], 15);
-      ctx.log(`coordinator at N=${n}, self time by function:`);
-      for (const [fn, where, share] of functions) ctx.log(`  ${share}  ${fn}  ${where}`);
-    }
+    const file = ctx.profileDir
+      ? `${ctx.profileDir}/coordinator-n${n}.cpuprofile`
+      : await Deno.makeTempFile({ suffix: ".cpuprofile" });
+    await tell("profile-stop", { file });
+    const profile = JSON.parse(await Deno.readTextFile(file)) as CpuProfile;
+    if (!ctx.profileDir) await Deno.remove(file);
+    // What the follows of acks and agent records cost (each ack's signature check and
+    // parse, each heartbeat's parse: per message, not per step), and the rest: the steps.
+    const follows = inclusiveMs(profile, (f) => f.url.endsWith("coordinator/follow.ts"));
+    const { functions } = summarizeProfiles([profile], 12);
+    ctx.log(
+      `coordinator at N=${n}: ${follows.busyMs.toFixed(0)} ms busy, ${
+        follows.ms.toFixed(0)
+      } ms of it following acks and agent records; self time by function:`,
+    );
+    for (const [fn, where, share] of functions) ctx.log(`  ${share}  ${fn}  ${where}`);
     const steps = (stepsAnswer.steps as { at: number; cpuMicros: number }[])
       .filter((s) => s.at <= ended);
     const stepCpuMs = steps.map((s) => s.cpuMicros / 1000);
     const inSteps = steps.reduce((sum, s) => sum + s.cpuMicros, 0);
     const cpuTotal = (stepsAnswer.cpuMicros as number) - (cpuAtStart as number);
+    // The steps' CPU less all the follows took: their own work, per step (an estimate on
+    // the low side when some follow work fell between steps).
+    const stepsOwnMs = Math.max(0, inSteps / 1000 - follows.ms) / Math.max(1, steps.length);
 
     // When each stage's share had applied: the k-th distinct agent's first applied ack.
     const sorted = [...arrivals.values()].sort((a, b) => a - b);
@@ -177,6 +196,8 @@ export async function rolloutRow(
       tickMs: ctx.tickMs,
       steps: steps.length,
       coordinatorCpuMsPerStep: { p50: round1(s.p50), p95: round1(s.p95), max: round1(s.max) },
+      coordinatorStepOwnCpuMsPerStep: round1(stepsOwnMs),
+      coordinatorFollowCpuMs: round1(follows.ms),
       coordinatorCpuMsOutsideSteps: round1((cpuTotal - inSteps) / 1000),
     };
   } finally {

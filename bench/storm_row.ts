@@ -42,6 +42,11 @@ export interface StormResult {
   saturatedPercent: number;
   repeatedApplies: number;
   repeatedAgents: string[];
+  /**
+   * Errors thrown out of the NATS client's callbacks in the worker processes, by message:
+   * each would have ended a real agent's process (the workers count them and go on).
+   */
+  uncaughtInWorkers: Record<string, number>;
 }
 
 /** CPU (µs) of process `pid` from `/proc` (0 when gone). */
@@ -73,6 +78,8 @@ export async function stormRow(ctx: StormContext, n: number): Promise<StormResul
   const deadline = upAt + Math.max(60_000, n * 30);
   let status: Record<string, number> = {};
   let repeated: string[] = [];
+  /** Errors the workers caught uncaught (each would have ended an agent's process). */
+  let uncaught: Record<string, number> = {};
   for (;;) {
     await new Promise((r) => setTimeout(r, 1_000));
     const answers = await ctx.tellAll("storm-status", { since: stopAt }).catch(() => undefined);
@@ -87,6 +94,12 @@ export async function stormRow(ctx: StormContext, n: number): Promise<StormResul
       }
     }
     repeated = answers.flatMap((a) => a.repeated as string[]);
+    uncaught = {};
+    for (const a of answers) {
+      for (const [k, v] of Object.entries(a.uncaught as Record<string, number>)) {
+        uncaught[k] = (uncaught[k] ?? 0) + v;
+      }
+    }
     if (status.reconciled! >= n) break;
     if (Date.now() > deadline) {
       ctx.log(
@@ -120,5 +133,6 @@ export async function stormRow(ctx: StormContext, n: number): Promise<StormResul
     saturatedPercent: ctx.saturatedPercent,
     repeatedApplies: status.repeatedCount ?? 0,
     repeatedAgents: repeated,
+    uncaughtInWorkers: uncaught,
   };
 }

@@ -63,6 +63,20 @@ const storm = {
   appliesAtMark: new Map<string, number>(),
 };
 
+/**
+ * Errors thrown out of callbacks that nothing catches, by message. In a reconnect storm the
+ * NATS client (@nats-io/transport-node 3.4 on Deno) throws "write after end" when the
+ * server closes a socket it is about to answer an INFO on: an agent process would exit
+ * there. A worker holds thousands of agents, so it counts them (the storm row reports them)
+ * and goes on.
+ */
+const uncaught = new Map<string, number>();
+globalThis.addEventListener("error", (e) => {
+  e.preventDefault();
+  const kind = String((e.error as Error)?.message ?? e.message).slice(0, 120);
+  uncaught.set(kind, (uncaught.get(kind) ?? 0) + 1);
+});
+
 /** An agent's log: only its warnings and errors are kept, counted by kind. */
 function agentLog(line: string): void {
   const id = / agent=(\S+)/.exec(line)?.[1];
@@ -221,6 +235,7 @@ const handlers: Record<string, (arg: Record<string, unknown>) => Promise<unknown
       lastReconcile,
       repeated: repeated.slice(0, 20),
       repeatedCount: repeated.length,
+      uncaught: Object.fromEntries(uncaught),
     });
   },
   async "agents-stop"() {
@@ -247,7 +262,10 @@ const handlers: Record<string, (arg: Record<string, unknown>) => Promise<unknown
       rss: Deno.memoryUsage().rss,
       cpuMicros: cpu.user + cpu.system,
       agents: agents.length,
-      troubles: Object.fromEntries(troubles),
+      troubles: Object.fromEntries([
+        ...troubles,
+        ...[...uncaught].map(([k, v]) => [`UNCAUGHT ${k}`, v] as const),
+      ]),
       // Summed agent counters: notices against applies tell a lost notice from a slow apply.
       stats: agents.reduce((sum, a) => {
         for (const [k, v] of Object.entries(a.stats)) sum[k] = (sum[k] ?? 0) + v;
