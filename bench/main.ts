@@ -857,7 +857,9 @@ for (const s of storms) {
       `${s.saturatedPercent} % (longest run ${s.serverSaturatedLongestRunSeconds} s); ` +
       `${s.repeatedApplies} agents applied again` +
       (Object.keys(s.uncaughtInWorkers).length
-        ? `; thrown uncaught in the agents' NATS client: ${JSON.stringify(s.uncaughtInWorkers)}`
+        ? `; thrown uncaught in the agents' NATS client: ${
+          JSON.stringify(s.uncaughtInWorkers)
+        }, ${s.restartedAgents} agents restarted`
         : ""),
   );
 }

@@ -47,6 +47,11 @@ export interface StormResult {
    * each would have ended a real agent's process (the workers count them and go on).
    */
   uncaughtInWorkers: Record<string, number>;
+  /**
+   * Agents the bench restarted (as a supervisor would restart their exited process) after
+   * their NATS client threw mid-connect and no agent had reconnected for 10 s.
+   */
+  restartedAgents: number;
 }
 
 /** CPU (µs) of process `pid` from `/proc` (0 when gone). */
@@ -77,16 +82,21 @@ export async function stormRow(ctx: StormContext, n: number): Promise<StormResul
   ctx.log(`N=${n}: nats-server restarted (${upAt - stopAt} ms down); waiting for the agents`);
   const deadline = upAt + Math.max(60_000, n * 30);
   let status: Record<string, number> = {};
+  let restarted = 0;
+  let lastProgress = { at: Date.now(), reconnected: -1 };
   let repeated: string[] = [];
   /** Errors the workers caught uncaught (each would have ended an agent's process). */
   let uncaught: Record<string, number> = {};
   for (;;) {
     await new Promise((r) => setTimeout(r, 1_000));
     const answers = await ctx.tellAll("storm-status", { since: stopAt }).catch(() => undefined);
-    if (!answers) continue; // the orchestration link is reconnecting too
+    if (!answers) { // the orchestration link is reconnecting too
+      if (Date.now() > deadline) break;
+      continue;
+    }
     status = {};
     for (const a of answers) {
-      for (const k of ["reconnected", "reconciled", "repeatedCount"]) {
+      for (const k of ["reconnected", "reconciled", "repeatedCount", "restarted"]) {
         status[k] = (status[k] ?? 0) + (a[k] as number);
       }
       for (const k of ["lastReconnect", "lastReconcile"]) {
@@ -101,6 +111,22 @@ export async function stormRow(ctx: StormContext, n: number): Promise<StormResul
       }
     }
     if (status.reconciled! >= n) break;
+    const now = Date.now();
+    if (status.reconnected !== lastProgress.reconnected) {
+      lastProgress = { at: now, reconnected: status.reconnected! };
+      ctx.log(
+        `N=${n}: storm: +${((now - upAt) / 1000).toFixed(0)} s ${status.reconnected} ` +
+          `reconnected, ${status.reconciled} reconciled`,
+      );
+    } else if (
+      now - lastProgress.at > 10_000 && Object.keys(uncaught).length > 0 && restarted === 0
+    ) {
+      // No agent came back for 10 s and clients threw mid-connect: those agents' processes
+      // would have exited; restart them as their supervisor would (once).
+      const r = await ctx.tellAll("storm-restart-silent", { since: stopAt });
+      restarted = r.reduce((sum, a) => sum + (a.restarted as number), 0);
+      ctx.log(`N=${n}: storm: restarted ${restarted} agents whose NATS client died`);
+    }
     if (Date.now() > deadline) {
       ctx.log(
         `N=${n}: storm: only ${status.reconnected} reconnected, ${status.reconciled} ` +
@@ -134,5 +160,6 @@ export async function stormRow(ctx: StormContext, n: number): Promise<StormResul
     repeatedApplies: status.repeatedCount ?? 0,
     repeatedAgents: repeated,
     uncaughtInWorkers: uncaught,
+    restartedAgents: restarted,
   };
 }

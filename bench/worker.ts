@@ -61,7 +61,11 @@ const storm = {
   readFailedAt: new Map<string, number>(),
   reconciledAt: new Map<string, number>(),
   appliesAtMark: new Map<string, number>(),
+  /** Agents restarted in the storm (storm-restart-silent). */
+  restarted: new Set<string>(),
 };
+/** How to start each agent of this worker again (same id, keys, state dir). */
+const starts = new Map<string, () => Promise<Agent>>();
 
 /**
  * Errors thrown out of callbacks that nothing catches, by message. In a reconnect storm the
@@ -170,27 +174,25 @@ const handlers: Record<string, (arg: Record<string, unknown>) => Promise<unknown
           : new TextDecoder().decode(NativeKeyPair.create(Prefix.User).getSeed()),
       );
       publicKeys.set(id, identity.publicKey);
-      const agent = await Agent.start(
-        AgentConfigFile.parse({
-          id,
-          region,
-          nats: url,
-          ...(credentials ? { credentials } : {}),
-          stateDir: `${stateRoot}/${id}/state`,
-          trustedKeys: "(in memory)",
-          watchFiles: false, // thousands per process: beyond the inotify instance limit
-          ...(tls ? { tls } : {}),
-          configs: { [config]: { path: `${stateRoot}/${id}/${config}.json` } },
-          ...agentConfig,
-        }),
-        // Each signs its acks, as enrolled agents do (the cost is part of what is measured).
-        {
-          verifier,
-          log: agentLog,
-          metrics,
-          identity,
-        },
-      );
+      const start = () =>
+        Agent.start(
+          AgentConfigFile.parse({
+            id,
+            region,
+            nats: url,
+            ...(credentials ? { credentials } : {}),
+            stateDir: `${stateRoot}/${id}/state`,
+            trustedKeys: "(in memory)",
+            watchFiles: false, // thousands per process: beyond the inotify instance limit
+            ...(tls ? { tls } : {}),
+            configs: { [config]: { path: `${stateRoot}/${id}/${config}.json` } },
+            ...agentConfig,
+          }),
+          // Each signs its acks, as enrolled agents do (the cost is part of what is measured).
+          { verifier, log: agentLog, metrics, identity },
+        );
+      starts.set(id, start);
+      const agent = await start();
       await agent.whenConnected();
       _timeReconciles(agent);
       return agent;
@@ -202,7 +204,33 @@ const handlers: Record<string, (arg: Record<string, unknown>) => Promise<unknown
   /** The storm's start: applies so far per agent; reconnects and reconciles after count. */
   "storm-mark"() {
     storm.appliesAtMark = new Map(agents.map((a) => [a.config.id, a.stats.applies]));
+    storm.restarted.clear();
     return Promise.resolve({ at: Date.now() });
+  },
+  /**
+   * Restarts, as a supervisor restarts an exited process, each agent not reconnected since
+   * `since` (see `uncaught`: its NATS client died mid-connect and never retries). Its state
+   * dir is kept; it counts as reconnected and reconciled once its first reconcile is done.
+   */
+  async "storm-restart-silent"(arg) {
+    const since = arg.since as number;
+    const silent = agents.filter((a) => (storm.reconnectedAt.get(a.config.id) ?? 0) < since);
+    await inBatches(silent.length, 50, async (i) => {
+      const old = silent[i]!;
+      const id = old.config.id;
+      const applied = old.stats.applies - (storm.appliesAtMark.get(id) ?? old.stats.applies);
+      await old.close().catch(() => {});
+      const agent = await starts.get(id)!();
+      await agent.whenConnected();
+      _timeReconciles(agent);
+      agents[agents.indexOf(old)] = agent;
+      // A new process counts from 0: carry over what the old one applied since the mark.
+      storm.appliesAtMark.set(id, -applied);
+      storm.restarted.add(id);
+      storm.reconnectedAt.set(id, Date.now());
+      storm.reconciledAt.set(id, Date.now());
+    });
+    return { restarted: silent.length };
   },
   /**
    * Since `since` (wall-clock ms): how many agents reconnected, how many of those then ran
@@ -236,6 +264,7 @@ const handlers: Record<string, (arg: Record<string, unknown>) => Promise<unknown
       repeated: repeated.slice(0, 20),
       repeatedCount: repeated.length,
       uncaught: Object.fromEntries(uncaught),
+      restarted: storm.restarted.size,
     });
   },
   async "agents-stop"() {
