@@ -4,7 +4,8 @@
  * notification and, through the persisted state, exactly-once application per version.
  *
  * `Agent` composes parts that each own their timers and resources:
- * - connection.ts: NATS, the notice subscription, the reconcile timer;
+ * - connection.ts: NATS, the notice subscription (pointer notices, key sets, the region
+ *   beacon), the reconcile timers;
  * - config_worker.ts: per config, one pointer in flight, the latest waiting, retries;
  * - applier.ts (with outcome.ts): processing one pointer, recording its ack and state;
  * - drift_watcher.ts: the fs watcher and the digests of the files on disk;
@@ -20,8 +21,10 @@
 import {
   type AckIdentity,
   type AckRecord,
+  configsBehind,
   type KeySetRecord,
   type PointerRecord,
+  type RegionBeacon,
   sha256Hex,
   type TrustedKey,
   Verifier,
@@ -44,6 +47,7 @@ import type { AgentConfig } from "./config.ts";
 import { ConfigWorkers } from "./config_worker.ts";
 import { Connection } from "./connection.ts";
 import { DiskDigests, DriftWatcher } from "./drift_watcher.ts";
+import { type Every, every } from "./every.ts";
 import { Heartbeat } from "./heartbeat.ts";
 import { localApi, type LocalApiSource, parseListen } from "./local_api.ts";
 import { loadIdentity } from "./identity.ts";
@@ -93,6 +97,9 @@ export class Agent implements AsyncDisposable {
   readonly #workers: ConfigWorkers;
   readonly #keys: TrustedKeys;
   #drift: DriftWatcher | undefined;
+  #driftCheck: Every | undefined;
+  /** Per config, the highest pointer seq read from a notice or the store (beacon.ts). */
+  readonly #seenSeq = new Map<string, number>();
   #http: Deno.HttpServer<Deno.NetAddr> | undefined;
   #connecting: Promise<void> | undefined;
   #closed = false;
@@ -140,6 +147,7 @@ export class Agent implements AsyncDisposable {
       log: this.#log,
       stats: this.stats,
       onNotice: (notice, trace) => this.#enqueue(notice.pointer, notice.blobs, trace),
+      onBeacon: (beacon) => this.#onBeacon(beacon),
       onKeySet: (notice) => {
         this.#keys.offer(notice.keySet).catch((e) =>
           this.#log.error("cannot keep the key set", { error: String(e) })
@@ -191,7 +199,7 @@ export class Agent implements AsyncDisposable {
     this.#workers = new ConfigWorkers({
       process: ({ pointer, blobs, trace }) => this.#applier.process(pointer, blobs, trace),
       superseded: ({ pointer }) => this.#stateOf(pointer.config).maxSeq >= pointer.seq,
-      maxRetryMs: config.reconcileSeconds * 1000,
+      maxRetryMs: Math.min(config.reconcileSeconds, 30) * 1000,
       onFailure: ({ pointer }, error, inMs) =>
         this.#log.error("apply attempt failed; will retry", {
           config: pointer.config,
@@ -367,6 +375,7 @@ export class Agent implements AsyncDisposable {
   async #connect(): Promise<void> {
     if (!(await this.#connection.connect())) return;
     this.#heartbeat.start();
+    this.#driftCheck = every(this.config.driftCheckSeconds * 1000, () => this.#checkDrift());
     // Membership first: the heartbeat states every managed config before any apply, so a
     // rollout counts this agent from the start.
     await this.#heartbeat.send().catch((e) =>
@@ -395,8 +404,48 @@ export class Agent implements AsyncDisposable {
   }
 
   /**
+   * A region beacon: when it names a newer pointer than this agent has read for a config
+   * it manages (a notice was lost), reconcile soon (splayed); otherwise nothing. A beacon
+   * can only cause this read: what is applied still comes from the signed stored pointer.
+   */
+  #onBeacon(beacon: RegionBeacon): void {
+    if (this.#closed) return;
+    const behind = configsBehind(
+      beacon,
+      Object.keys(this.config.configs),
+      (c) => Math.max(this.#stateOf(c).maxSeq, this.#seenSeq.get(c) ?? 0),
+    );
+    if (behind.length === 0) return;
+    this.stats.beaconsBehind++;
+    this.#log.info("the region beacon names a newer pointer; reconciling soon", {
+      configs: behind,
+    });
+    this.#connection.reconcileSoon();
+  }
+
+  /**
+   * Hashes the managed files (no network) and reconciles when one differs from its applied
+   * version: drift that the file watcher missed, or watchFiles is off.
+   */
+  async #checkDrift(): Promise<void> {
+    let drifted = false;
+    for (const name of Object.keys(this.config.configs)) {
+      if (this.#closed) return;
+      const st = this.#stateOf(name);
+      st.diskDigest = await this.#digests.of(name);
+      if (st.applied && st.diskDigest !== st.applied.digest && !this.#workers.busy(name)) {
+        drifted = true;
+      }
+    }
+    if (!drifted || this.#closed) return;
+    this.#log.warn("a managed file differs from its applied version; reconciling");
+    await this.reconcile();
+  }
+
+  /**
    * Reads the stored pointer of every managed config (direct get) and applies what
-   * differs. Runs on connect, reconnect and a timer; call it to force one.
+   * differs. Runs on connect, soon after a reconnect, when a beacon shows a missed
+   * pointer, on drift and on a slow timer; call it to force one.
    */
   async reconcile(): Promise<void> {
     const nats = this.#connection.nats;
@@ -412,6 +461,7 @@ export class Agent implements AsyncDisposable {
       try {
         const stored = await readPointer(nats, this.config.region, config);
         if (stored) this.#enqueue(stored.pointer, {});
+        if (stored) this.#noteSeen(stored.pointer);
       } catch (e) {
         this.#log.warn("cannot read pointer; will retry", {
           config,
@@ -434,11 +484,22 @@ export class Agent implements AsyncDisposable {
     this.#workers.push(pointer, blobs, trace);
   }
 
+  /**
+   * Records that a pointer seq was read (notice or store), applied or not: the workers
+   * retry what failed, so a beacon naming it is no reason to read it again.
+   */
+  #noteSeen(pointer: PointerRecord): void {
+    if (pointer.region !== this.config.region) return;
+    const seen = this.#seenSeq.get(pointer.config) ?? 0;
+    if (pointer.seq > seen) this.#seenSeq.set(pointer.config, pointer.seq);
+  }
+
   /** Stops watching, finishes what is in flight, sends what acks it can, disconnects. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     this.#connection.stop();
+    this.#driftCheck?.close();
     this.#heartbeat.stop();
     this.#outbox.close();
     this.#workers.close();

@@ -68,10 +68,39 @@ export const AgentConfigFile = z.strictObject({
   credentials: z.string().min(1).optional(),
   configs: z.record(ConfigName, ManagedConfig),
   labels: z.record(z.string(), z.string()).default({}),
-  /** Seconds between heartbeats. @default 15 */
-  heartbeatSeconds: z.number().positive().default(15),
-  /** Seconds between reconciles with the stored pointers (safety net). @default 30 */
-  reconcileSeconds: z.number().positive().default(30),
+  /**
+   * Seconds between keep-alive heartbeats (the agent's record is also written soon after
+   * every apply, refusal and healed drift). The coordinator counts the agent as gone after
+   * three missed ones plus 5 s (`agentIsStale`): 185 s by default. Lower it where a host
+   * that dies must leave a rollout's gates sooner, at one KV write per agent per period.
+   * @default 60
+   */
+  heartbeatSeconds: z.number().positive().default(60),
+  /**
+   * Seconds between full reconciles (a read of every managed config's stored pointer):
+   * the safety net when both a notice and the region beacon that would reveal it are lost,
+   * or no coordinator runs. Jittered ±20 %. @default 300
+   */
+  reconcileSeconds: z.number().positive().default(300),
+  /**
+   * Seconds between local drift checks: the managed files are hashed and, when one differs
+   * from the applied version (a hand edit `watchFiles` did not see), the agent reconciles.
+   * No network traffic. @default 30
+   */
+  driftCheckSeconds: z.number().positive().default(30),
+  /**
+   * Spread of the reconciles that many agents would start together: after a reconnect,
+   * and after a region beacon shows a missed pointer, each agent waits a random delay in
+   * [0, reconcileSplaySeconds) first, so 10 000 agents do not read in the same second.
+   * 0 reconciles at once. @default 10
+   */
+  reconcileSplaySeconds: z.number().min(0).max(600).default(10),
+  /**
+   * Random extra milliseconds, in [0, reconnectJitterMs), before each reconnect attempt
+   * (added to a 1 s wait), so agents cut off together do not reconnect together.
+   * @default 2000
+   */
+  reconnectJitterMs: z.number().int().min(0).max(600_000).default(2_000),
   /** Seconds a reload or check command may take. @default 30 */
   commandTimeoutSeconds: z.number().positive().default(30),
   /** Blobs kept in the local cache. @default 32 */

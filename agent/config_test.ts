@@ -82,3 +82,30 @@ Deno.test("agent.json's tls paths are relative to the file; a certificate needs 
   const typo = await load({ ...BASE, configs: {}, tls: { caFiel: "ca.pem" } });
   assert.match(typo as string, /tls: .*"caFiel"/);
 });
+
+Deno.test("agent.json defaults: a long keep-alive, beacon-driven reconciles, spread reconnects", async () => {
+  const cfg = await load({ ...BASE, configs: {} });
+  assert.notEqual(typeof cfg, "string", String(cfg));
+  const c = cfg as Exclude<typeof cfg, string>;
+  assert.equal(c.heartbeatSeconds, 60);
+  assert.equal(c.reconcileSeconds, 300);
+  assert.equal(c.driftCheckSeconds, 30);
+  assert.equal(c.reconcileSplaySeconds, 10);
+  assert.equal(c.reconnectJitterMs, 2_000);
+});
+
+Deno.test("agent.json refuses a splay or jitter out of range, naming the key", async () => {
+  for (
+    const [bad, key] of [
+      [{ reconcileSplaySeconds: -1 }, "reconcileSplaySeconds"],
+      [{ reconcileSplaySeconds: 3600 }, "reconcileSplaySeconds"],
+      [{ reconnectJitterMs: 1.5 }, "reconnectJitterMs"],
+      [{ reconnectJitterMs: 10_000_000 }, "reconnectJitterMs"],
+      [{ driftCheckSeconds: 0 }, "driftCheckSeconds"],
+    ] as const
+  ) {
+    const err = await load({ ...BASE, configs: {}, ...bad });
+    assert.equal(typeof err, "string", `${JSON.stringify(bad)} was accepted`);
+    assert.match(err as string, new RegExp(`${key}: `));
+  }
+});

@@ -3,18 +3,21 @@
  * timer.
  *
  * How it learns of changes (see DESIGN.md's measured costs): one core-NATS subscription
- * to `atlas.notify.<region>.>` (no JetStream consumer per agent), plus a reconcile that
- * reads the stored pointers on connect, on every reconnect and on a timer. Notices are
- * only published for stored pointers, so acting on one is safe; a lost notice is made up
- * for by the next reconcile.
+ * to `atlas.notify.<region>.>` (no JetStream consumer per agent), which also carries the
+ * region beacon (core/beacon.ts), plus a reconcile that reads the stored pointers on
+ * connect, after every reconnect, when a beacon shows a missed pointer, and on a slow
+ * timer. Notices are only published for stored pointers, so acting on one is safe; a lost
+ * notice is made up for by the next beacon's reconcile (or the timer's, without one).
  *
  * Invariants: `connect()` makes one connection, and none once stopped; every well-formed
- * notice reaches `onNotice`, a malformed one is logged and dropped; after `stop()` no
- * notice is delivered and no reconcile is started by the timer.
+ * notice reaches `onNotice`, a malformed one is logged and dropped; a reconcile asked for
+ * by {@linkcode Connection.reconcileSoon} starts within `reconcileSplaySeconds`, and at
+ * most one such is pending; after `stop()` no notice is delivered and no reconcile is
+ * started by a timer.
  *
  * @module
  */
-import { KeySetNotice, PointerNotice, Subjects } from "@atlas/core";
+import { KeySetNotice, PointerNotice, RegionBeacon, Subjects } from "@atlas/core";
 import { type AtlasNats, connectAtlas, type Logger, traceParentOf } from "@atlas/store";
 import type { Subscription } from "@nats-io/transport-node";
 import type { AgentConfig } from "./config.ts";
@@ -32,8 +35,15 @@ export interface ConnectionOptions {
   onNotice: (notice: PointerNotice, traceParent: string | undefined) => void;
   /** Each key-set notice of the region (`atlas.notify.<region>._keys`). */
   onKeySet: (notice: KeySetNotice) => void;
-  /** Reads the stored pointers: after a reconnect and every `reconcileSeconds`. */
+  /** Each region beacon (`atlas.notify.<region>._beacon`). */
+  onBeacon?: (beacon: RegionBeacon) => void;
+  /**
+   * Reads the stored pointers: soon after a reconnect (splayed) and every
+   * `reconcileSeconds`.
+   */
   reconcile: () => Promise<void>;
+  /** Random numbers in [0, 1) for the splay (tests pin it). @default Math.random */
+  random?: () => number;
 }
 
 /**
@@ -53,6 +63,7 @@ export class Connection {
   #nats: AtlasNats | undefined;
   #sub: Subscription | undefined;
   #timer: Every | undefined;
+  #soon: ReturnType<typeof setTimeout> | undefined;
   #stopped = false;
 
   constructor(config: AgentConfig, options: ConnectionOptions) {
@@ -84,6 +95,7 @@ export class Connection {
       waitOnFirstConnect: true,
       // Skips building a stack trace per request: measurable with thousands of agents.
       noAsyncTraces: true,
+      reconnectJitterMs: config.reconnectJitterMs,
       ...(config.tls ? { tls: config.tls } : {}),
     });
     if (this.#stopped) {
@@ -92,10 +104,21 @@ export class Connection {
     }
     this.#nats = nats;
     const keysSubject = Subjects.keysNotice(config.region);
+    const beaconSubject = Subjects.beacon(config.region);
     this.#sub = nats.nc.subscribe(Subjects.notifyRegion(config.region), {
       callback: (err, msg) => {
         if (err) return;
         this.#options.stats.notices++;
+        if (msg.subject === beaconSubject) {
+          // Anything on it can only start a reconcile (a read): see core/beacon.ts.
+          const parsed = RegionBeacon.safeParse(msg.json());
+          if (parsed.success && parsed.data.region === config.region) {
+            this.#options.onBeacon?.(parsed.data);
+          } else if (!parsed.success) {
+            log.warn("ignored a malformed region beacon", { error: parsed.error.message });
+          }
+          return;
+        }
         if (msg.subject === keysSubject) {
           const parsed = KeySetNotice.safeParse(msg.json());
           if (parsed.success) this.#options.onKeySet(parsed.data);
@@ -118,8 +141,8 @@ export class Connection {
     (async () => {
       for await (const s of nats.nc.status()) {
         if (s.type === "reconnect") {
-          log.info("reconnected to NATS; reconciling");
-          this.#options.reconcile().catch(() => {});
+          log.info("reconnected to NATS; reconciling soon");
+          this.reconcileSoon();
         } else if (s.type === "disconnect") {
           log.warn("disconnected from NATS; serving last applied versions");
         }
@@ -130,10 +153,32 @@ export class Connection {
     return nats;
   }
 
-  /** Stops the reconcile timer and the notices; the connection stays open for goodbyes. */
+  /**
+   * Reconciles after a random delay in [0, `reconcileSplaySeconds`), unless one is pending
+   * already: what many agents do together (a reconnect, a beacon that shows a missed
+   * pointer) is spread over that window instead of landing in the same second.
+   */
+  reconcileSoon(): void {
+    if (this.#stopped || this.#soon !== undefined) return;
+    const random = this.#options.random ?? Math.random;
+    const delayMs = Math.floor(random() * this.#config.reconcileSplaySeconds * 1000);
+    this.#soon = setTimeout(() => {
+      this.#soon = undefined;
+      if (!this.#stopped) this.#options.reconcile().catch(() => {});
+    }, delayMs);
+  }
+
+  /** True while a {@linkcode reconcileSoon} waits for its turn. */
+  get reconcilePending(): boolean {
+    return this.#soon !== undefined;
+  }
+
+  /** Stops the reconcile timers and the notices; the connection stays open for goodbyes. */
   stop(): void {
     this.#stopped = true;
     this.#timer?.close();
+    clearTimeout(this.#soon);
+    this.#soon = undefined;
     this.#sub?.unsubscribe();
   }
 

@@ -24,6 +24,8 @@ export interface AgentStats {
   driftHealed: number;
   /** Preflight candidates checked (fetched, verified, `verify` run) without installing. */
   preflights: number;
+  /** Region beacons that named a newer pointer than this agent had read (each a reconcile). */
+  beaconsBehind: number;
 }
 
 /** All counters at zero. */
@@ -42,5 +44,6 @@ export function emptyStats(): AgentStats {
     fetches: 0,
     driftHealed: 0,
     preflights: 0,
+    beaconsBehind: 0,
   };
 }

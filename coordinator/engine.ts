@@ -41,6 +41,7 @@ import { SubjectFollow } from "./follow.ts";
 import { StageDriver } from "./stages.ts";
 import type { MetricSource } from "./prometheus_source.ts";
 import { scanFleet } from "./health.ts";
+import { Beacon } from "./beacon.ts";
 
 /** A follow of agent records silent this long (wall clock) is replaced. */
 const FOLLOW_SILENCE_MS = 20_000;
@@ -79,6 +80,8 @@ export interface CoordinatorOptions {
   metrics?: CoordinatorMetrics | undefined;
   /** Where metric gates are read (`PrometheusSource`); stages with one wait without. */
   metricSource?: MetricSource | undefined;
+  /** Seconds between the leader's region beacons (coordinator/beacon.ts). @default 10 */
+  beaconSeconds?: number;
 }
 
 /** One replica of a region's coordinator. */
@@ -112,6 +115,7 @@ export class RegionCoordinator implements AsyncDisposable {
   readonly #agentRecords = new Map<string, AgentRecord>();
   readonly #agentsFollow: SubjectFollow;
   readonly #stages: StageDriver;
+  readonly #beacon: Beacon;
   /** The last blob copy check found the copy incomplete. */
   #copyIncomplete = false;
   #lastScan = -Infinity;
@@ -186,6 +190,11 @@ export class RegionCoordinator implements AsyncDisposable {
           if (rec.success) this.#agentRecords.set(id, rec.data);
         }
       },
+    });
+    this.#beacon = new Beacon(nats, {
+      region: this.region,
+      log: this.#log,
+      ...(options.beaconSeconds === undefined ? {} : { everySeconds: options.beaconSeconds }),
     });
     this.#stages = new StageDriver({
       nats,
@@ -356,6 +365,8 @@ export class RegionCoordinator implements AsyncDisposable {
         this.#log.warn("cannot follow agent records yet; reading them", { error: e })
       ),
     );
+    // In the background, like the follows: its read must not hold a step back.
+    this.#track(this.#beacon.tick());
     if (this.#clock.now() - this.#lastScan >= SCAN_EVERY_MS) {
       this.#lastScan = this.#clock.now();
       const now = this.#clock.now();
@@ -436,16 +447,24 @@ export class RegionCoordinator implements AsyncDisposable {
   }
 
   /**
-   * Ends the agent records follow when it has delivered nothing for
-   * {@linkcode FOLLOW_SILENCE_MS} while agents exist (they heartbeat more often than that):
-   * after a stream leader was killed, an ordered consumer on 2.9.10 once stayed silent for
-   * over a minute, and a rollout's gates waited on heartbeats that had arrived. The next
-   * step follows again.
+   * Ends the agent records follow when it has delivered nothing for longer than any live
+   * agent may stay silent ({@linkcode FOLLOW_SILENCE_MS}, or the shortest keep-alive among
+   * the records, jitter and a slow write included, when that is longer): after a stream
+   * leader was killed, an ordered consumer on 2.9.10 once stayed silent for over a minute,
+   * and a rollout's gates waited on heartbeats that had arrived. The next step follows
+   * again.
    */
   #dropSilentFollow(): void {
     const follow = this.#agentsFollow;
     if (!follow.following || this.#agentRecords.size === 0) return;
-    if (follow.silentMs() <= FOLLOW_SILENCE_MS) return;
+    const now = this.#clock.now();
+    let shortest = Infinity;
+    for (const a of this.#agentRecords.values()) {
+      if (!agentIsStale(a, now)) shortest = Math.min(shortest, a.heartbeatSeconds);
+    }
+    if (shortest === Infinity) return; // every agent gone: silence is expected
+    const limitMs = Math.max(FOLLOW_SILENCE_MS, shortest * 1000 * 1.2 + 5_000);
+    if (follow.silentMs() <= limitMs) return;
     this.#log.warn("the agent records follow went silent; reading them and following again");
     follow.stop();
   }

@@ -13,6 +13,7 @@
  *
  * @module
  */
+export { Beacon, BEACON_EVERY_SECONDS, type BeaconOptions } from "./beacon.ts";
 export { type CoordinatorOptions, RegionCoordinator, type WallClock } from "./engine.ts";
 export { type Clock, Lease, type LeaseOptions, type LeaseRecord, systemClock } from "./lease.ts";
 export {

@@ -76,7 +76,7 @@ export interface Fleet extends AsyncDisposable {
 export async function startFleet(
   ctx: NatsTestContext,
   specs: AgentSpec[],
-  options: { versions?: boolean } = {},
+  options: { versions?: boolean; agentJson?: Record<string, unknown> } = {},
 ): Promise<Fleet> {
   const configs = [...new Set(specs.flatMap((s) => Object.keys(s.configs)))];
   const regions = [...new Set(specs.map((s) => s.region))];
@@ -103,6 +103,7 @@ export async function startFleet(
           ...cmds,
         }]),
       ),
+      ...options.agentJson,
     });
     // Enrolled, as `atlas agents enroll` does: only its signed acks count.
     const { identity } = await enrolAgent(ctx.nats, spec.region, spec.id);

@@ -17,6 +17,7 @@ import {
   type AgentRecord,
   type CandidateSelector,
   managesConfig,
+  MISSED_HEARTBEATS,
 } from "./schemas.ts";
 import { inCandidateShare } from "./share.ts";
 import type { RegionProgress, RolloutRecord, RolloutStage } from "./rollout.ts";
@@ -141,7 +142,9 @@ export function judgeStage(input: StageInput): StageJudgement {
       // Gone, or silent since the stage began: a host that left is not a failure.
       const lastSign = Date.parse(agent.leftAt ?? agent.heartbeatAt);
       if (gone || (timedOut && lastSign < startedAt)) {
-        if (lastSign >= startedAt - agent.heartbeatSeconds * 3000) counts.departed++;
+        if (lastSign >= startedAt - agent.heartbeatSeconds * 1000 * MISSED_HEARTBEATS) {
+          counts.departed++;
+        }
         continue;
       }
       if (timedOut) {

@@ -88,6 +88,7 @@ export {
   type MetricSample,
   type MetricVerdict,
 } from "./metric_gate.ts";
+export { configsBehind, RegionBeacon } from "./beacon.ts";
 export {
   judgeStage,
   type Outcome,

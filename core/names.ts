@@ -183,6 +183,15 @@ export const Subjects = {
     assertSimpleName("region", region);
     return `atlas.notify.${region}._keys`;
   },
+  /**
+   * The region's beacon (core/beacon.ts): the coordinator leader's periodic statement of the
+   * newest pointer seq of each config. `_beacon` is no config name; agents get it on
+   * `notifyRegion`, and only the region's coordinator (or the control plane) may publish it.
+   */
+  beacon(region: string): string {
+    assertSimpleName("region", region);
+    return `atlas.notify.${region}._beacon`;
+  },
   /** An agent's ack for one config (captured by the acks stream). */
   ack(region: string, config: string, agent: string): string {
     assertSimpleName("region", region);

@@ -35,6 +35,11 @@ export interface ConnectOptions {
   waitOnFirstConnect?: boolean;
   /** Milliseconds between reconnect attempts (jittered). @default 1000 */
   reconnectTimeWaitMs?: number;
+  /**
+   * Random extra milliseconds, in [0, reconnectJitterMs), added to each reconnect wait (TLS
+   * or not), so clients cut off together do not come back together. @default 500
+   */
+  reconnectJitterMs?: number;
   /** Request timeout for JetStream API calls. @default 5000 */
   timeoutMs?: number;
   /** Do not capture a stack trace for every request (faster, terser errors). @default false */
@@ -312,7 +317,10 @@ export async function connectAtlas(
       name: options.name ?? "atlas",
       maxReconnectAttempts: -1,
       reconnectTimeWait: options.reconnectTimeWaitMs ?? 1_000,
-      reconnectJitter: 500,
+      reconnectJitter: options.reconnectJitterMs ?? 500,
+      ...(options.reconnectJitterMs === undefined
+        ? {}
+        : { reconnectJitterTLS: options.reconnectJitterMs }),
       waitOnFirstConnect: options.waitOnFirstConnect ?? false,
       timeout: timeoutMs,
       noAsyncTraces: options.noAsyncTraces ?? false,
