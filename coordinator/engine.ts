@@ -46,7 +46,7 @@ import { Beacon } from "./beacon.ts";
 /** A follow of agent records silent this long (wall clock) is replaced. */
 const FOLLOW_SILENCE_MS = 20_000;
 
-/** Most handles of one rollout in one step (a stage done → advanced → moved → judged). */
+/** Most handles of one rollout in one step (judged done → advanced → pointer moved). */
 const HANDLES_PER_STEP = 4;
 
 /** How often the leader scans its fleet for drift and failure clusters. */
@@ -115,6 +115,8 @@ export class RegionCoordinator implements AsyncDisposable {
   readonly #agentRecords = new Map<string, AgentRecord>();
   readonly #agentsFollow: SubjectFollow;
   readonly #stages: StageDriver;
+  /** The region's agent records as the stage driver judges them, this step. */
+  #stepAgents: Promise<AgentRecord[]> | undefined;
   readonly #beacon: Beacon;
   /** The last blob copy check found the copy incomplete. */
   #copyIncomplete = false;
@@ -202,7 +204,11 @@ export class RegionCoordinator implements AsyncDisposable {
       region: this.region,
       clock: this.#clock,
       log: this.#log,
-      agents: async () => (await this.#agents()).flatMap((a) => this.#asJudged(a)),
+      // Once per step: a step judges every member of the region, and at 10 000 agents each
+      // pass over them (copy, enrolment lookup) cost ~10 ms; a rollout's handles in a step
+      // made up to eight. Acks are read live (ackOf); records as of the step's first ask.
+      agents: () =>
+        this.#stepAgents ??= this.#agents().then((list) => list.flatMap((a) => this.#asJudged(a))),
       acks: this.#acks,
       metrics: this.#metrics,
       metricSource: options.metricSource,
@@ -344,6 +350,7 @@ export class RegionCoordinator implements AsyncDisposable {
   async step(): Promise<void> {
     if (this.#closed) return;
     this.#stages.beginStep();
+    this.#stepAgents = undefined;
     const wasLeader = this.lease.isLeader;
     const leads = await this.lease.tick();
     this.#metrics?.leader.set({ region: this.region }, leads ? 1 : 0);
@@ -395,9 +402,9 @@ export class RegionCoordinator implements AsyncDisposable {
       }
       let stored = { value: rollout, revision: e.revision };
       // A handle that moves the rollout on (its stage done here, the next stage begun, the
-      // pointer moved, the rollout ended) is followed at once by the next one, so that with
-      // no bake one step takes a stage from its gates met to the next stage's pointer (it
-      // took three, a tick apart). Bounded; a write of counts alone does not repeat.
+      // rollout ended) is followed at once by the next one, so that with no bake one step
+      // takes a stage from its gates met to the next stage's pointer (it took three, a tick
+      // apart). Bounded; a write of counts or of the pointer alone does not repeat.
       for (let i = 0; i < HANDLES_PER_STEP; i++) {
         if (!this.lease.isLeader) return;
         const before = stored.value; // handle() puts what it writes into `stored`
@@ -417,11 +424,15 @@ export class RegionCoordinator implements AsyncDisposable {
     }
   }
 
-  /** True when `after` is a further state, stage or region step of the rollout `before`. */
+  /**
+   * True when `after` has a further state or stage than `before`, or this region completed
+   * a stage: what the next handle acts on at once. Not when only this region's pointer
+   * moved (no ack for it can have come yet: its first judgement waits for the next step)
+   * or its counts changed.
+   */
   #movedOn(before: RolloutRecord, after: RolloutRecord): boolean {
-    const [b, a] = [before.regions[this.region], after.regions[this.region]];
     return before.state !== after.state || before.stage !== after.stage ||
-      b?.doneStage !== a?.doneStage || b?.stage !== a?.stage;
+      before.regions[this.region]?.doneStage !== after.regions[this.region]?.doneStage;
   }
 
   /**
