@@ -426,13 +426,17 @@ export class RegionCoordinator implements AsyncDisposable {
 
   /**
    * True when `after` has a further state or stage than `before`, or this region completed
-   * a stage: what the next handle acts on at once. Not when only this region's pointer
-   * moved (no ack for it can have come yet: its first judgement waits for the next step)
-   * or its counts changed.
+   * a stage that is not the last: what the next handle acts on at once. Not when only this
+   * region's pointer moved (no ack for it can have come yet: its first judgement waits for
+   * the next step) or its counts changed; and a rollout's end is written by the step after
+   * the one that found its last stage done, so that a pause sent meanwhile holds it
+   * (tests/rollout_race_test.ts).
    */
   #movedOn(before: RolloutRecord, after: RolloutRecord): boolean {
+    const last = after.stage + 1 >= after.stages.length;
     return before.state !== after.state || before.stage !== after.stage ||
-      before.regions[this.region]?.doneStage !== after.regions[this.region]?.doneStage;
+      (!last &&
+        before.regions[this.region]?.doneStage !== after.regions[this.region]?.doneStage);
   }
 
   /**
