@@ -250,7 +250,12 @@ await nc.flush();
 interface Worker {
   index: number;
   child: Deno.ChildProcess;
+  /** Sends one command line to the worker's stdin. */
+  send: (line: string) => Promise<void>;
+  /** Answers awaited, by command id. */
+  pending: Map<number, (r: Record<string, unknown>) => void>;
 }
+let commandIds = 0;
 
 async function spawnWorkers(count: number): Promise<Worker[]> {
   return await Promise.all(Array.from({ length: count }, async (_, index) => {
@@ -264,20 +269,32 @@ async function spawnWorkers(count: number): Promise<Worker[]> {
         JSON.stringify({ tls: clientTls ?? null, metrics: variant.metrics }),
       ],
       env: workerEnv,
-      stdin: "null",
+      stdin: "piped",
       stdout: "piped",
       stderr: "inherit",
     }).spawn();
-    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-    let out = "";
-    while (!out.includes("ready")) {
-      const { value, done } = await reader.read();
-      if (done) throw new Error(`worker ${index} exited before it was ready`);
-      out += value;
-    }
-    reader.releaseLock();
-    child.stdout.cancel().catch(() => {});
-    return { index, child };
+    const pending = new Map<number, (r: Record<string, unknown>) => void>();
+    const ready = Promise.withResolvers<void>();
+    pending.set(0, () => ready.resolve());
+    (async () => {
+      let buffered = "";
+      for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
+        buffered += chunk;
+        for (let nl = buffered.indexOf("\n"); nl >= 0; nl = buffered.indexOf("\n")) {
+          const line = buffered.slice(0, nl);
+          buffered = buffered.slice(nl + 1);
+          if (!line.startsWith("@@bench ")) continue; // anything else a library printed
+          const r = JSON.parse(line.slice(8)) as Record<string, unknown> & { id: number };
+          pending.get(r.id)?.(r);
+          pending.delete(r.id);
+        }
+      }
+      ready.reject(new Error(`worker ${index} exited`));
+    })().catch(() => {});
+    const writer = child.stdin.getWriter();
+    const encoder = new TextEncoder();
+    await ready.promise;
+    return { index, child, pending, send: (line) => writer.write(encoder.encode(line)) };
   }));
 }
 
@@ -287,10 +304,20 @@ async function tell(
   arg: unknown = {},
   timeout = 300_000,
 ): Promise<Record<string, unknown>> {
-  const reply = await nc.request(`bench.w.${w.index}.${cmd}`, JSON.stringify(arg), { timeout });
-  const r = reply.json() as { ok: boolean; error?: string };
+  const id = ++commandIds;
+  const answered = Promise.withResolvers<Record<string, unknown>>();
+  const timer = setTimeout(() => {
+    w.pending.delete(id);
+    answered.reject(new Error(`worker ${w.index} ${cmd}: no answer within ${timeout} ms`));
+  }, timeout);
+  w.pending.set(id, (r) => {
+    clearTimeout(timer);
+    answered.resolve(r);
+  });
+  await w.send(`${JSON.stringify({ id, cmd, arg })}\n`);
+  const r = await answered.promise;
   if (!r.ok) throw new Error(`worker ${w.index} ${cmd}: ${r.error}`);
-  return r as Record<string, unknown>;
+  return r;
 }
 
 function split(n: number, parts: number): number[] {
@@ -582,7 +609,10 @@ for (const n of sizes) {
       storms.push(s);
       log(`N=${n}: storm ${JSON.stringify({ ...s, serverCpuPercentPerSecond: undefined })}`);
     }
-    await Promise.all(workers.map((w) => tell(w, "agents-stop")));
+    // After a storm some agents' NATS clients may hang in close: do not lose the run to it.
+    await Promise.all(workers.map((w) => tell(w, "agents-stop", {}, 60_000))).catch((e) =>
+      log(`N=${n}: stopping the agents: ${(e as Error).message}`)
+    );
   } finally {
     await Promise.all(workers.map((w) => tell(w, "exit").catch(() => {})));
     await Promise.all(workers.map((w) => w.child.status));
@@ -852,7 +882,8 @@ for (const r of rollouts) {
 for (const s of storms) {
   console.log(
     `\nreconnect storm at N=${s.n}: server down ${s.downMs} ms; all reconnected ${s.reconnectedMs} ms ` +
-      `and reconciled ${s.reconciledMs} ms after it was back (${s.reconciled}/${s.n}); ` +
+      `and reconciled ${s.reconciledMs} ms after it was back (${s.reconnected} reconnected, ` +
+      `${s.reconciled} reconciled of ${s.n}); ` +
       `server CPU max ${s.serverCpuMaxPercent} % of a core, ${s.serverSaturatedSeconds} s at ≥ ` +
       `${s.saturatedPercent} % (longest run ${s.serverSaturatedLongestRunSeconds} s); ` +
       `${s.repeatedApplies} agents applied again` +

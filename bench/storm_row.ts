@@ -34,6 +34,8 @@ export interface StormResult {
   reconnectedMs: number;
   /** Server started again → every agent reconnected and reconciled (ms). */
   reconciledMs: number;
+  /** Agents reconnected (and reconciled) by the end: fewer than N when some never came back. */
+  reconnected: number;
   reconciled: number;
   serverCpuPercentPerSecond: number[];
   serverCpuMaxPercent: number;
@@ -151,6 +153,7 @@ export async function stormRow(ctx: StormContext, n: number): Promise<StormResul
     downMs: upAt - stopAt,
     reconnectedMs: status.reconnected! >= n ? status.lastReconnect! - upAt : NaN,
     reconciledMs: status.reconciled! >= n ? status.lastReconcile! - upAt : NaN,
+    reconnected: status.reconnected ?? 0,
     reconciled: status.reconciled ?? 0,
     serverCpuPercentPerSecond: series,
     serverCpuMaxPercent: sat.maxPercent,

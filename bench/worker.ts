@@ -1,7 +1,8 @@
 /**
  * A benchmark worker process: holds its share of the simulated agents (the real agent
  * code path: watch, fetch, verify, write, ack), or, for the floor, the same number of raw
- * core-NATS subscribers. Driven by the orchestrator over core NATS on `bench.w.<index>.*`.
+ * core-NATS subscribers. Driven by the orchestrator over its stdin and stdout (JSON lines),
+ * which a nats-server restart does not cut.
  *
  * @module
  */
@@ -37,13 +38,6 @@ const plain = {
   ...(benchCreds ? { authenticator: natsCredsAuthenticator(benchCreds) } : {}),
   ...(tls ? { tls } : {}),
 };
-// Never gives up reconnecting: the storm row restarts the server under it.
-const control = await connect({
-  servers: url,
-  name: `bench worker ${index}`,
-  maxReconnectAttempts: -1,
-  ...plain,
-});
 
 let floor: NatsConnection[] = [];
 let agents: Agent[] = [];
@@ -132,7 +126,7 @@ const handlers: Record<string, (arg: Record<string, unknown>) => Promise<unknown
   async "floor-start"(arg) {
     const count = arg.count as number;
     floor = await inBatches(count, 50, async () => {
-      const nc = await connect({ servers: url, ...plain });
+      const nc = await connect({ servers: url, name: `bench floor ${index}`, ...plain });
       nc.subscribe("bench.floor", {
         callback: (_e, m) => {
           m.respond();
@@ -308,16 +302,28 @@ const handlers: Record<string, (arg: Record<string, unknown>) => Promise<unknown
   },
 };
 
-control.subscribe(`bench.w.${index}.*`, {
-  callback: (_e, msg) => {
-    const cmd = msg.subject.split(".").pop()!;
-    const handler = handlers[cmd];
-    const arg = msg.data.length ? (msg.json() as Record<string, unknown>) : {};
-    (handler ? handler(arg) : Promise.reject(new Error(`unknown command ${cmd}`))).then(
-      (r) => msg.respond(JSON.stringify({ ok: true, ...(r as object) })),
-      (e) => msg.respond(JSON.stringify({ ok: false, error: String(e) })),
-    );
-  },
-});
-await control.flush();
-console.log("ready");
+// Commands come on stdin, one JSON line each ({id, cmd, arg}); answers go to stdout as
+// lines after REPLY. Not over NATS: the storm row restarts the server under the workers.
+const REPLY = "@@bench ";
+const out = new TextEncoder();
+const answer = (line: string) => Deno.stdout.writeSync(out.encode(`${REPLY}${line}\n`));
+(async () => {
+  let buffered = "";
+  for await (const chunk of Deno.stdin.readable.pipeThrough(new TextDecoderStream())) {
+    buffered += chunk;
+    for (let nl = buffered.indexOf("\n"); nl >= 0; nl = buffered.indexOf("\n")) {
+      const { id, cmd, arg } = JSON.parse(buffered.slice(0, nl)) as {
+        id: number;
+        cmd: string;
+        arg: Record<string, unknown>;
+      };
+      buffered = buffered.slice(nl + 1);
+      const handler = handlers[cmd];
+      (handler ? handler(arg) : Promise.reject(new Error(`unknown command ${cmd}`))).then(
+        (r) => answer(JSON.stringify({ id, ok: true, ...(r as object) })),
+        (e) => answer(JSON.stringify({ id, ok: false, error: String(e) })),
+      );
+    }
+  }
+})();
+answer(JSON.stringify({ id: 0, ok: true, ready: true }));
