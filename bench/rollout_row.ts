@@ -51,8 +51,9 @@ export interface RolloutResult {
   coordinatorCpuMsPerStep: { p50: number; p95: number; max: number };
   coordinatorCpuMsOutsideSteps: number;
   /**
-   * The steps' CPU less what following acks and agent records took (from a profile of the
-   * coordinator), per step: the steps' own cost, on average.
+   * The coordinator's CPU over the rollout less what following acks and agent records took
+   * (from a profile of it), per step: the steps' own cost (with the NATS client and GC), on
+   * average.
    */
   coordinatorStepOwnCpuMsPerStep: number;
   /** CPU that following the acks and agent records took over the rollout (profile). */
@@ -164,9 +165,9 @@ export async function rolloutRow(
     const stepCpuMs = steps.map((s) => s.cpuMicros / 1000);
     const inSteps = steps.reduce((sum, s) => sum + s.cpuMicros, 0);
     const cpuTotal = (stepsAnswer.cpuMicros as number) - (cpuAtStart as number);
-    // The steps' CPU less all the follows took: their own work, per step (an estimate on
-    // the low side when some follow work fell between steps).
-    const stepsOwnMs = Math.max(0, inSteps / 1000 - follows.ms) / Math.max(1, steps.length);
+    // All the coordinator's CPU over the rollout less what the follows took (per message,
+    // not per step), per step: the steps' own work, the NATS client and GC included.
+    const stepsOwnMs = Math.max(0, cpuTotal / 1000 - follows.ms) / Math.max(1, steps.length);
 
     // When each stage's share had applied: the k-th distinct agent's first applied ack.
     const sorted = [...arrivals.values()].sort((a, b) => a - b);

@@ -125,9 +125,12 @@ export async function stormRow(ctx: StormContext, n: number): Promise<StormResul
     ) {
       // No agent came back for 10 s and clients threw mid-connect: those agents' processes
       // would have exited; restart them as their supervisor would (once).
-      const r = await ctx.tellAll("storm-restart-silent", { since: stopAt });
-      restarted = r.reduce((sum, a) => sum + (a.restarted as number), 0);
-      ctx.log(`N=${n}: storm: restarted ${restarted} agents whose NATS client died`);
+      const r = await ctx.tellAll("storm-restart-silent", { since: stopAt }).catch((e) => {
+        ctx.log(`N=${n}: storm: restarting the silent agents: ${(e as Error).message}`);
+        return [];
+      });
+      restarted = Math.max(1, r.reduce((sum, a) => sum + (a.restarted as number), 0));
+      ctx.log(`N=${n}: storm: restarted the agents whose NATS client died (${restarted})`);
     }
     if (Date.now() > deadline) {
       ctx.log(
