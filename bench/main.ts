@@ -21,7 +21,10 @@ import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { type AckRecord, generateSigningKey, issuerOf, Signer, tokenFileEntry } from "@atlas/core";
 import { findNatsServer, makePki, serverTls, startNatsServer } from "@atlas/testkit";
 import { startControl } from "@atlas/control";
-import { natsCredsAuthenticator } from "@atlas/store";
+import { type AtlasNats, connectAtlas, natsCredsAuthenticator } from "@atlas/store";
+import { type RolloutResult, rolloutRow } from "./rollout_row.ts";
+import { type StormResult, stormRow } from "./storm_row.ts";
+import { TARGETS } from "./rows.ts";
 import { ms, summarize, type Summary, table } from "./stats.ts";
 import { type CpuProfile, Profiler, summarizeProfiles } from "./profile.ts";
 
@@ -36,6 +39,11 @@ const { values } = parseArgs({
     insecure: { type: "boolean", default: false },
     tls: { type: "boolean", default: false },
     metrics: { type: "boolean", default: false },
+    rollout: { type: "boolean", default: false },
+    storm: { type: "boolean", default: false },
+    "tick-ms": { type: "string", default: "500" },
+    "saturated-percent": { type: "string", default: "90" },
+    "agent-config": { type: "string" },
     out: { type: "string" },
     help: { type: "boolean", short: "h" },
   },
@@ -44,9 +52,11 @@ if (values.help) {
   console.log(
     "Usage: deno task bench [--quick] [--sizes 1,100,1000,10000] [--rounds N] " +
       "[--state-root /dev/shm] [--profile <dir>] [--insecure] [--tls] [--metrics] " +
-      "[--out <file>]\n" +
+      "[--rollout] [--tick-ms 500] [--storm] [--saturated-percent 90] " +
+      "[--agent-config '{...}'] [--out <file>]\n" +
       "NATS runs with Atlas's authorization (each agent its own credentials) unless " +
-      "--insecure.",
+      "--insecure. --rollout adds the staged-rollout row (a coordinator stepping every " +
+      "--tick-ms), --storm the reconnect-storm row; --agent-config adds agent.json fields.",
   );
   Deno.exit(0);
 }
@@ -58,11 +68,31 @@ const CONFIG = "bench.cfg";
 const TOKEN = "bench-token";
 const WORKER = new URL("./worker.ts", import.meta.url).pathname;
 const profileDir = values.profile;
+/** More agent.json fields for every agent (reconnect jitter, reconcile spreading, …). */
+let agentConfig: Record<string, unknown> = {};
+try {
+  agentConfig = JSON.parse(values["agent-config"] ?? "{}");
+} catch (e) {
+  console.error(`error: --agent-config is not JSON (${(e as Error).message}): give '{"field": …}'`);
+  Deno.exit(2);
+}
+const tickMs = Number(values["tick-ms"]);
+const saturatedPercent = Number(values["saturated-percent"]);
+if (!(tickMs > 0) || !(saturatedPercent > 0)) {
+  console.error("error: --tick-ms and --saturated-percent must be positive numbers");
+  Deno.exit(2);
+}
 if (profileDir) await Deno.mkdir(profileDir, { recursive: true });
 
 function log(msg: string): void {
   console.error(`bench: ${msg}`);
 }
+// The NATS client can throw out of a callback in a reconnect storm (see worker.ts): the
+// orchestrator logs it and goes on rather than lose the run.
+globalThis.addEventListener("error", (e) => {
+  e.preventDefault();
+  log(`uncaught: ${(e.error as Error)?.message ?? e.message}`);
+});
 
 // ---------------------------------------------------------------------------- set-up
 const root = await Deno.makeTempDir({ dir: values["state-root"], prefix: "atlas-bench-" });
@@ -102,6 +132,7 @@ const control = await startControl({
 const nc = await connect({
   servers: server.url,
   name: "bench orchestrator",
+  maxReconnectAttempts: -1, // the storm row restarts the server
   ...(clientTls ? { tls: clientTls } : {}),
   ...(benchCreds ? { authenticator: natsCredsAuthenticator(benchCreds) } : {}),
 });
@@ -150,12 +181,25 @@ class AckCounter {
   /** The slowest ack by seq: its agent and its own latency (pointer issued → ack built). */
   readonly slowest = new Map<number, { agent: string; latencyMs: number }>();
   #waiter: { seq: number; n: number; resolve: () => void } | undefined;
+  /** Per version tracked: each agent's first applied ack's arrival, wall-clock ms. */
+  readonly #arrivals = new Map<number, Map<string, number>>();
+  /** Starts recording when each agent's first applied ack of `version` arrives. */
+  track(version: number): Map<string, number> {
+    const m = new Map<string, number>();
+    this.#arrivals.set(version, m);
+    return m;
+  }
   constructor(conn: NatsConnection) {
     conn.subscribe(`atlas.ack.${REGION}.${CONFIG}.*`, {
       callback: (_e, m) => {
         // Only counting, in the process being measured: no schema parse per ack.
-        const ack = m.json() as Pick<AckRecord, "agent" | "seq" | "status" | "latencyMs">;
+        const ack = m.json() as Pick<
+          AckRecord,
+          "agent" | "seq" | "status" | "latencyMs" | "version"
+        >;
         if (ack.status !== "applied") return;
+        const arrivals = this.#arrivals.get(ack.version);
+        if (arrivals && !arrivals.has(ack.agent)) arrivals.set(ack.agent, Date.now());
         if ((this.slowest.get(ack.seq)?.latencyMs ?? -1) < ack.latencyMs) {
           this.slowest.set(ack.seq, { agent: ack.agent, latencyMs: ack.latencyMs });
         }
@@ -190,20 +234,28 @@ class AckCounter {
   }
 }
 // Acks are in the ATLAS account: counted on a connection of the control-plane role.
-const ackConn = auth
+const ackConn: AtlasNats = auth
   ? await auth.connect(server.url, "control", {
     name: "bench acks",
     ...(clientTls ? { tls: clientTls } : {}),
   })
-  : undefined;
-const acks = new AckCounter(ackConn?.nc ?? nc);
+  : await connectAtlas(server.url, {
+    name: "bench acks",
+    ...(clientTls ? { tls: clientTls } : {}),
+  });
+const acks = new AckCounter(ackConn.nc);
 await nc.flush();
 
 // ------------------------------------------------------------------------- workers
 interface Worker {
   index: number;
   child: Deno.ChildProcess;
+  /** Sends one command line to the worker's stdin. */
+  send: (line: string) => Promise<void>;
+  /** Answers awaited, by command id. */
+  pending: Map<number, (r: Record<string, unknown>) => void>;
 }
+let commandIds = 0;
 
 async function spawnWorkers(count: number): Promise<Worker[]> {
   return await Promise.all(Array.from({ length: count }, async (_, index) => {
@@ -217,30 +269,55 @@ async function spawnWorkers(count: number): Promise<Worker[]> {
         JSON.stringify({ tls: clientTls ?? null, metrics: variant.metrics }),
       ],
       env: workerEnv,
-      stdin: "null",
+      stdin: "piped",
       stdout: "piped",
       stderr: "inherit",
     }).spawn();
-    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-    let out = "";
-    while (!out.includes("ready")) {
-      const { value, done } = await reader.read();
-      if (done) throw new Error(`worker ${index} exited before it was ready`);
-      out += value;
-    }
-    reader.releaseLock();
-    child.stdout.cancel().catch(() => {});
-    return { index, child };
+    const pending = new Map<number, (r: Record<string, unknown>) => void>();
+    const ready = Promise.withResolvers<void>();
+    pending.set(0, () => ready.resolve());
+    (async () => {
+      let buffered = "";
+      for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
+        buffered += chunk;
+        for (let nl = buffered.indexOf("\n"); nl >= 0; nl = buffered.indexOf("\n")) {
+          const line = buffered.slice(0, nl);
+          buffered = buffered.slice(nl + 1);
+          if (!line.startsWith("@@bench ")) continue; // anything else a library printed
+          const r = JSON.parse(line.slice(8)) as Record<string, unknown> & { id: number };
+          pending.get(r.id)?.(r);
+          pending.delete(r.id);
+        }
+      }
+      ready.reject(new Error(`worker ${index} exited`));
+    })().catch(() => {});
+    const writer = child.stdin.getWriter();
+    const encoder = new TextEncoder();
+    await ready.promise;
+    return { index, child, pending, send: (line) => writer.write(encoder.encode(line)) };
   }));
 }
 
-async function tell(w: Worker, cmd: string, arg: unknown = {}): Promise<Record<string, unknown>> {
-  const reply = await nc.request(`bench.w.${w.index}.${cmd}`, JSON.stringify(arg), {
-    timeout: 300_000,
+async function tell(
+  w: Worker,
+  cmd: string,
+  arg: unknown = {},
+  timeout = 300_000,
+): Promise<Record<string, unknown>> {
+  const id = ++commandIds;
+  const answered = Promise.withResolvers<Record<string, unknown>>();
+  const timer = setTimeout(() => {
+    w.pending.delete(id);
+    answered.reject(new Error(`worker ${w.index} ${cmd}: no answer within ${timeout} ms`));
+  }, timeout);
+  w.pending.set(id, (r) => {
+    clearTimeout(timer);
+    answered.resolve(r);
   });
-  const r = reply.json() as { ok: boolean; error?: string };
+  await w.send(`${JSON.stringify({ id, cmd, arg })}\n`);
+  const r = await answered.promise;
   if (!r.ok) throw new Error(`worker ${w.index} ${cmd}: ${r.error}`);
-  return r as Record<string, unknown>;
+  return r;
 }
 
 function split(n: number, parts: number): number[] {
@@ -281,6 +358,8 @@ interface Row {
 }
 const rows: Row[] = [];
 const resources: Record<string, number | string>[] = [];
+const rollouts: RolloutResult[] = [];
+const storms: StormResult[] = [];
 
 for (const n of sizes) {
   const workerCount = n <= 100 ? 1 : n <= 1000 ? 2 : 4;
@@ -289,8 +368,18 @@ for (const n of sizes) {
   const workers = await spawnWorkers(workerCount);
   const shares = split(n, workerCount);
   try {
+    // nats-server's RSS before any of the N connect: per-connection RSS is over this.
+    const serverRssBase = await serverRss();
     // The floor: one core publish to N subscribers, each replying once; time to N-th reply.
     await Promise.all(workers.map((w, i) => tell(w, "floor-start", { count: shares[i] })));
+    // The floor's idle cost: N bare connections, a subscription each, nothing sent.
+    const idleWindowMs = quick ? 3_000 : 5_000;
+    await pause(2_000); // as long as the agents' window waits after their rounds
+    const floorIdleStart = await serverCpuMicros();
+    await pause(idleWindowMs);
+    const floorIdleMicros = (await serverCpuMicros()) - floorIdleStart;
+    const floorRss = await serverRss();
+    const floorCpuAtStart = await serverCpuMicros();
     const floor: number[] = [];
     for (let r = 0; r < rounds; r++) {
       const inbox = `bench.floor.reply.${r}`;
@@ -309,6 +398,10 @@ for (const n of sizes) {
       sub.unsubscribe();
       await pause(50);
     }
+    // nats-server CPU per reply delivered (the publish, N deliveries, N replies).
+    const floorServerMicrosPerReply = Math.round(
+      ((await serverCpuMicros()) - floorCpuAtStart) / (n * rounds),
+    );
     await Promise.all(workers.map((w) => tell(w, "floor-stop")));
     const floorSummary = summarize(floor);
     rows.push({ name: "floor: core publish → N replies", n, summary: floorSummary });
@@ -316,7 +409,7 @@ for (const n of sizes) {
     // Agents: the real code path. Start them on the current version.
     const stateRoot = `${root}/agents-${n}`;
     const t0 = performance.now();
-    await Promise.all(workers.map((w, i) =>
+    const started = await Promise.all(workers.map((w, i) =>
       tell(w, "agents-start", {
         count: shares[i],
         first: shares.slice(0, i).reduce((a, b) => a + b, 0),
@@ -324,8 +417,13 @@ for (const n of sizes) {
         config: CONFIG,
         stateRoot,
         trustedKeys,
+        agentConfig,
       })
     ));
+    const publicKeys = Object.assign(
+      {},
+      ...started.map((s) => s.publicKeys as Record<string, string>),
+    ) as Record<string, string>;
     log(`N=${n}: ${n} agents connected in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     await pause(1_000);
 
@@ -425,7 +523,7 @@ for (const n of sizes) {
     await pause(2_000);
     const before = await Promise.all(workers.map((w) => tell(w, "usage")));
     const [serverIdleStart, ownIdleStart] = [await serverCpuMicros(), ownCpuMicros()];
-    const windowMs = quick ? 3_000 : 5_000;
+    const windowMs = idleWindowMs;
     await pause(windowMs);
     const after = await Promise.all(workers.map((w) => tell(w, "usage")));
     const serverIdleMicros = (await serverCpuMicros()) - serverIdleStart;
@@ -450,6 +548,11 @@ for (const n of sizes) {
       agentCpuPercentPerProcess: +((cpuMicros / workerCount / (windowMs * 1000)) * 100).toFixed(2),
       agentCpuMicrosPerAgentPerSecond: +(cpuMicros / n / (windowMs / 1000)).toFixed(1),
       natsServerRssMiB: +((await serverRss()) / 2 ** 20).toFixed(1),
+      natsServerRssKiBPerAgent: +(((await serverRss()) - serverRssBase) / n / 1024).toFixed(1),
+      // The floors, same N, same run: N bare core-NATS connections with a subscription each.
+      floorNatsServerRssKiBPerConnection: +((floorRss - serverRssBase) / n / 1024).toFixed(1),
+      floorNatsServerIdleCpuPercent: +((floorIdleMicros / (idleWindowMs * 1000)) * 100).toFixed(1),
+      floorNatsServerCpuMicrosPerReply: floorServerMicrosPerReply,
     });
     // What went wrong in the agents (retries, timeouts), if anything: it explains outliers.
     const troubles = _sumCounts(after, "troubles");
@@ -463,7 +566,53 @@ for (const n of sizes) {
     );
     const slow = (await server.logTail(100_000)).match(/[Ss]low [Cc]onsumer/g)?.length ?? 0;
     if (slow > 0) log(`N=${n}: nats-server logged ${slow} slow consumer(s)`);
-    await Promise.all(workers.map((w) => tell(w, "agents-stop")));
+    if (values.rollout) {
+      log(`N=${n}: staged rollout (1 %, 10 %, 100 %), coordinator stepping every ${tickMs} ms`);
+      const coordEnv: Record<string, string> = auth
+        ? {
+          ATLAS_BENCH_CREDS: auth.systemCreds,
+          ATLAS_BENCH_COORD_CREDS: await auth.creds({ kind: "coordinator", region: REGION }),
+        }
+        : {};
+      const r = await rolloutRow(
+        {
+          nc,
+          admin: ackConn,
+          url: server.url,
+          region: REGION,
+          config: CONFIG,
+          keyFile,
+          env: coordEnv,
+          tickMs,
+          api,
+          trackAcks: (v) => acks.track(v),
+          content,
+          log,
+          profileDir,
+        },
+        n,
+        publicKeys,
+      );
+      rollouts.push(r);
+      log(`N=${n}: rollout ${JSON.stringify(r)}`);
+      await pause(settleMs);
+    }
+    if (values.storm) {
+      log(`N=${n}: reconnect storm: restarting nats-server under ${n} agents`);
+      const s = await stormRow({
+        server,
+        // Workers busy reconnecting thousands of agents on a loaded machine answer slowly.
+        tellAll: (cmd, arg) => Promise.all(workers.map((w) => tell(w, cmd, arg ?? {}, 30_000))),
+        saturatedPercent,
+        log,
+      }, n);
+      storms.push(s);
+      log(`N=${n}: storm ${JSON.stringify({ ...s, serverCpuPercentPerSecond: undefined })}`);
+    }
+    // After a storm some agents' NATS clients may hang in close: do not lose the run to it.
+    await Promise.all(workers.map((w) => tell(w, "agents-stop", {}, 60_000))).catch((e) =>
+      log(`N=${n}: stopping the agents: ${(e as Error).message}`)
+    );
   } finally {
     await Promise.all(workers.map((w) => tell(w, "exit").catch(() => {})));
     await Promise.all(workers.map((w) => w.child.status));
@@ -643,6 +792,109 @@ console.log(table(
     r.natsServerRssMiB!,
   ]),
 ));
+// ---------------------------------------------------------------- issue 15's targets
+/** One measure at one N: its value, its floor in the same run (if any) and its target. */
+const targetRows: (string | number)[][] = [];
+const scale: {
+  key: keyof typeof TARGETS;
+  n: number;
+  value: number;
+  floor: number | null;
+  floorIs: string | null;
+}[] = [];
+function addTarget(
+  key: keyof typeof TARGETS,
+  n: number,
+  value: number,
+  floor?: { value: number; is: string },
+): void {
+  const t = TARGETS[key];
+  scale.push({ key, n, value, floor: floor?.value ?? null, floorIs: floor?.is ?? null });
+  targetRows.push([
+    t.measure,
+    n,
+    `${+value.toFixed(1)} ${t.unit}`,
+    floor ? `${+floor.value.toFixed(1)} (${floor.is})` : "",
+    `≤ ${t.target} ${t.unit}`,
+    Number.isFinite(value) && value <= t.target ? "met" : "not met",
+  ]);
+}
+for (const r of resources) {
+  const n = r.n as number;
+  const fan = rows.find((x) => x.n === n && x.name.startsWith("publish + activate"));
+  const fl = rows.find((x) => x.n === n && x.name.startsWith("floor"));
+  if (n === 1 && fan && fl) {
+    addTarget("oneAgentP50Ms", n, fan.summary.p50, {
+      value: fl.summary.p50,
+      is: "publish → 1 reply",
+    });
+  }
+  // Per-agent shares of a server and per-apply CPU over one agent are noise and fixed cost.
+  if (n < 100) continue;
+  addTarget("natsServerRssKiBPerAgent", n, r.natsServerRssKiBPerAgent as number, {
+    value: r.floorNatsServerRssKiBPerConnection as number,
+    is: "bare connection + 1 sub",
+  });
+  addTarget("natsServerIdleCpuPercent", n, r.natsServerIdleCpuPercent as number, {
+    value: r.floorNatsServerIdleCpuPercent as number,
+    is: "N bare connections",
+  });
+  addTarget("agentCpuMicrosPerApply", n, r.agentCpuMicrosPerApply as number);
+  addTarget("natsServerCpuMicrosPerApply", n, r.natsServerCpuMicrosPerApply as number, {
+    value: r.floorNatsServerCpuMicrosPerReply as number,
+    is: "per floor reply",
+  });
+  if (fan && fl) {
+    addTarget("fanOutP99Ms", n, fan.summary.p99, {
+      value: fl.summary.p99,
+      is: "publish → N replies",
+    });
+  }
+}
+for (const r of rollouts) {
+  addTarget("stagesOverheadMs", r.n, r.stagesOverheadMs);
+  addTarget("coordinatorCpuMsPerStep", r.n, r.coordinatorCpuMsPerStep.max);
+  addTarget("coordinatorStepOwnCpuMs", r.n, r.coordinatorStepOwnCpuMsPerStep);
+}
+for (const s of storms) {
+  addTarget("stormReconciledMs", s.n, s.reconciledMs);
+  addTarget("stormSaturatedSeconds", s.n, s.serverSaturatedSeconds);
+  addTarget("stormRepeatedApplies", s.n, s.repeatedApplies);
+}
+console.log();
+console.log(table(["measure (issue 15)", "N", "now", "floor, same run", "target", ""], targetRows));
+for (const r of rollouts) {
+  console.log(
+    `\nrollout at N=${r.n}: ${r.totalMs} ms start → succeeded, ${r.steps} steps of ${r.tickMs} ms`,
+  );
+  console.log(table(
+    ["stage", "agents", "notice → share applied ms", "gates met → next pointer ms"],
+    r.stages.map((s) => [`${s.percent} %`, s.agents, s.fanOutMs, s.overheadMs]),
+  ));
+  console.log(
+    `coordinator CPU per step p50 ${r.coordinatorCpuMsPerStep.p50} / p95 ` +
+      `${r.coordinatorCpuMsPerStep.p95} / max ${r.coordinatorCpuMsPerStep.max} ms; ` +
+      `${r.coordinatorCpuMsOutsideSteps} ms between steps; per the profile, following acks and ` +
+      `agent records took ${r.coordinatorFollowCpuMs} ms in all, the steps' own work ` +
+      `${r.coordinatorStepOwnCpuMsPerStep} ms per step`,
+  );
+}
+for (const s of storms) {
+  console.log(
+    `\nreconnect storm at N=${s.n}: server down ${s.downMs} ms; all reconnected ${s.reconnectedMs} ms ` +
+      `and reconciled ${s.reconciledMs} ms after it was back (${s.reconnected} reconnected, ` +
+      `${s.reconciled} reconciled of ${s.n}); ` +
+      `server CPU max ${s.serverCpuMaxPercent} % of a core, ${s.serverSaturatedSeconds} s at ≥ ` +
+      `${s.saturatedPercent} % (longest run ${s.serverSaturatedLongestRunSeconds} s); ` +
+      `${s.repeatedApplies} agents applied again` +
+      (Object.keys(s.uncaughtInWorkers).length
+        ? `; thrown uncaught in the agents' NATS client: ${
+          JSON.stringify(s.uncaughtInWorkers)
+        }, ${s.restartedAgents} agents restarted`
+        : ""),
+  );
+}
+
 const result = {
   date: new Date().toISOString(),
   quick,
@@ -672,6 +924,12 @@ const result = {
     readsConcurrent8: readRate,
   },
   idle: resources,
+  /** Issue 15's measures, each with its floor from this run and its target. */
+  scale: scale.map((x) => ({ ...x, target: TARGETS[x.key].target, unit: TARGETS[x.key].unit })),
+  rollout: rollouts,
+  storm: storms,
+  /** agent.json fields given to every agent (--agent-config). */
+  agentConfig,
 };
 if (values.out) {
   await Deno.writeTextFile(values.out, JSON.stringify(result, null, 2) + "\n");
@@ -688,7 +946,7 @@ if (values.out) {
 }
 
 await nc.close();
-await ackConn?.close();
+await ackConn.close();
 await control[Symbol.asyncDispose]();
 await server[Symbol.asyncDispose]();
 await Deno.remove(root, { recursive: true }).catch(() => {});

@@ -9,6 +9,7 @@ import { Session } from "node:inspector";
 
 interface ProfileNode {
   id: number;
+  children?: number[];
   callFrame: { functionName: string; url: string; lineNumber: number };
   hitCount?: number;
 }
@@ -100,4 +101,34 @@ export function summarizeProfiles(
   const packages = [...byPackage.entries()].sort((a, b) => b[1] - a[1]).slice(0, 12)
     .map(([k, n]): [string, string] => [k, pct(n)]);
   return { functions, packages };
+}
+
+/**
+ * CPU ms sampled with a frame that `match`es on the stack (each sample counted once), and
+ * all busy CPU ms of `profile`. Synchronous callers only: an async function resumed after
+ * an `await` runs without its caller on the stack.
+ */
+export function inclusiveMs(
+  profile: CpuProfile,
+  match: (frame: ProfileNode["callFrame"]) => boolean,
+): { ms: number; busyMs: number } {
+  const nodes = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parent = new Map<number, number>();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const deltas = profile.timeDeltas ?? [];
+  let ms = 0;
+  let busyMs = 0;
+  for (const [i, id] of (profile.samples ?? []).entries()) {
+    const dt = (deltas[i] ?? 0) / 1000;
+    const fn = nodes.get(id)?.callFrame.functionName;
+    if (fn === "(idle)" || fn === "(program)" || fn === undefined) continue;
+    busyMs += dt;
+    for (let x: number | undefined = id; x !== undefined; x = parent.get(x)) {
+      if (match(nodes.get(x)!.callFrame)) {
+        ms += dt;
+        break;
+      }
+    }
+  }
+  return { ms, busyMs };
 }

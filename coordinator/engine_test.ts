@@ -92,6 +92,7 @@ natsTest("a canary reaches exactly its share first, then all, region by region",
     await tick();
     return (await rollout(ctx.nats, id)).state === "succeeded";
   }, { timeoutMs: 30_000, intervalMs: 50 });
+  await tick(); // each region settles its own pointer at its next step after the end
   for (const a of f.agents) {
     await waitFor(`${a.id} on v2`, async () => (await readOr(a.files.web!)) === V2);
   }
@@ -272,4 +273,23 @@ natsTest("a wall-clock step does not move the lease: no second leader", async (c
   leaseClock.t += 6_000; // a stops renewing for longer than the ttl
   await b.step();
   assert.ok(b.lease.isLeader, "b takes over on the monotonic clock");
+});
+
+natsTest("with no bake, the step that finds a stage's gates met starts the next", async (ctx) => {
+  await using f = await fleet(ctx, { "us-east": 4 });
+  const us = await coordinator(ctx, "us-east", new FakeClock());
+  const id = partialId(f.agents.map((a) => a.id));
+  await startRollout(ctx.nats, id, [
+    RolloutStage.parse({ regions: ["us-east"], percent: 50 }),
+    RolloutStage.parse({ regions: ["us-east"], percent: 100 }),
+  ]);
+  // Checked after every step: the first step that leaves stage 1 has also moved the pointer.
+  await waitFor("on to stage 2", async () => {
+    await us.step();
+    return (await rollout(ctx.nats, id)).stage === 1;
+  });
+  const r = await rollout(ctx.nats, id);
+  assert.equal(r.regions["us-east"]!.stage, 1, "stage 2 began in the same step");
+  const p = (await readPointer(ctx.nats, "us-east", "web"))!.pointer;
+  assert.equal(p.candidate?.selector.percent, 100);
 });

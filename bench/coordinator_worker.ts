@@ -1,0 +1,117 @@
+/**
+ * The benchmark's coordinator process (`deno task bench --rollout`): the real region
+ * coordinator (`RegionCoordinator`, as `deno task coordinator` runs it), stepping every
+ * `tickMs` after each step ends, with the CPU of each step measured around it
+ * (`process.cpuUsage`, this process only: what the follows of acks and agent records do
+ * while a step waits on NATS is counted in the step, the rest apart).
+ *
+ * Driven by the orchestrator over core NATS on `bench.coord.*`: `steps` answers the steps
+ * since a wall-clock time and the process's CPU, `profile-start`/`profile-stop` sample it.
+ *
+ * Args: `<nats url> <region> <signing key file> <tick ms>`; env `ATLAS_BENCH_CREDS` (the
+ * orchestration's credentials) and `ATLAS_BENCH_COORD_CREDS` (the region coordinator's).
+ *
+ * @module
+ */
+import process from "node:process";
+import { connect } from "@nats-io/transport-node";
+import { RegionCoordinator } from "@atlas/coordinator";
+import { connectAtlas, loadSigner, natsCredsAuthenticator } from "@atlas/store";
+import { Profiler } from "./profile.ts";
+
+const [url, region, keyFile, tick] = Deno.args as [string, string, string, string];
+const tickMs = Number(tick ?? 500);
+const benchCreds = Deno.env.get("ATLAS_BENCH_CREDS");
+const coordCreds = Deno.env.get("ATLAS_BENCH_COORD_CREDS");
+
+const control = await connect({
+  servers: url,
+  name: "bench coordinator control",
+  ...(benchCreds ? { authenticator: natsCredsAuthenticator(benchCreds) } : {}),
+});
+const nats = await connectAtlas(url, {
+  name: `bench coordinator ${region}`,
+  waitOnFirstConnect: true,
+  noAsyncTraces: true,
+  ...(coordCreds ? { credentials: coordCreds } : {}),
+});
+const signer = await loadSigner(keyFile);
+const lines: string[] = [];
+const coordinator = await RegionCoordinator.create(nats, signer, {
+  region,
+  replica: "bench",
+  log: (l) => {
+    lines.push(l);
+    if (lines.length > 200) lines.shift();
+  },
+});
+
+/** One step: when it began (wall ms), its length and its CPU. */
+interface Step {
+  at: number;
+  wallMs: number;
+  cpuMicros: number;
+}
+const steps: Step[] = [];
+let closed = false;
+let profiler: Profiler | undefined;
+
+const cpu = () => {
+  const u = process.cpuUsage();
+  return u.user + u.system;
+};
+
+const loop = (async () => {
+  while (!closed) {
+    const [at, t0, c0] = [Date.now(), performance.now(), cpu()];
+    await coordinator.step().catch((e) => lines.push(`step failed: ${e}`));
+    steps.push({ at, wallMs: performance.now() - t0, cpuMicros: cpu() - c0 });
+    if (steps.length > 100_000) steps.splice(0, 50_000);
+    await new Promise((r) => setTimeout(r, tickMs));
+  }
+})();
+
+control.subscribe("bench.coord.*", {
+  callback: (_e, msg) => {
+    const cmd = msg.subject.split(".").pop()!;
+    const arg = msg.data.length ? (msg.json() as Record<string, unknown>) : {};
+    const answer = async (): Promise<unknown> => {
+      switch (cmd) {
+        case "steps": {
+          const since = arg.since as number;
+          return {
+            steps: steps.filter((s) => s.at >= since),
+            cpuMicros: cpu(),
+            leader: coordinator.lease.isLeader,
+            log: lines.slice(-20),
+          };
+        }
+        case "profile-start":
+          profiler = new Profiler();
+          await profiler.start();
+          return {};
+        case "profile-stop": {
+          const profile = await profiler!.stop();
+          profiler = undefined;
+          await Deno.writeTextFile(arg.file as string, JSON.stringify(profile));
+          return {};
+        }
+        case "exit":
+          closed = true;
+          await loop;
+          await coordinator.close();
+          await nats.close();
+          setTimeout(() => Deno.exit(0), 50);
+          return {};
+        default:
+          throw new Error(`unknown command ${cmd}`);
+      }
+    };
+    answer().then(
+      (r) => msg.respond(JSON.stringify({ ok: true, ...(r as object) })),
+      (e) => msg.respond(JSON.stringify({ ok: false, error: String(e) })),
+    );
+  },
+});
+await control.flush();
+console.log("ready");

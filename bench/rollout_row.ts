@@ -1,0 +1,208 @@
+/**
+ * The staged-rollout row of `deno task bench --rollout`: a 3-stage canary (1 %, 10 %,
+ * 100 % of the one region, no bake) to the N agents already running, through the real
+ * coordinator in a process of its own (coordinator_worker.ts) and the control plane's
+ * rollout API. Reported: each stage's overhead (its gates first met, i.e. the ack that
+ * completed its share arrived, or the stage's own notice if its share had applied before;
+ * → the next pointer's notice arrived: the next stage's, or for the last stage the one that
+ * settles the rollout) and the coordinator's CPU per step.
+ *
+ * Invariant: the agents are the ones the latency rounds measured; the rollout runs after
+ * them, on a version published for it, and ends succeeded or the row fails.
+ *
+ * @module
+ */
+import type { NatsConnection } from "@nats-io/transport-node";
+import type { PointerNotice, RolloutRecord } from "@atlas/core";
+import { type AtlasNats, recordEnrolment } from "@atlas/store";
+import { gatesMetAt, shareSize, stageOverheads } from "./rows.ts";
+import { summarize } from "./stats.ts";
+import { type CpuProfile, inclusiveMs, summarizeProfiles } from "./profile.ts";
+
+/** What the orchestrator (main.ts) lends the row. */
+export interface RolloutContext {
+  /** The orchestration connection (system user with auth): talks to the coordinator. */
+  nc: NatsConnection;
+  /** A control-plane connection: enrols the agents and reads the notices. */
+  admin: AtlasNats;
+  url: string;
+  region: string;
+  config: string;
+  keyFile: string;
+  /** Env of the coordinator process (the bench's and the coordinator's credentials). */
+  env: Record<string, string>;
+  tickMs: number;
+  api: <T>(method: string, path: string, body?: unknown) => Promise<T>;
+  /** First arrival (wall ms) of each agent's `applied` ack for `version`, from now on. */
+  trackAcks: (version: number) => Map<string, number>;
+  content: () => string;
+  log: (msg: string) => void;
+  profileDir: string | undefined;
+}
+
+/** The row's numbers (JSON field names). */
+export interface RolloutResult {
+  n: number;
+  stages: { percent: number; agents: number; fanOutMs: number; overheadMs: number }[];
+  stagesOverheadMs: number;
+  totalMs: number;
+  tickMs: number;
+  steps: number;
+  coordinatorCpuMsPerStep: { p50: number; p95: number; max: number };
+  coordinatorCpuMsOutsideSteps: number;
+  /**
+   * The coordinator's CPU over the rollout less what following acks and agent records took
+   * (from a profile of it), per step: the steps' own cost (with the NATS client and GC), on
+   * average.
+   */
+  coordinatorStepOwnCpuMsPerStep: number;
+  /** CPU that following the acks and agent records took over the rollout (profile). */
+  coordinatorFollowCpuMs: number;
+}
+
+const PERCENTS = [1, 10, 100];
+const WORKER = new URL("./coordinator_worker.ts", import.meta.url).pathname;
+
+/** Runs the rollout row at `n` agents whose ack keys are `publicKeys` (agent → key). */
+export async function rolloutRow(
+  ctx: RolloutContext,
+  n: number,
+  publicKeys: Record<string, string>,
+): Promise<RolloutResult> {
+  const { region, config } = ctx;
+  // Only enrolled agents' acks count with a coordinator.
+  const entries = Object.entries(publicKeys);
+  for (let i = 0; i < entries.length; i += 50) {
+    await Promise.all(
+      entries.slice(i, i + 50).map(([agent, publicKey]) =>
+        recordEnrolment(ctx.admin, { region, agent, publicKey })
+      ),
+    );
+  }
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", WORKER, ctx.url, region, ctx.keyFile, String(ctx.tickMs)],
+    env: ctx.env,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  for (let out = ""; !out.includes("ready");) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error("the coordinator process exited before it was ready");
+    out += value;
+  }
+  reader.releaseLock();
+  child.stdout.cancel().catch(() => {});
+  const tell = async (cmd: string, arg: unknown = {}) => {
+    const reply = await ctx.nc.request(`bench.coord.${cmd}`, JSON.stringify(arg), {
+      timeout: 60_000,
+    });
+    const r = reply.json() as Record<string, unknown> & { ok: boolean; error?: string };
+    if (!r.ok) throw new Error(`coordinator ${cmd}: ${r.error}`);
+    return r;
+  };
+  try {
+    for (let i = 0; !(await tell("steps", { since: Date.now() })).leader; i++) {
+      if (i > 100) throw new Error("the bench coordinator did not lead within 20 s");
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    // Give it a few steps to follow the agent records and know the enrolments.
+    await new Promise((r) => setTimeout(r, 3 * ctx.tickMs + 1_000));
+
+    const v = await ctx.api<{ version: number }>("POST", `/v1/configs/${config}/versions`, {
+      content: ctx.content(),
+    });
+    const arrivals = ctx.trackAcks(v.version);
+    const notices: { at: number; pointer: PointerNotice["pointer"] }[] = [];
+    const sub = ctx.admin.nc.subscribe(`atlas.notify.${region}.${config}`, {
+      callback: (_e, m) => {
+        notices.push({ at: Date.now(), pointer: (m.json() as PointerNotice).pointer });
+      },
+    });
+    await ctx.admin.nc.flush();
+    // Always profiled: the profile tells the steps' own CPU from the follows' (see below).
+    await tell("profile-start");
+    const { cpuMicros: cpuAtStart } = await tell("steps", { since: Date.now() });
+    const started = Date.now();
+    const rollout = await ctx.api<RolloutRecord>("POST", `/v1/configs/${config}/rollouts`, {
+      version: v.version,
+      stages: PERCENTS.map((percent) => ({ regions: [region], percent, bakeSeconds: 0 })),
+    });
+    let record = rollout;
+    for (let i = 0; record.state !== "succeeded"; i++) {
+      if (record.state !== "running" && record.state !== "pending") {
+        throw new Error(
+          `rollout ${record.id} ended ${record.state}: ${record.transitions.at(-1)?.reason}`,
+        );
+      }
+      if (i > 6_000) throw new Error(`rollout ${record.id} did not end within 10 min`);
+      await new Promise((r) => setTimeout(r, 100));
+      record = await ctx.api<RolloutRecord>("GET", `/v1/rollouts/${rollout.id}`);
+    }
+    const ended = Date.now();
+    await new Promise((r) => setTimeout(r, 500)); // the settling pointer's notice
+    sub.unsubscribe();
+    const stepsAnswer = await tell("steps", { since: started });
+    const file = ctx.profileDir
+      ? `${ctx.profileDir}/coordinator-n${n}.cpuprofile`
+      : await Deno.makeTempFile({ suffix: ".cpuprofile" });
+    await tell("profile-stop", { file });
+    const profile = JSON.parse(await Deno.readTextFile(file)) as CpuProfile;
+    if (!ctx.profileDir) await Deno.remove(file);
+    // What the follows of acks and agent records cost (each ack's signature check and
+    // parse, each heartbeat's parse: per message, not per step), and the rest: the steps.
+    const follows = inclusiveMs(profile, (f) => f.url.endsWith("coordinator/follow.ts"));
+    const { functions } = summarizeProfiles([profile], 12);
+    ctx.log(
+      `coordinator at N=${n}: ${follows.busyMs.toFixed(0)} ms busy, ${
+        follows.ms.toFixed(0)
+      } ms of it following acks and agent records; self time by function:`,
+    );
+    for (const [fn, where, share] of functions) ctx.log(`  ${share}  ${fn}  ${where}`);
+    const steps = (stepsAnswer.steps as { at: number; cpuMicros: number }[])
+      .filter((s) => s.at <= ended);
+    const stepCpuMs = steps.map((s) => s.cpuMicros / 1000);
+    const inSteps = steps.reduce((sum, s) => sum + s.cpuMicros, 0);
+    const cpuTotal = (stepsAnswer.cpuMicros as number) - (cpuAtStart as number);
+    // All the coordinator's CPU over the rollout less what the follows took (per message,
+    // not per step), per step: the steps' own work, the NATS client and GC included.
+    const stepsOwnMs = Math.max(0, cpuTotal / 1000 - follows.ms) / Math.max(1, steps.length);
+
+    // When each stage's share had applied: the k-th distinct agent's first applied ack.
+    const sorted = [...arrivals.values()].sort((a, b) => a - b);
+    const sizes = PERCENTS.map((p) => shareSize(p, n));
+    const ours = notices.filter((x) => x.pointer.candidate?.rolloutId === rollout.id);
+    const stageNotice = PERCENTS.map((p) =>
+      ours.find((x) => x.pointer.candidate!.selector.percent === p)?.at
+    );
+    const gatesMet = gatesMetAt(sorted, sizes, stageNotice);
+    const settled = notices.find((x) =>
+      x.at >= (stageNotice.at(-1) ?? started) && !x.pointer.candidate &&
+      x.pointer.active.version === v.version
+    )?.at;
+    const overheads = stageOverheads(gatesMet, [...stageNotice.slice(1), settled]);
+    const s = summarize(stepCpuMs);
+    const round1 = (x: number) => +x.toFixed(1);
+    return {
+      n,
+      stages: PERCENTS.map((percent, k) => ({
+        percent,
+        agents: sizes[k]!,
+        fanOutMs: round1((gatesMet[k] ?? NaN) - (stageNotice[k] ?? NaN)),
+        overheadMs: round1(overheads[k]!),
+      })),
+      stagesOverheadMs: round1(overheads.reduce((a, b) => a + b, 0)),
+      totalMs: ended - started,
+      tickMs: ctx.tickMs,
+      steps: steps.length,
+      coordinatorCpuMsPerStep: { p50: round1(s.p50), p95: round1(s.p95), max: round1(s.max) },
+      coordinatorStepOwnCpuMsPerStep: round1(stepsOwnMs),
+      coordinatorFollowCpuMs: round1(follows.ms),
+      coordinatorCpuMsOutsideSteps: round1((cpuTotal - inSteps) / 1000),
+    };
+  } finally {
+    await tell("exit").catch(() => {});
+    await child.status;
+  }
+}
