@@ -45,6 +45,7 @@ import {
 } from "@atlas/core";
 import {
   appendAudit,
+  appendAuditOnce,
   type AtlasNats,
   audited,
   type CoordinatorMetrics,
@@ -71,6 +72,13 @@ type Stored<T> = { value: T; revision: number };
  * bounded, 2 s by default): a step must stay well inside the 5 s lease.
  */
 const METRIC_STEP_BUDGET_MS = 1_000;
+
+/**
+ * A running stage younger than this is audited again by a replica that first handles it
+ * (the event keeps the stage's id): within the audit stream's 10 min duplicate window
+ * (store/provision.ts), so the stream keeps one copy.
+ */
+const RESTAGE_AUDIT_MS = 9 * 60_000;
 
 /** A region's quarantine: agents fenced off every config, and per config. */
 interface Quarantine {
@@ -106,6 +114,8 @@ export class StageDriver {
   readonly #log: Logger;
   /** Rollouts this region has nothing more to do for: ended and settled, or not its own. */
   readonly #settled = new Set<string>();
+  /** `<rollout>/<stage>` whose start this replica audited (or found audited). */
+  readonly #stagesAudited = new Set<string>();
   #stepQuarantine: Promise<Quarantine> | undefined;
   /** Per `<rollout>/<stage>/<gate index>`: since when its query is out of bound, ms. */
   readonly #outOfBound = new Map<string, number>();
@@ -223,6 +233,10 @@ export class StageDriver {
         : move());
       return;
     }
+    // Started by this replica (audited) or by a leader that may have died before its
+    // event: audited again within the stream's duplicate window, which keeps one.
+    const startedAt = Date.parse(progress.stageStartedAt ?? "");
+    if (now - startedAt < RESTAGE_AUDIT_MS) await this.#auditStage(rollout, selector.percent);
     await this.#judge(r, selector);
   }
 
@@ -282,11 +296,30 @@ export class StageDriver {
         stage: rollout.stage + 1,
         percent: selector.percent,
       });
-      await this.#audit(rollout, "rollout.stage", {
-        stage: rollout.stage,
-        percent: selector.percent,
-      });
+      await this.#auditStage(rollout, selector.percent);
     }
+  }
+
+  /**
+   * Audits the start of the rollout's current stage in this region, once: the event's id
+   * is the stage's own, so the audit stream's duplicate window drops a second copy. A
+   * leader killed between the stage's record update and its event leaves the event to
+   * the replica that takes over, which audits each running stage it first handles
+   * (coordinator/process_test.ts kills a leader there).
+   */
+  async #auditStage(rollout: RolloutRecord, percent: number): Promise<void> {
+    const key = `${rollout.id}/${rollout.stage}`;
+    if (this.#stagesAudited.has(key)) return;
+    await appendAuditOnce(this.#nats, {
+      id: `${rollout.id}-stage-${this.region}-${rollout.stage}`,
+      actor: `coordinator/${this.region}`,
+      action: "rollout.stage",
+      config: rollout.config,
+      region: this.region,
+      version: rollout.version,
+      details: { rolloutId: rollout.id, stage: rollout.stage, percent },
+    });
+    this.#stagesAudited.add(key);
   }
 
   /** Judges the region's stage (judge.ts), then records it, rolls back, or raises a stall. */
