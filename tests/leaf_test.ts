@@ -74,7 +74,12 @@ Deno.test("agents on a leaf node apply a pointer and their acks reach the hub", 
   });
 });
 
-Deno.test("a cluster refuses a leaf node count that is not a whole number", async () => {
+Deno.test("a cluster refuses leaf nodes it cannot start, saying what to pass", async () => {
   await assert.rejects(() => startNatsCluster({ leafNodes: -1 }), /whole number/);
   await assert.rejects(() => startNatsCluster({ leafNodes: 1.5 }), /whole number/);
+  const tls = { certFile: "c.pem", keyFile: "k.pem", caFile: "ca.pem" };
+  await assert.rejects(
+    () => startNatsCluster({ leafNodes: 1, tls }),
+    /does not start leaf nodes with TLS yet/,
+  );
 });
