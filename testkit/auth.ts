@@ -23,7 +23,8 @@ import {
   serverAuthConfig,
 } from "@atlas/core";
 import { type AtlasNats, connectAtlas, type ConnectOptions } from "@atlas/store";
-import { fromSeed } from "@nats-io/nkeys";
+import { Algorithms, encodeUser, fmtCreds } from "@nats-io/jwt";
+import { createUser, fromSeed } from "@nats-io/nkeys";
 
 /** A role, or the name of one that needs no region (`"control"`, `"reader"`). */
 export type RoleSpec = AtlasRole | "control" | "reader";
@@ -36,6 +37,7 @@ function toRole(spec: RoleSpec): AtlasRole {
 export class TestAuth {
   readonly setup: AuthSetup;
   readonly #creds = new Map<string, Promise<string>>();
+  #leaf: Promise<string> | undefined;
 
   private constructor(setup: AuthSetup) {
     this.setup = setup;
@@ -78,6 +80,24 @@ export class TestAuth {
       this.#creds.set(label, found);
     }
     return found;
+  }
+
+  /**
+   * `.creds` of the user a leaf node binds the ATLAS account with (issued once). It has no
+   * permission lists of its own: each client on the leaf is held to its own role's lists by
+   * the leaf server, which trusts the same operator.
+   */
+  leafCreds(): Promise<string> {
+    this.#leaf ??= (async () => {
+      const user = createUser();
+      const signer = fromSeed(new TextEncoder().encode(this.setup.atlas.signingSeed));
+      const jwt = await encodeUser("leaf", user, this.setup.atlas.publicKey, {}, {
+        algorithm: Algorithms.v2,
+        signer,
+      });
+      return new TextDecoder().decode(fmtCreds(jwt, user));
+    })();
+    return this.#leaf;
   }
 
   /** New credentials for `role` (a new user key each time) and the user's public key. */

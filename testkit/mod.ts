@@ -43,6 +43,7 @@ export {
 } from "./prometheus.ts";
 export {
   findNatsServer,
+  type LeafRemote,
   NatsCluster,
   type NatsClusterOptions,
   NatsServer,

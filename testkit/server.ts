@@ -37,6 +37,11 @@ export interface NatsServerOptions {
   };
   /** TLS on client connections, routes and gateways (routes and gateways always mutual). */
   tls?: ServerTls;
+  /**
+   * Leaf node links: `port` accepts leaf nodes (a hub node); `remotes` makes this server a
+   * leaf node that dials a hub, binding each local account to the hub's with `creds`.
+   */
+  leafnodes?: { port?: number; remotes?: LeafRemote[] };
   /** Extra configuration text appended to the generated file. */
   extraConfig?: string;
   /**
@@ -46,6 +51,16 @@ export interface NatsServerOptions {
   auth?: TestAuth | false;
   /** How long to wait for readiness. @default 20_000 */
   readyTimeoutMs?: number;
+}
+
+/** One leaf node remote: the hub's leaf URLs, and the account bound with its credentials. */
+export interface LeafRemote {
+  /** The hub's leaf node URLs (`nats-leaf://host:port`). */
+  urls: string[];
+  /** The account's public key, on the leaf and on the hub (omit on servers without auth). */
+  account?: string;
+  /** `.creds` text of a user of that account on the hub (written into the work dir). */
+  creds?: string;
 }
 
 /** A server's TLS files (PEM), e.g. from `makePki` and {@linkcode serverTls}. */
@@ -121,6 +136,25 @@ function q(s: string): string {
   return JSON.stringify(s);
 }
 
+/** Where the `.creds` of leaf remote `i` is written (the config names the file). */
+function _leafCredsFile(workDir: string, i: number): string {
+  return `${workDir}/leaf-remote-${i}.creds`;
+}
+
+function _leafBlock(leaf: NonNullable<NatsServerOptions["leafnodes"]>, workDir: string): string {
+  const parts: string[] = [];
+  if (leaf.port !== undefined) parts.push(`listen: ${q(`127.0.0.1:${leaf.port}`)}`);
+  if (leaf.remotes?.length) {
+    const remotes = leaf.remotes.map((r, i) =>
+      `{ urls: [${r.urls.map(q).join(", ")}]` +
+      (r.account ? `, account: ${q(r.account)}` : "") +
+      (r.creds ? `, credentials: ${q(_leafCredsFile(workDir, i))}` : "") + " }"
+    );
+    parts.push(`remotes: [${remotes.join(", ")}]`);
+  }
+  return `leafnodes { ${parts.join(", ")} }`;
+}
+
 function renderConfig(
   o: NatsServerOptions,
   auth: TestAuth | undefined,
@@ -161,6 +195,7 @@ function renderConfig(
         `${advertise}gateways: [${gws.join(", ")}]${peerTls} }`,
     );
   }
+  if (o.leafnodes) lines.push(_leafBlock(o.leafnodes, workDir));
   if (o.extraConfig) lines.push(o.extraConfig);
   return lines.join("\n") + "\n";
 }
@@ -252,6 +287,11 @@ export class NatsServer implements AsyncDisposable {
     const portsDir = `${this.workDir}/ports`;
     await Deno.mkdir(portsDir, { recursive: true });
     const conf = `${this.workDir}/nats.conf`;
+    for (const [i, r] of (this.#options.leafnodes?.remotes ?? []).entries()) {
+      if (r.creds) {
+        await Deno.writeTextFile(_leafCredsFile(this.workDir, i), r.creds, { mode: 0o600 });
+      }
+    }
     await Deno.writeTextFile(
       conf,
       renderConfig(
@@ -306,7 +346,7 @@ export class NatsServer implements AsyncDisposable {
         } catch {
           // not written yet
         }
-      } else if (await this.#healthy()) {
+      } else if (await this.#healthy() && await this.#leafLinked()) {
         _registerAuth(this.url, this.auth);
         return;
       }
@@ -323,6 +363,21 @@ export class NatsServer implements AsyncDisposable {
       });
       await res.body?.cancel();
       return res.ok;
+    } catch {
+      return false;
+    }
+  }
+
+  /** True when every leaf remote of this server is connected (a leaf node is ready then). */
+  async #leafLinked(): Promise<boolean> {
+    const remotes = this.#options.leafnodes?.remotes?.length ?? 0;
+    if (remotes === 0) return true;
+    try {
+      const res = await fetch(`${this.monitorUrl}/leafz`, {
+        headers: { connection: "close" },
+        signal: AbortSignal.timeout(1_000),
+      });
+      return ((await res.json()) as { leafnodes?: number }).leafnodes === remotes;
     } catch {
       return false;
     }
@@ -401,6 +456,11 @@ export interface NatsClusterOptions {
   auth?: TestAuth | false;
   /** TLS on every node's client port, routes and gateways. */
   tls?: ServerTls;
+  /**
+   * Leaf node servers (no JetStream of their own) that dial every node of the cluster,
+   * for agents past one server's connection limit. @default 0
+   */
+  leafNodes?: number;
 }
 
 /** A JetStream cluster of nats-server processes on 127.0.0.1. */
@@ -409,6 +469,8 @@ export class NatsCluster implements AsyncDisposable {
   readonly servers: NatsServer[];
   /** The auth every node runs with (undefined: none). */
   readonly auth: TestAuth | undefined;
+  /** Leaf node servers linked to the cluster (what agents connect to in a large region). */
+  readonly leaves: NatsServer[] = [];
 
   constructor(name: string, servers: NatsServer[], auth?: TestAuth) {
     this.name = name;
@@ -421,17 +483,24 @@ export class NatsCluster implements AsyncDisposable {
     return this.servers.map((s) => s.url);
   }
 
+  /** Client URLs of the leaf nodes. */
+  get leafUrls(): string[] {
+    return this.leaves.map((s) => s.url);
+  }
+
   /** Server log tails of every node, labelled. */
   async logTail(lines = 40): Promise<string> {
     const parts = await Promise.all(
-      this.servers.map(async (s) => `--- ${s.name} ---\n${await s.logTail(lines)}`),
+      [...this.servers, ...this.leaves].map(async (s) =>
+        `--- ${s.name} ---\n${await s.logTail(lines)}`
+      ),
     );
     return parts.join("\n");
   }
 
-  /** Stops every node and removes their files. */
+  /** Stops every node and leaf node and removes their files. */
   async [Symbol.asyncDispose](): Promise<void> {
-    await Promise.all(this.servers.map((s) => s[Symbol.asyncDispose]()));
+    await Promise.all([...this.leaves, ...this.servers].map((s) => s[Symbol.asyncDispose]()));
   }
 }
 
@@ -449,15 +518,31 @@ export class NatsCluster implements AsyncDisposable {
 export async function startNatsCluster(options: NatsClusterOptions = {}): Promise<NatsCluster> {
   const nodes = options.nodes ?? 3;
   const name = options.name ?? `c-${crypto.randomUUID().slice(0, 6)}`;
+  const leafNodes = options.leafNodes ?? 0;
+  if (!Number.isInteger(leafNodes) || leafNodes < 0) {
+    throw new RangeError(
+      `Cannot start ${leafNodes} leaf nodes: pass a whole number, 0 for none`,
+    );
+  }
+  if (leafNodes > 0 && options.tls) {
+    throw new NatsServerError(
+      "The launcher does not start leaf nodes with TLS yet: start the cluster without " +
+        "`tls`, or without `leafNodes`",
+    );
+  }
   const auth = options.auth === false ? undefined : options.auth ?? await TestAuth.create();
   let lastError: unknown;
   for (let attempt = 0; attempt < 3; attempt++) {
     const routePorts = Array.from({ length: nodes }, () => reservePort());
+    const leafPorts = routePorts.map(() => (leafNodes > 0 ? reservePort() : undefined));
     const routes = routePorts.map((p) => `nats-route://127.0.0.1:${p}`);
     const started = await Promise.allSettled(routePorts.map((port, i) =>
       startNatsServer({
         serverName: `${name}-${i + 1}`,
-        cluster: { name, port, routes },
+        // One node without gateways is a plain server: alone, clustered JetStream on
+        // 2.9.10 never elects a meta leader (its route to itself is a duplicate).
+        ...(nodes > 1 || options.gateway ? { cluster: { name, port, routes } } : {}),
+        ...(leafPorts[i] !== undefined ? { leafnodes: { port: leafPorts[i] } } : {}),
         ...(options.storeDir ? { storeDir: options.storeDir(i) } : {}),
         auth: auth ?? false,
         ...(options.tls ? { tls: options.tls } : {}),
@@ -475,11 +560,57 @@ export async function startNatsCluster(options: NatsClusterOptions = {}): Promis
       })
     ));
     const servers = started.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
-    if (servers.length === nodes) return new NatsCluster(name, servers, auth);
+    if (servers.length === nodes) {
+      const cluster = new NatsCluster(name, servers, auth);
+      try {
+        await _startLeaves(cluster, leafNodes, leafPorts as number[], auth);
+        return cluster;
+      } catch (e) {
+        lastError = e;
+        await Promise.all(cluster.leaves.map((s) => s[Symbol.asyncDispose]()));
+      }
+    }
     await Promise.all(servers.map((s) => s[Symbol.asyncDispose]()));
-    lastError = started.find((r) => r.status === "rejected")?.reason;
+    lastError ??= started.find((r) => r.status === "rejected")?.reason;
   }
   throw new NatsServerError(`Cannot start a ${nodes}-node cluster ${name}`, { cause: lastError });
+}
+
+/**
+ * Starts `count` leaf nodes of `cluster`, each dialling every hub node's leaf port: the
+ * ATLAS account bound with a leaf user's credentials, SYS with the system user's (so the
+ * leaf's resolver hears account updates and revocations). Leaves run no JetStream: their
+ * clients' JetStream API calls cross the link to the hub.
+ */
+async function _startLeaves(
+  cluster: NatsCluster,
+  count: number,
+  hubPorts: number[],
+  auth: TestAuth | undefined,
+): Promise<void> {
+  if (count === 0) return;
+  const urls = hubPorts.map((p) => `nats-leaf://127.0.0.1:${p}`);
+  const remotes: LeafRemote[] = auth
+    ? [
+      { urls, account: auth.setup.atlas.publicKey, creds: await auth.leafCreds() },
+      { urls, account: auth.setup.system.publicKey, creds: auth.systemCreds },
+    ]
+    : [{ urls }];
+  const started = await Promise.allSettled(Array.from({ length: count }, (_, i) =>
+    startNatsServer({
+      serverName: `${cluster.name}-leaf-${i + 1}`,
+      jetstream: false,
+      auth: auth ?? false,
+      leafnodes: { remotes },
+      readyTimeoutMs: 30_000,
+    })));
+  for (const r of started) if (r.status === "fulfilled") cluster.leaves.push(r.value);
+  const failed = started.find((r) => r.status === "rejected");
+  if (failed) {
+    throw new NatsServerError(`Cannot start the leaf nodes of ${cluster.name}`, {
+      cause: failed.reason,
+    });
+  }
 }
 
 /** One region of {@linkcode startSupercluster}. */
