@@ -18,7 +18,14 @@ import { parseArgs } from "node:util";
 import { cpus, totalmem } from "node:os";
 import process from "node:process";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { type AckRecord, generateSigningKey, issuerOf, Signer, tokenFileEntry } from "@atlas/core";
+import {
+  type AckRecord,
+  generateSigningKey,
+  issuerOf,
+  Signer,
+  Subjects,
+  tokenFileEntry,
+} from "@atlas/core";
 import { findNatsServer, makePki, serverTls, startNatsServer } from "@atlas/testkit";
 import { startControl } from "@atlas/control";
 import { type AtlasNats, connectAtlas, natsCredsAuthenticator } from "@atlas/store";
@@ -190,7 +197,7 @@ class AckCounter {
     return m;
   }
   constructor(conn: NatsConnection) {
-    conn.subscribe(`atlas.ack.${REGION}.${CONFIG}.*`, {
+    conn.subscribe(Subjects.acksOf(REGION, CONFIG), {
       callback: (_e, m) => {
         // Only counting, in the process being measured: no schema parse per ack.
         const ack = m.json() as Pick<

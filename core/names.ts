@@ -192,18 +192,29 @@ export const Subjects = {
     assertSimpleName("region", region);
     return `atlas.notify.${region}._beacon`;
   },
-  /** An agent's ack for one config (captured by the acks stream). */
+  /**
+   * An agent's ack for one config (captured by the acks stream). The agent comes before
+   * the config, so one pattern (`atlas.ack.<region>.<agent>.>`) grants an agent its acks:
+   * with the config first it took one per config length, and each pattern costs the
+   * server ~1.5 KiB per connection (docs/sizing.md).
+   */
   ack(region: string, config: string, agent: string): string {
     assertSimpleName("region", region);
     assertConfigName(config);
     assertSimpleName("agent", agent);
-    return `atlas.ack.${region}.${config}.${agent}`;
+    return `atlas.ack.${region}.${agent}.${config}`;
+  },
+  /** Every ack of one agent in a region, whatever the config. */
+  acksBy(region: string, agent: string): string {
+    assertSimpleName("region", region);
+    assertSimpleName("agent", agent);
+    return `atlas.ack.${region}.${agent}.>`;
   },
   /** Every ack for a config in a region. */
   acksOf(region: string, config: string): string {
     assertSimpleName("region", region);
     assertConfigName(config);
-    return `atlas.ack.${region}.${config}.*`;
+    return `atlas.ack.${region}.*.${config}`;
   },
   /** Audit events about one config, or `_system` for events that are about none. */
   audit(config?: string): string {
@@ -234,7 +245,7 @@ export function parseAckSubject(
   const parts = subject.split(".");
   if (parts.length < 5 || parts[0] !== "atlas" || parts[1] !== "ack") return undefined;
   const region = parts[2]!;
-  const agent = parts[parts.length - 1]!;
-  const config = parts.slice(3, -1).join(".");
+  const agent = parts[3]!;
+  const config = parts.slice(4).join(".");
   return { region, config, agent };
 }

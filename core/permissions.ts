@@ -44,9 +44,6 @@ export interface RolePermissions {
   sub: { allow: string[]; deny: string[] };
 }
 
-/** The longest config name, in tokens (core/names.ts: at most 8 segments). */
-const CONFIG_TOKENS = 8;
-
 /**
  * Builds a role from its parts, checking the names: `role("agent", { region, agent })`.
  * Throws a `TypeError` naming what is missing.
@@ -140,14 +137,6 @@ function directRead(stream: string): string[] {
   ];
 }
 
-/** `prefix.<config>.suffix` for every config length (a config name has 1 to 8 tokens). */
-function everyConfig(prefix: string, suffix: string): string[] {
-  return Array.from(
-    { length: CONFIG_TOKENS },
-    (_, i) => `${prefix}.${Array(i + 1).fill("*").join(".")}.${suffix}`,
-  );
-}
-
 const kv = (bucket: string) => `KV_${bucket}`;
 const BLOBS = `OBJ_${Buckets.blobs}`;
 
@@ -182,7 +171,7 @@ function readEverything(): string[] {
  * @example
  * ```ts
  * permissionsOf({ kind: "agent", region: "us-east", agent: "a1" }).pub.allow;
- * // ["atlas.ack.us-east.*.a1", …, "$KV.atlas_agents.us-east.a1", …]
+ * // ["atlas.ack.us-east.a1.>", "$KV.atlas_agents.us-east.a1", …]
  * ```
  */
 export function permissionsOf(role: AtlasRole): RolePermissions {
@@ -232,7 +221,7 @@ export function permissionsOf(role: AtlasRole): RolePermissions {
       return {
         pub: {
           allow: [
-            ...everyConfig(`atlas.ack.${r}`, a),
+            Subjects.acksBy(r, a),
             `$KV.${Buckets.agents}.${r}.${a}`,
             ...directRead(kv(pointerBucket(r))),
             ...directRead(blobMirrorStream(r)),
@@ -240,7 +229,7 @@ export function permissionsOf(role: AtlasRole): RolePermissions {
             // The primary blobs, when the region's copy lacks one (object store reads).
             ...streamRead(BLOBS),
             // Its own last acks (the outbox's check), by subject only.
-            ...everyConfig(`$JS.API.DIRECT.GET.${Streams.acks}.atlas.ack.${r}`, a),
+            `$JS.API.DIRECT.GET.${Streams.acks}.${Subjects.acksBy(r, a)}`,
           ],
           deny: [],
         },

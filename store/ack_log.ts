@@ -49,7 +49,7 @@ export async function readAckLog(
   config: string,
   options: ReadAckLogOptions = {},
 ): Promise<AckLog> {
-  const filter = `atlas.ack.${options.region ?? "*"}.${config}.${options.agent ?? "*"}`;
+  const filter = `atlas.ack.${options.region ?? "*"}.${options.agent ?? "*"}.${config}`;
   const until = options.until ?? Infinity;
   const max = options.max ?? 1_000_000;
   const out: AckLog = { acks: [], malformed: 0, truncated: false };
