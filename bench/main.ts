@@ -51,6 +51,7 @@ const { values } = parseArgs({
     "tick-ms": { type: "string", default: "500" },
     "saturated-percent": { type: "string", default: "90" },
     "agent-config": { type: "string" },
+    "idle-seconds": { type: "string" },
     out: { type: "string" },
     help: { type: "boolean", short: "h" },
   },
@@ -60,7 +61,7 @@ if (values.help) {
     "Usage: deno task bench [--quick] [--sizes 1,100,1000,10000] [--rounds N] " +
       "[--state-root /dev/shm] [--profile <dir>] [--insecure] [--tls] [--metrics] " +
       "[--rollout] [--tick-ms 500] [--storm] [--saturated-percent 90] " +
-      "[--agent-config '{...}'] [--out <file>]\n" +
+      "[--agent-config '{...}'] [--idle-seconds 5] [--out <file>]\n" +
       "NATS runs with Atlas's authorization (each agent its own credentials) unless " +
       "--insecure. --rollout adds the staged-rollout row (a coordinator stepping every " +
       "--tick-ms), --storm the reconnect-storm row; --agent-config adds agent.json fields.",
@@ -85,8 +86,13 @@ try {
 }
 const tickMs = Number(values["tick-ms"]);
 const saturatedPercent = Number(values["saturated-percent"]);
-if (!(tickMs > 0) || !(saturatedPercent > 0)) {
-  console.error("error: --tick-ms and --saturated-percent must be positive numbers");
+const idleSeconds = values["idle-seconds"] === undefined
+  ? undefined
+  : Number(values["idle-seconds"]);
+if (!(tickMs > 0) || !(saturatedPercent > 0) || (idleSeconds !== undefined && !(idleSeconds > 0))) {
+  console.error(
+    "error: --tick-ms, --saturated-percent and --idle-seconds must be positive numbers",
+  );
   Deno.exit(2);
 }
 if (profileDir) await Deno.mkdir(profileDir, { recursive: true });
@@ -530,7 +536,10 @@ for (const n of sizes) {
     await pause(2_000);
     const before = await Promise.all(workers.map((w) => tell(w, "usage")));
     const [serverIdleStart, ownIdleStart] = [await serverCpuMicros(), ownCpuMicros()];
-    const windowMs = idleWindowMs;
+    // The agents' quiet window: `--idle-seconds` (default as the floor's). Their periodic
+    // work is a 60 s keep-alive and a 30 s beacon, so a window of a few seconds samples a
+    // few of them; 60 s sees every agent's keep-alive once.
+    const windowMs = idleSeconds ? idleSeconds * 1000 : idleWindowMs;
     await pause(windowMs);
     const after = await Promise.all(workers.map((w) => tell(w, "usage")));
     const serverIdleMicros = (await serverCpuMicros()) - serverIdleStart;
