@@ -10,6 +10,7 @@ import {
   agentMetrics,
   componentLogger,
   configureLogging,
+  keepAliveOnTransportErrors,
   loggingOptions,
   METRICS_FLAGS,
   metricsListen,
@@ -76,6 +77,12 @@ export async function main(args: string[] = Deno.args): Promise<number> {
     return 2;
   }
   configureLogging(loggingOptions({ format: values["log-format"], level: values["log-level"] }));
+  // A reconnect storm must not end the agent (store/compat/node_transport.ts says why).
+  keepAliveOnTransportErrors((error) =>
+    componentLogger("agent").logger.warn("NATS socket error outside the client; reconnecting", {
+      error: error.message,
+    })
+  );
   const metrics = metricsAt && agentMetrics();
   const agents: Agent[] = [];
   for (const file of values.config) {

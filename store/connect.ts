@@ -23,6 +23,7 @@ import { type KV, Kvm } from "@nats-io/kv";
 import { type ObjectStore, Objm } from "@nats-io/obj";
 import { Buckets, credsSigner, describeCreds, Subjects } from "@atlas/core";
 import { StreamPublisher } from "./stream_publish.ts";
+import { guardNodeTransport } from "./compat/node_transport.ts";
 
 /** Options of {@linkcode connectAtlas}. */
 export interface ConnectOptions {
@@ -318,6 +319,8 @@ export async function connectAtlas(
   servers?: string | string[],
   options: ConnectOptions = {},
 ): Promise<AtlasNats> {
+  // Before any socket: no transport error uncaught, no abandoned attempt's socket left open.
+  guardNodeTransport();
   const timeoutMs = options.timeoutMs ?? 5_000;
   const credentials = options.credentials ?? Deno.env.get("ATLAS_NATS_CREDS");
   const creds = credentials ? await readCredentials(credentials) : undefined;

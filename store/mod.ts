@@ -103,6 +103,11 @@ export {
 export { KeyRingSigner, type KeyRingSignerOptions, UnusableSigningKeyError } from "./key_ring.ts";
 export { listKeys } from "./compat/list_keys.ts";
 export {
+  guardNodeTransport,
+  keepAliveOnTransportErrors,
+  transportErrors,
+} from "./compat/node_transport.ts";
+export {
   announceKeySet,
   fetchKeySet,
   KEY_SET_KEY,
