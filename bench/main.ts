@@ -71,6 +71,11 @@ if (values.help) {
 const quick = values.quick!;
 const sizes = (values.sizes ?? (quick ? "1,100,1000" : "1,100,1000,10000")).split(",").map(Number);
 const baseRounds = Number(values.rounds ?? (quick ? 5 : 20));
+if (!Number.isInteger(baseRounds) || baseRounds < 2) {
+  // Round 2 is the first with an earlier version to roll back to.
+  console.error("error: --rounds must be a whole number of at least 2 (rollbacks need two)");
+  Deno.exit(2);
+}
 const REGION = "bench";
 const CONFIG = "bench.cfg";
 const TOKEN = "bench-token";
