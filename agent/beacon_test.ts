@@ -4,35 +4,18 @@
  * region's coordinator may publish a beacon, and even a forged one can only cause a read.
  */
 import assert from "node:assert/strict";
+import { type RegionBeacon, Subjects } from "@atlas/core";
+import { readPointer } from "@atlas/store";
 import {
-  pointerBucket,
-  PointerRecord,
-  type RegionBeacon,
-  Subjects,
-  type VersionRecord,
-} from "@atlas/core";
-import { type AtlasNats, readPointer } from "@atlas/store";
-import { activateVersion, natsTest, storeVersion, waitFor } from "@atlas/testkit";
+  activateVersion,
+  moveWithoutNotice,
+  natsTest,
+  storeVersion,
+  waitFor,
+} from "@atlas/testkit";
 import { makeAgentConfig, signer, startTestAgent } from "./test_helpers.ts";
 
 const REGION = "us-east";
-
-/** Moves `version.config`'s pointer to `version` in us-east without publishing a notice. */
-async function moveWithoutNotice(nats: AtlasNats, version: VersionRecord): Promise<PointerRecord> {
-  const cur = await readPointer(nats, REGION, version.config);
-  const pointer = PointerRecord.parse(signer.sign({
-    config: version.config,
-    region: REGION,
-    seq: (cur?.pointer.seq ?? 0) + 1,
-    active: version,
-    history: cur ? [cur.pointer.active.version] : [],
-    reason: "test: the notice is lost",
-    issuedAt: new Date().toISOString(),
-    issuedBy: "test",
-  }));
-  await nats.kvWrite(pointerBucket(REGION), version.config, JSON.stringify(pointer), cur?.revision);
-  return pointer;
-}
 
 /** An agent on v1 of `web` that reconciles at once when asked (no splay). */
 async function agentOnV1(ctx: Parameters<Parameters<typeof natsTest>[1]>[0]) {
@@ -63,7 +46,7 @@ natsTest("an agent that missed a notice catches up on the coordinator's beacon",
       },
     };
     const v2 = await storeVersion(ctx.nats, signer, "web", 2, '{"v":2}');
-    const moved = await moveWithoutNotice(ctx.nats, v2);
+    const moved = await moveWithoutNotice(ctx.nats, signer, "us-east", v2);
     assert.equal(agent.stateOf("web").applied?.version, 1, "no notice: still on v1");
 
     await beacon.send();

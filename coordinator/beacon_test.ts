@@ -4,15 +4,8 @@
  * up, agents in step and agents that do not manage it do nothing.
  */
 import assert from "node:assert/strict";
-import {
-  pointerBucket,
-  PointerRecord,
-  RegionBeacon,
-  Subjects,
-  type VersionRecord,
-} from "@atlas/core";
-import { type AtlasNats, readPointer } from "@atlas/store";
-import { natsTest } from "@atlas/testkit";
+import { RegionBeacon, Subjects } from "@atlas/core";
+import { moveWithoutNotice, natsTest } from "@atlas/testkit";
 import {
   coordinator,
   FakeClock,
@@ -24,27 +17,6 @@ import {
   V2,
 } from "./test_helpers.ts";
 
-/** Moves the pointer of `version.config` in `region` without publishing its notice. */
-async function moveWithoutNotice(
-  nats: AtlasNats,
-  region: string,
-  version: VersionRecord,
-): Promise<PointerRecord> {
-  const cur = await readPointer(nats, region, version.config);
-  const pointer = PointerRecord.parse(signer.sign({
-    config: version.config,
-    region,
-    seq: (cur?.pointer.seq ?? 0) + 1,
-    active: version,
-    history: cur ? [cur.pointer.active.version] : [],
-    reason: "test: the notice is lost",
-    issuedAt: new Date().toISOString(),
-    issuedBy: "test",
-  }));
-  await nats.kvWrite(pointerBucket(region), version.config, JSON.stringify(pointer), cur?.revision);
-  return pointer;
-}
-
 natsTest(
   "on a mixed fleet the leader's beacon brings back only the agents that missed a notice",
   async (ctx) => {
@@ -54,7 +26,7 @@ natsTest(
       { id: "cache-0", region: "us-east", configs: { cache: {} } },
       { id: "batch-0", region: "us-east", configs: {} },
     ], { agentJson: { reconcileSplaySeconds: 0 } });
-    const moved = await moveWithoutNotice(ctx.nats, "us-east", f.v2.web!);
+    const moved = await moveWithoutNotice(ctx.nats, signer, "us-east", f.v2.web!);
     for (const id of ["web-0", "web-1"]) {
       assert.equal(await readOr(f.get(id).files.web!), V1, `${id}: no notice, still v1`);
     }

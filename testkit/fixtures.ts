@@ -5,7 +5,13 @@
  *
  * @module
  */
-import { type AtlasNats, recordEnrolment, storeBlob, writePointer } from "@atlas/store";
+import {
+  type AtlasNats,
+  readPointer,
+  recordEnrolment,
+  storeBlob,
+  writePointer,
+} from "@atlas/store";
 import { createAccount, createUser, encodeUser, fmtCreds } from "@nats-io/jwt";
 import {
   AckIdentity,
@@ -14,13 +20,39 @@ import {
   Buckets,
   type ContentType,
   parseCredsText,
-  type PointerRecord,
+  pointerBucket,
+  PointerRecord,
   sha256Hex,
   type Signer,
   versionKey,
   VersionRecord,
 } from "@atlas/core";
 import { authOf } from "./auth.ts";
+
+/**
+ * Moves `version.config`'s pointer in `region` to `version` without publishing its notice:
+ * a notice lost on the way, which only a reconcile (a beacon, a reconnect) makes up for.
+ */
+export async function moveWithoutNotice(
+  nats: AtlasNats,
+  signer: Signer,
+  region: string,
+  version: VersionRecord,
+): Promise<PointerRecord> {
+  const cur = await readPointer(nats, region, version.config);
+  const pointer = PointerRecord.parse(signer.sign({
+    config: version.config,
+    region,
+    seq: (cur?.pointer.seq ?? 0) + 1,
+    active: version,
+    history: cur ? [cur.pointer.active.version] : [],
+    reason: "test: the notice is lost",
+    issuedAt: new Date().toISOString(),
+    issuedBy: "test",
+  }));
+  await nats.kvWrite(pointerBucket(region), version.config, JSON.stringify(pointer), cur?.revision);
+  return pointer;
+}
 
 /** Stores `content` as version `version` of `config`, signed by `signer`. */
 export async function storeVersion(

@@ -18,6 +18,7 @@ export {
   agentRecord,
   enrolAgent,
   makeCredentials,
+  moveWithoutNotice,
   storeVersion,
   type TestCredentials,
 } from "./fixtures.ts";
