@@ -75,12 +75,8 @@ export async function ackedVersions(
   return (await acksOf(nats, agent.region, config, agent.id)).map((a) => a.version);
 }
 
-/**
- * One change through the API: the same request with the same `Idempotency-Key` until it
- * answers one of `ok`; a 503 (an election) or a failed request (a connection cut) is tried
- * again, any other answer throws.
- */
-export async function change<T>(
+/** One change through the API, retried through elections: {@linkcode Topology.change}. */
+export function change<T>(
   t: Topology,
   key: string,
   method: string,
@@ -89,21 +85,5 @@ export async function change<T>(
   ok: number[] = [200, 201],
   timeoutMs = 90_000,
 ): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last = "";
-  while (Date.now() < deadline) {
-    let reply: { status: number; json: unknown } | undefined;
-    try {
-      reply = await t.call(method, path, body, { "idempotency-key": key });
-    } catch (e) {
-      last = String(e);
-    }
-    if (reply && ok.includes(reply.status)) return reply.json as T;
-    if (reply) {
-      last = `${reply.status} ${JSON.stringify(reply.json)}`;
-      if (reply.status !== 503) throw new Error(`${method} ${path} answered ${last}`);
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`${method} ${path} (${key}) did not succeed in ${timeoutMs} ms: ${last}`);
+  return t.change<T>(key, method, path, body, ok, timeoutMs);
 }

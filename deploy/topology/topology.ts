@@ -376,7 +376,9 @@ export class Topology implements AsyncDisposable {
     );
     this.#log(`starting ${specs.length} agents`);
     await _all(specs.map(async ({ region, id }) => {
-      const { creds } = await this.expect<{ creds: string }>(
+      // Retried: under load the cluster's JetStream may still be forming (503).
+      const { creds } = await this.change<{ creds: string }>(
+        `enrol-${this.id}-${id}`,
         "POST",
         `/v1/agents/${region}/${id}/credentials`,
         undefined,
@@ -447,6 +449,38 @@ export class Topology implements AsyncDisposable {
     });
     const text = await res.text();
     return { status: res.status, json: text ? JSON.parse(text) : {} };
+  }
+
+  /**
+   * One change through the API: the same request with the same `Idempotency-Key` until it
+   * answers one of `ok`; a 503 (JetStream electing a leader, or still forming) or a failed
+   * request (a connection cut) is tried again, any other answer throws.
+   */
+  async change<T>(
+    key: string,
+    method: string,
+    path: string,
+    body: unknown,
+    ok: number[] = [200, 201],
+    timeoutMs = 90_000,
+  ): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    let last = "";
+    while (Date.now() < deadline) {
+      let reply: { status: number; json: unknown } | undefined;
+      try {
+        reply = await this.call(method, path, body, { "idempotency-key": key });
+      } catch (e) {
+        last = String(e);
+      }
+      if (reply && ok.includes(reply.status)) return reply.json as T;
+      if (reply) {
+        last = `${reply.status} ${JSON.stringify(reply.json)}`;
+        if (reply.status !== 503) throw new DockerError(`${method} ${path} answered ${last}`);
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    throw new DockerError(`${method} ${path} (${key}) did not succeed in ${timeoutMs} ms: ${last}`);
   }
 
   /** A request that must answer one of `statuses` (default 200). */
