@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import { Buckets, Signer, SigningKeyFile, versionKey, VersionRecord } from "@atlas/core";
 import { writePointer } from "@atlas/store";
 import { waitFor } from "@atlas/testkit";
-import { ackedVersions, change, containerTest, secondsSince, waitForFile } from "./test_helpers.ts";
+import { ackedVersions, containerTest, secondsSince, waitForFile } from "./test_helpers.ts";
 
 containerTest("a region partitioned off the backbone serves, moves locally, converges", {
   regions: [
@@ -26,11 +26,11 @@ containerTest("a region partitioned off the backbone serves, moves locally, conv
   const west = t.agents.filter((a) => a.region === "eu-west");
   await t.expect("PUT", "/v1/configs/web", {}, [201]);
   const publish = async (content: string) =>
-    (await change<{ version: number }>(t, content, "POST", "/v1/configs/web/versions", {
+    (await t.change<{ version: number }>(content, "POST", "/v1/configs/web/versions", {
       content,
     })).version;
   assert.equal(await publish('{"v":1}'), 1);
-  await change(t, "activate-1", "POST", "/v1/configs/web/activate", { version: 1 });
+  await t.change("activate-1", "POST", "/v1/configs/web/activate", { version: 1 });
   for (const a of t.agents) await waitForFile(t, a, '{"v":1}');
   // v2 is stored before the cut; during it the region moves to it by itself.
   assert.equal(await publish('{"v":2}'), 2);

@@ -1,8 +1,8 @@
 /**
  * What the container tests share: the skip (loud, with the reason) when no Docker engine
  * runs or the images are missing, one topology per test removed after it, the container
- * logs printed when it fails, and API calls that retry through an election without ever
- * making a change twice (an `Idempotency-Key` per change).
+ * logs printed when it fails. API changes that retry through an election without ever being
+ * made twice are `Topology.change` (an `Idempotency-Key` per change).
  *
  * @module
  */
@@ -73,17 +73,4 @@ export async function ackedVersions(
   config = "web",
 ): Promise<number[]> {
   return (await acksOf(nats, agent.region, config, agent.id)).map((a) => a.version);
-}
-
-/** One change through the API, retried through elections: {@linkcode Topology.change}. */
-export function change<T>(
-  t: Topology,
-  key: string,
-  method: string,
-  path: string,
-  body: unknown,
-  ok: number[] = [200, 201],
-  timeoutMs = 90_000,
-): Promise<T> {
-  return t.change<T>(key, method, path, body, ok, timeoutMs);
 }

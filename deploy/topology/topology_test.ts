@@ -7,20 +7,19 @@
  */
 import assert from "node:assert/strict";
 import { docker } from "./docker.ts";
-import { ackedVersions, change, containerTest, secondsSince, waitForFile } from "./test_helpers.ts";
+import { ackedVersions, containerTest, secondsSince, waitForFile } from "./test_helpers.ts";
 import { waitFor } from "@atlas/testkit";
 import type { Topology } from "./topology.ts";
 
 /** Publishes `content` and activates it everywhere; returns the version number. */
 async function publishAndActivate(t: Topology, key: string, content: string): Promise<number> {
-  const { version } = await change<{ version: number }>(
-    t,
+  const { version } = await t.change<{ version: number }>(
     `${key}-publish`,
     "POST",
     "/v1/configs/web/versions",
     { content },
   );
-  await change(t, `${key}-activate`, "POST", "/v1/configs/web/activate", { version });
+  await t.change(`${key}-activate`, "POST", "/v1/configs/web/activate", { version });
   return version;
 }
 
