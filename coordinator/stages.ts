@@ -169,6 +169,9 @@ export class StageDriver {
       for (const k of this.#outOfBound.keys()) {
         if (k.startsWith(`${rollout.id}/`)) this.#outOfBound.delete(k);
       }
+      for (const k of this.#stagesAudited) {
+        if (k.startsWith(`${rollout.id}/`)) this.#stagesAudited.delete(k);
+      }
       return;
     }
     if (rollout.state !== "running") return; // paused or pending: hold
