@@ -134,6 +134,14 @@ natsTest("each role may do what it must and the server refuses the rest", async 
   await refused(agent, "agent acks in another region", () => ack(agent, "eu-west", "a1"));
   await refused(
     agent,
+    "agent reads another agent's last ack",
+    () =>
+      agent.jsm.direct.getMessage(Streams.acks, {
+        last_by_subj: Subjects.ack("us-east", CONFIG, "a2"),
+      }),
+  );
+  await refused(
+    agent,
     "agent writes another agent's heartbeat",
     () => agent.kvWrite(Buckets.agents, agentKey("us-east", "a2"), "{}"),
   );
