@@ -10,6 +10,7 @@
  * - applier.ts (with outcome.ts): processing one pointer, recording its ack and state;
  * - drift_watcher.ts: the fs watcher and the digests of the files on disk;
  * - heartbeat.ts: the agent's record on a timer, after changes, and the goodbye;
+ * - alive.ts: the alive pings that tell the coordinators the host is up;
  * - outbox.ts: the acks waiting to be sent, and their retry.
  *
  * Invariant: the agent owns the persisted state; every part reads and changes it through
@@ -49,6 +50,7 @@ import { Connection } from "./connection.ts";
 import { DiskDigests, DriftWatcher } from "./drift_watcher.ts";
 import { type Every, every } from "./every.ts";
 import { Heartbeat } from "./heartbeat.ts";
+import { AlivePings } from "./alive.ts";
 import { localApi, type LocalApiSource, parseListen } from "./local_api.ts";
 import { loadIdentity } from "./identity.ts";
 import { AckOutbox } from "./outbox.ts";
@@ -93,6 +95,7 @@ export class Agent implements AsyncDisposable {
   readonly #digests: DiskDigests;
   readonly #connection: Connection;
   readonly #heartbeat: Heartbeat;
+  readonly #alive: AlivePings;
   readonly #applier: Applier;
   readonly #workers: ConfigWorkers;
   readonly #keys: TrustedKeys;
@@ -155,6 +158,7 @@ export class Agent implements AsyncDisposable {
       },
       reconcile: () => this.reconcile(),
     });
+    this.#alive = new AlivePings(config, () => this.#connection.nats);
     this.#heartbeat = new Heartbeat(config, {
       nats: () => this.#connection.nats,
       stateOf: (name) => this.#stateOf(name),
@@ -375,6 +379,7 @@ export class Agent implements AsyncDisposable {
   async #connect(): Promise<void> {
     if (!(await this.#connection.connect())) return;
     this.#heartbeat.start();
+    this.#alive.start();
     this.#driftCheck = every(this.config.driftCheckSeconds * 1000, () => this.#checkDrift());
     // Membership first: the heartbeat states every managed config before any apply, so a
     // rollout counts this agent from the start.
@@ -502,6 +507,7 @@ export class Agent implements AsyncDisposable {
     this.#connection.stop();
     this.#driftCheck?.close();
     this.#heartbeat.stop();
+    this.#alive.stop();
     this.#outbox.close();
     this.#workers.close();
     this.#drift?.close();

@@ -69,13 +69,21 @@ export const AgentConfigFile = z.strictObject({
   configs: z.record(ConfigName, ManagedConfig),
   labels: z.record(z.string(), z.string()).default({}),
   /**
-   * Seconds between keep-alive heartbeats (the agent's record is also written soon after
-   * every apply, refusal and healed drift). The coordinator counts the agent as gone after
-   * three missed ones plus 5 s (`agentIsStale`): 185 s by default. Lower it where a host
-   * that dies must leave a rollout's gates sooner, at one KV write per agent per period.
-   * @default 60
+   * Seconds between the agent's alive pings (core NATS `atlas.alive.<region>.<agent>`,
+   * nothing stored; agent/alive.ts). The coordinator counts a silent agent as gone after
+   * three missed ones plus 5 s (`agentIsStale`, core/liveness.ts): 95 s by default. Lower it
+   * where a host that dies must leave a rollout's gates sooner; a ping costs the server one
+   * small publish. @default 30
    */
-  heartbeatSeconds: z.number().positive().default(60),
+  aliveSeconds: z.number().positive().default(30),
+  /**
+   * Seconds between keep-alive writes of the agent's record (what it manages and runs; it
+   * is also written soon after every apply, refusal and healed drift). Liveness comes from
+   * the alive pings: this keep-alive only keeps the record from looking abandoned where no
+   * coordinator hears pings (gone by record age after three missed plus 5 s). Each is a
+   * JetStream write (~0.3–0.5 ms of server CPU). @default 600
+   */
+  heartbeatSeconds: z.number().positive().default(600),
   /**
    * Seconds between full reconciles (a read of every managed config's stored pointer):
    * the safety net when both a notice and the region beacon that would reveal it are lost,

@@ -87,7 +87,8 @@ Deno.test("agent.json defaults: a long keep-alive, beacon-driven reconciles, spr
   const cfg = await load({ ...BASE, configs: {} });
   assert.notEqual(typeof cfg, "string", String(cfg));
   const c = cfg as Exclude<typeof cfg, string>;
-  assert.equal(c.heartbeatSeconds, 60);
+  assert.equal(c.heartbeatSeconds, 600);
+  assert.equal(c.aliveSeconds, 30);
   assert.equal(c.reconcileSeconds, 300);
   assert.equal(c.driftCheckSeconds, 30);
   assert.equal(c.reconcileSplaySeconds, 10);

@@ -1,8 +1,8 @@
 /**
  * The agent's heartbeat: its record in the agents bucket, written soon after each change
  * (apply, refusal, healed drift) and otherwise as a keep-alive every `heartbeatSeconds`
- * (60 s by default: each write costs nats-server ~0.3-0.5 ms, the idle fleet's main cost;
- * a host that dies is judged gone after three missed ones, `agentIsStale`).
+ * (600 s by default: each write costs nats-server ~0.3-0.5 ms). Liveness comes from the
+ * alive pings (alive.ts, every `aliveSeconds`); the record says how often they come.
  *
  * Invariants: a heartbeat states every managed config (applied version, digest on disk,
  * last ack), so membership is known before any apply; at most one post-apply heartbeat
@@ -107,6 +107,7 @@ export class Heartbeat {
       startedAt: this.#startedAt,
       heartbeatAt: new Date().toISOString(),
       heartbeatSeconds: config.heartbeatSeconds,
+      aliveSeconds: config.aliveSeconds,
       ...(options.leaving ? { leftAt: new Date().toISOString() } : {}),
       configs,
     };

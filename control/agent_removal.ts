@@ -11,6 +11,7 @@ import { appendAudit, readKv, retryTransient } from "@atlas/store";
 import type { RemoveResult } from "./api.ts";
 import { checkRegionName, type ControlContext } from "./context.ts";
 import { ConflictError, NotFoundError } from "./errors.ts";
+import { livenessOf } from "./fleet.ts";
 import { checkAgentId, quarantineView, readQuarantine } from "./quarantine.ts";
 
 /** Options of {@linkcode removeAgent}. */
@@ -43,17 +44,19 @@ export async function removeAgent(
   const now = options.now ?? Date.now();
   const key = agentKey(region, agent);
   const agents = await ctx.nats.kv(Buckets.agents);
-  const [heartbeat, quarantine] = await Promise.all([
+  const [heartbeat, quarantine, alive] = await Promise.all([
     retryTransient(() => readKv(agents, key, AgentRecord), { what: `Reading agent ${key}` }),
     readQuarantine(ctx, region, agent),
+    livenessOf(ctx, region, now),
   ]);
+  const live = heartbeat !== null && !agentIsStale(heartbeat.value, now, alive(heartbeat.value));
   if (!heartbeat && quarantine.length === 0) {
     throw new NotFoundError(
       `Agent ${agent} in ${region} is not known (no heartbeat, no quarantine): GET /v1/agents ` +
         "lists the agents",
     );
   }
-  if (heartbeat && !agentIsStale(heartbeat.value, now) && !options.force) {
+  if (heartbeat && live && !options.force) {
     const ago = Math.max(0, Math.round((now - Date.parse(heartbeat.value.heartbeatAt)) / 1000));
     throw new ConflictError(
       `Agent ${agent} in ${region} is alive: its last heartbeat was ${ago} s ago (it beats ` +
@@ -85,7 +88,7 @@ export async function removeAgent(
       agent,
       heartbeatAt: result.heartbeatAt,
       quarantine: result.quarantine.map((q) => q.config ?? "*"),
-      forced: heartbeat !== null && !agentIsStale(heartbeat.value, now),
+      forced: live,
     },
   });
   return result;

@@ -11,7 +11,10 @@ import {
   ackVerdict,
   agentIsStale,
   AgentRecord,
+  aliveFromSummary,
+  type AliveSignal,
   Buckets,
+  LivenessRecord,
   managesConfig,
   Streams,
   Subjects,
@@ -37,8 +40,25 @@ export async function readAgents(ctx: ControlContext, region?: string): Promise<
 }
 
 /**
- * Agents with `stale` (gone: said goodbye, or missed three of its own heartbeat intervals;
- * `agentIsStale`), `quarantined` (one entry per config it is fenced off) and, per config,
+ * The liveness of the agents of `region` (or of every region) as their coordinator leaders
+ * judge them from the alive pings, which the control plane cannot hear: from each region's
+ * summary while it is fresh, else (no summary, or a stale one) undefined, and the record's
+ * age decides (core/liveness.ts).
+ */
+export async function livenessOf(
+  ctx: ControlContext,
+  region?: string,
+  now: number = Date.now(),
+): Promise<(agent: AgentRecord) => AliveSignal | undefined> {
+  const summaries = await readAll(ctx, Buckets.liveness, LivenessRecord, region ?? ">")
+    .catch(() => []); // not provisioned yet (an older deployment): records only
+  const byRegion = new Map(summaries.map((s) => [s.value.region, s.value]));
+  return (agent) => aliveFromSummary(byRegion.get(agent.region), agent.id, now);
+}
+
+/**
+ * Agents with `stale` (gone: said goodbye, or fell silent, `agentIsStale` with
+ * {@linkcode livenessOf}), `quarantined` (one entry per config it is fenced off) and, per config,
  * `drift` (the file on disk does not hash to the applied digest).
  *
  * @example
@@ -52,13 +72,14 @@ export async function listAgents(
   region?: string,
   now: number = Date.now(),
 ): Promise<AgentView[]> {
-  const [agents, quarantine] = await Promise.all([
+  const [agents, quarantine, alive] = await Promise.all([
     readAgents(ctx, region),
     readQuarantine(ctx, region),
+    livenessOf(ctx, region, now),
   ]);
   return agents.map((agent) => ({
     ...agent,
-    stale: agentIsStale(agent, now),
+    stale: agentIsStale(agent, now, alive(agent)),
     quarantined: quarantine.filter((q) => q.region === agent.region && q.agent === agent.id)
       .map(quarantineView),
     configs: Object.fromEntries(
@@ -90,11 +111,12 @@ export async function configStatus(
   await requireConfig(ctx, name, { cached: true });
   const regions = await regionList(ctx);
   const statuses = await Promise.all(regions.map(async ({ name: region }) => {
-    const [stored, agents] = await Promise.all([
+    const [stored, agents, alive] = await Promise.all([
       retryTransient(() => readPointer(ctx.nats, region, name), {
         what: `Reading pointer ${region}/${name}`,
       }),
       readAgents(ctx, region),
+      livenessOf(ctx, region, now),
     ]);
     const pointer = stored?.pointer ?? null;
     const status: RegionStatus = {
@@ -111,7 +133,9 @@ export async function configStatus(
     const reached: AckRecord[] = [];
     const members = agents.filter((a) => managesConfig(a, name) && a.configs[name]);
     const standings = await Promise.all(
-      members.map((a) => agentIsStale(a, now) ? undefined : standing(ctx, region, name, a.id)),
+      members.map((a) =>
+        agentIsStale(a, now, alive(a)) ? undefined : standing(ctx, region, name, a.id)
+      ),
     );
     for (const [i, agent] of members.entries()) {
       const state = agent.configs[name]!;

@@ -14,7 +14,10 @@ import {
   type AckRecord,
   agentIsStale,
   AgentRecord,
+  type AliveSignal,
   Buckets,
+  lastSignMs,
+  type LivenessRecord,
   type RecordSigner,
   RolloutRecord,
   Streams,
@@ -48,6 +51,12 @@ const FOLLOW_SILENCE_MS = 20_000;
 
 /** Most handles of one rollout in one step (judged done → advanced → pointer moved). */
 const HANDLES_PER_STEP = 4;
+
+/**
+ * Seconds between the leader's liveness summaries when nothing changes (they are written
+ * at once when the set of silent agents changes): the control plane trusts one for three.
+ */
+const LIVENESS_KEEPALIVE_SECONDS = 30;
 
 /** How often the leader scans its fleet for drift and failure clusters. */
 const SCAN_EVERY_MS = 10_000;
@@ -126,6 +135,17 @@ export class RegionCoordinator implements AsyncDisposable {
   readonly #metrics: CoordinatorMetrics | undefined;
   /** Acks at or after this wall-clock time are new; older ones replay history. */
   readonly #since: number;
+  /**
+   * Wall-clock ms of each agent's newest alive ping (`atlas.alive.<region>.*`), heard by
+   * every replica, leading or not, so a takeover knows at once who is alive.
+   */
+  readonly #lastAlive = new Map<string, number>();
+  readonly #aliveSub: ReturnType<AtlasNats["nc"]["subscribe"]>;
+  /** Since when pings have been heard without a break (start, or the last reconnect). */
+  #listeningSinceMs: number;
+  #reconnectsSeen: number;
+  /** The last liveness summary written: its silent agents and when. */
+  #livenessWritten: { key: string; at: number } | undefined;
   /** Per config: the newest pointer seq acked, and its first and last applied ack. */
   readonly #skew = new Map<string, { seq: number; first: number; last: number }>();
 
@@ -146,6 +166,14 @@ export class RegionCoordinator implements AsyncDisposable {
     this.#since = this.#clock.now();
     this.#metrics?.trackFleet(() => this.#fleetView());
     this.#enrolments = new EnrolmentBook(nats, { region: this.region });
+    this.#listeningSinceMs = this.#clock.now();
+    this.#reconnectsSeen = nats.reconnects;
+    const alivePrefix = Subjects.aliveOf(this.region).slice(0, -1);
+    this.#aliveSub = nats.nc.subscribe(Subjects.aliveOf(this.region), {
+      callback: (err, m) => {
+        if (!err) this.#lastAlive.set(m.subject.slice(alivePrefix.length), this.#clock.now());
+      },
+    });
     this.#acksFollow = new SubjectFollow(nats, {
       stream: Streams.acks,
       filter: `atlas.ack.${this.region}.>`,
@@ -210,6 +238,7 @@ export class RegionCoordinator implements AsyncDisposable {
       agents: () =>
         this.#stepAgents ??= this.#agents().then((list) => list.flatMap((a) => this.#asJudged(a))),
       acks: this.#acks,
+      aliveOf: (agent) => this.#aliveOf(agent),
       metrics: this.#metrics,
       metricSource: options.metricSource,
     });
@@ -241,12 +270,58 @@ export class RegionCoordinator implements AsyncDisposable {
     m.ackSkew.set({ region: this.region, config: ack.config }, (s.last - s.first) / 1000);
   }
 
+  /**
+   * What this replica heard of `agent`'s alive pings. Pings go unheard while disconnected,
+   * so a reconnect starts the listening window again (silence before it proves nothing).
+   */
+  #aliveOf(agent: string): AliveSignal {
+    return { lastSeenMs: this.#lastAlive.get(agent), listeningSinceMs: this.#listeningSince() };
+  }
+
+  #listeningSince(): number {
+    const nats = this.#nats;
+    if (nats.reconnects !== this.#reconnectsSeen || nats.disconnectedForMs > 0) {
+      this.#reconnectsSeen = nats.reconnects;
+      this.#listeningSinceMs = this.#clock.now();
+    }
+    return this.#listeningSinceMs;
+  }
+
+  /**
+   * Writes the region's liveness summary (core/liveness.ts) for the control plane, which
+   * hears no pings: when the set of agents judged gone without a goodbye changes, and every
+   * {@linkcode LIVENESS_KEEPALIVE_SECONDS} otherwise. Leader only.
+   */
+  async #writeLiveness(): Promise<void> {
+    const now = this.#clock.now();
+    const gone: Record<string, string> = {};
+    const listeningSinceMs = this.#listeningSince();
+    for (const a of await this.#agents()) {
+      if (a.leftAt !== undefined) continue;
+      const alive = { lastSeenMs: this.#lastAlive.get(a.id), listeningSinceMs };
+      if (agentIsStale(a, now, alive)) gone[a.id] = new Date(lastSignMs(a, alive)).toISOString();
+    }
+    const key = JSON.stringify([listeningSinceMs, Object.keys(gone).sort()]);
+    const last = this.#livenessWritten;
+    if (last?.key === key && now - last.at < LIVENESS_KEEPALIVE_SECONDS * 1000) return;
+    // Marked first: a failed write is tried again at the next keep-alive, not every step.
+    this.#livenessWritten = { key, at: now };
+    const record: LivenessRecord = {
+      region: this.region,
+      at: new Date(now).toISOString(),
+      listeningSince: new Date(listeningSinceMs).toISOString(),
+      keepAliveSeconds: LIVENESS_KEEPALIVE_SECONDS,
+      gone,
+    };
+    await this.#nats.kvWrite(Buckets.liveness, this.region, JSON.stringify(record));
+  }
+
   /** Live agents per config and applied version, for the metrics. */
   #fleetView(): FleetView {
     const now = this.#clock.now();
     const counts = new Map<string, { config: string; version: string; count: number }>();
     for (const a of this.#agentRecords.values()) {
-      if (agentIsStale(a, now)) continue;
+      if (agentIsStale(a, now, this.#aliveOf(a.id))) continue;
       for (const [config, st] of Object.entries(a.configs)) {
         const version = st.applied ? `${st.applied.version}` : "none";
         const key = `${config}@${version}`;
@@ -337,6 +412,7 @@ export class RegionCoordinator implements AsyncDisposable {
     for (const wake of [...this.#stopWaiting]) wake();
     await Promise.allSettled([...this.#background]);
     await Promise.all([this.#acksFollow.close(), this.#agentsFollow.close()]);
+    if (!this.#nats.nc.isClosed()) this.#aliveSub.unsubscribe();
     this.#enrolments.close();
     await this.lease.release().catch(() => {});
     this.#logging[Symbol.dispose]();
@@ -358,7 +434,10 @@ export class RegionCoordinator implements AsyncDisposable {
       if (wasLeader) this.#log.warn("lost the lease; standing by");
       return;
     }
-    if (!wasLeader) this.#log.info("leading", { term: this.lease.term });
+    if (!wasLeader) {
+      this.#log.info("leading", { term: this.lease.term });
+      this.#livenessWritten = undefined; // the new leader states liveness at once
+    }
     // In the background: while the primary is out of reach, setting up a follow waits out
     // a request timeout, and a step must not (it would hold the lease back after a heal).
     // The enrolments first: an ack judged before they are known would not count.
@@ -377,7 +456,7 @@ export class RegionCoordinator implements AsyncDisposable {
     if (this.#clock.now() - this.#lastScan >= SCAN_EVERY_MS) {
       this.#lastScan = this.#clock.now();
       const now = this.#clock.now();
-      const live = (await this.#agents()).filter((a) => !agentIsStale(a, now));
+      const live = (await this.#agents()).filter((a) => !agentIsStale(a, now, this.#aliveOf(a.id)));
       await scanFleet(this.#nats, live, {
         region: this.region,
         now,
@@ -387,6 +466,8 @@ export class RegionCoordinator implements AsyncDisposable {
       await this.#checkBlobCopy()
         .catch((e) => this.#log.warn("blob copy check failed", { error: e }));
     }
+    await this.#writeLiveness()
+      .catch((e) => this.#log.warn("cannot write the liveness summary", { error: e }));
     // Which agents and acks count: known before any stage is judged.
     await this.#enrolments.ready();
     const kv = await this.#nats.kv(Buckets.rollouts);
@@ -475,7 +556,9 @@ export class RegionCoordinator implements AsyncDisposable {
     const now = this.#clock.now();
     let shortest = Infinity;
     for (const a of this.#agentRecords.values()) {
-      if (!agentIsStale(a, now)) shortest = Math.min(shortest, a.heartbeatSeconds);
+      if (!agentIsStale(a, now, this.#aliveOf(a.id))) {
+        shortest = Math.min(shortest, a.heartbeatSeconds);
+      }
     }
     if (shortest === Infinity) return; // every agent gone: silence is expected
     const limitMs = Math.max(FOLLOW_SILENCE_MS, shortest * 1000 * 1.2 + 5_000);

@@ -23,6 +23,7 @@ import {
   agentIsStale,
   type AgentRecord,
   AlertRecord,
+  type AliveSignal,
   Buckets,
   type CandidateSelector,
   isFinal,
@@ -100,6 +101,8 @@ export interface StageDriverDeps {
   agents: () => Promise<AgentRecord[]>;
   /** The newest ack per `<config>/<agent>` of the region. */
   acks: ReadonlyMap<string, AckRecord>;
+  /** What the region's alive pings said of an agent (core/liveness.ts); none: records only. */
+  aliveOf?: (agent: string) => AliveSignal | undefined;
   /** Where metric gates are read; without, a stage with metric gates waits (and stalls). */
   metricSource?: MetricSource | undefined;
 }
@@ -202,7 +205,8 @@ export class StageDriver {
     const now = this.#clock.now();
     const eligible = (await this.#deps.agents())
       .filter((a) =>
-        managesConfig(a, rollout.config) && !agentIsStale(a, now) && !quarantined.has(a.id)
+        managesConfig(a, rollout.config) && !agentIsStale(a, now, this.#deps.aliveOf?.(a.id)) &&
+        !quarantined.has(a.id)
       )
       .map((a) => a.id);
     const cutoff = shareCutoff(rollout.id, eligible, stage.percent);
@@ -342,6 +346,7 @@ export class StageDriver {
       agents: await this.#deps.agents(),
       ackOf: (agent) => this.#deps.acks.get(`${rollout.config}/${agent}`),
       now,
+      ...(this.#deps.aliveOf ? { aliveOf: this.#deps.aliveOf } : {}),
     });
     const counts = j.counts;
     const m = this.#deps.metrics;

@@ -13,12 +13,11 @@
  */
 import {
   type AckRecord,
-  agentIsStale,
   type AgentRecord,
   type CandidateSelector,
   managesConfig,
-  MISSED_HEARTBEATS,
 } from "./schemas.ts";
+import { agentIsStale, type AliveSignal, lastSignMs, recordWindowMs } from "./liveness.ts";
 import { inCandidateShare } from "./share.ts";
 import type { RegionProgress, RolloutRecord, RolloutStage } from "./rollout.ts";
 
@@ -104,6 +103,8 @@ export interface StageInput {
   ackOf: (agent: string) => AckRecord | undefined;
   /** Wall-clock now, ms. */
   now: number;
+  /** What the region's alive pings said of an agent (core/liveness.ts); none: records only. */
+  aliveOf?: (agent: string) => AliveSignal | undefined;
 }
 
 /**
@@ -134,15 +135,16 @@ export function judgeStage(input: StageInput): StageJudgement {
   let members = 0;
   for (const agent of input.agents) {
     if (!managesConfig(agent, rollout.config)) continue;
-    const gone = agentIsStale(agent, now);
+    const alive = input.aliveOf?.(agent.id);
+    const gone = agentIsStale(agent, now, alive);
     if (!gone) members++;
     if (!inCandidateShare(agent.id, rollout.id, selector, agent.labels)) continue;
     const o = outcomeOf(agent, input.ackOf(agent.id), rollout, input.stageSeq);
     if (o.status === "pending") {
       // Gone, or silent since the stage began: a host that left is not a failure.
-      const lastSign = Date.parse(agent.leftAt ?? agent.heartbeatAt);
+      const lastSign = lastSignMs(agent, alive);
       if (gone || (timedOut && lastSign < startedAt)) {
-        if (lastSign >= startedAt - agent.heartbeatSeconds * 1000 * MISSED_HEARTBEATS) {
+        if (lastSign >= startedAt - recordWindowMs(agent)) {
           counts.departed++;
         }
         continue;

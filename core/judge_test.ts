@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { type AckRecord, agentIsStale, type AgentRecord, MISSED_HEARTBEATS } from "./schemas.ts";
+import type { AckRecord, AgentRecord } from "./schemas.ts";
 import { outcomeOf } from "./judge.ts";
 import { agentRecord } from "@atlas/testkit";
 
@@ -61,17 +61,4 @@ Deno.test("outcomes of an earlier stage or another version do not count", () => 
     "failed",
     "the newer of ack and heartbeat wins",
   );
-});
-
-Deno.test("an agent on the 60 s keep-alive that dies is gone 185 s after its last heartbeat", () => {
-  const at = Date.parse("2026-11-28T12:00:00.000Z");
-  const rec = agentRecord("a1", "r", { web: {} }, {
-    at: new Date(at).toISOString(),
-    heartbeatSeconds: 60,
-  });
-  const limit = 60_000 * MISSED_HEARTBEATS + 5_000;
-  assert.equal(limit, 185_000);
-  assert.equal(agentIsStale(rec, at + 60_000 * 1.2), false, "a late keep-alive is not a death");
-  assert.equal(agentIsStale(rec, at + limit), false);
-  assert.equal(agentIsStale(rec, at + limit + 1), true, "gone in bounded time");
 });

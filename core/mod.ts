@@ -156,7 +156,6 @@ export {
   AckRecord,
   AckStatus,
   AgentConfigState,
-  agentIsStale,
   AgentRecord,
   AuditEvent,
   AuditIntent,
@@ -171,7 +170,6 @@ export {
   KeySetRecord,
   KeyStatus,
   managesConfig,
-  MISSED_HEARTBEATS,
   PointerNotice,
   PointerRecord,
   RegionRecord,
@@ -179,6 +177,16 @@ export {
   Timestamp,
   VersionRecord,
 } from "./schemas.ts";
+export {
+  agentIsStale,
+  aliveFromSummary,
+  type AliveSignal,
+  aliveWindowMs,
+  lastSignMs,
+  LivenessRecord,
+  MISSED_HEARTBEATS,
+  recordWindowMs,
+} from "./liveness.ts";
 export {
   assertStrongSecret,
   estimateSecretBits,

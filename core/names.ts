@@ -43,6 +43,11 @@ export const Buckets = {
   tokens: "atlas_tokens",
   /** Agent enrolments (the public key each agent signs its acks with): `<region>.<agent>`. */
   enrolments: "atlas_enrolments",
+  /**
+   * Each region leader's liveness summary, one key per region (core/liveness.ts): which
+   * agents fell silent, for the control plane, which hears no alive pings.
+   */
+  liveness: "atlas_liveness",
 } as const;
 
 /** Streams Atlas provisions. */
@@ -215,6 +220,20 @@ export const Subjects = {
     assertSimpleName("region", region);
     assertConfigName(config);
     return `atlas.ack.${region}.*.${config}`;
+  },
+  /**
+   * An agent's alive ping (core NATS, nothing stored; core/liveness.ts): the agent may
+   * publish only its own, the region's coordinators subscribe to `aliveOf(region)`.
+   */
+  alive(region: string, agent: string): string {
+    assertSimpleName("region", region);
+    assertSimpleName("agent", agent);
+    return `atlas.alive.${region}.${agent}`;
+  },
+  /** Every alive ping of a region: the last token is the agent. */
+  aliveOf(region: string): string {
+    assertSimpleName("region", region);
+    return `atlas.alive.${region}.*`;
   },
   /** Audit events about one config, or `_system` for events that are about none. */
   audit(config?: string): string {

@@ -11,7 +11,8 @@
  *
  * An agent A of region R may: subscribe to R's notices; read (stream info, direct get)
  * R's pointers, R's blob copy and the primary blobs, the trusted keys and its own last
- * acks; publish its own acks and put its own heartbeat key. Nothing else: no pointer,
+ * acks; publish its own acks and alive pings (`atlas.alive.<R>.<A>`) and put its own
+ * heartbeat key. Nothing else: no pointer,
  * lease, quarantine, rollout or audit write, no stream or consumer change, no other
  * agent's ack or heartbeat, no other region's notices. The region beacon
  * (`atlas.notify.<R>._beacon`, core/beacon.ts) comes under R's notices: R's coordinator
@@ -200,6 +201,8 @@ export function permissionsOf(role: AtlasRole): RolePermissions {
             `atlas.notify.${r}.>`,
             `$KV.${Buckets.leases}.${r}`,
             `$KV.${Buckets.quarantine}.${r}.>`,
+            // Its region's liveness summary (core/liveness.ts), for the control plane.
+            `$KV.${Buckets.liveness}.${r}`,
             `$JS.API.STREAM.CREATE.${copy}`,
             `$JS.API.STREAM.DELETE.${copy}`,
             // Rollout records and alerts are keyed by id, not region; audit by config.
@@ -212,8 +215,9 @@ export function permissionsOf(role: AtlasRole): RolePermissions {
           ],
           deny: AUDIT_GUARD,
         },
-        // Its region's key-set notices: the signer (store/key_ring.ts) follows the active key.
-        sub: { allow: [inbox, Subjects.keysNotice(r)], deny: [] },
+        // Its region's key-set notices: the signer (store/key_ring.ts) follows the active key,
+        // and its region's alive pings, which tell who is up (core/liveness.ts).
+        sub: { allow: [inbox, Subjects.keysNotice(r), Subjects.aliveOf(r)], deny: [] },
       };
     }
     case "agent": {
@@ -222,6 +226,8 @@ export function permissionsOf(role: AtlasRole): RolePermissions {
         pub: {
           allow: [
             Subjects.acksBy(r, a),
+            // Its own alive pings only: a forged ping can claim no other host alive.
+            Subjects.alive(r, a),
             `$KV.${Buckets.agents}.${r}.${a}`,
             ...directRead(kv(pointerBucket(r))),
             ...directRead(blobMirrorStream(r)),

@@ -197,9 +197,15 @@ export const AgentRecord = z.object({
   heartbeatAt: Timestamp,
   /**
    * Seconds between this agent's heartbeats: it counts as gone after three missed ones
-   * ({@linkcode agentIsStale}). Older agents did not say: 15.
+   * (`agentIsStale`, core/liveness.ts). Older agents did not say: 15.
    */
   heartbeatSeconds: z.number().positive().default(15),
+  /**
+   * Seconds between this agent's alive pings (`atlas.alive.<region>.<agent>`, core NATS):
+   * with them it counts as gone after three missed ones (core/liveness.ts). Absent: it
+   * sends none (older agents), and only its record's age counts.
+   */
+  aliveSeconds: z.number().positive().optional(),
   /** Set in the goodbye an agent writes when it stops cleanly: it is gone, not failing. */
   leftAt: Timestamp.optional(),
   /**
@@ -209,38 +215,6 @@ export const AgentRecord = z.object({
   configs: z.record(ConfigName, AgentConfigState),
 });
 export type AgentRecord = z.infer<typeof AgentRecord>;
-
-/** Heartbeats an agent may miss before it counts as gone. */
-export const MISSED_HEARTBEATS = 3;
-
-/**
- * True when `agent` is gone: it said goodbye, or missed {@linkcode MISSED_HEARTBEATS}
- * of its own heartbeat intervals (plus 5 s for a slow write). Gone agents are not
- * counted by shares, gates or status.
- *
- * @example
- * ```ts
- * agentIsStale(record, Date.now()); // false while it heartbeats
- * ```
- */
-export function agentIsStale(agent: AgentRecord, now: number): boolean {
-  if (agent.leftAt !== undefined) return true;
-  const limitMs = agent.heartbeatSeconds * 1000 * MISSED_HEARTBEATS + 5_000;
-  return now - _heartbeatMs(agent) > limitMs;
-}
-
-/**
- * `Date.parse(agent.heartbeatAt)`, kept per record: a coordinator asks for every member
- * of its region several times a step (10 000 parses were ~10 ms each time).
- */
-function _heartbeatMs(agent: AgentRecord): number {
-  const known = _parsedHeartbeats.get(agent);
-  if (known?.at === agent.heartbeatAt) return known.ms;
-  const ms = Date.parse(agent.heartbeatAt);
-  _parsedHeartbeats.set(agent, { at: agent.heartbeatAt, ms });
-  return ms;
-}
-const _parsedHeartbeats = new WeakMap<AgentRecord, { at: string; ms: number }>();
 
 /** True when `agent` manages `config` (states it in its heartbeat). */
 export function managesConfig(agent: AgentRecord, config: string): boolean {

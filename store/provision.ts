@@ -90,6 +90,7 @@ export async function provision(nats: AtlasNats, options: ProvisionOptions = {})
     await ensureKv(nats, Buckets.agents, { history: 1, replicas, ...placement });
     await ensureKv(nats, Buckets.rollouts, { history: 16, replicas, ...placement });
     await ensureKv(nats, Buckets.leases, { history: 1, replicas, ...placement });
+    await ensureKv(nats, Buckets.liveness, { history: 1, replicas, ...placement });
     await ensureKv(nats, Buckets.alerts, { history: 1, replicas, ...placement });
     await ensureKv(nats, Buckets.quarantine, { history: 1, replicas, ...placement });
     await ensureKv(nats, Buckets.keys, { history: 1, replicas, ...placement });

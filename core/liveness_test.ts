@@ -1,0 +1,81 @@
+import assert from "node:assert/strict";
+import { agentRecord } from "@atlas/testkit";
+import {
+  agentIsStale,
+  aliveFromSummary,
+  aliveWindowMs,
+  type LivenessRecord,
+  MISSED_HEARTBEATS,
+} from "./liveness.ts";
+
+const T0 = Date.parse("2026-11-28T12:00:00.000Z");
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/** An agent that pings every 30 s and writes its record every 600 s; record written at T0. */
+const pinger = () => ({
+  ...agentRecord("a1", "r", { web: {} }, { at: iso(T0), heartbeatSeconds: 600 }),
+  aliveSeconds: 30,
+});
+
+Deno.test("an agent on the 60 s keep-alive that dies is gone 185 s after its last heartbeat", () => {
+  const rec = agentRecord("a1", "r", { web: {} }, { at: iso(T0), heartbeatSeconds: 60 });
+  const limit = 60_000 * MISSED_HEARTBEATS + 5_000;
+  assert.equal(limit, 185_000);
+  assert.equal(agentIsStale(rec, T0 + 60_000 * 1.2), false, "a late keep-alive is not a death");
+  assert.equal(agentIsStale(rec, T0 + limit), false);
+  assert.equal(agentIsStale(rec, T0 + limit + 1), true, "gone in bounded time");
+  const heard = { lastSeenMs: T0 + limit, listeningSinceMs: T0 - 1_000_000 };
+  assert.equal(agentIsStale(rec, T0 + limit + 1, heard), true, "no aliveSeconds: pings ignored");
+});
+
+Deno.test("a pinging agent is gone 95 s after its last sign while its record is fresh", () => {
+  const rec = pinger();
+  const window = aliveWindowMs(30);
+  assert.equal(window, 95_000);
+  const listening = T0 - 1_000_000;
+  const lastPing = T0 + 500_000;
+  const heard = { lastSeenMs: lastPing, listeningSinceMs: listening };
+  assert.equal(agentIsStale(rec, lastPing + window, heard), false);
+  assert.equal(agentIsStale(rec, lastPing + window + 1, heard), true, "pings stopped: gone");
+  assert.equal(
+    agentIsStale(rec, T0 + window + 1, { lastSeenMs: undefined, listeningSinceMs: listening }),
+    true,
+    "never pinged, record 96 s old",
+  );
+  assert.equal(agentIsStale(rec, T0 + window + 1), false, "without pings the record's age decides");
+  assert.equal(agentIsStale({ ...rec, leftAt: iso(T0) }, T0, heard), true, "goodbye");
+});
+
+Deno.test("a listener that just started does not judge silent agents gone before a window", () => {
+  const rec = pinger();
+  const now = T0 + 1_000_000; // the record is 1 000 s old, within 3 × 600 s + 5 s
+  const fresh = { lastSeenMs: undefined, listeningSinceMs: now - 10_000 };
+  assert.equal(agentIsStale(rec, now, fresh), false, "record age decides until a full window");
+  const later = { lastSeenMs: undefined, listeningSinceMs: now - aliveWindowMs(30) };
+  assert.equal(agentIsStale(rec, now, later), true, "a full window heard nothing: gone");
+  const old = agentRecord("a1", "r", { web: {} }, { at: iso(T0), heartbeatSeconds: 60 });
+  assert.equal(agentIsStale({ ...old, aliveSeconds: 30 }, now, fresh), true, "record too old");
+});
+
+Deno.test("the control plane judges by the leader's summary while it is fresh", () => {
+  const rec = pinger();
+  const now = T0 + 1_000_000;
+  const summary: LivenessRecord = {
+    region: "r",
+    at: iso(now - 20_000),
+    listeningSince: iso(T0 - 1_000_000),
+    keepAliveSeconds: 30,
+    gone: { a1: iso(now - 200_000) },
+  };
+  assert.equal(agentIsStale(rec, now, aliveFromSummary(summary, "a1", now)), true, "listed");
+  assert.equal(agentIsStale(rec, now, aliveFromSummary(summary, "a2", now)), false, "not listed");
+  const stale = { ...summary, at: iso(now - 96_000) };
+  assert.equal(aliveFromSummary(stale, "a1", now), undefined, "stale: record age decides");
+  assert.equal(agentIsStale(rec, now, aliveFromSummary(stale, "a1", now)), false);
+  const back = { ...rec, heartbeatAt: iso(now - 1_000) };
+  assert.equal(
+    agentIsStale(back, now, aliveFromSummary(summary, "a1", now)),
+    false,
+    "a record written after the summary's last sign: back",
+  );
+});
