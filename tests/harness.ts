@@ -155,6 +155,8 @@ export interface TestAgentSpec {
    */
   configs?: Record<string, Partial<ManagedConfig>>;
   heartbeatSeconds?: number;
+  /** Seconds between alive pings. @default the agent's (30) */
+  aliveSeconds?: number;
   reconcileSeconds?: number;
   /** The agent's `.creds` text. @default issued for it by the servers' auth */
   credentials?: string;
@@ -191,6 +193,7 @@ export async function startTestAgents(
       trustedKeys: t.keysFile,
       ...(creds ? { credentials } : {}),
       ...(spec.heartbeatSeconds ? { heartbeatSeconds: spec.heartbeatSeconds } : {}),
+      ...(spec.aliveSeconds ? { aliveSeconds: spec.aliveSeconds } : {}),
       ...(spec.reconcileSeconds ? { reconcileSeconds: spec.reconcileSeconds } : {}),
       ...(spec.tls ? { tls: spec.tls } : {}),
       configs: Object.fromEntries(
