@@ -88,7 +88,7 @@ Deno.test("agent.json defaults: a long keep-alive, beacon-driven reconciles, spr
   assert.notEqual(typeof cfg, "string", String(cfg));
   const c = cfg as Exclude<typeof cfg, string>;
   assert.equal(c.heartbeatSeconds, 600);
-  assert.equal(c.aliveSeconds, 30);
+  assert.equal(c.aliveSeconds, 60);
   assert.equal(c.reconcileSeconds, 300);
   assert.equal(c.driftCheckSeconds, 30);
   assert.equal(c.reconcileSplaySeconds, 10);

@@ -155,7 +155,7 @@ export interface TestAgentSpec {
    */
   configs?: Record<string, Partial<ManagedConfig>>;
   heartbeatSeconds?: number;
-  /** Seconds between alive pings. @default the agent's (30) */
+  /** Seconds between alive pings. @default the agent's (60) */
   aliveSeconds?: number;
   reconcileSeconds?: number;
   /** The agent's `.creds` text. @default issued for it by the servers' auth */
