@@ -214,8 +214,10 @@ export class RegionCoordinator implements AsyncDisposable {
       onMessage: (m) => {
         const id = m.subject.slice(prefix.length);
         const op = m.headers?.get("KV-Operation");
-        if (op === "DEL" || op === "PURGE") this.#agentRecords.delete(id);
-        else {
+        if (op === "DEL" || op === "PURGE") {
+          this.#agentRecords.delete(id);
+          this.#lastAlive.delete(id); // a removed agent's pings are no longer asked about
+        } else {
           const rec = AgentRecord.safeParse(m.json());
           if (rec.success) this.#agentRecords.set(id, rec.data);
         }

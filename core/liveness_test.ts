@@ -7,6 +7,9 @@ import {
   type LivenessRecord,
   MISSED_HEARTBEATS,
 } from "./liveness.ts";
+import { judgeStage } from "./judge.ts";
+import { RolloutStage } from "./rollout.ts";
+import { CandidateSelector } from "./schemas.ts";
 
 const T0 = Date.parse("2026-11-28T12:00:00.000Z");
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -78,4 +81,33 @@ Deno.test("the control plane judges by the leader's summary while it is fresh", 
     false,
     "a record written after the summary's last sign: back",
   );
+});
+
+Deno.test("a stage counts a pinging member with an old record and not a silent one", () => {
+  const now = T0 + 1_000_000; // both records are 1 000 s old: alive by record age alone
+  const agents = ["up", "silent"].map((id) => ({
+    ...agentRecord(id, "r", { web: {} }, { at: iso(T0), heartbeatSeconds: 600 }),
+    aliveSeconds: 30,
+  }));
+  const heard = new Map([["up", now - 10_000]]);
+  const input = {
+    region: "r",
+    rollout: { id: "r1", config: "web", version: 2, stage: 0 },
+    stage: RolloutStage.parse({ regions: ["r"] }),
+    stageSeq: 5,
+    startedAt: now - 1_000,
+    selector: CandidateSelector.parse({ percent: 100 }),
+    agents,
+    ackOf: () => undefined,
+    now,
+  };
+  const byRecords = judgeStage(input);
+  assert.equal(byRecords.members, 2, "without pings the records decide: both alive");
+  const byPings = judgeStage({
+    ...input,
+    aliveOf: (id) => ({ lastSeenMs: heard.get(id), listeningSinceMs: T0 }),
+  });
+  assert.equal(byPings.members, 1, "the silent one is gone");
+  assert.equal(byPings.counts.targeted, 1);
+  assert.equal(byPings.counts.pending, 1, "the pinging one is waited for");
 });
