@@ -2535,6 +2535,7 @@ export interface paths {
                                 heartbeatAt: string;
                                 /** @default 15 */
                                 heartbeatSeconds: number;
+                                aliveSeconds?: number;
                                 /** Format: date-time */
                                 leftAt?: string;
                                 configs: {

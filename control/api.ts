@@ -227,8 +227,8 @@ export const RegionStatus = z.object({
       reason: z.string(),
     })),
     /**
-     * Agents that manage the config but are gone (said goodbye, or missed three of their
-     * heartbeats): not counted above. `atlas agents remove` forgets one for good.
+     * Agents that manage the config but are gone (said goodbye, or fell silent; see
+     * `AgentView.stale`): not counted above. `atlas agents remove` forgets one for good.
      */
     gone: z.array(SimpleName).default([]),
     /**
@@ -304,8 +304,8 @@ export type QuarantineView = z.infer<typeof QuarantineView>;
 /** An agent as `GET /v1/agents` shows it. */
 export const AgentView = AgentRecord.extend({
   /**
-   * Gone: said goodbye, or missed three of its own heartbeat intervals (`agentIsStale`).
-   * Status and gates leave it out.
+   * Gone: said goodbye, or fell silent (no alive ping nor record for three ping intervals
+   * plus 5 s; `agentIsStale`, core/liveness.ts). Status and gates leave it out.
    */
   stale: z.boolean(),
   /** The configs the coordinator quarantined the agent for, by config; empty when none. */
