@@ -9,7 +9,8 @@
  * leader's {@linkcode LivenessRecord}.
  *
  * Invariants: a goodbye (`leftAt`) is gone at once. An agent that pings is gone once neither
- * its record nor a ping was seen for {@linkcode MISSED_HEARTBEATS} × `aliveSeconds` + 5 s,
+ * its record nor a ping was seen for {@linkcode MISSED_HEARTBEATS} × `aliveSeconds` + 5 s
+ * (or × `heartbeatSeconds`, when its record is written more often than it pings),
  * but only when the listener has heard pings for that long (a coordinator that just started
  * or reconnected has heard none yet): until then, and for agents that do not ping (older
  * versions), only the record's age counts, against three of its own keep-alives + 5 s.
@@ -78,7 +79,9 @@ export function agentIsStale(agent: AgentRecord, now: number, alive?: AliveSigna
   if (agent.leftAt !== undefined) return true;
   const recordGone = now - _heartbeatMs(agent) > recordWindowMs(agent);
   if (agent.aliveSeconds === undefined || alive === undefined) return recordGone;
-  const windowMs = aliveWindowMs(agent.aliveSeconds);
+  // The agent promised a sign (ping or record) at least this often: an agent that writes
+  // its record more often than it pings (tests, `heartbeatSeconds: 1`) is held to that.
+  const windowMs = aliveWindowMs(Math.min(agent.aliveSeconds, agent.heartbeatSeconds));
   if (now - lastSignMs(agent, alive) <= windowMs) return false;
   // Silent for a window: believe it only when the listener heard pings for that long.
   if (now - alive.listeningSinceMs < windowMs) return recordGone;

@@ -49,6 +49,16 @@ Deno.test("a pinging agent is gone 95 s after its last sign while its record is 
   assert.equal(agentIsStale({ ...rec, leftAt: iso(T0) }, T0, heard), true, "goodbye");
 });
 
+Deno.test("an agent that writes its record more often than it pings is held to that", () => {
+  const rec = {
+    ...agentRecord("a1", "r", { web: {} }, { at: iso(T0), heartbeatSeconds: 1 }),
+    aliveSeconds: 60,
+  };
+  const heard = { lastSeenMs: T0, listeningSinceMs: T0 - 1_000_000 };
+  assert.equal(agentIsStale(rec, T0 + 8_000, heard), false);
+  assert.equal(agentIsStale(rec, T0 + 8_001, heard), true, "3 × 1 s + 5 s, not 185 s");
+});
+
 Deno.test("a listener that just started does not judge silent agents gone before a window", () => {
   const rec = pinger();
   const now = T0 + 1_000_000; // the record is 1 000 s old, within 3 × 600 s + 5 s
