@@ -80,6 +80,8 @@ export interface AgentOptions {
   writeChunkDelayMs?: number;
   /** Where to count applies, propagation and reconnects (`agentMetrics()`), if anywhere. */
   metrics?: AgentMetrics | undefined;
+  /** Test hook: random numbers in [0, 1) for splays and reconnect waits. @default Math.random */
+  random?: () => number;
 }
 
 /** A running agent. */
@@ -157,6 +159,7 @@ export class Agent implements AsyncDisposable {
         );
       },
       reconcile: () => this.reconcile(),
+      ...(options.random ? { random: options.random } : {}),
     });
     this.#alive = new AlivePings(config, () => this.#connection.nats);
     this.#heartbeat = new Heartbeat(config, {

@@ -106,7 +106,10 @@ export const AgentConfigFile = z.strictObject({
   reconcileSplaySeconds: z.number().min(0).max(600).default(10),
   /**
    * Random extra milliseconds, in [0, reconnectJitterMs), before each reconnect attempt
-   * (added to a 1 s wait), so agents cut off together do not reconnect together.
+   * (added to a 1 s wait), so agents cut off together do not reconnect together. The
+   * region's beacon widens the window to what the region's size needs (agents / the
+   * coordinator's `--reconnect-rate`, at most 60 s; core/reconnect.ts), and the reconcile
+   * after a reconnect then waits only what `reconcileSplaySeconds` adds beyond it.
    * @default 2000
    */
   reconnectJitterMs: z.number().int().min(0).max(600_000).default(2_000),

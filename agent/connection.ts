@@ -17,7 +17,14 @@
  *
  * @module
  */
-import { KeySetNotice, PointerNotice, RegionBeacon, Subjects } from "@atlas/core";
+import {
+  KeySetNotice,
+  PointerNotice,
+  reconcileSplayAfterReconnectMs,
+  reconnectDelayMs,
+  RegionBeacon,
+  Subjects,
+} from "@atlas/core";
 import { type AtlasNats, connectAtlas, type Logger, traceParentOf } from "@atlas/store";
 import type { Subscription } from "@nats-io/transport-node";
 import type { AgentConfig } from "./config.ts";
@@ -65,6 +72,14 @@ export class Connection {
   #timer: Every | undefined;
   #soon: ReturnType<typeof setTimeout> | undefined;
   #stopped = false;
+  /** The reconnect window the region's last beacon stated (core/reconnect.ts). */
+  #beaconSpreadMs: number | undefined;
+  /**
+   * This outage's wait between reconnect attempts: drawn once per outage, so the agents of
+   * a region land uniformly over the window (nats.js asks before every attempt, and a new
+   * draw each time would bunch them towards its end).
+   */
+  #outageDelayMs: number | undefined;
 
   constructor(config: AgentConfig, options: ConnectionOptions) {
     this.#config = config;
@@ -95,7 +110,12 @@ export class Connection {
       waitOnFirstConnect: true,
       // Skips building a stack trace per request: measurable with thousands of agents.
       noAsyncTraces: true,
-      reconnectJitterMs: config.reconnectJitterMs,
+      reconnectDelayMs: () =>
+        this.#outageDelayMs ??= reconnectDelayMs({
+          jitterMs: config.reconnectJitterMs,
+          beaconSpreadMs: this.#beaconSpreadMs,
+          random: (this.#options.random ?? Math.random)(),
+        }),
       ...(config.tls ? { tls: config.tls } : {}),
     });
     if (this.#stopped) {
@@ -103,6 +123,7 @@ export class Connection {
       return undefined;
     }
     this.#nats = nats;
+    this.#outageDelayMs = undefined;
     const keysSubject = Subjects.keysNotice(config.region);
     const beaconSubject = Subjects.beacon(config.region);
     this.#sub = nats.nc.subscribe(Subjects.notifyRegion(config.region), {
@@ -113,6 +134,7 @@ export class Connection {
           // Anything on it can only start a reconcile (a read): see core/beacon.ts.
           const parsed = RegionBeacon.safeParse(msg.json());
           if (parsed.success && parsed.data.region === config.region) {
+            this.#beaconSpreadMs = parsed.data.reconnectSpreadMs;
             this.#options.onBeacon?.(parsed.data);
           } else if (!parsed.success) {
             log.warn("ignored a malformed region beacon", { error: parsed.error.message });
@@ -142,7 +164,12 @@ export class Connection {
       for await (const s of nats.nc.status()) {
         if (s.type === "reconnect") {
           log.info("reconnected to NATS; reconciling soon");
-          this.reconcileSoon();
+          // Reconnects were spread over the region's window already: splay only beyond it.
+          this.reconcileSoon(reconcileSplayAfterReconnectMs(
+            config.reconcileSplaySeconds * 1000,
+            this.#beaconSpreadMs ?? 0,
+          ));
+          this.#outageDelayMs = undefined;
         } else if (s.type === "disconnect") {
           log.warn("disconnected from NATS; serving last applied versions");
         }
@@ -154,14 +181,15 @@ export class Connection {
   }
 
   /**
-   * Reconciles after a random delay in [0, `reconcileSplaySeconds`), unless one is pending
-   * already: what many agents do together (a reconnect, a beacon that shows a missed
-   * pointer) is spread over that window instead of landing in the same second.
+   * Reconciles after a random delay in [0, `splayMs`) (`reconcileSplaySeconds` by default),
+   * unless one is pending already: what many agents do together (a reconnect, a beacon that
+   * shows a missed pointer) is spread over that window instead of landing in the same
+   * second.
    */
-  reconcileSoon(): void {
+  reconcileSoon(splayMs: number = this.#config.reconcileSplaySeconds * 1000): void {
     if (this.#stopped || this.#soon !== undefined) return;
     const random = this.#options.random ?? Math.random;
-    const delayMs = Math.floor(random() * this.#config.reconcileSplaySeconds * 1000);
+    const delayMs = Math.floor(random() * splayMs);
     this.#soon = setTimeout(() => {
       this.#soon = undefined;
       if (!this.#stopped) this.#options.reconcile().catch(() => {});

@@ -1,12 +1,14 @@
 /**
  * The agent side of a reconnect storm: after its NATS node restarts, every agent
  * reconnects (jittered) and reconciles once after its splay, catching up on what moved
- * meanwhile, and applies nothing twice.
+ * meanwhile, and applies nothing twice; an agent spreads its reconnect over the window its
+ * region's beacon states (core/reconnect.ts).
  */
 import assert from "node:assert/strict";
+import { type RegionBeacon, Subjects, Verifier } from "@atlas/core";
 import { activateVersion, natsTest, storeVersion, waitFor } from "@atlas/testkit";
 import { retryTransient } from "@atlas/store";
-import type { Agent } from "./agent.ts";
+import { Agent } from "./agent.ts";
 import { makeAgentConfig, signer, startTestAgent } from "./test_helpers.ts";
 
 natsTest(
@@ -55,3 +57,46 @@ natsTest(
     }
   },
 );
+
+natsTest("an agent waits out the reconnect window its region's beacon states", async (ctx) => {
+  // Both draw 0.5: "told" waits 1 s + 0.5 × 60 s once the beacon said 60 s; "late", which
+  // joined after the beacon, 1 s + 0.5 × its own 0.5 s jitter.
+  const start = async (id: string) => {
+    const cfg = { ...(await makeAgentConfig(ctx.urls, { id })), reconnectJitterMs: 500 };
+    const agent = await Agent.start(cfg, {
+      verifier: new Verifier([signer.trustedKey]),
+      log: () => {},
+      random: () => 0.5,
+    });
+    await agent.whenConnected();
+    return agent;
+  };
+  const told = await start("told");
+  let late: Agent | undefined;
+  try {
+    const coordinator = await ctx.connect({ kind: "coordinator", region: "us-east" });
+    const beacon: RegionBeacon = {
+      region: "us-east",
+      at: new Date().toISOString(),
+      everySeconds: 30,
+      configs: {},
+      reconnectSpreadMs: 60_000,
+    };
+    coordinator.nc.publish(Subjects.beacon("us-east"), JSON.stringify(beacon));
+    await coordinator.nc.flush();
+    await waitFor("the beacon reached the agent", () => told.stats.notices === 1);
+    late = await start("late");
+
+    const server = ctx.servers[0]!;
+    await server.stop();
+    await waitFor("both saw the cut", () => !told.connected && !late!.connected);
+    await server.restart();
+    await waitFor("the agent with no window reconnected", () => late!.connected, {
+      timeoutMs: 20_000,
+    });
+    assert.equal(told.connected, false, "the told agent still waits out its 31 s");
+  } finally {
+    await late?.close();
+    await told.close();
+  }
+});

@@ -22,6 +22,7 @@ import {
   type AckRecord,
   generateSigningKey,
   issuerOf,
+  reconnectSpreadMs,
   Signer,
   Subjects,
   tokenFileEntry,
@@ -30,7 +31,8 @@ import { findNatsServer, makePki, serverTls, startNatsServer } from "@atlas/test
 import { startControl } from "@atlas/control";
 import { type AtlasNats, connectAtlas, natsCredsAuthenticator } from "@atlas/store";
 import { type RolloutResult, rolloutRow } from "./rollout_row.ts";
-import { type StormResult, stormRow } from "./storm_row.ts";
+import { beaconSpread, type StormResult, stormRow } from "./storm_row.ts";
+import { startCoordinatorProcess } from "./coordinator_process.ts";
 import { TARGETS } from "./rows.ts";
 import { ms, summarize, type Summary, table } from "./stats.ts";
 import { type CpuProfile, Profiler, summarizeProfiles } from "./profile.ts";
@@ -587,14 +589,14 @@ for (const n of sizes) {
     );
     const slow = (await server.logTail(100_000)).match(/[Ss]low [Cc]onsumer/g)?.length ?? 0;
     if (slow > 0) log(`N=${n}: nats-server logged ${slow} slow consumer(s)`);
+    const coordEnv: Record<string, string> = auth
+      ? {
+        ATLAS_BENCH_CREDS: auth.systemCreds,
+        ATLAS_BENCH_COORD_CREDS: await auth.creds({ kind: "coordinator", region: REGION }),
+      }
+      : {};
     if (values.rollout) {
       log(`N=${n}: staged rollout (1 %, 10 %, 100 %), coordinator stepping every ${tickMs} ms`);
-      const coordEnv: Record<string, string> = auth
-        ? {
-          ATLAS_BENCH_CREDS: auth.systemCreds,
-          ATLAS_BENCH_COORD_CREDS: await auth.creds({ kind: "coordinator", region: REGION }),
-        }
-        : {};
       const r = await rolloutRow(
         {
           nc,
@@ -619,14 +621,31 @@ for (const n of sizes) {
       await pause(settleMs);
     }
     if (values.storm) {
-      log(`N=${n}: reconnect storm: restarting nats-server under ${n} agents`);
-      const s = await stormRow({
-        server,
-        // Workers busy reconnecting thousands of agents on a loaded machine answer slowly.
-        tellAll: (cmd, arg) => Promise.all(workers.map((w) => tell(w, cmd, arg ?? {}, 30_000))),
-        saturatedPercent,
-        log,
-      }, n);
+      // The region's coordinator runs through the storm, as in production: its beacons tell
+      // the agents how widely to spread their reconnects (core/reconnect.ts).
+      const coordinator = await startCoordinatorProcess({
+        nc,
+        url: server.url,
+        region: REGION,
+        keyFile,
+        env: coordEnv,
+        tickMs,
+      });
+      let s: StormResult;
+      try {
+        const spreadMs = await beaconSpread(ackConn, REGION, reconnectSpreadMs(n), log);
+        log(`N=${n}: reconnect storm: restarting nats-server under ${n} agents`);
+        s = await stormRow({
+          server,
+          // Workers busy reconnecting thousands of agents on a loaded machine answer slowly.
+          tellAll: (cmd, arg) => Promise.all(workers.map((w) => tell(w, cmd, arg ?? {}, 30_000))),
+          saturatedPercent,
+          reconnectSpreadMs: spreadMs,
+          log,
+        }, n);
+      } finally {
+        await coordinator.close();
+      }
       storms.push(s);
       log(`N=${n}: storm ${JSON.stringify({ ...s, serverCpuPercentPerSecond: undefined })}`);
     }
@@ -902,7 +921,8 @@ for (const r of rollouts) {
 }
 for (const s of storms) {
   console.log(
-    `\nreconnect storm at N=${s.n}: server down ${s.downMs} ms; all reconnected ${s.reconnectedMs} ms ` +
+    `\nreconnect storm at N=${s.n}: server down ${s.downMs} ms; reconnect window from the ` +
+      `beacon ${s.reconnectSpreadMs ?? "none"} ms; all reconnected ${s.reconnectedMs} ms ` +
       `and reconciled ${s.reconciledMs} ms after it was back (${s.reconnected} reconnected, ` +
       `${s.reconciled} reconciled of ${s.n}); ` +
       `server CPU max ${s.serverCpuMaxPercent} % of a core, ${s.serverSaturatedSeconds} s at ≥ ` +

@@ -18,6 +18,7 @@ import { type AtlasNats, recordEnrolment } from "@atlas/store";
 import { gatesMetAt, shareSize, stageOverheads } from "./rows.ts";
 import { summarize } from "./stats.ts";
 import { type CpuProfile, inclusiveMs, summarizeProfiles } from "./profile.ts";
+import { startCoordinatorProcess } from "./coordinator_process.ts";
 
 /** What the orchestrator (main.ts) lends the row. */
 export interface RolloutContext {
@@ -61,7 +62,6 @@ export interface RolloutResult {
 }
 
 const PERCENTS = [1, 10, 100];
-const WORKER = new URL("./coordinator_worker.ts", import.meta.url).pathname;
 
 /** Runs the rollout row at `n` agents whose ack keys are `publicKeys` (agent → key). */
 export async function rolloutRow(
@@ -79,34 +79,9 @@ export async function rolloutRow(
       ),
     );
   }
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", WORKER, ctx.url, region, ctx.keyFile, String(ctx.tickMs)],
-    env: ctx.env,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  for (let out = ""; !out.includes("ready");) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error("the coordinator process exited before it was ready");
-    out += value;
-  }
-  reader.releaseLock();
-  child.stdout.cancel().catch(() => {});
-  const tell = async (cmd: string, arg: unknown = {}) => {
-    const reply = await ctx.nc.request(`bench.coord.${cmd}`, JSON.stringify(arg), {
-      timeout: 60_000,
-    });
-    const r = reply.json() as Record<string, unknown> & { ok: boolean; error?: string };
-    if (!r.ok) throw new Error(`coordinator ${cmd}: ${r.error}`);
-    return r;
-  };
+  const coordinator = await startCoordinatorProcess(ctx);
+  const tell = coordinator.tell;
   try {
-    for (let i = 0; !(await tell("steps", { since: Date.now() })).leader; i++) {
-      if (i > 100) throw new Error("the bench coordinator did not lead within 20 s");
-      await new Promise((r) => setTimeout(r, 200));
-    }
     // Give it a few steps to follow the agent records and know the enrolments.
     await new Promise((r) => setTimeout(r, 3 * ctx.tickMs + 1_000));
 
@@ -202,7 +177,6 @@ export async function rolloutRow(
       coordinatorCpuMsOutsideSteps: round1((cpuTotal - inSteps) / 1000),
     };
   } finally {
-    await tell("exit").catch(() => {});
-    await child.status;
+    await coordinator.close();
   }
 }

@@ -12,6 +12,8 @@
  *
  * @module
  */
+import { RegionBeacon, Subjects } from "@atlas/core";
+import type { AtlasNats } from "@atlas/store";
 import type { NatsServer } from "@atlas/testkit";
 import { cpuPercentSeries, saturation } from "./rows.ts";
 
@@ -22,6 +24,8 @@ export interface StormContext {
   tellAll: (cmd: string, arg?: unknown) => Promise<Record<string, unknown>[]>;
   /** A second at or over this % of one core counts as saturated. */
   saturatedPercent: number;
+  /** The reconnect window the region's last beacon stated before the storm, if any. */
+  reconnectSpreadMs: number | undefined;
   log: (msg: string) => void;
 }
 
@@ -30,6 +34,8 @@ export interface StormResult {
   n: number;
   /** Server stopped → started again (ms). */
   downMs: number;
+  /** The reconnect window the agents were told by their region's beacon (ms; null: none). */
+  reconnectSpreadMs: number | null;
   /** Server started again → every agent reconnected (ms). */
   reconnectedMs: number;
   /** Server started again → every agent reconnected and reconciled (ms). */
@@ -62,6 +68,35 @@ async function _cpuOf(pid: number | undefined): Promise<number> {
   const stat = await Deno.readTextFile(`/proc/${pid}/stat`).catch(() => "");
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   return ((Number(fields[11]) + Number(fields[12])) || 0) * 10_000;
+}
+
+/**
+ * Waits (≤ 75 s: beacons come every 30 s) for the region's beacon to state at least
+ * `expectedMs` as the reconnect window, i.e. for the coordinator to know the region's
+ * agents, and returns the window the last beacon stated (undefined: none heard).
+ */
+export async function beaconSpread(
+  admin: AtlasNats,
+  region: string,
+  expectedMs: number,
+  log: (msg: string) => void,
+): Promise<number | undefined> {
+  let last: number | undefined;
+  const sub = admin.nc.subscribe(Subjects.beacon(region));
+  const timer = setTimeout(() => sub.unsubscribe(), 75_000);
+  try {
+    for await (const m of sub) {
+      const beacon = RegionBeacon.safeParse(m.json());
+      if (!beacon.success) continue;
+      last = beacon.data.reconnectSpreadMs;
+      log(`beacon: reconnect window ${last ?? "none"} ms (want ${expectedMs})`);
+      if ((last ?? 0) >= expectedMs) break;
+    }
+  } finally {
+    clearTimeout(timer);
+    sub.unsubscribe();
+  }
+  return last;
 }
 
 /** Runs the storm row at `n` connected agents. */
@@ -154,6 +189,7 @@ export async function stormRow(ctx: StormContext, n: number): Promise<StormResul
   return {
     n,
     downMs: upAt - stopAt,
+    reconnectSpreadMs: ctx.reconnectSpreadMs ?? null,
     reconnectedMs: status.reconnected! >= n ? status.lastReconnect! - upAt : NaN,
     reconciledMs: status.reconciled! >= n ? status.lastReconcile! - upAt : NaN,
     reconnected: status.reconnected ?? 0,

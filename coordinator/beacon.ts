@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { pointerBucket, type RegionBeacon, Subjects } from "@atlas/core";
+import { pointerBucket, reconnectSpreadMs, type RegionBeacon, Subjects } from "@atlas/core";
 import { type AtlasNats, type Logger, readPointer } from "@atlas/store";
 
 /** Seconds between beacons by default. */
@@ -30,6 +30,10 @@ export interface BeaconOptions {
   everySeconds?: number;
   /** Wall clock (ms). @default Date.now */
   now?: () => number;
+  /** How many agents the region has (its records), for the reconnect window. */
+  agents?: () => number;
+  /** Agents per second a server takes reconnecting (core/reconnect.ts). @default 500 */
+  reconnectRatePerSecond?: number;
 }
 
 /**
@@ -47,6 +51,8 @@ export class Beacon {
   readonly #log: Logger;
   readonly #everyMs: number;
   readonly #now: () => number;
+  readonly #agents: (() => number) | undefined;
+  readonly #rate: number | undefined;
   #lastSentAt = -Infinity;
   #sending = false;
   /** The stream's last sequence when {@linkcode #seqs} was read. */
@@ -65,6 +71,9 @@ export class Beacon {
     this.#log = options.log;
     this.#everyMs = every * 1000;
     this.#now = options.now ?? (() => Date.now());
+    this.#agents = options.agents;
+    this.#rate = options.reconnectRatePerSecond;
+    if (this.#agents) reconnectSpreadMs(0, this.#rate); // a bad rate fails here, not later
   }
 
   /** Sends a beacon when one is due; a failure is logged and tried again next tick. */
@@ -91,6 +100,7 @@ export class Beacon {
       at: new Date(this.#now()).toISOString(),
       everySeconds: this.#everyMs / 1000,
       configs: await this.#pointerSeqs(),
+      ...(this.#agents ? { reconnectSpreadMs: reconnectSpreadMs(this.#agents(), this.#rate) } : {}),
     };
     this.#nats.nc.publish(Subjects.beacon(this.#region), JSON.stringify(beacon));
     this.sent++;

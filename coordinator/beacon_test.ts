@@ -5,7 +5,9 @@
  */
 import assert from "node:assert/strict";
 import { RegionBeacon, Subjects } from "@atlas/core";
+import { componentLogger } from "@atlas/store";
 import { moveWithoutNotice, natsTest } from "@atlas/testkit";
+import { Beacon } from "./beacon.ts";
 import {
   coordinator,
   FakeClock,
@@ -64,5 +66,27 @@ natsTest("a coordinator refuses a beacon period that is not positive", async (ct
   await assert.rejects(
     coordinator(ctx, "us-east", new FakeClock(), { beaconSeconds: 0 }),
     (e: Error) => e instanceof RangeError && /every 0 s: give a positive number/.test(e.message),
+  );
+});
+
+natsTest("the beacon states the region's reconnect window from its agent count", async (ctx) => {
+  const reader = await ctx.connect("reader");
+  const beacons = reader.nc.subscribe(Subjects.beacon("us-east"), { max: 1 });
+  await reader.nc.flush();
+  const nats = await ctx.connect({ kind: "coordinator", region: "us-east" });
+  const log = componentLogger("test", {}, { sink: () => {} }).logger;
+  const beacon = new Beacon(nats, {
+    region: "us-east",
+    log,
+    agents: () => 4,
+    reconnectRatePerSecond: 2,
+  });
+  await beacon.send();
+  let got: RegionBeacon | undefined;
+  for await (const m of beacons) got = RegionBeacon.parse(m.json());
+  assert.equal(got?.reconnectSpreadMs, 2_000, "4 agents at 2 per second: 2 s");
+  assert.throws(
+    () => new Beacon(nats, { region: "us-east", log, agents: () => 1, reconnectRatePerSecond: 0 }),
+    /positive number/,
   );
 });

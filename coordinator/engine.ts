@@ -91,6 +91,11 @@ export interface CoordinatorOptions {
   metricSource?: MetricSource | undefined;
   /** Seconds between the leader's region beacons (coordinator/beacon.ts). @default 30 */
   beaconSeconds?: number;
+  /**
+   * Agents of the region one server takes per second when they all reconnect at once; the
+   * beacon tells agents to spread over `agents / rate` s (core/reconnect.ts). @default 500
+   */
+  reconnectRatePerSecond?: number;
 }
 
 /** One replica of a region's coordinator. */
@@ -227,6 +232,12 @@ export class RegionCoordinator implements AsyncDisposable {
       region: this.region,
       log: this.#log,
       ...(options.beaconSeconds === undefined ? {} : { everySeconds: options.beaconSeconds }),
+      // Every agent with a record counts: a departed one does not reconnect, but a region's
+      // count only moves by what leaves, and spreading a little wider costs nothing.
+      agents: () => this.#agentRecords.size,
+      ...(options.reconnectRatePerSecond === undefined
+        ? {}
+        : { reconnectRatePerSecond: options.reconnectRatePerSecond }),
     });
     this.#stages = new StageDriver({
       nats,

@@ -36,6 +36,7 @@ import { PrometheusSource } from "./prometheus_source.ts";
 const USAGE = `Usage: deno task coordinator --region <region> --signing-key <file>
                              [--key-dir <dir>] [--nats <url,...>] [--creds <file>]
                              [--replica <name>] [--tick-ms 500] [--lease-ttl-ms 5000]
+                             [--reconnect-rate 500]
                              [--metrics-port <port>] [--metrics-host 127.0.0.1]
                              [--prometheus-url <url>]
                              [--log-format text|json] [--log-level info]
@@ -47,6 +48,9 @@ that is still active; it refuses to sign with a retired or revoked key. With no 
 set lets it sign with, or one agents do not trust, it exits with code 2.
 Rollout stages with metric gates (gates.metrics) read them from the Prometheus at
 --prometheus-url (default $ATLAS_PROMETHEUS_URL); without one, such a stage waits.
+--reconnect-rate is how many of the region's agents one NATS server takes per second when
+they all reconnect at once (a server restart): each beacon tells agents to spread their
+reconnects over agents / rate seconds (at most 60). Raise it with faster or more servers.
 --creds is the region's coordinator credentials (\`deno task atlas auth creds --role coordinator
 --region <region>\`), default $ATLAS_NATS_CREDS. NATS defaults to $ATLAS_NATS_URL; logs to
 $ATLAS_LOG_FORMAT (text) and $ATLAS_LOG_LEVEL (info).
@@ -67,6 +71,7 @@ export async function main(args: string[] = Deno.args): Promise<number> {
       replica: { type: "string" },
       "tick-ms": { type: "string", default: "500" },
       "lease-ttl-ms": { type: "string", default: "5000" },
+      "reconnect-rate": { type: "string", default: "500" },
       ...METRICS_FLAGS,
       "prometheus-url": { type: "string", default: Deno.env.get("ATLAS_PROMETHEUS_URL") },
       "log-format": { type: "string" },
@@ -86,6 +91,11 @@ export async function main(args: string[] = Deno.args): Promise<number> {
   const ttlMs = Number(values["lease-ttl-ms"]);
   if (!(tickMs > 0) || !(ttlMs > 3 * tickMs)) {
     console.error("error: --tick-ms must be positive and --lease-ttl-ms more than three ticks");
+    return 2;
+  }
+  const reconnectRate = Number(values["reconnect-rate"]);
+  if (!(reconnectRate > 0)) {
+    console.error("error: --reconnect-rate must be a positive number of agents per second");
     return 2;
   }
   let metricsAt;
@@ -138,6 +148,7 @@ export async function main(args: string[] = Deno.args): Promise<number> {
   const metrics = metricsAt && coordinatorMetrics();
   const coordinator = await RegionCoordinator.create(nats, signer, {
     region: values.region,
+    reconnectRatePerSecond: reconnectRate,
     metrics,
     metricSource,
     ...(values.replica ? { replica: values.replica } : {}),

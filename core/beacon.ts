@@ -7,7 +7,8 @@
  *
  * Invariant: a beacon can only make an agent read its stored pointers (a reconcile), never
  * apply anything by itself: what is applied still comes from a signed pointer read from
- * the region's bucket. So a lost, late or forged beacon costs at most a read.
+ * the region's bucket. So a lost, late or forged beacon costs at most a read, and its
+ * reconnect window at most a clamped delay of the agent's next reconnect.
  *
  * @module
  */
@@ -23,6 +24,11 @@ export const RegionBeacon = z.object({
   everySeconds: z.number().positive(),
   /** The newest stored pointer seq of each config of the region. */
   configs: z.record(ConfigName, z.number().int().positive()),
+  /**
+   * The window (ms) the region's agents should spread their reconnects over
+   * (core/reconnect.ts): absent from older coordinators; agents clamp it.
+   */
+  reconnectSpreadMs: z.number().int().nonnegative().optional(),
 });
 export type RegionBeacon = z.infer<typeof RegionBeacon>;
 

@@ -90,6 +90,13 @@ export {
 } from "./metric_gate.ts";
 export { configsBehind, RegionBeacon } from "./beacon.ts";
 export {
+  MAX_RECONNECT_SPREAD_MS,
+  reconcileSplayAfterReconnectMs,
+  RECONNECT_RATE_PER_SECOND,
+  reconnectDelayMs,
+  reconnectSpreadMs,
+} from "./reconnect.ts";
+export {
   judgeStage,
   type Outcome,
   outcomeOf,

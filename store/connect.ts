@@ -25,6 +25,9 @@ import { Buckets, credsSigner, describeCreds, Subjects } from "@atlas/core";
 import { StreamPublisher } from "./stream_publish.ts";
 import { guardNodeTransport } from "./compat/node_transport.ts";
 
+/** How long {@linkcode AtlasNats.close} lets a drain take before it closes outright. */
+export const DRAIN_DEADLINE_MS = 2_000;
+
 /** Options of {@linkcode connectAtlas}. */
 export interface ConnectOptions {
   /** Connection name shown in server monitoring. @default "atlas" */
@@ -41,6 +44,11 @@ export interface ConnectOptions {
    * or not), so clients cut off together do not come back together. @default 500
    */
   reconnectJitterMs?: number;
+  /**
+   * The wait before each reconnect attempt, asked anew before each (replaces the time wait
+   * and jitter above): the agent's spreads over its region's window (core/reconnect.ts).
+   */
+  reconnectDelayMs?: () => number;
   /** Request timeout for JetStream API calls. @default 5000 */
   timeoutMs?: number;
   /** Do not capture a stack trace for every request (faster, terser errors). @default false */
@@ -268,11 +276,22 @@ export class AtlasNats implements AsyncDisposable {
     while (this.#background.size > 0) await Promise.all([...this.#background]);
   }
 
-  /** Waits for the background writes, then drains and closes the connection. */
+  /**
+   * Waits for the background writes, then drains and closes the connection. A drain ends
+   * with the server's answer to a flush, so during an outage it would wait for the next
+   * reconnect (up to a region's whole reconnect window, core/reconnect.ts): after
+   * {@linkcode DRAIN_DEADLINE_MS} the connection is closed instead.
+   */
   async close(): Promise<void> {
     if (this.nc.isClosed()) return;
     await this.settled();
-    await this.nc.drain().catch(() => this.nc.close());
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const drained = await Promise.race([
+      this.nc.drain().then(() => true, () => false),
+      new Promise<false>((r) => (timer = setTimeout(() => r(false), DRAIN_DEADLINE_MS))),
+    ]);
+    clearTimeout(timer);
+    if (!drained) await this.nc.close().catch(() => {});
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -344,6 +363,7 @@ export async function connectAtlas(
       ...(options.reconnectJitterMs === undefined
         ? {}
         : { reconnectJitterTLS: options.reconnectJitterMs }),
+      ...(options.reconnectDelayMs ? { reconnectDelayHandler: options.reconnectDelayMs } : {}),
       waitOnFirstConnect: options.waitOnFirstConnect ?? false,
       timeout: timeoutMs,
       noAsyncTraces: options.noAsyncTraces ?? false,
