@@ -107,14 +107,15 @@ export function recordOutcome(ctx: OutcomeDeps & { config: AgentConfig }, o: Out
     };
     st.diskDigest = target.digest;
     ctx.stats.applies++;
-    // One line per apply: thousands of agents in a bench worker, so the fields are only
-    // built for a record that is written.
-    ctx.log.info("applied", () => ({
+    // One line per apply. Fields as an object, not a function: LogTape resolves and copies
+    // lazy fields per record, which took twice the time of the whole call with an object
+    // (measured, a sixtieth of an apply); below the level either costs next to nothing.
+    ctx.log.info("applied", {
       config,
       version: target.version,
       seq: pointer.seq,
       ms: o.elapsedMs.toFixed(1),
-    }));
+    });
   } else {
     if (status === "rejected") ctx.stats.rejects++;
     else ctx.stats.failures++;

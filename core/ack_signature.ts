@@ -27,10 +27,12 @@ import type { AckRecord, EnrolmentRecord } from "./schemas.ts";
 /** Domain separation: these bytes can never be confused with another signed record. */
 const ACK_CONTEXT = "atlas-ack-v1\n";
 
+const _encoder = new TextEncoder();
+
 /** The exact bytes an ack's signature covers. */
 export function ackSignedBytes(ack: AckRecord): Uint8Array {
   const { signature: _drop, ...body } = ack;
-  return new TextEncoder().encode(ACK_CONTEXT + canonicalJson(body));
+  return _encoder.encode(ACK_CONTEXT + canonicalJson(body));
 }
 
 /** Raw 32 bytes of a user public key (`U...`); throws a TypeError on anything else. */
