@@ -112,13 +112,6 @@ export function writePointer(
   );
 }
 
-/**
- * Version records (the objects themselves) whose signature a pointer write has checked: a
- * record held in memory (the control plane keeps the ones it created or read) is checked
- * once, not on every pointer that embeds it. Records are never mutated once parsed.
- */
-const _verified = new WeakSet<object>();
-
 async function _writePointer(
   nats: AtlasNats,
   signer: RecordSigner,
@@ -155,9 +148,7 @@ async function _writePointer(
     // the records it embeds under this key are checked first, and a version record altered
     // in its bucket is refused here rather than signed over.
     for (const v of [next.active, next.candidate?.version]) {
-      if (v?.keyId !== signer.keyId || _verified.has(v)) continue;
-      signer.verifier.verify(`version ${v.config} v${v.version}`, v);
-      _verified.add(v);
+      if (v?.keyId === signer.keyId) signer.verifier.verify(`version ${v.config} v${v.version}`, v);
     }
     const pointer = PointerRecord.parse(signer.sign(
       _UnsignedPointer.parse({
