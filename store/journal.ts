@@ -101,15 +101,9 @@ export async function audited<T>(
   const event = options.record ? options.record(result, planned) : planned;
   if (event !== null) await appendAudit(nats, { ...event, id });
   // Not waited for: the change has its event, and an intent left behind is resolved to
-  // that event by recovery (its id is the event's). One round trip less per change, and
-  // sent after the caller's answer (the next timer turn), not on the way to it.
-  nats.background(_afterAnswer().then(() => _forget(nats, seq)));
+  // that event by recovery (its id is the event's). One round trip less per change.
+  nats.background(_forget(nats, seq));
   return result;
-}
-
-/** Resolves on the next timer turn: after the microtasks that carry the caller's answer. */
-function _afterAnswer(): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, 0));
 }
 
 async function _forget(nats: AtlasNats, seq: number): Promise<void> {

@@ -175,26 +175,3 @@ natsTest("the audit stream refuses delete and purge from any client", async ({ n
     nats.jsm.streams.update(Streams.audit, { deny_delete: false, deny_purge: false })
   );
 });
-
-natsTest(
-  "a change's intent is deleted after its event is stored and after the caller has its answer",
-  async ({ nats }) => {
-    const order: string[] = [];
-    const streams = nats.jsm.streams;
-    const deleteMessage = streams.deleteMessage.bind(streams);
-    streams.deleteMessage = (stream, seq, erase) => {
-      order.push(`delete ${stream}`);
-      return deleteMessage(stream, seq, erase);
-    };
-    const result = await audited(
-      nats,
-      { actor: "alice", action: "thing.make", config: "web" },
-      () => Promise.resolve(42),
-    );
-    order.push(`answer ${result}`);
-    const stored = await events(nats);
-    assert.equal(stored.length, 1, "the event is stored before audited returns");
-    assert.equal(await openIntents(nats), 0, "and the intent is deleted in the end");
-    assert.deepEqual(order, ["answer 42", `delete ${Streams.intents}`]);
-  },
-);
