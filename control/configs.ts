@@ -47,11 +47,12 @@ export async function requireConfig(
   options: { cached?: boolean } = {},
 ): Promise<Stored<ConfigRecord>> {
   const found = options.cached ? await readCachedConfig(ctx, name) : await readConfig(ctx, name);
-  if (!found) throw _notFound(name);
+  if (!found) throw configNotFound(name);
   return found;
 }
 
-function _notFound(name: string): NotFoundError {
+/** The refusal of a config that does not exist, saying how to create it. */
+export function configNotFound(name: string): NotFoundError {
   return new NotFoundError(
     `Config ${JSON.stringify(name)} does not exist: create it with PUT /v1/configs/${name} ` +
       `(\`deno task atlas configs create ${name}\`)`,
@@ -231,7 +232,7 @@ export async function raiseLatestVersion(
   // Unbounded: every lost write raised latestVersion or changed another field, and the
   // loop ends once latestVersion reaches `version`.
   const result = await casUpdate(kv, name, ConfigRecord, (current) => {
-    if (!current) throw _notFound(name);
+    if (!current) throw configNotFound(name);
     return current.latestVersion >= version ? null : { ...current, latestVersion: version };
   }, {
     attempts: Infinity,

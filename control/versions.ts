@@ -6,6 +6,15 @@
  * allocated by create-only KV writes, so two concurrent publishers get distinct,
  * gapless numbers and neither is lost.
  *
+ * The checks run against the in-memory copy of the config (bucket_cache.ts) while the
+ * config is read from its bucket, and the blob put and the audit intent start at once with
+ * that read. No version is created before the read confirms the copy (the same record but
+ * for `latestVersion`, which only rises): otherwise the attempt is dropped (its intent
+ * forgotten) and the publish starts over from the stored config. So a version is checked
+ * against the config as stored after the request began, as before; the one thing a
+ * schema changed at that moment can leave is a blob nothing refers to (content-addressed,
+ * never served without a version).
+ *
  * @module
  */
 import { createTwoFilesPatch } from "diff";
@@ -18,11 +27,25 @@ import {
   readKv,
   retryTransient,
   storeBlob,
+  type Stored,
 } from "@atlas/store";
-import { blobName, Buckets, sha256Hex, versionKey, VersionRecord } from "@atlas/core";
+import {
+  blobName,
+  Buckets,
+  type ConfigRecord,
+  sha256Hex,
+  versionKey,
+  VersionRecord,
+} from "@atlas/core";
 import { encodeContent, parseContent } from "./content.ts";
 import { type ControlContext, remember } from "./context.ts";
-import { raiseLatestVersion, readCachedConfig, requireConfig } from "./configs.ts";
+import {
+  configNotFound,
+  raiseLatestVersion,
+  readCachedConfig,
+  readConfig,
+  requireConfig,
+} from "./configs.ts";
 import { ConflictError, IntegrityError, NotFoundError, PayloadTooLargeError } from "./errors.ts";
 
 /** What a publisher sends. */
@@ -57,8 +80,56 @@ export async function publishVersion(
   input: PublishInput,
   author: string,
 ): Promise<VersionRecord> {
-  const stored = await requireConfig(ctx, name);
-  const config = stored.value;
+  // The read every version is based on, sent now; the in-memory copy lets the checks, the
+  // blob put and the intent go while it travels (see the module doc).
+  const fresh = readConfig(ctx, name);
+  fresh.catch(() => {}); // awaited in every path below
+  const cached = await readCachedConfig(ctx, name).catch(() => null);
+  if (cached) {
+    try {
+      return await _publish(ctx, name, input, author, cached, fresh);
+    } catch (e) {
+      if (!(e instanceof _NothingStored)) throw e;
+      if (e.cause !== undefined) throw e.cause;
+    }
+  }
+  const stored = await fresh;
+  if (!stored) throw configNotFound(name);
+  return await _publish(ctx, name, input, author, stored, Promise.resolve(stored));
+}
+
+/**
+ * A publish stopped before it created anything: the in-memory copy it started from is not
+ * the stored config (start over from that), or reading the config failed (`cause`). Not a
+ * transient error, so its intent is forgotten rather than left for recovery.
+ */
+class _NothingStored extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "_NothingStored";
+  }
+}
+
+/** Whether `stored` is `basis` but for a higher or equal `latestVersion`. */
+function _confirms(basis: ConfigRecord, stored: ConfigRecord): boolean {
+  return stored.latestVersion >= basis.latestVersion &&
+    JSON.stringify({ ...stored, latestVersion: 0 }) ===
+      JSON.stringify({ ...basis, latestVersion: 0 });
+}
+
+/**
+ * Checks and stores a version of `basis` once `confirmed` (the config read from its
+ * bucket) confirms it; throws {@linkcode _NothingStored} (having created no version) otherwise.
+ */
+async function _publish(
+  ctx: ControlContext,
+  name: string,
+  input: PublishInput,
+  author: string,
+  basis: Stored<ConfigRecord>,
+  confirmed: Promise<Stored<ConfigRecord> | null>,
+): Promise<VersionRecord> {
+  const config = basis.value;
   const bytes = encodeContent(input.content, config.contentType, {
     inexactNumbers: input.inexactNumbers ?? [],
   });
@@ -81,7 +152,9 @@ export async function publishVersion(
   blobStored.catch(() => {}); // awaited in the change; a failure is thrown there
   const createdAt = new Date().toISOString();
   // The intent names the version before it has a number: its digest, author and creation
-  // time, and the latestVersion its number comes after (see resolvePublishIntent).
+  // time, and the latestVersion its number comes after (see resolvePublishIntent). The
+  // basis's latestVersion is at most the stored one (it only rises), so the version is
+  // after it.
   const planned = {
     actor: author,
     action: "version.publish",
@@ -90,9 +163,16 @@ export async function publishVersion(
   };
   let raised: Promise<void> | undefined;
   const version = await audited(ctx.nats, planned, async () => {
+    const stored = await confirmed.catch((e) => {
+      throw new _NothingStored(`Reading config ${name} failed`, { cause: e });
+    });
+    if (!stored) throw configNotFound(name);
+    if (!_confirms(config, stored.value)) {
+      throw new _NothingStored(`The in-memory copy of config ${name} is stale`);
+    }
     await blobStored;
     ctx.recentBlobs.set(digest, bytes);
-    const version = await _allocate(ctx, name, config.latestVersion, {
+    const version = await _allocate(ctx, name, stored.value.latestVersion, {
       digest,
       size: bytes.byteLength,
       contentType: config.contentType,

@@ -1,7 +1,18 @@
 import assert from "node:assert/strict";
-import { type AtlasNats, blobMetaSubject } from "@atlas/store";
-import { blobName, Buckets, sha256Hex, Streams, type VersionRecord } from "@atlas/core";
+import { type AtlasNats, blobMetaSubject, readKv, type Stored } from "@atlas/store";
+import {
+  blobName,
+  Buckets,
+  ConfigRecord,
+  sha256Hex,
+  type Signer,
+  Streams,
+  VersionRecord,
+} from "@atlas/core";
 import { type Api, controlTest, createConfig, publish } from "./testing.ts";
+import { type ControlContext, createContext } from "./context.ts";
+import { NotFoundError, SchemaViolationError } from "./errors.ts";
+import { publishVersion } from "./versions.ts";
 
 const SCHEMA = {
   type: "object",
@@ -263,3 +274,85 @@ controlTest(
     assert.equal((await nats.jsm.streams.info(Streams.intents)).state.messages, 0);
   },
 );
+
+/** A context whose in-memory copy of `name` is `copy`, as if the watch had not caught up. */
+function withCopy(nats: AtlasNats, signer: Signer, copy: Stored<ConfigRecord>): ControlContext {
+  const ctx = createContext({ nats, signer });
+  ctx.configs = {
+    get: (key: string) => Promise.resolve(key === copy.value.name ? copy : null),
+    note: () => {}, // the copy stays stale
+  } as unknown as ControlContext["configs"];
+  return ctx;
+}
+
+async function auditActions(nats: AtlasNats): Promise<string[]> {
+  await nats.settled();
+  const { state } = await nats.jsm.streams.info(Streams.audit);
+  const out: string[] = [];
+  for (let seq = state.first_seq; seq <= state.last_seq && state.messages > 0; seq++) {
+    const m = await nats.jsm.streams.getMessage(Streams.audit, { seq });
+    out.push((m!.json() as { action: string }).action);
+  }
+  return out;
+}
+
+controlTest(
+  "a publish checked against a stale copy of the config is checked again against the stored one",
+  async ({ api, nats, signer }) => {
+    await createConfig(api, "web");
+    const kv = await nats.kv(Buckets.configs);
+    const before = (await readKv(kv, "web", ConfigRecord))!;
+    // The schema arrives; this control plane's copy has not seen it yet.
+    await api.ok(200, "PUT", "/v1/configs/web", { body: { schema: SCHEMA } });
+    const ctx = withCopy(nats, signer, before);
+    await assert.rejects(
+      publishVersion(ctx, "web", { content: '{"port": 0}' }, "alice"),
+      (e: unknown) => e instanceof SchemaViolationError && /\/port/.test(String(e)),
+    );
+    const after = (await readKv(kv, "web", ConfigRecord))!.value;
+    assert.equal(after.latestVersion, 0, "no version was created");
+    assert.equal(await readKv(await nats.kv(Buckets.versions), "web.1", VersionRecord), null);
+    assert.equal((await nats.jsm.streams.info(Streams.intents)).state.messages, 0);
+    assert.ok(!(await auditActions(nats)).includes("version.publish"));
+    // Content the stored schema accepts is published from the same stale copy.
+    const v = await publishVersion(ctx, "web", { content: '{"port": 80}' }, "alice");
+    assert.equal(v.version, 1);
+  },
+);
+
+controlTest(
+  "a publish from a copy behind on latestVersion takes the next free number, audited once",
+  async ({ api, nats, signer }) => {
+    await createConfig(api, "web");
+    const kv = await nats.kv(Buckets.configs);
+    const behind = (await readKv(kv, "web", ConfigRecord))!;
+    await publish(api, "web", '{"a":1}');
+    const ctx = withCopy(nats, signer, behind);
+    const v = await publishVersion(ctx, "web", { content: '{"a":2}' }, "alice");
+    assert.equal(v.version, 2);
+    assert.equal((await readKv(kv, "web", ConfigRecord))!.value.latestVersion, 2);
+    assert.deepEqual(
+      (await auditActions(nats)).filter((a) => a === "version.publish"),
+      ["version.publish", "version.publish"],
+    );
+    assert.equal((await nats.jsm.streams.info(Streams.intents)).state.messages, 0);
+  },
+);
+
+controlTest("a publish to a config deleted since it was copied is a 404", async ({
+  api,
+  nats,
+  signer,
+}) => {
+  await createConfig(api, "web");
+  const copy = (await readKv(await nats.kv(Buckets.configs), "web", ConfigRecord))!;
+  await (await nats.kv(Buckets.configs)).delete("web");
+  const ctx = withCopy(nats, signer, copy);
+  await assert.rejects(
+    publishVersion(ctx, "web", { content: '{"a":1}' }, "alice"),
+    (e: unknown) => e instanceof NotFoundError && /configs create web/.test(String(e)),
+  );
+  assert.equal(await readKv(await nats.kv(Buckets.versions), "web.1", VersionRecord), null);
+  await nats.settled();
+  assert.equal((await nats.jsm.streams.info(Streams.intents)).state.messages, 0);
+});
