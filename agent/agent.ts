@@ -185,7 +185,8 @@ export class Agent implements AsyncDisposable {
       save: () => this.#save(),
       acked: () => {
         this.#flushAcks();
-        this.#heartbeat.soon();
+        // The signed ack says what was applied or refused; a record only for a heal.
+        this.#heartbeat.soonIfHealed();
         this.changes.dispatchEvent(new Event("change"));
       },
       writeChunkDelayMs: options.writeChunkDelayMs,

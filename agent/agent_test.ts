@@ -10,6 +10,7 @@ import {
 } from "@atlas/testkit";
 import {
   type AckRecord,
+  agentKey,
   blobMirrorStream,
   blobName,
   Buckets,
@@ -510,3 +511,21 @@ natsTest(
     assert.equal(agent.stats.driftHealed, 1);
   },
 );
+
+natsTest("an apply writes no record: the agent's signed ack says what it applied", async (ctx) => {
+  await using on = await agentOnV1(ctx);
+  const kv = await ctx.nats.kv(Buckets.agents);
+  const key = agentKey("us-east", on.cfg.id);
+  const before = await kv.get(key);
+  assert.ok(before, "the record written at start");
+  const v2 = await storeVersion(ctx.nats, signer, "web", 2, '{"v":2}');
+  await activateVersion(ctx.nats, signer, "us-east", v2, { content: '{"v":2}' });
+  await waitFor(
+    "v2 acked",
+    async () => (await acksOf(ctx.nats, "us-east", "web", on.cfg.id)).some((a) => a.version === 2),
+  );
+  // A record after a change would be sent 0.5–1.5 s later: wait past that window.
+  await new Promise((r) => setTimeout(r, 2_000));
+  assert.equal((await kv.get(key))?.revision, before.revision, "no record after the apply");
+  assert.equal(on.agent.stateOf("web").applied?.version, 2);
+});

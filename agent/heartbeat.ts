@@ -1,12 +1,15 @@
 /**
- * The agent's heartbeat: its record in the agents bucket, written soon after each change
- * (apply, refusal, healed drift) and otherwise as a keep-alive every `heartbeatSeconds`
- * (600 s by default: each write costs nats-server ~0.3-0.5 ms). Liveness comes from the
- * alive pings (alive.ts, every `aliveSeconds`); the record says how often they come.
+ * The agent's heartbeat: its record in the agents bucket, written at start, soon after a
+ * change only the record carries (a healed drift), on leaving, and otherwise as a keep-alive
+ * every `heartbeatSeconds` (600 s by default: each write costs nats-server ~0.3-0.5 ms).
+ * Not after an apply or a refusal: its signed ack says that, and every view takes the newer
+ * of record and verified ack (core/agent_state.ts); a record write per apply was the
+ * largest server cost per apply. Liveness comes from the alive pings (alive.ts, every
+ * `aliveSeconds`); the record says how often they come.
  *
  * Invariants: a heartbeat states every managed config (applied version, digest on disk,
- * last ack), so membership is known before any apply; at most one post-apply heartbeat
- * is pending at a time; after `stop()` only the goodbye is sent, and no timer is left.
+ * last ack), so membership is known before any apply; at most one change heartbeat is
+ * pending at a time; after `stop()` only the goodbye is sent, and no timer is left.
  *
  * @module
  */
@@ -53,6 +56,8 @@ export class Heartbeat {
   readonly #startedAt = new Date().toISOString();
   #timer: Every | undefined;
   #soon: ReturnType<typeof setTimeout> | undefined;
+  /** Per config, the heal event the last record written carried. */
+  readonly #healsSent = new Map<string, string>();
   #stopped = false;
 
   constructor(config: AgentConfig, options: HeartbeatOptions) {
@@ -64,6 +69,17 @@ export class Heartbeat {
   start(): void {
     if (this.#stopped || this.#timer) return;
     this.#timer = every(this.#config.heartbeatSeconds * 1000, () => this.send());
+  }
+
+  /**
+   * After an apply or refusal: one heartbeat 0.5–1.5 s from now when a config healed a
+   * drift since the last record (the heal is an event only the record carries), else none.
+   */
+  soonIfHealed(): void {
+    for (const name of Object.keys(this.#config.configs)) {
+      const heal = this.#options.stateOf(name).lastDriftHealed?.at;
+      if (heal !== undefined && heal !== this.#healsSent.get(name)) return this.soon();
+    }
   }
 
   /** After a change: one heartbeat 0.5–1.5 s from now, unless one is pending already. */
@@ -87,6 +103,7 @@ export class Heartbeat {
     if (!nats || (this.#stopped && !options.leaving)) return;
     const config = this.#config;
     const configs: AgentRecord["configs"] = {};
+    const heals = new Map<string, string>();
     for (const name of Object.keys(config.configs)) {
       const st = this.#options.stateOf(name);
       // Right after an apply the digest on disk is the one just written.
@@ -97,6 +114,7 @@ export class Heartbeat {
         lastAck: st.lastAck,
         ...(st.lastDriftHealed ? { lastDriftHealed: st.lastDriftHealed } : {}),
       };
+      if (st.lastDriftHealed) heals.set(name, st.lastDriftHealed.at);
     }
     const record: AgentRecord = {
       id: config.id,
@@ -112,6 +130,7 @@ export class Heartbeat {
       configs,
     };
     await nats.kvWrite(Buckets.agents, agentKey(config.region, config.id), JSON.stringify(record));
+    for (const [name, at] of heals) this.#healsSent.set(name, at);
   }
 
   /** Cancels the timers; only a `leaving` heartbeat is sent after this. */

@@ -25,7 +25,7 @@ export interface OutcomeDeps {
   stateOf: (config: string) => ConfigState;
   /** Persists the state, with the acks still waiting. */
   save: () => void;
-  /** After an outcome was recorded: send the ack, heartbeat soon. */
+  /** After an outcome was recorded: send the ack (and a record, for a healed drift). */
   acked: () => void;
   /** Sees every ack recorded and how long the apply took (the metrics). */
   observe?: ((ack: AckRecord, elapsedMs: number) => void) | undefined;

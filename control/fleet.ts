@@ -1,5 +1,5 @@
 /**
- * What the fleet is doing: agents from their heartbeats (gone, drifted, quarantined), and
+ * What the fleet is doing: agents from their records and acks (gone, drifted, quarantined), and
  * the per-region status of one config (its pointer, and which of its live members run
  * what).
  *
@@ -19,6 +19,8 @@ import {
   Streams,
   Subjects,
   summarize,
+  withAck,
+  withAcks,
 } from "@atlas/core";
 import { readAckLog, readPointer, retryTransient, storedAck } from "@atlas/store";
 import type { AgentView, ConfigStatus, RegionStatus } from "./api.ts";
@@ -59,7 +61,9 @@ export async function livenessOf(
 /**
  * Agents with `stale` (gone: said goodbye, or fell silent, `agentIsStale` with
  * {@linkcode livenessOf}), `quarantined` (one entry per config it is fenced off) and, per config,
- * `drift` (the file on disk does not hash to the applied digest).
+ * `drift` (the file on disk does not hash to the applied digest). Each config's `applied`
+ * and `lastAck` are the newer of the record's and the agent's newest verified ack
+ * (core/agent_state.ts): one read per agent and config besides the record.
  *
  * @example
  * ```ts
@@ -72,11 +76,23 @@ export async function listAgents(
   region?: string,
   now: number = Date.now(),
 ): Promise<AgentView[]> {
-  const [agents, quarantine, alive] = await Promise.all([
+  const [records, quarantine, alive] = await Promise.all([
     readAgents(ctx, region),
     readQuarantine(ctx, region),
     livenessOf(ctx, region, now),
   ]);
+  // No record is written after an apply: each config's newest verified ack says what runs.
+  const agents = await Promise.all(records.map(async (record) => {
+    const acks = new Map(
+      await Promise.all(
+        Object.keys(record.configs).map(async (config) => {
+          const stand = await standing(ctx, record.region, config, record.id);
+          return [config, stand.counts ? stand.lastAck : undefined] as const;
+        }),
+      ),
+    );
+    return withAcks(record, (config) => acks.get(config));
+  }));
   return agents.map((agent) => ({
     ...agent,
     stale: agentIsStale(agent, now, alive(agent)),
@@ -138,7 +154,6 @@ export async function configStatus(
       ),
     );
     for (const [i, agent] of members.entries()) {
-      const state = agent.configs[name]!;
       const stand = standings[i];
       if (stand === undefined) {
         status.agents.gone.push(agent.id);
@@ -149,6 +164,8 @@ export async function configStatus(
         continue;
       }
       status.agents.total++;
+      // No record is written after an apply: the verified ack says what runs now.
+      const state = withAck(agent.configs[name]!, stand.lastAck);
       const applied = state.applied?.version ?? null;
       if (pointer && applied === pointer.active.version) status.agents.onActive.push(agent.id);
       else status.agents.onOther.push({ agent: agent.id, version: applied });

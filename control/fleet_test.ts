@@ -104,6 +104,44 @@ controlTest("status shows per region which agents run the active version", async
   });
 });
 
+controlTest("an applied ack newer than the record says what runs; a forged one does not", async ({
+  api,
+  nats,
+}) => {
+  await createConfig(api, "web", { contentType: "text/plain" });
+  await publish(api, "web", "one");
+  await publish(api, "web", "two");
+  await api.ok(200, "POST", "/v1/configs/web/activate", {
+    body: { version: 2, regions: ["us-east"] },
+  });
+  // Agents write no record after an apply: both records still say v1 (seq 1).
+  const genuine = (await enrolAgent(nats, "us-east", "genuine")).identity;
+  const other = (await enrolAgent(nats, "us-east", "other")).identity;
+  await enrolAgent(nats, "us-east", "forged");
+  await writeHeartbeat(nats, "us-east", "genuine", { web: state(1, D1, D1) });
+  await writeHeartbeat(nats, "us-east", "forged", { web: state(1, D1, D1) });
+  const applied = (agent: string): AckRecord => ({ ...ack(agent, "applied", ""), seq: 2 });
+  await publishAck(nats, genuine.sign(applied("genuine")));
+  // Signed with another agent's key, and unsigned: neither is the agent's.
+  await publishAck(nats, other.sign(applied("forged")));
+  await publishAck(nats, applied("forged"));
+
+  const status = ConfigStatus.parse(await api.ok(200, "GET", "/v1/configs/web/status"));
+  const us = status.regions.find((r) => r.region === "us-east")!;
+  assert.deepEqual(us.agents.onActive, ["genuine"]);
+  assert.deepEqual(us.agents.onOther, [{ agent: "forged", version: 1 }]);
+  assert.equal(us.propagation?.acked, 1);
+
+  const list = AgentList.parse(await api.ok(200, "GET", "/v1/agents?region=us-east"));
+  const web = (id: string) => list.agents.find((a) => a.id === id)?.configs.web;
+  assert.equal(web("genuine")?.applied?.version, 2);
+  assert.equal(web("genuine")?.diskDigest, D2);
+  assert.equal(web("genuine")?.drift, false);
+  assert.equal(web("genuine")?.lastAck?.seq, 2);
+  assert.equal(web("forged")?.applied?.version, 1);
+  assert.equal(web("forged")?.lastAck?.seq, 1);
+});
+
 controlTest("agents list marks stale heartbeats and drifted files", async ({ api, nats }) => {
   await writeHeartbeat(nats, "us-east", "fresh", { web: state(1, D1, D1) });
   await writeHeartbeat(nats, "us-east", "old", { web: state(1, D1, D2) }, 91_000);

@@ -22,6 +22,7 @@ import {
   RolloutRecord,
   Streams,
   Subjects,
+  withAcks,
 } from "@atlas/core";
 import {
   appendAudit,
@@ -329,13 +330,21 @@ export class RegionCoordinator implements AsyncDisposable {
     await this.#nats.kvWrite(Buckets.liveness, this.region, JSON.stringify(record));
   }
 
+  /**
+   * An agent's record brought up to its newest verified acks (core/agent_state.ts): agents
+   * write no record after an apply, their signed ack says it.
+   */
+  #current(record: AgentRecord): AgentRecord {
+    return withAcks(record, (config) => this.#acks.get(`${config}/${record.id}`));
+  }
+
   /** Live agents per config and applied version, for the metrics. */
   #fleetView(): FleetView {
     const now = this.#clock.now();
     const counts = new Map<string, { config: string; version: string; count: number }>();
-    for (const a of this.#agentRecords.values()) {
-      if (agentIsStale(a, now, this.#aliveOf(a.id))) continue;
-      for (const [config, st] of Object.entries(a.configs)) {
+    for (const record of this.#agentRecords.values()) {
+      if (agentIsStale(record, now, this.#aliveOf(record.id))) continue;
+      for (const [config, st] of Object.entries(this.#current(record).configs)) {
         const version = st.applied ? `${st.applied.version}` : "none";
         const key = `${config}@${version}`;
         const c = counts.get(key) ?? { config, version, count: 0 };
@@ -469,7 +478,8 @@ export class RegionCoordinator implements AsyncDisposable {
     if (this.#clock.now() - this.#lastScan >= SCAN_EVERY_MS) {
       this.#lastScan = this.#clock.now();
       const now = this.#clock.now();
-      const live = (await this.#agents()).filter((a) => !agentIsStale(a, now, this.#aliveOf(a.id)));
+      const live = (await this.#agents()).filter((a) => !agentIsStale(a, now, this.#aliveOf(a.id)))
+        .map((a) => this.#current(a));
       await scanFleet(this.#nats, live, {
         region: this.region,
         now,

@@ -18,6 +18,7 @@ import {
   managesConfig,
 } from "./schemas.ts";
 import { agentIsStale, type AliveSignal, lastSignMs, recordWindowMs } from "./liveness.ts";
+import { withAck } from "./agent_state.ts";
 import { inCandidateShare } from "./share.ts";
 import type { RegionProgress, RolloutRecord, RolloutStage } from "./rollout.ts";
 
@@ -30,7 +31,7 @@ export interface Outcome {
 }
 
 /**
- * Judges one agent from its heartbeat and its newest ack (either may lag the other):
+ * Judges one agent from its record and its newest ack (either may lag the other):
  * applied once either shows the rollout's version applied; verified, rejected or failed
  * when an ack for that version, at or after the stage's pointer `seq`, says so; pending
  * otherwise.
@@ -46,7 +47,10 @@ export function outcomeOf(
   rollout: Pick<RolloutRecord, "config" | "version">,
   stageSeq: number,
 ): Outcome {
-  const st = agent.configs[rollout.config];
+  const recorded = agent.configs[rollout.config];
+  // What it runs now: the record brought up to its newest ack (records are not written
+  // after an apply). A promoted candidate's agents ran the version before this stage's seq.
+  const st = recorded && withAck(recorded, ack);
   const acks = [ack, st?.lastAck ?? undefined]
     .filter((a) => a !== undefined && a.version === rollout.version && a.seq >= stageSeq)
     .sort((a, b) => b!.seq - a!.seq);

@@ -194,6 +194,7 @@ export {
   MISSED_HEARTBEATS,
   recordWindowMs,
 } from "./liveness.ts";
+export { withAck, withAcks } from "./agent_state.ts";
 export {
   assertStrongSecret,
   estimateSecretBits,
