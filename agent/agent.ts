@@ -166,6 +166,7 @@ export class Agent implements AsyncDisposable {
       nats: () => this.#connection.nats,
       stateOf: (name) => this.#stateOf(name),
       digests: this.#digests,
+      signedAcks: identity !== undefined,
     });
     this.#applier = new Applier(config, {
       keys,
@@ -185,8 +186,8 @@ export class Agent implements AsyncDisposable {
       save: () => this.#save(),
       acked: () => {
         this.#flushAcks();
-        // The signed ack says what was applied or refused; a record only for a heal.
-        this.#heartbeat.soonIfHealed();
+        // The signed ack says what was applied or refused; a record only where it cannot.
+        this.#heartbeat.afterAck();
         this.changes.dispatchEvent(new Event("change"));
       },
       writeChunkDelayMs: options.writeChunkDelayMs,

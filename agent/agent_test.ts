@@ -11,6 +11,7 @@ import {
 import {
   type AckRecord,
   agentKey,
+  type AgentRecord,
   blobMirrorStream,
   blobName,
   Buckets,
@@ -529,3 +530,23 @@ natsTest("an apply writes no record: the agent's signed ack says what it applied
   assert.equal((await kv.get(key))?.revision, before.revision, "no record after the apply");
   assert.equal(on.agent.stateOf("web").applied?.version, 2);
 });
+
+natsTest(
+  "a refusal after an apply writes the record: the newest ack alone would mislead",
+  async (ctx) => {
+    await using on = await agentOnV1(ctx);
+    const kv = await ctx.nats.kv(Buckets.agents);
+    const key = agentKey("us-east", on.cfg.id);
+    const before = await kv.get(key);
+    const stranger = new Signer(generateSigningKey());
+    const evil = await storeVersion(ctx.nats, stranger, "web", 2, '{"v":"evil"}');
+    await activateVersion(ctx.nats, signer, "us-east", evil, { content: '{"v":"evil"}' });
+    await waitFor("rejected", () => on.agent.stats.rejects === 1);
+    // The newest ack (rejected) says nothing of v1; the start record said nothing applied.
+    await waitFor("the record states v1", async () => {
+      const e = await kv.get(key);
+      return e !== null && e.revision > before!.revision &&
+        (e.json() as AgentRecord).configs.web?.applied?.version === 1;
+    });
+  },
+);

@@ -1,10 +1,11 @@
 /**
  * The agent's heartbeat: its record in the agents bucket, written at start, soon after a
- * change only the record carries (a healed drift), on leaving, and otherwise as a keep-alive
+ * change its acks cannot stand for (a healed drift; a refusal after an apply the record
+ * does not state; any change when its acks are unsigned), on leaving, and as a keep-alive
  * every `heartbeatSeconds` (600 s by default: each write costs nats-server ~0.3-0.5 ms).
- * Not after an apply or a refusal: its signed ack says that, and every view takes the newer
- * of record and verified ack (core/agent_state.ts); a record write per apply was the
- * largest server cost per apply. Liveness comes from the alive pings (alive.ts, every
+ * Not after an apply, nor after a refusal that record and ack together describe: the signed
+ * ack says it, and every view takes the newer of record and verified ack
+ * (core/agent_state.ts); a record write per apply was the largest server cost per apply. Liveness comes from the alive pings (alive.ts, every
  * `aliveSeconds`); the record says how often they come.
  *
  * Invariants: a heartbeat states every managed config (applied version, digest on disk,
@@ -29,6 +30,11 @@ export interface HeartbeatOptions {
   stateOf: (config: string) => ConfigState;
   /** The digests of the managed files. */
   digests: DiskDigests;
+  /**
+   * Whether this agent's acks are signed: unsigned ones count nowhere, so every ack is
+   * followed by a record, as before acks stood for it. @default true
+   */
+  signedAcks?: boolean;
 }
 
 /** What one heartbeat does. */
@@ -56,8 +62,8 @@ export class Heartbeat {
   readonly #startedAt = new Date().toISOString();
   #timer: Every | undefined;
   #soon: ReturnType<typeof setTimeout> | undefined;
-  /** Per config, the heal event the last record written carried. */
-  readonly #healsSent = new Map<string, string>();
+  /** Per config, what the record last written says: see {@linkcode #misleading}. */
+  readonly #written = new Map<string, { applied: string | null; healedAt: string | null }>();
   #stopped = false;
 
   constructor(config: AgentConfig, options: HeartbeatOptions) {
@@ -72,14 +78,29 @@ export class Heartbeat {
   }
 
   /**
-   * After an apply or refusal: one heartbeat 0.5–1.5 s from now when a config healed a
-   * drift since the last record (the heal is an event only the record carries), else none.
+   * After an ack: one heartbeat 0.5–1.5 s from now only when the ack cannot stand for the
+   * record (see {@linkcode #misleading}), else none.
    */
-  soonIfHealed(): void {
+  afterAck(): void {
+    if ((this.#options.signedAcks ?? true) && !this.#misleading()) return;
+    this.soon();
+  }
+
+  /**
+   * True when the record last written, brought up to the newest ack of each config
+   * (core/agent_state.ts), would mislead: a drift healed since (an event only the record
+   * carries), or a newest ack that is not `applied` (a refusal, a preflight) while the
+   * applied version differs from the record's, as after an apply then a refusal.
+   */
+  #misleading(): boolean {
     for (const name of Object.keys(this.#config.configs)) {
-      const heal = this.#options.stateOf(name).lastDriftHealed?.at;
-      if (heal !== undefined && heal !== this.#healsSent.get(name)) return this.soon();
+      const st = this.#options.stateOf(name);
+      const written = this.#written.get(name);
+      if ((st.lastDriftHealed?.at ?? null) !== (written?.healedAt ?? null)) return true;
+      const applied = st.applied ? `${st.applied.version}/${st.applied.digest}` : null;
+      if (st.lastAck?.status !== "applied" && applied !== (written?.applied ?? null)) return true;
     }
+    return false;
   }
 
   /** After a change: one heartbeat 0.5–1.5 s from now, unless one is pending already. */
@@ -103,7 +124,7 @@ export class Heartbeat {
     if (!nats || (this.#stopped && !options.leaving)) return;
     const config = this.#config;
     const configs: AgentRecord["configs"] = {};
-    const heals = new Map<string, string>();
+    const written = new Map<string, { applied: string | null; healedAt: string | null }>();
     for (const name of Object.keys(config.configs)) {
       const st = this.#options.stateOf(name);
       // Right after an apply the digest on disk is the one just written.
@@ -114,7 +135,10 @@ export class Heartbeat {
         lastAck: st.lastAck,
         ...(st.lastDriftHealed ? { lastDriftHealed: st.lastDriftHealed } : {}),
       };
-      if (st.lastDriftHealed) heals.set(name, st.lastDriftHealed.at);
+      written.set(name, {
+        applied: st.applied ? `${st.applied.version}/${st.applied.digest}` : null,
+        healedAt: st.lastDriftHealed?.at ?? null,
+      });
     }
     const record: AgentRecord = {
       id: config.id,
@@ -130,7 +154,7 @@ export class Heartbeat {
       configs,
     };
     await nats.kvWrite(Buckets.agents, agentKey(config.region, config.id), JSON.stringify(record));
-    for (const [name, at] of heals) this.#healsSent.set(name, at);
+    for (const [name, w] of written) this.#written.set(name, w);
   }
 
   /** Cancels the timers; only a `leaving` heartbeat is sent after this. */
