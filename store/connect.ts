@@ -365,6 +365,11 @@ export async function connectAtlas(
         : { reconnectJitterTLS: options.reconnectJitterMs }),
       ...(options.reconnectDelayMs ? { reconnectDelayHandler: options.reconnectDelayMs } : {}),
       waitOnFirstConnect: options.waitOnFirstConnect ?? false,
+      // nats.js stops reconnecting for good after two auth errors in a row. A server loaded
+      // by a reconnect storm answers "Authentication Timeout" (10 000 agents: 22 stayed
+      // offline), and a revoked host may be enrolled again: keep trying, at the reconnect
+      // wait (a refused attempt costs the server one signature check).
+      ignoreAuthErrorAbort: true,
       timeout: timeoutMs,
       noAsyncTraces: options.noAsyncTraces ?? false,
     });

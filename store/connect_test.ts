@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { CredentialsError, parseCredsText, Streams } from "@atlas/core";
 import { connectAtlas } from "./connect.ts";
-import { handshake, natsTest } from "@atlas/testkit";
+import { handshake, natsTest, startNatsServer, TestAuth, waitFor } from "@atlas/testkit";
 
 natsTest("connecting with missing or malformed credentials says how to get them", async (ctx) => {
   await assert.rejects(
@@ -81,4 +81,36 @@ natsTest("close waits for the writes left to the background", async (ctx) => {
     last_by_subj: `atlas.intent.${id}`,
   });
   assert.equal(stored?.string(), "{}");
+});
+
+natsTest("a client refused again and again on reconnect comes back once let in", async (ctx) => {
+  // Under a storm a loaded server answers "Authentication Timeout"; nats.js gives up for
+  // good after two auth errors in a row unless told not to. A server of another operator
+  // on the same port gives the same refusals on demand.
+  const creds = await ctx.auth.creds({ kind: "agent", region: "us-east", agent: "refused" });
+  const nats = await connectAtlas(ctx.urls, { credentials: creds, reconnectJitterMs: 100 });
+  const seen: string[] = [];
+  (async () => {
+    for await (const s of nats.nc.status()) seen.push(s.type);
+  })().catch(() => {});
+  const server = ctx.servers[0]!;
+  try {
+    await server.stop();
+    const stranger = await startNatsServer({
+      port: Number(new URL(server.url).port),
+      auth: await TestAuth.create(),
+    });
+    try {
+      await waitFor("refused three times", () => seen.filter((t) => t === "error").length >= 3, {
+        timeoutMs: 20_000,
+      });
+    } finally {
+      await stranger.stop();
+    }
+    await server.restart();
+    await waitFor("reconnected", () => seen.includes("reconnect"), { timeoutMs: 20_000 });
+    assert.equal(nats.nc.isClosed(), false);
+  } finally {
+    await nats.close();
+  }
 });
