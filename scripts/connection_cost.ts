@@ -8,7 +8,8 @@
  * - `bare`: a user JWT without permission lists (everything allowed);
  * - `before`: the agent's 23 publish + 2 subscribe patterns up to this change (kept here
  *   as a literal, for comparison only);
- * - `now`: the agent's lists as `permissionsOf` gives them today.
+ * - `now`: the agent's lists as `permissionsOf` gives them today;
+ * - `floor`: only its acks, inbox and notices (the least any agent user could carry).
  *
  * `--cases bare,now` picks cases; `--profile <dir>` also writes each server's heap profile
  * there (`heap-<case>.pb.gz`, read with `go tool pprof -top -sample_index=inuse_space`).
@@ -29,7 +30,7 @@ const { values } = parseArgs({
   options: {
     clients: { type: "string", default: "1000" },
     settle: { type: "string", default: "3" },
-    cases: { type: "string", default: "bare,before,now" },
+    cases: { type: "string", default: "bare,before,now,floor" },
     profile: { type: "string" },
   },
 });
@@ -84,6 +85,15 @@ const allCases: Case[] = [
   { name: "bare", perms: () => undefined },
   { name: "before", perms: (a) => beforePermissions(REGION, a) },
   { name: "now", perms: (a) => permissionsOf({ kind: "agent", region: REGION, agent: a }) },
+  {
+    // The least any agent user could carry (its acks, inbox and notices): the floor of
+    // per-user lists, for comparison only.
+    name: "floor",
+    perms: (a) => {
+      const { sub } = permissionsOf({ kind: "agent", region: REGION, agent: a });
+      return { pub: { allow: [Subjects.acksBy(REGION, a)], deny: [] }, sub };
+    },
+  },
 ];
 
 const wanted = values.cases!.split(",");
