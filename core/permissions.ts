@@ -9,10 +9,10 @@
  * and are allowed per key where the key says whose it is; replies come to an inbox prefix
  * of the role's own ({@linkcode inboxPrefixOf}), the only `_INBOX` a role may subscribe.
  *
- * An agent A of region R may: subscribe to R's notices; read (stream info, direct get)
- * R's pointers, R's blob copy and the primary blobs, the trusted keys and its own last
- * acks; publish its own acks and alive pings (`atlas.alive.<R>.<A>`) and put its own
- * heartbeat key. Nothing else: no pointer,
+ * An agent A of region R may: subscribe to R's notices; read by direct get R's pointers,
+ * the trusted keys and its own last acks; read R's blob copy (its stream info, direct
+ * gets) and the primary blobs (message gets, no consumer); publish its own acks and alive
+ * pings (`atlas.alive.<R>.<A>`) and put its own heartbeat key. Nothing else: no pointer,
  * lease, quarantine, rollout or audit write, no stream or consumer change, no other
  * agent's ack or heartbeat, no other region's notices. The region beacon
  * (`atlas.notify.<R>._beacon`, core/beacon.ts) comes under R's notices: R's coordinator
@@ -112,32 +112,6 @@ export function inboxPrefixOf(role: AtlasRole): string {
   return `_INBOX_${roleLabel(role)}`;
 }
 
-/** Reading a stream every way the clients do: info, direct and plain gets, consumers. */
-function streamRead(stream: string): string[] {
-  return [
-    `$JS.API.STREAM.INFO.${stream}`,
-    `$JS.API.STREAM.MSG.GET.${stream}`,
-    `$JS.API.DIRECT.GET.${stream}`,
-    `$JS.API.DIRECT.GET.${stream}.>`,
-    `$JS.API.CONSUMER.CREATE.${stream}`,
-    `$JS.API.CONSUMER.CREATE.${stream}.>`,
-    `$JS.API.CONSUMER.INFO.${stream}.>`,
-    `$JS.API.CONSUMER.DELETE.${stream}.>`,
-    `$JS.API.CONSUMER.MSG.NEXT.${stream}.>`,
-    `$JS.FC.${stream}.>`,
-    `$JS.ACK.${stream}.>`,
-  ];
-}
-
-/** Direct gets only (any replica answers; no consumer), plus the info a KV open asks for. */
-function directRead(stream: string): string[] {
-  return [
-    `$JS.API.STREAM.INFO.${stream}`,
-    `$JS.API.DIRECT.GET.${stream}`,
-    `$JS.API.DIRECT.GET.${stream}.>`,
-  ];
-}
-
 const kv = (bucket: string) => `KV_${bucket}`;
 const BLOBS = `OBJ_${Buckets.blobs}`;
 
@@ -222,6 +196,9 @@ export function permissionsOf(role: AtlasRole): RolePermissions {
     }
     case "agent": {
       const { region: r, agent: a } = role;
+      const copy = blobMirrorStream(r);
+      // As few patterns as will do: nats-server keeps each allow pattern per connection
+      // (about 1.2-1.8 KiB each), and an agent needs no consumer and no KV handle.
       return {
         pub: {
           allow: [
@@ -229,11 +206,14 @@ export function permissionsOf(role: AtlasRole): RolePermissions {
             // Its own alive pings only: a forged ping can claim no other host alive.
             Subjects.alive(r, a),
             `$KV.${Buckets.agents}.${r}.${a}`,
-            ...directRead(kv(pointerBucket(r))),
-            ...directRead(blobMirrorStream(r)),
-            ...directRead(kv(Buckets.keys)),
-            // The primary blobs, when the region's copy lacks one (object store reads).
-            ...streamRead(BLOBS),
+            // Its region's pointers and the key sets, by subject (store readKvDirect).
+            `$JS.API.DIRECT.GET.${kv(pointerBucket(r))}.>`,
+            `$JS.API.DIRECT.GET.${kv(Buckets.keys)}.>`,
+            // Its region's blob copy: whether it exists, then direct gets (JSON form).
+            `$JS.API.STREAM.INFO.${copy}`,
+            `$JS.API.DIRECT.GET.${copy}`,
+            // The primary blobs, when the copy lacks one: gets the stream leader answers.
+            `$JS.API.STREAM.MSG.GET.${BLOBS}`,
             // Its own last acks (the outbox's check), by subject only.
             `$JS.API.DIRECT.GET.${Streams.acks}.${Subjects.acksBy(r, a)}`,
           ],

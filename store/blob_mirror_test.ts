@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { SeqMsgRequest } from "@nats-io/jetstream";
-import { BlobCopyError, readMirroredBlob } from "./blob_mirror.ts";
+import { BlobCopyError, readBlob, readMirroredBlob, readPrimaryBlob } from "./blob_mirror.ts";
 import { checkBlobCopy, rebuildBlobCopy } from "./compat/mirror_start.ts";
 import type { AtlasNats } from "./connect.ts";
 import { blobMirrorStream, blobName, Buckets, sha256Hex } from "@atlas/core";
@@ -29,6 +29,26 @@ async function putBlob(nats: AtlasNats, bytes: Uint8Array): Promise<string> {
 function mirrored(nats: AtlasNats, region: string, digest: string): Promise<Uint8Array> {
   return waitForBlobCopy(nats, region, digest);
 }
+
+natsTest(
+  "the primary reads blobs of one and of several chunks by leader gets, null when absent",
+  async ({ nats }) => {
+    const small = new TextEncoder().encode('{"feature":true}\n');
+    const large = pattern(300 * 1024); // 3 chunks of at most 128 KiB
+    const empty = new Uint8Array(0);
+    for (const bytes of [small, large, empty]) {
+      const digest = await putBlob(nats, bytes);
+      assert.deepEqual(await readPrimaryBlob(nats, digest), bytes);
+    }
+    const absent = sha256Hex(new TextEncoder().encode("never stored"));
+    assert.equal(await readPrimaryBlob(nats, absent), null);
+    assert.equal(await readBlob(nats, "no-such-region", absent), null);
+    // A deleted blob is absent too.
+    const gone = await putBlob(nats, pattern(10, 7));
+    await (await nats.blobs()).delete(blobName(gone));
+    assert.equal(await readPrimaryBlob(nats, gone), null);
+  },
+);
 
 natsTest(
   "blobs of one and of several chunks read back byte-identical from the copy",

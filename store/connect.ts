@@ -186,6 +186,11 @@ export class AtlasNats implements AsyncDisposable {
     };
   }
 
+  /** The request timeout of this connection's JetStream calls, in milliseconds. */
+  get timeoutMs(): number {
+    return this.#timeoutMs;
+  }
+
   /**
    * Milliseconds since the connection was lost (0 while connected). A reconnect usually
    * takes about a second; much longer means NATS, or the way to it, is down.

@@ -28,7 +28,7 @@ import {
 } from "@atlas/core";
 import { listKeys } from "./compat/list_keys.ts";
 import { isCasConflict, retryTransient } from "./retry.ts";
-import { readKv } from "./kv_cas.ts";
+import { readKvDirect } from "./kv_cas.ts";
 
 /** The key of the newest key set in `atlas_keys`. */
 export const KEY_SET_KEY = "set";
@@ -46,9 +46,8 @@ export class KeySetConflictError extends AtlasError {
  * or null. A stored set that does not parse throws.
  */
 export async function readKeySet(nats: AtlasNats, seq?: number): Promise<KeySetRecord | null> {
-  const kv = await nats.kv(Buckets.keys, { direct: true });
   const key = seq === undefined ? KEY_SET_KEY : `${KEY_SET_KEY}.${seq}`;
-  const found = await retryTransient(() => readKv(kv, key, KeySetRecord), {
+  const found = await retryTransient(() => readKvDirect(nats, Buckets.keys, key, KeySetRecord), {
     what: `Reading key set ${key}`,
   });
   return found?.value ?? null;

@@ -6,6 +6,7 @@
  * @module
  */
 import type { KV } from "@nats-io/kv";
+import type { AtlasNats } from "./connect.ts";
 import type { z } from "zod";
 import { AtlasError, AtlasErrorCode } from "@atlas/core";
 import { isCasConflict, type RetryOptions, retryTransient } from "./retry.ts";
@@ -37,6 +38,34 @@ export async function readKv<S extends z.ZodType>(
   const entry = await kv.get(key);
   if (!entry || entry.operation !== "PUT") return null;
   return { value: schema.parse(entry.json()), revision: entry.revision };
+}
+
+/**
+ * Reads and parses one KV entry with a JetStream direct get by subject
+ * (`$JS.API.DIRECT.GET.KV_<bucket>.$KV.<bucket>.<key>`), without opening the bucket: no
+ * stream info, so a reader's permissions need one pattern per bucket, and any replica
+ * answers (also in a region cut off from the meta leader; a replica may lag a write by a
+ * moment). Null when absent, deleted or purged; a value that does not parse is an error.
+ * The bucket must exist: a direct get to a missing stream gets no answer, only a timeout.
+ *
+ * @example
+ * ```ts
+ * const set = await readKvDirect(nats, Buckets.keys, "set", KeySetRecord);
+ * ```
+ */
+export async function readKvDirect<S extends z.ZodType>(
+  nats: Pick<AtlasNats, "jsm">,
+  bucket: string,
+  key: string,
+  schema: S,
+): Promise<Stored<z.infer<S>> | null> {
+  const m = await nats.jsm.direct.getMessage(`KV_${bucket}`, {
+    last_by_subj: `$KV.${bucket}.${key}`,
+  });
+  if (!m) return null;
+  const op = m.header.get("KV-Operation");
+  if (op === "DEL" || op === "PURGE") return null;
+  return { value: schema.parse(m.json()), revision: m.seq };
 }
 
 /** Raised by {@linkcode casUpdate} when every attempt lost its compare-and-set. */

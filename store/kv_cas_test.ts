@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { z } from "zod";
 import { AtlasErrorCode } from "@atlas/core";
 import { natsTest } from "@atlas/testkit";
-import { CAS_ATTEMPTS, CasContentionError, casUpdate, readKv } from "./kv_cas.ts";
+import { CAS_ATTEMPTS, CasContentionError, casUpdate, readKv, readKvDirect } from "./kv_cas.ts";
 import { isCasConflict } from "./retry.ts";
 
 const Counter = z.object({ n: z.number().int(), by: z.array(z.string()) });
@@ -97,4 +97,27 @@ natsTest("casUpdate gives up after its attempts with a typed conflict", async ({
     }),
     TypeError,
   );
+});
+
+natsTest("readKvDirect reads a key by subject as readKv does", async ({ nats }) => {
+  await nats.kvm.create("direct", { history: 5, allow_direct: true });
+  const kv = await nats.kv("direct");
+  assert.equal(await readKvDirect(nats, "direct", "k", Counter), null, "absent");
+  await kv.put("k", JSON.stringify({ n: 1, by: ["a"] }));
+  await kv.put("other", JSON.stringify({ n: 9, by: [] }));
+  assert.deepEqual(await readKvDirect(nats, "direct", "k", Counter), {
+    value: { n: 1, by: ["a"] },
+    revision: 1,
+  });
+  assert.deepEqual(
+    await readKvDirect(nats, "direct", "k", Counter),
+    await readKv(kv, "k", Counter),
+  );
+  await kv.delete("k");
+  assert.equal(await readKvDirect(nats, "direct", "k", Counter), null, "deleted");
+  await kv.put("k", JSON.stringify({ n: 2, by: [] }));
+  await kv.purge("k");
+  assert.equal(await readKvDirect(nats, "direct", "k", Counter), null, "purged");
+  await kv.put("bad", JSON.stringify({ n: "two" }));
+  await assert.rejects(() => readKvDirect(nats, "direct", "bad", Counter));
 });

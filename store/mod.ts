@@ -52,7 +52,13 @@ export {
   currentAuditActor,
   withAuditActor,
 } from "./audit.ts";
-export { BlobCopyError, type BlobOrigin, readBlob, readMirroredBlob } from "./blob_mirror.ts";
+export {
+  BlobCopyError,
+  type BlobOrigin,
+  readBlob,
+  readMirroredBlob,
+  readPrimaryBlob,
+} from "./blob_mirror.ts";
 export { type BlobCopyCheck, checkBlobCopy, rebuildBlobCopy } from "./compat/mirror_start.ts";
 export {
   blobChunkSubject,
@@ -128,6 +134,7 @@ export {
   type CasUpdateOptions,
   type CasUpdateResult,
   readKv,
+  readKvDirect,
   type Stored,
 } from "./kv_cas.ts";
 export {

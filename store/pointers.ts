@@ -19,7 +19,7 @@ import {
   Subjects,
 } from "@atlas/core";
 import { isCasConflict, retryTransient } from "./retry.ts";
-import { readKv } from "./kv_cas.ts";
+import { readKvDirect } from "./kv_cas.ts";
 import { traced, traceHeaders, tracingOn } from "./tracing.ts";
 
 /** A pointer as stored, with the KV revision it was read at. */
@@ -42,17 +42,17 @@ export class PointerConflictError extends AtlasError {
 }
 
 /**
- * Reads the current pointer of `config` in `region` (a direct get: no consumer, answered
- * by any replica, and working while the region is cut off from the primary), or null.
- * Throws when the stored value does not parse (it is never silently ignored).
+ * Reads the current pointer of `config` in `region` (a direct get by subject: no consumer,
+ * no stream info, answered by any replica, and working while the region is cut off from
+ * the primary), or null. Throws when the stored value does not parse (it is never
+ * silently ignored).
  */
 export async function readPointer(
   nats: AtlasNats,
   region: string,
   config: string,
 ): Promise<StoredPointer | null> {
-  const kv = await nats.kv(pointerBucket(region), { direct: true });
-  const found = await readKv(kv, config, PointerRecord);
+  const found = await readKvDirect(nats, pointerBucket(region), config, PointerRecord);
   return found && { pointer: found.value, revision: found.revision };
 }
 

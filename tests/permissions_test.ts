@@ -14,10 +14,20 @@ import {
   Streams,
   Subjects,
 } from "@atlas/core";
-import { type AtlasNats, listKeys, readBlob, readPointer, writePointer } from "@atlas/store";
+import {
+  type AtlasNats,
+  listKeys,
+  readBlob,
+  readKeySet,
+  readMirroredBlob,
+  readPointer,
+  readPrimaryBlob,
+  writePointer,
+} from "@atlas/store";
 import { activateVersion, natsTest, storeVersion, waitForBlobCopy } from "@atlas/testkit";
 
 const CONFIG = "payments.limits";
+const BLOBS = `OBJ_${Buckets.blobs}`;
 
 /** Resolves `true` when `op` is refused: it fails, and the server says it is not allowed. */
 async function refused(nats: AtlasNats, what: string, op: () => Promise<unknown>): Promise<void> {
@@ -98,9 +108,10 @@ natsTest("each role may do what it must and the server refuses the rest", async 
     "hi",
   );
   assert.equal((await readPointer(agent, "us-east", CONFIG))?.pointer.active.version, 1);
-  assert.ok(await readBlob(agent, "us-east", version.digest));
-  assert.ok(await (await agent.blobs()).getBlob(`sha256-${version.digest}`));
-  await (await agent.kv(Buckets.keys, { direct: true })).get("nothing");
+  assert.equal((await readBlob(agent, "us-east", version.digest))?.from, "region copy");
+  assert.ok(await readMirroredBlob(agent, "us-east", version.digest));
+  assert.ok(await readPrimaryBlob(agent, version.digest));
+  await readKeySet(agent);
   await ack(agent, "us-east", "a1");
   assert.ok(
     await agent.jsm.direct.getMessage(Streams.acks, {
@@ -179,6 +190,60 @@ natsTest("each role may do what it must and the server refuses the rest", async 
     agent,
     "agent deletes its region's blob copy",
     () => agent.jsm.streams.delete(blobMirrorStream("us-east")),
+  );
+  // Reads narrowed to message gets: no consumer, no stream info, no other region's copy.
+  await refused(
+    agent,
+    "agent opens a consumer on the primary blobs",
+    () => agent.blobs().then((b) => b.getBlob(`sha256-${version.digest}`)),
+  );
+  await refused(
+    agent,
+    "agent reads the primary blobs through a replica",
+    () => agent.jsm.direct.getMessage(BLOBS, { seq: 1 }),
+  );
+  await refused(
+    agent,
+    "agent reads another region's blob copy",
+    () => readMirroredBlob(agent, "eu-west", version.digest),
+  );
+  await refused(
+    agent,
+    "agent gets from another region's blob copy",
+    () => agent.jsm.direct.getMessage(blobMirrorStream("eu-west"), { seq: 1 }),
+  );
+  await refused(
+    agent,
+    "agent reads another region's pointers by sequence",
+    () => agent.jsm.direct.getMessage(`KV_${pointerBucket("eu-west")}`, { seq: 1 }),
+  );
+  await refused(
+    agent,
+    "agent reads the acks stream by sequence",
+    () => agent.jsm.direct.getMessage(Streams.acks, { seq: 1 }),
+  );
+  await refused(
+    agent,
+    "agent reads another agent's heartbeat",
+    () => agent.jsm.direct.getMessage(`KV_${Buckets.agents}`, { seq: 1 }),
+  );
+  await refused(
+    agent,
+    "agent reads the versions bucket by subject",
+    () =>
+      agent.jsm.direct.getMessage(`KV_${Buckets.versions}`, {
+        last_by_subj: `$KV.${Buckets.versions}.${CONFIG}`,
+      }),
+  );
+  await refused(
+    agent,
+    "agent gets a message of the acks stream from its leader",
+    () => agent.jsm.streams.getMessage(Streams.acks, { seq: 1 }),
+  );
+  await refused(
+    agent,
+    "agent changes the primary blobs",
+    () => agent.jsm.streams.purge(BLOBS),
   );
 
   await using coord = await ctx.connect({ kind: "coordinator", region: "us-east" }, opts);
