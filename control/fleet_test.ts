@@ -39,16 +39,21 @@ async function publishAck(nats: AtlasNats, a: AckRecord): Promise<void> {
   await nats.js.publish(Subjects.ack(a.region, a.config, a.agent), JSON.stringify(a));
 }
 
-controlTest("status shows per region which agents run the active version", async ({
-  api,
-  nats,
-}) => {
+/** Config `web` with versions 1 and 2, v2 active in us-east. */
+async function webOnV2InUsEast(api: Parameters<Parameters<typeof controlTest>[1]>[0]["api"]) {
   await createConfig(api, "web", { contentType: "text/plain" });
   await publish(api, "web", "one");
   await publish(api, "web", "two");
   await api.ok(200, "POST", "/v1/configs/web/activate", {
     body: { version: 2, regions: ["us-east"] },
   });
+}
+
+controlTest("status shows per region which agents run the active version", async ({
+  api,
+  nats,
+}) => {
+  await webOnV2InUsEast(api);
   for (const id of ["a1", "a2", "a4"]) await enrolAgent(nats, "us-east", id);
   await enrolAgent(nats, "eu-west", "b1");
   const a3 = (await enrolAgent(nats, "us-east", "a3")).identity;
@@ -108,12 +113,7 @@ controlTest("an applied ack newer than the record says what runs; a forged one d
   api,
   nats,
 }) => {
-  await createConfig(api, "web", { contentType: "text/plain" });
-  await publish(api, "web", "one");
-  await publish(api, "web", "two");
-  await api.ok(200, "POST", "/v1/configs/web/activate", {
-    body: { version: 2, regions: ["us-east"] },
-  });
+  await webOnV2InUsEast(api);
   // Agents write no record after an apply: both records still say v1 (seq 1).
   const genuine = (await enrolAgent(nats, "us-east", "genuine")).identity;
   const other = (await enrolAgent(nats, "us-east", "other")).identity;
