@@ -387,3 +387,32 @@ natsTest(
     assert.equal(await readOr(late.get("us-east-web-late").files.web!), V2);
   },
 );
+
+natsTest(
+  "a failure cluster is raised from the acks of agents whose records are an hour apart",
+  async (ctx) => {
+    const failV2 = 'test "$ATLAS_VERSION" != 2';
+    await using _f = await startFleet(ctx, [
+      ...["a0", "a1", "a2"].map((id) => ({
+        id,
+        region: "us-east",
+        configs: { web: { reload: failV2 } },
+      })),
+      { id: "a3", region: "us-east", configs: { web: {} } },
+      { id: "cache-0", region: "us-east", configs: { cache: {} } },
+    ], { agentJson: { heartbeatSeconds: 3600 } });
+    const clock = new FakeClock();
+    const us = await coordinator(ctx, "us-east", clock);
+    await startRollout(ctx.nats, "r-cluster", [RolloutStage.parse({ regions: ["us-east"] })]);
+    const alerts = await ctx.nats.kv(Buckets.alerts);
+    // The fleet scan runs every 10 s of the coordinator's clock.
+    await stepUntil("failure cluster raised", [us], async () => {
+      const e = await alerts.get("failures-us-east-web-v2");
+      return e?.operation === "PUT";
+    }, { clock, advanceMs: 1_000 });
+    const alert = (await alerts.get("failures-us-east-web-v2"))!.json() as { message: string };
+    assert.match(alert.message, /^3 agents in us-east failed web v2: /);
+    const named = alert.message.match(/\(([^)]*)\)$/)?.[1]?.split(", ").toSorted();
+    assert.deepEqual(named, ["a0", "a1", "a2"], "the failing agents, not a3 or cache-0");
+  },
+);
