@@ -27,9 +27,8 @@ export function withAck(
   state: AgentConfigState,
   ack: AckRecord | undefined | null,
 ): AgentConfigState {
-  // The record is as new as the ack when it already carries an ack at that seq or later.
-  if (!ack || (state.lastAck && state.lastAck.seq >= ack.seq)) return state;
-  let next: AgentConfigState = {
+  if (!ackIsNewer(state, ack)) return state;
+  const next: AgentConfigState = {
     ...state,
     lastAck: {
       version: ack.version,
@@ -40,23 +39,49 @@ export function withAck(
       ...(ack.refusal !== undefined ? { refusal: ack.refusal } : {}),
     },
   };
-  if (ack.status === "applied" && ack.seq > (state.applied?.seq ?? 0)) {
-    next = {
-      ...next,
-      applied: {
-        version: ack.version,
-        digest: ack.digest,
-        seq: ack.seq,
-        appliedAt: ack.at,
-        ...(state.applied?.digest === ack.digest && state.applied.contentType
-          ? { contentType: state.applied.contentType }
-          : {}),
-      },
-      // The bytes the agent had just written; a later hand edit comes as a heal event.
-      diskDigest: ack.digest,
-    };
-  }
-  return next;
+  if (!ackMovesApplied(state, ack)) return next;
+  return {
+    ...next,
+    applied: {
+      version: ack.version,
+      digest: ack.digest,
+      seq: ack.seq,
+      appliedAt: ack.at,
+      ...(state.applied?.digest === ack.digest && state.applied.contentType
+        ? { contentType: state.applied.contentType }
+        : {}),
+    },
+    // The bytes the agent had just written; a later hand edit comes as a heal event.
+    diskDigest: ack.digest,
+  };
+}
+
+/**
+ * Whether `ack` is newer than `state`: the record is as new as the ack when it already
+ * carries an ack at that seq or later.
+ */
+export function ackIsNewer(
+  state: AgentConfigState,
+  ack: AckRecord | undefined | null,
+): ack is AckRecord {
+  return !!ack && !(state.lastAck && state.lastAck.seq >= ack.seq);
+}
+
+/**
+ * Whether `ack` changes what `state` says is applied: a newer `applied` ack past the
+ * applied seq. Judges that need only the version use this and allocate nothing.
+ *
+ * @example
+ * ```ts
+ * const version = ackMovesApplied(st, ack) ? ack.version : st.applied?.version;
+ * ```
+ */
+export function ackMovesApplied(
+  state: AgentConfigState,
+  ack: AckRecord | undefined | null,
+): ack is AckRecord {
+  return ackIsNewer(state, ack) && ack.status === "applied" &&
+    ack.seq > (state.applied?.seq ?? 0);
 }
 
 /**

@@ -18,7 +18,7 @@ import {
   managesConfig,
 } from "./schemas.ts";
 import { agentIsStale, type AliveSignal, lastSignMs, recordWindowMs } from "./liveness.ts";
-import { withAck } from "./agent_state.ts";
+import { ackMovesApplied } from "./agent_state.ts";
 import { inCandidateShare } from "./share.ts";
 import type { RegionProgress, RolloutRecord, RolloutStage } from "./rollout.ts";
 
@@ -47,15 +47,16 @@ export function outcomeOf(
   rollout: Pick<RolloutRecord, "config" | "version">,
   stageSeq: number,
 ): Outcome {
-  const recorded = agent.configs[rollout.config];
-  // What it runs now: the record brought up to its newest ack (records are not written
-  // after an apply). A promoted candidate's agents ran the version before this stage's seq.
-  const st = recorded && withAck(recorded, ack);
+  const st = agent.configs[rollout.config];
+  // What it runs now: its newest ack when that is newer than its record (records are not
+  // written after an apply). A promoted candidate's agents ran the version before this
+  // stage's seq. Per member per step: judged without building the merged state.
+  const applied = st && ackMovesApplied(st, ack) ? ack.version : st?.applied?.version;
   const acks = [ack, st?.lastAck ?? undefined]
     .filter((a) => a !== undefined && a.version === rollout.version && a.seq >= stageSeq)
     .sort((a, b) => b!.seq - a!.seq);
   const last = acks[0];
-  if (st?.applied?.version === rollout.version || last?.status === "applied") {
+  if (applied === rollout.version || last?.status === "applied") {
     return { status: "applied" };
   }
   if (!last) return { status: "pending" };

@@ -8,7 +8,7 @@
 import type { KV } from "@nats-io/kv";
 import type { AtlasNats } from "./connect.ts";
 import type { z } from "zod";
-import { AtlasError, AtlasErrorCode } from "@atlas/core";
+import { AtlasError, AtlasErrorCode, Subjects } from "@atlas/core";
 import { isCasConflict, type RetryOptions, retryTransient } from "./retry.ts";
 
 /** A KV value parsed with its schema, and the revision it was read at. */
@@ -60,7 +60,7 @@ export async function readKvDirect<S extends z.ZodType>(
   schema: S,
 ): Promise<Stored<z.infer<S>> | null> {
   const m = await nats.jsm.direct.getMessage(`KV_${bucket}`, {
-    last_by_subj: `$KV.${bucket}.${key}`,
+    last_by_subj: Subjects.kvKey(bucket, key),
   });
   if (!m) return null;
   const op = m.header.get("KV-Operation");
