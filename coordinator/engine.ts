@@ -22,6 +22,7 @@ import {
   RolloutRecord,
   Streams,
   Subjects,
+  summaryKeepAliveSeconds,
   withAcks,
 } from "@atlas/core";
 import {
@@ -52,12 +53,6 @@ const FOLLOW_SILENCE_MS = 20_000;
 
 /** Most handles of one rollout in one step (judged done → advanced → pointer moved). */
 const HANDLES_PER_STEP = 4;
-
-/**
- * Seconds between the leader's liveness summaries when nothing changes (they are written
- * at once when the set of silent agents changes): the control plane trusts one for three.
- */
-const LIVENESS_KEEPALIVE_SECONDS = 30;
 
 /** How often the leader scans its fleet for drift and failure clusters. */
 const SCAN_EVERY_MS = 10_000;
@@ -304,27 +299,29 @@ export class RegionCoordinator implements AsyncDisposable {
   /**
    * Writes the region's liveness summary (core/liveness.ts) for the control plane, which
    * hears no pings: when the set of agents judged gone without a goodbye changes, and every
-   * {@linkcode LIVENESS_KEEPALIVE_SECONDS} otherwise. Leader only.
+   * `summaryKeepAliveSeconds` otherwise (core/liveness.ts). Leader only.
    */
   async #writeLiveness(): Promise<void> {
     const now = this.#clock.now();
     const gone: Record<string, string> = {};
     const listeningSinceMs = this.#listeningSince();
-    for (const a of await this.#agents()) {
+    const agents = await this.#agents();
+    for (const a of agents) {
       if (a.leftAt !== undefined) continue;
       const alive = { lastSeenMs: this.#lastAlive.get(a.id), listeningSinceMs };
       if (agentIsStale(a, now, alive)) gone[a.id] = new Date(lastSignMs(a, alive)).toISOString();
     }
+    const keepAliveSeconds = summaryKeepAliveSeconds(agents);
     const key = JSON.stringify([listeningSinceMs, Object.keys(gone).sort()]);
     const last = this.#livenessWritten;
-    if (last?.key === key && now - last.at < LIVENESS_KEEPALIVE_SECONDS * 1000) return;
+    if (last?.key === key && now - last.at < keepAliveSeconds * 1000) return;
     // Marked first: a failed write is tried again at the next keep-alive, not every step.
     this.#livenessWritten = { key, at: now };
     const record: LivenessRecord = {
       region: this.region,
       at: new Date(now).toISOString(),
       listeningSince: new Date(listeningSinceMs).toISOString(),
-      keepAliveSeconds: LIVENESS_KEEPALIVE_SECONDS,
+      keepAliveSeconds,
       gone,
     };
     await this.#nats.kvWrite(Buckets.liveness, this.region, JSON.stringify(record));

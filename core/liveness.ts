@@ -101,6 +101,31 @@ function _heartbeatMs(agent: AgentRecord): number {
 }
 const _parsedHeartbeats = new WeakMap<AgentRecord, { at: string; ms: number }>();
 
+/** The most seconds between a region leader's liveness summaries when nothing changes. */
+export const SUMMARY_KEEPALIVE_SECONDS = 30;
+
+/**
+ * Seconds between the leader's liveness summaries when nothing changes: a summary says
+ * every agent it does not list was alive at its `at` ({@linkcode aliveFromSummary}), so it
+ * is rewritten at least as often as the most frequent signer promises a sign (its ping or
+ * record period), else a reader would judge that agent gone from the summary's age alone.
+ *
+ * @example
+ * ```ts
+ * summaryKeepAliveSeconds([{ aliveSeconds: 5, heartbeatSeconds: 600 }]); // 5
+ * ```
+ */
+export function summaryKeepAliveSeconds(
+  agents: Iterable<Pick<AgentRecord, "aliveSeconds" | "heartbeatSeconds" | "leftAt">>,
+): number {
+  let seconds = SUMMARY_KEEPALIVE_SECONDS;
+  for (const a of agents) {
+    if (a.aliveSeconds === undefined || a.leftAt !== undefined) continue;
+    seconds = Math.min(seconds, a.aliveSeconds, a.heartbeatSeconds);
+  }
+  return seconds;
+}
+
 /**
  * The region leader's liveness summary, in the liveness bucket under `<region>`: what the
  * control plane, which hears no pings, judges by. Written when the set of silent agents

@@ -6,6 +6,7 @@ import {
   aliveWindowMs,
   type LivenessRecord,
   MISSED_HEARTBEATS,
+  summaryKeepAliveSeconds,
 } from "./liveness.ts";
 import { judgeStage } from "./judge.ts";
 import { RolloutStage } from "./rollout.ts";
@@ -120,4 +121,21 @@ Deno.test("a stage counts a pinging member with an old record and not a silent o
   assert.equal(byPings.members, 1, "the silent one is gone");
   assert.equal(byPings.counts.targeted, 1);
   assert.equal(byPings.counts.pending, 1, "the pinging one is waited for");
+});
+
+Deno.test("the leader's summary is kept alive as often as its most frequent signer", () => {
+  const agent = (aliveSeconds: number | undefined, heartbeatSeconds = 600, leftAt?: string) => ({
+    aliveSeconds,
+    heartbeatSeconds,
+    ...(leftAt ? { leftAt } : {}),
+  });
+  assert.equal(summaryKeepAliveSeconds([]), 30);
+  assert.equal(summaryKeepAliveSeconds([agent(60), agent(undefined, 15)]), 30);
+  assert.equal(summaryKeepAliveSeconds([agent(60), agent(5)]), 5);
+  assert.equal(summaryKeepAliveSeconds([agent(60, 2)]), 2, "its record more often than pings");
+  assert.equal(
+    summaryKeepAliveSeconds([agent(1, 600, "2026-11-28T10:00:00.000Z")]),
+    30,
+    "a departed agent promises nothing",
+  );
 });

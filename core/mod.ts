@@ -193,6 +193,7 @@ export {
   LivenessRecord,
   MISSED_HEARTBEATS,
   recordWindowMs,
+  summaryKeepAliveSeconds,
 } from "./liveness.ts";
 export { withAck, withAcks } from "./agent_state.ts";
 export {
