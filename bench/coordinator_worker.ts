@@ -3,7 +3,8 @@
  * coordinator (`RegionCoordinator`, as `deno task coordinator` runs it), stepping every
  * `tickMs` after each step ends, with the CPU of each step measured around it
  * (`process.cpuUsage`, this process only: what the follows of acks and agent records do
- * while a step waits on NATS is counted in the step, the rest apart).
+ * while a step waits on NATS is counted in the step, the rest apart), and the part of it
+ * spent inside the follows' `onMessage` (`RegionCoordinator.followStats`) beside it.
  *
  * Driven by the orchestrator over core NATS on `bench.coord.*`: `steps` answers the steps
  * since a wall-clock time and the process's CPU, `profile-start`/`profile-stop` sample it.
@@ -46,11 +47,13 @@ const coordinator = await RegionCoordinator.create(nats, signer, {
   },
 });
 
-/** One step: when it began (wall ms), its length and its CPU. */
+/** One step: when it began (wall ms), its length, its CPU and the follows' part of it. */
 interface Step {
   at: number;
   wallMs: number;
   cpuMicros: number;
+  /** Milliseconds inside the follows' onMessage (acks and agent records) during the step. */
+  followMs: number;
 }
 const steps: Step[] = [];
 let closed = false;
@@ -61,11 +64,17 @@ const cpu = () => {
   return u.user + u.system;
 };
 
+const followMs = () => {
+  const f = coordinator.followStats();
+  return f.acks.busyMs + f.agents.busyMs;
+};
+
 const loop = (async () => {
   while (!closed) {
-    const [at, t0, c0] = [Date.now(), performance.now(), cpu()];
+    const [at, t0, c0, f0] = [Date.now(), performance.now(), cpu(), followMs()];
     await coordinator.step().catch((e) => lines.push(`step failed: ${e}`));
-    steps.push({ at, wallMs: performance.now() - t0, cpuMicros: cpu() - c0 });
+    const [t1, c1, f1] = [performance.now(), cpu(), followMs()];
+    steps.push({ at, wallMs: t1 - t0, cpuMicros: c1 - c0, followMs: f1 - f0 });
     if (steps.length > 100_000) steps.splice(0, 50_000);
     await new Promise((r) => setTimeout(r, tickMs));
   }
@@ -82,6 +91,7 @@ control.subscribe("bench.coord.*", {
           return {
             steps: steps.filter((s) => s.at >= since),
             cpuMicros: cpu(),
+            followMs: followMs(),
             leader: coordinator.lease.isLeader,
             log: lines.slice(-20),
           };

@@ -894,7 +894,7 @@ for (const r of resources) {
 for (const r of rollouts) {
   addTarget("stagesOverheadMs", r.n, r.stagesOverheadMs);
   addTarget("coordinatorCpuMsPerStep", r.n, r.coordinatorCpuMsPerStep.max);
-  addTarget("coordinatorStepOwnCpuMs", r.n, r.coordinatorStepOwnCpuMsPerStep);
+  addTarget("coordinatorStepOwnCpuMs", r.n, r.coordinatorStepOwnCpuMsPerStep.p50);
 }
 for (const s of storms) {
   addTarget("stormReconciledMs", s.n, s.reconciledMs);
@@ -911,12 +911,13 @@ for (const r of rollouts) {
     ["stage", "agents", "notice → share applied ms", "gates met → next pointer ms"],
     r.stages.map((s) => [`${s.percent} %`, s.agents, s.fanOutMs, s.overheadMs]),
   ));
+  const perStep = (p: { p50: number; p95: number; max: number }) =>
+    `p50 ${p.p50} / p95 ${p.p95} / max ${p.max} ms`;
   console.log(
-    `coordinator CPU per step p50 ${r.coordinatorCpuMsPerStep.p50} / p95 ` +
-      `${r.coordinatorCpuMsPerStep.p95} / max ${r.coordinatorCpuMsPerStep.max} ms; ` +
-      `${r.coordinatorCpuMsOutsideSteps} ms between steps; per the profile, following acks and ` +
-      `agent records took ${r.coordinatorFollowCpuMs} ms in all, the steps' own work ` +
-      `${r.coordinatorStepOwnCpuMsPerStep} ms per step`,
+    `coordinator CPU per step ${perStep(r.coordinatorCpuMsPerStep)}; of it inside the ` +
+      `follows of acks and agent records ${perStep(r.coordinatorFollowCpuMsPerStep)}; the ` +
+      `steps' own ${perStep(r.coordinatorStepOwnCpuMsPerStep)}. Follows in all ` +
+      `${r.coordinatorFollowCpuMs} ms; ${r.coordinatorCpuMsOutsideSteps} ms CPU between steps`,
   );
 }
 for (const s of storms) {

@@ -15,7 +15,7 @@
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { PointerNotice, RolloutRecord } from "@atlas/core";
 import { type AtlasNats, recordEnrolment } from "@atlas/store";
-import { gatesMetAt, shareSize, stageOverheads } from "./rows.ts";
+import { gatesMetAt, shareSize, stageOverheads, stepCpuSplit } from "./rows.ts";
 import { summarize } from "./stats.ts";
 import { type CpuProfile, inclusiveMs, summarizeProfiles } from "./profile.ts";
 import { startCoordinatorProcess } from "./coordinator_process.ts";
@@ -41,6 +41,13 @@ export interface RolloutContext {
   profileDir: string | undefined;
 }
 
+/** p50, p95 and max of a per-step series, ms. */
+export interface PerStep {
+  p50: number;
+  p95: number;
+  max: number;
+}
+
 /** The row's numbers (JSON field names). */
 export interface RolloutResult {
   n: number;
@@ -49,15 +56,14 @@ export interface RolloutResult {
   totalMs: number;
   tickMs: number;
   steps: number;
-  coordinatorCpuMsPerStep: { p50: number; p95: number; max: number };
+  /** `process.cpuUsage()` around each step: the follows' work during it included. */
+  coordinatorCpuMsPerStep: PerStep;
+  /** Of it, the time inside the follows' onMessage (acks, agent records), counted. */
+  coordinatorFollowCpuMsPerStep: PerStep;
+  /** The steps' own: each step's CPU less its follows' (NATS client and GC included). */
+  coordinatorStepOwnCpuMsPerStep: PerStep;
   coordinatorCpuMsOutsideSteps: number;
-  /**
-   * The coordinator's CPU over the rollout less what following acks and agent records took
-   * (from a profile of it), per step: the steps' own cost (with the NATS client and GC), on
-   * average.
-   */
-  coordinatorStepOwnCpuMsPerStep: number;
-  /** CPU that following the acks and agent records took over the rollout (profile). */
+  /** Time inside the follows' onMessage over the whole rollout, in steps or not, counted. */
   coordinatorFollowCpuMs: number;
 }
 
@@ -96,9 +102,12 @@ export async function rolloutRow(
       },
     });
     await ctx.admin.nc.flush();
-    // Always profiled: the profile tells the steps' own CPU from the follows' (see below).
-    await tell("profile-start");
-    const { cpuMicros: cpuAtStart } = await tell("steps", { since: Date.now() });
+    // Profiled only when asked (a profile slows the steps it measures); the follows' part
+    // of each step is counted by the coordinator itself.
+    if (ctx.profileDir) await tell("profile-start");
+    const { cpuMicros: cpuAtStart, followMs: followAtStart } = await tell("steps", {
+      since: Date.now(),
+    });
     const started = Date.now();
     const rollout = await ctx.api<RolloutRecord>("POST", `/v1/configs/${config}/rollouts`, {
       version: v.version,
@@ -119,30 +128,26 @@ export async function rolloutRow(
     await new Promise((r) => setTimeout(r, 500)); // the settling pointer's notice
     sub.unsubscribe();
     const stepsAnswer = await tell("steps", { since: started });
-    const file = ctx.profileDir
-      ? `${ctx.profileDir}/coordinator-n${n}.cpuprofile`
-      : await Deno.makeTempFile({ suffix: ".cpuprofile" });
-    await tell("profile-stop", { file });
-    const profile = JSON.parse(await Deno.readTextFile(file)) as CpuProfile;
-    if (!ctx.profileDir) await Deno.remove(file);
-    // What the follows of acks and agent records cost (each ack's signature check and
-    // parse, each heartbeat's parse: per message, not per step), and the rest: the steps.
-    const follows = inclusiveMs(profile, (f) => f.url.endsWith("coordinator/follow.ts"));
-    const { functions } = summarizeProfiles([profile], 12);
-    ctx.log(
-      `coordinator at N=${n}: ${follows.busyMs.toFixed(0)} ms busy, ${
-        follows.ms.toFixed(0)
-      } ms of it following acks and agent records; self time by function:`,
-    );
-    for (const [fn, where, share] of functions) ctx.log(`  ${share}  ${fn}  ${where}`);
-    const steps = (stepsAnswer.steps as { at: number; cpuMicros: number }[])
+    if (ctx.profileDir) {
+      const file = `${ctx.profileDir}/coordinator-n${n}.cpuprofile`;
+      await tell("profile-stop", { file });
+      const profile = JSON.parse(await Deno.readTextFile(file)) as CpuProfile;
+      // Where the CPU went, for insight: the follows (per message) and the steps' functions.
+      const follows = inclusiveMs(profile, (f) => f.url.endsWith("coordinator/follow.ts"));
+      const { functions } = summarizeProfiles([profile], 12);
+      ctx.log(
+        `coordinator at N=${n}: ${follows.busyMs.toFixed(0)} ms busy, ${
+          follows.ms.toFixed(0)
+        } ms of it following acks and agent records (profile); self time by function:`,
+      );
+      for (const [fn, where, share] of functions) ctx.log(`  ${share}  ${fn}  ${where}`);
+    }
+    const steps = (stepsAnswer.steps as { at: number; cpuMicros: number; followMs: number }[])
       .filter((s) => s.at <= ended);
-    const stepCpuMs = steps.map((s) => s.cpuMicros / 1000);
+    const split = stepCpuSplit(steps);
     const inSteps = steps.reduce((sum, s) => sum + s.cpuMicros, 0);
     const cpuTotal = (stepsAnswer.cpuMicros as number) - (cpuAtStart as number);
-    // All the coordinator's CPU over the rollout less what the follows took (per message,
-    // not per step), per step: the steps' own work, the NATS client and GC included.
-    const stepsOwnMs = Math.max(0, cpuTotal / 1000 - follows.ms) / Math.max(1, steps.length);
+    const followTotal = (stepsAnswer.followMs as number) - (followAtStart as number);
 
     // When each stage's share had applied: the k-th distinct agent's first applied ack.
     const sorted = [...arrivals.values()].sort((a, b) => a - b);
@@ -157,8 +162,11 @@ export async function rolloutRow(
       x.pointer.active.version === v.version
     )?.at;
     const overheads = stageOverheads(gatesMet, [...stageNotice.slice(1), settled]);
-    const s = summarize(stepCpuMs);
     const round1 = (x: number) => +x.toFixed(1);
+    const perStep = (xs: number[]): PerStep => {
+      const s = summarize(xs);
+      return { p50: round1(s.p50), p95: round1(s.p95), max: round1(s.max) };
+    };
     return {
       n,
       stages: PERCENTS.map((percent, k) => ({
@@ -171,10 +179,11 @@ export async function rolloutRow(
       totalMs: ended - started,
       tickMs: ctx.tickMs,
       steps: steps.length,
-      coordinatorCpuMsPerStep: { p50: round1(s.p50), p95: round1(s.p95), max: round1(s.max) },
-      coordinatorStepOwnCpuMsPerStep: round1(stepsOwnMs),
-      coordinatorFollowCpuMs: round1(follows.ms),
+      coordinatorCpuMsPerStep: perStep(split.totalMs),
+      coordinatorFollowCpuMsPerStep: perStep(split.followMs),
+      coordinatorStepOwnCpuMsPerStep: perStep(split.ownMs),
       coordinatorCpuMsOutsideSteps: round1((cpuTotal - inSteps) / 1000),
+      coordinatorFollowCpuMs: round1(followTotal),
     };
   } finally {
     await coordinator.close();

@@ -43,7 +43,7 @@ export const TARGETS = {
     target: 50,
   },
   coordinatorStepOwnCpuMs: {
-    measure: "rollout: coordinator CPU per step, mean, follows left out",
+    measure: "rollout: coordinator CPU per step, p50, follows left out",
     unit: "ms",
     target: 50,
   },
@@ -182,4 +182,41 @@ export function gatesMetAt(
 export function shareSize(percent: number, members: number): number {
   if (percent >= 100) return members;
   return Math.min(members, Math.max(1, Math.ceil((percent * members) / 100)));
+}
+
+/** Each step's CPU split in ms: all of it, the follows' part, and the step's own. */
+export interface StepCpuSplit {
+  totalMs: number[];
+  followMs: number[];
+  ownMs: number[];
+}
+
+/**
+ * Splits each step's CPU (`cpuMicros`, `process.cpuUsage()` around the step) into what the
+ * follows' callbacks took during it (`followMs`, counted by the coordinator) and the
+ * step's own: the difference, never below 0 (the follows' count is wall time inside a
+ * synchronous callback, and a preempted callback counts more than its CPU).
+ *
+ * @example
+ * ```ts
+ * stepCpuSplit([{ cpuMicros: 30_000, followMs: 12 }]); // { totalMs: [30], followMs: [12], ownMs: [18] }
+ * ```
+ */
+export function stepCpuSplit(
+  steps: readonly { cpuMicros: number; followMs: number }[],
+): StepCpuSplit {
+  const out: StepCpuSplit = { totalMs: [], followMs: [], ownMs: [] };
+  for (const s of steps) {
+    if (!(s.cpuMicros >= 0 && s.followMs >= 0)) {
+      throw new RangeError(
+        `Cannot split a step of ${s.cpuMicros} µs CPU with ${s.followMs} ms in follows: ` +
+          `give the CPU and follow time the coordinator counted (both 0 or more)`,
+      );
+    }
+    const total = s.cpuMicros / 1000;
+    out.totalMs.push(total);
+    out.followMs.push(s.followMs);
+    out.ownMs.push(Math.max(0, total - s.followMs));
+  }
+  return out;
 }

@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { cpuPercentSeries, gatesMetAt, saturation, shareSize, stageOverheads } from "./rows.ts";
+import {
+  cpuPercentSeries,
+  gatesMetAt,
+  saturation,
+  shareSize,
+  stageOverheads,
+  stepCpuSplit,
+} from "./rows.ts";
 
 Deno.test("saturation counts seconds at or over the threshold and the longest run", () => {
   assert.deepEqual(saturation([20, 95, 99, 40, 90, 91, 92, 10], 90), {
@@ -43,4 +50,15 @@ Deno.test("gatesMetAt takes the share's last ack, or the stage's notice when it 
   // begins (its notice at 400) after all had applied.
   assert.deepEqual(gatesMetAt([100, 200, 300], [1, 3, 3], [50, 250, 400]), [100, 300, 400]);
   assert.deepEqual(gatesMetAt([100], [1, 2], [50, 150]), [100, undefined]);
+});
+
+Deno.test("stepCpuSplit leaves the follows' part out of each step, never below 0", () => {
+  assert.deepEqual(
+    stepCpuSplit([{ cpuMicros: 30_000, followMs: 12 }, { cpuMicros: 2_000, followMs: 3 }]),
+    { totalMs: [30, 2], followMs: [12, 3], ownMs: [18, 0] },
+  );
+  assert.throws(
+    () => stepCpuSplit([{ cpuMicros: -1, followMs: 0 }]),
+    /Cannot split a step of -1 µs CPU with 0 ms in follows: give the CPU/,
+  );
 });

@@ -42,7 +42,7 @@ import {
   storedAck,
 } from "@atlas/store";
 import { type Clock, Lease, systemClock } from "./lease.ts";
-import { SubjectFollow } from "./follow.ts";
+import { type FollowStats, SubjectFollow } from "./follow.ts";
 import { StageDriver } from "./stages.ts";
 import type { MetricSource } from "./prometheus_source.ts";
 import { scanFleet } from "./health.ts";
@@ -383,6 +383,15 @@ export class RegionCoordinator implements AsyncDisposable {
 
   #iso(): string {
     return new Date(this.#clock.now()).toISOString();
+  }
+
+  /**
+   * What the follows of acks and of agent records have cost inside their `onMessage` since
+   * this replica started (each ack's parse and signature check, each record's parse): the
+   * CPU that runs while a step waits on NATS but belongs to no step.
+   */
+  followStats(): { acks: FollowStats; agents: FollowStats } {
+    return { acks: { ...this.#acksFollow.stats }, agents: { ...this.#agentsFollow.stats } };
   }
 
   /**

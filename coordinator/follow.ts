@@ -27,6 +27,17 @@ export interface SubjectFollowOptions {
   isEmpty?: () => Promise<boolean>;
 }
 
+/** What a follow's `onMessage` has cost so far (see {@linkcode SubjectFollow.stats}). */
+export interface FollowStats {
+  /** Messages handed to `onMessage`. */
+  messages: number;
+  /**
+   * Milliseconds spent inside `onMessage` (performance.now() around the synchronous call,
+   * 0.2 µs a reading against ~50 µs an ack's signature check; preemption counts in it).
+   */
+  busyMs: number;
+}
+
 /** A restartable follow; see the module doc. */
 export class SubjectFollow implements AsyncDisposable {
   readonly #nats: AtlasNats;
@@ -38,6 +49,7 @@ export class SubjectFollow implements AsyncDisposable {
   #loop: Promise<void> | undefined;
   #closed = false;
   #setup: Promise<void> | undefined;
+  readonly #stats: FollowStats = { messages: 0, busyMs: 0 };
 
   constructor(nats: AtlasNats, options: SubjectFollowOptions) {
     this.#nats = nats;
@@ -47,6 +59,11 @@ export class SubjectFollow implements AsyncDisposable {
   /** True while a consumer runs (or is being set up). */
   get following(): boolean {
     return this.#starting || this.#messages !== undefined;
+  }
+
+  /** What `onMessage` has cost since this follow was made (all its starts together). */
+  get stats(): Readonly<FollowStats> {
+    return this.#stats;
   }
 
   /** True once the backlog at the start was delivered. */
@@ -86,7 +103,13 @@ export class SubjectFollow implements AsyncDisposable {
       this.#loop = (async () => {
         for await (const m of messages) {
           this.#lastMessageAt = Date.now();
-          this.#options.onMessage(m);
+          const t0 = performance.now();
+          try {
+            this.#options.onMessage(m);
+          } finally {
+            this.#stats.busyMs += performance.now() - t0;
+            this.#stats.messages++;
+          }
           if (m.info.pending === 0) this.#ready = true;
         }
       })().catch(() => {}).finally(() => {

@@ -35,6 +35,9 @@ natsTest(
     await waitFor("ready again", () => follow.ready);
     assert.equal(resets, 2, "reset before each start");
     assert.deepEqual(seen.sort(), ["a1-new", "a2-next"]);
+    // Every message handed over is counted, across starts: 2 + 1, then 2 again.
+    assert.equal(follow.stats.messages, 5);
+    assert.ok(follow.stats.busyMs > 0, "the time inside onMessage is summed");
   },
 );
 
