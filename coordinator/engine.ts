@@ -105,12 +105,18 @@ export class RegionCoordinator implements AsyncDisposable {
   readonly #logging: ComponentLogger;
   readonly #log: Logger;
   /**
-   * Newest ack per `<config>/<agent>` of this region, while leading: only acks that count
+   * Newest ack per config, then agent, of this region, while leading: only acks that count
    * (signed by the agent's enrolled key, core/ack_signature.ts); a forged one never enters.
+   * By config first: a stage looks up every member's ack of one config each step.
    */
-  readonly #acks = new Map<string, AckRecord>();
+  readonly #acks = new Map<string, Map<string, AckRecord>>();
   /** The region's enrolments, which decide which acks count. */
   readonly #enrolments: EnrolmentBook;
+  /**
+   * Each record as last judged ({@linkcode #asJudged}) and at which enrolments revision: a
+   * step judges every member, and the book changes far less often than a step comes.
+   */
+  #judgedRecords = new WeakMap<AgentRecord, { enrolments: number; judged: AgentRecord | null }>();
   /** Agents found not enrolled (warned about once). */
   readonly #unenrolledSeen = new Set<string>();
   /** Acks that did not count, by reason (logged, never judged). */
@@ -124,6 +130,9 @@ export class RegionCoordinator implements AsyncDisposable {
   /** The region's agent records by id, kept current by following the agents bucket. */
   readonly #agentRecords = new Map<string, AgentRecord>();
   readonly #agentsFollow: SubjectFollow;
+  /** Grows with every change the records follow makes to {@linkcode #agentRecords}. */
+  #recordChanges = 0;
+  #shortest: { records: number; seconds: number } | undefined;
   readonly #stages: StageDriver;
   /** The region's agent records as the stage driver judges them, this step. */
   #stepAgents: Promise<AgentRecord[]> | undefined;
@@ -145,6 +154,8 @@ export class RegionCoordinator implements AsyncDisposable {
   /** Since when pings have been heard without a break (start, or the last reconnect). */
   #listeningSinceMs: number;
   #reconnectsSeen: number;
+  /** The connection was checked in this synchronous run (see #listeningSince). */
+  #listeningChecked = false;
   /** The last liveness summary written: its silent agents and when. */
   #livenessWritten: { key: string; at: number } | undefined;
   /** Per config: the newest pointer seq acked, and its first and last applied ack. */
@@ -195,10 +206,11 @@ export class RegionCoordinator implements AsyncDisposable {
           return;
         }
         const ack = stored.ack;
-        const key = `${ack.config}/${ack.agent}`;
-        const known = this.#acks.get(key);
+        let byAgent = this.#acks.get(ack.config);
+        if (!byAgent) this.#acks.set(ack.config, byAgent = new Map());
+        const known = byAgent.get(ack.agent);
         if (!known || known.seq < ack.seq || (known.seq === ack.seq && known.at <= ack.at)) {
-          this.#acks.set(key, ack);
+          byAgent.set(ack.agent, ack);
         }
         this.#observe(ack);
       },
@@ -209,10 +221,14 @@ export class RegionCoordinator implements AsyncDisposable {
     this.#agentsFollow = new SubjectFollow(nats, {
       stream: `KV_${Buckets.agents}`,
       filter: `${prefix}*`,
-      onReset: () => this.#agentRecords.clear(),
+      onReset: () => {
+        this.#agentRecords.clear();
+        this.#recordChanges++;
+      },
       isEmpty: async () =>
         (await listKeys(this.#nats, Buckets.agents, `${this.region}.*`)).length === 0,
       onMessage: (m) => {
+        this.#recordChanges++;
         const id = m.subject.slice(prefix.length);
         const op = m.headers?.get("KV-Operation");
         if (op === "DEL" || op === "PURGE") {
@@ -245,7 +261,14 @@ export class RegionCoordinator implements AsyncDisposable {
       // pass over them (copy, enrolment lookup) cost ~10 ms; a rollout's handles in a step
       // made up to eight. Acks are read live (ackOf); records as of the step's first ask.
       agents: () =>
-        this.#stepAgents ??= this.#agents().then((list) => list.flatMap((a) => this.#asJudged(a))),
+        this.#stepAgents ??= this.#agents().then((list) => {
+          const out: AgentRecord[] = [];
+          for (const a of list) {
+            const judged = this.#asJudged(a);
+            if (judged) out.push(judged);
+          }
+          return out;
+        }),
       acks: this.#acks,
       aliveOf: (agent) => this.#aliveOf(agent),
       metrics: this.#metrics,
@@ -288,6 +311,11 @@ export class RegionCoordinator implements AsyncDisposable {
   }
 
   #listeningSince(): number {
+    // Asked for every member in a pass over the region: the connection's state changes
+    // only between tasks, so it is read once per synchronous run.
+    if (this.#listeningChecked) return this.#listeningSinceMs;
+    this.#listeningChecked = true;
+    queueMicrotask(() => this.#listeningChecked = false);
     const nats = this.#nats;
     if (nats.reconnects !== this.#reconnectsSeen || nats.disconnectedForMs > 0) {
       this.#reconnectsSeen = nats.reconnects;
@@ -332,7 +360,7 @@ export class RegionCoordinator implements AsyncDisposable {
    * write no record after an apply, their signed ack says it.
    */
   #current(record: AgentRecord): AgentRecord {
-    return withAcks(record, (config) => this.#acks.get(`${config}/${record.id}`));
+    return withAcks(record, (config) => this.#acks.get(config)?.get(record.id));
   }
 
   /** Live agents per config and applied version, for the metrics. */
@@ -582,6 +610,11 @@ export class RegionCoordinator implements AsyncDisposable {
   #dropSilentFollow(): void {
     const follow = this.#agentsFollow;
     if (!follow.following || this.#agentRecords.size === 0) return;
+    // The limit is never below FOLLOW_SILENCE_MS, nor below what the shortest keep-alive
+    // of all records (live or not) gives: until then, no pass judging each record.
+    const silentMs = follow.silentMs();
+    if (silentMs <= FOLLOW_SILENCE_MS) return;
+    if (silentMs <= this.#silenceLimitMs(this.#shortestKeepAlive())) return;
     const now = this.#clock.now();
     let shortest = Infinity;
     for (const a of this.#agentRecords.values()) {
@@ -590,21 +623,45 @@ export class RegionCoordinator implements AsyncDisposable {
       }
     }
     if (shortest === Infinity) return; // every agent gone: silence is expected
-    const limitMs = Math.max(FOLLOW_SILENCE_MS, shortest * 1000 * 1.2 + 5_000);
-    if (follow.silentMs() <= limitMs) return;
+    if (silentMs <= this.#silenceLimitMs(shortest)) return;
     this.#log.warn("the agent records follow went silent; reading them and following again");
     follow.stop();
+  }
+
+  /** How long the records follow may stay silent when the shortest keep-alive is this. */
+  #silenceLimitMs(shortestSeconds: number): number {
+    return Math.max(FOLLOW_SILENCE_MS, shortestSeconds * 1000 * 1.2 + 5_000);
+  }
+
+  /** The shortest `heartbeatSeconds` of all records, kept until the records change. */
+  #shortestKeepAlive(): number {
+    const known = this.#shortest;
+    if (known?.records === this.#recordChanges) return known.seconds;
+    let seconds = Infinity;
+    for (const a of this.#agentRecords.values()) seconds = Math.min(seconds, a.heartbeatSeconds);
+    this.#shortest = { records: this.#recordChanges, seconds };
+    return seconds;
   }
 
   /**
    * An agent record as the stage driver may judge it: a revoked agent is out of the fleet
    * (left out); an agent that is not enrolled stays a member, but what its heartbeat says
-   * it applied or acked does not count (only signed acks could), so it stays pending.
+   * it applied or acked does not count (only signed acks could), so it stays pending. Null:
+   * left out. Kept per record until the enrolments change.
    */
-  #asJudged(agent: AgentRecord): AgentRecord[] {
+  #asJudged(agent: AgentRecord): AgentRecord | null {
+    const revision = this.#enrolments.revision;
+    const known = this.#judgedRecords.get(agent);
+    if (known?.enrolments === revision) return known.judged;
+    const judged = this.#judge(agent);
+    this.#judgedRecords.set(agent, { enrolments: revision, judged });
+    return judged;
+  }
+
+  #judge(agent: AgentRecord): AgentRecord | null {
     const enrolment = this.#enrolments.get(this.region, agent.id);
-    if (enrolment?.revokedAt !== undefined) return [];
-    if (enrolment) return [agent];
+    if (enrolment?.revokedAt !== undefined) return null;
+    if (enrolment) return agent;
     if (!this.#unenrolledSeen.has(agent.id)) {
       this.#unenrolledSeen.add(agent.id);
       this.#log.warn("an agent is not enrolled: its heartbeat and acks do not count", {
@@ -618,7 +675,7 @@ export class RegionCoordinator implements AsyncDisposable {
         lastAck: null,
       }]),
     );
-    return [{ ...agent, configs }];
+    return { ...agent, configs };
   }
 
   /** Every agent record of the region, live or not (judge.ts and agentIsStale tell). */

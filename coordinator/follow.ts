@@ -14,6 +14,9 @@
 import { DeliverPolicy, type JsMsg } from "@nats-io/jetstream";
 import type { AtlasNats } from "@atlas/store";
 
+/** Messages a follow asks for at a time (it holds up to twice as many unread). */
+const PULL_BATCH = 500;
+
 /** Options of {@linkcode SubjectFollow}. */
 export interface SubjectFollowOptions {
   stream: string;
@@ -95,7 +98,13 @@ export class SubjectFollow implements AsyncDisposable {
         filter_subjects: this.#options.filter,
         deliver_policy: DeliverPolicy.LastPerSubject,
       });
-      const messages = await consumer.consume();
+      // Pulls of 500 messages: the client's default (100, pulling again below 75) sent
+      // a pull request per 25 messages, and at 10 000 acks a rollout those socket writes
+      // cost the coordinator more CPU than its steps (bench/coordinator_steps.ts).
+      const messages = await consumer.consume({
+        max_messages: PULL_BATCH * 2,
+        threshold_messages: PULL_BATCH,
+      });
       this.#messages = messages;
       this.#lastMessageAt = Date.now();
       if (this.#closed) messages.stop();

@@ -26,6 +26,7 @@ import {
   type AliveSignal,
   Buckets,
   type CandidateSelector,
+  cutoffOfRanked,
   isFinal,
   judgeMetricGate,
   judgeStage,
@@ -36,11 +37,11 @@ import {
   type PointerRecord,
   quarantineKey,
   QuarantineRecord,
+  rankShareHashes,
   type RecordSigner,
   type RegionUpdate,
   type RolloutEvent,
   type RolloutRecord,
-  shareCutoff,
   versionKey,
   VersionRecord,
 } from "@atlas/core";
@@ -99,8 +100,8 @@ export interface StageDriverDeps {
   log: Logger;
   /** Every agent record of the region, live or not. */
   agents: () => Promise<AgentRecord[]>;
-  /** The newest ack per `<config>/<agent>` of the region. */
-  acks: ReadonlyMap<string, AckRecord>;
+  /** The newest ack of each agent of the region, by config then agent. */
+  acks: ReadonlyMap<string, ReadonlyMap<string, AckRecord>>;
   /** What the region's alive pings said of an agent (core/liveness.ts); none: records only. */
   aliveOf?: (agent: string) => AliveSignal | undefined;
   /** Where metric gates are read; without, a stage with metric gates waits (and stalls). */
@@ -122,6 +123,12 @@ export class StageDriver {
   #stepQuarantine: Promise<Quarantine> | undefined;
   /** Per `<rollout>/<stage>/<gate index>`: since when its query is out of bound, ms. */
   readonly #outOfBound = new Map<string, number>();
+  /**
+   * The eligible agents of the last rollout judged, ranked by share hash (core/share.ts):
+   * while they stay the same (same ids in the same order) the ranking does, and at 10 000
+   * members ranking them again at each step was the stage's largest cost.
+   */
+  #ranked: { rolloutId: string; eligible: string[]; ranked: Float64Array } | undefined;
   /** When the step began (monotonic ms): metric queries share a budget per step. */
   #stepStartedAt = performance.now();
 
@@ -209,7 +216,7 @@ export class StageDriver {
         !quarantined.has(a.id)
       )
       .map((a) => a.id);
-    const cutoff = shareCutoff(rollout.id, eligible, stage.percent);
+    const cutoff = this.#cutoff(rollout.id, eligible, stage.percent);
     const held = ours && progress.stage === rollout.stage
       ? current.pointer.candidate!.selector.hashCutoff
       : undefined;
@@ -245,6 +252,19 @@ export class StageDriver {
     const startedAt = Date.parse(progress.stageStartedAt ?? "");
     if (now - startedAt < RESTAGE_AUDIT_MS) await this.#auditStage(rollout, selector.percent);
     await this.#judge(r, selector);
+  }
+
+  /** `shareCutoff(rolloutId, eligible, percent)`, ranked again only when they changed. */
+  #cutoff(rolloutId: string, eligible: string[], percent: number): number | undefined {
+    if (percent <= 0 || percent >= 100 || eligible.length === 0) return undefined;
+    const last = this.#ranked;
+    if (
+      last?.rolloutId === rolloutId && last.eligible.length === eligible.length &&
+      last.eligible.every((a, i) => a === eligible[i])
+    ) return cutoffOfRanked(last.ranked, percent);
+    const ranked = rankShareHashes(rolloutId, eligible);
+    this.#ranked = { rolloutId, eligible, ranked };
+    return cutoffOfRanked(ranked, percent);
   }
 
   /** Puts the stage's candidate share on the pointer and restarts the stage's clock. */
@@ -336,6 +356,7 @@ export class StageDriver {
     const progress = rollout.regions[this.region]!;
     const now = this.#clock.now();
     const started = Date.parse(progress.stageStartedAt ?? new Date(now).toISOString());
+    const acks = this.#deps.acks.get(rollout.config);
     const j = judgeStage({
       region: this.region,
       rollout,
@@ -344,7 +365,7 @@ export class StageDriver {
       startedAt: started,
       selector,
       agents: await this.#deps.agents(),
-      ackOf: (agent) => this.#deps.acks.get(`${rollout.config}/${agent}`),
+      ackOf: (agent) => acks?.get(agent),
       now,
       ...(this.#deps.aliveOf ? { aliveOf: this.#deps.aliveOf } : {}),
     });

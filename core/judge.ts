@@ -52,10 +52,16 @@ export function outcomeOf(
   // written after an apply). A promoted candidate's agents ran the version before this
   // stage's seq. Per member per step: judged without building the merged state.
   const applied = st && ackMovesApplied(st, ack) ? ack.version : st?.applied?.version;
-  const acks = [ack, st?.lastAck ?? undefined]
-    .filter((a) => a !== undefined && a.version === rollout.version && a.seq >= stageSeq)
-    .sort((a, b) => b!.seq - a!.seq);
-  const last = acks[0];
+  // The newer (by seq; the ack on a tie) of the ack and the record's last ack that answer
+  // this version at or after the stage's seq.
+  const fromAck = ack && ack.version === rollout.version && ack.seq >= stageSeq ? ack : undefined;
+  const rec = st?.lastAck;
+  const fromRecord = rec && rec.version === rollout.version && rec.seq >= stageSeq
+    ? rec
+    : undefined;
+  const last = fromAck && fromRecord
+    ? (fromRecord.seq > fromAck.seq ? fromRecord : fromAck)
+    : fromAck ?? fromRecord;
   if (applied === rollout.version || last?.status === "applied") {
     return { status: "applied" };
   }

@@ -215,7 +215,15 @@ export {
   TokenName,
   TokenRecord,
 } from "./tokens.ts";
-export { inCandidateShare, preflightOf, shareCutoff, shareHash, targetOf } from "./share.ts";
+export {
+  cutoffOfRanked,
+  inCandidateShare,
+  preflightOf,
+  rankShareHashes,
+  shareCutoff,
+  shareHash,
+  targetOf,
+} from "./share.ts";
 export {
   ContentMismatchError,
   inlineBytes,

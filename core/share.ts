@@ -54,9 +54,32 @@ export function shareCutoff(
   percent: number,
 ): number | undefined {
   if (percent <= 0 || percent >= 100 || agents.length === 0) return undefined;
-  const take = Math.max(1, Math.ceil((percent * agents.length) / 100));
-  if (take >= agents.length) return 0xffff_ffff;
-  const ranked = agents.map((a) => shareHash(rolloutId, a)).sort((x, y) => x - y);
+  return cutoffOfRanked(rankShareHashes(rolloutId, agents), percent);
+}
+
+/**
+ * The {@linkcode shareHash} of each of `agents`, ascending: what {@linkcode cutoffOfRanked}
+ * takes the cutoff of, for any percent (a coordinator keeps it while its members stay).
+ */
+export function rankShareHashes(rolloutId: string, agents: readonly string[]): Float64Array {
+  const ranked = new Float64Array(agents.length);
+  for (let i = 0; i < agents.length; i++) ranked[i] = shareHash(rolloutId, agents[i]!);
+  return ranked.sort(); // a typed array sorts by value
+}
+
+/**
+ * {@linkcode shareCutoff} of the agents whose hashes `ranked` holds (from
+ * {@linkcode rankShareHashes}).
+ *
+ * @example
+ * ```ts
+ * cutoffOfRanked(rankShareHashes("r-1", agents), 10) === shareCutoff("r-1", agents, 10);
+ * ```
+ */
+export function cutoffOfRanked(ranked: Float64Array, percent: number): number | undefined {
+  if (percent <= 0 || percent >= 100 || ranked.length === 0) return undefined;
+  const take = Math.max(1, Math.ceil((percent * ranked.length) / 100));
+  if (take >= ranked.length) return 0xffff_ffff;
   return ranked[take - 1]!;
 }
 

@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { inCandidateShare, preflightOf, shareCutoff, targetOf } from "./share.ts";
+import {
+  cutoffOfRanked,
+  inCandidateShare,
+  preflightOf,
+  rankShareHashes,
+  shareCutoff,
+  targetOf,
+} from "./share.ts";
 import type { PointerRecord, VersionRecord } from "./schemas.ts";
 
 Deno.test("candidate share is stable and grows monotonically", () => {
@@ -49,6 +56,16 @@ Deno.test("an exact share takes ceil(p × n) agents, at least one, and keeps the
   assert.equal(chosen(0).length, 0);
   for (const a of chosen(30)) assert.ok(chosen(50).includes(a), `${a} stays as the share grows`);
   assert.equal(shareCutoff("r-1", [], 30), undefined, "no agent: no cutoff");
+});
+
+Deno.test("one ranking gives every percent's cutoff, as shareCutoff computes it", () => {
+  const agents = Array.from({ length: 2_345 }, (_, i) => `a${i}`);
+  const ranked = rankShareHashes("r-2", agents);
+  for (const p of [0, 0.1, 1, 10, 33.3, 99.99, 100]) {
+    assert.equal(cutoffOfRanked(ranked, p), shareCutoff("r-2", agents, p), `${p} %`);
+  }
+  assert.equal(cutoffOfRanked(ranked, 1), ranked[23], "ceil(1 % of 2 345) = 24th lowest");
+  assert.ok(ranked.every((h, i) => i === 0 || ranked[i - 1]! <= h), "ascending");
 });
 Deno.test("a preflight candidate is checked, never installed", () => {
   const v = (version: number) => ({ version }) as VersionRecord;

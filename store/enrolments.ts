@@ -147,6 +147,7 @@ export class EnrolmentBook implements AsyncDisposable {
   #loaded = false;
   #stop: (() => void) | undefined;
   #closed = false;
+  #revision = 0;
 
   constructor(nats: AtlasNats, options: EnrolmentBookOptions = {}) {
     this.#nats = nats;
@@ -155,7 +156,18 @@ export class EnrolmentBook implements AsyncDisposable {
 
   #apply(key: string, revision: number, value: EnrolmentRecord | null): void {
     const cur = this.#entries.get(key);
-    if (!cur || cur.revision < revision) this.#entries.set(key, { revision, value });
+    if (!cur || cur.revision < revision) {
+      this.#entries.set(key, { revision, value });
+      this.#revision++;
+    }
+  }
+
+  /**
+   * Grows whenever an enrolment is added, changed or removed: what a caller derived from
+   * the book holds while this stays the same.
+   */
+  get revision(): number {
+    return this.#revision;
   }
 
   /**

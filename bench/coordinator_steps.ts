@@ -1,0 +1,246 @@
+/**
+ * A focused bench of the region coordinator's steps at N members without N agents
+ * (`deno run -A bench/coordinator_steps.ts [--agents 10000] [--profile dir]`): one
+ * nats-server (no auth), N synthetic agent records, each enrolled (all with one key: the
+ * signature check costs the same), their alive pings, and a 3-stage canary (1 %, 10 %,
+ * 100 %, no bake) whose acks this process signs and publishes for every agent in each
+ * stage's share as the stage's pointer notice arrives. The real coordinator runs in a
+ * process of its own (coordinator_worker.ts, stepping every 500 ms) and counts each step's
+ * CPU and the follows' part of it; printed: idle steps and the rollout's steps, total,
+ * follows and own, p50 / p95 / max.
+ *
+ * Invariant: one process of acks and records stands for N agents; only the coordinator's
+ * process is measured.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import {
+  activeRolloutKey,
+  agentKey,
+  Buckets,
+  generateSigningKey,
+  inCandidateShare,
+  type PointerNotice,
+  RolloutRecord,
+  Signer,
+  Subjects,
+} from "@atlas/core";
+import { connectAtlas, provision, provisionRegion, recordEnrolment } from "@atlas/store";
+import {
+  activateVersion,
+  agentRecord,
+  makeCredentials,
+  startNatsServer,
+  storeVersion,
+} from "@atlas/testkit";
+import { stepCpuSplit } from "./rows.ts";
+import { summarize } from "./stats.ts";
+
+const { values } = parseArgs({
+  args: Deno.args,
+  options: {
+    agents: { type: "string", default: "10000" },
+    profile: { type: "string" },
+    rollouts: { type: "string", default: "3" },
+    "tick-ms": { type: "string", default: "500" },
+  },
+});
+const n = Number(values.agents);
+const tickMs = Number(values["tick-ms"]);
+const region = "us-east";
+const config = "web";
+const log = (s: string) => console.log(`[${new Date().toISOString().slice(11, 23)}] ${s}`);
+
+await using server = await startNatsServer({ auth: false });
+const nats = await connectAtlas(server.url, { name: "step bench" });
+await provision(nats);
+await provisionRegion(nats, region);
+const key = generateSigningKey();
+const signer = new Signer(key);
+const dir = await Deno.makeTempDir({ prefix: "coord-steps-" });
+const keyFile = `${dir}/signing.key`;
+await Deno.writeTextFile(keyFile, JSON.stringify(key));
+const v1 = await storeVersion(nats, signer, config, 1, '{"v":1}');
+const rollouts = Number(values.rollouts);
+const versions = [v1];
+for (let k = 2; k <= rollouts + 1; k++) {
+  versions.push(await storeVersion(nats, signer, config, k, `{"v":${k}}`));
+}
+const p1 = await activateVersion(nats, signer, region, v1, { content: '{"v":1}' });
+
+const { identity } = await makeCredentials("bench");
+const ids = Array.from({ length: n }, (_, i) => `a${String(i).padStart(5, "0")}`);
+const agentsKv = await nats.kv(Buckets.agents);
+const at = new Date().toISOString();
+for (let i = 0; i < n; i += 200) {
+  await Promise.all(
+    ids.slice(i, i + 200).map(async (id) => {
+      await recordEnrolment(nats, { region, agent: id, publicKey: identity.publicKey });
+      const record = {
+        ...agentRecord(id, region, {
+          [config]: {
+            applied: { version: 1, digest: v1.digest, seq: p1!.seq, appliedAt: at },
+            diskDigest: v1.digest,
+          },
+        }, { heartbeatSeconds: 600 }),
+        aliveSeconds: 30,
+      };
+      await agentsKv.put(agentKey(region, id), JSON.stringify(record));
+    }),
+  );
+}
+log(`${n} agents enrolled and recorded`);
+
+// Alive pings: every agent once per 30 s, spread over the seconds.
+let pinging = true;
+const pings = (async () => {
+  for (let s = 0; pinging; s++) {
+    for (let i = s % 30; i < n; i += 30) {
+      nats.nc.publish(Subjects.aliveOf(region).slice(0, -1) + ids[i]);
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+})();
+
+// Acks for each stage's share, as its notice arrives.
+const acked = new Map<number, Set<string>>();
+const sub = nats.nc.subscribe(Subjects.notify(region, config), {
+  callback: (_e, m) => {
+    const { pointer } = m.json() as PointerNotice;
+    const c = pointer.candidate;
+    if (!c) return;
+    const version = c.version.version;
+    const done = acked.get(version) ?? acked.set(version, new Set()).get(version)!;
+    for (const id of ids) {
+      if (done.has(id) || !inCandidateShare(id, c.rolloutId, c.selector)) continue;
+      done.add(id);
+      const ack = identity.sign({
+        agent: id,
+        region,
+        config,
+        version,
+        digest: c.version.digest,
+        seq: pointer.seq,
+        status: "applied" as const,
+        rolloutId: c.rolloutId,
+        latencyMs: 5,
+        at: new Date().toISOString(),
+      });
+      nats.js.publish(Subjects.ack(region, config, id), JSON.stringify(ack)).catch(() => {});
+    }
+  },
+});
+
+const worker = new Deno.Command(Deno.execPath(), {
+  args: [
+    "run",
+    "-A",
+    new URL("./coordinator_worker.ts", import.meta.url).pathname,
+    server.url,
+    region,
+    keyFile,
+    String(tickMs),
+  ],
+  stdout: "piped",
+  stderr: "inherit",
+}).spawn();
+const reader = worker.stdout.pipeThrough(new TextDecoderStream()).getReader();
+for (let text = ""; !text.includes("ready");) text += (await reader.read()).value ?? "";
+const tell = async (cmd: string, arg: unknown = {}): Promise<Record<string, unknown>> => {
+  const m = await nats.nc.request(`bench.coord.${cmd}`, JSON.stringify(arg), { timeout: 60_000 });
+  const r = m.json() as Record<string, unknown>;
+  if (!r.ok) throw new Error(`${cmd}: ${r.error}`);
+  return r;
+};
+
+type Step = { at: number; cpuMicros: number; followMs: number };
+const report = (what: string, steps: Step[]) => {
+  const split = stepCpuSplit(steps);
+  const f = (xs: number[]) => {
+    const s = summarize(xs);
+    return `${s.p50.toFixed(1)} / ${s.p95.toFixed(1)} / ${s.max.toFixed(1)}`;
+  };
+  log(
+    `${what}: ${steps.length} steps; ms p50 / p95 / max: total ${f(split.totalMs)}; follows ${
+      f(split.followMs)
+    }; own ${f(split.ownMs)}`,
+  );
+};
+
+await new Promise((r) => setTimeout(r, 10_000)); // leads, follows, warms up
+const idleFrom = Date.now();
+await new Promise((r) => setTimeout(r, 10_000));
+report("idle", (await tell("steps", { since: idleFrom })).steps as Step[]);
+
+if (values.profile) await tell("profile-start");
+const before = await tell("steps", { since: Date.now() });
+const rolloutsKv = await nats.kv(Buckets.rollouts);
+const started = Date.now();
+let ended = started;
+const windows: [number, number][] = [];
+for (let k = 2; k <= rollouts + 1; k++) {
+  const id = `r-${k}-${Date.now()}`;
+  const t0 = Date.now();
+  await rolloutsKv.put(activeRolloutKey(config), JSON.stringify({ rolloutId: id }));
+  const now = new Date().toISOString();
+  await rolloutsKv.create(
+    id,
+    JSON.stringify(RolloutRecord.parse({
+      id,
+      config,
+      version: k,
+      stages: [1, 10, 100].map((percent) => ({
+        regions: [region],
+        percent,
+        bakeSeconds: 0,
+        gates: { minAckedRatio: 1, maxFailureRatio: 0, ackTimeoutSeconds: 120, metrics: [] },
+      })),
+      state: "running",
+      stage: 0,
+      regions: { [region]: { targeted: 0, applied: 0, rejected: 0, failed: 0, pending: 0 } },
+      transitions: [],
+      createdAt: now,
+      createdBy: "bench",
+      updatedAt: now,
+    })),
+  );
+  let state = "running";
+  for (let i = 0; i < 1200 && state === "running"; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    state = RolloutRecord.parse((await rolloutsKv.get(id))!.json()).state;
+  }
+  ended = Date.now();
+  windows.push([t0, ended]);
+  log(`rollout to v${k} ${state} in ${ended - t0} ms, ${acked.get(k)?.size ?? 0} acked`);
+  if (state !== "succeeded") throw new Error(`rollout ${id} ended ${state}`);
+  await new Promise((r) => setTimeout(r, 1000)); // settled, the next config's rollout free
+}
+const answer = await tell("steps", { since: started });
+log(
+  `over the rollouts: CPU ${
+    ((answer.cpuMicros as number) - (before.cpuMicros as number)) / 1000
+  } ms, in the follows ${
+    ((answer.followMs as number) - (before.followMs as number)).toFixed(0)
+  } ms`,
+);
+report(
+  "rollouts",
+  (answer.steps as Step[]).filter((s) => windows.some(([a, b]) => s.at >= a && s.at <= b)),
+);
+if (values.profile) {
+  await Deno.mkdir(values.profile, { recursive: true });
+  await tell("profile-stop", { file: `${values.profile}/coordinator-steps-n${n}.cpuprofile` });
+}
+// A while after: steps with nothing to do but the rollout's settle and liveness.
+const afterFrom = Date.now();
+await new Promise((r) => setTimeout(r, 5_000));
+report("after", (await tell("steps", { since: afterFrom })).steps as Step[]);
+
+await tell("exit").catch(() => {});
+await worker.status;
+pinging = false;
+await pings;
+sub.unsubscribe();
+await nats.close();
+await Deno.remove(dir, { recursive: true });
