@@ -171,4 +171,11 @@ natsTest("an unenrolled agent's heartbeat claiming the version does not count", 
   const progress = (await rollout(ctx.nats, "r-forged")).regions[REGION]!;
   assert.equal(progress.applied, 1, "only the real, enrolled agent");
   assert.equal(progress.pending, 5, "h0-h3 and u1, whatever u1's heartbeat says");
+  // Enrolled now: the same record (judged already, and kept as judged while the
+  // enrolments stayed the same) is taken as it is from the next change of the book on.
+  await enrolAgent(ctx.nats, REGION, "u1");
+  await waitFor("u1 counted once enrolled", async () => {
+    await c.step();
+    return (await rollout(ctx.nats, "r-forged")).regions[REGION]!.applied === 2;
+  });
 });

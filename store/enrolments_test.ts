@@ -36,6 +36,8 @@ natsTest("enrolments are recorded, revoked and followed by the book", async ({ n
   await using book = new EnrolmentBook(nats, { region: "us-east" });
   await book.ready();
   assert.equal(book.get("us-east", "a1")?.publicKey, first.publicKey);
+  const loaded = book.revision;
+  assert.ok(loaded > 0, "the snapshot moved the revision");
   assert.deepEqual(book.verdict(first.sign(ack), storage), {
     counts: true,
     publicKey: first.publicKey,
@@ -60,6 +62,7 @@ natsTest("enrolments are recorded, revoked and followed by the book", async ({ n
     counts: true,
     publicKey: first.publicKey,
   });
+  assert.ok(book.revision > loaded, "a change moves the revision");
   const afterwards = { ...storage, storedAt: Date.parse(reenrolled.enrolledAt) };
   assert.deepEqual(book.verdict(first.sign(ack), afterwards), {
     counts: false,
