@@ -16,7 +16,7 @@ import { DeliverPolicy, type JsMsg } from "@nats-io/jetstream";
 import type { AtlasNats } from "@atlas/store";
 
 /** Messages a follow asks for at a time (it holds up to twice as many unread). */
-const PULL_BATCH = 500;
+const PULL_BATCH = 100;
 
 /** Options of {@linkcode SubjectFollow}. */
 export interface SubjectFollowOptions {
@@ -101,9 +101,10 @@ export class SubjectFollow implements AsyncDisposable {
         filter_subjects: this.#options.filter,
         deliver_policy: DeliverPolicy.LastPerSubject,
       });
-      // Pulls of 500 messages: the client's default (100, pulling again below 75) sent
-      // a pull request per 25 messages, and at 10 000 acks a rollout those socket writes
-      // cost the coordinator more CPU than its steps (bench/coordinator_steps.ts).
+      // Pulls of 100 messages: the client's default (100 held, pulling again below 75)
+      // sent a pull request per 25 messages, and at 10 000 acks a rollout those socket
+      // writes were the largest item of the coordinator's profile. Pulls of 500 cost less
+      // still in writes, but their bursts landed in single steps (bench/coordinator_steps.ts).
       const messages = await consumer.consume({
         max_messages: PULL_BATCH * 2,
         threshold_messages: PULL_BATCH,
