@@ -117,6 +117,11 @@ export class RegionCoordinator implements AsyncDisposable {
    * step judges every member, and the book changes far less often than a step comes.
    */
   #judgedRecords = new WeakMap<AgentRecord, { enrolments: number; judged: AgentRecord | null }>();
+  /** Each record brought up to its acks ({@linkcode #current}), and the acks it took. */
+  readonly #merged = new WeakMap<
+    AgentRecord,
+    { acks: (AckRecord | undefined)[]; merged: AgentRecord }
+  >();
   /** Agents found not enrolled (warned about once). */
   readonly #unenrolledSeen = new Set<string>();
   /** Acks that did not count, by reason (logged, never judged). */
@@ -360,7 +365,26 @@ export class RegionCoordinator implements AsyncDisposable {
    * write no record after an apply, their signed ack says it.
    */
   #current(record: AgentRecord): AgentRecord {
-    return withAcks(record, (config) => this.#acks.get(config)?.get(record.id));
+    const ackOf = (config: string) => this.#acks.get(config)?.get(record.id);
+    // Kept while the record and its acks are the same objects: the fleet scan and the
+    // metrics' fleet view ask for every member, and a merge allocates a record.
+    const known = this.#merged.get(record);
+    if (known) {
+      let i = 0;
+      let same = true;
+      for (const config in record.configs) {
+        if (ackOf(config) !== known.acks[i++]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return known.merged;
+    }
+    const acks: (AckRecord | undefined)[] = [];
+    for (const config in record.configs) acks.push(ackOf(config));
+    const merged = withAcks(record, ackOf);
+    this.#merged.set(record, { acks, merged });
+    return merged;
   }
 
   /** Live agents per config and applied version, for the metrics. */

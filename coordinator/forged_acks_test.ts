@@ -179,3 +179,30 @@ natsTest("an unenrolled agent's heartbeat claiming the version does not count", 
     return (await rollout(ctx.nats, "r-forged")).regions[REGION]!.applied === 2;
   });
 });
+
+natsTest(
+  "a fleet scan sees signed acks that came after it last saw the same records",
+  async (ctx) => {
+    const clock = new FakeClock();
+    const { fleet, ids, c, seq } = await setUp(ctx, clock);
+    await using _f = fleet;
+    await using _c = c;
+    // Two fleet scans (every 10 s of the clock) of the followed records: the hung hosts
+    // never write theirs again, so what a scan merged them with is kept for the next one.
+    for (let i = 0; i < 2; i++) {
+      clock.t += 10_001;
+      await c.step();
+    }
+    for (const h of ["h0", "h1", "h2"]) {
+      await publishAck(ctx.nats, h, ids[h]!.sign(ackOf(h, seq, "failed")));
+    }
+    const alerts = await ctx.nats.kv(Buckets.alerts);
+    await waitFor("a failure cluster from the new acks", async () => {
+      clock.t += 10_001;
+      await c.step();
+      return (await alerts.get("failures-us-east-web-v2"))?.operation === "PUT";
+    }, { intervalMs: 200 });
+    const alert = (await alerts.get("failures-us-east-web-v2"))!.json() as { message: string };
+    assert.match(alert.message, /^3 agents in us-east failed web v2: forged/);
+  },
+);
