@@ -41,6 +41,7 @@ import { encodeContent, parseContent } from "./content.ts";
 import { type ControlContext, remember } from "./context.ts";
 import {
   configNotFound,
+  raiseInBackground,
   raiseLatestVersion,
   readCachedConfig,
   readConfig,
@@ -161,7 +162,6 @@ async function _publish(
     config: name,
     details: { digest, size: bytes.byteLength, createdAt, after: config.latestVersion },
   };
-  let raised: Promise<void> | undefined;
   const version = await audited(ctx.nats, planned, async () => {
     const stored = await confirmed.catch((e) => {
       throw new _NothingStored(`Reading config ${name} failed`, { cause: e });
@@ -180,13 +180,12 @@ async function _publish(
       message: input.message ?? "",
       createdAt,
     });
-    // The version exists from here on: the publish happened, and its audit event is
-    // appended while latestVersion is raised (recovery raises it too, were this to fail).
-    raised = raiseLatestVersion(ctx, name, version.version, stored);
-    raised.catch(() => {}); // awaited below
+    // The version exists from here on: the publish happened. Its audit event is appended
+    // and latestVersion raised without waiting (this process's reads of the config wait for
+    // the raise; recovery and start-up raise it too, were this to fail).
+    raiseInBackground(ctx, name, version.version, stored);
     return version;
-  }, { record: (version) => _publishEvent(author, version) });
-  await raised;
+  }, { record: (version) => _publishEvent(author, version), eventInBackground: true });
   return version;
 }
 
