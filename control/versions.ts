@@ -152,6 +152,17 @@ async function _publish(
   });
   blobStored.catch(() => {}); // awaited in the change; a failure is thrown there
   const createdAt = new Date().toISOString();
+  const fields: VersionFields = {
+    digest,
+    size: bytes.byteLength,
+    contentType: config.contentType,
+    author,
+    message: input.message ?? "",
+    createdAt,
+  };
+  // Signed now for the number the copy expects, while the blob's round trips travel; signed
+  // again should that number turn out to be taken.
+  const presigned = _signVersion(ctx, name, config.latestVersion + 1, fields);
   // The intent names the version before it has a number: its digest, author and creation
   // time, and the latestVersion its number comes after (see resolvePublishIntent). The
   // basis's latestVersion is at most the stored one (it only rises), so the version is
@@ -172,14 +183,7 @@ async function _publish(
     }
     await blobStored;
     ctx.recentBlobs.set(digest, bytes);
-    const version = await _allocate(ctx, name, stored.value.latestVersion, {
-      digest,
-      size: bytes.byteLength,
-      contentType: config.contentType,
-      author,
-      message: input.message ?? "",
-      createdAt,
-    });
+    const version = await _allocate(ctx, name, stored.value.latestVersion, fields, presigned);
     // The version exists from here on: the publish happened. Its audit event is appended
     // and latestVersion raised without waiting (this process's reads of the config wait for
     // the raise; recovery and start-up raise it too, were this to fail).
@@ -233,16 +237,26 @@ export function resolvePublishIntent(ctx: ControlContext): IntentResolver {
 
 type VersionFields = Omit<VersionRecord, "config" | "version" | "keyId" | "signature">;
 
+function _signVersion(
+  ctx: ControlContext,
+  name: string,
+  n: number,
+  fields: VersionFields,
+): VersionRecord {
+  return VersionRecord.parse(ctx.signer.sign({ config: name, version: n, ...fields }));
+}
+
 async function _allocate(
   ctx: ControlContext,
   name: string,
   latestVersion: number,
   fields: VersionFields,
+  presigned?: VersionRecord,
 ): Promise<VersionRecord> {
   const versions = await ctx.nats.kv(Buckets.versions);
   let n = latestVersion + 1;
   for (let attempt = 1; attempt <= MAX_ALLOCATION_ATTEMPTS; attempt++) {
-    const record = VersionRecord.parse(ctx.signer.sign({ config: name, version: n, ...fields }));
+    const record = presigned?.version === n ? presigned : _signVersion(ctx, name, n, fields);
     const key = versionKey(name, n);
     let tries = 0;
     try {
