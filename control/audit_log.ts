@@ -10,7 +10,7 @@
  * @module
  */
 import { AuditEvent, Streams, Subjects } from "@atlas/core";
-import { retryTransient } from "@atlas/store";
+import { eventsAppended, retryTransient } from "@atlas/store";
 import { checkConfigName, type ControlContext } from "./context.ts";
 
 /** Options of {@linkcode readAudit}. */
@@ -68,6 +68,9 @@ export async function readAuditPage(
   const subject = options.config === undefined
     ? Subjects.allAudit
     : Subjects.audit(checkConfigName(options.config));
+  // Events of this process's changes appended in the background (store/journal.ts) first:
+  // a client reads the events of what it just changed.
+  await eventsAppended(ctx.nats);
   const { state } = await retryTransient(() => ctx.nats.jsm.streams.info(Streams.audit), {
     what: "Reading the audit stream state",
   });

@@ -27,6 +27,7 @@ export async function readConfig(
   name: string,
 ): Promise<Stored<ConfigRecord> | null> {
   checkConfigName(name);
+  await _raised(ctx, name);
   const kv = await ctx.nats.kv(Buckets.configs);
   return await retryTransient(() => readKv(kv, name, ConfigRecord), {
     what: `Reading config ${name}`,
@@ -44,9 +45,11 @@ export async function readConfig(
 export async function requireConfig(
   ctx: ControlContext,
   name: string,
-  options: { cached?: boolean } = {},
+  options: { cached?: boolean; existence?: boolean } = {},
 ): Promise<Stored<ConfigRecord>> {
-  const found = options.cached ? await readCachedConfig(ctx, name) : await readConfig(ctx, name);
+  const found = options.cached
+    ? await readCachedConfig(ctx, name, { existence: options.existence ?? false })
+    : await readConfig(ctx, name);
   if (!found) throw configNotFound(name);
   return found;
 }
@@ -61,18 +64,54 @@ export function configNotFound(name: string): NotFoundError {
 
 /**
  * Reads a config from the in-memory copy (see bucket_cache.ts): for read endpoints and
- * existence checks, never for a value a write is based on.
+ * existence checks, never for a value a write is based on. It reflects this process's
+ * publishes (waits for their `latestVersion` raises), but for an `existence` check, which
+ * needs no number.
  */
 export async function readCachedConfig(
   ctx: ControlContext,
   name: string,
+  options: { existence?: boolean } = {},
 ): Promise<Stored<ConfigRecord> | null> {
   checkConfigName(name);
+  if (!options.existence) await _raised(ctx, name);
   return await retryTransient(() => ctx.configs.get(name), { what: `Reading config ${name}` });
+}
+
+/** Once a publish's raise of `latestVersion` of `name` that nobody waited for is done. */
+async function _raised(ctx: ControlContext, name: string): Promise<void> {
+  const pending = ctx.raising.get(name);
+  if (pending) await pending;
+}
+
+/**
+ * Raises `latestVersion` of `name` to `version` without the caller waiting: this
+ * process's reads of the config wait for it (so a client reads what it published), other
+ * processes may read the lower number for a round trip, as they could before the raise was
+ * sent. A raise that fails leaves `latestVersion` behind its newest version, which is
+ * harmless (numbers are allocated by create-only writes, and the next publish skips the
+ * taken one) and repaired at start-up (`repairLatestVersions`).
+ */
+export function raiseInBackground(
+  ctx: ControlContext,
+  name: string,
+  version: number,
+  known?: Stored<ConfigRecord>,
+): void {
+  const raised = raiseLatestVersion(ctx, name, version, known).catch(() => {});
+  // Chained, so that a read waits for every raise still pending, not only the newest.
+  const before = ctx.raising.get(name);
+  const all: Promise<void> = (before ? Promise.all([before, raised]).then(() => {}) : raised)
+    .finally(() => {
+      if (ctx.raising.get(name) === all) ctx.raising.delete(name);
+    });
+  ctx.raising.set(name, all);
+  ctx.nats.background(all);
 }
 
 /** Every config, sorted by name. */
 export async function listConfigs(ctx: ControlContext): Promise<ConfigRecord[]> {
+  await Promise.all(ctx.raising.values());
   return await retryTransient(() => ctx.configs.list(), { what: "Listing configs" });
 }
 

@@ -83,6 +83,11 @@ export interface ControlContext {
   lastPointers: Map<string, StoredPointer>;
   /** In-memory copy of the configs bucket, for read endpoints. */
   configs: BucketCache<ConfigRecord>;
+  /**
+   * `latestVersion` raises a publish did not wait for, by config: this process's reads of
+   * the config wait for them (control/versions.ts).
+   */
+  raising: Map<string, Promise<void>>;
   /** In-memory copy of the regions bucket: the regions an operation may target. */
   regions: BucketCache<RegionRecord>;
   /** The agents' enrolments: which acks count in status and evidence. */
@@ -151,6 +156,7 @@ export function createContext(deps: ControlDeps): ControlContext {
     versionRecords: new Map(),
     lastPointers: new Map(),
     configs: new BucketCache(deps.nats, Buckets.configs, ConfigRecord),
+    raising: new Map(),
     regions: new BucketCache(deps.nats, Buckets.regions, RegionRecord),
     enrolments: new EnrolmentBook(deps.nats),
   };

@@ -91,7 +91,7 @@ async function _move(
     if (!stored) throw new Error(`Pointer ${region}/${config} was neither stored nor found`);
     const previousVersion = (previous as PointerRecord | null)?.active.version ?? null;
     return { region, seq: stored.seq, previousVersion, changed, version: stored.active.version };
-  }, { record: (move) => _moveEvent(planned, move) });
+  }, { record: (move) => _moveEvent(planned, move), eventInBackground: true });
 }
 
 function _moveEvent(planned: AuditInput, move: RegionMove): AuditInput {
@@ -162,7 +162,7 @@ export async function activate(
   request: { version: number; regions?: string[] | undefined },
   actor: string,
 ): Promise<MoveResult> {
-  await requireConfig(ctx, name, { cached: true });
+  await requireConfig(ctx, name, { cached: true, existence: true });
   const version = await getVersion(ctx, name, request.version);
   const regions = await targetRegions(ctx, request.regions);
   annotate(() => ({ "atlas.config": name, "atlas.version": version.version }));
@@ -312,7 +312,7 @@ export async function rollback(
   request: { regions?: string[] | undefined; toVersion?: number | undefined },
   actor: string,
 ): Promise<MoveResult> {
-  await requireConfig(ctx, name, { cached: true });
+  await requireConfig(ctx, name, { cached: true, existence: true });
   const regions = await targetRegions(ctx, request.regions);
   const records = new Map<number, VersionRecord>();
   const load = async (n: number) => {

@@ -41,6 +41,7 @@ import { encodeContent, parseContent } from "./content.ts";
 import { type ControlContext, remember } from "./context.ts";
 import {
   configNotFound,
+  raiseInBackground,
   raiseLatestVersion,
   readCachedConfig,
   readConfig,
@@ -151,6 +152,17 @@ async function _publish(
   });
   blobStored.catch(() => {}); // awaited in the change; a failure is thrown there
   const createdAt = new Date().toISOString();
+  const fields: VersionFields = {
+    digest,
+    size: bytes.byteLength,
+    contentType: config.contentType,
+    author,
+    message: input.message ?? "",
+    createdAt,
+  };
+  // Signed now for the number the copy expects, while the blob's round trips travel; signed
+  // again should that number turn out to be taken.
+  const presigned = _signVersion(ctx, name, config.latestVersion + 1, fields);
   // The intent names the version before it has a number: its digest, author and creation
   // time, and the latestVersion its number comes after (see resolvePublishIntent). The
   // basis's latestVersion is at most the stored one (it only rises), so the version is
@@ -161,7 +173,6 @@ async function _publish(
     config: name,
     details: { digest, size: bytes.byteLength, createdAt, after: config.latestVersion },
   };
-  let raised: Promise<void> | undefined;
   const version = await audited(ctx.nats, planned, async () => {
     const stored = await confirmed.catch((e) => {
       throw new _NothingStored(`Reading config ${name} failed`, { cause: e });
@@ -172,21 +183,13 @@ async function _publish(
     }
     await blobStored;
     ctx.recentBlobs.set(digest, bytes);
-    const version = await _allocate(ctx, name, stored.value.latestVersion, {
-      digest,
-      size: bytes.byteLength,
-      contentType: config.contentType,
-      author,
-      message: input.message ?? "",
-      createdAt,
-    });
-    // The version exists from here on: the publish happened, and its audit event is
-    // appended while latestVersion is raised (recovery raises it too, were this to fail).
-    raised = raiseLatestVersion(ctx, name, version.version, stored);
-    raised.catch(() => {}); // awaited below
+    const version = await _allocate(ctx, name, stored.value.latestVersion, fields, presigned);
+    // The version exists from here on: the publish happened. Its audit event is appended
+    // and latestVersion raised without waiting (this process's reads of the config wait for
+    // the raise; recovery and start-up raise it too, were this to fail).
+    raiseInBackground(ctx, name, version.version, stored);
     return version;
-  }, { record: (version) => _publishEvent(author, version) });
-  await raised;
+  }, { record: (version) => _publishEvent(author, version), eventInBackground: true });
   return version;
 }
 
@@ -234,16 +237,26 @@ export function resolvePublishIntent(ctx: ControlContext): IntentResolver {
 
 type VersionFields = Omit<VersionRecord, "config" | "version" | "keyId" | "signature">;
 
+function _signVersion(
+  ctx: ControlContext,
+  name: string,
+  n: number,
+  fields: VersionFields,
+): VersionRecord {
+  return VersionRecord.parse(ctx.signer.sign({ config: name, version: n, ...fields }));
+}
+
 async function _allocate(
   ctx: ControlContext,
   name: string,
   latestVersion: number,
   fields: VersionFields,
+  presigned?: VersionRecord,
 ): Promise<VersionRecord> {
   const versions = await ctx.nats.kv(Buckets.versions);
   let n = latestVersion + 1;
   for (let attempt = 1; attempt <= MAX_ALLOCATION_ATTEMPTS; attempt++) {
-    const record = VersionRecord.parse(ctx.signer.sign({ config: name, version: n, ...fields }));
+    const record = presigned?.version === n ? presigned : _signVersion(ctx, name, n, fields);
     const key = versionKey(name, n);
     let tries = 0;
     try {

@@ -356,3 +356,30 @@ controlTest("a publish to a config deleted since it was copied is a 404", async 
   await nats.settled();
   assert.equal((await nats.jsm.streams.info(Streams.intents)).state.messages, 0);
 });
+
+controlTest(
+  "a client reads what it just published and activated: latestVersion and both events",
+  async ({ api }) => {
+    await createConfig(api, "web");
+    for (let n = 1; n <= 3; n++) {
+      // latestVersion is raised and the events appended after the reply (store/journal.ts):
+      // the reads right after must wait for them.
+      const v = await publish(api, "web", `{"n": ${n}}`);
+      assert.equal(v, n);
+      const config = await api.ok<ConfigRecord>(200, "GET", "/v1/configs/web");
+      assert.equal(config.latestVersion, n);
+      await api.ok(200, "POST", "/v1/configs/web/activate", {
+        body: { version: v, regions: ["us-east"] },
+      });
+      const { events } = await api.ok<{ events: { action: string; version?: number }[] }>(
+        200,
+        "GET",
+        "/v1/audit?config=web&limit=2",
+      );
+      assert.deepEqual(events.map((e) => [e.action, e.version]), [
+        ["pointer.activate", n],
+        ["version.publish", n],
+      ]);
+    }
+  },
+);

@@ -164,7 +164,11 @@ export class Signer implements RecordSigner {
   sign<T extends Record<string, unknown>>(record: T): T & { keyId: string; signature: string } {
     const { signature: _drop, ...rest } = record as T & { signature?: string };
     const body = { ...rest, keyId: this.keyId };
-    const signature = sign(null, Buffer.from(canonicalJson(body)), this.#key).toString("base64");
+    const signed = canonicalJson(body);
+    const signature = sign(null, Buffer.from(signed), this.#key).toString("base64");
+    // What this key just signed verifies: its own verifier need not check it again (an
+    // activation checks the version it embeds, most often one this process just signed).
+    _noteVerified.get(this.verifier)?.(`${signature} ${signed}`);
     return { ...(body as T & { keyId: string }), signature };
   }
 }
@@ -185,6 +189,9 @@ export interface VerifierOptions {
 }
 
 /** The set of public keys a verifier trusts. */
+/** Lets a {@linkcode Signer} put what it signed into its own verifier's memo (this module only). */
+const _noteVerified = new WeakMap<Verifier, (memo: string) => void>();
+
 export class Verifier {
   readonly #keys = new Map<string, KeyObject>();
   readonly #trusted: readonly TrustedKey[];
@@ -198,6 +205,15 @@ export class Verifier {
     this.#trusted = [...keys];
     this.#remember = options.remember ?? 0;
     this.#refused = options.refused ?? {};
+    if (this.#remember > 0) _noteVerified.set(this, (memo) => this.#note(memo));
+  }
+
+  #note(memo: string): void {
+    this.#verified.add(memo);
+    for (const oldest of this.#verified) {
+      if (this.#verified.size <= this.#remember) break;
+      this.#verified.delete(oldest);
+    }
   }
 
   /** True when `keyId` is trusted, or known as not trusted (retired, revoked). */
@@ -245,12 +261,7 @@ export class Verifier {
     if (memo !== undefined && this.#verified.has(memo)) return;
     const ok = verify(null, Buffer.from(signed), key, Buffer.from(signature, "base64"));
     if (!ok) throw new SignatureError(`${what} has an invalid signature (key ${record.keyId})`);
-    if (memo === undefined) return;
-    this.#verified.add(memo);
-    for (const oldest of this.#verified) {
-      if (this.#verified.size <= this.#remember) break;
-      this.#verified.delete(oldest);
-    }
+    if (memo !== undefined) this.#note(memo);
   }
 
   /**

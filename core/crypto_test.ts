@@ -49,6 +49,20 @@ Deno.test("a verifier that remembers good records still refuses any change to th
   verifier.verify("version", rec);
 });
 
+Deno.test("a signer's own verifier takes what it signed, and refuses any change to it", () => {
+  const signer = new Signer(generateSigningKey());
+  const other = new Signer(generateSigningKey());
+  const rec = signer.sign({ config: "web", version: 3, nested: { a: 1 } });
+  signer.verifier.verify("version", rec);
+  assert.throws(() => signer.verifier.verify("version", { ...rec, version: 4 }), SignatureError);
+  assert.throws(
+    () => signer.verifier.verify("version", { ...rec, signature: signer.sign({ x: 1 }).signature }),
+    SignatureError,
+  );
+  // Another key's records are not its own, signed or not.
+  assert.throws(() => signer.verifier.verify("version", other.sign({ x: 1 })), SignatureError);
+});
+
 Deno.test("a record signed by an unknown key is refused with the key id in the error", () => {
   const trusted = new Signer(generateSigningKey());
   const stranger = new Signer(generateSigningKey());

@@ -6,7 +6,16 @@
  * a deleted message leaves no marker behind, so the stream holds only open intents).
  *
  * Invariant: at every instant, each change either has its audit event in the stream or an
- * intent naming it. A crash anywhere leaves at most an intent, which
+ * intent naming it. The intent is deleted only after its event is stored, so a change may
+ * return before its event is appended (`eventInBackground`, the control plane's publish and
+ * pointer moves: one round trip less on their path): until then its intent names it.
+ *
+ * Read-your-writes: an event appended in the background is in the stream once
+ * {@linkcode eventsAppended} (or `nats.settled()`) resolves on the connection that made the
+ * change; the control plane's audit reads wait for it, so an API client that changed
+ * something reads its event right after. Another process may read the stream before the
+ * event lands (a few hundred microseconds on one server); if the writer dies in between,
+ * the event arrives by recovery, marked `recovered`. A crash anywhere leaves at most an intent, which
  * {@linkcode recoverIntents} (run at start-up, before serving) resolves: the change
  * happened (its resolver finds it) → the event is appended marked `recovered`; it never
  * happened → an `audit.abandoned` event with id `<id>-abandoned` (not the intent's own: were
@@ -47,6 +56,31 @@ export interface AuditedOptions<T> {
   record?: (result: T, planned: AuditInput) => AuditInput | null;
   /** The intent's (and the event's) id. @default a random UUID */
   id?: string;
+  /**
+   * Return once the change is made, appending its event (then deleting the intent) in the
+   * background: {@linkcode eventsAppended} waits for it. A failed append leaves the intent,
+   * which recovery resolves to the event. @default false
+   */
+  eventInBackground?: boolean;
+}
+
+/** Event appends not waited for, per connection (see {@linkcode eventsAppended}). */
+const _pending = new WeakMap<AtlasNats, Set<Promise<void>>>();
+
+/**
+ * Resolves once every event appended in the background on `nats` before this call is in
+ * the stream (or has failed, leaving its intent for recovery). For a read of the audit
+ * log that must see the changes this process made.
+ *
+ * @example
+ * ```ts
+ * await eventsAppended(nats);
+ * const events = await readAudit(ctx, { config: "web" });
+ * ```
+ */
+export async function eventsAppended(nats: AtlasNats): Promise<void> {
+  const pending = _pending.get(nats);
+  if (pending?.size) await Promise.all([...pending]);
 }
 
 /** How long the audit stream drops a second append of the same id (store/provision.ts). */
@@ -99,11 +133,37 @@ export async function audited<T>(
     throw e;
   }
   const event = options.record ? options.record(result, planned) : planned;
+  if (event !== null && options.eventInBackground) {
+    // The intent names the change until the event is stored: it is deleted only after.
+    const appended = appendAudit(nats, { ...event, id }).then(() => {
+      nats.background(_forgetLater(nats, seq));
+    });
+    const done: Promise<void> = appended.then(() => {}, () => {}).finally(() =>
+      _pending.get(nats)?.delete(done)
+    );
+    if (!_pending.has(nats)) _pending.set(nats, new Set());
+    _pending.get(nats)!.add(done);
+    nats.background(appended);
+    return result;
+  }
   if (event !== null) await appendAudit(nats, { ...event, id });
   // Not waited for: the change has its event, and an intent left behind is resolved to
   // that event by recovery (its id is the event's). One round trip less per change.
   nats.background(_forget(nats, seq));
   return result;
+}
+
+/**
+ * How long an intent whose event was appended in the background stays before it is
+ * deleted: the delete (a write to the intents stream) then lands after the request, not on
+ * the way of the next one, whose own intent goes to the same stream. An intent left longer
+ * only means recovery finds its event.
+ */
+const FORGET_DELAY_MS = 20;
+
+async function _forgetLater(nats: AtlasNats, seq: number): Promise<void> {
+  await new Promise((resolve) => setTimeout(resolve, FORGET_DELAY_MS));
+  await _forget(nats, seq);
 }
 
 async function _forget(nats: AtlasNats, seq: number): Promise<void> {

@@ -3,7 +3,7 @@ import { AuditEvent, Buckets, Streams, Subjects } from "@atlas/core";
 import { natsTest } from "@atlas/testkit";
 import { appendAudit, appendAuditOnce } from "./audit.ts";
 import type { AtlasNats } from "./connect.ts";
-import { audited, type IntentResolver, recoverIntents } from "./journal.ts";
+import { audited, eventsAppended, type IntentResolver, recoverIntents } from "./journal.ts";
 import { UnavailableError } from "./retry.ts";
 
 async function events(nats: AtlasNats): Promise<AuditEvent[]> {
@@ -71,6 +71,72 @@ natsTest("a change records exactly one event, under its intent's id", async ({ n
   assert.equal((await events(nats)).length, 1);
   assert.equal(await openIntents(nats), 0);
 });
+
+/** `nats` as seen by a writer that dies before any audit event of its leaves the process. */
+function diesBeforeEvents(nats: AtlasNats): AtlasNats {
+  const publisher = {
+    publish: (subject: string, ...rest: unknown[]) =>
+      subject.startsWith(Subjects.audit("x").slice(0, -1))
+        ? Promise.reject(new Error("the writer died before its event went out"))
+        : (nats.publisher.publish as (...a: unknown[]) => Promise<unknown>)(subject, ...rest),
+  };
+  return new Proxy(nats, {
+    get(target, key) {
+      if (key === "publisher") return publisher;
+      const value = Reflect.get(target, key, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}
+
+natsTest("an event appended in the background is read right after, its intent then gone", async ({
+  nats,
+}) => {
+  const result = await audited(
+    nats,
+    { actor: "alice", action: "thing.make", config: "web" },
+    (id) => Promise.resolve(`made ${id}`),
+    { id: "bg", eventInBackground: true },
+  );
+  assert.equal(result, "made bg");
+  await eventsAppended(nats);
+  assert.deepEqual((await events(nats)).map((e) => [e.id, e.recovered]), [["bg", undefined]]);
+  assert.equal(await openIntents(nats), 0);
+});
+
+natsTest(
+  "a writer dying after its change, before its background event: recovery appends it once",
+  async ({
+    nats,
+  }) => {
+    const kv = await things(nats);
+    const dying = diesBeforeEvents(nats);
+    // The change returns before its event is appended...
+    const result = await audited(
+      dying,
+      { actor: "alice", action: "thing.make", config: "web" },
+      async (id) => {
+        await kv.put(`thing-${id}`, "{}");
+        return id;
+      },
+      { id: "died", eventInBackground: true },
+    );
+    assert.equal(result, "died");
+    // ...and the append never gets out: the intent still names the change.
+    await eventsAppended(dying);
+    assert.deepEqual(await events(nats), []);
+    assert.equal(await openIntents(nats), 1);
+
+    const report = await recoverIntents(nats, { "thing.make": thingResolver(nats) });
+    assert.deepEqual(report.recovered.map((e) => [e.id, e.recovered]), [["died", true]]);
+    assert.deepEqual(report.abandoned, []);
+    assert.deepEqual((await events(nats)).map((e) => e.id), ["died"]);
+    assert.equal(await openIntents(nats), 0);
+    const again = await recoverIntents(nats, { "thing.make": thingResolver(nats) });
+    assert.deepEqual([again.recovered, again.abandoned, again.recorded], [[], [], 0]);
+    assert.equal((await events(nats)).length, 1);
+  },
+);
 
 natsTest("recovery records a crashed change once, and abandons one that never happened", async ({
   nats,

@@ -36,6 +36,7 @@ export { AccountResolver, ResolverError } from "./account_claims.ts";
 export {
   audited,
   type AuditedOptions,
+  eventsAppended,
   findAuditEvent,
   type FindAuditOptions,
   type IntentOutcome,
