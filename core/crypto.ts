@@ -188,10 +188,10 @@ export interface VerifierOptions {
   refused?: Readonly<Record<string, string>>;
 }
 
-/** The set of public keys a verifier trusts. */
 /** Lets a {@linkcode Signer} put what it signed into its own verifier's memo (this module only). */
 const _noteVerified = new WeakMap<Verifier, (memo: string) => void>();
 
+/** The set of public keys a verifier trusts. */
 export class Verifier {
   readonly #keys = new Map<string, KeyObject>();
   readonly #trusted: readonly TrustedKey[];
