@@ -12,6 +12,7 @@
  */
 import {
   type AckRecord,
+  AckRejection,
   agentIsStale,
   AgentRecord,
   type AliveSignal,
@@ -39,6 +40,7 @@ import {
   listKeys,
   type Logger,
   rebuildBlobCopy,
+  type StoredAck,
   storedAck,
 } from "@atlas/store";
 import { type Clock, Lease, systemClock } from "./lease.ts";
@@ -122,6 +124,12 @@ export class RegionCoordinator implements AsyncDisposable {
     AgentRecord,
     { acks: (AckRecord | undefined)[]; merged: AgentRecord }
   >();
+  /**
+   * The newest ack per `<config>/<agent>` that did not count only because its agent was not
+   * enrolled, and the book's revision they were last judged at (#rejudgeUnenrolled).
+   */
+  readonly #unenrolledAcks = new Map<string, StoredAck>();
+  #unenrolledJudgedAt = -1;
   /** Agents found not enrolled (warned about once). */
   readonly #unenrolledSeen = new Set<string>();
   /** Acks that did not count, by reason (logged, never judged). */
@@ -198,6 +206,13 @@ export class RegionCoordinator implements AsyncDisposable {
         const stored = storedAck(m);
         if (!stored) return;
         const verdict = this.#enrolments.verdict(stored.ack, stored.storage);
+        if (!verdict.counts && verdict.reason === AckRejection.unenrolled) {
+          // Its enrolment may only not have reached this replica yet: judged again when
+          // the book changes (#rejudgeUnenrolled), as status and evidence would judge it.
+          const key = `${stored.ack.config}/${stored.ack.agent}`;
+          const held = this.#unenrolledAcks.get(key);
+          if (!held || held.ack.seq <= stored.ack.seq) this.#unenrolledAcks.set(key, stored);
+        }
         if (!verdict.counts) {
           this.#metrics?.ignoredAcks.inc({ region: this.region, reason: verdict.reason });
           const seen = this.unverifiedAcks.get(verdict.reason) ?? 0;
@@ -210,14 +225,7 @@ export class RegionCoordinator implements AsyncDisposable {
           }
           return;
         }
-        const ack = stored.ack;
-        let byAgent = this.#acks.get(ack.config);
-        if (!byAgent) this.#acks.set(ack.config, byAgent = new Map());
-        const known = byAgent.get(ack.agent);
-        if (!known || known.seq < ack.seq || (known.seq === ack.seq && known.at <= ack.at)) {
-          byAgent.set(ack.agent, ack);
-        }
-        this.#observe(ack);
+        this.#count(stored.ack);
       },
     });
     // The region's agent records (the last of each, then every change), so a step reads
@@ -279,6 +287,34 @@ export class RegionCoordinator implements AsyncDisposable {
       metrics: this.#metrics,
       metricSource: options.metricSource,
     });
+  }
+
+  /** Keeps `ack` (verified) if it is the agent's newest for its config, and observes it. */
+  #count(ack: AckRecord): void {
+    let byAgent = this.#acks.get(ack.config);
+    if (!byAgent) this.#acks.set(ack.config, byAgent = new Map());
+    const known = byAgent.get(ack.agent);
+    if (!known || known.seq < ack.seq || (known.seq === ack.seq && known.at <= ack.at)) {
+      byAgent.set(ack.agent, ack);
+    }
+    this.#observe(ack);
+  }
+
+  /**
+   * Judges again the acks held because their agent was not enrolled, once the enrolments
+   * changed: an agent enrolled and acked at once may be heard before its enrolment is.
+   */
+  #rejudgeUnenrolled(): void {
+    const revision = this.#enrolments.revision;
+    if (this.#unenrolledAcks.size === 0 || revision === this.#unenrolledJudgedAt) return;
+    this.#unenrolledJudgedAt = revision;
+    for (const [key, stored] of this.#unenrolledAcks) {
+      const verdict = this.#enrolments.verdict(stored.ack, stored.storage);
+      if (verdict.counts) this.#count(stored.ack);
+      if (verdict.counts || verdict.reason !== AckRejection.unenrolled) {
+        this.#unenrolledAcks.delete(key);
+      }
+    }
   }
 
   /** Counts a new ack: propagation as the agent measured it, arrival here, ack skew. */
@@ -551,6 +587,7 @@ export class RegionCoordinator implements AsyncDisposable {
       .catch((e) => this.#log.warn("cannot write the liveness summary", { error: e }));
     // Which agents and acks count: known before any stage is judged.
     await this.#enrolments.ready();
+    this.#rejudgeUnenrolled();
     const kv = await this.#nats.kv(Buckets.rollouts);
     // Rollout ids are one token; `*` leaves out the `active.<config>` keys.
     for (const key of await listKeys(this.#nats, Buckets.rollouts, "*")) {

@@ -8,7 +8,13 @@ import {
   RolloutStage,
   Subjects,
 } from "@atlas/core";
-import { type AtlasNats, listKeys, readPointer, revokeEnrolment } from "@atlas/store";
+import {
+  type AtlasNats,
+  listKeys,
+  readPointer,
+  recordEnrolment,
+  revokeEnrolment,
+} from "@atlas/store";
 import type { RegionCoordinator } from "./engine.ts";
 import {
   auditActions,
@@ -178,6 +184,37 @@ natsTest("an unenrolled agent's heartbeat claiming the version does not count", 
     await c.step();
     return (await rollout(ctx.nats, "r-forged")).regions[REGION]!.applied === 2;
   });
+});
+
+natsTest("an ack heard before its agent's enrolment counts once the enrolment is", async (ctx) => {
+  const clock = new FakeClock();
+  const { fleet, c, seq } = await setUp(ctx, clock);
+  await using _f = fleet;
+  await using _c = c;
+  // Enrolled and acking at once: the ack reaches the coordinator first. Another host's
+  // ack for "late2", signed by a key that is never enrolled for it, must stay refused.
+  await hungAgent(ctx.nats, REGION, "late", ["web"], clock);
+  await hungAgent(ctx.nats, REGION, "late2", ["web"], clock);
+  const late = (await makeCredentials("late")).identity;
+  const other = (await makeCredentials("other")).identity;
+  await publishAck(ctx.nats, "late", late.sign(ackOf("late", seq, "applied")));
+  await publishAck(ctx.nats, "late2", other.sign(ackOf("late2", seq, "applied")));
+  await waitFor("both acks heard and refused as unenrolled", async () => {
+    await c.step();
+    return c.unverifiedAcks.get("unenrolled") === 2;
+  });
+  assert.equal((await rollout(ctx.nats, "r-forged")).regions[REGION]!.applied, 1);
+  await recordEnrolment(ctx.nats, { region: REGION, agent: "late", publicKey: late.publicKey });
+  const late2Key = (await makeCredentials("late2")).identity.publicKey;
+  await recordEnrolment(ctx.nats, { region: REGION, agent: "late2", publicKey: late2Key });
+  await waitFor("late counted once enrolled", async () => {
+    await c.step();
+    return (await rollout(ctx.nats, "r-forged")).regions[REGION]!.applied === 2;
+  });
+  for (let i = 0; i < 3; i++) await c.step();
+  const progress = (await rollout(ctx.nats, "r-forged")).regions[REGION]!;
+  assert.equal(progress.applied, 2, "the real agent and late; not late2's wrong-key ack");
+  assert.equal(progress.pending, 5, "h0-h3 and late2");
 });
 
 natsTest(

@@ -168,6 +168,8 @@ natsTest(
       );
     const a = await replica("a");
     const b = await replica("b");
+    // b listens from here: only after a full window may its silence count (core/liveness.ts).
+    const bListensFrom = Date.now();
     try {
       await a.step();
       assert.ok(a.lease.isLeader);
@@ -182,6 +184,10 @@ natsTest(
         return Object.keys((await summary(ctx.nats))?.gone ?? {}).join() === "quiet";
       }, { timeoutMs: 30_000, intervalMs: 200 });
 
+      // b too must have heard pings for a full window, or it judges by records (correctly),
+      // and the quiet host's 60 s old record says alive.
+      const bWindowLeft = bListensFrom + aliveWindowMs(1) - Date.now();
+      if (bWindowLeft > 0) await new Promise((r) => setTimeout(r, bWindowLeft + 200));
       await a.close(); // releases the lease: b takes over
       await waitFor("b leads", async () => {
         await b.step();
