@@ -121,6 +121,12 @@ Deno.test({
             async () => (await content(w1)) === '{"v":2}',
           );
 
+          // Its enrolment (a write to the primary) needs the JetStream meta group, which may
+          // still be electing a leader after the cut took us-east's peers away.
+          await waitFor("the primary's JetStream answers during the cut", async () => {
+            await primary.jsm.getAccountInfo();
+            return true;
+          }, { timeoutMs: 60_000 });
           // A server boots in us-east during the cut: it gets the region's version, with
           // the content from the region's copy of the blobs, and keeps its ack on disk.
           const [e3] = await startTestAgents(control, [
