@@ -75,7 +75,8 @@ natsTest("100 forged failed acks during a good canary change nothing", async (ct
     const us = status.regions.find((r) => r.region === "us-east")?.agents;
     assert.deepEqual(us?.rejects, [], "no forged failure in status");
     assert.deepEqual(us?.unverified, []);
-    assert.deepEqual(us?.onActive, ids);
+    // The whole status in the message: a CI run once saw onActive empty, not reproduced.
+    assert.deepEqual(us?.onActive, ids, JSON.stringify(status));
     const evidence = await t.expect<{ hosts: { agent: string }[]; unverified: number }>(
       "GET",
       "/v1/configs/web/versions/2/evidence",
