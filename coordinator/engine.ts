@@ -58,6 +58,12 @@ const HANDLES_PER_STEP = 4;
 
 /** How often the leader scans its fleet for drift and failure clusters. */
 const SCAN_EVERY_MS = 10_000;
+/**
+ * At most this many acks are held for an enrolment yet to arrive (#rejudgeUnenrolled): an
+ * unenrolled connection picks its acks' config token, so without a bound it could fill
+ * the leader's memory with one held ack per made-up config.
+ */
+export const HELD_UNENROLLED_ACKS_MAX = 10_000;
 
 /** Wall-clock milliseconds (timestamps, bake times); injectable for tests. */
 export interface WallClock {
@@ -211,7 +217,13 @@ export class RegionCoordinator implements AsyncDisposable {
           // the book changes (#rejudgeUnenrolled), as status and evidence would judge it.
           const key = `${stored.ack.config}/${stored.ack.agent}`;
           const held = this.#unenrolledAcks.get(key);
-          if (!held || held.ack.seq <= stored.ack.seq) this.#unenrolledAcks.set(key, stored);
+          if (
+            held
+              ? held.ack.seq <= stored.ack.seq
+              : this.#unenrolledAcks.size < HELD_UNENROLLED_ACKS_MAX
+          ) {
+            this.#unenrolledAcks.set(key, stored);
+          }
         }
         if (!verdict.counts) {
           this.#metrics?.ignoredAcks.inc({ region: this.region, reason: verdict.reason });
@@ -287,6 +299,11 @@ export class RegionCoordinator implements AsyncDisposable {
       metrics: this.#metrics,
       metricSource: options.metricSource,
     });
+  }
+
+  /** Acks held until their agent's enrolment arrives (at most {@linkcode HELD_UNENROLLED_ACKS_MAX}). */
+  get heldUnenrolledAcks(): number {
+    return this.#unenrolledAcks.size;
   }
 
   /** Keeps `ack` (verified) if it is the agent's newest for its config, and observes it. */

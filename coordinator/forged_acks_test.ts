@@ -15,7 +15,7 @@ import {
   recordEnrolment,
   revokeEnrolment,
 } from "@atlas/store";
-import type { RegionCoordinator } from "./engine.ts";
+import { HELD_UNENROLLED_ACKS_MAX, type RegionCoordinator } from "./engine.ts";
 import {
   auditActions,
   coordinator,
@@ -216,6 +216,32 @@ natsTest("an ack heard before its agent's enrolment counts once the enrolment is
   assert.equal(progress.applied, 2, "the real agent and late; not late2's wrong-key ack");
   assert.equal(progress.pending, 5, "h0-h3 and late2");
 });
+
+natsTest(
+  "an unenrolled connection's acks under made-up configs are held only up to a bound",
+  async (ctx) => {
+    const clock = new FakeClock();
+    const { fleet, c, seq } = await setUp(ctx, clock);
+    await using _f = fleet;
+    await using _c = c;
+    // The attacker holds a real agent connection (its own permissions), never enrolled, and
+    // picks the config token of each ack's subject.
+    await using intruder = await ctx.connect({ kind: "agent", region: REGION, agent: "intruder" });
+    const total = HELD_UNENROLLED_ACKS_MAX + 50;
+    for (let i = 0; i < total; i++) {
+      const ack = { ...ackOf("intruder", seq, "failed"), config: `c${i}`, signature: "AAAA" };
+      intruder.nc.publish(Subjects.ack(REGION, `c${i}`, "intruder"), JSON.stringify(ack));
+      if (i % 1_000 === 999) await intruder.nc.flush();
+    }
+    await intruder.nc.flush();
+    await waitFor("every forged ack heard", async () => {
+      await c.step();
+      return c.unverifiedAcks.get("unenrolled") === total;
+    }, { timeoutMs: 60_000 });
+    assert.equal(c.heldUnenrolledAcks, HELD_UNENROLLED_ACKS_MAX);
+    assert.equal((await rollout(ctx.nats, "r-forged")).regions[REGION]!.failed, 0);
+  },
+);
 
 natsTest(
   "a fleet scan sees signed acks that came after it last saw the same records",
