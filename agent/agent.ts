@@ -47,7 +47,7 @@ import { BlobCache } from "./cache.ts";
 import type { AgentConfig } from "./config.ts";
 import { ConfigWorkers } from "./config_worker.ts";
 import { Connection } from "./connection.ts";
-import { DiskDigests, DriftWatcher } from "./drift_watcher.ts";
+import { DiskDigests, type DriftDeps, DriftWatcher, settledDigest } from "./drift_watcher.ts";
 import { type Every, every } from "./every.ts";
 import { Heartbeat } from "./heartbeat.ts";
 import { AlivePings } from "./alive.ts";
@@ -102,6 +102,8 @@ export class Agent implements AsyncDisposable {
   readonly #workers: ConfigWorkers;
   readonly #keys: TrustedKeys;
   #drift: DriftWatcher | undefined;
+  /** What a drift check looks at: the files, what was applied, which apply runs. */
+  readonly #driftDeps: DriftDeps;
   #driftCheck: Every | undefined;
   /** Per config, the highest pointer seq read from the store (see #onBeacon). */
   readonly #seenSeq = new Map<string, number>();
@@ -148,6 +150,11 @@ export class Agent implements AsyncDisposable {
     this.#digests = new DiskDigests(
       Object.fromEntries(Object.entries(config.configs).map(([name, c]) => [name, c.path])),
     );
+    this.#driftDeps = {
+      digests: this.#digests,
+      appliedDigest: (name) => this.#stateOf(name).applied?.digest,
+      busy: (name) => this.#workers.busy(name),
+    };
     this.#connection = new Connection(config, {
       log: this.#log,
       stats: this.stats,
@@ -401,9 +408,7 @@ export class Agent implements AsyncDisposable {
   #watchFiles(): void {
     if (!this.config.watchFiles) return;
     this.#drift = DriftWatcher.watch(this.#digests.paths, {
-      digests: this.#digests,
-      appliedDigest: (config) => this.#stateOf(config).applied?.digest,
-      busy: (config) => this.#workers.busy(config),
+      ...this.#driftDeps,
       onDrift: (config) => {
         if (this.#closed) return;
         this.#log.warn("managed file changed on disk; reconciling", { config });
@@ -441,10 +446,10 @@ export class Agent implements AsyncDisposable {
     let drifted = false;
     for (const name of Object.keys(this.config.configs)) {
       if (this.#closed) return;
-      if (this.#workers.busy(name)) continue; // being written: its digest is the applier's
-      const st = this.#stateOf(name);
-      st.diskDigest = await this.#digests.of(name);
-      if (st.applied && st.diskDigest !== st.applied.digest) drifted = true;
+      const seen = await settledDigest(name, this.#driftDeps);
+      if (!seen) continue; // being written: its digest is the applier's
+      this.#stateOf(name).diskDigest = seen.digest;
+      if (seen.applied !== undefined && seen.digest !== seen.applied) drifted = true;
     }
     if (!drifted || this.#closed) return;
     this.#log.warn("a managed file differs from its applied version; reconciling");

@@ -5,7 +5,7 @@
  * answers from memory only for a stamp seen settled (both times over 2 s older than the
  * hash). {@linkcode DriftWatcher} reports a config at most once per 100 ms burst of file
  * events, only when its file no longer holds the applied digest and no apply of that
- * config is running; after `close()` it reports nothing and holds no timer or watcher.
+ * config ran while it was hashed ({@linkcode settledDigest}, the agent's timer check too); after `close()` it reports nothing and holds no timer or watcher.
  *
  * @module
  */
@@ -61,14 +61,41 @@ export class DiskDigests {
   }
 }
 
-/** Options of {@linkcode DriftWatcher.watch}. */
-export interface DriftWatcherOptions {
+/** What {@linkcode settledDigest} looks at. */
+export interface DriftDeps {
   /** The digests of the managed files. */
   digests: DiskDigests;
   /** The digest last applied to `config`, if any. */
   appliedDigest: (config: string) => string | undefined;
   /** True while `config` is being applied: its own writes are not drift. */
   busy: (config: string) => boolean;
+}
+
+/**
+ * The digest of the file of `config` with the digest applied when it was read, or
+ * undefined when an apply of `config` was running, or ran, while the file was hashed:
+ * that apply owns the file, the hash may be of either version, and comparing it with the
+ * new one would report a drift that is not there.
+ *
+ * @example
+ * ```ts
+ * const seen = await settledDigest("web", { digests, appliedDigest, busy });
+ * if (seen?.applied !== undefined && seen.digest !== seen.applied) reconcile();
+ * ```
+ */
+export async function settledDigest(
+  config: string,
+  deps: DriftDeps,
+): Promise<{ digest: string | null; applied: string | undefined } | undefined> {
+  if (deps.busy(config)) return undefined;
+  const applied = deps.appliedDigest(config);
+  const digest = await deps.digests.of(config);
+  if (deps.busy(config) || deps.appliedDigest(config) !== applied) return undefined;
+  return { digest, applied };
+}
+
+/** Options of {@linkcode DriftWatcher.watch}. */
+export interface DriftWatcherOptions extends DriftDeps {
   /** Called when the file of `config` no longer holds what was applied. */
   onDrift: (config: string) => void;
   log: Logger;
@@ -135,9 +162,10 @@ export class DriftWatcher {
   /** After a file event: if the file no longer holds what was applied, report it. */
   async #check(config: string): Promise<void> {
     this.#checks.delete(config);
-    const applied = this.#options.appliedDigest(config);
-    if (applied === undefined || this.#closed || this.#options.busy(config)) return;
-    if ((await this.#options.digests.of(config)) === applied) return; // our own write, or a no-op
+    if (this.#closed) return;
+    const seen = await settledDigest(config, this.#options);
+    // Nothing applied, an apply's own write, or a no-op write: no drift.
+    if (seen?.applied === undefined || seen.digest === seen.applied || this.#closed) return;
     this.#options.onDrift(config);
   }
 

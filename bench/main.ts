@@ -396,10 +396,17 @@ for (const n of sizes) {
     const idleWindowMs = quick ? 3_000 : 5_000;
     await pause(2_000); // as long as the agents' window waits after their rounds
     const floorIdleStart = await serverCpuMicros();
+    const floorWorkersIdleStart = await Promise.all(workers.map((w) => tell(w, "usage")));
     await pause(idleWindowMs);
     const floorIdleMicros = (await serverCpuMicros()) - floorIdleStart;
+    const floorWorkersIdleMicros = _cpuBetween(
+      floorWorkersIdleStart,
+      await Promise.all(workers.map((w) => tell(w, "usage"))),
+    );
     const floorRss = await serverRss();
     const floorCpuAtStart = await serverCpuMicros();
+    const floorWorkersAtStart = await Promise.all(workers.map((w) => tell(w, "usage")));
+    const floorStartedAt = performance.now();
     const floor: number[] = [];
     for (let r = 0; r < rounds; r++) {
       const inbox = `bench.floor.reply.${r}`;
@@ -421,6 +428,17 @@ for (const n of sizes) {
     // nats-server CPU per reply delivered (the publish, N deliveries, N replies).
     const floorServerMicrosPerReply = Math.round(
       ((await serverCpuMicros()) - floorCpuAtStart) / (n * rounds),
+    );
+    // The subscribers' CPU per reply (one message read, one published), less their idle
+    // CPU over as long: what the NATS client costs a process per message in, message out.
+    const floorWorkersMicros = _cpuBetween(
+      floorWorkersAtStart,
+      await Promise.all(workers.map((w) => tell(w, "usage"))),
+    );
+    const floorSeconds = (performance.now() - floorStartedAt) / 1000;
+    const floorClientMicrosPerReply = Math.round(
+      (floorWorkersMicros - (floorWorkersIdleMicros / (idleWindowMs / 1000)) * floorSeconds) /
+        (n * rounds),
     );
     await Promise.all(workers.map((w) => tell(w, "floor-stop")));
     const floorSummary = summarize(floor);
@@ -576,6 +594,7 @@ for (const n of sizes) {
       floorNatsServerRssKiBPerConnection: +((floorRss - serverRssBase) / n / 1024).toFixed(1),
       floorNatsServerIdleCpuPercent: +((floorIdleMicros / (idleWindowMs * 1000)) * 100).toFixed(1),
       floorNatsServerCpuMicrosPerReply: floorServerMicrosPerReply,
+      floorClientCpuMicrosPerReply: floorClientMicrosPerReply,
     });
     // What went wrong in the agents (retries, timeouts), if anything: it explains outliers.
     const troubles = _sumCounts(after, "troubles");
@@ -879,7 +898,10 @@ for (const r of resources) {
     value: r.floorNatsServerIdleCpuPercent as number,
     is: "N bare connections",
   });
-  addTarget("agentCpuMicrosPerApply", n, r.agentCpuMicrosPerApply as number);
+  addTarget("agentCpuMicrosPerApply", n, r.agentCpuMicrosPerApply as number, {
+    value: r.floorClientCpuMicrosPerReply as number,
+    is: "a subscriber's per floor reply",
+  });
   addTarget("natsServerCpuMicrosPerApply", n, r.natsServerCpuMicrosPerApply as number, {
     value: r.floorNatsServerCpuMicrosPerReply as number,
     is: "per floor reply",
