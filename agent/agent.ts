@@ -247,7 +247,9 @@ export class Agent implements AsyncDisposable {
     }
     const identity = options.identity ??
       (config.credentials === undefined ? undefined : await loadIdentity(config.credentials));
-    await Deno.mkdir(`${config.stateDir}/blobs`, { recursive: true });
+    // The blob cache is the agent's alone: its entries keep the managed files' modes.
+    await Deno.mkdir(`${config.stateDir}/blobs`, { recursive: true, mode: 0o700 });
+    await Deno.chmod(`${config.stateDir}/blobs`, 0o700);
     const keys = {
       bootstrap,
       verifier: options.verifier ?? new Verifier(bootstrap),

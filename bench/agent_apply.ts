@@ -1,0 +1,186 @@
+/**
+ * A focused bench of what one apply costs an agent (`deno task bench:apply [--agents 300]
+ * [--rounds 30] [--runs 3] [--profile file.cpuprofile]`): one nats-server (no auth), N real agents in this process
+ * (each signs its acks, as enrolled agents do), and rounds of a new version activated with
+ * its content inline in the notice, as `deno task bench` does. This process's CPU from a
+ * pointer's write to the last agent's applied ack, less its idle CPU over as long, divided
+ * by N, is the CPU per apply; beside it the floor in the same process: N bare core-NATS
+ * subscribers, each answering a publish with one (a message in, a message out).
+ *
+ * Why apart from `deno task bench`: that bench subtracts its worker processes' idle CPU
+ * over a long window, and with other work on the machine two runs of the same code
+ * differed by a third. Here the rounds run back to back, the idle share is small, and
+ * each figure is the lowest of `--runs` runs (interference only ever adds CPU).
+ *
+ * Invariant: the figure is the agents' own work and the NATS client's; the nats-server is
+ * another process and is not counted, the driver's writes are one per round.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { cpuUsage } from "node:process";
+import {
+  AckIdentity,
+  generateSigningKey,
+  NativeKeyPair,
+  Signer,
+  Streams,
+  Verifier,
+} from "@atlas/core";
+import { Agent, AgentConfigFile } from "@atlas/agent";
+import { connectAtlas, provision, provisionRegion } from "@atlas/store";
+import { activateVersion, startNatsServer, storeVersion } from "@atlas/testkit";
+import { connect } from "@nats-io/transport-node";
+import { Prefix } from "@nats-io/nkeys";
+import { Profiler } from "./profile.ts";
+
+const { values } = parseArgs({
+  args: Deno.args,
+  options: {
+    agents: { type: "string", default: "300" },
+    rounds: { type: "string", default: "30" },
+    runs: { type: "string", default: "3" },
+    "state-root": { type: "string", default: "/dev/shm" },
+    profile: { type: "string" },
+  },
+});
+const n = Number(values.agents);
+const rounds = Number(values.rounds);
+const runs = Number(values.runs);
+const region = "us-east";
+const config = "web";
+const log = (s: string) => console.error(`[${new Date().toISOString().slice(11, 23)}] ${s}`);
+const cpu = () => {
+  const u = cpuUsage();
+  return u.user + u.system;
+};
+const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+await using server = await startNatsServer({ auth: false });
+const nats = await connectAtlas(server.url, { name: "apply bench" });
+await provision(nats);
+await provisionRegion(nats, region);
+const signer = new Signer(generateSigningKey());
+const root = await Deno.makeTempDir({ dir: values["state-root"], prefix: "atlas-apply-bench-" });
+
+/** CPU of this process over `ms` of nothing but the agents' (or subscribers') idle work. */
+async function idleMicrosPerMs(ms: number): Promise<number> {
+  const c0 = cpu();
+  const t0 = performance.now();
+  await pause(ms);
+  return (cpu() - c0) / (performance.now() - t0);
+}
+
+/** What one run measured, CPU µs per apply (or per floor reply). */
+type Cost = number;
+
+/** The floor: N subscribers answering one publish each; CPU per answer. */
+async function floorRun(): Promise<Cost> {
+  const subs = await Promise.all(Array.from({ length: n }, async () => {
+    const nc = await connect({ servers: server.url });
+    nc.subscribe("bench.floor", { callback: (_e, m) => void m.respond() });
+    await nc.flush();
+    return nc;
+  }));
+  const nc = await connect({ servers: server.url });
+  try {
+    const idle = await idleMicrosPerMs(1_000);
+    let spent = 0;
+    for (let r = 0; r < rounds; r++) {
+      let got = 0;
+      const done = Promise.withResolvers<void>();
+      const sub = nc.subscribe(`bench.reply.${r}`, {
+        callback: () => void (++got === n && done.resolve()),
+      });
+      await nc.flush();
+      const [c0, t0] = [cpu(), performance.now()];
+      nc.publish("bench.floor", "", { reply: `bench.reply.${r}` });
+      await done.promise;
+      spent += cpu() - c0 - idle * (performance.now() - t0);
+      sub.unsubscribe();
+      await pause(20);
+    }
+    return spent / (n * rounds);
+  } finally {
+    await Promise.all([...subs, nc].map((c) => c.close()));
+  }
+}
+
+/** N agents applying `rounds` new versions; CPU per apply. */
+async function agentRun(run: number): Promise<Cost> {
+  const verifier = new Verifier([signer.trustedKey]);
+  const agents = await Promise.all(Array.from({ length: n }, (_, i) => {
+    const id = `agent-${i}`;
+    const dir = `${root}/run-${run}/${id}`;
+    return Agent.start(
+      AgentConfigFile.parse({
+        id,
+        region,
+        nats: server.url,
+        stateDir: `${dir}/state`,
+        trustedKeys: "(in memory)",
+        watchFiles: false,
+        configs: { [config]: { path: `${dir}/${config}.json` } },
+      }),
+      {
+        verifier,
+        log: () => {},
+        identity: new AckIdentity(
+          new TextDecoder().decode(NativeKeyPair.create(Prefix.User).getSeed()),
+        ),
+      },
+    );
+  }));
+  try {
+    await Promise.all(agents.map((a) => a.whenConnected()));
+    const applied = () => agents.reduce((s, a) => s + a.stats.applies, 0);
+    // Every ack stored: the acks stream's last sequence (one request per poll, the
+    // server's work) instead of N agents' outboxes.
+    const ackSeq = async () => (await nats.jsm.streams.info(Streams.acks)).state.last_seq;
+    const base = applied();
+    let acks = await ackSeq();
+    await pause(1_000);
+    const idle = await idleMicrosPerMs(1_000);
+    const profiler = values.profile && run === runs - 1 ? new Profiler() : undefined;
+    await profiler?.start();
+    let spent = 0;
+    for (let r = 0; r < rounds; r++) {
+      const version = 1_000 * run + r + 1;
+      const content = JSON.stringify({ round: r, run, pad: "x".repeat(200) });
+      const record = await storeVersion(nats, signer, config, version, content);
+      const [c0, t0] = [cpu(), performance.now()];
+      await activateVersion(nats, signer, region, record, { content });
+      while (applied() < base + n * (r + 1)) await pause(2);
+      while ((await ackSeq()) < acks + n) await pause(2);
+      acks += n;
+      spent += cpu() - c0 - idle * (performance.now() - t0);
+      await pause(20);
+    }
+    if (profiler) {
+      await Deno.writeTextFile(values.profile!, JSON.stringify(await profiler.stop()));
+      log(`profile of the last run's rounds written to ${values.profile}`);
+    }
+    return spent / (n * rounds);
+  } finally {
+    await Promise.all(agents.map((a) => a.close()));
+  }
+}
+
+const floor: Cost[] = [];
+const perApply: Cost[] = [];
+for (let run = 0; run < runs; run++) {
+  floor.push(await floorRun());
+  perApply.push(await agentRun(run));
+  log(
+    `run ${run + 1}/${runs}: agent ${perApply.at(-1)!.toFixed(0)} µs per apply, ` +
+      `floor ${floor.at(-1)!.toFixed(0)} µs per reply`,
+  );
+}
+await nats.close();
+await Deno.remove(root, { recursive: true });
+const runsOf = (xs: number[]) => xs.map((x) => x.toFixed(0)).join(", ");
+console.log(
+  `agents ${n}, rounds ${rounds}, lowest of ${runs} runs: agent CPU per apply ` +
+    `${Math.min(...perApply).toFixed(0)} µs (${runsOf(perApply)}); floor per reply ` +
+    `${Math.min(...floor).toFixed(0)} µs (${runsOf(floor)})`,
+);
