@@ -74,3 +74,25 @@ Deno.test("text stays unquoted for plain values and JSON for the rest", () => {
     configureLogging({ output: () => {} });
   }
 });
+
+Deno.test("a record's field overrides its instance's in place; a closed instance writes bare", () => {
+  const lines: string[] = [];
+  configureLogging({ output: (l) => lines.push(l) });
+  try {
+    const log = componentLogger("agent", { agent: "web-1", region: "us-east" });
+    log.logger.info("moved", { region: "eu-west", config: "web" });
+    assert.ok(lines[0]!.endsWith(" INFO agent moved agent=web-1 region=eu-west config=web"));
+    log[Symbol.dispose]();
+    log.logger.warn("after close", { config: "web" });
+    assert.ok(lines[1]!.endsWith(" WARN agent after close config=web"), lines[1]);
+    // Many loggers without fields or sink (one per record in mains) each write as usual.
+    for (let i = 0; i < 3; i++) componentLogger("control").logger.warn("malformed", { i });
+    assert.deepEqual(lines.slice(2).map((l) => l.slice(25)), [
+      "WARN control malformed i=0",
+      "WARN control malformed i=1",
+      "WARN control malformed i=2",
+    ]);
+  } finally {
+    configureLogging({ output: () => {} });
+  }
+});
