@@ -557,7 +557,7 @@ export class StageDriver {
               ? {
                 type: "progress",
                 region,
-                update: { settle: "promoting", note: `every stage done: promoting v${x.version}` },
+                update: { settle: "promoting" },
               }
               : null,
         );
@@ -583,7 +583,7 @@ export class StageDriver {
             ? {
               type: "progress",
               region,
-              update: { settle: "promoted", note: `v${x.version} active in ${region}` },
+              update: { settle: "promoted" },
             }
             : null,
       );
