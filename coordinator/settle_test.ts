@@ -13,7 +13,7 @@ import {
   type RolloutStage,
   Strategy,
 } from "@atlas/core";
-import { readPointer, releaseActiveRollout } from "@atlas/store";
+import { readPointer, releaseActiveRollout, updateRollout } from "@atlas/store";
 import {
   type AgentSpec,
   auditActions,
@@ -281,5 +281,62 @@ natsTest(
     for (const a of f.agents) {
       await waitFor(`${a.id} on v2`, async () => (await readOr(a.files.web!)) === V2);
     }
+  },
+);
+
+natsTest(
+  "a completing rollout refuses a pause; an abort keeps promoted regions, restores the rest",
+  async (ctx) => {
+    await using _f = await startFleet(
+      ctx,
+      REGIONS.map((region) => ({ id: `${region}-0`, region, configs: { web: {} } })),
+    );
+    const clock = new FakeClock();
+    const id = "r-abort-late";
+    let crashed = false;
+    const us = await coordinator(ctx, "us-east", clock);
+    // eu-west's leader dies at its commit: us-east has promoted, eu-west has not.
+    const eu = await coordinator(ctx, "eu-west", clock, {
+      wrap: (n) =>
+        hookedWrites(n, (bucket, key, value) => {
+          if (crashed || bucket !== Buckets.rollouts || key !== id) return undefined;
+          if (parse(value).regions["eu-west"]?.settle !== "promoting") return undefined;
+          crashed = true;
+          return "crash-before";
+        }),
+    });
+    await startRollout(ctx.nats, id, canary());
+    await waitFor("us-east promoted, eu-west died at its commit", async () => {
+      clock.t += 100;
+      await us.step();
+      await eu.step().catch((e) => {
+        if (!(e instanceof SimulatedCrash)) throw e;
+      });
+      return crashed && (await rollout(ctx.nats, id)).regions["us-east"]!.settle === "promoted";
+    }, { timeoutMs: 20_000, intervalMs: 50 });
+    await eu.close();
+    const usPromoted = (await readPointer(ctx.nats, "us-east", "web"))!.pointer;
+    promotedOnce(usPromoted, "us-east");
+    const by = { by: "alice" };
+    const pause = await updateRollout(ctx.nats, id, () => ({ type: "pause" }), by);
+    assert.ok("skipped" in pause && pause.skipped === "illegal", "a pause is refused");
+    assert.match(pause.error.message, /it is completing/);
+    const abort = await updateRollout(ctx.nats, id, () => ({ type: "abort" }), by);
+    assert.ok(!("skipped" in abort), "an abort is not");
+    const next = await coordinator(ctx, "eu-west", clock);
+    await stepUntil("eu-west restored", [us, next], async () => {
+      const p = (await readPointer(ctx.nats, "eu-west", "web"))!.pointer;
+      return p.candidate === undefined;
+    }, { clock, advanceMs: 100 });
+    const eu1 = (await readPointer(ctx.nats, "eu-west", "web"))!.pointer;
+    assert.equal(eu1.active.version, 1, "eu-west back on the stable version");
+    assert.deepEqual(
+      (await readPointer(ctx.nats, "us-east", "web"))!.pointer,
+      usPromoted,
+      "us-east's promoted version is never rolled back",
+    );
+    assert.equal((await rollout(ctx.nats, id)).state, "aborted");
+    await us.close();
+    await next.close();
   },
 );
