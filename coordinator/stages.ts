@@ -12,9 +12,14 @@
  * wrong one by one). How long a query has been out of bound is kept in memory: a replica
  * that takes over starts that count again (a breach comes up to `forSeconds` later).
  *
+ * Once every stage is done, each region promotes its own pointer before the rollout may
+ * succeed (`#complete`: committed, promoted, marked), so a rollout that reads `succeeded`
+ * has its version active in every region.
+ *
  * Invariants: all state lives in JetStream, every write is compare-and-set (a replica that
  * takes over continues from the records and no step is applied twice); a pointer is only
- * ever moved for the rollout's current stage.
+ * ever moved for the rollout's current stage, and promoted once, only while it carries the
+ * rollout's candidate; a promoted version is never rolled back by the rollout.
  *
  * @module
  */
