@@ -692,7 +692,7 @@ export class StageDriver {
           ? {
             active: cur.candidate.version,
             history: [cur.active.version, ...cur.history].slice(0, 32),
-            reason: `rollout ${rollout.id} succeeded`,
+            reason: `rollout ${rollout.id} completed: v${cur.candidate.version.version} active`,
           }
           : {
             active: cur.active,
