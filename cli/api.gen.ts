@@ -5228,6 +5228,8 @@ export interface paths {
                                     seq: number;
                                     /** @default -1 */
                                     stage: number;
+                                    /** @enum {string} */
+                                    settle?: "promoting" | "promoted";
                                 };
                             };
                             skipBakeStage?: number;
@@ -5527,6 +5529,8 @@ export interface paths {
                                         seq: number;
                                         /** @default -1 */
                                         stage: number;
+                                        /** @enum {string} */
+                                        settle?: "promoting" | "promoted";
                                     };
                                 };
                                 skipBakeStage?: number;
@@ -5758,6 +5762,8 @@ export interface paths {
                                     seq: number;
                                     /** @default -1 */
                                     stage: number;
+                                    /** @enum {string} */
+                                    settle?: "promoting" | "promoted";
                                 };
                             };
                             skipBakeStage?: number;
@@ -5999,6 +6005,8 @@ export interface paths {
                                     seq: number;
                                     /** @default -1 */
                                     stage: number;
+                                    /** @enum {string} */
+                                    settle?: "promoting" | "promoted";
                                 };
                             };
                             skipBakeStage?: number;
@@ -6289,6 +6297,8 @@ export interface paths {
                                     seq: number;
                                     /** @default -1 */
                                     stage: number;
+                                    /** @enum {string} */
+                                    settle?: "promoting" | "promoted";
                                 };
                             };
                             skipBakeStage?: number;
@@ -6579,6 +6589,8 @@ export interface paths {
                                     seq: number;
                                     /** @default -1 */
                                     stage: number;
+                                    /** @enum {string} */
+                                    settle?: "promoting" | "promoted";
                                 };
                             };
                             skipBakeStage?: number;
@@ -6869,6 +6881,8 @@ export interface paths {
                                     seq: number;
                                     /** @default -1 */
                                     stage: number;
+                                    /** @enum {string} */
+                                    settle?: "promoting" | "promoted";
                                 };
                             };
                             skipBakeStage?: number;

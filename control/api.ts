@@ -443,7 +443,8 @@ export const RolloutsQuery = PageQuery.extend({
 export const RegionWait = z.object({
   region: SimpleName,
   /**
-   * coordinator: no live coordinator (or it has not started the stage yet); acks: targeted
+   * coordinator: no live coordinator (or it has not started the stage yet, or, every stage
+   * done, has not yet made the version active in the region); acks: targeted
    * agents still to apply (or verify); bake: the gates hold and the bake runs; nothing:
    * nothing to wait for (no agent targeted), it completes at the coordinator's next step.
    */

@@ -137,7 +137,8 @@ function _wait(
 
 /**
  * The rollouts with `waiting`: for a running one, per region of its current stage that is
- * not done, what it waits for (a coordinator, acks, the bake, or nothing).
+ * not done, what it waits for (a coordinator, acks, the bake, or nothing); once every stage
+ * is done, each region whose coordinator has not yet made the version active.
  *
  * @example
  * ```ts
@@ -151,14 +152,49 @@ export async function rolloutViews(
   now: number = Date.now(),
 ): Promise<RolloutView[]> {
   const running = rollouts.filter((r) => r.state === RolloutState.running);
-  const regions = [...new Set(running.flatMap((r) => r.stages[r.stage]?.regions ?? []))];
+  const regions = [
+    ...new Set(
+      running.flatMap((r) => [...r.stages[r.stage]?.regions ?? [], ...Object.keys(r.regions)]),
+    ),
+  ];
   const leases = await _leases(ctx, regions, now);
   return rollouts.map((r) => {
     const stage = r.stages[r.stage];
     if (r.state !== RolloutState.running || !stage) return { ...r, waiting: [] };
-    const waiting = stage.regions
-      .filter((region) => (r.regions[region]?.doneStage ?? -1) < r.stage)
-      .map((region) => _wait(r, region, leases.get(region)!));
-    return { ...r, waiting };
+    const open = stage.regions.filter((region) => (r.regions[region]?.doneStage ?? -1) < r.stage);
+    if (open.length === 0 && r.stage + 1 === r.stages.length) {
+      // Every stage done: each region's coordinator makes the version active, then the
+      // rollout succeeds (core/rollout_state.ts).
+      const waiting = [...new Set(r.stages.flatMap((s) => s.regions))]
+        .filter((region) => r.regions[region]?.settle !== "promoted")
+        .map((region) => _promoting(r, region, r.regions[region]?.settle, leases.get(region)!));
+      return { ...r, waiting };
+    }
+    return { ...r, waiting: open.map((region) => _wait(r, region, leases.get(region)!)) };
   });
+}
+
+function _promoting(
+  rollout: RolloutRecord,
+  region: string,
+  settle: RolloutRecord["regions"][string]["settle"],
+  lease: LeaseHolder,
+): RegionWait {
+  if (!lease.live) {
+    return {
+      region,
+      for: "coordinator",
+      detail: `every stage done, but ${_absence(lease)}: start one with ` +
+        `\`${startCoordinatorHint(region)}\` to make v${rollout.version} active there`,
+      ...(lease.writtenAt ? { since: lease.writtenAt.toISOString() } : {}),
+    };
+  }
+  return {
+    region,
+    for: "coordinator",
+    detail: settle === "promoting"
+      ? `coordinator ${lease.holder} is making v${rollout.version} active in ${region}`
+      : `every stage done: coordinator ${lease.holder} makes v${rollout.version} active in ` +
+        `${region} at its next step`,
+  };
 }

@@ -148,6 +148,44 @@ controlTest("a running rollout says what each region of its stage waits for", as
   assert.deepEqual(await waits(), [], "only running rollouts wait");
 });
 
+controlTest("once every stage is done, the regions still to make it active are named", async ({
+  api,
+  nats,
+}) => {
+  await web(api);
+  await holdLeases(nats, ["us-east", "eu-west"]);
+  const r = RolloutRecord.parse(
+    await api.ok(201, "POST", "/v1/configs/web/rollouts", {
+      body: { version: 1, stages: [{ regions: ["us-east", "eu-west"], bakeSeconds: 0 }] },
+    }),
+  );
+  const waits = async () =>
+    RolloutView.parse(await api.ok(200, "GET", `/v1/rollouts/${r.id}`)).waiting
+      .map((w) => [w.region, w.for, w.detail]);
+  await progress(nats, r.id, "us-east", { doneStage: 0 });
+  await progress(nats, r.id, "eu-west", { doneStage: 0 });
+  assert.deepEqual(
+    await waits(),
+    ["us-east", "eu-west"].map((region) => [
+      region,
+      "coordinator",
+      `every stage done: coordinator test-${region} makes v1 active in ${region} at its next step`,
+    ]),
+  );
+  await progress(nats, r.id, "us-east", { settle: "promoted" });
+  await progress(nats, r.id, "eu-west", { settle: "promoting" });
+  assert.deepEqual(await waits(), [
+    ["eu-west", "coordinator", "coordinator test-eu-west is making v1 active in eu-west"],
+  ]);
+  await (await nats.kv(Buckets.leases)).put("eu-west", JSON.stringify({ holder: "", term: 2 }));
+  const [dead] = await waits();
+  assert.match(String(dead?.[2]), /^every stage done, but no live coordinator since .*make v1/);
+  // Committed: a pause is refused, and says why.
+  const paused = await api.call("POST", `/v1/rollouts/${r.id}/pause`);
+  assert.equal(paused.status, 409);
+  assert.match(messageOf(paused.json), /it is completing: every stage is done/);
+});
+
 controlTest("preflight puts a verifying stage over every region first", async ({
   api,
   nats,

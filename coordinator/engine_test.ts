@@ -92,7 +92,7 @@ natsTest("a canary reaches exactly its share first, then all, region by region",
     await tick();
     return (await rollout(ctx.nats, id)).state === "succeeded";
   }, { timeoutMs: 30_000, intervalMs: 50 });
-  await tick(); // each region settles its own pointer at its next step after the end
+  // Each region's pointer names v2 before the rollout reads succeeded (stages.ts).
   for (const a of f.agents) {
     await waitFor(`${a.id} on v2`, async () => (await readOr(a.files.web!)) === V2);
   }

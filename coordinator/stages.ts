@@ -12,9 +12,14 @@
  * wrong one by one). How long a query has been out of bound is kept in memory: a replica
  * that takes over starts that count again (a breach comes up to `forSeconds` later).
  *
+ * Once every stage is done, each region promotes its own pointer before the rollout may
+ * succeed (`#complete`: committed, promoted, marked), so a rollout that reads `succeeded`
+ * has its version active in every region.
+ *
  * Invariants: all state lives in JetStream, every write is compare-and-set (a replica that
  * takes over continues from the records and no step is applied twice); a pointer is only
- * ever moved for the rollout's current stage.
+ * ever moved for the rollout's current stage, and promoted once, only while it carries the
+ * rollout's candidate; a promoted version is never rolled back by the rollout.
  *
  * @module
  */
@@ -174,7 +179,7 @@ export class StageDriver {
     const current = await readPointer(this.#nats, this.region, rollout.config);
     const ours = current?.pointer.candidate?.rolloutId === rollout.id;
     if (isFinal(rollout.state)) {
-      if (ours) await this.#settle(rollout, current!.pointer);
+      if (ours) await this.#settle(rollout, current!.pointer, rollout.state === "succeeded");
       this.#settled.add(rollout.id); // ended and settled here: never read again
       for (const k of this.#outOfBound.keys()) {
         if (k.startsWith(`${rollout.id}/`)) this.#outOfBound.delete(k);
@@ -533,6 +538,63 @@ export class StageDriver {
         this.#log.info("on to the next stage", { rolloutId: rollout.id, stage: rollout.stage + 2 });
       }
     } else {
+      await this.#complete(r);
+    }
+  }
+
+  /**
+   * The end of a rollout whose every stage is done, in three compare-and-set writes that
+   * each step takes up where the last left off (a replica that takes over, too): mark the
+   * region `promoting` (the rollout is committed: no pause or roll back now), promote the
+   * region's pointer if it still carries the candidate (exactly once: the write checks it
+   * does), mark the region `promoted`; then, once every region is, succeed. So a rollout
+   * reads `succeeded` only when each region's pointer names its version active.
+   */
+  async #complete(r: Stored<RolloutRecord>): Promise<void> {
+    const region = this.region;
+    const settle = r.value.regions[region]?.settle;
+    if (r.value.regions[region] && settle !== "promoted") {
+      if (settle === undefined) {
+        const committed = await this.#update(
+          r,
+          (x) =>
+            x.state === "running" && x.regions[region]?.settle === undefined
+              ? {
+                type: "progress",
+                region,
+                update: { settle: "promoting" },
+              }
+              : null,
+        );
+        if (!committed) return; // paused, aborted or moved meanwhile: the next step sees it
+      }
+      const rollout = r.value;
+      const current = await readPointer(this.#nats, region, rollout.config);
+      if (current?.pointer.candidate?.rolloutId === rollout.id) {
+        // Not promoted (the pointer moved meanwhile): the next step tries again.
+        if (!await this.#settle(rollout, current.pointer, true)) return;
+      } else {
+        // Promoted by a step that died before its mark, or moved by an operator since: no
+        // write (a second promotion would push the version into its own history).
+        this.#log.info("nothing to promote: the pointer no longer carries the candidate", {
+          rolloutId: rollout.id,
+          activeVersion: current?.pointer.active.version,
+        });
+      }
+      const marked = await this.#update(
+        r,
+        (x) =>
+          x.state === "running" && x.regions[region]?.settle === "promoting"
+            ? {
+              type: "progress",
+              region,
+              update: { settle: "promoted" },
+            }
+            : null,
+      );
+      if (!marked) return;
+    }
+    if (Object.values(r.value.regions).every((p) => p.settle === "promoted")) {
       await this.#end(r, "succeeded", `every stage completed`);
     }
   }
@@ -587,19 +649,26 @@ export class StageDriver {
     if (to === "rolled_back") {
       await this.#alert(`rollback-${rollout.id}`, "rolled_back", reason, rollout);
     }
+    // A success promoted the pointer before (#complete); a roll back drops the candidate.
     const current = await readPointer(this.#nats, this.region, rollout.config);
     if (current?.pointer.candidate?.rolloutId === rollout.id) {
-      await this.#settle(stored.value, current.pointer);
+      await this.#settle(stored.value, current.pointer, to === "succeeded");
     }
   }
 
   /**
-   * After a rollout ended: promote its candidate (succeeded) or drop it (otherwise). A
-   * success closes the config's rolled-back and stalled alerts in this region: their cause
-   * is gone.
+   * Promotes the rollout's candidate on the region's pointer (`promote`: every stage done,
+   * or a record that reads succeeded with the candidate still on: written so by a
+   * coordinator of before #complete) or drops it (an abort or a roll back). Only the
+   * pointer read as `pointer` is changed, and only while it carries the candidate: never
+   * twice. A promotion closes the config's rolled-back and stalled alerts in this region:
+   * their cause is gone. True when the pointer no longer carries the candidate.
    */
-  async #settle(rollout: RolloutRecord, pointer: PointerRecord): Promise<void> {
-    const promote = rollout.state === "succeeded";
+  async #settle(
+    rollout: RolloutRecord,
+    pointer: PointerRecord,
+    promote: boolean,
+  ): Promise<boolean> {
     if (promote) {
       await resolveRolloutAlerts(
         this.#nats,
@@ -609,24 +678,37 @@ export class StageDriver {
         { by: `coordinator/${this.region}` },
       ).catch((e) => this.#log.warn("cannot resolve alerts", { rolloutId: rollout.id, error: e }));
     }
-    await writePointer(this.#nats, this.#signer, this.region, rollout.config, (cur) => {
-      if (!cur || cur.seq !== pointer.seq || cur.candidate?.rolloutId !== rollout.id) return null;
-      return promote
-        ? {
-          active: cur.candidate.version,
-          history: [cur.active.version, ...cur.history].slice(0, 32),
-          reason: `rollout ${rollout.id} succeeded`,
-        }
-        : {
-          active: cur.active,
-          history: cur.history,
-          reason: `rollout ${rollout.id} ${rollout.state}`,
-        };
-    }, { issuedBy: `coordinator/${this.region}` });
-    this.#log.info(promote ? "pointer promoted" : "pointer restored to the stable version", {
-      rolloutId: rollout.id,
-      config: rollout.config,
-    });
+    let wrote = false;
+    const after = await writePointer(
+      this.#nats,
+      this.#signer,
+      this.region,
+      rollout.config,
+      (cur) => {
+        wrote = false;
+        if (!cur || cur.seq !== pointer.seq || cur.candidate?.rolloutId !== rollout.id) return null;
+        wrote = true;
+        return promote
+          ? {
+            active: cur.candidate.version,
+            history: [cur.active.version, ...cur.history].slice(0, 32),
+            reason: `rollout ${rollout.id} completed: v${cur.candidate.version.version} active`,
+          }
+          : {
+            active: cur.active,
+            history: cur.history,
+            reason: `rollout ${rollout.id} ${rollout.state}`,
+          };
+      },
+      { issuedBy: `coordinator/${this.region}` },
+    );
+    if (wrote) {
+      this.#log.info(promote ? "pointer promoted" : "pointer restored to the stable version", {
+        rolloutId: rollout.id,
+        config: rollout.config,
+      });
+    }
+    return after?.candidate?.rolloutId !== rollout.id;
   }
 
   /**

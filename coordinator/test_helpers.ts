@@ -149,14 +149,19 @@ export async function coordinator(
   ctx: NatsTestContext,
   region: string,
   clock: FakeClock,
-  options: Partial<CoordinatorOptions> & { signer?: Signer } = {},
+  options: Partial<CoordinatorOptions> & {
+    signer?: Signer;
+    /** Wraps its connection (a test's hook on its writes: {@linkcode hookedWrites}). */
+    wrap?: (nats: AtlasNats) => AtlasNats;
+  } = {},
 ): Promise<RegionCoordinator> {
+  const { wrap, ...rest } = options;
   const nats = await ctx.connect({ kind: "coordinator", region });
-  return await RegionCoordinator.create(nats, options.signer ?? signer, {
+  return await RegionCoordinator.create(wrap ? wrap(nats) : nats, options.signer ?? signer, {
     region,
     clock,
     log: () => {},
-    ...options,
+    ...rest,
   });
 }
 
@@ -241,4 +246,41 @@ export async function hungAgent(
   const at = new Date(clock.now()).toISOString();
   const record = agentRecord(id, region, Object.fromEntries(configs.map((c) => [c, {}])), { at });
   await (await nats.kv(Buckets.agents)).put(agentKey(region, id), JSON.stringify(record));
+}
+
+/** What {@linkcode hookedWrites} does with one write. */
+export type WriteHook = "crash-before" | "crash-after" | undefined;
+
+/** The error a write fails with in {@linkcode hookedWrites}: the process "died" there. */
+export class SimulatedCrash extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "SimulatedCrash";
+  }
+}
+
+/**
+ * `nats` whose `kvWrite` (the rollout record's writes, store/rollout_update.ts) first
+ * awaits `hook`: `crash-before` fails the write unwritten, `crash-after` fails it once
+ * written (a coordinator that died right before or right after it); else it goes through.
+ */
+export function hookedWrites(
+  nats: AtlasNats,
+  hook: (bucket: string, key: string, value: string) => Promise<WriteHook> | WriteHook,
+): AtlasNats {
+  return new Proxy(nats, {
+    get(target, prop) {
+      if (prop === "kvWrite") {
+        return async (bucket: string, key: string, value: string, revision?: number) => {
+          const what = await hook(bucket, key, value);
+          if (what === "crash-before") throw new SimulatedCrash(`died before writing ${key}`);
+          const written = await target.kvWrite(bucket, key, value, revision);
+          if (what === "crash-after") throw new SimulatedCrash(`died after writing ${key}`);
+          return written;
+        };
+      }
+      const v = Reflect.get(target, prop, target);
+      return typeof v === "function" ? v.bind(target) : v;
+    },
+  });
 }

@@ -152,6 +152,7 @@ export {
 } from "./rollout.ts";
 export {
   allowsEvent,
+  isCompleting,
   type RegionUpdate,
   type RolloutEvent,
   RolloutEventType,

@@ -216,6 +216,13 @@ export const RegionProgress = z.object({
   seq: z.number().int().nonnegative().default(0),
   /** Stage the region's pointer was last moved for (-1: none yet). */
   stage: z.number().int().min(-1).default(-1),
+  /**
+   * Once every stage is done, how far the region is in making the version active:
+   * `promoting` (the rollout is committed: it can only succeed or be aborted), then
+   * `promoted` (the region's pointer names it active). The rollout succeeds once every
+   * region is `promoted` (core/rollout_state.ts).
+   */
+  settle: z.enum(["promoting", "promoted"]).optional(),
 });
 export type RegionProgress = z.infer<typeof RegionProgress>;
 

@@ -5,7 +5,10 @@
  *
  * Invariants: every state change is legal in the table of `rollout.ts` (`canTransition`)
  * and recorded in `transitions`; a paused rollout never completes a stage, advances or
- * succeeds; an advance names the stage it leaves, so a re-applied one is refused.
+ * succeeds; an advance names the stage it leaves, so a re-applied one is refused. A
+ * rollout succeeds only once every region's pointer names its version active (each
+ * region `settle: "promoted"`), and once a region has begun that (`settle`, see
+ * {@linkcode isCompleting}) it is committed: no pause or roll back, only success or abort.
  *
  * @module
  */
@@ -42,6 +45,11 @@ export interface RegionUpdate {
   healthySince?: string | null;
   /** Marks the rollout's current stage done in the region (only that stage, only running). */
   doneStage?: number;
+  /**
+   * How far the region is in making the version active, forward only: `promoting` once
+   * every stage is done (only running), then `promoted` once its pointer names it.
+   */
+  settle?: "promoting" | "promoted";
   seq?: number;
   stage?: number;
 }
@@ -168,6 +176,22 @@ function _refuse(record: RolloutRecord, event: RolloutEventType, why: string): n
   );
 }
 
+/**
+ * True when a running rollout is committed to succeed: every stage is done and a region
+ * has begun to make the version active (`settle`). It can then only succeed (once every
+ * region is `promoted`) or be aborted; a pause or a roll back is refused, so that a
+ * pointer that names the version active never sits under a paused or rolled-back rollout.
+ *
+ * @example
+ * ```ts
+ * if (isCompleting(rollout)) console.log("making the version active in each region");
+ * ```
+ */
+export function isCompleting(record: RolloutRecord): boolean {
+  return record.state === "running" &&
+    Object.values(record.regions).some((p) => p.settle !== undefined);
+}
+
 function _stageDone(record: RolloutRecord, event: RolloutEventType): void {
   const stage = record.stages[record.stage]!;
   const open = stage.regions.filter((r) => (record.regions[r]?.doneStage ?? -1) < record.stage);
@@ -203,13 +227,17 @@ function _applyRegion(record: RolloutRecord, region: string, update: RegionUpdat
  * - `advance {from}`: while running, stage `from` → `from + 1`, when `from` is the current
  *   stage, it is not the last, and every region of it is done. A re-applied advance (the
  *   stage already moved) is illegal, never a second step.
- * - `succeed`: running → succeeded, at the last stage once every region of it is done.
+ * - `succeed`: running → succeeded, at the last stage once every region of it is done and
+ *   every region of the rollout has made the version active (`settle: "promoted"`).
  *   Never from paused: a pause that lands first holds the rollout.
+ * - once a region has a `settle` ({@linkcode isCompleting}), `pause` and `rollBack` are
+ *   refused: the rollout can only succeed or be aborted.
  * - `rollBack {reason}`: running or paused → rolled_back, with the breaching region's counts.
  * - `progress {region, update}`: a region's counts, times, pointer seq and stage, while
  *   running or paused (the pointer may have moved, and agents keep acking, while an
  *   operator pauses). `doneStage` may only name the current stage, and only while running:
- *   a paused rollout's stage does not complete.
+ *   a paused rollout's stage does not complete. `settle` only while running, at the last
+ *   stage with every region of it done, and forward only (`promoting`, `promoted`).
  *
  * @example
  * ```ts
@@ -223,6 +251,14 @@ export function transition(
   ctx: TransitionContext,
 ): RolloutRecord {
   const type = event.type;
+  if ((type === "pause" || type === "rollBack") && isCompleting(record)) {
+    _refuse(
+      record,
+      type,
+      `it is completing: every stage is done and its regions are making v${record.version} ` +
+        `active; wait for it to succeed, then activate the version you want (or abort it)`,
+    );
+  }
   if (!allowsEvent(record.state, type)) {
     _refuse(
       record,
@@ -268,6 +304,14 @@ export function transition(
         );
       }
       _stageDone(record, type);
+      {
+        const open = Object.entries(record.regions)
+          .filter(([, p]) => p.settle !== "promoted")
+          .map(([r]) => r);
+        if (open.length) {
+          _refuse(record, type, `its version is not yet active in ${open.join(", ")}`);
+        }
+      }
       reason = event.reason ?? "every stage completed";
       break;
     case "rollBack":
@@ -289,6 +333,20 @@ export function transition(
             type,
             `it is at stage ${record.stage + 1}: stage ${done + 1} cannot complete`,
           );
+        }
+      }
+      const settle = event.update.settle;
+      const was = record.regions[event.region]?.settle;
+      if (settle !== undefined && settle !== was) {
+        if (record.state !== "running") {
+          _refuse(record, type, `it is ${record.state}: v${record.version} cannot be made active`);
+        }
+        if (record.stage + 1 !== record.stages.length) {
+          _refuse(record, type, `it is at stage ${record.stage + 1}, not the last`);
+        }
+        _stageDone(record, type);
+        if (settle === "promoting" && was === "promoted") {
+          _refuse(record, type, `${event.region} has made v${record.version} active already`);
         }
       }
       _applyRegion(next, event.region, event.update);

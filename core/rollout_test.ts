@@ -9,6 +9,7 @@ import {
   Strategy,
 } from "./rollout.ts";
 import {
+  isCompleting,
   type RolloutEvent,
   RolloutEventType,
   RolloutTransitionError,
@@ -66,7 +67,7 @@ const CTX = { at: AT, by: "alice" };
 /** A two-stage rollout over regions a (both stages) and b (the second) in `state`. */
 function record(
   state: RolloutState,
-  options: { stage?: number; doneStage?: number } = {},
+  options: { stage?: number; doneStage?: number; settle?: "promoting" | "promoted" } = {},
 ): RolloutRecord {
   const stage = options.stage ?? 0;
   const progress = (doneStage: number) => ({
@@ -77,6 +78,7 @@ function record(
     pending: 0,
     doneStage,
     healthySince: "2026-01-02T03:00:00.000Z",
+    ...(options.settle ? { settle: options.settle } : {}),
   });
   return RolloutRecord.parse({
     id: "r-20260102030000-abcdef",
@@ -102,7 +104,7 @@ function fixture(state: RolloutState, type: RolloutEventType): [RolloutRecord, R
     case "advance":
       return [record(state, { stage: 0, doneStage: 0 }), { type, from: 0 }];
     case "succeed":
-      return [record(state, { stage: 1, doneStage: 1 }), { type }];
+      return [record(state, { stage: 1, doneStage: 1, settle: "promoted" }), { type }];
     case "rollBack":
       return [record(state), { type, reason: "gate breached", region: "a", update: { failed: 2 } }];
     case "progress":
@@ -224,6 +226,54 @@ Deno.test("advance and succeed need every region of the stage done, succeed the 
     { type: "advance", from: 1 },
     /its last: it can only complete/,
   );
+});
+
+Deno.test("a rollout succeeds only once every region has made its version active", () => {
+  const done = record("running", { stage: 1, doneStage: 1 });
+  const at = (r: RolloutRecord, region: string, settle: "promoting" | "promoted") =>
+    transition(r, { type: "progress", region, update: { settle } }, CTX);
+  assert.throws(
+    () => transition(done, { type: "succeed" }, CTX),
+    (e) => e instanceof RolloutTransitionError && /not yet active in a, b/.test(e.message),
+  );
+  const aPromoted = at(at(done, "a", "promoting"), "a", "promoted");
+  assert.throws(
+    () => transition(aPromoted, { type: "succeed" }, CTX),
+    (e) => e instanceof RolloutTransitionError && /not yet active in b$/.test(e.message),
+  );
+  const both = at(aPromoted, "b", "promoted");
+  assert.equal(transition(both, { type: "succeed" }, CTX).state, "succeeded");
+  // Forward only, and only once every stage is done, while running.
+  assert.throws(
+    () => at(aPromoted, "a", "promoting"),
+    (e) => e instanceof RolloutTransitionError && /made v2 active already/.test(e.message),
+  );
+  assert.throws(
+    () => at(record("running", { stage: 1, doneStage: 0 }), "a", "promoting"),
+    (e) => e instanceof RolloutTransitionError && /not done in a, b/.test(e.message),
+  );
+  assert.throws(
+    () => at(record("running", { doneStage: 0 }), "a", "promoting"),
+    (e) => e instanceof RolloutTransitionError && /stage 1, not the last/.test(e.message),
+  );
+  assert.throws(
+    () => at(record("paused", { stage: 1, doneStage: 1 }), "a", "promoting"),
+    (e) => e instanceof RolloutTransitionError && /it is paused: v2 cannot be made/.test(e.message),
+  );
+});
+
+Deno.test("a completing rollout refuses a pause and a roll back, not an abort", () => {
+  const completing = record("running", { stage: 1, doneStage: 1, settle: "promoting" });
+  assert.ok(isCompleting(completing));
+  assert.ok(!isCompleting(record("running", { stage: 1, doneStage: 1 })));
+  for (const event of [{ type: "pause" }, { type: "rollBack", reason: "late" }] as const) {
+    assert.throws(
+      () => transition(completing, event, CTX),
+      (e) => e instanceof RolloutTransitionError && /it is completing/.test(e.message),
+      event.type,
+    );
+  }
+  assert.equal(transition(completing, { type: "abort" }, CTX).state, "aborted");
 });
 
 Deno.test("a paused rollout records counts, but none of its stages completes", () => {

@@ -54,7 +54,8 @@ natsTest(
     const seen: RolloutState[] = [];
     const result = await updateRollout(nats, ID, (r) => {
       seen.push(r.state);
-      return { type: "succeed" };
+      // The coordinator commits the end (core/rollout_state.ts): illegal once paused.
+      return { type: "progress", region: "a", update: { settle: "promoting" } };
     }, { by: "coordinator/a", known: stale });
     assert.deepEqual(seen, ["running", "paused"]);
     assert.ok("skipped" in result && result.skipped === "illegal");

@@ -1,8 +1,9 @@
 /**
  * A pause racing the end of a rollout: the control plane's pause and the coordinator's
- * succeed write the same record. Whichever lands first wins and the other is decided
- * again against it, so a rollout never goes paused → succeeded: either it succeeded
- * before the pause (and the pause is a 409), or it is paused and stays paused.
+ * first write of the end (the one that commits it: its region `promoting`, before its
+ * pointer is promoted) write the same record. Whichever lands first wins and the other is
+ * decided again against it, so a rollout never goes paused → succeeded: either it was
+ * committed before the pause (and the pause is a 409), or it is paused and stays paused.
  */
 import assert from "node:assert/strict";
 import { natsTest, type NatsTestContext, waitFor } from "@atlas/testkit";
@@ -82,6 +83,12 @@ async function untilLastStageDone(t: TestControl, c: RegionCoordinator, id: stri
   });
 }
 
+/** True for the write that commits a rollout's end: its first region `promoting`. */
+function commitsTheEnd(value: string): boolean {
+  const r = RolloutRecord.parse(JSON.parse(value));
+  return r.state === "succeeded" || Object.values(r.regions).some((p) => p.settle);
+}
+
 function path(r: RolloutRecord): string[] {
   return r.transitions.map((x) => `${x.from}>${x.to}`);
 }
@@ -101,8 +108,8 @@ natsTest(
     let paused: number | undefined;
     const hooked = hookWrites(ctx.nats, async (bucket, key, value) => {
       if (bucket !== Buckets.rollouts || key !== id || paused !== undefined) return;
-      if (RolloutRecord.parse(JSON.parse(value)).state !== "succeeded") return;
-      // The coordinator has read the record and decided it succeeded: pause it now.
+      if (!commitsTheEnd(value)) return;
+      // The coordinator has read the record and decided to end it: pause it now.
       paused = (await t.call("POST", `/v1/rollouts/${id}/pause`)).status;
     });
     const c = await coordinatorOver(ctx, t, hooked);
@@ -146,7 +153,7 @@ natsTest(
     const sendPause = (id: string) => (pause = t.call("POST", `/v1/rollouts/${id}/pause`));
     const hooked = hookWrites(ctx.nats, async (bucket, key, value) => {
       if (bucket !== Buckets.rollouts || key !== target?.id || pause) return;
-      if (RolloutRecord.parse(JSON.parse(value)).state !== "succeeded") return;
+      if (!commitsTheEnd(value)) return;
       if (target.mode === "before") await sendPause(key);
       if (target.mode === "with") sendPause(key);
     });
@@ -170,7 +177,7 @@ natsTest(
         assert.equal(status, 409, JSON.stringify(json));
         assert.match(
           (json as { error: { message: string } }).error.message,
-          /it is succeeded and has ended/,
+          /it is succeeded and has ended|it is completing/,
         );
         assert.equal(r.state, "succeeded");
         assert.deepEqual(path(r), ["pending>running", "running>succeeded"]);
