@@ -565,26 +565,36 @@ export class Topology implements AsyncDisposable {
    * Waits until every node knows the JetStream meta leader and the leader sees every other
    * node as current (before that, a stream placed in a region can find no peers).
    */
-  async waitMetaReady(timeoutMs = 60_000): Promise<void> {
-    type Jsz = { meta_cluster?: { leader?: string; replicas?: { current: boolean }[] } };
+  async waitMetaReady(timeoutMs = 120_000): Promise<void> {
+    type Meta = { leader?: string; replicas?: { name: string; current: boolean }[] };
     const deadline = Date.now() + timeoutMs;
+    let last: (Meta | undefined)[] = [];
     while (Date.now() < deadline) {
-      const views = await Promise.all(this.nats.map(async (n) => {
+      last = await Promise.all(this.nats.map(async (n) => {
         try {
           const res = await fetch(`${n.monitorUrl}/jsz`, { signal: AbortSignal.timeout(1_000) });
-          return ((await res.json()) as Jsz).meta_cluster;
+          return ((await res.json()) as { meta_cluster?: Meta }).meta_cluster;
         } catch {
           return undefined;
         }
       }));
-      const replicas = views.find((v) => v?.replicas)?.replicas;
+      const replicas = last.find((v) => v?.replicas)?.replicas;
       if (
-        views.every((v) => v?.leader) && replicas &&
+        last.every((v) => v?.leader) && replicas &&
         replicas.filter((r) => r.current).length === this.nats.length - 1
       ) return;
       await new Promise((r) => setTimeout(r, 200));
     }
-    throw new DockerError(`The JetStream meta group did not form in ${timeoutMs} ms`);
+    // What each node saw last, so a failure says which node lagged.
+    const seen = this.nats.map((n, i) => {
+      const m = last[i];
+      const current = m?.replicas?.filter((r) => r.current).map((r) => r.name) ?? [];
+      return `${n.name}: leader ${m?.leader ?? "none"}, current peers [${current.join(", ")}]`;
+    });
+    throw new DockerError(
+      `The JetStream meta group did not form in ${timeoutMs} ms (${seen.join("; ")}); ` +
+        `see the containers' logs`,
+    );
   }
 
   /** Log tails of every container, labelled, for a failing test to print. */
