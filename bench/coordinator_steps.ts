@@ -154,7 +154,7 @@ const tell = async (cmd: string, arg: unknown = {}): Promise<Record<string, unkn
   return r;
 };
 
-type Step = { at: number; cpuMicros: number; followMs: number };
+type Step = { at: number; wallMs: number; cpuMicros: number; followMs: number };
 const report = (what: string, steps: Step[]) => {
   const split = stepCpuSplit(steps);
   const f = (xs: number[]) => {
@@ -166,6 +166,12 @@ const report = (what: string, steps: Step[]) => {
       f(split.followMs)
     }; own ${f(split.ownMs)}`,
   );
+  // The largest: a step that waits on NATS while acks arrive also holds their delivery
+  // outside onMessage (parsing, the consumer's pulls, collection), counted as its own.
+  const largest = steps.map((s, i) => ({ s, own: split.ownMs[i]! }))
+    .sort((a, b) => b.own - a.own).slice(0, 3)
+    .map(({ s, own }) => `own ${own.toFixed(1)} in ${s.wallMs.toFixed(0)} ms wall`);
+  if (largest.length) log(`  largest: ${largest.join("; ")}`);
 };
 
 await new Promise((r) => setTimeout(r, 10_000)); // leads, follows, warms up
