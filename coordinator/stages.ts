@@ -126,6 +126,8 @@ export class StageDriver {
   /** `<rollout>/<stage>` whose start this replica audited (or found audited). */
   readonly #stagesAudited = new Set<string>();
   #stepQuarantine: Promise<Quarantine> | undefined;
+  /** This step's eligible members, by config and quarantine ({@linkcode #eligible}). */
+  readonly #stepEligible = new Map<string, string[]>();
   /** Per `<rollout>/<stage>/<gate index>`: since when its query is out of bound, ms. */
   readonly #outOfBound = new Map<string, number>();
   /**
@@ -149,6 +151,7 @@ export class StageDriver {
   /** Starts a step: the quarantine is read again at most once in it. */
   beginStep(): void {
     this.#stepQuarantine = undefined;
+    this.#stepEligible.clear();
     this.#stepStartedAt = performance.now();
   }
 
@@ -215,12 +218,7 @@ export class StageDriver {
     // Exact shares: ceil(percent × n) of the live members that are not quarantined, and
     // never fewer within a stage (an agent that took the candidate keeps it).
     const now = this.#clock.now();
-    const eligible = (await this.#deps.agents())
-      .filter((a) =>
-        managesConfig(a, rollout.config) && !agentIsStale(a, now, this.#deps.aliveOf?.(a.id)) &&
-        !quarantined.has(a.id)
-      )
-      .map((a) => a.id);
+    const eligible = await this.#eligible(rollout.config, quarantined, exclude, now);
     const cutoff = this.#cutoff(rollout.id, eligible, stage.percent);
     const held = ours && progress.stage === rollout.stage
       ? current.pointer.candidate!.selector.hashCutoff
@@ -259,13 +257,39 @@ export class StageDriver {
     await this.#judge(r, selector);
   }
 
+  /**
+   * The ids of the live members that manage `config` and are not `quarantined`: found once
+   * per step for a config and quarantine (a step's handles of one rollout, judged then moved
+   * to its next stage, ask twice; at 10 000 members each pass was ~10 ms). The records are
+   * the step's own already; a later step looks again.
+   */
+  async #eligible(
+    config: string,
+    quarantined: ReadonlySet<string>,
+    exclude: readonly string[],
+    now: number,
+  ): Promise<string[]> {
+    const key = JSON.stringify([config, exclude]);
+    const known = this.#stepEligible.get(key);
+    if (known) return known;
+    const eligible = (await this.#deps.agents())
+      .filter((a) =>
+        managesConfig(a, config) && !quarantined.has(a.id) &&
+        !agentIsStale(a, now, this.#deps.aliveOf?.(a.id))
+      )
+      .map((a) => a.id);
+    this.#stepEligible.set(key, eligible);
+    return eligible;
+  }
+
   /** `shareCutoff(rolloutId, eligible, percent)`, ranked again only when they changed. */
   #cutoff(rolloutId: string, eligible: string[], percent: number): number | undefined {
     if (percent <= 0 || percent >= 100 || eligible.length === 0) return undefined;
     const last = this.#ranked;
     if (
-      last?.rolloutId === rolloutId && last.eligible.length === eligible.length &&
-      last.eligible.every((a, i) => a === eligible[i])
+      last?.rolloutId === rolloutId && (last.eligible === eligible ||
+        last.eligible.length === eligible.length &&
+          last.eligible.every((a, i) => a === eligible[i]))
     ) return cutoffOfRanked(last.ranked, percent);
     const ranked = rankShareHashes(rolloutId, eligible);
     this.#ranked = { rolloutId, eligible, ranked };
