@@ -154,7 +154,13 @@ const tell = async (cmd: string, arg: unknown = {}): Promise<Record<string, unkn
   return r;
 };
 
-type Step = { at: number; wallMs: number; cpuMicros: number; followMs: number };
+type Step = {
+  at: number;
+  wallMs: number;
+  cpuMicros: number;
+  followMs: number;
+  mainCpuMicros?: number;
+};
 const report = (what: string, steps: Step[]) => {
   const split = stepCpuSplit(steps);
   const f = (xs: number[]) => {
@@ -172,6 +178,14 @@ const report = (what: string, steps: Step[]) => {
     .sort((a, b) => b.own - a.own).slice(0, 3)
     .map(({ s, own }) => `own ${own.toFixed(1)} in ${s.wallMs.toFixed(0)} ms wall`);
   if (largest.length) log(`  largest: ${largest.join("; ")}`);
+  // The same on the JavaScript thread alone (Linux): without the collector's and
+  // compiler's helper threads, which run beside a step and are counted above.
+  if (steps.length && steps.every((s) => s.mainCpuMicros !== undefined)) {
+    const main = stepCpuSplit(
+      steps.map((s) => ({ cpuMicros: s.mainCpuMicros!, followMs: s.followMs })),
+    );
+    log(`  on the JS thread: total ${f(main.totalMs)}; own ${f(main.ownMs)}`);
+  }
 };
 
 await new Promise((r) => setTimeout(r, 10_000)); // leads, follows, warms up

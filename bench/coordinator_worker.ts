@@ -54,6 +54,12 @@ interface Step {
   cpuMicros: number;
   /** Milliseconds inside the follows' onMessage (acks and agent records) during the step. */
   followMs: number;
+  /**
+   * The CPU of the JavaScript thread alone during the step, where the platform tells it
+   * (Linux: `/proc/thread-self/schedstat`): without the collector's and compiler's helper
+   * threads, which `cpuMicros` counts too (a step could show more CPU than wall time).
+   */
+  mainCpuMicros?: number;
 }
 const steps: Step[] = [];
 let closed = false;
@@ -64,6 +70,16 @@ const cpu = () => {
   return u.user + u.system;
 };
 
+/** This thread's CPU in µs (Linux), or undefined where /proc does not say. */
+const mainCpu = (): number | undefined => {
+  try {
+    const ns = Number(Deno.readTextFileSync("/proc/thread-self/schedstat").split(" ")[0]);
+    return Number.isFinite(ns) ? ns / 1000 : undefined;
+  } catch {
+    return undefined;
+  }
+};
+
 const followMs = () => {
   const f = coordinator.followStats();
   return f.acks.busyMs + f.agents.busyMs;
@@ -71,10 +87,16 @@ const followMs = () => {
 
 const loop = (async () => {
   while (!closed) {
-    const [at, t0, c0, f0] = [Date.now(), performance.now(), cpu(), followMs()];
+    const [at, t0, c0, f0, m0] = [Date.now(), performance.now(), cpu(), followMs(), mainCpu()];
     await coordinator.step().catch((e) => lines.push(`step failed: ${e}`));
-    const [t1, c1, f1] = [performance.now(), cpu(), followMs()];
-    steps.push({ at, wallMs: t1 - t0, cpuMicros: c1 - c0, followMs: f1 - f0 });
+    const [t1, c1, f1, m1] = [performance.now(), cpu(), followMs(), mainCpu()];
+    steps.push({
+      at,
+      wallMs: t1 - t0,
+      cpuMicros: c1 - c0,
+      followMs: f1 - f0,
+      ...(m0 !== undefined && m1 !== undefined ? { mainCpuMicros: m1 - m0 } : {}),
+    });
     if (steps.length > 100_000) steps.splice(0, 50_000);
     await new Promise((r) => setTimeout(r, tickMs));
   }
