@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { sha256Hex } from "./crypto.ts";
 import type { CandidateSelector, PointerRecord, VersionRecord } from "./schemas.ts";
 
 /**
@@ -20,153 +21,11 @@ export function shareHash(rolloutId: string, agent: string): number {
   }
   let hash = byAgent.get(agent);
   if (hash === undefined) {
-    hash = sha256Head(`${rolloutId}/${agent}`);
+    hash = parseInt(sha256Hex(`${rolloutId}/${agent}`).slice(0, 8), 16);
     if (byAgent.size < _AGENTS_KEPT) byAgent.set(agent, hash);
   }
   return hash;
 }
-
-/**
- * The first 32 bits of SHA-256 of `text` (UTF-8), as an unsigned number: what
- * {@linkcode shareHash} ranks by, the same value as `parseInt(sha256Hex(text).slice(0, 8),
- * 16)`. Computed here in plain code because a coordinator hashes every member of its region
- * at a rollout's first step, and one `createHash` per id cost ~2.5 µs in Deno's node:crypto
- * (~25 ms at 10 000 agents), this ~0.5 µs. share_test.ts checks it against `sha256Hex`.
- *
- * @example
- * ```ts
- * sha256Head("abc"); // 0xba7816bf
- * ```
- */
-export function sha256Head(text: string): number {
-  const size = text.length * 3 + 72; // UTF-8 takes at most 3 bytes per UTF-16 unit
-  if (_block.length < size) _block = new Uint8Array(size * 2);
-  const buf = _block;
-  const len = _utf8.encodeInto(text, buf).written;
-  const total = ((len + 9 + 63) >>> 6) << 6; // the message, 0x80, its bit length, padded
-  buf[len] = 0x80;
-  buf.fill(0, len + 1, total);
-  const bits = len * 8; // at most 2^53: the high word from a division
-  const high = Math.floor(bits / 0x1_0000_0000);
-  buf[total - 8] = high >>> 24;
-  buf[total - 7] = high >>> 16;
-  buf[total - 6] = high >>> 8;
-  buf[total - 5] = high;
-  buf[total - 4] = bits >>> 24;
-  buf[total - 3] = bits >>> 16;
-  buf[total - 2] = bits >>> 8;
-  buf[total - 1] = bits;
-  const w = _schedule;
-  let h0 = 0x6a09e667 | 0, h1 = 0xbb67ae85 | 0, h2 = 0x3c6ef372 | 0, h3 = 0xa54ff53a | 0;
-  let h4 = 0x510e527f | 0, h5 = 0x9b05688c | 0, h6 = 0x1f83d9ab | 0, h7 = 0x5be0cd19 | 0;
-  for (let at = 0; at < total; at += 64) {
-    for (let i = 0; i < 16; i++) {
-      const o = at + i * 4;
-      w[i] = (buf[o]! << 24) | (buf[o + 1]! << 16) | (buf[o + 2]! << 8) | buf[o + 3]!;
-    }
-    for (let i = 16; i < 64; i++) {
-      const x = w[i - 15]!, y = w[i - 2]!;
-      const s0 = ((x >>> 7) | (x << 25)) ^ ((x >>> 18) | (x << 14)) ^ (x >>> 3);
-      const s1 = ((y >>> 17) | (y << 15)) ^ ((y >>> 19) | (y << 13)) ^ (y >>> 10);
-      w[i] = (w[i - 16]! + s0 + w[i - 7]! + s1) | 0;
-    }
-    let a = h0, b = h1, c = h2, d = h3, e = h4, f = h5, g = h6, h = h7;
-    for (let i = 0; i < 64; i++) {
-      const s1 = ((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7));
-      const t1 = (h + s1 + ((e & f) ^ (~e & g)) + _K[i]! + w[i]!) | 0;
-      const s0 = ((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10));
-      const t2 = (s0 + ((a & b) ^ (a & c) ^ (b & c))) | 0;
-      h = g;
-      g = f;
-      f = e;
-      e = (d + t1) | 0;
-      d = c;
-      c = b;
-      b = a;
-      a = (t1 + t2) | 0;
-    }
-    h0 = (h0 + a) | 0;
-    h1 = (h1 + b) | 0;
-    h2 = (h2 + c) | 0;
-    h3 = (h3 + d) | 0;
-    h4 = (h4 + e) | 0;
-    h5 = (h5 + f) | 0;
-    h6 = (h6 + g) | 0;
-    h7 = (h7 + h) | 0;
-  }
-  return h0 >>> 0;
-}
-
-const _utf8 = new TextEncoder();
-let _block = new Uint8Array(256);
-const _schedule = new Int32Array(64);
-/** SHA-256's round constants (FIPS 180-4, 4.2.2). */
-const _K = new Int32Array([
-  0x428a2f98,
-  0x71374491,
-  0xb5c0fbcf,
-  0xe9b5dba5,
-  0x3956c25b,
-  0x59f111f1,
-  0x923f82a4,
-  0xab1c5ed5,
-  0xd807aa98,
-  0x12835b01,
-  0x243185be,
-  0x550c7dc3,
-  0x72be5d74,
-  0x80deb1fe,
-  0x9bdc06a7,
-  0xc19bf174,
-  0xe49b69c1,
-  0xefbe4786,
-  0x0fc19dc6,
-  0x240ca1cc,
-  0x2de92c6f,
-  0x4a7484aa,
-  0x5cb0a9dc,
-  0x76f988da,
-  0x983e5152,
-  0xa831c66d,
-  0xb00327c8,
-  0xbf597fc7,
-  0xc6e00bf3,
-  0xd5a79147,
-  0x06ca6351,
-  0x14292967,
-  0x27b70a85,
-  0x2e1b2138,
-  0x4d2c6dfc,
-  0x53380d13,
-  0x650a7354,
-  0x766a0abb,
-  0x81c2c92e,
-  0x92722c85,
-  0xa2bfe8a1,
-  0xa81a664b,
-  0xc24b8b70,
-  0xc76c51a3,
-  0xd192e819,
-  0xd6990624,
-  0xf40e3585,
-  0x106aa070,
-  0x19a4c116,
-  0x1e376c08,
-  0x2748774c,
-  0x34b0bcb5,
-  0x391c0cb3,
-  0x4ed8aa4a,
-  0x5b9cca4f,
-  0x682e6ff3,
-  0x748f82ee,
-  0x78a5636f,
-  0x84c87814,
-  0x8cc70208,
-  0x90befffa,
-  0xa4506ceb,
-  0xbef9a3f7,
-  0xc67178f2,
-]);
 
 /**
  * Hashes already computed, by rollout then agent: a coordinator asks for every member of
