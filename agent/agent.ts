@@ -247,9 +247,7 @@ export class Agent implements AsyncDisposable {
     }
     const identity = options.identity ??
       (config.credentials === undefined ? undefined : await loadIdentity(config.credentials));
-    // The blob cache is the agent's alone: its entries keep the managed files' modes.
-    await Deno.mkdir(`${config.stateDir}/blobs`, { recursive: true, mode: 0o700 });
-    await Deno.chmod(`${config.stateDir}/blobs`, 0o700);
+    await Deno.mkdir(`${config.stateDir}/blobs`, { recursive: true });
     const keys = {
       bootstrap,
       verifier: options.verifier ?? new Verifier(bootstrap),

@@ -220,15 +220,6 @@ export class Applier {
         env: this.#commandEnv(config, target),
         timeoutMs: this.#config.commandTimeoutSeconds * 1000,
         chunkDelayMs: this.#deps.writeChunkDelayMs ?? 0,
-        // The staged file holds the verified bytes: linked into the cache, they need no
-        // second write.
-        ...(toCache && {
-          onStaged: (staged: string) => {
-            if (this.#cache.adopt(target.digest, staged, this.#deps.appliedDigests())) {
-              toCache = undefined;
-            }
-          },
-        }),
       });
     } catch (e) {
       if (!(e instanceof ApplyOutcome)) throw e;
@@ -236,9 +227,8 @@ export class Applier {
     }
     const elapsedMs = performance.now() - started;
     this.#finish({ pointer, target, outcome, elapsedMs, preflight: false });
-    // Bytes not linked into the cache only spare a later rollback a fetch: written 0.5–1.5 s
-    // after the ack, with the heartbeat (served from memory until then), and failing to
-    // fill it fails nothing.
+    // The cache only spares a later rollback a fetch: written 0.5–1.5 s after the ack, with
+    // the heartbeat (served from memory until then), and failing to fill it fails nothing.
     if (toCache) {
       this.#cache.putSoon(
         target.digest,

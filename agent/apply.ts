@@ -104,11 +104,6 @@ export interface PreflightOptions {
 export interface ReplaceFileOptions extends PreflightOptions {
   /** Test hook, see atomic.ts. @default 0 */
   chunkDelayMs?: number;
-  /**
-   * Called with the path of the staged candidate once `verify` passed, before it replaces
-   * the file (the agent links it into its blob cache).
-   */
-  onStaged?: (path: string) => void;
   /** Random numbers in [0, 1) that pick the reload splay. @default Math.random */
   random?: () => number;
   /** Waits out the reload splay. @default a timer */
@@ -244,7 +239,6 @@ async function _write(
     // Before the rename, not between it and reload: the file on disk stays what runs.
     const splay = reloadSplay(managed, options.random);
     if (splay > 0) await (options.sleep ?? _sleep)(splay);
-    options.onStaged?.(staged.path);
   } catch (e) {
     discardStaged(staged);
     throw e;

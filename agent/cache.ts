@@ -4,14 +4,6 @@
  * corrupted or half-written entry is dropped, never applied; that is also why entries are
  * written in place, without a temp file, rename or fsync (a torn entry costs a fetch).
  *
- * What an agent applies enters the cache as a hard link to the file it staged
- * ({@linkcode BlobCache.adopt}): one system call instead of writing the bytes a second
- * time. The managed file is later replaced by a rename, which leaves the linked bytes as
- * they were; a program that edits the managed file in place changes the entry too, and the
- * hash on read drops it. Where a link cannot be made (another file system), the bytes are
- * written ({@linkcode BlobCache.putSoon}). The directory is the agent's alone (0700): an
- * entry keeps the managed file's mode.
- *
  * @module
  */
 import { sha256Hex } from "@atlas/core";
@@ -92,28 +84,6 @@ export class BlobCache {
   }
 
   /**
-   * Makes the file at `path`, which holds the verified bytes of `digest`, the cache entry
-   * of `digest` by a hard link, then evicts beyond the bound in the background (never
-   * `keep`). False when no link could be made (another file system, no directory listing
-   * yet): store the bytes instead.
-   */
-  adopt(digest: string, path: string, keep: readonly string[]): boolean {
-    const order = this.#order;
-    if (!order) return false;
-    const entry = `${this.dir}/${digest}`;
-    try {
-      Deno.linkSync(path, entry);
-    } catch (e) {
-      if (!(e instanceof Deno.errors.AlreadyExists)) return false;
-      // An entry of these bytes exists: it is checked when read, like any other.
-    }
-    this.#unwritten.delete(digest);
-    this.#touch(order, digest);
-    this.#evict(order, [digest, ...keep]).catch(() => {});
-    return true;
-  }
-
-  /**
    * Stores verified bytes after `delayMs`, in the background; until then {@linkcode get}
    * serves them from memory. An agent caches what it applied this way, so that the write
    * (a sixth of an apply's CPU) is not spent while other work waits, such as the other
@@ -150,12 +120,7 @@ export class BlobCache {
     const order = await this.#entries();
     _writeInPlace(`${this.dir}/${digest}`, bytes);
     this.#touch(order, digest);
-    await this.#evict(order, [digest, ...keep]);
-  }
-
-  /** Removes the least recently used entries beyond the bound, except `keep`. */
-  async #evict(order: string[], keep: readonly string[]): Promise<void> {
-    const protect = new Set(keep);
+    const protect = new Set([digest, ...keep]);
     for (let i = 0; order.length > this.#maxEntries && i < order.length;) {
       const victim = order[i]!;
       if (protect.has(victim)) {

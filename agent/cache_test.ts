@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { sha256Hex } from "@atlas/core";
-import { waitFor } from "@atlas/testkit";
 import { BlobCache } from "./cache.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
@@ -50,63 +49,5 @@ Deno.test("content put soon is served from memory at once and on disk after the 
   cache.putSoon(c.digest, c.bytes, () => [], 60_000);
   await cache.flush(); // writes it now, without waiting a minute
   assert.deepEqual(await new BlobCache(dir, 3).get(c.digest), c.bytes);
-  await Deno.remove(dir, { recursive: true });
-});
-
-Deno.test("an applied file enters the cache as a link and keeps its bytes when replaced", async () => {
-  const dir = await Deno.makeTempDir();
-  const cache = new BlobCache(`${dir}/blobs`, 2);
-  await Deno.mkdir(cache.dir);
-  await cache.load();
-  const [a, b, c] = ["a", "b", "c"].map((s) => ({ bytes: enc(s), digest: sha256Hex(s) }));
-  const staged = `${dir}/.web.json.tmp`;
-  await Deno.writeFile(staged, a!.bytes);
-  assert.equal(cache.adopt(a!.digest, staged, []), true);
-  const entry = `${cache.dir}/${a!.digest}`;
-  assert.equal((await Deno.stat(entry)).ino, (await Deno.stat(staged)).ino, "one inode");
-  // The staged file becomes the managed file, which a later apply replaces by a rename.
-  await Deno.rename(staged, `${dir}/web.json`);
-  await Deno.writeFile(`${dir}/next.tmp`, b!.bytes);
-  await Deno.rename(`${dir}/next.tmp`, `${dir}/web.json`);
-  assert.deepEqual(await new BlobCache(cache.dir, 2).get(a!.digest), a!.bytes);
-
-  // Adopting bytes already cached keeps the entry; a path that is gone is no entry.
-  await Deno.writeFile(`${dir}/again.tmp`, a!.bytes);
-  assert.equal(cache.adopt(a!.digest, `${dir}/again.tmp`, []), true);
-  assert.equal(cache.adopt(b!.digest, `${dir}/missing.tmp`, []), false);
-  assert.equal(await cache.get(b!.digest), null);
-
-  // Beyond the bound the least recently used goes, never one kept.
-  for (const x of [b!, c!]) {
-    await Deno.writeFile(`${dir}/${x.digest}.tmp`, x.bytes);
-    assert.equal(cache.adopt(x.digest, `${dir}/${x.digest}.tmp`, [a!.digest]), true);
-  }
-  await waitFor(
-    "b evicted",
-    async () => (await Deno.stat(`${cache.dir}/${b!.digest}`).catch(() => null)) === null,
-  );
-  assert.deepEqual(await cache.get(a!.digest), a!.bytes, "kept");
-  assert.deepEqual(await cache.get(c!.digest), c!.bytes);
-  await Deno.remove(dir, { recursive: true });
-});
-
-Deno.test("a cache that cannot link says so, so the bytes are written instead", async () => {
-  const dir = await Deno.makeTempDir();
-  const cache = new BlobCache(`${dir}/blobs`, 2);
-  const digest = sha256Hex("a");
-  await Deno.writeFile(`${dir}/staged`, enc("a"));
-  assert.equal(cache.adopt(digest, `${dir}/staged`, []), false, "directory not listed yet");
-  await Deno.remove(dir, { recursive: true });
-});
-
-Deno.test("an entry linked to a file edited in place is dropped when read", async () => {
-  const dir = await Deno.makeTempDir();
-  const cache = new BlobCache(dir, 4);
-  await cache.load();
-  const digest = sha256Hex("good");
-  await Deno.writeFile(`${dir}/managed`, enc("good"));
-  assert.equal(cache.adopt(digest, `${dir}/managed`, []), true);
-  await Deno.writeTextFile(`${dir}/managed`, "edited in place"); // same inode
-  assert.equal(await cache.get(digest), null);
   await Deno.remove(dir, { recursive: true });
 });
