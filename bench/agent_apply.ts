@@ -77,11 +77,11 @@ async function idleMicrosPerMs(ms: number): Promise<number> {
 }
 
 /** CPU µs per call of `f`, the lowest of 5 batches of `count` (after a warm-up batch). */
-function microsPerCall(count: number, f: (i: number) => void): number {
+async function microsPerCall(count: number, f: () => unknown): Promise<number> {
   let best = Infinity;
   for (let batch = 0; batch < 6; batch++) {
     const c0 = cpu();
-    for (let i = 0; i < count; i++) f(i);
+    for (let i = 0; i < count; i++) await f();
     if (batch > 0) best = Math.min(best, (cpu() - c0) / count);
   }
   return best;
@@ -129,7 +129,7 @@ async function requiredParts(): Promise<{ crypto: number; writes: number }> {
     latencyMs: 1,
     at: new Date().toISOString(),
   };
-  const crypto = microsPerCall(500, () => {
+  const crypto = await microsPerCall(500, () => {
     verifyPointer(verifier, pointer);
     JSON.stringify(identity.sign(ack));
   });
@@ -137,26 +137,17 @@ async function requiredParts(): Promise<{ crypto: number; writes: number }> {
   await Deno.mkdir(dir, { recursive: true });
   const { store, state } = StateStore.open(`${dir}/state`);
   state.outbox = [ack];
-  // The agent's own calls, as an apply makes them (staging is asynchronous only for a
-  // test hook, so the loop awaits).
-  let writes = Infinity;
-  for (let batch = 0; batch < 6; batch++) {
-    const c0 = cpu();
-    for (let i = 0; i < 300; i++) {
-      commitStaged(await stageFile(`${dir}/web.json`, content));
-      store.save(state);
-    }
-    if (batch > 0) writes = Math.min(writes, (cpu() - c0) / 300);
-  }
+  // The agent's own calls, as an apply makes them.
+  const writes = await microsPerCall(300, async () => {
+    commitStaged(await stageFile(`${dir}/web.json`, content));
+    store.save(state);
+  });
   store.close();
   return { crypto, writes };
 }
 
-/** What one run measured, CPU µs per apply (or per floor reply). */
-type Cost = number;
-
 /** The floor: N subscribers answering one publish each; CPU per answer. */
-async function floorRun(): Promise<Cost> {
+async function floorRun(): Promise<number> {
   const subs = await Promise.all(Array.from({ length: n }, async () => {
     const nc = await connect({ servers: server.url });
     nc.subscribe("bench.floor", { callback: (_e, m) => void m.respond() });
@@ -188,7 +179,7 @@ async function floorRun(): Promise<Cost> {
 }
 
 /** N agents applying `rounds` new versions; CPU per apply. */
-async function agentRun(run: number): Promise<Cost> {
+async function agentRun(run: number): Promise<number> {
   const verifier = new Verifier([signer.trustedKey]);
   const agents = await Promise.all(Array.from({ length: n }, (_, i) => {
     const id = `agent-${i}`;
@@ -248,8 +239,8 @@ async function agentRun(run: number): Promise<Cost> {
 }
 
 const parts = await requiredParts();
-const floor: Cost[] = [];
-const perApply: Cost[] = [];
+const floor: number[] = [];
+const perApply: number[] = [];
 for (let run = 0; run < runs; run++) {
   floor.push(await floorRun());
   perApply.push(await agentRun(run));

@@ -88,23 +88,33 @@ controlTest("a region that never had a coordinator is named as such", async ({ a
   );
 });
 
-controlTest("a running rollout says what each region of its stage waits for", async ({
-  api,
-  nats,
-}) => {
+/**
+ * A one-stage rollout of `web` v1 over us-east and eu-west, both leases held, and what its
+ * view says each region waits for (`[region, for, detail]`).
+ */
+async function twoRegionRollout(
+  api: Api,
+  nats: AtlasNats,
+  bakeSeconds: number,
+) {
   await web(api);
   await holdLeases(nats, ["us-east", "eu-west"]);
   const r = RolloutRecord.parse(
     await api.ok(201, "POST", "/v1/configs/web/rollouts", {
-      body: {
-        version: 1,
-        stages: [{ regions: ["us-east", "eu-west"], bakeSeconds: 60 }],
-      },
+      body: { version: 1, stages: [{ regions: ["us-east", "eu-west"], bakeSeconds }] },
     }),
   );
   const waits = async () =>
     RolloutView.parse(await api.ok(200, "GET", `/v1/rollouts/${r.id}`)).waiting
       .map((w) => [w.region, w.for, w.detail]);
+  return { r, waits };
+}
+
+controlTest("a running rollout says what each region of its stage waits for", async ({
+  api,
+  nats,
+}) => {
+  const { r, waits } = await twoRegionRollout(api, nats, 60);
   const started = new Date().toISOString();
   await progress(nats, r.id, "us-east", {
     stage: 0,
@@ -152,16 +162,7 @@ controlTest("once every stage is done, the regions still to make it active are n
   api,
   nats,
 }) => {
-  await web(api);
-  await holdLeases(nats, ["us-east", "eu-west"]);
-  const r = RolloutRecord.parse(
-    await api.ok(201, "POST", "/v1/configs/web/rollouts", {
-      body: { version: 1, stages: [{ regions: ["us-east", "eu-west"], bakeSeconds: 0 }] },
-    }),
-  );
-  const waits = async () =>
-    RolloutView.parse(await api.ok(200, "GET", `/v1/rollouts/${r.id}`)).waiting
-      .map((w) => [w.region, w.for, w.detail]);
+  const { r, waits } = await twoRegionRollout(api, nats, 0);
   await progress(nats, r.id, "us-east", { doneStage: 0 });
   await progress(nats, r.id, "eu-west", { doneStage: 0 });
   assert.deepEqual(
