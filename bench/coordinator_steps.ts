@@ -34,6 +34,7 @@ import {
   startNatsServer,
   storeVersion,
 } from "@atlas/testkit";
+import { type CpuProfile, selfMsBetween } from "./profile.ts";
 import { stepCpuSplit } from "./rows.ts";
 import { summarize } from "./stats.ts";
 
@@ -244,13 +245,23 @@ log(
     ((answer.followMs as number) - (before.followMs as number)).toFixed(0)
   } ms`,
 );
-report(
-  "rollouts",
-  (answer.steps as Step[]).filter((s) => windows.some(([a, b]) => s.at >= a && s.at <= b)),
-);
+const rolloutSteps = (answer.steps as Step[])
+  .filter((s) => windows.some(([a, b]) => s.at >= a && s.at <= b));
+report("rollouts", rolloutSteps);
 if (values.profile) {
   await Deno.mkdir(values.profile, { recursive: true });
-  await tell("profile-stop", { file: `${values.profile}/coordinator-steps-n${n}.cpuprofile` });
+  const file = `${values.profile}/coordinator-steps-n${n}.cpuprofile`;
+  await tell("profile-stop", { file });
+  // Where the largest steps went, by the samples taken during each (JS thread only).
+  const profile = JSON.parse(await Deno.readTextFile(file)) as CpuProfile;
+  const own = stepCpuSplit(rolloutSteps).ownMs;
+  const largest = rolloutSteps.map((s, i) => ({ s, own: own[i]! }))
+    .sort((a, b) => b.own - a.own).slice(0, 3);
+  for (const { s, own } of largest) {
+    const top = selfMsBetween(profile, s.at, s.at + s.wallMs)
+      .map(([fn, ms]) => `${fn} ${ms.toFixed(1)}`);
+    log(`  step of own ${own.toFixed(1)} ms, self ms: ${top.join("; ")}`);
+  }
 }
 // A while after: steps with nothing to do but the rollout's settle and liveness.
 const afterFrom = Date.now();

@@ -41,6 +41,7 @@ const lines: string[] = [];
 const coordinator = await RegionCoordinator.create(nats, signer, {
   region,
   replica: "bench",
+  timeFollows: true,
   log: (l) => {
     lines.push(l);
     if (lines.length > 200) lines.shift();

@@ -20,6 +20,8 @@ export interface CpuProfile {
   endTime: number;
   samples?: number[];
   timeDeltas?: number[];
+  /** Wall-clock ms (`Date.now()`) of `startTime`, where the process noted it. */
+  wallStart?: number;
 }
 
 /** A running profiler in this process. */
@@ -41,14 +43,17 @@ export class Profiler {
     this.#session.connect();
     await this.#post("Profiler.enable");
     await this.#post("Profiler.setSamplingInterval", { interval: intervalUs });
+    this.#wallStart = Date.now();
     await this.#post("Profiler.start");
   }
 
-  /** Stops and returns the profile. */
+  #wallStart = 0;
+
+  /** Stops and returns the profile, with the wall-clock time it started at. */
   async stop(): Promise<CpuProfile> {
     const { profile } = await this.#post<{ profile: CpuProfile }>("Profiler.stop");
     this.#session.disconnect();
-    return profile;
+    return { ...profile, wallStart: this.#wallStart };
   }
 }
 
@@ -101,6 +106,33 @@ export function summarizeProfiles(
   const packages = [...byPackage.entries()].sort((a, b) => b[1] - a[1]).slice(0, 12)
     .map(([k, n]): [string, string] => [k, pct(n)]);
   return { functions, packages };
+}
+
+/**
+ * The `top` functions by self time (ms) in the samples of `profile` taken between the
+ * wall-clock times `fromMs` and `toMs` (the profile must carry `wallStart`; sampling
+ * starts within a millisecond of it): what one step of a coordinator spent its time on.
+ */
+export function selfMsBetween(
+  profile: CpuProfile,
+  fromMs: number,
+  toMs: number,
+  top = 6,
+): [string, number][] {
+  const nodes = new Map(profile.nodes.map((n) => [n.id, n]));
+  const byFunction = new Map<string, number>();
+  let t = profile.startTime;
+  for (const [i, id] of (profile.samples ?? []).entries()) {
+    const dt = profile.timeDeltas?.[i] ?? 0;
+    t += dt;
+    const wall = (profile.wallStart ?? NaN) + (t - profile.startTime) / 1000;
+    if (!(wall >= fromMs && wall <= toMs)) continue;
+    const frame = nodes.get(id)!.callFrame;
+    if (frame.functionName === "(idle)") continue;
+    const key = `${frame.functionName || "(anonymous)"} ${_where(frame)}`;
+    byFunction.set(key, (byFunction.get(key) ?? 0) + dt / 1000);
+  }
+  return [...byFunction.entries()].sort((a, b) => b[1] - a[1]).slice(0, top);
 }
 
 /**

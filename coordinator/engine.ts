@@ -46,6 +46,7 @@ import {
 import { type Clock, Lease, systemClock } from "./lease.ts";
 import { type FollowStats, SubjectFollow } from "./follow.ts";
 import { StageDriver } from "./stages.ts";
+import { type Gone, GoneAgents } from "./gone.ts";
 import type { MetricSource } from "./prometheus_source.ts";
 import { scanFleet } from "./health.ts";
 import { Beacon } from "./beacon.ts";
@@ -104,6 +105,11 @@ export interface CoordinatorOptions {
    * and its alerts written at the last. @default 2_500
    */
   scanSlice?: number;
+  /**
+   * Time the follows' work on each ack and agent record ({@linkcode RegionCoordinator.followStats}),
+   * as benchmarks do; it costs two CPU readings per message. @default false
+   */
+  timeFollows?: boolean;
   /** Seconds between the leader's region beacons (coordinator/beacon.ts). @default 30 */
   beaconSeconds?: number;
   /**
@@ -187,6 +193,10 @@ export class RegionCoordinator implements AsyncDisposable {
    * every replica, leading or not, so a takeover knows at once who is alive.
    */
   readonly #lastAlive = new Map<string, number>();
+  /** The region's gone agents, kept between steps (coordinator/gone.ts). */
+  readonly #gone = new GoneAgents((agent) => this.#aliveOf(agent));
+  /** The records the last step read when it did not follow them (see #agents). */
+  #readRecords: ReadonlyMap<string, AgentRecord> = new Map();
   readonly #aliveSub: ReturnType<AtlasNats["nc"]["subscribe"]>;
   /** Since when pings have been heard without a break (start, or the last reconnect). */
   #listeningSinceMs: number;
@@ -226,12 +236,16 @@ export class RegionCoordinator implements AsyncDisposable {
     const alivePrefix = Subjects.aliveOf(this.region).slice(0, -1);
     this.#aliveSub = nats.nc.subscribe(Subjects.aliveOf(this.region), {
       callback: (err, m) => {
-        if (!err) this.#lastAlive.set(m.subject.slice(alivePrefix.length), this.#clock.now());
+        if (err) return;
+        const agent = m.subject.slice(alivePrefix.length);
+        this.#lastAlive.set(agent, this.#clock.now());
+        this.#gone.heard(agent);
       },
     });
     this.#acksFollow = new SubjectFollow(nats, {
       stream: Streams.acks,
       filter: `atlas.ack.${this.region}.>`,
+      timed: options.timeFollows === true,
       onMessage: (m) => {
         const stored = storedAck(m);
         if (!stored) return;
@@ -270,8 +284,10 @@ export class RegionCoordinator implements AsyncDisposable {
     this.#agentsFollow = new SubjectFollow(nats, {
       stream: `KV_${Buckets.agents}`,
       filter: `${prefix}*`,
+      timed: options.timeFollows === true,
       onReset: () => {
         this.#agentRecords.clear();
+        this.#gone.forget();
         this.#recordChanges++;
       },
       isEmpty: async () =>
@@ -279,6 +295,7 @@ export class RegionCoordinator implements AsyncDisposable {
       onMessage: (m) => {
         this.#recordChanges++;
         const id = m.subject.slice(prefix.length);
+        this.#gone.changed(id);
         const op = m.headers?.get("KV-Operation");
         if (op === "DEL" || op === "PURGE") {
           this.#agentRecords.delete(id);
@@ -320,6 +337,7 @@ export class RegionCoordinator implements AsyncDisposable {
         }),
       acks: this.#acks,
       aliveOf: (agent) => this.#aliveOf(agent),
+      goneAt: (now) => this.#goneAt(now).ids,
       metrics: this.#metrics,
       metricSource: options.metricSource,
     });
@@ -413,20 +431,19 @@ export class RegionCoordinator implements AsyncDisposable {
    */
   async #writeLiveness(): Promise<void> {
     const now = this.#clock.now();
-    const gone: Record<string, string> = {};
     const listeningSinceMs = this.#listeningSince();
     const agents = await this.#agents();
-    for (const a of agents) {
-      if (a.leftAt !== undefined) continue;
-      const alive = { lastSeenMs: this.#lastAlive.get(a.id), listeningSinceMs };
-      if (agentIsStale(a, now, alive)) gone[a.id] = new Date(lastSignMs(a, alive)).toISOString();
-    }
+    const silent = this.#goneAt(now).silent;
     const keepAliveSeconds = summaryKeepAliveSeconds(agents);
-    const key = JSON.stringify([listeningSinceMs, Object.keys(gone).sort()]);
+    const key = JSON.stringify([listeningSinceMs, [...silent.keys()].sort()]);
     const last = this.#livenessWritten;
     if (last?.key === key && now - last.at < keepAliveSeconds * 1000) return;
     // Marked first: a failed write is tried again at the next keep-alive, not every step.
     this.#livenessWritten = { key, at: now };
+    const gone: Record<string, string> = {};
+    for (const a of silent.values()) {
+      gone[a.id] = new Date(lastSignMs(a, this.#aliveOf(a.id))).toISOString();
+    }
     const record: LivenessRecord = {
       region: this.region,
       at: new Date(now).toISOString(),
@@ -435,6 +452,16 @@ export class RegionCoordinator implements AsyncDisposable {
       gone,
     };
     await this.#nats.kvWrite(Buckets.liveness, this.region, JSON.stringify(record));
+  }
+
+  /**
+   * The region's gone agents at `now` (coordinator/gone.ts): kept between steps while the
+   * records are followed, judged afresh from the records last read while they are not.
+   */
+  #goneAt(now: number): Gone {
+    const kept = this.#agentsFollow.ready;
+    const records = kept ? this.#agentRecords : this.#readRecords;
+    return this.#gone.at(now, this.#listeningSince(), records, kept);
   }
 
   /**
@@ -468,8 +495,9 @@ export class RegionCoordinator implements AsyncDisposable {
   #fleetView(): FleetView {
     const now = this.#clock.now();
     const counts = new Map<string, { config: string; version: string; count: number }>();
+    const gone = this.#goneAt(now).ids;
     for (const record of this.#agentRecords.values()) {
-      if (agentIsStale(record, now, this.#aliveOf(record.id))) continue;
+      if (gone.has(record.id)) continue;
       for (const [config, st] of Object.entries(this.#current(record).configs)) {
         const version = st.applied ? `${st.applied.version}` : "none";
         const key = `${config}@${version}`;
@@ -517,7 +545,8 @@ export class RegionCoordinator implements AsyncDisposable {
   /**
    * What the follows of acks and of agent records have cost inside their `onMessage` since
    * this replica started (each ack's parse and signature check, each record's parse): the
-   * CPU that runs while a step waits on NATS but belongs to no step.
+   * CPU that runs while a step waits on NATS but belongs to no step. Their CPU is 0 unless
+   * the replica was created with `timeFollows`.
    */
   followStats(): { acks: FollowStats; agents: FollowStats } {
     return { acks: { ...this.#acksFollow.stats }, agents: { ...this.#agentsFollow.stats } };
@@ -666,9 +695,10 @@ export class RegionCoordinator implements AsyncDisposable {
   ): Promise<void> {
     const now = this.#clock.now();
     const end = Math.min(scan.records.length, scan.done + this.#scanSlice);
+    const gone = this.#goneAt(now).ids;
     for (let i = scan.done; i < end; i++) {
       const a = scan.records[i]!;
-      if (!agentIsStale(a, now, this.#aliveOf(a.id))) scan.live.push(this.#current(a));
+      if (!gone.has(a.id)) scan.live.push(this.#current(a));
     }
     scan.done = end;
     if (end < scan.records.length) return;
@@ -808,6 +838,7 @@ export class RegionCoordinator implements AsyncDisposable {
       const rec = AgentRecord.safeParse(e.json());
       if (rec.success) out.push(rec.data);
     }
+    this.#readRecords = new Map(out.map((a) => [a.id, a]));
     return out;
   }
 }

@@ -29,6 +29,13 @@ export interface SubjectFollowOptions {
   onReset?: () => void;
   /** True when there is nothing to deliver yet: the follow is ready at once. */
   isEmpty?: () => Promise<boolean>;
+  /**
+   * Time each `onMessage` for {@linkcode FollowStats.busyMs} (benchmarks). Off by default:
+   * a reading is a `getrusage` over all the process's threads, 10–30 µs while thousands of
+   * acks arrived, and two per message were a tenth of a coordinator's CPU in a rollout
+   * (bench/coordinator_steps.ts).
+   */
+  timed?: boolean;
 }
 
 /** What a follow's `onMessage` has cost so far (see {@linkcode SubjectFollow.stats}). */
@@ -36,8 +43,8 @@ export interface FollowStats {
   /** Messages handed to `onMessage`. */
   messages: number;
   /**
-   * CPU milliseconds spent inside `onMessage`: `process.cpuUsage()` around the synchronous
-   * call (0.7 µs a reading, against ~50 µs an ack's signature check). Not the wall time
+   * CPU milliseconds spent inside `onMessage` when the follow is `timed` (0 otherwise):
+   * `process.cpuUsage()` around the synchronous call. Not the wall time
    * (`performance.now()`, 0.2 µs): on a loaded machine that counted preemption, and the
    * follows' sum came out above the process's CPU.
    */
@@ -113,15 +120,18 @@ export class SubjectFollow implements AsyncDisposable {
       this.#lastMessageAt = Date.now();
       if (this.#closed) messages.stop();
       if (await this.#options.isEmpty?.()) this.#ready = true;
+      const timed = this.#options.timed === true;
       this.#loop = (async () => {
         for await (const m of messages) {
           this.#lastMessageAt = Date.now();
-          const c0 = process.cpuUsage();
+          const c0 = timed ? process.cpuUsage() : undefined;
           try {
             this.#options.onMessage(m);
           } finally {
-            const c = process.cpuUsage(c0);
-            this.#stats.busyMs += (c.user + c.system) / 1000;
+            if (c0) {
+              const c = process.cpuUsage(c0);
+              this.#stats.busyMs += (c.user + c.system) / 1000;
+            }
             this.#stats.messages++;
           }
           if (m.info.pending === 0) this.#ready = true;

@@ -25,7 +25,6 @@
  */
 import {
   type AckRecord,
-  agentIsStale,
   type AgentRecord,
   AlertRecord,
   type AliveSignal,
@@ -109,6 +108,8 @@ export interface StageDriverDeps {
   acks: ReadonlyMap<string, ReadonlyMap<string, AckRecord>>;
   /** What the region's alive pings said of an agent (core/liveness.ts); none: records only. */
   aliveOf?: (agent: string) => AliveSignal | undefined;
+  /** Ids of the region's agents gone at `now` (coordinator/gone.ts). */
+  goneAt: (now: number) => ReadonlySet<string>;
   /** Where metric gates are read; without, a stage with metric gates waits (and stalls). */
   metricSource?: MetricSource | undefined;
 }
@@ -272,12 +273,14 @@ export class StageDriver {
     const key = JSON.stringify([config, exclude]);
     const known = this.#stepEligible.get(key);
     if (known) return known;
-    const eligible = (await this.#deps.agents())
-      .filter((a) =>
-        managesConfig(a, config) && !quarantined.has(a.id) &&
-        !agentIsStale(a, now, this.#deps.aliveOf?.(a.id))
-      )
-      .map((a) => a.id);
+    const agents = await this.#deps.agents();
+    const gone = this.#deps.goneAt(now);
+    const eligible: string[] = [];
+    for (const a of agents) {
+      if (managesConfig(a, config) && !quarantined.has(a.id) && !gone.has(a.id)) {
+        eligible.push(a.id);
+      }
+    }
     this.#stepEligible.set(key, eligible);
     return eligible;
   }
@@ -397,6 +400,7 @@ export class StageDriver {
       ackOf: (agent) => acks?.get(agent),
       now,
       ...(this.#deps.aliveOf ? { aliveOf: this.#deps.aliveOf } : {}),
+      gone: this.#deps.goneAt(now),
     });
     const counts = j.counts;
     const m = this.#deps.metrics;

@@ -19,7 +19,7 @@ import {
 } from "./schemas.ts";
 import { agentIsStale, type AliveSignal, lastSignMs, recordWindowMs } from "./liveness.ts";
 import { ackMovesApplied } from "./agent_state.ts";
-import { inCandidateShare } from "./share.ts";
+import { shareTest } from "./share.ts";
 import type { RegionProgress, RolloutRecord, RolloutStage } from "./rollout.ts";
 
 /** How one targeted agent did on a rollout's current stage. */
@@ -116,6 +116,11 @@ export interface StageInput {
   now: number;
   /** What the region's alive pings said of an agent (core/liveness.ts); none: records only. */
   aliveOf?: (agent: string) => AliveSignal | undefined;
+  /**
+   * Ids of the agents gone at `now`, when the caller keeps them (coordinator/gone.ts): the
+   * same answer {@linkcode agentIsStale} gives with `aliveOf`, without asking it per member.
+   */
+  gone?: ReadonlySet<string>;
 }
 
 /**
@@ -144,16 +149,18 @@ export function judgeStage(input: StageInput): StageJudgement {
   const failing: StageJudgement["failing"] = [];
   const untrusted: string[] = [];
   let members = 0;
+  const inShare = shareTest(rollout.id, selector);
   for (const agent of input.agents) {
     if (!managesConfig(agent, rollout.config)) continue;
-    const alive = input.aliveOf?.(agent.id);
-    const gone = agentIsStale(agent, now, alive);
+    const gone = input.gone
+      ? input.gone.has(agent.id)
+      : agentIsStale(agent, now, input.aliveOf?.(agent.id));
     if (!gone) members++;
-    if (!inCandidateShare(agent.id, rollout.id, selector, agent.labels)) continue;
+    if (!inShare(agent.id, agent.labels)) continue;
     const o = outcomeOf(agent, input.ackOf(agent.id), rollout, input.stageSeq);
     if (o.status === "pending") {
       // Gone, or silent since the stage began: a host that left is not a failure.
-      const lastSign = lastSignMs(agent, alive);
+      const lastSign = lastSignMs(agent, input.aliveOf?.(agent.id));
       if (gone || (timedOut && lastSign < startedAt)) {
         if (lastSign >= startedAt - recordWindowMs(agent)) {
           counts.departed++;

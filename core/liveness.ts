@@ -89,6 +89,30 @@ export function agentIsStale(agent: AgentRecord, now: number, alive?: AliveSigna
 }
 
 /**
+ * Wall-clock ms before which `agent`, not gone at `now` ({@linkcode agentIsStale}), stays
+ * so without a new sign of life (a ping or a record) and with the same listener: a judge
+ * may keep its answer until then. A later ping only moves it later. Conservative: at this
+ * time the agent may still be alive, never already gone before it.
+ *
+ * @example
+ * ```ts
+ * if (!agentIsStale(agent, now, alive)) recheckAt = staleFrom(agent, now, alive);
+ * ```
+ */
+export function staleFrom(agent: AgentRecord, now: number, alive?: AliveSignal): number {
+  // Gone by the record alone once now - heartbeat > window.
+  const recordGoneAt = _heartbeatMs(agent) + recordWindowMs(agent);
+  if (agent.aliveSeconds === undefined || alive === undefined) return recordGoneAt;
+  const windowMs = aliveWindowMs(Math.min(agent.aliveSeconds, agent.heartbeatSeconds));
+  // Alive while now - last sign <= window, whatever the listener heard.
+  const signedUntil = lastSignMs(agent, alive) + windowMs;
+  if (now <= signedUntil) return signedUntil;
+  // Silent for a window, alive only because the listener is new: gone by the record's
+  // age, or once the listener has heard a full window.
+  return Math.min(recordGoneAt, alive.listeningSinceMs + windowMs);
+}
+
+/**
  * `Date.parse(agent.heartbeatAt)`, kept per record: a coordinator asks for every member
  * of its region several times a step (10 000 parses were ~10 ms each time).
  */

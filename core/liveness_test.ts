@@ -6,6 +6,7 @@ import {
   aliveWindowMs,
   type LivenessRecord,
   MISSED_HEARTBEATS,
+  staleFrom,
   summaryKeepAliveSeconds,
 } from "./liveness.ts";
 import { judgeStage } from "./judge.ts";
@@ -138,4 +139,59 @@ Deno.test("the leader's summary is kept alive as often as its most frequent sign
     30,
     "a departed agent promises nothing",
   );
+});
+
+Deno.test("an agent alive now stays alive until staleFrom, whatever the listener heard", () => {
+  // Every mix of record age, keep-alive, ping period, last ping and listener start, on a
+  // grid of seconds: until staleFrom the agent is alive at each second, and at some point
+  // after it (the deadline is never late) the answer may change, but never before.
+  let checked = 0;
+  for (const heartbeatSeconds of [5, 60, 600]) {
+    for (const aliveSeconds of [undefined, 1, 30]) {
+      for (const recordAgo of [0, 20, 200, 2_000]) {
+        for (const pingAgo of [undefined, 0, 50, 120]) {
+          for (const listeningAgo of [0, 30, 100, 5_000]) {
+            const now = T0 + 10_000_000;
+            const agent = {
+              ...agentRecord("a1", "r", { web: {} }, {
+                at: iso(now - recordAgo * 1000),
+                heartbeatSeconds,
+              }),
+              ...(aliveSeconds === undefined ? {} : { aliveSeconds }),
+            };
+            const alive = {
+              lastSeenMs: pingAgo === undefined ? undefined : now - pingAgo * 1000,
+              listeningSinceMs: now - listeningAgo * 1000,
+            };
+            for (const heard of [alive, undefined]) {
+              if (agentIsStale(agent, now, heard)) continue;
+              const until = staleFrom(agent, now, heard);
+              assert.ok(until >= now && until < now + 10_000_000, "not past, bounded");
+              for (let t = now; t < until; t += 1000) {
+                assert.equal(agentIsStale(agent, t, heard), false, `alive at +${t - now} ms`);
+              }
+              assert.equal(agentIsStale(agent, until - 1, heard), false);
+              checked++;
+            }
+          }
+        }
+      }
+    }
+  }
+  assert.ok(checked > 100, `${checked} cases`);
+});
+
+Deno.test("staleFrom is the moment a silent agent goes, not later", () => {
+  const rec = pinger(); // pings every 30 s: gone 95 s after its last sign
+  const alive = { lastSeenMs: T0 + 10_000, listeningSinceMs: T0 - 1_000_000 };
+  const until = staleFrom(rec, T0 + 20_000, alive);
+  assert.equal(until, T0 + 10_000 + aliveWindowMs(30));
+  assert.equal(agentIsStale(rec, until, alive), false);
+  assert.equal(agentIsStale(rec, until + 1, alive), true);
+  // A listener that just started: gone by the record's age or a window of listening.
+  const fresh = { lastSeenMs: undefined, listeningSinceMs: T0 + 100_000 };
+  const later = staleFrom(rec, T0 + 150_000, fresh);
+  assert.equal(later, T0 + 100_000 + aliveWindowMs(30));
+  assert.equal(agentIsStale(rec, later, fresh), true);
+  assert.equal(agentIsStale(rec, later - 1, fresh), false);
 });

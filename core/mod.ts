@@ -194,6 +194,7 @@ export {
   LivenessRecord,
   MISSED_HEARTBEATS,
   recordWindowMs,
+  staleFrom,
   summaryKeepAliveSeconds,
 } from "./liveness.ts";
 export { withAck, withAcks } from "./agent_state.ts";
@@ -223,6 +224,7 @@ export {
   rankShareHashes,
   shareCutoff,
   shareHash,
+  shareTest,
   targetOf,
 } from "./share.ts";
 export {

@@ -95,15 +95,38 @@ export function inCandidateShare(
   selector: CandidateSelector,
   labels: Record<string, string> = {},
 ): boolean {
-  if (selector.exclude.includes(agent)) return false;
-  if (selector.agents.includes(agent)) return true;
+  return shareTest(rolloutId, selector)(agent, labels);
+}
+
+/**
+ * {@linkcode inCandidateShare} for one rollout and selector, to ask of many agents: the
+ * selector's lists and labels are read once (a coordinator asks for every member of its
+ * region at every step).
+ *
+ * @example
+ * ```ts
+ * const inShare = shareTest(rollout.id, selector);
+ * const chosen = agents.filter((a) => inShare(a.id, a.labels));
+ * ```
+ */
+export function shareTest(
+  rolloutId: string,
+  selector: CandidateSelector,
+): (agent: string, labels?: Record<string, string>) => boolean {
+  const exclude = new Set(selector.exclude);
+  const named = new Set(selector.agents);
   const wanted = Object.entries(selector.labels ?? {});
-  if (wanted.length > 0 && wanted.every(([k, v]) => labels[k] === v)) return true;
-  if (selector.percent <= 0) return false;
-  if (selector.percent >= 100) return true;
-  const hash = shareHash(rolloutId, agent);
-  if (selector.hashCutoff !== undefined) return hash <= selector.hashCutoff;
-  return (hash / 0x1_0000_0000) * 100 < selector.percent;
+  const { percent, hashCutoff } = selector;
+  return (agent, labels = {}) => {
+    if (exclude.has(agent)) return false;
+    if (named.has(agent)) return true;
+    if (wanted.length > 0 && wanted.every(([k, v]) => labels[k] === v)) return true;
+    if (percent <= 0) return false;
+    if (percent >= 100) return true;
+    const hash = shareHash(rolloutId, agent);
+    if (hashCutoff !== undefined) return hash <= hashCutoff;
+    return (hash / 0x1_0000_0000) * 100 < percent;
+  };
 }
 
 /**
