@@ -11,12 +11,17 @@
  *
  * @module
  */
-import process from "node:process";
 import { DeliverPolicy, type JsMsg } from "@nats-io/jetstream";
 import type { AtlasNats } from "@atlas/store";
 
 /** Messages a follow asks for at a time (it holds up to twice as many unread). */
 const PULL_BATCH = 100;
+
+/**
+ * A timed `onMessage` longer than this was preempted: an ack's parse and signature check
+ * take ~0.05 ms.
+ */
+const PREEMPTED_MS = 1;
 
 /** Options of {@linkcode SubjectFollow}. */
 export interface SubjectFollowOptions {
@@ -30,10 +35,8 @@ export interface SubjectFollowOptions {
   /** True when there is nothing to deliver yet: the follow is ready at once. */
   isEmpty?: () => Promise<boolean>;
   /**
-   * Time each `onMessage` for {@linkcode FollowStats.busyMs} (benchmarks). Off by default:
-   * a reading is a `getrusage` over all the process's threads, 10–30 µs while thousands of
-   * acks arrived, and two per message were a tenth of a coordinator's CPU in a rollout
-   * (bench/coordinator_steps.ts).
+   * Time each `onMessage` for {@linkcode FollowStats.busyMs} (benchmarks). Off by default;
+   * costs two clock readings a message.
    */
   timed?: boolean;
 }
@@ -43,10 +46,13 @@ export interface FollowStats {
   /** Messages handed to `onMessage`. */
   messages: number;
   /**
-   * CPU milliseconds spent inside `onMessage` when the follow is `timed` (0 otherwise):
-   * `process.cpuUsage()` around the synchronous call. Not the wall time
-   * (`performance.now()`, 0.2 µs): on a loaded machine that counted preemption, and the
-   * follows' sum came out above the process's CPU.
+   * Milliseconds spent inside `onMessage` when the follow is `timed` (0 otherwise): the
+   * synchronous call's wall time (`performance.now()`, 0.1 µs a reading), where a call over
+   * {@linkcode PREEMPTED_MS} counts as the mean so far (its thread was preempted, which on a
+   * loaded machine made the follows' sum exceed the process's CPU). Not
+   * `process.cpuUsage()`: a `getrusage` over all the process's threads cost 10–30 µs a
+   * reading while thousands of acks arrived, a quarter of what it measured, and a tenth of
+   * the coordinator's CPU in a rollout (bench/coordinator_steps.ts).
    */
   busyMs: number;
 }
@@ -124,15 +130,18 @@ export class SubjectFollow implements AsyncDisposable {
       this.#loop = (async () => {
         for await (const m of messages) {
           this.#lastMessageAt = Date.now();
-          const c0 = timed ? process.cpuUsage() : undefined;
+          const t0 = timed ? performance.now() : 0;
           try {
             this.#options.onMessage(m);
           } finally {
-            if (c0) {
-              const c = process.cpuUsage(c0);
-              this.#stats.busyMs += (c.user + c.system) / 1000;
+            const stats = this.#stats;
+            if (timed) {
+              const ms = performance.now() - t0;
+              stats.busyMs += ms <= PREEMPTED_MS || stats.messages === 0
+                ? ms
+                : stats.busyMs / stats.messages;
             }
-            this.#stats.messages++;
+            stats.messages++;
           }
           if (m.info.pending === 0) this.#ready = true;
         }
