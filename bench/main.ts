@@ -938,8 +938,12 @@ for (const r of rollouts) {
   console.log(
     `coordinator CPU per step ${perStep(r.coordinatorCpuMsPerStep)}; of it inside the ` +
       `follows of acks and agent records ${perStep(r.coordinatorFollowCpuMsPerStep)}; the ` +
-      `steps' own ${perStep(r.coordinatorStepOwnCpuMsPerStep)}. Follows in all ` +
-      `${r.coordinatorFollowCpuMs} ms; ${r.coordinatorCpuMsOutsideSteps} ms CPU between steps`,
+      `steps' own ${perStep(r.coordinatorStepOwnCpuMsPerStep)}` +
+      (r.coordinatorStepOwnMainThreadCpuMsPerStep
+        ? ` (on the JS thread alone ${perStep(r.coordinatorStepOwnMainThreadCpuMsPerStep)})`
+        : "") +
+      `. Follows in all ${r.coordinatorFollowCpuMs} ms; ${r.coordinatorCpuMsOutsideSteps} ms ` +
+      `CPU between steps`,
   );
 }
 for (const s of storms) {

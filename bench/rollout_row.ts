@@ -17,7 +17,7 @@ import type { PointerNotice, RolloutRecord } from "@atlas/core";
 import { type AtlasNats, recordEnrolment } from "@atlas/store";
 import { gatesMetAt, shareSize, stageOverheads, stepCpuSplit } from "./rows.ts";
 import { summarize } from "./stats.ts";
-import { type CpuProfile, inclusiveMs, summarizeProfiles } from "./profile.ts";
+import { type CpuProfile, inclusiveMs, selfMsBetween, summarizeProfiles } from "./profile.ts";
 import { startCoordinatorProcess } from "./coordinator_process.ts";
 
 /** What the orchestrator (main.ts) lends the row. */
@@ -62,6 +62,11 @@ export interface RolloutResult {
   coordinatorFollowCpuMsPerStep: PerStep;
   /** The steps' own: each step's CPU less its follows' (NATS client and GC included). */
   coordinatorStepOwnCpuMsPerStep: PerStep;
+  /**
+   * The same on the JavaScript thread alone (Linux), where it was measured: without the
+   * collector's and compiler's helper threads, which run beside a step.
+   */
+  coordinatorStepOwnMainThreadCpuMsPerStep?: PerStep;
   coordinatorCpuMsOutsideSteps: number;
   /** Time inside the follows' onMessage over the whole rollout, in steps or not, counted. */
   coordinatorFollowCpuMs: number;
@@ -105,6 +110,7 @@ export async function rolloutRow(
     // Profiled only when asked (a profile slows the steps it measures); the follows' part
     // of each step is counted by the coordinator itself.
     if (ctx.profileDir) await tell("profile-start");
+    let largestSteps: ((s: { at: number; wallMs: number }, own: number) => string) | undefined;
     const { cpuMicros: cpuAtStart, followMs: followAtStart } = await tell("steps", {
       since: Date.now(),
     });
@@ -141,10 +147,24 @@ export async function rolloutRow(
         } ms of it following acks and agent records (profile); self time by function:`,
       );
       for (const [fn, where, share] of functions) ctx.log(`  ${share}  ${fn}  ${where}`);
+      largestSteps = (s, own) =>
+        selfMsBetween(profile, s.at, s.at + s.wallMs).map(([f, ms]) => `${f} ${ms.toFixed(1)}`)
+          .join("; ") + ` (own ${own.toFixed(1)} ms)`;
     }
-    const steps = (stepsAnswer.steps as { at: number; cpuMicros: number; followMs: number }[])
-      .filter((s) => s.at <= ended);
+    const steps = (stepsAnswer.steps as {
+      at: number;
+      wallMs: number;
+      cpuMicros: number;
+      followMs: number;
+      mainCpuMicros?: number;
+    }[]).filter((s) => s.at <= ended);
     const split = stepCpuSplit(steps);
+    if (largestSteps) {
+      // Where the three largest steps went, by the samples taken during each.
+      const sorted = steps.map((s, i) => ({ s, own: split.ownMs[i]! }))
+        .sort((a, b) => b.own - a.own).slice(0, 3);
+      for (const { s, own } of sorted) ctx.log(`  largest step, self ms: ${largestSteps(s, own)}`);
+    }
     const inSteps = steps.reduce((sum, s) => sum + s.cpuMicros, 0);
     const cpuTotal = (stepsAnswer.cpuMicros as number) - (cpuAtStart as number);
     const followTotal = (stepsAnswer.followMs as number) - (followAtStart as number);
@@ -182,6 +202,14 @@ export async function rolloutRow(
       coordinatorCpuMsPerStep: perStep(split.totalMs),
       coordinatorFollowCpuMsPerStep: perStep(split.followMs),
       coordinatorStepOwnCpuMsPerStep: perStep(split.ownMs),
+      ...(steps.length > 0 && steps.every((s) => s.mainCpuMicros !== undefined)
+        ? {
+          coordinatorStepOwnMainThreadCpuMsPerStep: perStep(
+            stepCpuSplit(steps.map((s) => ({ cpuMicros: s.mainCpuMicros!, followMs: s.followMs })))
+              .ownMs,
+          ),
+        }
+        : {}),
       coordinatorCpuMsOutsideSteps: round1((cpuTotal - inSteps) / 1000),
       coordinatorFollowCpuMs: round1(followTotal),
     };
