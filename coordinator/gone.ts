@@ -15,6 +15,9 @@
  */
 import { agentIsStale, type AgentRecord, type AliveSignal, staleFrom } from "@atlas/core";
 
+/** Agents waiting to be judged again before the kept answer is dropped instead. */
+const DIRTY_MAX = 100_000;
+
 /** One answer of {@linkcode GoneAgents.at}: valid until the next call (it is updated in place). */
 export interface Gone {
   /** Ids of the agents that are gone, goodbyes included. */
@@ -50,17 +53,21 @@ export class GoneAgents {
 
   /** `agent`'s record was written or removed. */
   changed(agent: string): void {
+    if (!this.#basis) return; // the next answer judges every agent anyway
     this.#dirty.add(agent);
+    // A replica that is not asked (a standby) holds no more than this: then it forgets.
+    if (this.#dirty.size > DIRTY_MAX) this.forget();
   }
 
   /** The records were dropped (a follow starting again): the next answer judges them all. */
   forget(): void {
     this.#basis = undefined;
+    this.#dirty.clear();
   }
 
   /** A ping from `agent`: if it was gone, it is judged again. */
   heard(agent: string): void {
-    if (this.#ids.has(agent)) this.#dirty.add(agent);
+    if (this.#basis && this.#ids.has(agent)) this.#dirty.add(agent);
   }
 
   /**
