@@ -116,6 +116,7 @@ control.subscribe("bench.coord.*", {
             cpuMicros: cpu(),
             followMs: followMs(),
             leader: coordinator.lease.isLeader,
+            following: coordinator.following,
             log: lines.slice(-20),
           };
         }

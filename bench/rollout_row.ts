@@ -93,8 +93,18 @@ export async function rolloutRow(
   const coordinator = await startCoordinatorProcess(ctx);
   const tell = coordinator.tell;
   try {
-    // Give it a few steps to follow the agent records and know the enrolments.
-    await new Promise((r) => setTimeout(r, 3 * ctx.tickMs + 1_000));
+    // The leader as it runs in production: leading, its enrolments known, the acks and
+    // agent records followed (at 10 000 a new leader reads records and enrolments one by one
+    // for seconds, and the first rollout's steps paid for it).
+    const t0 = Date.now();
+    for (let ready = false; !ready;) {
+      if (Date.now() - t0 > 120_000) throw new Error("the coordinator did not follow in 120 s");
+      await new Promise((r) => setTimeout(r, ctx.tickMs));
+      const s = await tell("steps", { since: Date.now() });
+      ready = s.leader === true && s.following === true;
+    }
+    ctx.log(`N=${n}: the coordinator leads and follows after ${Date.now() - t0} ms`);
+    await new Promise((r) => setTimeout(r, 2 * ctx.tickMs)); // a step or two from memory
 
     const v = await ctx.api<{ version: number }>("POST", `/v1/configs/${config}/versions`, {
       content: ctx.content(),

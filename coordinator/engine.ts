@@ -343,6 +343,15 @@ export class RegionCoordinator implements AsyncDisposable {
     });
   }
 
+  /**
+   * True once this replica follows its region's acks and agent records, each delivered up
+   * to where the stream stood when the follow began: a step then judges from memory instead
+   * of reading every record (a leader that just took over reads them until then).
+   */
+  get following(): boolean {
+    return this.#acksFollow.ready && this.#agentsFollow.ready;
+  }
+
   /** Acks held until their agent's enrolment arrives (at most {@linkcode HELD_UNENROLLED_ACKS_MAX}). */
   get heldUnenrolledAcks(): number {
     return this.#unenrolledAcks.size;

@@ -202,6 +202,9 @@ natsTest("a paused rollout holds; an aborted one restores the stable version", a
   await using f = await fleet(ctx, { "us-east": 2 });
   const clock = new FakeClock();
   const c = await coordinator(ctx, "us-east", clock);
+  assert.equal(c.following, false, "nothing followed before the first step");
+  await c.step();
+  await waitFor("the leader follows acks and records", () => c.following);
   await startRollout(
     ctx.nats,
     "r-pa",
