@@ -290,8 +290,6 @@ export class RegionCoordinator implements AsyncDisposable {
         this.#gone.forget();
         this.#recordChanges++;
       },
-      isEmpty: async () =>
-        (await listKeys(this.#nats, Buckets.agents, `${this.region}.*`)).length === 0,
       onMessage: (m) => {
         this.#recordChanges++;
         const id = m.subject.slice(prefix.length);

@@ -32,8 +32,6 @@ export interface SubjectFollowOptions {
   onMessage: (m: JsMsg) => void;
   /** Called before each (re)start: drop what the previous follow delivered. */
   onReset?: () => void;
-  /** True when there is nothing to deliver yet: the follow is ready at once. */
-  isEmpty?: () => Promise<boolean>;
   /**
    * Time each `onMessage` for {@linkcode FollowStats.busyMs} (benchmarks). Off by default;
    * costs two clock readings a message.
@@ -125,7 +123,10 @@ export class SubjectFollow implements AsyncDisposable {
       this.#messages = messages;
       this.#lastMessageAt = Date.now();
       if (this.#closed) messages.stop();
-      if (await this.#options.isEmpty?.()) this.#ready = true;
+      // Nothing to deliver when the consumer was made (its info from that moment): ready at
+      // once. A follow of an empty filter was otherwise never ready, and asking the stream
+      // for its keys instead listed every one (10 000 at 10 000 agents).
+      if ((await consumer.info(true)).num_pending === 0) this.#ready = true;
       const timed = this.#options.timed === true;
       this.#loop = (async () => {
         for await (const m of messages) {

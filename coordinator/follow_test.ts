@@ -48,13 +48,20 @@ natsTest(
   },
 );
 
-natsTest("a follow of nothing is ready at once when told the filter is empty", async ({ nats }) => {
-  await using follow = new SubjectFollow(nats, {
-    stream: Streams.acks,
-    filter: "atlas.ack.ap-south.>",
-    onMessage: () => {},
-    isEmpty: () => Promise.resolve(true),
-  });
-  await follow.start();
-  assert.equal(follow.ready, true);
-});
+natsTest(
+  "a follow of nothing is ready at once, and stays so as messages come",
+  async ({ nats }) => {
+    await nats.js.publish("atlas.ack.us-east.web.a1", "another region's");
+    const seen: string[] = [];
+    await using follow = new SubjectFollow(nats, {
+      stream: Streams.acks,
+      filter: "atlas.ack.ap-south.>",
+      onMessage: (m) => seen.push(m.string()),
+    });
+    await follow.start();
+    assert.equal(follow.ready, true, "no backlog under the filter");
+    await nats.js.publish("atlas.ack.ap-south.web.a9", "first");
+    await waitFor("the first message arrives", () => seen.length === 1);
+    assert.equal(follow.ready, true);
+  },
+);
