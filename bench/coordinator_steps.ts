@@ -189,7 +189,17 @@ const report = (what: string, steps: Step[]) => {
   }
 };
 
-await new Promise((r) => setTimeout(r, 10_000)); // leads, follows, warms up
+{
+  // How long a new leader takes to know its enrolments and follow its acks and records.
+  const t0 = Date.now();
+  for (let i = 0; i < 600; i++) {
+    const s = await tell("steps", { since: Date.now() });
+    if (s.leader === true && s.following === true) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  log(`the coordinator leads and follows after ${Date.now() - t0} ms`);
+}
+await new Promise((r) => setTimeout(r, 10_000)); // warms up
 const idleFrom = Date.now();
 await new Promise((r) => setTimeout(r, 10_000));
 report("idle", (await tell("steps", { since: idleFrom })).steps as Step[]);
