@@ -37,6 +37,7 @@ import {
   type FleetView,
   isCasConflict,
   type LineSink,
+  listEntries,
   listKeys,
   type Logger,
   rebuildBlobCopy,
@@ -836,12 +837,10 @@ export class RegionCoordinator implements AsyncDisposable {
   async #agents(): Promise<AgentRecord[]> {
     this.#dropSilentFollow();
     if (this.#agentsFollow.ready) return [...this.#agentRecords.values()];
-    // Not following (yet): read them one by one.
-    const kv = await this.#nats.kv(Buckets.agents);
+    // Not following (yet): read them.
     const out: AgentRecord[] = [];
-    for (const key of await listKeys(this.#nats, Buckets.agents, `${this.region}.*`)) {
-      const e = await kv.get(key);
-      if (!e || e.operation !== "PUT") continue;
+    for (const e of await listEntries(this.#nats, Buckets.agents, `${this.region}.*`)) {
+      if (e.operation !== "PUT") continue;
       const rec = AgentRecord.safeParse(e.json());
       if (rec.success) out.push(rec.data);
     }

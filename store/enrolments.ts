@@ -27,7 +27,7 @@ import {
 } from "@atlas/core";
 import type { AtlasNats } from "./connect.ts";
 import { casUpdate, readKv } from "./kv_cas.ts";
-import { listKeys } from "./compat/list_keys.ts";
+import { listEntries } from "./compat/list_keys.ts";
 
 /** What {@linkcode recordEnrolment} records. */
 export interface EnrolmentInput {
@@ -205,11 +205,9 @@ export class EnrolmentBook implements AsyncDisposable {
       if (!this.#closed) this.#following = undefined; // start again on next use
     });
     try {
-      for (const key of await listKeys(this.#nats, Buckets.enrolments, this.#filter)) {
-        const e = await kv.get(key);
-        if (!e) continue;
+      for (const e of await listEntries(this.#nats, Buckets.enrolments, this.#filter)) {
         const parsed = e.operation === "PUT" ? EnrolmentRecord.safeParse(e.json()) : null;
-        this.#apply(key, e.revision, parsed?.success ? parsed.data : null);
+        this.#apply(e.key, e.revision, parsed?.success ? parsed.data : null);
       }
     } catch (e) {
       watch.stop(); // the next call follows again: one watch at a time

@@ -108,7 +108,7 @@ export {
   loadVerifier,
 } from "./key_files.ts";
 export { KeyRingSigner, type KeyRingSignerOptions, UnusableSigningKeyError } from "./key_ring.ts";
-export { listKeys } from "./compat/list_keys.ts";
+export { listEntries, listKeys } from "./compat/list_keys.ts";
 export {
   guardNodeTransport,
   keepAliveOnTransportErrors,

@@ -12,6 +12,7 @@
  *
  * @module
  */
+import type { KvEntry } from "@nats-io/kv";
 import type { AtlasNats } from "../connect.ts";
 import { Subjects } from "@atlas/core";
 
@@ -30,4 +31,31 @@ export async function listKeys(nats: AtlasNats, bucket: string, filter = ">"): P
     subjects_filter: `${prefix}${filter}`,
   });
   return Object.keys(info.state.subjects ?? {}).map((s) => s.slice(prefix.length)).sort();
+}
+
+/** Gets {@linkcode listEntries} has in flight at once. */
+const READS_AT_ONCE = 64;
+
+/**
+ * The entries (puts and delete markers) of the keys of `bucket` matching `filter`, in key
+ * order, read {@linkcode READS_AT_ONCE} at a time: one by one, 10 000 keys took 2.5 s of
+ * round trips (a new region leader reading its enrolments and agent records).
+ *
+ * @example
+ * ```ts
+ * for (const e of await listEntries(nats, "atlas_agents", "us-east.*")) console.log(e.key);
+ * ```
+ */
+export async function listEntries(
+  nats: AtlasNats,
+  bucket: string,
+  filter = ">",
+): Promise<KvEntry[]> {
+  const kv = await nats.kv(bucket);
+  const keys = await listKeys(nats, bucket, filter);
+  const out: (KvEntry | null)[] = [];
+  for (let i = 0; i < keys.length; i += READS_AT_ONCE) {
+    out.push(...await Promise.all(keys.slice(i, i + READS_AT_ONCE).map((k) => kv.get(k))));
+  }
+  return out.filter((e): e is KvEntry => e !== null);
 }

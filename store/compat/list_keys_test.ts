@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { natsTest, waitFor } from "@atlas/testkit";
-import { listKeys } from "./list_keys.ts";
+import { listEntries, listKeys } from "./list_keys.ts";
 
 natsTest("key listings finish while the bucket is being written", async ({ nats }) => {
   const kv = await nats.kvm.create("probe", { history: 1 });
@@ -31,6 +31,19 @@ natsTest("a key filter keeps dotted names apart and an empty match is empty", as
   for (const k of ["web.1", "web.2", "web.api.1"]) await kv.put(k, "x");
   assert.deepEqual(await listKeys(nats, "probe", "web.*"), ["web.1", "web.2"]);
   assert.deepEqual(await listKeys(nats, "probe", "db.*"), []);
+});
+
+natsTest("entries are read in batches, in key order, delete markers included", async ({ nats }) => {
+  const kv = await nats.kvm.create("probe", { history: 1 });
+  const keys = Array.from({ length: 150 }, (_, i) => `r.a${String(i).padStart(3, "0")}`);
+  await Promise.all(keys.map((k, i) => kv.put(k, `v${i}`)));
+  await kv.put("other.a1", "not matched");
+  await kv.delete("r.a007");
+  const entries = await listEntries(nats, "probe", "r.*");
+  assert.deepEqual(entries.map((e) => e.key), keys, "every key once, in order, past one batch");
+  assert.equal(entries[7]!.operation, "DEL");
+  assert.equal(entries[149]!.string(), "v149");
+  assert.deepEqual(await listEntries(nats, "probe", "none.*"), []);
 });
 
 Deno.test("waitFor keeps its deadline when a condition never settles", async () => {
