@@ -22,6 +22,8 @@
  *
  * A record below the level costs one level comparison: LogTape checks the level before it
  * builds a record, and fields given as a function are only called for a record written.
+ * A line on a hot path (the agent's per apply) goes through {@linkcode logInfo}: the same
+ * line, handed to this module's sink without LogTape's record machinery.
  *
  * @module
  */
