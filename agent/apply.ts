@@ -213,7 +213,8 @@ export async function replaceFile(
 ): Promise<void> {
   if (!tracingOn) {
     const previous = await _write(managed, bytes, options);
-    return _reload(managed, previous, options);
+    if (managed.reload || managed.check) await _reload(managed, previous, options);
+    return;
   }
   const previous = await traced("atlas.agent.write", () => _write(managed, bytes, options), {
     attributes: { "atlas.path": managed.path, "atlas.bytes": bytes.length },
@@ -235,7 +236,7 @@ async function _write(
     chunkDelayMs: options.chunkDelayMs ?? 0,
   });
   try {
-    await _verify(managed, staged, options);
+    if (managed.verify !== undefined) await _verify(managed, staged, options);
     // Before the rename, not between it and reload: the file on disk stays what runs.
     const splay = reloadSplay(managed, options.random);
     if (splay > 0) await (options.sleep ?? _sleep)(splay);

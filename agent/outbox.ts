@@ -94,7 +94,9 @@ export class AckOutbox {
             }
             await nats.publisher.publish(
               Subjects.ack(ack.region, ack.config, ack.agent),
-              JSON.stringify(this.#identity ? this.#identity.sign(ack) : ack),
+              // Bytes, not a string: the client would encode it with TextEncoder, four
+              // times the time of Buffer in Deno (measured).
+              Buffer.from(JSON.stringify(this.#identity ? this.#identity.sign(ack) : ack)),
               { msgID: ackMessageId(ack), timeoutMs: 5_000 },
             );
             this.#queue.shift();

@@ -9,7 +9,7 @@
  * @module
  */
 import type { AckRecord, PointerRecord, VersionRecord } from "@atlas/core";
-import type { Logger } from "@atlas/store";
+import { type Logger, logInfo } from "@atlas/store";
 import type { ApplyOutcome } from "./apply.ts";
 import type { AgentConfig } from "./config.ts";
 import type { AckOutbox } from "./outbox.ts";
@@ -107,10 +107,9 @@ export function recordOutcome(ctx: OutcomeDeps & { config: AgentConfig }, o: Out
     };
     st.diskDigest = target.digest;
     ctx.stats.applies++;
-    // One line per apply. Fields as an object, not a function: LogTape resolves and copies
-    // lazy fields per record, which took twice the time of the whole call with an object
-    // (measured, a sixtieth of an apply); below the level either costs next to nothing.
-    ctx.log.info("applied", {
+    // One line per apply, written past LogTape's record machinery (store/log.ts, logInfo:
+    // a fifth of logger.info's time, measured); below the level it costs a comparison.
+    logInfo(ctx.log, "applied", {
       config,
       version: target.version,
       seq: pointer.seq,

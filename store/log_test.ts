@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { componentLogger, configureLogging } from "./log.ts";
+import { componentLogger, configureLogging, logInfo } from "./log.ts";
 
 const TEXT_LINE =
   /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z WARN agent cannot read pointer; will retry /;
@@ -92,6 +92,31 @@ Deno.test("a record's field overrides its instance's in place; a closed instance
       "WARN control malformed i=1",
       "WARN control malformed i=2",
     ]);
+  } finally {
+    configureLogging({ output: () => {} });
+  }
+});
+
+Deno.test("logInfo writes the line logger.info writes, and nothing below the level", () => {
+  const lines: string[] = [];
+  configureLogging({ output: (l) => lines.push(l) });
+  try {
+    const mine: string[] = [];
+    using log = componentLogger("agent", { agent: "web-1" }, { sink: (l) => mine.push(l) });
+    const fields = { config: "web", version: 3, ms: "1.5", note: "a b" };
+    log.logger.info("applied", fields);
+    logInfo(log.logger, "applied", fields);
+    assert.equal(mine.length, 2);
+    assert.equal(mine[1]!.slice(24), mine[0]!.slice(24));
+    assert.ok(
+      mine[1]!.endsWith(' INFO agent applied agent=web-1 config=web version=3 ms=1.5 note="a b"'),
+    );
+    logInfo(componentLogger("control").logger, "request", { ok: true });
+    assert.ok(lines[0]!.endsWith(" INFO control request ok=true"), lines[0]);
+    configureLogging({ level: "warning", output: (l) => lines.push(l) });
+    logInfo(log.logger, "applied", fields);
+    logInfo(componentLogger("control").logger, "request", { ok: true });
+    assert.deepEqual([mine.length, lines.length], [2, 1]);
   } finally {
     configureLogging({ output: () => {} });
   }

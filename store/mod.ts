@@ -158,6 +158,7 @@ export {
   type Logger,
   type LoggingOptions,
   loggingOptions,
+  logInfo,
   type LogLevel,
 } from "./log.ts";
 export {
