@@ -108,7 +108,7 @@ export interface CoordinatorOptions {
   scanSlice?: number;
   /**
    * Time the follows' work on each ack and agent record ({@linkcode RegionCoordinator.followStats}),
-   * as benchmarks do; it costs two CPU readings per message. @default false
+   * as benchmarks do; it costs two clock readings per message. @default false
    */
   timeFollows?: boolean;
   /** Seconds between the leader's region beacons (coordinator/beacon.ts). @default 30 */
@@ -553,7 +553,7 @@ export class RegionCoordinator implements AsyncDisposable {
   /**
    * What the follows of acks and of agent records have cost inside their `onMessage` since
    * this replica started (each ack's parse and signature check, each record's parse): the
-   * CPU that runs while a step waits on NATS but belongs to no step. Their CPU is 0 unless
+   * CPU that runs while a step waits on NATS but belongs to no step. Their time is 0 unless
    * the replica was created with `timeFollows`.
    */
   followStats(): { acks: FollowStats; agents: FollowStats } {
