@@ -624,6 +624,7 @@ export class RegionCoordinator implements AsyncDisposable {
     const wasLeader = this.lease.isLeader;
     const leads = await this.lease.tick();
     this.#metrics?.leader.set({ region: this.region }, leads ? 1 : 0);
+    this.#metrics?.following.set({ region: this.region }, leads && this.following ? 1 : 0);
     if (!leads) {
       if (wasLeader) this.#log.warn("lost the lease; standing by");
       this.#scan = undefined; // a later term scans afresh

@@ -180,6 +180,7 @@ export interface CoordinatorMetrics {
   rollbacks: Counter<"region" | "config">;
   /** 1 while this replica leads its region. */
   leader: Gauge<"region">;
+  following: Gauge<"region">;
   /** Reads the fleet view at scrape time: live agents per config and applied version. */
   trackFleet(read: () => FleetView): void;
 }
@@ -274,6 +275,12 @@ export function coordinatorMetrics(registry: Registry = new Registry()): Coordin
     leader: new Gauge({
       name: "atlas_coordinator_leader",
       help: "1 while this replica leads its region",
+      labelNames: ["region"],
+      registers: [registry],
+    }),
+    following: new Gauge({
+      name: "atlas_coordinator_following",
+      help: "1 while this replica leads and follows its region's acks and agent records",
       labelNames: ["region"],
       registers: [registry],
     }),

@@ -14,7 +14,57 @@ Deno.test("the shipped rules are valid for promtool", async () => {
     out.success,
     new TextDecoder().decode(out.stderr) + new TextDecoder().decode(out.stdout),
   );
-  assert.match(new TextDecoder().decode(out.stdout), /SUCCESS: 8 rules found/);
+  assert.match(new TextDecoder().decode(out.stdout), /SUCCESS: 9 rules found/);
+});
+
+Deno.test("a leader that does not follow its region alerts after 5 minutes, a standby never", async () => {
+  // promtool's rule tests: us-east's leader never follows; eu-west's follows after 2 minutes;
+  // ap-south's replica only stands by (no leader there is another alert's business).
+  const dir = await Deno.makeTempDir({ prefix: "atlas-rules-test-" });
+  try {
+    const tests = `${dir}/tests.yml`;
+    await Deno.writeTextFile(
+      tests,
+      JSON.stringify({
+        rule_files: [RULES],
+        evaluation_interval: "1m",
+        tests: [{
+          interval: "1m",
+          input_series: [
+            { series: 'atlas_coordinator_leader{region="us-east"}', values: "1x10" },
+            { series: 'atlas_coordinator_following{region="us-east"}', values: "0x10" },
+            { series: 'atlas_coordinator_leader{region="eu-west"}', values: "1x10" },
+            { series: 'atlas_coordinator_following{region="eu-west"}', values: "0 0 1x8" },
+            { series: 'atlas_coordinator_leader{region="ap-south"}', values: "0x10" },
+            { series: 'atlas_coordinator_following{region="ap-south"}', values: "0x10" },
+          ],
+          alert_rule_test: [
+            { eval_time: "4m", alertname: "AtlasCoordinatorNotFollowing", exp_alerts: [] },
+            {
+              eval_time: "6m",
+              alertname: "AtlasCoordinatorNotFollowing",
+              exp_alerts: [{
+                exp_labels: { severity: "warning", region: "us-east" },
+                exp_annotations: {
+                  summary: "The leader of us-east does not follow its acks and agent records",
+                  description: "A new leader follows its region within seconds. Until it " +
+                    "does, each step reads every agent record from NATS, and its acks count " +
+                    'only once followed. Check its log for "cannot follow" and its connection ' +
+                    "to the region's JetStream.\n",
+                },
+              }],
+            },
+          ],
+        }],
+      }),
+    );
+    const out = await new Deno.Command("promtool", { args: ["test", "rules", tests] }).output();
+    const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+    assert.ok(out.success, text);
+    assert.match(text, /SUCCESS/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 Deno.test({
