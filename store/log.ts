@@ -28,6 +28,7 @@
  * @module
  */
 import {
+  compareLogLevel,
   configureSync,
   getConfig,
   getLogger,
@@ -83,17 +84,10 @@ let _nextCapture = 0;
 let _format: (record: LogRecord, fields?: Readonly<Record<string, unknown>>) => string = formatText;
 let _output: LineSink = (line) => console.log(line);
 let _configured = false;
-/** The LogTape configuration {@linkcode configureLogging} made, and its lowest level. */
+/** The LogTape configuration {@linkcode configureLogging} made. */
 let _ours: unknown;
-let _lowest: LogLevel = "info";
-const LEVEL_ORDER: Record<LogLevel, number> = {
-  trace: 0,
-  debug: 1,
-  info: 2,
-  warning: 3,
-  error: 4,
-  fatal: 5,
-};
+/** Whether that configuration writes info records. */
+let _infoWritten = true;
 
 /** The component of a record: its category after `atlas`, without a capture suffix. */
 function _component(category: readonly string[]): string {
@@ -203,7 +197,7 @@ export function configureLogging(options: LoggingOptions = {}): void {
     ],
   });
   _ours = getConfig();
-  _lowest = options.level ?? "info";
+  _infoWritten = compareLogLevel("info", options.level ?? "info") >= 0;
   _configured = true;
 }
 
@@ -225,7 +219,7 @@ export function logInfo(logger: Logger, message: string, fields: Record<string, 
     logger.info(message, fields);
     return;
   }
-  if (LEVEL_ORDER[_lowest] > LEVEL_ORDER.info) return;
+  if (!_infoWritten) return;
   try {
     _sink({
       category: logger.category,
