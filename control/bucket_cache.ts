@@ -15,7 +15,7 @@
  *
  * @module
  */
-import { type AtlasNats, listKeys, type Stored } from "@atlas/store";
+import { type AtlasNats, listEntries, type Stored } from "@atlas/store";
 import { KvWatchInclude } from "@nats-io/kv";
 import type { z } from "zod";
 
@@ -62,10 +62,8 @@ export class BucketCache<T> {
       })().catch(() => {
         this.#ready = undefined; // the connection closed: start again on next use
       });
-      for (const key of await listKeys(this.#nats, this.#bucket)) {
-        const e = await kv.get(key);
-        if (!e) continue;
-        this.#apply(key, e.revision, e.operation === "PUT" ? this.#schema.parse(e.json()) : null);
+      for (const e of await listEntries(this.#nats, this.#bucket)) {
+        this.#apply(e.key, e.revision, e.operation === "PUT" ? this.#schema.parse(e.json()) : null);
       }
     })();
     this.#ready.catch(() => (this.#ready = undefined));

@@ -56,7 +56,7 @@ import {
   audited,
   type CoordinatorMetrics,
   isCasConflict,
-  listKeys,
+  listEntries,
   type Logger,
   readKv,
   readPointer,
@@ -792,13 +792,10 @@ export class StageDriver {
   }
 
   async #readQuarantine(): Promise<Quarantine> {
-    const kv = await this.#nats.kv(Buckets.quarantine);
     const q: Quarantine = { every: new Set(), byConfig: new Map() };
-    for (const key of await listKeys(this.#nats, Buckets.quarantine, `${this.region}.>`)) {
-      const parsed = parseQuarantineKey(key);
-      if (!parsed) continue;
-      const e = await kv.get(key);
-      if (!e || e.operation !== "PUT") continue;
+    for (const e of await listEntries(this.#nats, Buckets.quarantine, `${this.region}.>`)) {
+      const parsed = parseQuarantineKey(e.key);
+      if (!parsed || e.operation !== "PUT") continue;
       if (parsed.config === undefined) q.every.add(parsed.agent);
       else {q.byConfig.set(
           parsed.config,
