@@ -1,6 +1,7 @@
 /**
  * A focused bench of what one apply costs an agent (`deno task bench:apply [--agents 300]
- * [--rounds 30] [--runs 3] [--profile file.cpuprofile]`): one nats-server (no auth), N real agents in this process
+ * [--rounds 30] [--runs 3] [--cache-entries 32] [--watch-files] [--profile file.cpuprofile]`): one
+ * nats-server (no auth), N real agents in this process
  * (each signs its acks, as enrolled agents do), and rounds of a new version activated with
  * its content inline in the notice, as `deno task bench` does. This process's CPU from a
  * pointer's write to the last agent's applied ack, less its idle CPU over as long, divided
@@ -46,6 +47,14 @@ const { values } = parseArgs({
     rounds: { type: "string", default: "30" },
     runs: { type: "string", default: "3" },
     "state-root": { type: "string", default: "/dev/shm" },
+    // The agents' blob cache bound (the agent's default is 32): below `--rounds`, the rounds
+    // past it evict an entry per apply, as every apply does once a long-lived agent's cache
+    // is full.
+    "cache-entries": { type: "string", default: "32" },
+    // Each agent watches its file, as agents do by default: the watcher hashes the file
+    // again after every apply. Off by default, since every agent takes an inotify instance
+    // and a user has 128 (`fs.inotify.max_user_instances`): keep `--agents` below that.
+    "watch-files": { type: "boolean", default: false },
     profile: { type: "string" },
   },
 });
@@ -191,7 +200,8 @@ async function agentRun(run: number): Promise<number> {
         nats: server.url,
         stateDir: `${dir}/state`,
         trustedKeys: "(in memory)",
-        watchFiles: false,
+        watchFiles: values["watch-files"],
+        cacheEntries: Number(values["cache-entries"]),
         configs: { [config]: { path: `${dir}/${config}.json` } },
       }),
       {
