@@ -8,7 +8,7 @@
  *   beacon), the reconcile timers;
  * - config_worker.ts: per config, one pointer in flight, the latest waiting, retries;
  * - applier.ts (with outcome.ts): processing one pointer, recording its ack and state;
- * - drift_watcher.ts: the fs watcher and the digests of the files on disk;
+ * - disk_digests.ts: the digests of the files on disk, looked at on a timer for drift;
  * - heartbeat.ts: the agent's record on a timer, after changes, and the goodbye;
  * - alive.ts: the alive pings that tell the coordinators the host is up;
  * - outbox.ts: the acks waiting to be sent, and their retry.
@@ -47,7 +47,7 @@ import { BlobCache } from "./cache.ts";
 import type { AgentConfig } from "./config.ts";
 import { ConfigWorkers } from "./config_worker.ts";
 import { Connection } from "./connection.ts";
-import { DiskDigests, type DriftDeps, DriftWatcher, settledDigest } from "./drift_watcher.ts";
+import { DiskDigests, type DriftDeps, settledDigest } from "./disk_digests.ts";
 import { type Every, every } from "./every.ts";
 import { Heartbeat } from "./heartbeat.ts";
 import { AlivePings } from "./alive.ts";
@@ -101,7 +101,6 @@ export class Agent implements AsyncDisposable {
   readonly #applier: Applier;
   readonly #workers: ConfigWorkers;
   readonly #keys: TrustedKeys;
-  #drift: DriftWatcher | undefined;
   /** What a drift check looks at: the files, what was applied, which apply runs. */
   readonly #driftDeps: DriftDeps;
   #driftCheck: Every | undefined;
@@ -262,7 +261,7 @@ export class Agent implements AsyncDisposable {
         agent.#log.info("removed temp files of an interrupted write", { config: name, removed });
       }
       const st = agent.#stateOf(name);
-      st.diskDigest = await agent.#digests.of(name);
+      st.diskDigest = agent.#digests.of(name);
       if (st.applied) {
         agent.#log.info("serving last applied version", {
           config: name,
@@ -392,7 +391,6 @@ export class Agent implements AsyncDisposable {
     if (!(await this.#connection.connect())) return;
     this.#heartbeat.start();
     this.#alive.start();
-    this.#driftCheck = every(this.config.driftCheckSeconds * 1000, () => this.#checkDrift());
     // Membership first: the heartbeat states every managed config before any apply, so a
     // rollout counts this agent from the start.
     await this.#heartbeat.send().catch((e) =>
@@ -402,20 +400,16 @@ export class Agent implements AsyncDisposable {
   }
 
   /**
-   * Watches the managed files, so a hand edit is found at once rather than at the next
-   * reconcile: drift starts a reconcile, which restores the applied version.
+   * Looks at the managed files on a timer, so a hand edit is found within
+   * `watchIntervalMs` with `watchFiles` on (else `driftCheckSeconds`): drift starts a
+   * reconcile, which restores the applied version. A poll of each file's stamp, not
+   * inotify: the events of the agent's own writes cost more than the poll (agent/config.ts).
    */
   #watchFiles(): void {
-    if (!this.config.watchFiles) return;
-    this.#drift = DriftWatcher.watch(this.#digests.paths, {
-      ...this.#driftDeps,
-      onDrift: (config) => {
-        if (this.#closed) return;
-        this.#log.warn("managed file changed on disk; reconciling", { config });
-        this.reconcile().catch(() => {});
-      },
-      log: this.#log,
-    });
+    const ms = this.config.watchFiles
+      ? Math.min(this.config.watchIntervalMs, this.config.driftCheckSeconds * 1000)
+      : this.config.driftCheckSeconds * 1000;
+    this.#driftCheck = every(ms, () => this.#checkDrift());
   }
 
   /**
@@ -439,20 +433,21 @@ export class Agent implements AsyncDisposable {
   }
 
   /**
-   * Hashes the managed files (no network) and reconciles when one differs from its applied
-   * version: drift that the file watcher missed, or watchFiles is off.
+   * Hashes the managed files whose stamp moved (no network) and reconciles when one differs
+   * from its applied version.
    */
   async #checkDrift(): Promise<void> {
-    let drifted = false;
+    const drifted: string[] = [];
     for (const name of Object.keys(this.config.configs)) {
-      if (this.#closed) return;
-      const seen = await settledDigest(name, this.#driftDeps);
+      const seen = settledDigest(name, this.#driftDeps);
       if (!seen) continue; // being written: its digest is the applier's
       this.#stateOf(name).diskDigest = seen.digest;
-      if (seen.applied !== undefined && seen.digest !== seen.applied) drifted = true;
+      if (seen.applied !== undefined && seen.digest !== seen.applied) drifted.push(name);
     }
-    if (!drifted || this.#closed) return;
-    this.#log.warn("a managed file differs from its applied version; reconciling");
+    if (drifted.length === 0 || this.#closed) return;
+    this.#log.warn("a managed file differs from its applied version; reconciling", {
+      configs: drifted,
+    });
     await this.reconcile();
   }
 
@@ -520,7 +515,6 @@ export class Agent implements AsyncDisposable {
     this.#alive.stop();
     this.#outbox.close();
     this.#workers.close();
-    this.#drift?.close();
     this.#metrics?.untrack(this.#counters);
     await this.#http?.shutdown();
     await this.idle();

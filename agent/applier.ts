@@ -38,7 +38,7 @@ import {
 } from "./apply.ts";
 import type { BlobCache } from "./cache.ts";
 import type { AgentConfig } from "./config.ts";
-import type { DiskDigests } from "./drift_watcher.ts";
+import type { DiskDigests } from "./disk_digests.ts";
 import { type Outcome, type OutcomeDeps, recordOutcome } from "./outcome.ts";
 import type { AgentStats } from "./stats.ts";
 
@@ -187,7 +187,7 @@ export class Applier {
       const advanced = pointer.seq > st.maxSeq;
       st.maxSeq = Math.max(st.maxSeq, pointer.seq);
       st.applied.seq = st.maxSeq;
-      st.diskDigest = await this.#digests.of(config);
+      st.diskDigest = this.#digests.of(config);
       if (st.diskDigest === target.digest) {
         this.#stats.noops++;
         // Reconcile lands here every 30 s per config: write the state only on news.

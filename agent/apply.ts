@@ -17,7 +17,7 @@ import {
   type BlobOrigin,
   commitStaged,
   discardStaged,
-  readFileOrNull,
+  readFileSyncOrNull,
   type StagedFile,
   stageFile,
   traced,
@@ -230,7 +230,7 @@ async function _write(
   options: ReplaceFileOptions,
 ): Promise<Uint8Array | null> {
   // The previous bytes are only needed to undo a failed reload or check.
-  const previous = managed.reload || managed.check ? await readFileOrNull(managed.path) : null;
+  const previous = managed.reload || managed.check ? readFileSyncOrNull(managed.path) : null;
   const staged = await stageFile(managed.path, bytes, {
     mode: managed.mode,
     chunkDelayMs: options.chunkDelayMs ?? 0,

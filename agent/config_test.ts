@@ -91,6 +91,8 @@ Deno.test("agent.json defaults: a long keep-alive, beacon-driven reconciles, spr
   assert.equal(c.aliveSeconds, 60);
   assert.equal(c.reconcileSeconds, 300);
   assert.equal(c.driftCheckSeconds, 30);
+  assert.equal(c.watchFiles, true);
+  assert.equal(c.watchIntervalMs, 1_000);
   assert.equal(c.reconcileSplaySeconds, 10);
   assert.equal(c.reconnectJitterMs, 2_000);
 });
@@ -103,6 +105,8 @@ Deno.test("agent.json refuses a splay or jitter out of range, naming the key", a
       [{ reconnectJitterMs: 1.5 }, "reconnectJitterMs"],
       [{ reconnectJitterMs: 10_000_000 }, "reconnectJitterMs"],
       [{ driftCheckSeconds: 0 }, "driftCheckSeconds"],
+      [{ watchIntervalMs: 10 }, "watchIntervalMs"],
+      [{ watchIntervalMs: 120_000 }, "watchIntervalMs"],
     ] as const
   ) {
     const err = await load({ ...BASE, configs: {}, ...bad });

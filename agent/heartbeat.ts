@@ -18,7 +18,7 @@ import { agentKey, type AgentRecord, Buckets } from "@atlas/core";
 import type { AtlasNats } from "@atlas/store";
 import { hostname } from "node:os";
 import type { AgentConfig } from "./config.ts";
-import type { DiskDigests } from "./drift_watcher.ts";
+import type { DiskDigests } from "./disk_digests.ts";
 import { type Every, every } from "./every.ts";
 import type { ConfigState } from "./state.ts";
 
@@ -128,7 +128,7 @@ export class Heartbeat {
     for (const name of Object.keys(config.configs)) {
       const st = this.#options.stateOf(name);
       // Right after an apply the digest on disk is the one just written.
-      if (options.rehash ?? true) st.diskDigest = await this.#options.digests.of(name);
+      if (options.rehash ?? true) st.diskDigest = this.#options.digests.of(name);
       configs[name] = {
         applied: st.applied,
         diskDigest: st.diskDigest,

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { agentKey, AgentRecord, Buckets } from "@atlas/core";
 import { readKv } from "@atlas/store";
 import { natsTest } from "@atlas/testkit";
-import { DiskDigests } from "./drift_watcher.ts";
+import { DiskDigests } from "./disk_digests.ts";
 import { Heartbeat } from "./heartbeat.ts";
 import { type ConfigState, emptyConfigState } from "./state.ts";
 import { makeAgentConfig } from "./test_helpers.ts";

@@ -184,7 +184,8 @@ const handlers: Record<string, (arg: Record<string, unknown>) => Promise<unknown
             ...(credentials ? { credentials } : {}),
             stateDir: `${stateRoot}/${id}/state`,
             trustedKeys: "(in memory)",
-            watchFiles: false, // thousands per process: beyond the inotify instance limit
+            // watchFiles on, as by default: each agent looks at its file every second, and
+            // hashes it again after each apply (its CPU is part of what is measured).
             ...(tls ? { tls } : {}),
             configs: { [config]: { path: `${stateRoot}/${id}/${config}.json` } },
             ...agentConfig,

@@ -88,7 +88,6 @@ for (let i = 0; i < n; i += 50) {
           nats: server.url,
           stateDir: `${root}/${id}/state`,
           trustedKeys: "(in memory)",
-          watchFiles: false,
           configs: { [CONFIG]: { path: `${root}/${id}/${CONFIG}.json` } },
           ...extra,
         }),

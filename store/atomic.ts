@@ -155,6 +155,21 @@ export async function removeStaleTemps(path: string): Promise<number> {
   return removed;
 }
 
+/**
+ * Reads a file, or returns null when it does not exist; synchronously, as the agent reads
+ * its managed files and cache entries: an asynchronous read's hop through the runtime's
+ * thread pool cost 40 µs of CPU against 6 µs for a 700-byte file (measured), and an agent
+ * re-hashes its file once after every apply.
+ */
+export function readFileSyncOrNull(path: string): Uint8Array | null {
+  try {
+    return Deno.readFileSync(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return null;
+    throw e;
+  }
+}
+
 /** Reads a file, or returns null when it does not exist. */
 export async function readFileOrNull(path: string): Promise<Uint8Array | null> {
   try {

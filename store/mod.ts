@@ -26,6 +26,7 @@ export {
   commitStaged,
   discardStaged,
   readFileOrNull,
+  readFileSyncOrNull,
   removeStaleTemps,
   type StagedFile,
   stageFile,
