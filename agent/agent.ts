@@ -48,7 +48,7 @@ import type { AgentConfig } from "./config.ts";
 import { ConfigWorkers } from "./config_worker.ts";
 import { Connection } from "./connection.ts";
 import { DiskDigests, type DriftDeps, settledDigest } from "./disk_digests.ts";
-import { type Every, every } from "./every.ts";
+import { onTick } from "./ticker.ts";
 import { Heartbeat } from "./heartbeat.ts";
 import { AlivePings } from "./alive.ts";
 import { localApi, type LocalApiSource, parseListen } from "./local_api.ts";
@@ -103,7 +103,10 @@ export class Agent implements AsyncDisposable {
   readonly #keys: TrustedKeys;
   /** What a drift check looks at: the files, what was applied, which apply runs. */
   readonly #driftDeps: DriftDeps;
-  #driftCheck: Every | undefined;
+  /** Stops the looks at the files ({@linkcode #watchFiles}). */
+  #stopLooking: (() => void) | undefined;
+  /** The reconcile a drift started, while it runs: a look meanwhile starts no other. */
+  #healing: Promise<void> | undefined;
   /** Per config, the highest pointer seq read from the store (see #onBeacon). */
   readonly #seenSeq = new Map<string, number>();
   #http: Deno.HttpServer<Deno.NetAddr> | undefined;
@@ -404,12 +407,17 @@ export class Agent implements AsyncDisposable {
    * `watchIntervalMs` with `watchFiles` on (else `driftCheckSeconds`): drift starts a
    * reconcile, which restores the applied version. A poll of each file's stamp, not
    * inotify: the events of the agent's own writes cost more than the poll (agent/config.ts).
+   * The agents of a process share the timer (agent/ticker.ts).
    */
   #watchFiles(): void {
     const ms = this.config.watchFiles
       ? Math.min(this.config.watchIntervalMs, this.config.driftCheckSeconds * 1000)
       : this.config.driftCheckSeconds * 1000;
-    this.#driftCheck = every(ms, () => this.#checkDrift());
+    this.#stopLooking = onTick(
+      ms,
+      () => this.#lookAtFiles(),
+      (e) => this.#log.warn("cannot look at the managed files", { error: String(e) }),
+    );
   }
 
   /**
@@ -433,10 +441,10 @@ export class Agent implements AsyncDisposable {
   }
 
   /**
-   * Hashes the managed files whose stamp moved (no network) and reconciles when one differs
-   * from its applied version.
+   * Hashes the managed files whose stamp moved (no network) and, when one differs from its
+   * applied version, starts a reconcile unless one started this way still runs.
    */
-  async #checkDrift(): Promise<void> {
+  #lookAtFiles(): void {
     const drifted: string[] = [];
     for (const name of Object.keys(this.config.configs)) {
       const seen = settledDigest(name, this.#driftDeps);
@@ -444,11 +452,11 @@ export class Agent implements AsyncDisposable {
       this.#stateOf(name).diskDigest = seen.digest;
       if (seen.applied !== undefined && seen.digest !== seen.applied) drifted.push(name);
     }
-    if (drifted.length === 0 || this.#closed) return;
+    if (drifted.length === 0 || this.#closed || this.#healing) return;
     this.#log.warn("a managed file differs from its applied version; reconciling", {
       configs: drifted,
     });
-    await this.reconcile();
+    this.#healing = this.reconcile().catch(() => {}).finally(() => this.#healing = undefined);
   }
 
   /**
@@ -510,7 +518,7 @@ export class Agent implements AsyncDisposable {
     if (this.#closed) return;
     this.#closed = true;
     this.#connection.stop();
-    this.#driftCheck?.close();
+    this.#stopLooking?.();
     this.#heartbeat.stop();
     this.#alive.stop();
     this.#outbox.close();
