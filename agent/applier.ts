@@ -221,6 +221,8 @@ export class Applier {
         timeoutMs: this.#config.commandTimeoutSeconds * 1000,
         chunkDelayMs: this.#deps.writeChunkDelayMs ?? 0,
       });
+      // The looks at the file that follow need not read back what was just written.
+      this.#digests.wrote(config, target.digest);
     } catch (e) {
       if (!(e instanceof ApplyOutcome)) throw e;
       outcome = e;

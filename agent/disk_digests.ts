@@ -2,9 +2,10 @@
  * What the managed files hold on disk, and whether that is what was applied: the agent
  * looks every `watchIntervalMs` (agent/config.ts says why a poll and not inotify).
  *
- * Invariants: {@linkcode DiskDigests} returns the sha256 of a file's current bytes; it
- * answers from memory only for a stamp seen settled (both times over 2 s older than the
- * hash), and reads synchronously, so no apply runs while a file is hashed.
+ * Invariants: {@linkcode DiskDigests} returns the sha256 of a file's current bytes, or of
+ * bytes the file held under the same stamp less than 2 s before; once a stamp is over 2 s
+ * old its answer is from a hash made after that. It reads synchronously, so no apply runs
+ * while a file is hashed.
  * {@linkcode settledDigest} gives no answer while an apply of that config runs.
  *
  * @module
@@ -15,11 +16,11 @@ import { readFileSyncOrNull } from "@atlas/store";
 /**
  * The sha256 of each managed file, hashed again only when its stamp (inode, size,
  * modification and change times) moved since the last hash: the drift check asks every
- * second, heartbeats and reconciles now and then, and a settled file costs them a `stat`.
- * A stamp is trusted only once both times are over 2 s older than the hash, so a write in
- * the same clock tick as the read that hashed the file cannot hide behind an unchanged
- * stamp (git's "racy" case); the change time cannot be set back by a tool that restores
- * `mtime`.
+ * second, heartbeats and reconciles now and then, and an unchanged file costs them a
+ * `stat`. A stamp less than 2 s old may hide a second write in the same clock tick, same
+ * size (git's "racy" case): its digest is trusted only until the stamp is 2 s old, then the
+ * file is hashed once more, and that answer stands. The change time cannot be set back by a
+ * tool that restores `mtime`.
  *
  * @example
  * ```ts
@@ -30,11 +31,14 @@ import { readFileSyncOrNull } from "@atlas/store";
 export class DiskDigests {
   /** The file of each config, by config name. */
   readonly paths: Readonly<Record<string, string>>;
-  readonly #hashed = new Map<string, { stamp: string; digest: string }>();
+  /** By config: the stamp hashed, its digest, and until when (ms) the digest stands. */
+  readonly #hashed = new Map<string, { stamp: string; digest: string; until: number }>();
+  readonly #now: () => number;
 
-  /** `paths`: the file of each config, by config name. */
-  constructor(paths: Readonly<Record<string, string>>) {
+  /** `paths`: the file of each config, by config name; `now`: the wall clock (tests). */
+  constructor(paths: Readonly<Record<string, string>>, now: () => number = Date.now) {
     this.paths = paths;
+    this.#now = now;
   }
 
   /**
@@ -43,25 +47,51 @@ export class DiskDigests {
    */
   of(config: string): string | null {
     const path = this.paths[config]!;
-    let info: Deno.FileInfo;
-    try {
-      info = Deno.statSync(path);
-    } catch (e) {
-      if (e instanceof Deno.errors.NotFound) return null;
-      throw e;
-    }
-    const [mtime, ctime] = [info.mtime?.getTime() ?? NaN, info.ctime?.getTime() ?? NaN];
-    const stamp = `${info.ino}/${info.size}/${mtime}/${ctime}`;
+    const info = _statOrNull(path);
+    if (!info) return null;
+    const stamp = _stamp(info);
     const known = this.#hashed.get(config);
-    if (known?.stamp === stamp) return known.digest;
+    if (known?.stamp === stamp && this.#now() < known.until) return known.digest;
     const bytes = readFileSyncOrNull(path);
     if (!bytes) return null;
     const digest = sha256Hex(bytes);
-    const settled = Date.now() - Math.max(mtime, ctime) > 2_000; // false for NaN
-    if (settled) this.#hashed.set(config, { stamp, digest });
-    else this.#hashed.delete(config);
+    this.#keep(config, stamp, digest, info);
     return digest;
   }
+
+  /**
+   * After the agent itself put `digest` in the file of `config`: kept for the file's stamp
+   * now, so the looks after an apply do not read the file again until the stamp is 2 s old.
+   * A hand edit between the write and this call is found then.
+   */
+  wrote(config: string, digest: string): void {
+    const info = _statOrNull(this.paths[config]!);
+    if (info) this.#keep(config, _stamp(info), digest, info);
+    else this.#hashed.delete(config);
+  }
+
+  #keep(config: string, stamp: string, digest: string, info: Deno.FileInfo): void {
+    const settles = Math.max(info.mtime?.getTime() ?? NaN, info.ctime?.getTime() ?? NaN) +
+      2_000;
+    if (Number.isNaN(settles)) return void this.#hashed.delete(config); // no times: never kept
+    // A time in the future (a tool set it) settles later still: hashed again every 2 s.
+    const now = this.#now();
+    const until = now > settles ? Infinity : Math.min(settles, now + 2_000);
+    this.#hashed.set(config, { stamp, digest, until });
+  }
+}
+
+function _statOrNull(path: string): Deno.FileInfo | null {
+  try {
+    return Deno.statSync(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return null;
+    throw e;
+  }
+}
+
+function _stamp(info: Deno.FileInfo): string {
+  return `${info.ino}/${info.size}/${info.mtime?.getTime()}/${info.ctime?.getTime()}`;
 }
 
 /** What {@linkcode settledDigest} looks at. */
