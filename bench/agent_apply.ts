@@ -51,9 +51,10 @@ const { values } = parseArgs({
     // past it evict an entry per apply, as every apply does once a long-lived agent's cache
     // is full.
     "cache-entries": { type: "string", default: "32" },
-    // Each agent watches its file, as agents do by default: the watcher hashes the file
-    // again after every apply. Off by default, since every agent takes an inotify instance
-    // and a user has 128 (`fs.inotify.max_user_instances`): keep `--agents` below that.
+    // Each agent looks at its file every second, as agents do by default (`watchFiles`).
+    // Off by default, so that figures compare with runs made before it existed. With code
+    // older than the 1 s look (an inotify watcher per agent, one of the user's 128
+    // instances), keep `--agents` under 128.
     "watch-files": { type: "boolean", default: false },
     profile: { type: "string" },
   },
