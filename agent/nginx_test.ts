@@ -68,6 +68,44 @@ natsTest(
   { ignore: MISSING !== undefined },
 );
 
+natsTest(
+  "an operator's hand edit of nginx.conf is found by the agent's look, restored and reloaded",
+  async (ctx) => {
+    await using nginx = await TestNginx.create();
+    ctx.addLog({ name: "nginx error.log", logTail: (n) => nginx.logTail(n) });
+    await nginx.start("v0");
+    const cfg = await makeAgentConfig(ctx.urls, { configs: { web: nginx.managed() } });
+    assert.equal(cfg.watchFiles && cfg.watchIntervalMs, 1_000, "as deployed");
+    await using agent = await startTestAgent(ctx, cfg);
+    const content = nginx.config("v1");
+    const v1 = await storeVersion(ctx.nats, signer, "web", 1, content, "text/plain");
+    await activateVersion(ctx.nats, signer, "us-east", v1, { content });
+    await waitFor("v1 served", async () => (await nginx.get()).body === "v1\n");
+
+    // The operator edits the file in place and reloads nginx by hand.
+    await Deno.writeTextFile(nginx.conf, nginx.config("by hand"));
+    const edited = performance.now();
+    const reload = await new Deno.Command("/bin/sh", {
+      args: ["-c", nginx.managed().reload as string],
+    })
+      .output();
+    assert.equal(reload.code, 0, new TextDecoder().decode(reload.stderr));
+
+    await waitFor("the applied version restored", async () => {
+      return agent.stats.driftHealed === 1 && (await Deno.readTextFile(nginx.conf)) === content;
+    });
+    console.log(`  restored ${(performance.now() - edited).toFixed(0)} ms after the edit`);
+    // The agent's own reload after restoring (the hand reload logs no version).
+    await waitFor("v1 reloaded again", async () => (await nginx.reloads()).length === 2);
+    assert.deepEqual(await nginx.reloads(), ["1", "1"]);
+    await nginx.workersExited(3);
+    assert.deepEqual(await nginx.get(), { body: "v1\n", servedBy: "atlas nginx test" });
+    assert.equal(agent.stateOf("web").applied?.version, 1);
+    assert.equal(agent.stateOf("web").lastDriftHealed?.version, 1);
+  },
+  { ignore: MISSING !== undefined },
+);
+
 Deno.test({
   name: "preflight with nginx -t passes a good config and rejects a broken one, live untouched",
   ignore: MISSING !== undefined,
