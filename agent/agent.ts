@@ -107,6 +107,8 @@ export class Agent implements AsyncDisposable {
   #stopLooking: (() => void) | undefined;
   /** The reconcile a drift started, while it runs: a look meanwhile starts no other. */
   #healing: Promise<void> | undefined;
+  /** Per config, the digest on disk that last started a reconcile, and when (ms). */
+  readonly #driftTried = new Map<string, { digest: string | null; at: number }>();
   /** Per config, the highest pointer seq read from the store (see #onBeacon). */
   readonly #seenSeq = new Map<string, number>();
   #http: Deno.HttpServer<Deno.NetAddr> | undefined;
@@ -442,17 +444,28 @@ export class Agent implements AsyncDisposable {
 
   /**
    * Hashes the managed files whose stamp moved (no network) and, when one differs from its
-   * applied version, starts a reconcile unless one started this way still runs.
+   * applied version, starts a reconcile: while connected, when none started this way still
+   * runs, and for the same bytes on disk at most once per `driftCheckSeconds` (a drift the
+   * reconcile cannot heal, such as a refused apply, would otherwise read the pointer every
+   * second).
    */
   #lookAtFiles(): void {
+    const now = Date.now();
     const drifted: string[] = [];
     for (const name of Object.keys(this.config.configs)) {
       const seen = settledDigest(name, this.#driftDeps);
       if (!seen) continue; // being written: its digest is the applier's
       this.#stateOf(name).diskDigest = seen.digest;
-      if (seen.applied !== undefined && seen.digest !== seen.applied) drifted.push(name);
+      if (seen.applied === undefined || seen.digest === seen.applied) continue;
+      const tried = this.#driftTried.get(name);
+      const again = tried?.digest === seen.digest &&
+        now - tried.at < this.config.driftCheckSeconds * 1000;
+      if (!again) drifted.push(name);
     }
-    if (drifted.length === 0 || this.#closed || this.#healing) return;
+    if (drifted.length === 0 || this.#closed || this.#healing || !this.connected) return;
+    for (const name of drifted) {
+      this.#driftTried.set(name, { digest: this.#stateOf(name).diskDigest, at: now });
+    }
     this.#log.warn("a managed file differs from its applied version; reconciling", {
       configs: drifted,
     });

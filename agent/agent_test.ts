@@ -522,6 +522,35 @@ natsTest(
   },
 );
 
+natsTest(
+  "a drift the agent cannot heal starts one reconcile per driftCheckSeconds, not one a look",
+  async (ctx) => {
+    const dir = await Deno.makeTempDir({ prefix: "atlas-agent-test-" });
+    const marker = `${dir}/refuse`;
+    try {
+      // The heal writes the applied version again; this verify refuses it once `marker` exists.
+      const cfg = await makeAgentConfig(ctx.urls, {
+        configs: { web: { verify: ["/bin/sh", "-c", `test ! -e ${marker}`] } },
+      });
+      await using agent = await startTestAgent(ctx, cfg);
+      const v1 = await storeVersion(ctx.nats, signer, "web", 1, '{"v":1}');
+      await activateVersion(ctx.nats, signer, "us-east", v1, { content: '{"v":1}' });
+      await waitFor("v1 applied", () => agent.stats.applies === 1);
+      await Deno.writeTextFile(marker, "");
+      const reconciles = agent.stats.reconciles;
+      await Deno.writeTextFile(fileOf(cfg), '{"v":"hand edit"}');
+      await waitFor("the look's reconcile", () => agent.stats.reconciles === reconciles + 1);
+      await waitFor("the heal refused", () => agent.stats.rejects === 1);
+      // Three more looks at the same bytes on disk: none reads the pointer again.
+      await new Promise((r) => setTimeout(r, 3_500));
+      assert.equal(agent.stats.reconciles, reconciles + 1);
+      assert.equal(await Deno.readTextFile(fileOf(cfg)), '{"v":"hand edit"}');
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
+
 natsTest("an apply writes no record: the agent's signed ack says what it applied", async (ctx) => {
   await using on = await agentOnV1(ctx);
   const kv = await ctx.nats.kv(Buckets.agents);
