@@ -94,7 +94,8 @@ export const AgentConfigFile = z.strictObject({
   /**
    * Seconds between local drift checks when `watchFiles` is off: each managed file whose
    * stamp moved is hashed and, when one differs from the applied version (a hand edit), the
-   * agent reconciles. No network traffic. @default 30
+   * agent reconciles. No network traffic. Either way, a drift that stays (the same bytes on
+   * disk, a heal refused) starts a reconcile again only this often. @default 30
    */
   driftCheckSeconds: z.number().positive().default(30),
   /**
