@@ -508,7 +508,7 @@ natsTest(
     const reconciles = agent.stats.reconciles;
     await activateVersion(ctx.nats, signer, "us-east", v2, { content: '{"v":2}' });
     await waitFor("v2", () => agent.stats.applies === 2);
-    // Two looks at the file (every 1 s ± 20 %), both while its stamp is too new to trust.
+    // Two looks at the file (every 1 s): what the agent wrote itself is not drift.
     await new Promise((r) => setTimeout(r, 2_500));
     assert.equal(agent.stats.reconciles, reconciles, "writing v2 did not look like drift");
     const edited = performance.now();
@@ -519,6 +519,30 @@ natsTest(
     );
     console.log(`  hand edit restored ${(performance.now() - edited).toFixed(0)} ms after it`);
     assert.equal(agent.stats.driftHealed, 1);
+  },
+);
+
+natsTest(
+  "on a host with two configs, a hand edit of one restores that file and leaves the other be",
+  async (ctx) => {
+    const cfg = await makeAgentConfig(ctx.urls, { configs: { web: {}, db: {} } });
+    await using agent = await startTestAgent(ctx, cfg);
+    for (const [config, content] of [["web", '{"web":1}'], ["db", '{"db":1}']] as const) {
+      const v = await storeVersion(ctx.nats, signer, config, 1, content);
+      await activateVersion(ctx.nats, signer, "us-east", v, { content });
+    }
+    await waitFor("both applied", () => agent.stats.applies === 2);
+    const webInode = Deno.statSync(fileOf(cfg, "web")).ino;
+    await Deno.writeTextFile(fileOf(cfg, "db"), '{"db":"hand edit"}');
+    await waitFor(
+      "db restored",
+      async () => (await Deno.readTextFile(fileOf(cfg, "db"))) === '{"db":1}',
+    );
+    assert.equal(agent.stats.driftHealed, 1);
+    assert.equal(agent.stateOf("db").lastDriftHealed?.version, 1);
+    assert.equal(agent.stateOf("web").lastDriftHealed, undefined);
+    assert.equal(Deno.statSync(fileOf(cfg, "web")).ino, webInode, "web was not written again");
+    assert.equal(await Deno.readTextFile(fileOf(cfg, "web")), '{"web":1}');
   },
 );
 
