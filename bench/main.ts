@@ -54,6 +54,7 @@ const { values } = parseArgs({
     "saturated-percent": { type: "string", default: "90" },
     "agent-config": { type: "string" },
     "idle-seconds": { type: "string" },
+    workers: { type: "string" },
     out: { type: "string" },
     help: { type: "boolean", short: "h" },
   },
@@ -63,7 +64,7 @@ if (values.help) {
     "Usage: deno task bench [--quick] [--sizes 1,100,1000,10000] [--rounds N] " +
       "[--state-root /dev/shm] [--profile <dir>] [--insecure] [--tls] [--metrics] " +
       "[--rollout] [--tick-ms 500] [--storm] [--saturated-percent 90] " +
-      "[--agent-config '{...}'] [--idle-seconds 5] [--out <file>]\n" +
+      "[--agent-config '{...}'] [--idle-seconds 5] [--workers K] [--out <file>]\n" +
       "NATS runs with Atlas's authorization (each agent its own credentials) unless " +
       "--insecure. --rollout adds the staged-rollout row (a coordinator stepping every " +
       "--tick-ms), --storm the reconnect-storm row; --agent-config adds agent.json fields.",
@@ -100,6 +101,12 @@ if (!(tickMs > 0) || !(saturatedPercent > 0) || (idleSeconds !== undefined && !(
   console.error(
     "error: --tick-ms, --saturated-percent and --idle-seconds must be positive numbers",
   );
+  Deno.exit(2);
+}
+/** Agent worker processes per N (`--workers`); by default 1 up to 100 agents, 2 up to 1 000, 4 above. */
+const workersWanted = values.workers === undefined ? undefined : Number(values.workers);
+if (workersWanted !== undefined && !(Number.isInteger(workersWanted) && workersWanted >= 1)) {
+  console.error("error: --workers must be a whole number of at least 1");
   Deno.exit(2);
 }
 if (profileDir) await Deno.mkdir(profileDir, { recursive: true });
@@ -382,7 +389,7 @@ const rollouts: RolloutResult[] = [];
 const storms: StormResult[] = [];
 
 for (const n of sizes) {
-  const workerCount = n <= 100 ? 1 : n <= 1000 ? 2 : 4;
+  const workerCount = Math.min(n, workersWanted ?? (n <= 100 ? 1 : n <= 1000 ? 2 : 4));
   const rounds = n >= 10_000 ? Math.max(5, Math.floor(baseRounds / 2)) : baseRounds;
   log(`N=${n}: ${workerCount} worker process(es), ${rounds} rounds`);
   const workers = await spawnWorkers(workerCount);

@@ -29,6 +29,7 @@ import {
 import {
   appendAudit,
   type AtlasNats,
+  type BlobCopyCheck,
   checkBlobCopy,
   type ComponentLogger,
   componentLogger,
@@ -175,6 +176,9 @@ export class RegionCoordinator implements AsyncDisposable {
   #stepAgents: Promise<AgentRecord[]> | undefined;
   readonly #beacon: Beacon;
   /** The last blob copy check found the copy incomplete. */
+  /** The last check of the region's blob copy: a stall shows only against it. */
+  #copyCheck: BlobCopyCheck | undefined;
+  /** The copy was found incomplete at the last check too. */
   #copyIncomplete = false;
   #lastScan = -Infinity;
   /** Members per step of a fleet scan ({@linkcode CoordinatorOptions.scanSlice}). */
@@ -734,15 +738,18 @@ export class RegionCoordinator implements AsyncDisposable {
   }
 
   /**
-   * Rebuilds the region's copy of the blobs when it lacks what the origin has, found so at
-   * two fleet scans in a row (a rebuild copies every blob again: never on a glimpse).
+   * Rebuilds the region's copy of the blobs when it lacks what the origin has or stopped
+   * copying, found so at two fleet scans in a row (a rebuild copies every blob again: never
+   * on a glimpse). A stall itself shows over two scans, so it is rebuilt at the third.
    */
   async #checkBlobCopy(): Promise<void> {
-    const check = await checkBlobCopy(this.#nats, this.region);
+    const check = await checkBlobCopy(this.#nats, this.region, this.#copyCheck);
+    this.#copyCheck = check;
     const seenBefore = this.#copyIncomplete;
     this.#copyIncomplete = !check.complete;
     if (check.complete || !seenBefore) return;
     this.#copyIncomplete = false;
+    this.#copyCheck = undefined;
     this.#log.warn("the region's blob copy is incomplete; rebuilding it", {
       detail: check.detail,
     });

@@ -1,7 +1,15 @@
 import assert from "node:assert/strict";
-import { agentKey, Buckets } from "@atlas/core";
-import { provisionRegion } from "@atlas/store";
-import { agentRecord, natsTest } from "@atlas/testkit";
+import {
+  agentKey,
+  blobMirrorStream,
+  blobName,
+  Buckets,
+  sha256Hex,
+  Streams,
+  Subjects,
+} from "@atlas/core";
+import { provisionRegion, readMirroredBlob } from "@atlas/store";
+import { agentRecord, natsTest, waitFor, waitForBlobCopy } from "@atlas/testkit";
 import { coordinator, FakeClock } from "./test_helpers.ts";
 
 const REGION = "us-east";
@@ -68,3 +76,47 @@ natsTest("a scan slice that is not a positive whole number is refused", async (c
     );
   }
 });
+
+natsTest(
+  "a region's blob copy that stopped copying is rebuilt by the leader at its third scan",
+  async (ctx) => {
+    const { nats } = ctx;
+    const put = async (text: string) => {
+      const bytes = new TextEncoder().encode(text);
+      const digest = sha256Hex(bytes);
+      await (await nats.blobs()).putBlob({ name: blobName(digest) }, bytes);
+      return digest;
+    };
+    const a = await put("a");
+    await waitForBlobCopy(nats, REGION, a);
+    // A copy that never copies again: its origin's API is asked on a subject nothing answers.
+    const stream = blobMirrorStream(REGION);
+    const config = (await nats.jsm.streams.info(stream)).config;
+    await nats.jsm.streams.delete(stream);
+    await nats.jsm.streams.add({
+      ...config,
+      mirror: { name: `OBJ_${Buckets.blobs}`, external: { api: "$JS.nowhere.API" } },
+    });
+    const b = await put("b");
+    const stalled = async () => (await nats.jsm.streams.info(stream)).config.mirror?.external;
+    const clock = new FakeClock();
+    await using c = await coordinator(ctx, REGION, clock);
+    await c.step(); // scan 1: behind the origin, which one look takes for catching up
+    assert.ok(c.lease.isLeader);
+    clock.t += 10_000;
+    await c.step(); // scan 2: not moved since, so stalled; seen once
+    assert.ok(await stalled(), "not rebuilt on one finding");
+    clock.t += 10_000;
+    await c.step(); // scan 3: stalled again, rebuilt
+    assert.equal(await stalled(), undefined, "rebuilt as a plain mirror of the origin");
+    // Waited for without a rebuild of its own: the new mirror copies from seq 1.
+    await waitFor("b in the rebuilt copy", () => readMirroredBlob(nats, REGION, b));
+    const last = await nats.jsm.streams.getMessage(Streams.audit, {
+      last_by_subj: Subjects.audit(),
+    });
+    const event = last!.json<{ action: string; region: string; details: { reason: string } }>();
+    assert.equal(event.action, "blobs.copy.rebuilt");
+    assert.equal(event.region, REGION);
+    assert.match(event.details.reason, /stalled at seq 0/);
+  },
+);

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import type { SeqMsgRequest } from "@nats-io/jetstream";
 import { BlobCopyError, readBlob, readMirroredBlob, readPrimaryBlob } from "./blob_mirror.ts";
-import { checkBlobCopy, rebuildBlobCopy } from "./compat/mirror_start.ts";
+import { checkBlobCopy, judgeBlobCopy, rebuildBlobCopy } from "./compat/mirror_start.ts";
 import type { AtlasNats } from "./connect.ts";
 import { blobMirrorStream, blobName, Buckets, sha256Hex } from "@atlas/core";
 import { listRegions, provision, provisionRegion } from "./provision.ts";
@@ -107,6 +107,73 @@ natsTest(
         async () => (await checkBlobCopy(nats, region)).complete,
       );
     }
+  },
+);
+
+Deno.test("a copy behind its origin is catching up until a second look finds it unmoved", () => {
+  const state = (first_seq: number, last_seq: number, messages = last_seq - first_seq + 1) => ({
+    first_seq,
+    last_seq,
+    messages,
+  });
+  const origin = state(1, 40);
+  const caughtUp = judgeBlobCopy(origin, state(1, 40));
+  assert.deepEqual(caughtUp, {
+    complete: true,
+    detail: "caught up to seq 40",
+    copyLastSeq: 40,
+    originLastSeq: 40,
+  });
+  const behind = judgeBlobCopy(origin, state(1, 10));
+  assert.equal(behind.complete, true, "one look cannot tell a stall from catching up");
+  assert.equal(behind.detail, "catching up: seq 10 of 40");
+  // Moved since the last look: still catching up, however far behind.
+  assert.equal(judgeBlobCopy(state(1, 90), state(1, 11), behind).complete, true);
+  // A copy that was not behind at the last look is only behind now.
+  assert.equal(judgeBlobCopy(state(1, 41), state(1, 40), caughtUp).complete, true);
+  const stalled = judgeBlobCopy(state(1, 45), state(1, 10), behind);
+  assert.equal(stalled.complete, false);
+  assert.equal(
+    stalled.detail,
+    "the copy is stalled at seq 10: it has not moved since the last check, and the origin " +
+      "is at seq 45",
+  );
+  // An empty copy that never copied is stalled too.
+  const empty = { first_seq: 0, last_seq: 0, messages: 0 };
+  assert.equal(judgeBlobCopy(origin, empty, judgeBlobCopy(origin, empty)).complete, false);
+  // Caught up but short: skipped the origin's first messages, or holds fewer.
+  assert.match(judgeBlobCopy(origin, state(3, 40)).detail, /38 messages from seq 3/);
+  assert.equal(judgeBlobCopy(origin, state(1, 40, 39)).complete, false);
+  // Purges are not mirrored: a copy holding more, from earlier, is whole.
+  assert.equal(judgeBlobCopy(state(20, 40), state(1, 40)).complete, true);
+});
+
+natsTest(
+  "a copy that stopped copying is found stalled at the second check and rebuilt whole",
+  async ({ nats }) => {
+    const a = await putBlob(nats, new TextEncoder().encode("a")); // seq 1 (chunk), 2 (meta)
+    await mirrored(nats, "us-east", a);
+    // A mirror that never copies again: its origin's API is asked on a subject nothing
+    // answers. From outside it looks like a 2.9 mirror stuck on a message it refuses.
+    const stream = blobMirrorStream("us-east");
+    const config = (await nats.jsm.streams.info(stream)).config;
+    await nats.jsm.streams.delete(stream);
+    await nats.jsm.streams.add({
+      ...config,
+      mirror: { name: `OBJ_${Buckets.blobs}`, external: { api: "$JS.nowhere.API" } },
+    });
+    const b = await putBlob(nats, new TextEncoder().encode("b")); // seq 3, 4
+    const first = await checkBlobCopy(nats, "us-east");
+    assert.equal(first.complete, true, "one look cannot tell a stall from catching up");
+    assert.equal(first.detail, "catching up: seq 0 of 4");
+    const second = await checkBlobCopy(nats, "us-east", first);
+    assert.equal(second.complete, false);
+    assert.match(second.detail, /stalled at seq 0: .* the origin is at seq 4$/);
+    assert.equal(await readMirroredBlob(nats, "us-east", b), null, "b never reaches the copy");
+    await rebuildBlobCopy(nats, "us-east");
+    assert.deepEqual(await mirrored(nats, "us-east", a), new TextEncoder().encode("a"));
+    assert.deepEqual(await mirrored(nats, "us-east", b), new TextEncoder().encode("b"));
+    assert.equal((await nats.jsm.streams.info(stream)).config.mirror?.external, undefined);
   },
 );
 

@@ -61,7 +61,13 @@ export {
   readMirroredBlob,
   readPrimaryBlob,
 } from "./blob_mirror.ts";
-export { type BlobCopyCheck, checkBlobCopy, rebuildBlobCopy } from "./compat/mirror_start.ts";
+export {
+  type BlobCopyCheck,
+  type BlobStreamState,
+  checkBlobCopy,
+  judgeBlobCopy,
+  rebuildBlobCopy,
+} from "./compat/mirror_start.ts";
 export {
   blobChunkSubject,
   blobMetaSubject,
