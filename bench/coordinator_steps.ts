@@ -7,7 +7,8 @@
  * stage's share as the stage's pointer notice arrives. The real coordinator runs in a
  * process of its own (coordinator_worker.ts, stepping every 500 ms) and counts each step's
  * CPU and the follows' part of it; printed: idle steps and the rollout's steps, total,
- * follows and own, p50 / p95 / max.
+ * follows and own, p50 / p95 / max, and the ack check threads' CPU beside each step
+ * (`--ack-check-threads 0` checks every ack on the step's thread, as before they existed).
  *
  * Invariant: one process of acks and records stands for N agents; only the coordinator's
  * process is measured.
@@ -45,6 +46,8 @@ const { values } = parseArgs({
     profile: { type: "string" },
     rollouts: { type: "string", default: "3" },
     "tick-ms": { type: "string", default: "500" },
+    // The coordinator's default unless given (0: every ack checked on the step's thread).
+    "ack-check-threads": { type: "string" },
   },
 });
 const n = Number(values.agents);
@@ -142,6 +145,7 @@ const worker = new Deno.Command(Deno.execPath(), {
     region,
     keyFile,
     String(tickMs),
+    ...(values["ack-check-threads"] === undefined ? [] : [values["ack-check-threads"]]),
   ],
   stdout: "piped",
   stderr: "inherit",
@@ -161,9 +165,16 @@ type Step = {
   cpuMicros: number;
   followMs: number;
   mainCpuMicros?: number;
+  ackCheckMicros?: number;
 };
 const report = (what: string, steps: Step[]) => {
-  const split = stepCpuSplit(steps);
+  // The ack check threads run beside the steps: told apart, not counted in a step.
+  const split = stepCpuSplit(
+    steps.map((s) => ({
+      cpuMicros: Math.max(0, s.cpuMicros - (s.ackCheckMicros ?? 0)),
+      followMs: s.followMs,
+    })),
+  );
   const f = (xs: number[]) => {
     const s = summarize(xs);
     return `${s.p50.toFixed(1)} / ${s.p95.toFixed(1)} / ${s.max.toFixed(1)}`;
@@ -179,6 +190,8 @@ const report = (what: string, steps: Step[]) => {
     .sort((a, b) => b.own - a.own).slice(0, 3)
     .map(({ s, own }) => `own ${own.toFixed(1)} in ${s.wallMs.toFixed(0)} ms wall`);
   if (largest.length) log(`  largest: ${largest.join("; ")}`);
+  const checks = steps.map((s) => (s.ackCheckMicros ?? 0) / 1000);
+  if (checks.some((ms) => ms > 0)) log(`  ack check threads, beside the steps: ${f(checks)}`);
   // The same on the JavaScript thread alone (Linux): without the collector's and
   // compiler's helper threads, which run beside a step and are counted above.
   if (steps.length && steps.every((s) => s.mainCpuMicros !== undefined)) {

@@ -4,13 +4,15 @@
  * `tickMs` after each step ends, with the CPU of each step measured around it
  * (`process.cpuUsage`, this process only: what the follows of acks and agent records do
  * while a step waits on NATS is counted in the step, the rest apart), and the part of it
- * spent inside the follows' `onMessage` (`RegionCoordinator.followStats`) beside it.
+ * spent inside the follows' `onMessage` (`RegionCoordinator.followStats`) and on the ack
+ * check threads (`RegionCoordinator.ackCheckStats`) beside it.
  *
  * Driven by the orchestrator over core NATS on `bench.coord.*`: `steps` answers the steps
  * since a wall-clock time and the process's CPU, `profile-start`/`profile-stop` sample it.
  *
- * Args: `<nats url> <region> <signing key file> <tick ms>`; env `ATLAS_BENCH_CREDS` (the
- * orchestration's credentials) and `ATLAS_BENCH_COORD_CREDS` (the region coordinator's).
+ * Args: `<nats url> <region> <signing key file> <tick ms> [ack check threads]`; env
+ * `ATLAS_BENCH_CREDS` (the orchestration's credentials) and `ATLAS_BENCH_COORD_CREDS` (the
+ * region coordinator's).
  *
  * @module
  */
@@ -20,7 +22,13 @@ import { RegionCoordinator } from "@atlas/coordinator";
 import { connectAtlas, loadSigner, natsCredsAuthenticator } from "@atlas/store";
 import { Profiler } from "./profile.ts";
 
-const [url, region, keyFile, tick] = Deno.args as [string, string, string, string];
+const [url, region, keyFile, tick, threads] = Deno.args as [
+  string,
+  string,
+  string,
+  string,
+  string | undefined,
+];
 const tickMs = Number(tick ?? 500);
 const benchCreds = Deno.env.get("ATLAS_BENCH_CREDS");
 const coordCreds = Deno.env.get("ATLAS_BENCH_COORD_CREDS");
@@ -42,6 +50,7 @@ const coordinator = await RegionCoordinator.create(nats, signer, {
   region,
   replica: "bench",
   timeFollows: true,
+  ...(threads === undefined ? {} : { ackCheckThreads: Number(threads) }),
   log: (l) => {
     lines.push(l);
     if (lines.length > 200) lines.shift();
@@ -61,6 +70,11 @@ interface Step {
    * threads, which `cpuMicros` counts too (a step could show more CPU than wall time).
    */
   mainCpuMicros?: number;
+  /**
+   * The CPU the ack check threads reported during the step (µs, Linux): inside `cpuMicros`
+   * (which counts every thread of the process) but work of no step.
+   */
+  ackCheckMicros: number;
 }
 const steps: Step[] = [];
 let closed = false;
@@ -86,16 +100,26 @@ const followMs = () => {
   return f.acks.busyMs + f.agents.busyMs;
 };
 
+const ackChecks = () => coordinator.ackCheckStats().cpuMicros;
+
 const loop = (async () => {
   while (!closed) {
-    const [at, t0, c0, f0, m0] = [Date.now(), performance.now(), cpu(), followMs(), mainCpu()];
+    const [at, t0, c0, f0, m0, k0] = [
+      Date.now(),
+      performance.now(),
+      cpu(),
+      followMs(),
+      mainCpu(),
+      ackChecks(),
+    ];
     await coordinator.step().catch((e) => lines.push(`step failed: ${e}`));
-    const [t1, c1, f1, m1] = [performance.now(), cpu(), followMs(), mainCpu()];
+    const [t1, c1, f1, m1, k1] = [performance.now(), cpu(), followMs(), mainCpu(), ackChecks()];
     steps.push({
       at,
       wallMs: t1 - t0,
       cpuMicros: c1 - c0,
       followMs: f1 - f0,
+      ackCheckMicros: k1 - k0,
       ...(m0 !== undefined && m1 !== undefined ? { mainCpuMicros: m1 - m0 } : {}),
     });
     if (steps.length > 100_000) steps.splice(0, 50_000);
@@ -115,6 +139,7 @@ control.subscribe("bench.coord.*", {
             steps: steps.filter((s) => s.at >= since),
             cpuMicros: cpu(),
             followMs: followMs(),
+            ackChecks: coordinator.ackCheckStats(),
             leader: coordinator.lease.isLeader,
             following: coordinator.following,
             log: lines.slice(-20),

@@ -950,7 +950,11 @@ for (const r of rollouts) {
         ? ` (on the JS thread alone ${perStep(r.coordinatorStepOwnMainThreadCpuMsPerStep)})`
         : "") +
       `. Follows in all ${r.coordinatorFollowCpuMs} ms; ${r.coordinatorCpuMsOutsideSteps} ms ` +
-      `CPU between steps`,
+      `CPU between steps` +
+      (r.coordinatorAckCheckCpuMsPerStep
+        ? `. Beside the steps, ack check threads ${perStep(r.coordinatorAckCheckCpuMsPerStep)} ` +
+          `per step, ${r.coordinatorAckCheckCpuMs} ms for ${r.coordinatorAckChecks} acks in all`
+        : ""),
   );
 }
 for (const s of storms) {

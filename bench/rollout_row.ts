@@ -56,8 +56,16 @@ export interface RolloutResult {
   totalMs: number;
   tickMs: number;
   steps: number;
-  /** `process.cpuUsage()` around each step: the follows' work during it included. */
+  /**
+   * `process.cpuUsage()` around each step, the follows' work during it included, less what
+   * the ack check threads did meanwhile (beside the step, in `coordinatorAckCheckCpuMsPerStep`).
+   */
   coordinatorCpuMsPerStep: PerStep;
+  /** The ack check threads' CPU during each step (coordinator/ack_checks.ts). */
+  coordinatorAckCheckCpuMsPerStep?: PerStep;
+  /** The ack check threads' CPU over the whole rollout, and how many checks they answered. */
+  coordinatorAckCheckCpuMs?: number;
+  coordinatorAckChecks?: number;
   /** Of it, the time inside the follows' onMessage (acks, agent records), counted. */
   coordinatorFollowCpuMsPerStep: PerStep;
   /** The steps' own: each step's CPU less its follows' (NATS client and GC included). */
@@ -121,9 +129,8 @@ export async function rolloutRow(
     // of each step is counted by the coordinator itself.
     if (ctx.profileDir) await tell("profile-start");
     let largestSteps: ((s: { at: number; wallMs: number }, own: number) => string) | undefined;
-    const { cpuMicros: cpuAtStart, followMs: followAtStart } = await tell("steps", {
-      since: Date.now(),
-    });
+    const { cpuMicros: cpuAtStart, followMs: followAtStart, ackChecks: ackChecksAtStart } =
+      await tell("steps", { since: Date.now() });
     const started = Date.now();
     const rollout = await ctx.api<RolloutRecord>("POST", `/v1/configs/${config}/rollouts`, {
       version: v.version,
@@ -167,8 +174,18 @@ export async function rolloutRow(
       cpuMicros: number;
       followMs: number;
       mainCpuMicros?: number;
+      ackCheckMicros?: number;
     }[]).filter((s) => s.at <= ended);
-    const split = stepCpuSplit(steps);
+    // The ack check threads run beside the steps: their CPU is told apart, not in the step.
+    const split = stepCpuSplit(
+      steps.map((s) => ({
+        cpuMicros: Math.max(0, s.cpuMicros - (s.ackCheckMicros ?? 0)),
+        followMs: s.followMs,
+      })),
+    );
+    type Checks = { cpuMicros: number; answered: number };
+    const checks = stepsAnswer.ackChecks as Checks | undefined;
+    const checksAtStart = (ackChecksAtStart as Checks | undefined) ?? { cpuMicros: 0, answered: 0 };
     if (largestSteps) {
       // Where the three largest steps went, by the samples taken during each.
       const sorted = steps.map((s, i) => ({ s, own: split.ownMs[i]! }))
@@ -210,6 +227,15 @@ export async function rolloutRow(
       tickMs: ctx.tickMs,
       steps: steps.length,
       coordinatorCpuMsPerStep: perStep(split.totalMs),
+      ...(checks
+        ? {
+          coordinatorAckCheckCpuMsPerStep: perStep(
+            steps.map((s) => (s.ackCheckMicros ?? 0) / 1000),
+          ),
+          coordinatorAckCheckCpuMs: round1((checks.cpuMicros - checksAtStart.cpuMicros) / 1000),
+          coordinatorAckChecks: checks.answered - checksAtStart.answered,
+        }
+        : {}),
       coordinatorFollowCpuMsPerStep: perStep(split.followMs),
       coordinatorStepOwnCpuMsPerStep: perStep(split.ownMs),
       ...(steps.length > 0 && steps.every((s) => s.mainCpuMicros !== undefined)

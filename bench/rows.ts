@@ -38,7 +38,7 @@ export const TARGETS = {
   oneAgentP50Ms: { measure: "N = 1: publish + activate → acked, p50", unit: "ms", target: 5 },
   stagesOverheadMs: { measure: "rollout: stages overhead, total", unit: "ms", target: 3_000 },
   coordinatorCpuMsPerStep: {
-    measure: "rollout: coordinator CPU per step, max (with the follows)",
+    measure: "rollout: coordinator CPU per step, max (with the follows, not the check threads)",
     unit: "ms",
     target: 50,
   },

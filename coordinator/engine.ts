@@ -11,8 +11,11 @@
  * @module
  */
 import {
+  ackPrecheck,
   type AckRecord,
   AckRejection,
+  type AckVerdict,
+  ackVerdictSignedBy,
   agentIsStale,
   AgentRecord,
   type AliveSignal,
@@ -52,6 +55,12 @@ import { type Gone, GoneAgents } from "./gone.ts";
 import type { MetricSource } from "./prometheus_source.ts";
 import { scanFleet } from "./health.ts";
 import { Beacon } from "./beacon.ts";
+import { AckChecks } from "./ack_checks.ts";
+
+/** Ack check threads by default: the cores less one (the step's), at least 1, at most 4. */
+function defaultAckCheckThreads(): number {
+  return Math.max(1, Math.min(4, (navigator.hardwareConcurrency ?? 2) - 1));
+}
 
 /** A follow of agent records silent this long (wall clock) is replaced. */
 const FOLLOW_SILENCE_MS = 20_000;
@@ -112,6 +121,11 @@ export interface CoordinatorOptions {
    * as benchmarks do; it costs two clock readings per message. @default false
    */
   timeFollows?: boolean;
+  /**
+   * Worker threads that check the signatures of bursts of acks (coordinator/ack_checks.ts);
+   * 0 checks every ack on the JavaScript thread. @default the cores less one, 1 to 4
+   */
+  ackCheckThreads?: number;
   /** Seconds between the leader's region beacons (coordinator/beacon.ts). @default 30 */
   beaconSeconds?: number;
   /**
@@ -154,6 +168,10 @@ export class RegionCoordinator implements AsyncDisposable {
    * enrolled, and the book's revision they were last judged at (#rejudgeUnenrolled).
    */
   readonly #unenrolledAcks = new Map<string, StoredAck>();
+  /** Where the acks' signatures are checked (off this thread for bursts). */
+  readonly #ackChecks: AckChecks;
+  /** Acks delivered before the acks follow was ready whose check is not answered yet. */
+  #backlogChecks = 0;
   #unenrolledJudgedAt = -1;
   /** Agents found not enrolled (warned about once). */
   readonly #unenrolledSeen = new Set<string>();
@@ -247,6 +265,13 @@ export class RegionCoordinator implements AsyncDisposable {
         this.#gone.heard(agent);
       },
     });
+    this.#ackChecks = new AckChecks({
+      threads: options.ackCheckThreads ?? defaultAckCheckThreads(),
+      onThreadError: (e) =>
+        this.#log.error("an ack check thread failed; checking its acks on this thread", {
+          error: e,
+        }),
+    });
     this.#acksFollow = new SubjectFollow(nats, {
       stream: Streams.acks,
       filter: `atlas.ack.${this.region}.>`,
@@ -254,33 +279,19 @@ export class RegionCoordinator implements AsyncDisposable {
       onMessage: (m) => {
         const stored = storedAck(m);
         if (!stored) return;
-        const verdict = this.#enrolments.verdict(stored.ack, stored.storage);
-        if (!verdict.counts && verdict.reason === AckRejection.unenrolled) {
-          // Its enrolment may only not have reached this replica yet: judged again when
-          // the book changes (#rejudgeUnenrolled), as status and evidence would judge it.
-          const key = `${stored.ack.config}/${stored.ack.agent}`;
-          const held = this.#unenrolledAcks.get(key);
-          if (
-            held
-              ? held.ack.seq <= stored.ack.seq
-              : this.#unenrolledAcks.size < HELD_UNENROLLED_ACKS_MAX
-          ) {
-            this.#unenrolledAcks.set(key, stored);
-          }
-        }
-        if (!verdict.counts) {
-          this.#metrics?.ignoredAcks.inc({ region: this.region, reason: verdict.reason });
-          const seen = this.unverifiedAcks.get(verdict.reason) ?? 0;
-          this.unverifiedAcks.set(verdict.reason, seen + 1);
-          if (seen === 0) {
-            this.#log.warn("an ack does not count: ignored", {
-              reason: verdict.reason,
-              subject: m.subject,
-            });
-          }
-          return;
-        }
-        this.#count(stored.ack);
+        const pre = ackPrecheck(
+          stored.ack,
+          stored.storage,
+          this.#enrolments.get(stored.ack.region, stored.ack.agent),
+        );
+        if ("verdict" in pre) return this.#judged(stored, pre.verdict, m.subject);
+        // Delivered before the follow was ready: `following` waits for its check too.
+        const backlog = !this.#acksFollow.ready;
+        if (backlog) this.#backlogChecks++;
+        this.#ackChecks.submit(pre.check, (signer) => {
+          if (backlog) this.#backlogChecks--;
+          this.#judged(stored, ackVerdictSignedBy(pre.check, signer), m.subject);
+        });
       },
     });
     // The region's agent records (the last of each, then every change), so a step reads
@@ -348,11 +359,12 @@ export class RegionCoordinator implements AsyncDisposable {
 
   /**
    * True once this replica follows its region's acks and agent records, each delivered up
-   * to where the stream stood when the follow began: a step then judges from memory instead
+   * to where the stream stood when the follow began (and those acks' signatures checked, on
+   * whichever thread): a step then judges from memory instead
    * of reading every record (a leader that just took over reads them until then).
    */
   get following(): boolean {
-    return this.#acksFollow.ready && this.#agentsFollow.ready;
+    return this.#acksFollow.ready && this.#backlogChecks === 0 && this.#agentsFollow.ready;
   }
 
   /** Acks held until their agent's enrolment arrives (at most {@linkcode HELD_UNENROLLED_ACKS_MAX}). */
@@ -361,6 +373,34 @@ export class RegionCoordinator implements AsyncDisposable {
   }
 
   /** Keeps `ack` (verified) if it is the agent's newest for its config, and observes it. */
+  /** Acts on the verdict on one ack of the follow: counted, held for its enrolment, or ignored. */
+  #judged(stored: StoredAck, verdict: AckVerdict, subject: string): void {
+    if (!verdict.counts && verdict.reason === AckRejection.unenrolled) {
+      // Its enrolment may only not have reached this replica yet: judged again when
+      // the book changes (#rejudgeUnenrolled), as status and evidence would judge it.
+      const key = `${stored.ack.config}/${stored.ack.agent}`;
+      const held = this.#unenrolledAcks.get(key);
+      if (
+        held ? held.ack.seq <= stored.ack.seq : this.#unenrolledAcks.size < HELD_UNENROLLED_ACKS_MAX
+      ) {
+        this.#unenrolledAcks.set(key, stored);
+      }
+    }
+    if (!verdict.counts) {
+      this.#metrics?.ignoredAcks.inc({ region: this.region, reason: verdict.reason });
+      const seen = this.unverifiedAcks.get(verdict.reason) ?? 0;
+      this.unverifiedAcks.set(verdict.reason, seen + 1);
+      if (seen === 0) {
+        this.#log.warn("an ack does not count: ignored", {
+          reason: verdict.reason,
+          subject,
+        });
+      }
+      return;
+    }
+    this.#count(stored.ack);
+  }
+
   #count(ack: AckRecord): void {
     let byAgent = this.#acks.get(ack.config);
     if (!byAgent) this.#acks.set(ack.config, byAgent = new Map());
@@ -565,6 +605,20 @@ export class RegionCoordinator implements AsyncDisposable {
   }
 
   /**
+   * The acks' signature checks so far: how many, on how many threads now, and the CPU those
+   * threads used (µs, Linux): work of no step, done beside them.
+   */
+  ackCheckStats(): { submitted: number; answered: number; threads: number; cpuMicros: number } {
+    const c = this.#ackChecks;
+    return {
+      submitted: c.submitted,
+      answered: c.answered,
+      threads: c.threads,
+      cpuMicros: c.cpuMicros,
+    };
+  }
+
+  /**
    * Steps every `tickMs` (after each step ends) until {@linkcode close}; a failed step is
    * logged and the next one tries again.
    *
@@ -610,6 +664,7 @@ export class RegionCoordinator implements AsyncDisposable {
     for (const wake of [...this.#stopWaiting]) wake();
     await Promise.allSettled([...this.#background]);
     await Promise.all([this.#acksFollow.close(), this.#agentsFollow.close()]);
+    this.#ackChecks.close();
     if (!this.#nats.nc.isClosed()) this.#aliveSub.unsubscribe();
     this.#enrolments.close();
     await this.lease.release().catch(() => {});

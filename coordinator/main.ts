@@ -36,7 +36,7 @@ import { PrometheusSource } from "./prometheus_source.ts";
 const USAGE = `Usage: deno task coordinator --region <region> --signing-key <file>
                              [--key-dir <dir>] [--nats <url,...>] [--creds <file>]
                              [--replica <name>] [--tick-ms 500] [--lease-ttl-ms 5000]
-                             [--reconnect-rate 500]
+                             [--reconnect-rate 500] [--ack-check-threads N]
                              [--metrics-port <port>] [--metrics-host 127.0.0.1]
                              [--prometheus-url <url>]
                              [--log-format text|json] [--log-level info]
@@ -51,6 +51,8 @@ Rollout stages with metric gates (gates.metrics) read them from the Prometheus a
 --reconnect-rate is how many of the region's agents one NATS server takes per second when
 they all reconnect at once (a server restart): each beacon tells agents to spread their
 reconnects over agents / rate seconds (at most 60). Raise it with faster or more servers.
+--ack-check-threads is how many worker threads check the signatures of bursts of acks (~40 µs
+each), beside the steps (default: the cores less one, 1 to 4; 0 checks them on the step's thread).
 --creds is the region's coordinator credentials (\`deno task atlas auth creds --role coordinator
 --region <region>\`), default $ATLAS_NATS_CREDS. NATS defaults to $ATLAS_NATS_URL; logs to
 $ATLAS_LOG_FORMAT (text) and $ATLAS_LOG_LEVEL (info).
@@ -72,6 +74,7 @@ export async function main(args: string[] = Deno.args): Promise<number> {
       "tick-ms": { type: "string", default: "500" },
       "lease-ttl-ms": { type: "string", default: "5000" },
       "reconnect-rate": { type: "string", default: "500" },
+      "ack-check-threads": { type: "string" },
       ...METRICS_FLAGS,
       "prometheus-url": { type: "string", default: Deno.env.get("ATLAS_PROMETHEUS_URL") },
       "log-format": { type: "string" },
@@ -96,6 +99,14 @@ export async function main(args: string[] = Deno.args): Promise<number> {
   const reconnectRate = Number(values["reconnect-rate"]);
   if (!(reconnectRate > 0)) {
     console.error("error: --reconnect-rate must be a positive number of agents per second");
+    return 2;
+  }
+  const threads = values["ack-check-threads"];
+  const ackCheckThreads = threads === undefined ? undefined : Number(threads);
+  if (
+    ackCheckThreads !== undefined && !(Number.isInteger(ackCheckThreads) && ackCheckThreads >= 0)
+  ) {
+    console.error("error: --ack-check-threads must be a whole number (0: no threads)");
     return 2;
   }
   let metricsAt;
@@ -149,6 +160,7 @@ export async function main(args: string[] = Deno.args): Promise<number> {
   const coordinator = await RegionCoordinator.create(nats, signer, {
     region: values.region,
     reconnectRatePerSecond: reconnectRate,
+    ...(ackCheckThreads === undefined ? {} : { ackCheckThreads }),
     metrics,
     metricSource,
     ...(values.replica ? { replica: values.replica } : {}),

@@ -29,6 +29,7 @@ import {
 } from "@atlas/core";
 import { publishTrustedKeys, storeKeySet } from "@atlas/store";
 import { Agent, AgentConfigFile } from "@atlas/agent";
+import { main } from "./main.ts";
 
 const MAIN = new URL("./main.ts", import.meta.url).pathname;
 
@@ -248,4 +249,26 @@ natsTest("a coordinator holding only a retired key exits 2 naming the key to cop
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("a coordinator given a bad number of ack check threads exits 2 saying why", async () => {
+  const errors: string[] = [];
+  const error = console.error;
+  console.error = (...args: unknown[]) => errors.push(args.join(" "));
+  try {
+    for (const threads of ["-1", "1.5", "many"]) {
+      const code = await main([
+        "--region",
+        "r",
+        "--signing-key",
+        "k",
+        `--ack-check-threads=${threads}`,
+      ]);
+      assert.equal(code, 2);
+    }
+  } finally {
+    console.error = error;
+  }
+  assert.equal(errors.length, 3);
+  assert.match(errors[0]!, /--ack-check-threads must be a whole number \(0: no threads\)/);
 });

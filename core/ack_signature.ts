@@ -150,8 +150,74 @@ export interface AckStorage {
 }
 
 /**
+ * An ack whose verdict waits only on its signature: the signed bytes, the signature, and
+ * the keys that may have made it, the enrolled key first, then each earlier key the agent
+ * held when the ack was stored. {@linkcode signedBy} answers it, here or on another thread
+ * (coordinator/ack_checks.ts), and {@linkcode ackVerdictSignedBy} turns the answer into
+ * the verdict.
+ */
+export interface AckSignatureCheck {
+  bytes: Uint8Array;
+  signature: Uint8Array;
+  keys: string[];
+  /** Stored at or after the enrolment's `revokedAt`. */
+  revoked: boolean;
+}
+
+/**
+ * The first step of {@linkcode ackVerdict}: the verdict when it does not depend on the
+ * signature, else what the signature must be checked against.
+ */
+export function ackPrecheck(
+  ack: AckRecord,
+  stored: AckStorage,
+  enrolment: EnrolmentRecord | undefined,
+): { verdict: AckVerdict } | { check: AckSignatureCheck } {
+  const s = stored.subject;
+  if (s.region !== ack.region || s.config !== ack.config || s.agent !== ack.agent) {
+    return { verdict: { counts: false, reason: AckRejection.subject } };
+  }
+  if (!ack.signature) return { verdict: { counts: false, reason: AckRejection.unsigned } };
+  if (!enrolment || enrolment.region !== ack.region || enrolment.agent !== ack.agent) {
+    return { verdict: { counts: false, reason: AckRejection.unenrolled } };
+  }
+  const keys = [enrolment.publicKey];
+  // A key the agent had before it was enrolled again proves what was stored while it held.
+  for (const k of enrolment.previousKeys ?? []) {
+    if (stored.storedAt < Date.parse(k.retiredAt)) keys.push(k.publicKey);
+  }
+  return {
+    check: {
+      bytes: ackSignedBytes(ack),
+      signature: Buffer.from(ack.signature, "base64url"),
+      keys,
+      revoked: enrolment.revokedAt !== undefined &&
+        stored.storedAt >= Date.parse(enrolment.revokedAt),
+    },
+  };
+}
+
+/** The index in `check.keys` of the key that made the signature, or -1 when none did. */
+export function signedBy(check: Pick<AckSignatureCheck, "bytes" | "signature" | "keys">): number {
+  return check.keys.findIndex((key) =>
+    key.startsWith("U") && verifyNkeySignature(key, check.bytes, check.signature)
+  );
+}
+
+/** The verdict on an ack whose signature {@linkcode signedBy} found made by `keys[index]`. */
+export function ackVerdictSignedBy(check: AckSignatureCheck, index: number): AckVerdict {
+  if (index < 0) {
+    return { counts: false, reason: check.revoked ? AckRejection.revoked : AckRejection.signature };
+  }
+  // Revocation ends what the enrolled key proves; an earlier key's acks predate it.
+  if (index === 0 && check.revoked) return { counts: false, reason: AckRejection.revoked };
+  return { counts: true, publicKey: check.keys[index]! };
+}
+
+/**
  * Decides whether a stored ack counts (see the module doc): the one rule coordinators,
- * status and evidence all apply.
+ * status and evidence all apply ({@linkcode ackPrecheck}, {@linkcode signedBy},
+ * {@linkcode ackVerdictSignedBy}, which a coordinator runs apart).
  *
  * @example
  * ```ts
@@ -164,26 +230,7 @@ export function ackVerdict(
   stored: AckStorage,
   enrolment: EnrolmentRecord | undefined,
 ): AckVerdict {
-  const s = stored.subject;
-  if (s.region !== ack.region || s.config !== ack.config || s.agent !== ack.agent) {
-    return { counts: false, reason: AckRejection.subject };
-  }
-  if (!ack.signature) return { counts: false, reason: AckRejection.unsigned };
-  if (!enrolment || enrolment.region !== ack.region || enrolment.agent !== ack.agent) {
-    return { counts: false, reason: AckRejection.unenrolled };
-  }
-  const revoked = enrolment.revokedAt !== undefined &&
-    stored.storedAt >= Date.parse(enrolment.revokedAt);
-  if (verifyAck(ack, enrolment.publicKey)) {
-    return revoked
-      ? { counts: false, reason: AckRejection.revoked }
-      : { counts: true, publicKey: enrolment.publicKey };
-  }
-  // A key the agent had before it was enrolled again proves what was stored while it held.
-  for (const k of enrolment.previousKeys ?? []) {
-    if (stored.storedAt < Date.parse(k.retiredAt) && verifyAck(ack, k.publicKey)) {
-      return { counts: true, publicKey: k.publicKey };
-    }
-  }
-  return { counts: false, reason: revoked ? AckRejection.revoked : AckRejection.signature };
+  const pre = ackPrecheck(ack, stored, enrolment);
+  if ("verdict" in pre) return pre.verdict;
+  return ackVerdictSignedBy(pre.check, signedBy(pre.check));
 }

@@ -14,12 +14,16 @@
  */
 export {
   AckIdentity,
+  ackPrecheck,
   AckRejection,
+  type AckSignatureCheck,
   ackSignedBytes,
   type AckStorage,
   type AckVerdict,
   ackVerdict,
+  ackVerdictSignedBy,
   isAgentPublicKey,
+  signedBy,
   verifyAck,
 } from "./ack_signature.ts";
 export { concatBytes } from "./bytes.ts";
