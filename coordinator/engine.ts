@@ -272,6 +272,15 @@ export class RegionCoordinator implements AsyncDisposable {
           error: e,
         }),
     });
+    this.#metrics?.trackAckChecks(() => {
+      const c = this.#ackChecks;
+      return {
+        region: this.region,
+        pending: c.submitted - c.answered,
+        threads: c.threads,
+        cpuSeconds: c.cpuMicros / 1e6,
+      };
+    });
     this.#acksFollow = new SubjectFollow(nats, {
       stream: Streams.acks,
       filter: `atlas.ack.${this.region}.>`,

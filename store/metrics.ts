@@ -183,6 +183,19 @@ export interface CoordinatorMetrics {
   following: Gauge<"region">;
   /** Reads the fleet view at scrape time: live agents per config and applied version. */
   trackFleet(read: () => FleetView): void;
+  /** Reads the ack signature checks at scrape time (coordinator/ack_checks.ts). */
+  trackAckChecks(read: () => AckChecksView): void;
+}
+
+/** A coordinator's ack signature checks, read at scrape time. */
+export interface AckChecksView {
+  region: string;
+  /** Acks waiting for their signature's check. */
+  pending: number;
+  /** Worker threads checking them now. */
+  threads: number;
+  /** CPU the threads have used, seconds (Linux; 0 elsewhere). */
+  cpuSeconds: number;
 }
 
 /** A coordinator's view of its region's fleet, read at scrape time. */
@@ -219,6 +232,36 @@ export function coordinatorMetrics(registry: Registry = new Registry()): Coordin
       }
     },
   });
+  const checks: (() => AckChecksView)[] = [];
+  const checkGauge = (name: string, help: string, of: (v: AckChecksView) => number) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ["region"],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const read of checks) {
+          const view = read();
+          this.set({ region: view.region }, of(view));
+        }
+      },
+    });
+  checkGauge(
+    "atlas_coordinator_ack_checks_pending",
+    "Acks waiting for their signature's check: growing means the check threads fall behind",
+    (v) => v.pending,
+  );
+  checkGauge(
+    "atlas_coordinator_ack_check_threads",
+    "Worker threads checking ack signatures now",
+    (v) => v.threads,
+  );
+  checkGauge(
+    "atlas_coordinator_ack_check_cpu_seconds",
+    "CPU the ack check threads have used (Linux)",
+    (v) => v.cpuSeconds,
+  );
   return {
     registry,
     propagation: new Histogram({
@@ -285,6 +328,7 @@ export function coordinatorMetrics(registry: Registry = new Registry()): Coordin
       registers: [registry],
     }),
     trackFleet: (read) => void fleets.push(read),
+    trackAckChecks: (read) => void checks.push(read),
   };
 }
 

@@ -178,6 +178,7 @@ export {
   type WritePointerOptions,
 } from "./pointers.ts";
 export {
+  type AckChecksView,
   type AgentCounters,
   type AgentMetrics,
   agentMetrics,

@@ -115,6 +115,11 @@ natsTest("a rollout on a mixed fleet shows in metrics promtool accepts", async (
     assert.equal(sample(coordinator, "atlas_rollbacks_total"), undefined, "no rollback happened");
     assert.equal(sample(coordinator, "atlas_coordinator_leader", { region: "us-east" }), 1);
     assert.equal(sample(coordinator, "atlas_coordinator_following", { region: "us-east" }), 1);
+    // A few acks at a time: checked in place, none waiting, no thread started for them.
+    const region = { region: "us-east" };
+    assert.equal(sample(coordinator, "atlas_coordinator_ack_checks_pending", region), 0);
+    assert.equal(sample(coordinator, "atlas_coordinator_ack_check_threads", region), 0);
+    assert.equal(sample(coordinator, "atlas_coordinator_ack_check_cpu_seconds", region), 0);
     assert.equal(sample(coordinator, "atlas_agents", { config: "web", version: "1" }), undefined);
     // The batch host manages nothing: it is in no config's count.
     assert.doesNotMatch(coordinator, /batch/);

@@ -14,50 +14,16 @@ Deno.test("the shipped rules are valid for promtool", async () => {
     out.success,
     new TextDecoder().decode(out.stderr) + new TextDecoder().decode(out.stdout),
   );
-  assert.match(new TextDecoder().decode(out.stdout), /SUCCESS: 9 rules found/);
+  assert.match(new TextDecoder().decode(out.stdout), /SUCCESS: 10 rules found/);
 });
 
-Deno.test("a leader that does not follow its region alerts after 5 minutes, a standby never", async () => {
-  // promtool's rule tests: us-east's leader never follows; eu-west's follows after 2 minutes;
-  // ap-south's replica only stands by (no leader there is another alert's business).
+/** Runs one promtool rule test (`promtool test rules`) of atlas.rules.yml; fails with its output. */
+async function promtoolRuleTest(test: Record<string, unknown>): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "atlas-rules-test-" });
   try {
     const tests = `${dir}/tests.yml`;
-    await Deno.writeTextFile(
-      tests,
-      JSON.stringify({
-        rule_files: [RULES],
-        evaluation_interval: "1m",
-        tests: [{
-          interval: "1m",
-          input_series: [
-            { series: 'atlas_coordinator_leader{region="us-east"}', values: "1x10" },
-            { series: 'atlas_coordinator_following{region="us-east"}', values: "0x10" },
-            { series: 'atlas_coordinator_leader{region="eu-west"}', values: "1x10" },
-            { series: 'atlas_coordinator_following{region="eu-west"}', values: "0 0 1x8" },
-            { series: 'atlas_coordinator_leader{region="ap-south"}', values: "0x10" },
-            { series: 'atlas_coordinator_following{region="ap-south"}', values: "0x10" },
-          ],
-          alert_rule_test: [
-            { eval_time: "4m", alertname: "AtlasCoordinatorNotFollowing", exp_alerts: [] },
-            {
-              eval_time: "6m",
-              alertname: "AtlasCoordinatorNotFollowing",
-              exp_alerts: [{
-                exp_labels: { severity: "warning", region: "us-east" },
-                exp_annotations: {
-                  summary: "The leader of us-east does not follow its acks and agent records",
-                  description: "A new leader follows its region within seconds. Until it " +
-                    "does, each step reads every agent record from NATS, and its acks count " +
-                    'only once followed. Check its log for "cannot follow" and its connection ' +
-                    "to the region's JetStream.\n",
-                },
-              }],
-            },
-          ],
-        }],
-      }),
-    );
+    const spec = { rule_files: [RULES], evaluation_interval: "1m", tests: [test] };
+    await Deno.writeTextFile(tests, JSON.stringify(spec));
     const out = await new Deno.Command("promtool", { args: ["test", "rules", tests] }).output();
     const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
     assert.ok(out.success, text);
@@ -65,6 +31,73 @@ Deno.test("a leader that does not follow its region alerts after 5 minutes, a st
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+}
+
+Deno.test("a leader that does not follow its region alerts after 5 minutes, a standby never", async () => {
+  // promtool's rule tests: us-east's leader never follows; eu-west's follows after 2 minutes;
+  // ap-south's replica only stands by (no leader there is another alert's business).
+  await promtoolRuleTest({
+    interval: "1m",
+    input_series: [
+      { series: 'atlas_coordinator_leader{region="us-east"}', values: "1x10" },
+      { series: 'atlas_coordinator_following{region="us-east"}', values: "0x10" },
+      { series: 'atlas_coordinator_leader{region="eu-west"}', values: "1x10" },
+      { series: 'atlas_coordinator_following{region="eu-west"}', values: "0 0 1x8" },
+      { series: 'atlas_coordinator_leader{region="ap-south"}', values: "0x10" },
+      { series: 'atlas_coordinator_following{region="ap-south"}', values: "0x10" },
+    ],
+    alert_rule_test: [
+      { eval_time: "4m", alertname: "AtlasCoordinatorNotFollowing", exp_alerts: [] },
+      {
+        eval_time: "6m",
+        alertname: "AtlasCoordinatorNotFollowing",
+        exp_alerts: [{
+          exp_labels: { severity: "warning", region: "us-east" },
+          exp_annotations: {
+            summary: "The leader of us-east does not follow its acks and agent records",
+            description: "A new leader follows its region within seconds. Until it " +
+              "does, each step reads every agent record from NATS, and its acks count " +
+              'only once followed. Check its log for "cannot follow" and its connection ' +
+              "to the region's JetStream.\n",
+          },
+        }],
+      },
+    ],
+  });
+});
+
+Deno.test("acks waiting for their checks alert only when they stay over 1 000 for 5 minutes", async () => {
+  // us-east's checks fall behind for good; eu-west has a wave's burst, cleared in a minute.
+  await promtoolRuleTest({
+    interval: "1m",
+    input_series: [
+      {
+        series: 'atlas_coordinator_ack_checks_pending{region="us-east"}',
+        values: "0 2000 4000 6000 8000 10000 12000 14000 16000 18000",
+      },
+      {
+        series: 'atlas_coordinator_ack_checks_pending{region="eu-west"}',
+        values: "0 9000 0 0 9000 0 0 0 0 0",
+      },
+    ],
+    alert_rule_test: [
+      { eval_time: "4m", alertname: "AtlasAckChecksBehind", exp_alerts: [] },
+      {
+        eval_time: "7m",
+        alertname: "AtlasAckChecksBehind",
+        exp_alerts: [{
+          exp_labels: { severity: "warning", region: "us-east" },
+          exp_annotations: {
+            summary: "The coordinator of us-east falls behind checking its acks' signatures",
+            description: "Over 1 000 acks have waited for their signature check for 5 " +
+              "minutes: a wave's burst clears in seconds. Until checked, acks do not " +
+              "count, and stages wait. Give the coordinator more --ack-check-threads " +
+              "and the cores for them.\n",
+          },
+        }],
+      },
+    ],
+  });
 });
 
 Deno.test({
