@@ -49,12 +49,17 @@ export const APP_PATHS = [
 
 /** `deno` arguments that fill `node_modules` at build time (all of deno.json's imports). */
 export const INSTALL_ARGS = ["install", "--frozen"] as const;
-/** `deno` arguments that compile the entrypoint's module graph into `DENO_DIR` at build time. */
+/**
+ * `deno` arguments that compile the entrypoint's module graph into `DENO_DIR` at build time,
+ * and the coordinator's ack check thread (a worker, loaded by URL when the first burst of
+ * acks comes: no static import reaches it).
+ */
 export const CACHE_ARGS = [
   "cache",
   "--frozen",
   "--node-modules-dir=manual",
   "deploy/docker/entrypoint.ts",
+  "coordinator/ack_checks_worker.ts",
 ] as const;
 
 /** The programs of the image, by the command that selects them. */
