@@ -6,10 +6,12 @@ import {
   AckRejection,
   type AckSignatureCheck,
   ackVerdictSignedBy,
+  Buckets,
   type EnrolmentRecord,
   NativeKeyPair,
   Subjects,
 } from "@atlas/core";
+import type { AtlasNats } from "@atlas/store";
 import { enrolAgent, natsTest, waitFor } from "@atlas/testkit";
 import { Prefix } from "@nats-io/nkeys";
 import { AckChecks, packChecks, THREAD_BATCH_MIN, unpackChecks } from "./ack_checks.ts";
@@ -193,3 +195,60 @@ natsTest(
     assert.equal(c.unverifiedAcks.get(AckRejection.signature), 60);
   },
 );
+
+natsTest(
+  "an agent enrolled while the book's follow was silent counts once looked up",
+  async (ctx) => {
+    // The enrolments watch of this coordinator never delivers (as one did through a gateway
+    // cut on nats-server 2.9.10): only its snapshot, taken before the agent was enrolled.
+    const silent = (nats: AtlasNats): AtlasNats =>
+      new Proxy(nats, {
+        get(target, prop) {
+          if (prop !== "kv") {
+            const v = Reflect.get(target, prop, target);
+            return typeof v === "function" ? v.bind(target) : v;
+          }
+          return async (bucket: string) => {
+            const kv = await target.kv(bucket);
+            if (bucket !== Buckets.enrolments) return kv;
+            return new Proxy(kv, {
+              get(k, p) {
+                if (p === "watch") return () => Promise.resolve(silentWatch());
+                const v = Reflect.get(k, p, k);
+                return typeof v === "function" ? v.bind(k) : v;
+              },
+            });
+          };
+        },
+      });
+    const region = "us-east";
+    const clock = new FakeClock();
+    await using c = await coordinator(ctx, region, clock, { wrap: silent });
+    await waitFor("the coordinator following", async () => {
+      await c.step();
+      return c.following;
+    });
+    const { identity } = await enrolAgent(ctx.nats, region, "late");
+    const signed = identity.sign({ ...ack(1), agent: "late", at: new Date().toISOString() });
+    await ctx.nats.js.publish(Subjects.ack(region, "web", "late"), JSON.stringify(signed));
+    await waitFor("the late agent's ack held", () => c.heldUnenrolledAcks === 1);
+    await waitFor("its enrolment looked up and its ack counted", async () => {
+      await c.step();
+      return c.heldUnenrolledAcks === 0;
+    });
+    assert.equal(c.unverifiedAcks.get(AckRejection.signature), undefined);
+    assert.equal(c.unverifiedAcks.get(AckRejection.unenrolled), 1, "held once, then counted");
+  },
+);
+
+/** A KV watch that delivers nothing until stopped. */
+function silentWatch(): { stop(): void; [Symbol.asyncIterator](): AsyncIterator<never> } {
+  let stopped: () => void = () => {};
+  const done = new Promise<void>((r) => (stopped = r));
+  return {
+    stop: () => stopped(),
+    [Symbol.asyncIterator]: () => ({
+      next: () => done.then(() => ({ done: true, value: undefined as never })),
+    }),
+  };
+}

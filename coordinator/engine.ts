@@ -82,6 +82,12 @@ const SCAN_SLICE = 2_500;
  * the leader's memory with one held ack per made-up config.
  */
 export const HELD_UNENROLLED_ACKS_MAX = 10_000;
+/**
+ * An agent whose acks are held is looked up in the enrolments bucket at most this often,
+ * and at most {@linkcode LOOKUPS_PER_STEP} agents a step (#lookUpUnenrolled).
+ */
+const LOOKUP_EVERY_MS = 10_000;
+const LOOKUPS_PER_STEP = 16;
 
 /** Wall-clock milliseconds (timestamps, bake times); injectable for tests. */
 export interface WallClock {
@@ -173,6 +179,8 @@ export class RegionCoordinator implements AsyncDisposable {
   /** Acks delivered before the acks follow was ready whose check is not answered yet. */
   #backlogChecks = 0;
   #unenrolledJudgedAt = -1;
+  /** When each agent with held acks was last looked up in the enrolments bucket. */
+  readonly #lookedUp = new Map<string, number>();
   /** Agents found not enrolled (warned about once). */
   readonly #unenrolledSeen = new Set<string>();
   /** Acks that did not count, by reason (logged, never judged). */
@@ -434,6 +442,30 @@ export class RegionCoordinator implements AsyncDisposable {
       if (verdict.counts || verdict.reason !== AckRejection.unenrolled) {
         this.#unenrolledAcks.delete(key);
       }
+    }
+  }
+
+  /**
+   * Looks up, in the bucket, the enrolments of agents whose acks are held: the book's
+   * follow may have missed them (a watch silent through a partition, seen in the gateway
+   * fault test), and their acks would never count: a healthy stage rolled back for "no
+   * ack". In the background; what is found is judged at the next step.
+   */
+  #lookUpUnenrolled(): void {
+    const now = this.#clock.now();
+    let asked = 0;
+    for (const stored of this.#unenrolledAcks.values()) {
+      const agent = stored.ack.agent;
+      const at = this.#lookedUp.get(agent);
+      if (at !== undefined && now - at < LOOKUP_EVERY_MS) continue;
+      if (asked++ >= LOOKUPS_PER_STEP) break;
+      if (this.#lookedUp.size >= HELD_UNENROLLED_ACKS_MAX) this.#lookedUp.clear();
+      this.#lookedUp.set(agent, now);
+      this.#track(
+        this.#enrolments.lookUp(this.region, agent).then((found) => {
+          if (found) this.#log.info("found an enrolment the book had missed", { agent });
+        }, (e) => this.#log.warn("cannot look up an enrolment", { agent, error: e })),
+      );
     }
   }
 
@@ -727,6 +759,7 @@ export class RegionCoordinator implements AsyncDisposable {
     // Which agents and acks count: known before any stage is judged.
     await this.#enrolments.ready();
     this.#rejudgeUnenrolled();
+    this.#lookUpUnenrolled();
     const kv = await this.#nats.kv(Buckets.rollouts);
     // Rollout ids are one token; `*` leaves out the `active.<config>` keys.
     for (const key of await listKeys(this.#nats, Buckets.rollouts, "*")) {

@@ -220,6 +220,25 @@ export class EnrolmentBook implements AsyncDisposable {
     return this.#entries.get(`${region}.${agent}`)?.value ?? undefined;
   }
 
+  /**
+   * Reads one agent's enrolment from the bucket into the book, for an agent the follow may
+   * have missed: a watch can go silent through a partition without ending (nats-server
+   * 2.9.10), and the book would then never learn of an agent enrolled meanwhile. When the
+   * read finds what the book lacked, the follow is restarted too (on the next `ready`).
+   * Resolves true when it found news.
+   */
+  async lookUp(region: string, agent: string): Promise<boolean> {
+    const kv = await this.#nats.kv(Buckets.enrolments);
+    const e = await kv.get(agentKey(region, agent));
+    if (!e) return false;
+    const before = this.#revision;
+    const parsed = e.operation === "PUT" ? EnrolmentRecord.safeParse(e.json()) : null;
+    this.#apply(e.key, e.revision, parsed?.success ? parsed.data : null);
+    if (this.#revision === before) return false;
+    this.#stop?.(); // the follow missed it: follow again from a fresh snapshot
+    return true;
+  }
+
   /** Every enrolment seen, revoked ones included. */
   list(): EnrolmentRecord[] {
     return [...this.#entries.values()].flatMap((e) => (e.value ? [e.value] : []));

@@ -103,3 +103,17 @@ natsTest("enrolment refuses a key that is not an nkey user key, revoke an unknow
     EnrolmentNotFoundError,
   );
 });
+
+natsTest("a book looks up one enrolment: news once, then nothing new", async ({ nats }) => {
+  await provision(nats);
+  await using book = new EnrolmentBook(nats, { region: "us-east" });
+  await book.ready();
+  const id = identity();
+  await recordEnrolment(nats, { region: "us-east", agent: "a9", publicKey: id.publicKey });
+  // Either the follow or the look-up brings it; a second look-up finds nothing new.
+  await book.lookUp("us-east", "a9");
+  assert.equal(book.get("us-east", "a9")?.publicKey, id.publicKey);
+  assert.equal(await book.lookUp("us-east", "a9"), false);
+  assert.equal(await book.lookUp("us-east", "never-enrolled"), false);
+  assert.equal(book.get("us-east", "never-enrolled"), undefined);
+});
