@@ -177,6 +177,14 @@ export class AckChecks {
     return this.#threads.reduce((sum, t) => sum + _threadCpuNow(t), this.#cpuOfGone);
   }
 
+  /**
+   * Starts the first thread now, if one may run and none does: its start (~100 ms of CPU,
+   * loading its modules and compiling them) then lands before the first burst, not in it.
+   */
+  warm(): void {
+    if (!this.#closed && this.#threads.length === 0 && this.#threadsMax > 0) this.#start();
+  }
+
   /** Checks `check` and calls `done` with {@linkcode signedBy}'s answer, now or later. */
   submit(check: AckSignatureCheck, done: Done): void {
     if (this.#closed) return;

@@ -130,6 +130,24 @@ Deno.test("a few acks at a time are checked in place; a burst goes to threads", 
   }
 });
 
+Deno.test("a warmed thread is there before the first burst, and takes a few acks too", async () => {
+  const none = new AckChecks({ threads: 0 });
+  none.warm();
+  assert.equal(none.threads, 0, "no thread where none may run");
+  none.close();
+  const c = new AckChecks({ threads: 1 });
+  try {
+    c.warm();
+    c.warm();
+    assert.equal(c.threads, 1);
+    const few = checks(3);
+    assert.deepEqual(await submitAll(c, few), few.map((x) => x.expected));
+    if (Deno.build.os === "linux") assert.ok(c.cpuMicros > 0, "checked on the thread");
+  } finally {
+    c.close();
+  }
+});
+
 Deno.test("a thread that fails has its acks checked in place, and none is started again", async () => {
   const crash = `data:application/javascript,${
     encodeURIComponent("self.onmessage = () => { throw new Error('boom'); };")

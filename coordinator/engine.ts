@@ -87,6 +87,8 @@ export const HELD_UNENROLLED_ACKS_MAX = 10_000;
  * and at most {@linkcode LOOKUPS_PER_STEP} agents a step (#lookUpUnenrolled).
  */
 const LOOKUP_EVERY_MS = 10_000;
+/** A region of this many enrolled agents gets its first ack check thread before any burst. */
+const WARM_CHECKS_AT = 1_000;
 const LOOKUPS_PER_STEP = 16;
 
 /** Wall-clock milliseconds (timestamps, bake times); injectable for tests. */
@@ -758,6 +760,7 @@ export class RegionCoordinator implements AsyncDisposable {
       .catch((e) => this.#log.warn("cannot write the liveness summary", { error: e }));
     // Which agents and acks count: known before any stage is judged.
     await this.#enrolments.ready();
+    if (this.#enrolments.size >= WARM_CHECKS_AT) this.#ackChecks.warm();
     this.#rejudgeUnenrolled();
     this.#lookUpUnenrolled();
     const kv = await this.#nats.kv(Buckets.rollouts);

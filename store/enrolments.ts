@@ -239,6 +239,11 @@ export class EnrolmentBook implements AsyncDisposable {
     return true;
   }
 
+  /** How many agents the book knows (revoked and removed ones included). */
+  get size(): number {
+    return this.#entries.size;
+  }
+
   /** Every enrolment seen, revoked ones included. */
   list(): EnrolmentRecord[] {
     return [...this.#entries.values()].flatMap((e) => (e.value ? [e.value] : []));
