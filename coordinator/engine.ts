@@ -87,9 +87,9 @@ export const HELD_UNENROLLED_ACKS_MAX = 10_000;
  * and at most {@linkcode LOOKUPS_PER_STEP} agents a step (#lookUpUnenrolled).
  */
 const LOOKUP_EVERY_MS = 10_000;
+const LOOKUPS_PER_STEP = 16;
 /** A region of this many enrolled agents gets its first ack check thread before any burst. */
 const WARM_CHECKS_AT = 1_000;
-const LOOKUPS_PER_STEP = 16;
 
 /** Wall-clock milliseconds (timestamps, bake times); injectable for tests. */
 export interface WallClock {
@@ -203,7 +203,6 @@ export class RegionCoordinator implements AsyncDisposable {
   /** The region's agent records as the stage driver judges them, this step. */
   #stepAgents: Promise<AgentRecord[]> | undefined;
   readonly #beacon: Beacon;
-  /** The last blob copy check found the copy incomplete. */
   /** The last check of the region's blob copy: a stall shows only against it. */
   #copyCheck: BlobCopyCheck | undefined;
   /** The copy was found incomplete at the last check too. */
