@@ -7,7 +7,9 @@
  * wave's acks took 90–140 ms at 10 000 agents) and it would stall the steps of a larger
  * region for seconds. Here bursts go to worker threads in batches (each ack costs the
  * JavaScript thread ~2 µs to hand over and take back, measured); a few acks at a time are
- * still checked in place, where a thread would cost more to start than it saves.
+ * still checked in place, where a thread would cost more to start than it saves, and so are
+ * acks past {@linkcode PENDING_MAX} waiting: a flood from a hostile host slows the follow
+ * that reads it, as it did before threads, instead of growing a queue.
  *
  * Invariants: each submitted check gets exactly one answer, `done(index)` with the index of
  * the key that made the signature or -1 (`signedBy`, the same function either way); a
@@ -22,6 +24,11 @@ import { type AckSignatureCheck, signedBy } from "@atlas/core";
 export const THREAD_BATCH_MIN = 32;
 /** At most this many acks go to a thread in one message. */
 const BATCH_MAX = 256;
+/**
+ * With this many checks waiting, the next are checked in place: a host flooding acks then
+ * slows the follow that reads them (as before threads), instead of growing a queue.
+ */
+export const PENDING_MAX = 20_000;
 const WORKER = new URL("./ack_checks_worker.ts", import.meta.url).href;
 
 /** What a checking thread is sent: a batch, its bytes packed in one transferred buffer. */
@@ -122,6 +129,7 @@ export class AckChecks {
   #threadsMax: number;
   readonly #onThreadError: (e: Error) => void;
   readonly #workerUrl: string;
+  readonly #pendingMax: number;
   readonly #threads: Thread[] = [];
   #queue: { check: AckSignatureCheck; done: Done }[] = [];
   #flushing = false;
@@ -142,6 +150,8 @@ export class AckChecks {
       onThreadError?: (e: Error) => void;
       /** Test hook: the module each thread runs. @default ack_checks_worker.ts */
       workerUrl?: string;
+      /** Test hook: {@linkcode PENDING_MAX}. */
+      pendingMax?: number;
     },
   ) {
     if (!(Number.isInteger(options.threads) && options.threads >= 0)) {
@@ -152,6 +162,7 @@ export class AckChecks {
     this.#threadsMax = options.threads;
     this.#onThreadError = options.onThreadError ?? (() => {});
     this.#workerUrl = options.workerUrl ?? WORKER;
+    this.#pendingMax = options.pendingMax ?? PENDING_MAX;
   }
 
   /** Checks submitted so far. */
@@ -189,7 +200,10 @@ export class AckChecks {
   submit(check: AckSignatureCheck, done: Done): void {
     if (this.#closed) return;
     this.#submitted++;
-    if (this.#threadsMax === 0 && this.#threads.length === 0) return this.#inPlace(check, done);
+    if (
+      (this.#threadsMax === 0 && this.#threads.length === 0) ||
+      this.#submitted - this.#answered > this.#pendingMax
+    ) return this.#inPlace(check, done);
     this.#queue.push({ check, done });
     if (this.#queue.length >= BATCH_MAX) return this.#flush();
     if (this.#flushing) return;

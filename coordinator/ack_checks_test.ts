@@ -14,7 +14,13 @@ import {
 import type { AtlasNats } from "@atlas/store";
 import { enrolAgent, natsTest, waitFor } from "@atlas/testkit";
 import { Prefix } from "@nats-io/nkeys";
-import { AckChecks, packChecks, THREAD_BATCH_MIN, unpackChecks } from "./ack_checks.ts";
+import {
+  AckChecks,
+  packChecks,
+  PENDING_MAX,
+  THREAD_BATCH_MIN,
+  unpackChecks,
+} from "./ack_checks.ts";
 import { coordinator, FakeClock } from "./test_helpers.ts";
 
 const now = new Date("2026-11-29T06:00:00Z");
@@ -143,6 +149,22 @@ Deno.test("a warmed thread is there before the first burst, and takes a few acks
     const few = checks(3);
     assert.deepEqual(await submitAll(c, few), few.map((x) => x.expected));
     if (Deno.build.os === "linux") assert.ok(c.cpuMicros > 0, "checked on the thread");
+  } finally {
+    c.close();
+  }
+});
+
+Deno.test("a flood past the pending bound is checked in place, slowing its reader", async () => {
+  // What one hostile host publishing acks as fast as it can would cause: the queue for the
+  // threads stops growing at the bound, and what comes past it is checked at once.
+  assert.ok(PENDING_MAX >= 10 * THREAD_BATCH_MIN);
+  const c = new AckChecks({ threads: 1, pendingMax: 64 });
+  try {
+    const flood = checks(200);
+    const answers = submitAll(c, flood);
+    assert.equal(c.answered, 200 - 64, "past the bound, answered in place at once");
+    assert.deepEqual(await answers, flood.map((x) => x.expected));
+    assert.equal(c.answered, 200);
   } finally {
     c.close();
   }
