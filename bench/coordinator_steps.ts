@@ -168,13 +168,7 @@ type Step = {
   ackCheckMicros?: number;
 };
 const report = (what: string, steps: Step[]) => {
-  // The ack check threads run beside the steps: told apart, not counted in a step.
-  const split = stepCpuSplit(
-    steps.map((s) => ({
-      cpuMicros: Math.max(0, s.cpuMicros - (s.ackCheckMicros ?? 0)),
-      followMs: s.followMs,
-    })),
-  );
+  const split = stepCpuSplit(steps);
   const f = (xs: number[]) => {
     const s = summarize(xs);
     return `${s.p50.toFixed(1)} / ${s.p95.toFixed(1)} / ${s.max.toFixed(1)}`;

@@ -18,7 +18,7 @@
  */
 import process from "node:process";
 import { connect } from "@nats-io/transport-node";
-import { RegionCoordinator } from "@atlas/coordinator";
+import { RegionCoordinator, threadCpuMicros } from "@atlas/coordinator";
 import { connectAtlas, loadSigner, natsCredsAuthenticator } from "@atlas/store";
 import { Profiler } from "./profile.ts";
 
@@ -85,15 +85,8 @@ const cpu = () => {
   return u.user + u.system;
 };
 
-/** This thread's CPU in µs (Linux), or undefined where /proc does not say. */
-const mainCpu = (): number | undefined => {
-  try {
-    const ns = Number(Deno.readTextFileSync("/proc/thread-self/schedstat").split(" ")[0]);
-    return Number.isFinite(ns) ? ns / 1000 : undefined;
-  } catch {
-    return undefined;
-  }
-};
+/** This (the JavaScript) thread's CPU in µs (Linux), or undefined where /proc does not say. */
+const mainCpu = () => threadCpuMicros();
 
 const followMs = () => {
   const f = coordinator.followStats();

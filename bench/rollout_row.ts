@@ -176,13 +176,7 @@ export async function rolloutRow(
       mainCpuMicros?: number;
       ackCheckMicros?: number;
     }[]).filter((s) => s.at <= ended);
-    // The ack check threads run beside the steps: their CPU is told apart, not in the step.
-    const split = stepCpuSplit(
-      steps.map((s) => ({
-        cpuMicros: Math.max(0, s.cpuMicros - (s.ackCheckMicros ?? 0)),
-        followMs: s.followMs,
-      })),
-    );
+    const split = stepCpuSplit(steps);
     type Checks = { cpuMicros: number; answered: number };
     const checks = stepsAnswer.ackChecks as Checks | undefined;
     const checksAtStart = (ackChecksAtStart as Checks | undefined) ?? { cpuMicros: 0, answered: 0 };

@@ -192,9 +192,9 @@ export interface StepCpuSplit {
 }
 
 /**
- * Splits each step's CPU (`cpuMicros`, `process.cpuUsage()` around the step) into what the
- * follows' callbacks took during it (`followMs`, counted by the coordinator) and the
- * step's own: the difference, never below 0 (the follows' count is wall time inside a
+ * Splits each step's CPU (`cpuMicros`, `process.cpuUsage()` around the step, less the ack
+ * check threads' `ackCheckMicros` during it) into what the follows' callbacks took during it
+ * (`followMs`, counted by the coordinator) and the step's own: the difference, never below 0 (the follows' count is wall time inside a
  * synchronous callback, and a preempted callback counts more than its CPU).
  *
  * @example
@@ -203,17 +203,19 @@ export interface StepCpuSplit {
  * ```
  */
 export function stepCpuSplit(
-  steps: readonly { cpuMicros: number; followMs: number }[],
+  steps: readonly { cpuMicros: number; followMs: number; ackCheckMicros?: number }[],
 ): StepCpuSplit {
   const out: StepCpuSplit = { totalMs: [], followMs: [], ownMs: [] };
   for (const s of steps) {
-    if (!(s.cpuMicros >= 0 && s.followMs >= 0)) {
+    const checks = s.ackCheckMicros ?? 0;
+    if (!(s.cpuMicros >= 0 && s.followMs >= 0 && checks >= 0)) {
       throw new RangeError(
-        `Cannot split a step of ${s.cpuMicros} µs CPU with ${s.followMs} ms in follows: ` +
-          `give the CPU and follow time the coordinator counted (both 0 or more)`,
+        `Cannot split a step of ${s.cpuMicros} µs CPU with ${s.followMs} ms in follows and ` +
+          `${checks} µs of ack checks: give what the coordinator counted (each 0 or more)`,
       );
     }
-    const total = s.cpuMicros / 1000;
+    // The ack check threads run beside the step: their CPU is told apart, not in it.
+    const total = Math.max(0, s.cpuMicros - checks) / 1000;
     out.totalMs.push(total);
     out.followMs.push(s.followMs);
     out.ownMs.push(Math.max(0, total - s.followMs));

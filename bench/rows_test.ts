@@ -59,6 +59,20 @@ Deno.test("stepCpuSplit leaves the follows' part out of each step, never below 0
   );
   assert.throws(
     () => stepCpuSplit([{ cpuMicros: -1, followMs: 0 }]),
-    /Cannot split a step of -1 µs CPU with 0 ms in follows: give the CPU/,
+    /Cannot split a step of -1 µs CPU with 0 ms in follows and 0 µs of ack checks: give what/,
+  );
+  assert.throws(
+    () => stepCpuSplit([{ cpuMicros: 0, followMs: 0, ackCheckMicros: -5 }]),
+    RangeError,
+  );
+});
+
+Deno.test("stepCpuSplit leaves the ack check threads' CPU out of the step", () => {
+  assert.deepEqual(
+    stepCpuSplit([
+      { cpuMicros: 50_000, followMs: 10, ackCheckMicros: 30_000 },
+      { cpuMicros: 5_000, followMs: 1, ackCheckMicros: 8_000 }, // read at other moments
+    ]),
+    { totalMs: [20, 0], followMs: [10, 1], ownMs: [10, 0] },
   );
 });

@@ -19,6 +19,7 @@
  * @module
  */
 import { type AckSignatureCheck, signedBy } from "@atlas/core";
+import { threadCpuMicros } from "./thread_cpu.ts";
 
 /** Fewer acks than this at once are checked in place: no thread is started for them. */
 export const THREAD_BATCH_MIN = 32;
@@ -80,27 +81,21 @@ export function unpackChecks(packed: ArrayBuffer, keys: string[][]): Signed[] {
   }
   return out;
 }
-/** What it answers: `signedBy` of each check, in order, and its own CPU so far. */
+/** What it answers: `signedBy` of each check, in order, and its thread id. */
 export interface CheckReply {
   id: number;
   signedBy: Int8Array;
-  /** The thread's CPU since it started, µs (Linux); undefined elsewhere. */
-  cpuMicros?: number;
-  /** The thread's id (Linux), where its CPU can be read while it works. */
+  /** The thread's id (Linux), where its owner reads its CPU, also while it works. */
   tid?: number;
 }
 
 type Done = (signedBy: number) => void;
 
-/** A thread's CPU now (its /proc schedstat), else as of its last answer; µs. */
+/** A thread's CPU now (from /proc), else as last read; kept as the last read; µs. */
 function _threadCpuNow(t: { tid?: number; cpuMicros: number }): number {
-  if (t.tid === undefined) return t.cpuMicros;
-  try {
-    const ns = Number(Deno.readTextFileSync(`/proc/self/task/${t.tid}/schedstat`).split(" ")[0]);
-    return Number.isFinite(ns) ? Math.max(t.cpuMicros, ns / 1000) : t.cpuMicros;
-  } catch {
-    return t.cpuMicros;
-  }
+  const now = t.tid === undefined ? undefined : threadCpuMicros(t.tid);
+  if (now !== undefined) t.cpuMicros = Math.max(t.cpuMicros, now);
+  return t.cpuMicros;
 }
 
 interface Thread {
@@ -108,7 +103,7 @@ interface Thread {
   /** Batches sent and not answered yet, by id. */
   owed: Map<number, { checks: Signed[]; dones: Done[] }>;
   owedChecks: number;
-  /** Its CPU as of its last answer, µs. */
+  /** Its CPU when last read, µs (a thread that ended keeps it). */
   cpuMicros: number;
   tid?: number;
 }
@@ -269,7 +264,6 @@ export class AckChecks {
       if (!batch) return;
       thread.owed.delete(e.data.id);
       thread.owedChecks -= batch.dones.length;
-      if (e.data.cpuMicros !== undefined) thread.cpuMicros = e.data.cpuMicros;
       if (e.data.tid !== undefined) thread.tid = e.data.tid;
       this.#answered += batch.dones.length;
       for (let i = 0; i < batch.dones.length; i++) batch.dones[i]!(e.data.signedBy[i]!);

@@ -1,21 +1,12 @@
 /**
  * A thread of {@linkcode AckChecks} (ack_checks.ts): answers each batch of ack signature
- * checks with `signedBy` of each, and its own CPU so far.
+ * checks with `signedBy` of each, and its thread id (its owner reads its CPU from that).
  *
  * @module
  */
 import { signedBy } from "@atlas/core";
 import { type CheckReply, type CheckRequest, unpackChecks } from "./ack_checks.ts";
-
-/** This thread's CPU in µs (Linux), or undefined where /proc does not say. */
-function threadCpuMicros(): number | undefined {
-  try {
-    const ns = Number(Deno.readTextFileSync("/proc/thread-self/schedstat").split(" ")[0]);
-    return Number.isFinite(ns) ? ns / 1000 : undefined;
-  } catch {
-    return undefined;
-  }
-}
+import { threadId } from "./thread_cpu.ts";
 
 /** The worker's global scope (this module runs only as a worker). */
 const scope = self as unknown as {
@@ -23,14 +14,6 @@ const scope = self as unknown as {
   postMessage(reply: CheckReply): void;
 };
 
-/** This thread's id (Linux), for the CPU its owner reads while it works; else undefined. */
-function threadId(): number | undefined {
-  try {
-    return Number(Deno.readLinkSync("/proc/thread-self").split("/").pop());
-  } catch {
-    return undefined;
-  }
-}
 const tid = threadId();
 
 scope.onmessage = (e) => {
@@ -38,12 +21,6 @@ scope.onmessage = (e) => {
   const checks = unpackChecks(packed, keys);
   const answers = new Int8Array(checks.length);
   for (let i = 0; i < checks.length; i++) answers[i] = signedBy(checks[i]!);
-  const cpuMicros = threadCpuMicros();
-  const reply: CheckReply = {
-    ...(tid === undefined ? {} : { tid }),
-    id,
-    signedBy: answers,
-    ...(cpuMicros === undefined ? {} : { cpuMicros }),
-  };
+  const reply: CheckReply = { id, signedBy: answers, ...(tid === undefined ? {} : { tid }) };
   scope.postMessage(reply);
 };

@@ -16,6 +16,7 @@
 export { Beacon, BEACON_EVERY_SECONDS, type BeaconOptions } from "./beacon.ts";
 export { type CoordinatorOptions, RegionCoordinator, type WallClock } from "./engine.ts";
 export { type FollowStats } from "./follow.ts";
+export { threadCpuMicros } from "./thread_cpu.ts";
 export { type Clock, Lease, type LeaseOptions, type LeaseRecord, systemClock } from "./lease.ts";
 export {
   type MetricSource,

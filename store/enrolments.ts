@@ -154,6 +154,12 @@ export class EnrolmentBook implements AsyncDisposable {
     this.#filter = options.region === undefined ? ">" : `${options.region}.*`;
   }
 
+  /** A bucket entry as the book keeps it: a deletion, or an enrolment that does not parse, as none. */
+  #applyEntry(e: { key: string; revision: number; operation: string; json<T>(): T }): void {
+    const parsed = e.operation === "PUT" ? EnrolmentRecord.safeParse(e.json()) : null;
+    this.#apply(e.key, e.revision, parsed?.success ? parsed.data : null);
+  }
+
   #apply(key: string, revision: number, value: EnrolmentRecord | null): void {
     const cur = this.#entries.get(key);
     if (!cur || cur.revision < revision) {
@@ -197,17 +203,13 @@ export class EnrolmentBook implements AsyncDisposable {
     this.#stop = () => watch.stop();
     if (this.#closed) watch.stop(); // closed while this was being set up
     (async () => {
-      for await (const e of watch) {
-        const parsed = e.operation === "PUT" ? EnrolmentRecord.safeParse(e.json()) : null;
-        this.#apply(e.key, e.revision, parsed?.success ? parsed.data : null);
-      }
+      for await (const e of watch) this.#applyEntry(e);
     })().catch(() => {}).finally(() => {
       if (!this.#closed) this.#following = undefined; // start again on next use
     });
     try {
       for (const e of await listEntries(this.#nats, Buckets.enrolments, this.#filter)) {
-        const parsed = e.operation === "PUT" ? EnrolmentRecord.safeParse(e.json()) : null;
-        this.#apply(e.key, e.revision, parsed?.success ? parsed.data : null);
+        this.#applyEntry(e);
       }
     } catch (e) {
       watch.stop(); // the next call follows again: one watch at a time
@@ -232,8 +234,7 @@ export class EnrolmentBook implements AsyncDisposable {
     const e = await kv.get(agentKey(region, agent));
     if (!e) return false;
     const before = this.#revision;
-    const parsed = e.operation === "PUT" ? EnrolmentRecord.safeParse(e.json()) : null;
-    this.#apply(e.key, e.revision, parsed?.success ? parsed.data : null);
+    this.#applyEntry(e);
     if (this.#revision === before) return false;
     this.#stop?.(); // the follow missed it: follow again from a fresh snapshot
     return true;
