@@ -38,7 +38,8 @@ import { commitStaged, connectAtlas, provision, provisionRegion, stageFile } fro
 import { activateVersion, startNatsServer, storeVersion } from "@atlas/testkit";
 import { connect } from "@nats-io/transport-node";
 import { Prefix } from "@nats-io/nkeys";
-import { Profiler } from "./profile.ts";
+import { busyMsByPart, Profiler } from "./profile.ts";
+import { APPLY_PARTS, applyPartsTable } from "./apply_parts.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -240,14 +241,18 @@ async function agentRun(run: number): Promise<number> {
       await pause(20);
     }
     if (profiler) {
-      await Deno.writeTextFile(values.profile!, JSON.stringify(await profiler.stop()));
+      const profile = await profiler.stop();
+      await Deno.writeTextFile(values.profile!, JSON.stringify(profile));
       log(`profile of the last run's rounds written to ${values.profile}`);
+      byPart = busyMsByPart(profile, APPLY_PARTS);
     }
     return spent / (n * rounds);
   } finally {
     await Promise.all(agents.map((a) => a.close()));
   }
 }
+
+let byPart: ReturnType<typeof busyMsByPart> | undefined;
 
 const parts = await requiredParts();
 const floor: number[] = [];
@@ -273,3 +278,4 @@ console.log(
     `${parts.crypto.toFixed(0)} µs; staged file, rename, directory sync and state save ` +
     `${parts.writes.toFixed(0)} µs`,
 );
+if (byPart) console.log(applyPartsTable(byPart, n * rounds));

@@ -34,6 +34,7 @@ import { type RolloutResult, rolloutRow } from "./rollout_row.ts";
 import { beaconSpread, type StormResult, stormRow } from "./storm_row.ts";
 import { startCoordinatorProcess } from "./coordinator_process.ts";
 import { TARGETS } from "./rows.ts";
+import { processCpuMicros } from "./proc_cpu.ts";
 import { ms, summarize, type Summary, table } from "./stats.ts";
 import { type CpuProfile, Profiler, summarizeProfiles } from "./profile.ts";
 
@@ -356,14 +357,9 @@ async function serverRss(): Promise<number> {
   return varz.mem;
 }
 
-/**
- * CPU time (user + system) of the nats-server process in µs, from `/proc/<pid>/stat`
- * (Linux; 0 elsewhere). Fields 14 and 15 count 1/100 s ticks.
- */
-async function serverCpuMicros(): Promise<number> {
-  const stat = await Deno.readTextFile(`/proc/${server.pid}/stat`).catch(() => "");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return ((Number(fields[11]) + Number(fields[12])) || 0) * 10_000;
+/** CPU time (user + system) of the nats-server process in µs (Linux; 0 elsewhere). */
+function serverCpuMicros(): Promise<number> {
+  return processCpuMicros(server.pid);
 }
 
 /** CPU time of this process (control plane and orchestrator) in µs. */

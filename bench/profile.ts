@@ -13,6 +13,8 @@ interface ProfileNode {
   callFrame: { functionName: string; url: string; lineNumber: number };
   hitCount?: number;
 }
+/** Where a sample's function is: its name, script and line. */
+export type ProfileFrame = ProfileNode["callFrame"];
 /** A `.cpuprofile` (the Chrome DevTools format). */
 export interface CpuProfile {
   nodes: ProfileNode[];
@@ -163,4 +165,50 @@ export function inclusiveMs(
     }
   }
   return { ms, busyMs };
+}
+
+/** A named share of a profile: the samples whose stack (leaf first) it `match`es. */
+export interface ProfilePart {
+  name: string;
+  match: (stack: readonly ProfileFrame[]) => boolean;
+}
+
+/**
+ * Busy CPU ms of `profile` split into `parts`: each sample goes to the first part whose
+ * `match` takes its stack (leaf first), else to `"other"`. Idle samples are left out, and
+ * so are the profiler's own (its start, posted through `node:inspector`, is sampled).
+ * Stacks are synchronous: code resumed after an `await` runs without its caller.
+ */
+export function busyMsByPart(
+  profile: CpuProfile,
+  parts: readonly ProfilePart[],
+): { byPart: [string, number][]; busyMs: number } {
+  const nodes = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parent = new Map<number, number>();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const stacks = new Map<number, ProfileFrame[]>();
+  const stackOf = (id: number) => {
+    let stack = stacks.get(id);
+    if (!stack) {
+      stack = [];
+      for (let x: number | undefined = id; x !== undefined; x = parent.get(x)) {
+        stack.push(nodes.get(x)!.callFrame);
+      }
+      stacks.set(id, stack);
+    }
+    return stack;
+  };
+  const byPart = new Map<string, number>([...parts.map((p) => [p.name, 0] as const)]);
+  let busyMs = 0;
+  for (const [i, id] of (profile.samples ?? []).entries()) {
+    const stack = stackOf(id);
+    const leaf = stack[0]?.functionName;
+    if (leaf === "(idle)" || leaf === "(program)" || leaf === undefined) continue;
+    if (stack.some((f) => f.url.endsWith("/bench/profile.ts"))) continue;
+    const ms = (profile.timeDeltas?.[i] ?? 0) / 1000;
+    busyMs += ms;
+    const name = parts.find((p) => p.match(stack))?.name ?? "other";
+    byPart.set(name, (byPart.get(name) ?? 0) + ms);
+  }
+  return { byPart: [...byPart.entries()], busyMs };
 }

@@ -16,6 +16,7 @@ import { RegionBeacon, Subjects } from "@atlas/core";
 import type { AtlasNats } from "@atlas/store";
 import type { NatsServer } from "@atlas/testkit";
 import { cpuPercentSeries, saturation } from "./rows.ts";
+import { processCpuMicros } from "./proc_cpu.ts";
 
 /** What the orchestrator (main.ts) lends the row. */
 export interface StormContext {
@@ -62,14 +63,6 @@ export interface StormResult {
   restartedAgents: number;
 }
 
-/** CPU (µs) of process `pid` from `/proc` (0 when gone). */
-async function _cpuOf(pid: number | undefined): Promise<number> {
-  if (pid === undefined) return 0;
-  const stat = await Deno.readTextFile(`/proc/${pid}/stat`).catch(() => "");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return ((Number(fields[11]) + Number(fields[12])) || 0) * 10_000;
-}
-
 /**
  * Waits (≤ 75 s: beacons come every 30 s) for the region's beacon to state at least
  * `expectedMs` as the reconnect window, i.e. for the coordinator to know the region's
@@ -108,7 +101,7 @@ export async function stormRow(ctx: StormContext, n: number): Promise<StormResul
   const sampler = (async () => {
     while (sampling) {
       const pid = ctx.server.pid;
-      readings.push({ pid, cpu: await _cpuOf(pid), at: performance.now() });
+      readings.push({ pid, cpu: await processCpuMicros(pid), at: performance.now() });
       await new Promise((r) => setTimeout(r, 1_000));
     }
   })();
