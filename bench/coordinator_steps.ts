@@ -167,6 +167,9 @@ type Step = {
   mainCpuMicros?: number;
   ackCheckMicros?: number;
 };
+/** Which rollout (1, 2, …) a step fell in, from each rollout's window; 0 when none. */
+const windows: [number, number][] = [];
+const rolloutOf = (s: Step) => windows.findIndex(([a, b]) => s.at >= a && s.at <= b) + 1;
 const report = (what: string, steps: Step[]) => {
   const split = stepCpuSplit(steps);
   const f = (xs: number[]) => {
@@ -182,7 +185,11 @@ const report = (what: string, steps: Step[]) => {
   // outside onMessage (parsing, the consumer's pulls, collection), counted as its own.
   const largest = steps.map((s, i) => ({ s, own: split.ownMs[i]! }))
     .sort((a, b) => b.own - a.own).slice(0, 3)
-    .map(({ s, own }) => `own ${own.toFixed(1)} in ${s.wallMs.toFixed(0)} ms wall`);
+    .map(({ s, own }) => {
+      const k = rolloutOf(s);
+      return `own ${own.toFixed(1)} in ${s.wallMs.toFixed(0)} ms wall` +
+        (k ? ` (rollout ${k})` : "");
+    });
   if (largest.length) log(`  largest: ${largest.join("; ")}`);
   const checks = steps.map((s) => (s.ackCheckMicros ?? 0) / 1000);
   if (checks.some((ms) => ms > 0)) log(`  ack check threads, beside the steps: ${f(checks)}`);
@@ -216,7 +223,6 @@ const before = await tell("steps", { since: Date.now() });
 const rolloutsKv = await nats.kv(Buckets.rollouts);
 const started = Date.now();
 let ended = started;
-const windows: [number, number][] = [];
 for (let k = 2; k <= rollouts + 1; k++) {
   const id = `r-${k}-${Date.now()}`;
   const t0 = Date.now();
@@ -265,6 +271,25 @@ log(
 const rolloutSteps = (answer.steps as Step[])
   .filter((s) => windows.some(([a, b]) => s.at >= a && s.at <= b));
 report("rollouts", rolloutSteps);
+{
+  // A leader's first rollout pays one-offs (the first judgement of every record, compiles)
+  // the later ones do not: the largest step of each, process and JS thread.
+  const own = stepCpuSplit(rolloutSteps).ownMs;
+  const main = rolloutSteps.every((s) => s.mainCpuMicros !== undefined)
+    ? stepCpuSplit(rolloutSteps.map((s) => ({ cpuMicros: s.mainCpuMicros!, followMs: s.followMs })))
+      .ownMs
+    : undefined;
+  const each = windows.map((_, k) => {
+    let [ownMax, mainMax] = [0, 0];
+    rolloutSteps.forEach((s, i) => {
+      if (rolloutOf(s) !== k + 1) return;
+      ownMax = Math.max(ownMax, own[i]!);
+      mainMax = Math.max(mainMax, main?.[i] ?? 0);
+    });
+    return `${k + 1}: ${ownMax.toFixed(1)}` + (main ? ` (JS ${mainMax.toFixed(1)})` : "");
+  });
+  log(`  largest own step of each rollout, ms: ${each.join("; ")}`);
+}
 if (values.profile) {
   await Deno.mkdir(values.profile, { recursive: true });
   const file = `${values.profile}/coordinator-steps-n${n}.cpuprofile`;
@@ -277,7 +302,8 @@ if (values.profile) {
   for (const { s, own } of largest) {
     const top = selfMsBetween(profile, s.at, s.at + s.wallMs)
       .map(([fn, ms]) => `${fn} ${ms.toFixed(1)}`);
-    log(`  step of own ${own.toFixed(1)} ms, self ms: ${top.join("; ")}`);
+    const k = rolloutOf(s);
+    log(`  step of own ${own.toFixed(1)} ms (rollout ${k}), self ms: ${top.join("; ")}`);
   }
 }
 // A while after: steps with nothing to do but the rollout's settle and liveness.
