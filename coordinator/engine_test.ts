@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
-import { natsTest, type NatsTestContext, waitFor } from "@atlas/testkit";
+import { agentRecord, enrolAgent, natsTest, type NatsTestContext, waitFor } from "@atlas/testkit";
 import {
   activeRolloutKey,
+  agentKey,
   Buckets,
   inCandidateShare,
   planStages,
@@ -9,7 +10,7 @@ import {
   RolloutStage,
   Strategy,
 } from "@atlas/core";
-import { listKeys, readPointer } from "@atlas/store";
+import { listKeys, provisionRegion, readPointer } from "@atlas/store";
 import {
   auditActions,
   coordinator,
@@ -295,4 +296,36 @@ natsTest("with no bake, the step that finds a stage's gates met starts the next"
   assert.equal(r.regions["us-east"]!.stage, 1, "stage 2 began in the same step");
   const p = (await readPointer(ctx.nats, "us-east", "web"))!.pointer;
   assert.equal(p.candidate?.selector.percent, 100);
+});
+
+natsTest("a leader judges its records against the enrolments before any rollout", async (ctx) => {
+  // A mixed region: one enrolled agent, one whose record came without an enrolment. Its
+  // heartbeat must not count; the leader finds that out once it follows, not at the first
+  // rollout's step (which judged every record at once: ~8 ms at 10 000).
+  await provisionRegion(ctx.nats, "us-east");
+  const agents = await ctx.nats.kv(Buckets.agents);
+  for (const id of ["enrolled", "stranger"]) {
+    await agents.put(
+      agentKey("us-east", id),
+      JSON.stringify(agentRecord(id, "us-east", { web: {} })),
+    );
+  }
+  await enrolAgent(ctx.nats, "us-east", "enrolled");
+  const lines: string[] = [];
+  await using c = await coordinator(ctx, "us-east", new FakeClock(), {
+    log: (line) => lines.push(line),
+  });
+  const warned = (id: string) =>
+    lines.filter((l) => l.includes("not enrolled") && l.includes(`agent=${id}`)).length;
+  await waitFor("the coordinator following", async () => {
+    await c.step();
+    return c.following;
+  });
+  await c.step();
+  assert.equal(warned("stranger"), 1, `no rollout, yet judged:\n${lines.join("\n")}`);
+  assert.equal(warned("enrolled"), 0);
+  await c.step();
+  await c.step();
+  assert.equal(warned("stranger"), 1, "warned once");
+  assert.equal(await listKeys(ctx.nats, Buckets.rollouts, "*").then((k) => k.length), 0);
 });
