@@ -14,62 +14,61 @@ import type { busyMsByPart, ProfileFrame, ProfilePart } from "./profile.ts";
  * run in this process too and are told apart.
  */
 export const APPLY_PARTS: readonly ProfilePart[] = (() => {
+  type Stack = readonly ProfileFrame[];
   const op = (f: ProfileFrame) => /^op_(fs_|write_sync|close|read_sync)/.test(f.functionName);
-  const inFile = (s: readonly ProfileFrame[], re: RegExp) => s.some((f) => re.test(f.url));
+  const inFile = (s: Stack, re: RegExp) => s.some((f) => re.test(f.url));
   return [
     {
       name: "Ed25519: verify the pointer, sign the ack (native)",
-      match: (s: readonly ProfileFrame[]) => /ed25519|asymmetric_key/.test(s[0]!.functionName),
+      match: (s: Stack) => /ed25519|asymmetric_key/.test(s[0]!.functionName),
     },
     {
       name: "the bench's own (versions, activations, counting)",
-      match: (s: readonly ProfileFrame[]) =>
+      match: (s: Stack) =>
         inFile(s, /\/(bench|testkit)\//) ||
         s.some((f) => /^(_?writePointer|storeBlob|storeVersion)$/.test(f.functionName)),
     },
     {
       name: "durable writes: staged file, rename, fsyncs, state",
-      match: (s: readonly ProfileFrame[]) =>
-        op(s[0]!) && inFile(s, /\/(store\/atomic|agent\/state)\.ts$/),
+      match: (s: Stack) => op(s[0]!) && inFile(s, /\/(store\/atomic|agent\/state)\.ts$/),
     },
     {
       name: "signed bytes and keys (canonical JSON, JS side)",
-      match: (s: readonly ProfileFrame[]) =>
-        inFile(s, /\/core\/(crypto|ack_signature|nkeys|verify)\.ts$/),
+      match: (s: Stack) => inFile(s, /\/core\/(crypto|ack_signature|nkeys|verify)\.ts$/),
     },
     {
       name: "blob cache write",
-      match: (s: readonly ProfileFrame[]) => op(s[0]!) && inFile(s, /\/agent\/cache\.ts$/),
+      match: (s: Stack) => op(s[0]!) && inFile(s, /\/agent\/cache\.ts$/),
     },
     {
       name: "looks at the file (stat, drift check)",
-      match: (s: readonly ProfileFrame[]) => op(s[0]!) && inFile(s, /\/agent\/disk_digests\.ts$/),
+      match: (s: Stack) => op(s[0]!) && inFile(s, /\/agent\/disk_digests\.ts$/),
     },
     {
       name: "garbage collection",
-      match: (s: readonly ProfileFrame[]) => s[0]!.functionName === "(garbage collector)",
+      match: (s: Stack) => s[0]!.functionName === "(garbage collector)",
     },
     {
       name: "schema checks of what arrives (zod)",
-      match: (s: readonly ProfileFrame[]) => /\/zod\//.test(s[0]!.url),
+      match: (s: Stack) => /\/zod\//.test(s[0]!.url),
     },
     {
       name: "logging",
-      match: (s: readonly ProfileFrame[]) => inFile(s, /\/store\/log\.ts$/),
+      match: (s: Stack) => inFile(s, /\/store\/log\.ts$/),
     },
     {
       name: "messaging: NATS client, socket reads and writes",
-      match: (s: readonly ProfileFrame[]) =>
+      match: (s: Stack) =>
         /@nats-io/.test(s[0]!.url) || s[0]!.functionName === "writeBuffer" ||
         inFile(s, /(stream_base_commons|node_transport|\/net)\.(ts|js)$/),
     },
     {
       name: "agent code (JS)",
-      match: (s: readonly ProfileFrame[]) => /\/(agent|core|store)\//.test(s[0]!.url),
+      match: (s: Stack) => /\/(agent|core|store)\//.test(s[0]!.url),
     },
     {
       name: "runtime: timers, buffers, promises, other ops",
-      match: (s: readonly ProfileFrame[]) => s[0]!.url === "" || /^(ext|node):/.test(s[0]!.url),
+      match: (s: Stack) => s[0]!.url === "" || /^(ext|node):/.test(s[0]!.url),
     },
   ];
 })();

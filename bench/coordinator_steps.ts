@@ -272,8 +272,8 @@ const rolloutSteps = (answer.steps as Step[])
   .filter((s) => windows.some(([a, b]) => s.at >= a && s.at <= b));
 report("rollouts", rolloutSteps);
 {
-  // A leader's first rollout pays one-offs (the first judgement of every record, compiles)
-  // the later ones do not: the largest step of each, process and JS thread.
+  // A leader's first rollout pays one-offs the later ones do not (the share ranking cold,
+  // compiles, zod's first parses): the largest step of each, process and JS thread.
   const own = stepCpuSplit(rolloutSteps).ownMs;
   const main = rolloutSteps.every((s) => s.mainCpuMicros !== undefined)
     ? stepCpuSplit(rolloutSteps.map((s) => ({ cpuMicros: s.mainCpuMicros!, followMs: s.followMs })))

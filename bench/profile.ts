@@ -139,32 +139,18 @@ export function selfMsBetween(
 
 /**
  * CPU ms sampled with a frame that `match`es on the stack (each sample counted once), and
- * all busy CPU ms of `profile`. Synchronous callers only: an async function resumed after
+ * all busy CPU ms of `profile` (as {@linkcode busyMsByPart} counts them, with one part).
+ * Synchronous callers only: an async function resumed after
  * an `await` runs without its caller on the stack.
  */
 export function inclusiveMs(
   profile: CpuProfile,
-  match: (frame: ProfileNode["callFrame"]) => boolean,
+  match: (frame: ProfileFrame) => boolean,
 ): { ms: number; busyMs: number } {
-  const nodes = new Map(profile.nodes.map((n) => [n.id, n]));
-  const parent = new Map<number, number>();
-  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
-  const deltas = profile.timeDeltas ?? [];
-  let ms = 0;
-  let busyMs = 0;
-  for (const [i, id] of (profile.samples ?? []).entries()) {
-    const dt = (deltas[i] ?? 0) / 1000;
-    const fn = nodes.get(id)?.callFrame.functionName;
-    if (fn === "(idle)" || fn === "(program)" || fn === undefined) continue;
-    busyMs += dt;
-    for (let x: number | undefined = id; x !== undefined; x = parent.get(x)) {
-      if (match(nodes.get(x)!.callFrame)) {
-        ms += dt;
-        break;
-      }
-    }
-  }
-  return { ms, busyMs };
+  const { byPart, busyMs } = busyMsByPart(profile, [
+    { name: "matched", match: (stack) => stack.some(match) },
+  ]);
+  return { ms: byPart[0]![1], busyMs };
 }
 
 /** A named share of a profile: the samples whose stack (leaf first) it `match`es. */
