@@ -99,6 +99,9 @@ export interface AgentNode {
 const TOKEN_BYTES = 32;
 const AGENT_DIR = "/var/lib/atlas";
 
+/** Starts of a container whose host ports were taken meanwhile (see #run). */
+const PORT_ATTEMPTS = 3;
+
 /**
  * A free port on 127.0.0.1 below Linux's ephemeral range (32768+): between this check and
  * Docker binding it, no outgoing connection can take it, and a machine whose ephemeral
@@ -221,15 +224,28 @@ export class Topology implements AsyncDisposable {
       });
   }
 
-  /** Starts `container` (named `name`); a failure says what the container printed. */
-  async #run(name: string, container: TopologyContainer): Promise<StartedTestContainer> {
-    try {
-      return await container.start();
-    } catch (e) {
-      const output = this.#output.get(name)?.join("\n") ?? "";
-      throw new DockerError(`Container ${name} did not start: ${(e as Error).message}\n${output}`, {
-        cause: e,
-      });
+  /**
+   * Starts the container `build` makes (named `name`); a failure says what it printed. A
+   * host port taken between {@linkcode _freePort}'s look and Docker's bind (by a container
+   * of another test, or one just removed whose proxy still holds it) is no failure: the
+   * half-made container is removed and `build` asked again, so it picks other ports.
+   */
+  async #run(name: string, build: () => TopologyContainer): Promise<StartedTestContainer> {
+    for (let attempt = 1;; attempt++) {
+      try {
+        return await build().start();
+      } catch (e) {
+        const message = (e as Error).message;
+        if (attempt < PORT_ATTEMPTS && /port is already allocated/.test(message)) {
+          this.#log(`${name}: a host port was taken meanwhile; trying other ports`);
+          await docker("rm", "--force", `atlas-${this.id}-${name}`).catch(() => "");
+          continue;
+        }
+        const output = this.#output.get(name)?.join("\n") ?? "";
+        throw new DockerError(`Container ${name} did not start: ${message}\n${output}`, {
+          cause: e,
+        });
+      }
     }
   }
 
@@ -250,11 +266,10 @@ export class Topology implements AsyncDisposable {
     this.#log(`starting ${[...names.values()].flat().length} NATS nodes`);
     await _all(this.regions.flatMap((r) =>
       names.get(r.name)!.map(async (name) => {
-        const client = _freePort();
-        const monitor = _freePort();
-        const started = await this.#run(
-          name,
-          this.#container(name, natsImage)
+        let [client, monitor] = [0, 0];
+        const started = await this.#run(name, () => {
+          [client, monitor] = [_freePort(), _freePort()];
+          return this.#container(name, natsImage)
             .onNetwork(this.network(r.name), [name])
             .publishLocal(4222, client)
             .publishLocal(8222, monitor)
@@ -265,8 +280,8 @@ export class Topology implements AsyncDisposable {
               mode: 0o644,
             }])
             .withCommand(["-c", "/etc/nats/nats.conf"])
-            .withWaitStrategy(Wait.forLogMessage(/Server is ready/)),
-        );
+            .withWaitStrategy(Wait.forLogMessage(/Server is ready/));
+        });
         await docker("network", "connect", "--alias", name, this.network(wan), started.getId());
         this.nats.push({
           name,
@@ -280,14 +295,14 @@ export class Topology implements AsyncDisposable {
     await this.waitMetaReady();
 
     // The control plane, next to the primary.
-    const controlPort = this.#options.controlPort ?? _freePort();
+    let controlPort = 0;
     const primaryNodes = names.get(this.primary)!;
     const issuer = issuerOf(this.auth);
     const controlCreds = (await issueCreds(issuer, { kind: "control" })).creds;
     this.#log("starting the control plane");
-    const control = await this.#run(
-      "control",
-      this.#container("control", atlasImage)
+    const control = await this.#run("control", () => {
+      controlPort = this.#options.controlPort ?? _freePort();
+      return this.#container("control", atlasImage)
         .onNetwork(this.network(this.primary), ["control"])
         .publishLocal(8080, controlPort)
         .withCopyContentToContainer([
@@ -325,8 +340,8 @@ export class Topology implements AsyncDisposable {
           "--tokens-file",
           "/etc/atlas/tokens.json",
         ]))
-        .withWaitStrategy(Wait.forLogMessage(/listening/)),
-    );
+        .withWaitStrategy(Wait.forLogMessage(/listening/));
+    });
     this.controlContainer = control.getId();
     this.controlUrl = `http://127.0.0.1:${controlPort}`;
 
@@ -344,25 +359,26 @@ export class Topology implements AsyncDisposable {
       const creds = (await issueCreds(issuer, { kind: "coordinator", region: r.name })).creds;
       const started = await this.#run(
         `${r.name}-coordinator`,
-        this.#container(`${r.name}-coordinator`, atlasImage)
-          .onNetwork(this.network(r.name), ["coordinator"])
-          .withCopyContentToContainer([
-            { content: this.signingKey, target: "/etc/atlas/signing.key", mode: 0o644 },
-            { content: creds, target: "/etc/atlas/coordinator.creds", mode: 0o644 },
-          ])
-          .withCommand(atlasCommand("coordinator", [
-            "--region",
-            r.name,
-            "--nats",
-            names.get(r.name)!.map((n) => `nats://${n}:4222`).join(","),
-            "--creds",
-            "/etc/atlas/coordinator.creds",
-            "--signing-key",
-            "/etc/atlas/signing.key",
-            "--key-dir",
-            "/var/lib/atlas/keys",
-          ]))
-          .withWaitStrategy(Wait.forLogMessage(/started/)),
+        () =>
+          this.#container(`${r.name}-coordinator`, atlasImage)
+            .onNetwork(this.network(r.name), ["coordinator"])
+            .withCopyContentToContainer([
+              { content: this.signingKey, target: "/etc/atlas/signing.key", mode: 0o644 },
+              { content: creds, target: "/etc/atlas/coordinator.creds", mode: 0o644 },
+            ])
+            .withCommand(atlasCommand("coordinator", [
+              "--region",
+              r.name,
+              "--nats",
+              names.get(r.name)!.map((n) => `nats://${n}:4222`).join(","),
+              "--creds",
+              "/etc/atlas/coordinator.creds",
+              "--signing-key",
+              "/etc/atlas/signing.key",
+              "--key-dir",
+              "/var/lib/atlas/keys",
+            ]))
+            .withWaitStrategy(Wait.forLogMessage(/started/)),
       );
       this.coordinators.set(r.name, started.getId());
     }));
@@ -399,15 +415,16 @@ export class Topology implements AsyncDisposable {
       await docker("volume", "create", "--label", `${TOPOLOGY_LABEL}=${this.id}`, volume);
       const started = await this.#run(
         id,
-        this.#container(id, atlasImage)
-          .onNetwork(this.network(region), [id])
-          .withBindMounts([{ source: volume, target: AGENT_DIR }])
-          .withCopyContentToContainer([
-            { content: JSON.stringify(config), target: "/etc/atlas/agent.json", mode: 0o644 },
-            { content: trustedKeys, target: "/etc/atlas/trusted-keys.json", mode: 0o644 },
-            { content: creds, target: "/etc/atlas/agent.creds", mode: 0o644 },
-          ])
-          .withCommand(atlasCommand("agent", ["--config", "/etc/atlas/agent.json"])),
+        () =>
+          this.#container(id, atlasImage)
+            .onNetwork(this.network(region), [id])
+            .withBindMounts([{ source: volume, target: AGENT_DIR }])
+            .withCopyContentToContainer([
+              { content: JSON.stringify(config), target: "/etc/atlas/agent.json", mode: 0o644 },
+              { content: trustedKeys, target: "/etc/atlas/trusted-keys.json", mode: 0o644 },
+              { content: creds, target: "/etc/atlas/agent.creds", mode: 0o644 },
+            ])
+            .withCommand(atlasCommand("agent", ["--config", "/etc/atlas/agent.json"])),
       );
       this.agents.push({ id, region, container: started.getId(), file });
     }));
