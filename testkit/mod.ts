@@ -70,5 +70,6 @@ export {
   tempDir,
   waitFor,
   waitForBlobCopy,
+  waitForCompleteBlobCopy,
   type WaitForOptions,
 } from "./testing.ts";

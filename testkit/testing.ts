@@ -93,6 +93,23 @@ export function waitForBlobCopy(
   }, options);
 }
 
+/**
+ * Waits until `region`'s blob copy is found complete ({@linkcode checkBlobCopy}), rebuilding
+ * it when it is not, as the region's coordinator would: for tests that need a healthy copy
+ * to start from, not to inherit the 2.9.10 race above.
+ */
+export function waitForCompleteBlobCopy(
+  nats: AtlasNats,
+  region: string,
+  options: WaitForOptions = {},
+): Promise<true> {
+  return waitFor(`the ${region} blob copy found complete`, async () => {
+    if ((await checkBlobCopy(nats, region)).complete) return true;
+    await rebuildBlobCopy(nats, region);
+    return false;
+  }, options);
+}
+
 /** The acks of `agent` for `config` in `region`, in the order the acks stream holds them. */
 export async function acksOf(
   nats: AtlasNats,
