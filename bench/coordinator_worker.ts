@@ -116,7 +116,7 @@ const loop = (async () => {
       ...(m0 !== undefined && m1 !== undefined ? { mainCpuMicros: m1 - m0 } : {}),
     });
     if (steps.length > 100_000) steps.splice(0, 50_000);
-    await new Promise((r) => setTimeout(r, tickMs));
+    await coordinator.untilNextStep(tickMs);
   }
 })();
 

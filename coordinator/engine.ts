@@ -130,6 +130,11 @@ export interface CoordinatorOptions {
    */
   scanSlice?: number;
   /**
+   * Eligible members past which a rollout's share is first ranked between steps, this many
+   * share hashes per turn of the event loop, instead of inside one step. @default 2_000
+   */
+  rankSlice?: number;
+  /**
    * Time the follows' work on each ack and agent record ({@linkcode RegionCoordinator.followStats}),
    * as benchmarks do; it costs two clock readings per message. @default false
    */
@@ -200,8 +205,10 @@ export class RegionCoordinator implements AsyncDisposable {
   /** Follows being set up and their loops: close() waits for them. */
   readonly #background = new Set<Promise<unknown>>();
   #closed = false;
-  /** Wakes run()'s wait between steps, on close. */
+  /** Ends the wait between steps ({@linkcode untilNextStep}): on close, or asked for. */
   readonly #stopWaiting = new Set<() => void>();
+  /** A step was asked for while none was awaited: the next wait ends at once. */
+  #stepDue = false;
   /** The region's agent records by id, kept current by following the agents bucket. */
   readonly #agentRecords = new Map<string, AgentRecord>();
   readonly #agentsFollow: SubjectFollow;
@@ -381,6 +388,9 @@ export class RegionCoordinator implements AsyncDisposable {
       goneAt: (now) => this.#goneAt(now).ids,
       metrics: this.#metrics,
       metricSource: options.metricSource,
+      rankSlice: options.rankSlice,
+      background: (work) => this.#track(work),
+      stepSoon: () => this.#stepSoon(),
     });
   }
 
@@ -686,18 +696,38 @@ export class RegionCoordinator implements AsyncDisposable {
     this.#track((async () => {
       while (!this.#closed) {
         await this.step().catch((e) => this.#log.error("step failed", { error: e }));
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(done, tickMs);
-          const stop = this.#stopWaiting;
-          stop.add(done);
-          function done() {
-            clearTimeout(timer);
-            stop.delete(done);
-            resolve();
-          }
-        });
+        await this.untilNextStep(tickMs);
       }
     })());
+  }
+
+  /**
+   * Resolves when the next step is due: `tickMs` from now, or sooner when work begun
+   * between steps asks for one (a rollout's share ranked in a large region:
+   * coordinator/stages.ts), or when the replica closes. What {@linkcode run} waits between
+   * steps; a caller that steps by itself (a benchmark) waits the same way.
+   */
+  untilNextStep(tickMs: number): Promise<void> {
+    if (this.#stepDue || this.#closed) {
+      this.#stepDue = false;
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(done, tickMs);
+      const stop = this.#stopWaiting;
+      stop.add(done);
+      function done() {
+        clearTimeout(timer);
+        stop.delete(done);
+        resolve();
+      }
+    });
+  }
+
+  /** Ends the wait for the next step, or the next wait when none is under way. */
+  #stepSoon(): void {
+    if (this.#stopWaiting.size === 0) this.#stepDue = true;
+    for (const wake of [...this.#stopWaiting]) wake();
   }
 
   #track(p: Promise<unknown>): void {

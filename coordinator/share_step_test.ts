@@ -54,3 +54,54 @@ natsTest(
     );
   },
 );
+
+natsTest(
+  "a large region's share is ranked between steps, then staged in the step it asks for",
+  async (ctx) => {
+    const { nats } = ctx;
+    await provisionRegion(nats, REGION);
+    const v1 = await storeVersion(nats, signer, "web", 1, V1);
+    await storeVersion(nats, signer, "web", 2, V2);
+    await activateVersion(nats, signer, REGION, v1, { content: V1 });
+    const kv = await nats.kv(Buckets.agents);
+    // A mixed region: twelve hosts manage web, five only another config.
+    const web = Array.from({ length: 12 }, (_, i) => `w${i}`);
+    const others = Array.from({ length: 5 }, (_, i) => `o${i}`);
+    const at = new Date().toISOString();
+    for (const id of [...web, ...others]) {
+      const configs = web.includes(id)
+        ? { web: { applied: { version: 1, digest: v1.digest, seq: 1, appliedAt: at } } }
+        : { api: {} };
+      await kv.put(
+        agentKey(REGION, id),
+        JSON.stringify(agentRecord(id, REGION, configs, { at, heartbeatSeconds: 3600 })),
+      );
+    }
+    const clock = new FakeClock(); // not moved: every record stays live
+    // Five hashes per turn: the twelve web hosts are more than one slice.
+    await using c = await coordinator(ctx, REGION, clock, { rankSlice: 5 });
+    await stepUntil("leading and following", [c], () => Promise.resolve(c.following));
+    const id = "r-between-steps";
+    await startRollout(nats, id, [RolloutStage.parse({ regions: [REGION], percent: 25 })]);
+    const candidate = async () => (await readPointer(nats, REGION, "web"))?.pointer.candidate;
+
+    await c.step(); // finds the rollout, starts its hashes and leaves the pointer alone
+    assert.equal(await candidate(), undefined, "the first step only starts the ranking");
+    // The ranking asks for the next step: far sooner than the minute given as the tick.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error("no step was asked for")), 10_000);
+    });
+    try {
+      await Promise.race([c.untilNextStep(60_000), late]);
+    } finally {
+      clearTimeout(timer);
+    }
+    await c.step();
+    const staged = await candidate();
+    assert.ok(staged, "the step after the ranking stages the candidate");
+    // Exactly the share a ranking inside one step gives: a quarter of the web hosts only.
+    assert.equal(staged.selector.hashCutoff, shareCutoff(id, web, 25));
+    assert.equal(staged.version.version, 2);
+  },
+);

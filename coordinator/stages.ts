@@ -46,6 +46,7 @@ import {
   type RegionUpdate,
   type RolloutEvent,
   type RolloutRecord,
+  shareHash,
   versionKey,
   VersionRecord,
 } from "@atlas/core";
@@ -86,6 +87,16 @@ const METRIC_STEP_BUDGET_MS = 1_000;
  */
 const RESTAGE_AUDIT_MS = 9 * 60_000;
 
+/**
+ * Share hashes computed per turn of the event loop when a rollout's share is first ranked
+ * in a larger region (#warm): SHA-256 of 10 000 ids is ~11 ms, and it landed whole in the
+ * rollout's first step, the largest of the leader's steps.
+ */
+export const RANK_SLICE = 2_000;
+
+/** What {@linkcode StageDriver.#cutoff} says while the share's hashes are computed. */
+const RANKING = Symbol("ranking");
+
 /** A region's quarantine: agents fenced off every config, and per config. */
 interface Quarantine {
   every: Set<string>;
@@ -112,6 +123,15 @@ export interface StageDriverDeps {
   goneAt: (now: number) => ReadonlySet<string>;
   /** Where metric gates are read; without, a stage with metric gates waits (and stalls). */
   metricSource?: MetricSource | undefined;
+  /**
+   * Eligible members up to which a rollout's share is first ranked inside the step; past
+   * it the hashes are computed between steps, this many per turn. @default RANK_SLICE
+   */
+  rankSlice?: number | undefined;
+  /** Runs work begun between steps; the coordinator waits for it when it closes. */
+  background: (work: Promise<unknown>) => void;
+  /** Asks for the next step at once: work begun between steps has finished. */
+  stepSoon: () => void;
 }
 
 /** Drives the rollouts of one region; see the module doc. */
@@ -137,6 +157,11 @@ export class StageDriver {
    * members ranking them again at each step was the stage's largest cost.
    */
   #ranked: { rolloutId: string; eligible: string[]; ranked: Float64Array } | undefined;
+  /**
+   * Rollouts whose share hashes were computed between steps ({@linkcode #warm}): false
+   * while under way, true once done. Kept until the rollout is settled here.
+   */
+  readonly #warmed = new Map<string, boolean>();
   /** When the step began (monotonic ms): metric queries share a budget per step. */
   #stepStartedAt = performance.now();
 
@@ -191,6 +216,7 @@ export class StageDriver {
       for (const k of this.#stagesAudited) {
         if (k.startsWith(`${rollout.id}/`)) this.#stagesAudited.delete(k);
       }
+      this.#warmed.delete(rollout.id);
       return;
     }
     if (rollout.state !== "running") return; // paused or pending: hold
@@ -221,6 +247,8 @@ export class StageDriver {
     const now = this.#clock.now();
     const eligible = await this.#eligible(rollout.config, quarantined, exclude, now);
     const cutoff = this.#cutoff(rollout.id, eligible, stage.percent);
+    // Its hashes are computed between steps; the step that follows moves or judges.
+    if (cutoff === RANKING) return;
     const held = ours && progress.stage === rollout.stage
       ? current.pointer.candidate!.selector.hashCutoff
       : undefined;
@@ -285,8 +313,16 @@ export class StageDriver {
     return eligible;
   }
 
-  /** `shareCutoff(rolloutId, eligible, percent)`, ranked again only when they changed. */
-  #cutoff(rolloutId: string, eligible: string[], percent: number): number | undefined {
+  /**
+   * `shareCutoff(rolloutId, eligible, percent)`, ranked again only when they changed; or
+   * {@linkcode RANKING} while the hashes of a rollout's first ranking in a region of more
+   * than {@linkcode StageDriverDeps.rankSlice} members are computed between steps.
+   */
+  #cutoff(
+    rolloutId: string,
+    eligible: string[],
+    percent: number,
+  ): number | undefined | typeof RANKING {
     if (percent <= 0 || percent >= 100 || eligible.length === 0) return undefined;
     const last = this.#ranked;
     if (
@@ -294,9 +330,39 @@ export class StageDriver {
         last.eligible.length === eligible.length &&
           last.eligible.every((a, i) => a === eligible[i]))
     ) return cutoffOfRanked(last.ranked, percent);
+    const warmed = this.#warmed.get(rolloutId);
+    if (warmed === false) return RANKING;
+    if (
+      warmed === undefined && last?.rolloutId !== rolloutId &&
+      eligible.length > (this.#deps.rankSlice ?? RANK_SLICE)
+    ) {
+      this.#warm(rolloutId, eligible);
+      return RANKING;
+    }
+    // Warm: only members that came since are hashed here.
     const ranked = rankShareHashes(rolloutId, eligible);
     this.#ranked = { rolloutId, eligible, ranked };
     return cutoffOfRanked(ranked, percent);
+  }
+
+  /**
+   * Computes the share hashes of `eligible` in `rolloutId` (core/share.ts keeps them) a
+   * slice per turn of the event loop, so that no step holds the loop for all of them; then
+   * asks for a step, which ranks them from the cache (~1 ms at 10 000).
+   */
+  #warm(rolloutId: string, eligible: readonly string[]): void {
+    const slice = this.#deps.rankSlice ?? RANK_SLICE;
+    this.#warmed.set(rolloutId, false);
+    this.#deps.background((async () => {
+      for (let from = 0; from < eligible.length; from += slice) {
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        const to = Math.min(eligible.length, from + slice);
+        for (let i = from; i < to; i++) shareHash(rolloutId, eligible[i]!);
+      }
+      // Settled meanwhile: nothing more to do for it.
+      if (this.#warmed.has(rolloutId)) this.#warmed.set(rolloutId, true);
+      this.#deps.stepSoon();
+    })());
   }
 
   /** Puts the stage's candidate share on the pointer and restarts the stage's clock. */
