@@ -36,6 +36,7 @@ import {
   storeVersion,
 } from "@atlas/testkit";
 import { type CpuProfile, selfMsBetween } from "./profile.ts";
+import { threadCpuLine } from "./proc_cpu.ts";
 import { stepCpuSplit } from "./rows.ts";
 import { summarize } from "./stats.ts";
 
@@ -166,6 +167,7 @@ type Step = {
   followMs: number;
   mainCpuMicros?: number;
   ackCheckMicros?: number;
+  threadMicros?: Record<string, number>;
 };
 /** Which rollout (1, 2, …) a step fell in, from each rollout's window; 0 when none. */
 const windows: [number, number][] = [];
@@ -187,8 +189,9 @@ const report = (what: string, steps: Step[]) => {
     .sort((a, b) => b.own - a.own).slice(0, 3)
     .map(({ s, own }) => {
       const k = rolloutOf(s);
+      const threads = threadCpuLine(s.threadMicros ?? {});
       return `own ${own.toFixed(1)} in ${s.wallMs.toFixed(0)} ms wall` +
-        (k ? ` (rollout ${k})` : "");
+        (k ? ` (rollout ${k})` : "") + (threads ? ` [by thread: ${threads}]` : "");
     });
   if (largest.length) log(`  largest: ${largest.join("; ")}`);
   const checks = steps.map((s) => (s.ackCheckMicros ?? 0) / 1000);

@@ -21,6 +21,7 @@ import { connect } from "@nats-io/transport-node";
 import { RegionCoordinator, threadCpuMicros } from "@atlas/coordinator";
 import { connectAtlas, loadSigner, natsCredsAuthenticator } from "@atlas/store";
 import { Profiler } from "./profile.ts";
+import { threadCpuByKind, threadCpuSince } from "./proc_cpu.ts";
 
 const [url, region, keyFile, tick, threads] = Deno.args as [
   string,
@@ -75,6 +76,11 @@ interface Step {
    * (which counts every thread of the process) but work of no step.
    */
   ackCheckMicros: number;
+  /**
+   * The CPU of each kind of thread during the step (`bench/proc_cpu.ts`, Linux): the JS
+   * thread, V8's helpers, the runtime's I/O threads, the ack check threads.
+   */
+  threadMicros: Record<string, number>;
 }
 const steps: Step[] = [];
 let closed = false;
@@ -97,6 +103,7 @@ const ackChecks = () => coordinator.ackCheckStats().cpuMicros;
 
 const loop = (async () => {
   while (!closed) {
+    const threads0 = threadCpuByKind(); // read outside the step's window
     const [at, t0, c0, f0, m0, k0] = [
       Date.now(),
       performance.now(),
@@ -107,12 +114,14 @@ const loop = (async () => {
     ];
     await coordinator.step().catch((e) => lines.push(`step failed: ${e}`));
     const [t1, c1, f1, m1, k1] = [performance.now(), cpu(), followMs(), mainCpu(), ackChecks()];
+    const threadMicros = threadCpuSince(threads0, threadCpuByKind());
     steps.push({
       at,
       wallMs: t1 - t0,
       cpuMicros: c1 - c0,
       followMs: f1 - f0,
       ackCheckMicros: k1 - k0,
+      threadMicros,
       ...(m0 !== undefined && m1 !== undefined ? { mainCpuMicros: m1 - m0 } : {}),
     });
     if (steps.length > 100_000) steps.splice(0, 50_000);

@@ -34,7 +34,7 @@ import { type RolloutResult, rolloutRow } from "./rollout_row.ts";
 import { beaconSpread, type StormResult, stormRow } from "./storm_row.ts";
 import { startCoordinatorProcess } from "./coordinator_process.ts";
 import { TARGETS } from "./rows.ts";
-import { processCpuMicros } from "./proc_cpu.ts";
+import { processCpuMicros, threadCpuLine } from "./proc_cpu.ts";
 import { ms, summarize, type Summary, table } from "./stats.ts";
 import { type CpuProfile, Profiler, summarizeProfiles } from "./profile.ts";
 
@@ -944,6 +944,15 @@ for (const r of rollouts) {
       `steps' own ${perStep(r.coordinatorStepOwnCpuMsPerStep)}` +
       (r.coordinatorStepOwnMainThreadCpuMsPerStep
         ? ` (on the JS thread alone ${perStep(r.coordinatorStepOwnMainThreadCpuMsPerStep)})`
+        : "") +
+      (r.coordinatorLargestStepByThreadMs
+        ? `; the largest step by thread, ms: ${
+          threadCpuLine(
+            Object.fromEntries(
+              Object.entries(r.coordinatorLargestStepByThreadMs).map(([k, ms]) => [k, ms * 1000]),
+            ),
+          )
+        }`
         : "") +
       `. Follows in all ${r.coordinatorFollowCpuMs} ms; ${r.coordinatorCpuMsOutsideSteps} ms ` +
       `CPU between steps` +

@@ -75,6 +75,11 @@ export interface RolloutResult {
    * collector's and compiler's helper threads, which run beside a step.
    */
   coordinatorStepOwnMainThreadCpuMsPerStep?: PerStep;
+  /**
+   * The largest step (with its follows) by kind of thread, ms (bench/proc_cpu.ts, Linux):
+   * the JS thread, V8's helpers, the runtime's I/O threads, the ack check threads.
+   */
+  coordinatorLargestStepByThreadMs?: Record<string, number>;
   coordinatorCpuMsOutsideSteps: number;
   /** Time inside the follows' onMessage over the whole rollout, in steps or not, counted. */
   coordinatorFollowCpuMs: number;
@@ -175,6 +180,7 @@ export async function rolloutRow(
       followMs: number;
       mainCpuMicros?: number;
       ackCheckMicros?: number;
+      threadMicros?: Record<string, number>;
     }[]).filter((s) => s.at <= ended);
     const split = stepCpuSplit(steps);
     type Checks = { cpuMicros: number; answered: number };
@@ -186,6 +192,8 @@ export async function rolloutRow(
         .sort((a, b) => b.own - a.own).slice(0, 3);
       for (const { s, own } of sorted) ctx.log(`  largest step, self ms: ${largestSteps(s, own)}`);
     }
+    const largest = steps.map((s, i) => ({ s, total: split.totalMs[i]! }))
+      .sort((a, b) => b.total - a.total)[0]?.s;
     const inSteps = steps.reduce((sum, s) => sum + s.cpuMicros, 0);
     const cpuTotal = (stepsAnswer.cpuMicros as number) - (cpuAtStart as number);
     const followTotal = (stepsAnswer.followMs as number) - (followAtStart as number);
@@ -237,6 +245,13 @@ export async function rolloutRow(
           coordinatorStepOwnMainThreadCpuMsPerStep: perStep(
             stepCpuSplit(steps.map((s) => ({ cpuMicros: s.mainCpuMicros!, followMs: s.followMs })))
               .ownMs,
+          ),
+        }
+        : {}),
+      ...(largest?.threadMicros
+        ? {
+          coordinatorLargestStepByThreadMs: Object.fromEntries(
+            Object.entries(largest.threadMicros).map(([kind, us]) => [kind, round1(us / 1000)]),
           ),
         }
         : {}),

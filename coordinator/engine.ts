@@ -276,6 +276,14 @@ export class RegionCoordinator implements AsyncDisposable {
         `Cannot scan ${this.#scanSlice} members per step: give a positive whole number`,
       );
     }
+    if (
+      options.rankSlice !== undefined &&
+      !(Number.isInteger(options.rankSlice) && options.rankSlice > 0)
+    ) {
+      throw new RangeError(
+        `Cannot rank ${options.rankSlice} share hashes per turn: give a positive whole number`,
+      );
+    }
     this.#since = this.#clock.now();
     this.#metrics?.trackFleet(() => this.#fleetView());
     this.#enrolments = new EnrolmentBook(nats, { region: this.region });

@@ -105,3 +105,13 @@ natsTest(
     assert.equal(staged.version.version, 2);
   },
 );
+
+natsTest("a rank slice that is not a positive whole number is refused", async (ctx) => {
+  const clock = new FakeClock();
+  for (const rankSlice of [0, -1, 1.5, NaN]) {
+    await assert.rejects(
+      coordinator(ctx, REGION, clock, { rankSlice }),
+      /Cannot rank .* share hashes per turn: give a positive whole number/,
+    );
+  }
+});
