@@ -1,29 +1,38 @@
 import assert from "node:assert/strict";
 import { agentKey, Buckets, RolloutStage, shareCutoff } from "@atlas/core";
-import { provisionRegion, readPointer } from "@atlas/store";
+import { type AtlasNats, provisionRegion, readPointer } from "@atlas/store";
 import { activateVersion, agentRecord, natsTest, storeVersion } from "@atlas/testkit";
 import { coordinator, FakeClock, signer, startRollout, stepUntil, V1, V2 } from "./test_helpers.ts";
 
 const REGION = "us-east";
 
+/**
+ * The region with v1 of web active and v2 stored; returns what writes a live member's
+ * record: one that manages web (v1 applied) or, with `web` false, only another config.
+ */
+async function webRegion(nats: AtlasNats): Promise<(id: string, web?: boolean) => Promise<void>> {
+  await provisionRegion(nats, REGION);
+  const v1 = await storeVersion(nats, signer, "web", 1, V1);
+  await storeVersion(nats, signer, "web", 2, V2);
+  await activateVersion(nats, signer, REGION, v1, { content: V1 });
+  const kv = await nats.kv(Buckets.agents);
+  return async (id, web = true) => {
+    const at = new Date().toISOString();
+    const configs = web
+      ? { web: { applied: { version: 1, digest: v1.digest, seq: 1, appliedAt: at } } }
+      : { api: {} };
+    await kv.put(
+      agentKey(REGION, id),
+      JSON.stringify(agentRecord(id, REGION, configs, { at, heartbeatSeconds: 3600 })),
+    );
+  };
+}
+
 natsTest(
   "a stage's share is found again at each step: members that join widen it",
   async (ctx) => {
     const { nats } = ctx;
-    await provisionRegion(nats, REGION);
-    const v1 = await storeVersion(nats, signer, "web", 1, V1);
-    await storeVersion(nats, signer, "web", 2, V2);
-    await activateVersion(nats, signer, REGION, v1, { content: V1 });
-    const kv = await nats.kv(Buckets.agents);
-    const record = async (id: string) => {
-      const at = new Date().toISOString();
-      await kv.put(
-        agentKey(REGION, id),
-        JSON.stringify(agentRecord(id, REGION, {
-          web: { applied: { version: 1, digest: v1.digest, seq: 1, appliedAt: at } },
-        }, { at, heartbeatSeconds: 3600 })),
-      );
-    };
+    const record = await webRegion(nats);
     const first = ["a0", "a1", "a2", "a3"];
     const all = [...first, "a4", "a5", "a6", "a7"];
     // A rollout whose half of all eight reaches further than its half of the first four.
@@ -59,24 +68,11 @@ natsTest(
   "a large region's share is ranked between steps, then staged in the step it asks for",
   async (ctx) => {
     const { nats } = ctx;
-    await provisionRegion(nats, REGION);
-    const v1 = await storeVersion(nats, signer, "web", 1, V1);
-    await storeVersion(nats, signer, "web", 2, V2);
-    await activateVersion(nats, signer, REGION, v1, { content: V1 });
-    const kv = await nats.kv(Buckets.agents);
+    const record = await webRegion(nats);
     // A mixed region: twelve hosts manage web, five only another config.
     const web = Array.from({ length: 12 }, (_, i) => `w${i}`);
-    const others = Array.from({ length: 5 }, (_, i) => `o${i}`);
-    const at = new Date().toISOString();
-    for (const id of [...web, ...others]) {
-      const configs = web.includes(id)
-        ? { web: { applied: { version: 1, digest: v1.digest, seq: 1, appliedAt: at } } }
-        : { api: {} };
-      await kv.put(
-        agentKey(REGION, id),
-        JSON.stringify(agentRecord(id, REGION, configs, { at, heartbeatSeconds: 3600 })),
-      );
-    }
+    for (const id of web) await record(id);
+    for (let i = 0; i < 5; i++) await record(`o${i}`, false);
     const clock = new FakeClock(); // not moved: every record stays live
     // Five hashes per turn: the twelve web hosts are more than one slice.
     await using c = await coordinator(ctx, REGION, clock, { rankSlice: 5 });
