@@ -193,7 +193,11 @@ _register("every answer of a crawl through Prism's proxy matches the document", 
     assert.deepEqual(c.problems(), []);
     // The crawl reached the server and saw its refusals too (4xx are checked like 2xx).
     const statuses = new Set(c.seen.map((e) => e.status));
-    for (const s of [200, 201, 404, 409, 422]) assert.ok(statuses.has(s), `saw a ${s}`);
+    // On a failure, every exchange's status: what the server answered instead.
+    const answers = () => c.seen.map((e) => `${e.method} ${e.path} → ${e.status}`).join("\n");
+    for (const s of [200, 201, 404, 409, 422]) {
+      assert.ok(statuses.has(s), `saw no ${s}; the answers were:\n${answers()}`);
+    }
     assert.ok(c.seen.length >= 45);
   } finally {
     await server.shutdown();
