@@ -1,0 +1,56 @@
+/**
+ * The region leader's liveness summary (core/liveness.ts) keeps the pace its members
+ * promise: its keep-alive follows the records as they change, though the leader keeps it
+ * between steps instead of walking every record each step.
+ */
+import assert from "node:assert/strict";
+import { agentKey, Buckets, LivenessRecord } from "@atlas/core";
+import { type AtlasNats, provisionRegion } from "@atlas/store";
+import { agentRecord, natsTest } from "@atlas/testkit";
+import { coordinator, FakeClock, stepUntil } from "./test_helpers.ts";
+
+const REGION = "us-east";
+
+async function summary(nats: AtlasNats): Promise<LivenessRecord | undefined> {
+  const e = await (await nats.kv(Buckets.liveness)).get(REGION);
+  return e?.operation === "PUT" ? LivenessRecord.parse(e.json()) : undefined;
+}
+
+natsTest(
+  "the liveness summary's keep-alive follows a record that promises pings more often",
+  async (ctx) => {
+    const { nats } = ctx;
+    await provisionRegion(nats, REGION);
+    const kv = await nats.kv(Buckets.agents);
+    const put = async (id: string, aliveSeconds: number, configs = {}) => {
+      const at = new Date().toISOString();
+      await kv.put(
+        agentKey(REGION, id),
+        JSON.stringify({
+          ...agentRecord(id, REGION, configs, { at, heartbeatSeconds: 600 }),
+          aliveSeconds,
+        }),
+      );
+    };
+    // A mixed region: one host manages web, the other nothing Atlas rolls out.
+    await put("a1", 30, { web: {} });
+    await put("a2", 30);
+    const clock = new FakeClock();
+    await using c = await coordinator(ctx, REGION, clock);
+    await stepUntil(
+      "a summary that keeps the members' 30 s pace",
+      [c],
+      async () => c.following && (await summary(nats))?.keepAliveSeconds === 30,
+    );
+    // a2 now promises a ping every 5 s: the summary must be rewritten at least as often,
+    // or a reader would judge a2 gone from the summary's age alone.
+    await put("a2", 5);
+    await stepUntil(
+      "a summary that keeps a2's 5 s pace",
+      [c],
+      async () => (await summary(nats))?.keepAliveSeconds === 5,
+      { clock, advanceMs: 6_000 },
+    );
+    assert.equal((await summary(nats))?.region, REGION);
+  },
+);
