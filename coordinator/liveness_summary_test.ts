@@ -4,17 +4,14 @@
  * between steps instead of walking every record each step.
  */
 import assert from "node:assert/strict";
-import { agentKey, Buckets, LivenessRecord } from "@atlas/core";
+import { agentKey, Buckets } from "@atlas/core";
 import { type AtlasNats, provisionRegion } from "@atlas/store";
-import { agentRecord, natsTest } from "@atlas/testkit";
+import { agentRecord, livenessSummary, natsTest } from "@atlas/testkit";
 import { coordinator, FakeClock, stepUntil } from "./test_helpers.ts";
 
 const REGION = "us-east";
 
-async function summary(nats: AtlasNats): Promise<LivenessRecord | undefined> {
-  const e = await (await nats.kv(Buckets.liveness)).get(REGION);
-  return e?.operation === "PUT" ? LivenessRecord.parse(e.json()) : undefined;
-}
+const summary = (nats: AtlasNats) => livenessSummary(nats, REGION);
 
 natsTest(
   "the liveness summary's keep-alive follows a record that promises pings more often",

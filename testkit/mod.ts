@@ -63,6 +63,7 @@ export {
 export {
   acksOf,
   type HasLog,
+  livenessSummary,
   natsTest,
   type NatsTestContext,
   type NatsTestOptions,

@@ -22,7 +22,7 @@ import {
   readMirroredBlob,
   rebuildBlobCopy,
 } from "@atlas/store";
-import { AckRecord, Streams, Subjects } from "@atlas/core";
+import { AckRecord, Buckets, LivenessRecord, Streams, Subjects } from "@atlas/core";
 
 /** A TCP proxy that can refuse and cut links: also a way to cut one client off its server. */
 
@@ -108,6 +108,15 @@ export function waitForCompleteBlobCopy(
     await rebuildBlobCopy(nats, region);
     return false;
   }, options);
+}
+
+/** The liveness summary the leader of `region` stored (core/liveness.ts), if any. */
+export async function livenessSummary(
+  nats: AtlasNats,
+  region: string,
+): Promise<LivenessRecord | undefined> {
+  const e = await (await nats.kv(Buckets.liveness)).get(region);
+  return e?.operation === "PUT" ? LivenessRecord.parse(e.json()) : undefined;
 }
 
 /** The acks of `agent` for `config` in `region`, in the order the acks stream holds them. */

@@ -12,11 +12,10 @@ import {
   aliveWindowMs,
   Buckets,
   generateSigningKey,
-  LivenessRecord,
   Signer,
 } from "@atlas/core";
 import { RegionCoordinator } from "@atlas/coordinator";
-import { natsTest, waitFor } from "@atlas/testkit";
+import { livenessSummary, natsTest, waitFor } from "@atlas/testkit";
 import type { AtlasNats } from "@atlas/store";
 import { runCoordinators, startTestAgents, startTestControl } from "./harness.ts";
 
@@ -27,10 +26,7 @@ async function record(nats: AtlasNats, id: string): Promise<AgentRecord | undefi
   return e?.operation === "PUT" ? AgentRecord.parse(e.json()) : undefined;
 }
 
-async function summary(nats: AtlasNats): Promise<LivenessRecord | undefined> {
-  const e = await (await nats.kv(Buckets.liveness)).get(REGION);
-  return e?.operation === "PUT" ? LivenessRecord.parse(e.json()) : undefined;
-}
+const summary = (nats: AtlasNats) => livenessSummary(nats, REGION);
 
 natsTest(
   "a SIGKILLed agent is gone after its pings stop while its record is fresh; a live one never",
