@@ -124,12 +124,42 @@ export function findNatsServer(): string {
   );
 }
 
-/** Reserves a free TCP port on 127.0.0.1 by binding port 0 and releasing it. */
+/**
+ * Reserves a free TCP port on 127.0.0.1, below the kernel's range of ephemeral ports when
+ * it can: a port from that range (what binding port 0 gives) can be taken meanwhile by any
+ * outgoing connection on the machine, and a node restarted on its old route port then
+ * fails to bind (seen once in `tests/fault_leader_test.ts`: "address already in use").
+ * Falls back to binding port 0.
+ */
 export function reservePort(): number {
+  const low = ephemeralPortsFrom();
+  const from = Math.max(1024, low - 12_000);
+  for (let i = 0; i < 50 && from < low; i++) {
+    const port = from + Math.floor(Math.random() * (low - from));
+    try {
+      Deno.listen({ hostname: "127.0.0.1", port }).close();
+      return port;
+    } catch (e) {
+      if (!(e instanceof Deno.errors.AddrInUse)) throw e;
+    }
+  }
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (listener.addr as Deno.NetAddr).port;
   listener.close();
   return port;
+}
+
+/** The first ephemeral port (Linux: `ip_local_port_range`; 32768 where it cannot be read). */
+export function ephemeralPortsFrom(): number {
+  try {
+    const low = Number(
+      Deno.readTextFileSync("/proc/sys/net/ipv4/ip_local_port_range").trim().split(/\s+/)[0],
+    );
+    if (Number.isInteger(low) && low > 1024) return low;
+  } catch {
+    // not Linux, or no /proc
+  }
+  return 32_768;
 }
 
 function q(s: string): string {

@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import { connectAtlas, retryTransient } from "@atlas/store";
-import { startNatsCluster, startNatsServer, startSupercluster } from "./server.ts";
+import {
+  ephemeralPortsFrom,
+  reservePort,
+  startNatsCluster,
+  startNatsServer,
+  startSupercluster,
+} from "./server.ts";
 import { connectAs, handshake } from "./auth.ts";
 import { waitFor } from "./testing.ts";
 
@@ -136,4 +142,13 @@ Deno.test({
     assert.match(await handshake(server.url), /PONG/);
     await nats.nc.flush();
   },
+});
+
+Deno.test("a reserved port lies below the ephemeral range, where no outgoing connection takes it", () => {
+  const low = ephemeralPortsFrom();
+  const ports = Array.from({ length: 20 }, () => reservePort());
+  for (const port of ports) {
+    assert.ok(port >= 1024 && port < low, `port ${port}, ephemeral ports from ${low}`);
+    Deno.listen({ hostname: "127.0.0.1", port }).close(); // and it is free to bind
+  }
 });
