@@ -3,7 +3,6 @@
  * promise: its keep-alive follows the records as they change, though the leader keeps it
  * between steps instead of walking every record each step.
  */
-import assert from "node:assert/strict";
 import { agentKey, Buckets } from "@atlas/core";
 import { type AtlasNats, provisionRegion } from "@atlas/store";
 import { agentRecord, livenessSummary, natsTest } from "@atlas/testkit";
@@ -14,7 +13,7 @@ const REGION = "us-east";
 const summary = (nats: AtlasNats) => livenessSummary(nats, REGION);
 
 natsTest(
-  "the liveness summary's keep-alive follows a record that promises pings more often",
+  "the liveness summary's keep-alive follows each record that changes its pace, or goes",
   async (ctx) => {
     const { nats } = ctx;
     await provisionRegion(nats, REGION);
@@ -48,6 +47,29 @@ natsTest(
       async () => (await summary(nats))?.keepAliveSeconds === 5,
       { clock, advanceMs: 6_000 },
     );
-    assert.equal((await summary(nats))?.region, REGION);
+    // a2 goes back to 30 s: the record that set the pace asks less, so it is found again
+    // among all of them (a kept 5 s would rewrite the summary six times too often).
+    await put("a2", 30);
+    await stepUntil(
+      "a summary back at the members' 30 s pace",
+      [c],
+      async () => (await summary(nats))?.keepAliveSeconds === 30,
+      { clock, advanceMs: 31_000 },
+    );
+    // And a record removed takes its pace with it.
+    await put("a2", 5);
+    await stepUntil(
+      "a2's 5 s pace again",
+      [c],
+      async () => (await summary(nats))?.keepAliveSeconds === 5,
+      { clock, advanceMs: 6_000 },
+    );
+    await kv.delete(agentKey(REGION, "a2"));
+    await stepUntil(
+      "the 30 s pace once a2's record is gone",
+      [c],
+      async () => (await summary(nats))?.keepAliveSeconds === 30,
+      { clock, advanceMs: 31_000 },
+    );
   },
 );

@@ -143,11 +143,20 @@ export function summaryKeepAliveSeconds(
   agents: Iterable<Pick<AgentRecord, "aliveSeconds" | "heartbeatSeconds" | "leftAt">>,
 ): number {
   let seconds = SUMMARY_KEEPALIVE_SECONDS;
-  for (const a of agents) {
-    if (a.aliveSeconds === undefined || a.leftAt !== undefined) continue;
-    seconds = Math.min(seconds, a.aliveSeconds, a.heartbeatSeconds);
-  }
+  for (const a of agents) seconds = Math.min(seconds, recordKeepAliveSeconds(a));
   return seconds;
+}
+
+/**
+ * The pace one record asks of the summary ({@linkcode summaryKeepAliveSeconds} is the
+ * smallest, at most its default): its ping or record period, whichever is shorter; none
+ * (Infinity) for an agent that does not ping or has left.
+ */
+export function recordKeepAliveSeconds(
+  a: Pick<AgentRecord, "aliveSeconds" | "heartbeatSeconds" | "leftAt">,
+): number {
+  if (a.aliveSeconds === undefined || a.leftAt !== undefined) return Infinity;
+  return Math.min(a.aliveSeconds, a.heartbeatSeconds);
 }
 
 /**

@@ -197,6 +197,7 @@ export {
   lastSignMs,
   LivenessRecord,
   MISSED_HEARTBEATS,
+  recordKeepAliveSeconds,
   recordWindowMs,
   staleFrom,
   summaryKeepAliveSeconds,
