@@ -945,13 +945,9 @@ for (const r of rollouts) {
       (r.coordinatorStepOwnMainThreadCpuMsPerStep
         ? ` (on the JS thread alone ${perStep(r.coordinatorStepOwnMainThreadCpuMsPerStep)})`
         : "") +
-      (r.coordinatorLargestStepByThreadMs
+      (r.coordinatorLargestStepByThreadMicros
         ? `; the largest step by thread, ms: ${
-          threadCpuLine(
-            Object.fromEntries(
-              Object.entries(r.coordinatorLargestStepByThreadMs).map(([k, ms]) => [k, ms * 1000]),
-            ),
-          )
+          threadCpuLine(r.coordinatorLargestStepByThreadMicros)
         }`
         : "") +
       `. Follows in all ${r.coordinatorFollowCpuMs} ms; ${r.coordinatorCpuMsOutsideSteps} ms ` +

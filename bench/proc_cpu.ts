@@ -1,9 +1,11 @@
 /**
  * CPU time of another process, for the benches that measure one (nats-server, an agent
- * process, a floor subscriber).
+ * process, a floor subscriber), and of this process's threads by kind (the coordinator's
+ * steps). One thread's CPU is read by `threadCpuMicros` of `@atlas/coordinator`.
  *
  * @module
  */
+import { threadCpuMicros } from "@atlas/coordinator";
 
 /** Clock ticks per second of `/proc/<pid>/stat` (USER_HZ: 100 on every Linux build). */
 const TICKS_PER_S = 100;
@@ -38,14 +40,14 @@ export function threadCpuByKind(): Record<string, number> {
     return out;
   }
   for (const t of tasks) {
+    let kind: string;
     try {
-      const kind = Deno.readTextFileSync(`/proc/self/task/${t.name}/comm`).trim()
-        .replace(/-\d+$/, "");
-      const ns = Number(Deno.readTextFileSync(`/proc/self/task/${t.name}/schedstat`).split(" ")[0]);
-      if (Number.isFinite(ns)) out[kind] = (out[kind] ?? 0) + ns / 1000;
+      kind = Deno.readTextFileSync(`/proc/self/task/${t.name}/comm`).trim().replace(/-\d+$/, "");
     } catch {
-      // ended meanwhile
+      continue; // ended meanwhile
     }
+    const us = threadCpuMicros(Number(t.name));
+    if (us !== undefined) out[kind] = (out[kind] ?? 0) + us;
   }
   return out;
 }

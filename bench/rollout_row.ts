@@ -76,10 +76,10 @@ export interface RolloutResult {
    */
   coordinatorStepOwnMainThreadCpuMsPerStep?: PerStep;
   /**
-   * The largest step (with its follows) by kind of thread, ms (bench/proc_cpu.ts, Linux):
+   * The largest step (with its follows) by kind of thread, µs (bench/proc_cpu.ts, Linux):
    * the JS thread, V8's helpers, the runtime's I/O threads, the ack check threads.
    */
-  coordinatorLargestStepByThreadMs?: Record<string, number>;
+  coordinatorLargestStepByThreadMicros?: Record<string, number>;
   coordinatorCpuMsOutsideSteps: number;
   /** Time inside the follows' onMessage over the whole rollout, in steps or not, counted. */
   coordinatorFollowCpuMs: number;
@@ -249,11 +249,7 @@ export async function rolloutRow(
         }
         : {}),
       ...(largest?.threadMicros
-        ? {
-          coordinatorLargestStepByThreadMs: Object.fromEntries(
-            Object.entries(largest.threadMicros).map(([kind, us]) => [kind, round1(us / 1000)]),
-          ),
-        }
+        ? { coordinatorLargestStepByThreadMicros: largest.threadMicros }
         : {}),
       coordinatorCpuMsOutsideSteps: round1((cpuTotal - inSteps) / 1000),
       coordinatorFollowCpuMs: round1(followTotal),

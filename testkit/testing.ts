@@ -19,6 +19,7 @@ import {
   type ConnectOptions,
   provision,
   provisionRegion,
+  readKv,
   readMirroredBlob,
   rebuildBlobCopy,
 } from "@atlas/store";
@@ -115,8 +116,7 @@ export async function livenessSummary(
   nats: AtlasNats,
   region: string,
 ): Promise<LivenessRecord | undefined> {
-  const e = await (await nats.kv(Buckets.liveness)).get(region);
-  return e?.operation === "PUT" ? LivenessRecord.parse(e.json()) : undefined;
+  return (await readKv(await nats.kv(Buckets.liveness), region, LivenessRecord))?.value;
 }
 
 /** The acks of `agent` for `config` in `region`, in the order the acks stream holds them. */
