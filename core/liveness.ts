@@ -129,6 +129,14 @@ const _parsedHeartbeats = new WeakMap<AgentRecord, { at: string; ms: number }>()
 export const SUMMARY_KEEPALIVE_SECONDS = 30;
 
 /**
+ * The fewest seconds between them, whatever a record asks: an agent's record is its own
+ * host's word, and a compromised host asking a ping every millisecond would otherwise have
+ * the leader rewrite the summary every step. Safe for any pace: a reader judges an agent
+ * gone after three missed pings plus 5 s, and a summary this often is never that old.
+ */
+export const SUMMARY_KEEPALIVE_MIN_SECONDS = 1;
+
+/**
  * Seconds between the leader's liveness summaries when nothing changes: a summary says
  * every agent it does not list was alive at its `at` ({@linkcode aliveFromSummary}), so it
  * is rewritten at least as often as the most frequent signer promises a sign (its ping or
@@ -149,14 +157,15 @@ export function summaryKeepAliveSeconds(
 
 /**
  * The pace one record asks of the summary ({@linkcode summaryKeepAliveSeconds} is the
- * smallest, at most its default): its ping or record period, whichever is shorter; none
- * (Infinity) for an agent that does not ping or has left.
+ * smallest, at most its default): its ping or record period, whichever is shorter, but no
+ * less than {@linkcode SUMMARY_KEEPALIVE_MIN_SECONDS}; none (Infinity) for an agent that
+ * does not ping or has left.
  */
 export function recordKeepAliveSeconds(
   a: Pick<AgentRecord, "aliveSeconds" | "heartbeatSeconds" | "leftAt">,
 ): number {
   if (a.aliveSeconds === undefined || a.leftAt !== undefined) return Infinity;
-  return Math.min(a.aliveSeconds, a.heartbeatSeconds);
+  return Math.max(SUMMARY_KEEPALIVE_MIN_SECONDS, Math.min(a.aliveSeconds, a.heartbeatSeconds));
 }
 
 /**

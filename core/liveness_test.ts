@@ -7,6 +7,7 @@ import {
   type LivenessRecord,
   MISSED_HEARTBEATS,
   staleFrom,
+  SUMMARY_KEEPALIVE_MIN_SECONDS,
   summaryKeepAliveSeconds,
 } from "./liveness.ts";
 import { judgeStage } from "./judge.ts";
@@ -134,6 +135,23 @@ Deno.test("the leader's summary is kept alive as often as its most frequent sign
   assert.equal(summaryKeepAliveSeconds([agent(60), agent(undefined, 15)]), 30);
   assert.equal(summaryKeepAliveSeconds([agent(60), agent(5)]), 5);
   assert.equal(summaryKeepAliveSeconds([agent(60, 2)]), 2, "its record more often than pings");
+  assert.equal(
+    summaryKeepAliveSeconds([agent(60), agent(0.001), agent(30, 0.001)]),
+    SUMMARY_KEEPALIVE_MIN_SECONDS,
+    "a host asking for a ping every millisecond does not set the summary's pace",
+  );
+  // And a reader still judges that host alive by a summary as old as the floor lets it
+  // get (a keep-alive, a 500 ms step late, and as long again to be written).
+  const fast = { ...pinger(), aliveSeconds: 0.001 };
+  const now = T0 + 1_000_000;
+  const summary: LivenessRecord = {
+    region: "r",
+    at: iso(now - SUMMARY_KEEPALIVE_MIN_SECONDS * 1000 - 1_000),
+    listeningSince: iso(T0),
+    keepAliveSeconds: SUMMARY_KEEPALIVE_MIN_SECONDS,
+    gone: {},
+  };
+  assert.equal(agentIsStale(fast, now, aliveFromSummary(summary, "a1", now)), false);
   assert.equal(
     summaryKeepAliveSeconds([agent(1, 600, "2026-11-28T10:00:00.000Z")]),
     30,
