@@ -11,6 +11,9 @@ import { z } from "zod";
 import { enc, requireArg, type Run } from "./commands.ts";
 import { CliError, CliErrorCode } from "./errors.ts";
 
+/** The roles `atlas auth creds` issues (core/permissions.ts decides what each may do). */
+export const CREDS_ROLES = "control, coordinator, agent, reader or leaf (a leaf node's link)";
+
 const EnrolResult = z.object({
   region: z.string(),
   agent: z.string(),
@@ -95,7 +98,7 @@ export const AUTH_COMMANDS: Record<string, (run: Run) => Promise<void>> = {
   async "auth creds"(run) {
     const dir = _dir(run);
     if (!run.flags.role) {
-      throw new CliError("Missing --role: control, coordinator, agent or reader");
+      throw new CliError(`Missing --role: ${CREDS_ROLES}`);
     }
     if (!run.flags.out) throw new CliError("Missing --out <file.creds>");
     const core = await import("@atlas/core");
@@ -126,10 +129,23 @@ export const AUTH_COMMANDS: Record<string, (run: Run) => Promise<void>> = {
     );
     const out = run.path(run.flags.out);
     await _writeNew(out, issued.creds, 0o600);
+    // A leaf's link needs one more line on the hub and on the leaf (README, leaf nodes).
+    const serverConfig = role.kind === "leaf"
+      ? core.leafJetStreamConfig(keys.accountPublicKey)
+      : undefined;
     await run.print(
       run.flags.json
-        ? JSON.stringify({ file: out, name: issued.name, publicKey: issued.publicKey })
-        : `wrote ${run.flags.out} for ${issued.name} (${issued.publicKey})`,
+        ? JSON.stringify({
+          file: out,
+          name: issued.name,
+          publicKey: issued.publicKey,
+          ...(serverConfig ? { account: keys.accountPublicKey, serverConfig } : {}),
+        })
+        : `wrote ${run.flags.out} for ${issued.name} (${issued.publicKey})` +
+          (serverConfig
+            ? `\nbind it on each leaf node as the remote of account ${keys.accountPublicKey},` +
+              ` and add to every hub and leaf node of the region:\n  ${serverConfig}`
+            : ""),
     );
   },
 

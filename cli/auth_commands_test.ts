@@ -36,6 +36,16 @@ Deno.test("auth creds issues a role's creds and refuses what is missing", async 
   const about = describeCreds(await Deno.readTextFile(`${dir}/web-1.creds`));
   assert.equal(about.name, "agent.us-east.web-1");
   assert.equal((await Deno.stat(`${dir}/web-1.creds`)).mode! & 0o777, 0o600);
+  // A leaf's link: told the line the hub and leaf configs need beside it.
+  const leaf = await atlasHere(
+    {},
+    dir,
+    ...["auth", "creds", "--dir", "a", "--role", "leaf", "--region", "us-east"],
+    ...["--out", "leaf.creds"],
+  );
+  assert.equal(leaf.code, 0, leaf.stderr);
+  assert.equal(describeCreds(await Deno.readTextFile(`${dir}/leaf.creds`)).name, "leaf.us-east");
+  assert.match(leaf.stdout, /default_js_domain: \{ "A[A-Z0-9]{55}": "" \}/);
   const noRegion = await atlasHere(
     {},
     dir,

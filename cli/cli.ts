@@ -22,7 +22,7 @@ import { CliError, CliErrorCode } from "./errors.ts";
 import { ACTIVE_COMMANDS } from "./active.ts";
 import { ROLLOUT_COMMANDS } from "./rollouts.ts";
 import { TRANSFER_COMMANDS } from "./transfer.ts";
-import { AUTH_COMMANDS } from "./auth_commands.ts";
+import { AUTH_COMMANDS, CREDS_ROLES } from "./auth_commands.ts";
 import { TOKEN_COMMANDS } from "./tokens.ts";
 import { EVIDENCE_COMMANDS } from "./evidence.ts";
 import { TOP_COMMANDS } from "./top.ts";
@@ -364,11 +364,11 @@ export const COMMAND_TREE: readonly CommandSpec[] = [
       },
       {
         name: "creds",
-        summary: "issue credentials for a role: control, coordinator, agent or reader",
+        summary: `issue credentials for a role: ${CREDS_ROLES}`,
         options: [
           ["--dir <dir>", "the auth directory"],
-          ["--role <role>", "control, coordinator, agent or reader"],
-          ["--region <region>", "the region (coordinator, agent)"],
+          ["--role <role>", CREDS_ROLES],
+          ["--region <region>", "the region (coordinator, agent, leaf)"],
           ["--agent <id>", "the agent id (agent)"],
           ["--out <file>", "where to write the .creds (mode 0600, never overwrites)"],
         ],

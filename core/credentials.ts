@@ -6,8 +6,8 @@
  * Every key is a `NativeKeyPair` (nkeys.ts): `@nats-io/jwt` encodes the JWTs, `node:crypto`
  * makes the signatures.
  *
- * Invariant: a user's permissions come from `permissionsOf` (permissions.ts) and nowhere
- * else; identity keys sign only what they identify (the operator key signs the operator
+ * Invariant: a user's permissions and the kinds of connection it may make come from
+ * `permissionsOf` and `connectionTypesOf` (permissions.ts) and nowhere else; identity keys sign only what they identify (the operator key signs the operator
  * JWT; accounts are signed by an operator signing key and users by the account's signing
  * key), so the seeds a running control plane holds can be rotated without a new operator.
  *
@@ -16,7 +16,7 @@
 import { Algorithms, encodeAccount, encodeOperator, encodeUser, fmtCreds } from "@nats-io/jwt";
 import { Prefix } from "@nats-io/nkeys";
 import { z } from "zod";
-import { type AtlasRole, permissionsOf, roleLabel } from "./permissions.ts";
+import { type AtlasRole, connectionTypesOf, permissionsOf, roleLabel } from "./permissions.ts";
 import { decodeNatsJwt, NativeKeyPair } from "./nkeys.ts";
 
 /** Name of the account every Atlas stream, bucket and subject lives in. */
@@ -146,6 +146,7 @@ export async function issueCreds(issuer: UserIssuer, role: AtlasRole): Promise<I
   const jwt = await encodeUser(name, user, issuer.accountPublicKey, {
     pub: perms.pub,
     sub: perms.sub,
+    allowed_connection_types: connectionTypesOf(role),
   }, { algorithm: Algorithms.v2, signer });
   return { creds: text(fmtCreds(jwt, user)), publicKey: user.getPublicKey(), name };
 }
@@ -306,6 +307,23 @@ export function serverAuthConfig(
     `  ${setup.atlas.publicKey}: ${q(setup.atlas.jwt)}`,
     `}`,
   ].join("\n") + "\n";
+}
+
+/**
+ * The line every nats-server of a region with leaf nodes carries, hub and leaf alike:
+ * `account` (the ATLAS account's public key) reaches the hub's JetStream across the leaf
+ * link as its own, by its API, KV puts and direct gets. Without it nats-server (2.9.10 and
+ * current) denies `$JS.API.>`, `$KV.>` and `$OBJ.>` on that link, expecting JetStream to be
+ * extended through the system account, which carries the API but not the account's own
+ * subjects: agents on a leaf could neither read a pointer nor write their record.
+ *
+ * @example
+ * ```ts
+ * leafJetStreamConfig(setup.atlas.publicKey); // 'default_js_domain: { "A…": "" }'
+ * ```
+ */
+export function leafJetStreamConfig(account: string): string {
+  return `default_js_domain: { ${JSON.stringify(account)}: "" }`;
 }
 
 /**

@@ -20,11 +20,14 @@ Deno.test("issued creds carry the role's permissions and inbox prefix", async ()
   assert.equal(about.name, "agent.us-east.a1");
   assert.equal(about.publicKey, issued.publicKey);
   assert.equal(about.inboxPrefix, inboxPrefixOf(role));
-  const claims = decode<{ pub: { allow: string[] }; issuer_account: string }>(
+  const claims = decode<
+    { pub: { allow: string[] }; issuer_account: string; allowed_connection_types: string[] }
+  >(
     parseCredsText(issued.creds).jwt,
   );
   assert.deepEqual(claims.nats.pub?.allow, permissionsOf(role).pub.allow);
   assert.equal(claims.nats.issuer_account, setup.atlas.publicKey);
+  assert.deepEqual(claims.nats.allowed_connection_types, ["STANDARD"], "a client only");
   // A new key each time: revoking one enrolment leaves the next one valid.
   assert.notEqual((await issueCreds(issuerOf(setup), role)).publicKey, issued.publicKey);
 });
@@ -62,6 +65,22 @@ Deno.test("an agent may publish only its own acks, for configs of any length", (
   assert.ok(!pub.allow.some((s) => s.startsWith("$KV.atlas_pointers")));
   assert.ok(!pub.allow.some((s) => s.includes("STREAM.DELETE") || s.includes("PURGE")));
   assert.deepEqual(sub.allow, ["_INBOX_agent.us-east.a1.>", "atlas.notify.us-east.>"]);
+});
+
+Deno.test("a leaf's link may carry what its region's agents may, and connects only as a leaf", async () => {
+  const setup = await createAuthSetup();
+  const role = atlasRole("leaf", { region: "us-east" });
+  const issued = await issueCreds(issuerOf(setup), role);
+  assert.equal(describeCreds(issued.creds).name, "leaf.us-east");
+  const claims = decode<{ allowed_connection_types: string[] }>(parseCredsText(issued.creds).jwt);
+  assert.deepEqual(claims.nats.allowed_connection_types, ["LEAFNODE"]);
+  const { pub, sub } = permissionsOf(role);
+  assert.ok(pub.allow.includes("atlas.ack.us-east.>"), "any agent's acks of the region");
+  assert.ok(pub.allow.includes("$KV.atlas_agents.us-east.*"), "any agent's record of the region");
+  assert.ok(!pub.allow.some((s) => s.includes("eu-west") || s.startsWith("$KV.atlas_pointers")));
+  assert.ok(!pub.allow.some((s) => s.startsWith("atlas.notify") || s.startsWith("atlas.audit")));
+  assert.deepEqual(sub.allow, ["_INBOX_agent.us-east.*.>", "atlas.notify.us-east.>"]);
+  assert.throws(() => atlasRole("leaf"), /leaf node's credentials need a region/);
 });
 
 Deno.test("the server config trusts the operator and preloads both accounts", async () => {

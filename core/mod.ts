@@ -55,6 +55,7 @@ export {
   issuedAtOf,
   type IssuedCreds,
   issuerOf,
+  leafJetStreamConfig,
   parseCredsText,
   revokeUser,
   serverAuthConfig,
@@ -111,6 +112,8 @@ export {
 export {
   type AtlasRole,
   atlasRole,
+  type ConnectionType,
+  connectionTypesOf,
   inboxPrefixOf,
   permissionsOf,
   RoleKind,

@@ -215,6 +215,11 @@ export const Subjects = {
     assertSimpleName("agent", agent);
     return `atlas.ack.${region}.${agent}.>`;
   },
+  /** Every ack in a region (what a leaf node's link carries). */
+  acksIn(region: string): string {
+    assertSimpleName("region", region);
+    return `atlas.ack.${region}.>`;
+  },
   /** Every ack for a config in a region. */
   acksOf(region: string, config: string): string {
     assertSimpleName("region", region);
@@ -223,17 +228,17 @@ export const Subjects = {
   },
   /**
    * An agent's alive ping (core NATS, nothing stored; core/liveness.ts): the agent may
-   * publish only its own, the region's coordinators subscribe to `aliveOf(region)`.
+   * publish only its own, the region's coordinators subscribe to `aliveOf(region)` (the
+   * same with `agent` `*`).
    */
   alive(region: string, agent: string): string {
     assertSimpleName("region", region);
-    assertSimpleName("agent", agent);
+    if (agent !== "*") assertSimpleName("agent", agent);
     return `atlas.alive.${region}.${agent}`;
   },
   /** Every alive ping of a region: the last token is the agent. */
   aliveOf(region: string): string {
-    assertSimpleName("region", region);
-    return `atlas.alive.${region}.*`;
+    return Subjects.alive(region, "*");
   },
   /** Audit events about one config, or `_system` for events that are about none. */
   audit(config?: string): string {

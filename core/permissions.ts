@@ -18,10 +18,24 @@
  * (`atlas.notify.<R>._beacon`, core/beacon.ts) comes under R's notices: R's coordinator
  * publishes it, its agents may only receive it (agent/beacon_test.ts).
  *
+ * A leaf node of region R binds the ATLAS account to the hub with a `leaf` user: its link
+ * may carry what R's agents may do, for any agent of R, and nothing else, so a leaf host
+ * taken over is no worse than all of R's agents taken over (each agent is still held to
+ * its own lists by the leaf it connects to). Every user may connect only as what it is
+ * ({@linkcode connectionTypesOf}): a leaf user only as a leaf node, every other user only
+ * as a client, so an agent's stolen credentials cannot link a leaf of the attacker's.
+ *
  * @module
  */
-import { blobMirrorStream, Buckets, pointerBucket, Streams, Subjects } from "./names.ts";
-import { assertSimpleName } from "./names.ts";
+import {
+  agentKey,
+  assertSimpleName,
+  blobMirrorStream,
+  Buckets,
+  pointerBucket,
+  Streams,
+  Subjects,
+} from "./names.ts";
 
 /** The kinds of NATS user Atlas issues. */
 export const RoleKind = {
@@ -29,6 +43,7 @@ export const RoleKind = {
   coordinator: "coordinator",
   agent: "agent",
   reader: "reader",
+  leaf: "leaf",
 } as const;
 export type RoleKind = typeof RoleKind[keyof typeof RoleKind];
 
@@ -37,7 +52,8 @@ export type AtlasRole =
   | { kind: "control" }
   | { kind: "coordinator"; region: string }
   | { kind: "agent"; region: string; agent: string }
-  | { kind: "reader" };
+  | { kind: "reader" }
+  | { kind: "leaf"; region: string };
 
 /** Publish and subscribe allow (and deny) lists of one role, as a user JWT carries them. */
 export interface RolePermissions {
@@ -62,9 +78,13 @@ export function atlasRole(
     case "control":
     case "reader":
       return { kind };
-    case "coordinator": {
+    case "coordinator":
+    case "leaf": {
       if (!options.region) {
-        throw new TypeError("A coordinator's credentials need a region: pass --region <name>");
+        throw new TypeError(
+          `A ${kind === "leaf" ? "leaf node" : kind}'s credentials need a region: ` +
+            "pass --region <name>",
+        );
       }
       assertSimpleName("region", options.region);
       return { kind, region: options.region };
@@ -93,10 +113,28 @@ export function roleLabel(role: AtlasRole): string {
     case "reader":
       return role.kind;
     case "coordinator":
-      return `coordinator.${role.region}`;
+    case "leaf":
+      return `${role.kind}.${role.region}`;
     case "agent":
       return `agent.${role.region}.${role.agent}`;
   }
+}
+
+/** How a user may connect to nats-server, as a user JWT's `allowed_connection_types`. */
+export type ConnectionType = "STANDARD" | "LEAFNODE";
+
+/**
+ * How `role` may connect: a leaf user only as a leaf node, every other user only as a
+ * client. nats-server refuses any other kind of connection with those credentials (an
+ * agent's credentials dialling a hub's leaf port, a leaf user's connecting as a client).
+ *
+ * @example
+ * ```ts
+ * connectionTypesOf({ kind: "leaf", region: "us-east" }); // ["LEAFNODE"]
+ * ```
+ */
+export function connectionTypesOf(role: AtlasRole): ConnectionType[] {
+  return role.kind === "leaf" ? ["LEAFNODE"] : ["STANDARD"];
 }
 
 /**
@@ -194,32 +232,18 @@ export function permissionsOf(role: AtlasRole): RolePermissions {
         sub: { allow: [inbox, Subjects.keysNotice(r), Subjects.aliveOf(r)], deny: [] },
       };
     }
-    case "agent": {
-      const { region: r, agent: a } = role;
-      const copy = blobMirrorStream(r);
-      // As few patterns as will do: nats-server keeps each allow pattern per connection
-      // (about 1.2-1.8 KiB each), and an agent needs no consumer and no KV handle.
+    case "agent":
       return {
-        pub: {
-          allow: [
-            Subjects.acksBy(r, a),
-            // Its own alive pings only: a forged ping can claim no other host alive.
-            Subjects.alive(r, a),
-            `$KV.${Buckets.agents}.${r}.${a}`,
-            // Its region's pointers and the key sets, by subject (store readKvDirect).
-            `$JS.API.DIRECT.GET.${kv(pointerBucket(r))}.>`,
-            `$JS.API.DIRECT.GET.${kv(Buckets.keys)}.>`,
-            // Its region's blob copy: whether it exists, then direct gets (JSON form).
-            `$JS.API.STREAM.INFO.${copy}`,
-            `$JS.API.DIRECT.GET.${copy}`,
-            // The primary blobs, when the copy lacks one: gets the stream leader answers.
-            `$JS.API.STREAM.MSG.GET.${BLOBS}`,
-            // Its own last acks (the outbox's check), by subject only.
-            `$JS.API.DIRECT.GET.${Streams.acks}.${Subjects.acksBy(r, a)}`,
-          ],
-          deny: [],
-        },
-        sub: { allow: [inbox, `atlas.notify.${r}.>`], deny: [] },
+        pub: { allow: _agentPublishes(role.region, role.agent), deny: [] },
+        sub: { allow: [inbox, Subjects.notifyRegion(role.region)], deny: [] },
+      };
+    case "leaf": {
+      // What every agent of the region may do, for any agent of it: the replies to all
+      // their inboxes, their notices; nothing of another region, nothing an agent may not.
+      const agentsInbox = `${inboxPrefixOf({ kind: "agent", region: role.region, agent: "*" })}.>`;
+      return {
+        pub: { allow: _agentPublishes(role.region, "*"), deny: [] },
+        sub: { allow: [agentsInbox, Subjects.notifyRegion(role.region)], deny: [] },
       };
     }
     case "reader":
@@ -228,4 +252,32 @@ export function permissionsOf(role: AtlasRole): RolePermissions {
         sub: { allow: [inbox, "atlas.notify.>"], deny: [] },
       };
   }
+}
+
+/**
+ * What agent `a` of region `r` may publish; with `a` `*`, any agent of `r` (a leaf's link).
+ * As few patterns as will do: nats-server keeps each allow pattern per connection (about
+ * 1.2-1.8 KiB each), and an agent needs no consumer and no KV handle.
+ */
+function _agentPublishes(r: string, a: string): string[] {
+  const copy = blobMirrorStream(r);
+  // For a leaf, `atlas.ack.<r>.>`: nats-server 2.9.10 sends a leaf no interest in
+  // `atlas.ack.>` (the acks stream) under a `…*.>` pattern.
+  const acks = a === "*" ? Subjects.acksIn(r) : Subjects.acksBy(r, a);
+  return [
+    acks,
+    // Its own alive pings only: a forged ping can claim no other host alive.
+    Subjects.alive(r, a),
+    Subjects.kvKey(Buckets.agents, a === "*" ? `${r}.*` : agentKey(r, a)),
+    // Its region's pointers and the key sets, by subject (store readKvDirect).
+    `$JS.API.DIRECT.GET.${kv(pointerBucket(r))}.>`,
+    `$JS.API.DIRECT.GET.${kv(Buckets.keys)}.>`,
+    // Its region's blob copy: whether it exists, then direct gets (JSON form).
+    `$JS.API.STREAM.INFO.${copy}`,
+    `$JS.API.DIRECT.GET.${copy}`,
+    // The primary blobs, when the copy lacks one: gets the stream leader answers.
+    `$JS.API.STREAM.MSG.GET.${BLOBS}`,
+    // Its own last acks (the outbox's check), by subject only.
+    `$JS.API.DIRECT.GET.${Streams.acks}.${acks}`,
+  ];
 }

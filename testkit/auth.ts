@@ -9,6 +9,7 @@
  *
  * @module
  */
+import assert from "node:assert/strict";
 import {
   type AtlasRole,
   atlasRole,
@@ -23,8 +24,7 @@ import {
   serverAuthConfig,
 } from "@atlas/core";
 import { type AtlasNats, connectAtlas, type ConnectOptions } from "@atlas/store";
-import { Algorithms, encodeUser, fmtCreds } from "@nats-io/jwt";
-import { createUser, fromSeed } from "@nats-io/nkeys";
+import { fromSeed } from "@nats-io/nkeys";
 
 /** A role, or the name of one that needs no region (`"control"`, `"reader"`). */
 export type RoleSpec = AtlasRole | "control" | "reader";
@@ -37,7 +37,6 @@ function toRole(spec: RoleSpec): AtlasRole {
 export class TestAuth {
   readonly setup: AuthSetup;
   readonly #creds = new Map<string, Promise<string>>();
-  #leaf: Promise<string> | undefined;
 
   private constructor(setup: AuthSetup) {
     this.setup = setup;
@@ -80,24 +79,6 @@ export class TestAuth {
       this.#creds.set(label, found);
     }
     return found;
-  }
-
-  /**
-   * `.creds` of the user a leaf node binds the ATLAS account with (issued once). It has no
-   * permission lists of its own: each client on the leaf is held to its own role's lists by
-   * the leaf server, which trusts the same operator.
-   */
-  leafCreds(): Promise<string> {
-    this.#leaf ??= (async () => {
-      const user = createUser();
-      const signer = fromSeed(new TextEncoder().encode(this.setup.atlas.signingSeed));
-      const jwt = await encodeUser("leaf", user, this.setup.atlas.publicKey, {}, {
-        algorithm: Algorithms.v2,
-        signer,
-      });
-      return new TextDecoder().decode(fmtCreds(jwt, user));
-    })();
-    return this.#leaf;
   }
 
   /** New credentials for `role` (a new user key each time) and the user's public key. */
@@ -230,4 +211,38 @@ export async function handshake(url: string, creds?: string): Promise<string> {
   } finally {
     conn.close();
   }
+}
+
+/**
+ * Asserts that `op` on `nats` is refused by the server: it fails, and the server says it is
+ * not allowed (a permissions violation on the connection, or in the error).
+ *
+ * @example
+ * ```ts
+ * await assertRefused(agent, "agent writes a lease", () => agent.kvWrite("leases", "r", "{}"));
+ * ```
+ */
+export async function assertRefused(
+  nats: AtlasNats,
+  what: string,
+  op: () => Promise<unknown>,
+): Promise<void> {
+  const violations: string[] = [];
+  const watch = (async () => {
+    for await (const s of nats.nc.status()) {
+      const text = `${s.type} ${String((s as { error?: unknown }).error ?? "")}`;
+      if (/permission/i.test(text)) violations.push(text);
+    }
+  })();
+  const outcome = await op().then(() => "done", (e: Error) => `failed: ${e.message}`);
+  assert.match(outcome, /^failed/, `${what} was allowed`);
+  // The failure must be the server's refusal, not something else going wrong.
+  for (let i = 0; i < 100 && violations.length === 0 && !/permission/i.test(outcome); i++) {
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  assert.ok(
+    violations.length > 0 || /permission/i.test(outcome),
+    `${what} failed without a permissions violation: ${outcome}`,
+  );
+  void watch;
 }

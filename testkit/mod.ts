@@ -24,6 +24,7 @@ export {
 } from "./fixtures.ts";
 export { GatewayLinks, GatewayProxy } from "./gateway_links.ts";
 export {
+  assertRefused,
   authOf,
   connectAs,
   credsFor,

@@ -12,6 +12,7 @@
  *
  * @module
  */
+import { leafJetStreamConfig } from "@atlas/core";
 import { GatewayLinks } from "./gateway_links.ts";
 import { _registerAuth, TestAuth } from "./auth.ts";
 
@@ -225,7 +226,10 @@ function renderConfig(
         `${advertise}gateways: [${gws.join(", ")}]${peerTls} }`,
     );
   }
-  if (o.leafnodes) lines.push(_leafBlock(o.leafnodes, workDir));
+  if (o.leafnodes) {
+    lines.push(_leafBlock(o.leafnodes, workDir));
+    lines.push(leafJetStreamConfig(auth?.setup.atlas.publicKey ?? "$G"));
+  }
   if (o.extraConfig) lines.push(o.extraConfig);
   return lines.join("\n") + "\n";
 }
@@ -285,6 +289,12 @@ export class NatsServer implements AsyncDisposable {
   /** Monitoring URL, `http://127.0.0.1:<port>`. */
   get monitorUrl(): string {
     return `http://127.0.0.1:${this.#httpPort}`;
+  }
+
+  /** Where leaf nodes dial this server (a hub node), or undefined when it takes none. */
+  get leafUrl(): string | undefined {
+    const port = this.#options.leafnodes?.port;
+    return port === undefined ? undefined : `nats-leaf://127.0.0.1:${port}`;
   }
 
   /** PID of the running process, or undefined when stopped. */
@@ -491,6 +501,11 @@ export interface NatsClusterOptions {
    * for agents past one server's connection limit. @default 0
    */
   leafNodes?: number;
+  /**
+   * The region whose agents the leaf nodes carry: their link to the hub may do what that
+   * region's agents may (a `leaf` user, core/permissions.ts). Needed with `leafNodes`.
+   */
+  region?: string;
 }
 
 /** A JetStream cluster of nats-server processes on 127.0.0.1. */
@@ -554,6 +569,11 @@ export async function startNatsCluster(options: NatsClusterOptions = {}): Promis
       `Cannot start ${leafNodes} leaf nodes: pass a whole number, 0 for none`,
     );
   }
+  if (leafNodes > 0 && options.region === undefined && options.auth !== false) {
+    throw new RangeError(
+      "Leaf nodes carry one region's agents: pass `region` with `leafNodes`",
+    );
+  }
   if (leafNodes > 0 && options.tls) {
     throw new NatsServerError(
       "The launcher does not start leaf nodes with TLS yet: start the cluster without " +
@@ -593,7 +613,7 @@ export async function startNatsCluster(options: NatsClusterOptions = {}): Promis
     if (servers.length === nodes) {
       const cluster = new NatsCluster(name, servers, auth);
       try {
-        await _startLeaves(cluster, leafNodes, leafPorts as number[], auth);
+        await _startLeaves(cluster, leafNodes, auth, options.region);
         return cluster;
       } catch (e) {
         lastError = e;
@@ -608,21 +628,25 @@ export async function startNatsCluster(options: NatsClusterOptions = {}): Promis
 
 /**
  * Starts `count` leaf nodes of `cluster`, each dialling every hub node's leaf port: the
- * ATLAS account bound with a leaf user's credentials, SYS with the system user's (so the
- * leaf's resolver hears account updates and revocations). Leaves run no JetStream: their
- * clients' JetStream API calls cross the link to the hub.
+ * ATLAS account bound with the credentials of `region`'s leaf user, SYS with the system
+ * user's (so the leaf's resolver hears account updates and revocations). Leaves run no
+ * JetStream: their clients' JetStream API calls cross the link to the hub.
  */
 async function _startLeaves(
   cluster: NatsCluster,
   count: number,
-  hubPorts: number[],
   auth: TestAuth | undefined,
+  region: string | undefined,
 ): Promise<void> {
   if (count === 0) return;
-  const urls = hubPorts.map((p) => `nats-leaf://127.0.0.1:${p}`);
+  const urls = cluster.servers.map((s) => s.leafUrl!);
   const remotes: LeafRemote[] = auth
     ? [
-      { urls, account: auth.setup.atlas.publicKey, creds: await auth.leafCreds() },
+      {
+        urls,
+        account: auth.setup.atlas.publicKey,
+        creds: await auth.creds({ kind: "leaf", region: region! }),
+      },
       { urls, account: auth.setup.system.publicKey, creds: auth.systemCreds },
     ]
     : [{ urls }];

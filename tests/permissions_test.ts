@@ -24,32 +24,16 @@ import {
   readPrimaryBlob,
   writePointer,
 } from "@atlas/store";
-import { activateVersion, natsTest, storeVersion, waitForBlobCopy } from "@atlas/testkit";
+import {
+  activateVersion,
+  assertRefused,
+  natsTest,
+  storeVersion,
+  waitForBlobCopy,
+} from "@atlas/testkit";
 
 const CONFIG = "payments.limits";
 const BLOBS = `OBJ_${Buckets.blobs}`;
-
-/** Resolves `true` when `op` is refused: it fails, and the server says it is not allowed. */
-async function refused(nats: AtlasNats, what: string, op: () => Promise<unknown>): Promise<void> {
-  const violations: string[] = [];
-  const watch = (async () => {
-    for await (const s of nats.nc.status()) {
-      const text = `${s.type} ${String((s as { error?: unknown }).error ?? "")}`;
-      if (/permission/i.test(text)) violations.push(text);
-    }
-  })();
-  const outcome = await op().then(() => "done", (e: Error) => `failed: ${e.message}`);
-  assert.match(outcome, /^failed/, `${what} was allowed`);
-  // The failure must be the server's refusal, not something else going wrong.
-  for (let i = 0; i < 100 && violations.length === 0 && !/permission/i.test(outcome); i++) {
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  assert.ok(
-    violations.length > 0 || /permission/i.test(outcome),
-    `${what} failed without a permissions violation: ${outcome}`,
-  );
-  void watch;
-}
 
 /** Publishes an ack of `agent` for CONFIG as a JetStream publish. */
 function ack(nats: AtlasNats, region: string, agent: string): Promise<unknown> {
@@ -89,12 +73,12 @@ natsTest("each role may do what it must and the server refuses the rest", async 
   await activateVersion(control, signer, "eu-west", version, { content: '{"limit":1}' });
   await waitForBlobCopy(control, "us-east", version.digest);
   await control.publisher.publish(Subjects.audit(CONFIG), "{}", { timeoutMs: 1_500 });
-  await refused(
+  await assertRefused(
     control,
     "control deletes the audit stream",
     () => control.jsm.streams.delete(Streams.audit),
   );
-  await refused(
+  await assertRefused(
     control,
     "control purges the audit stream",
     () => control.jsm.streams.purge(Streams.audit),
@@ -120,7 +104,7 @@ natsTest("each role may do what it must and the server refuses the rest", async 
   );
   await agent.kvWrite(Buckets.agents, agentKey("us-east", "a1"), "{}");
   // Refused.
-  await refused(
+  await assertRefused(
     agent,
     "agent writes a pointer",
     () =>
@@ -130,20 +114,24 @@ natsTest("each role may do what it must and the server refuses the rest", async 
         reason: "forged",
       }), { issuedBy: "attacker" }),
   );
-  await refused(
+  await assertRefused(
     agent,
     "agent writes a pointer key",
     () => agent.kvWrite(pointerBucket("us-east"), CONFIG, "{}"),
   );
-  await refused(
+  await assertRefused(
     agent,
     "agent deletes the acks stream",
     () => agent.jsm.streams.delete(Streams.acks),
   );
-  await refused(agent, "agent purges the acks stream", () => agent.jsm.streams.purge(Streams.acks));
-  await refused(agent, "agent acks as another agent", () => ack(agent, "us-east", "a2"));
-  await refused(agent, "agent acks in another region", () => ack(agent, "eu-west", "a1"));
-  await refused(
+  await assertRefused(
+    agent,
+    "agent purges the acks stream",
+    () => agent.jsm.streams.purge(Streams.acks),
+  );
+  await assertRefused(agent, "agent acks as another agent", () => ack(agent, "us-east", "a2"));
+  await assertRefused(agent, "agent acks in another region", () => ack(agent, "eu-west", "a1"));
+  await assertRefused(
     agent,
     "agent reads another agent's last ack",
     () =>
@@ -151,83 +139,83 @@ natsTest("each role may do what it must and the server refuses the rest", async 
         last_by_subj: Subjects.ack("us-east", CONFIG, "a2"),
       }),
   );
-  await refused(
+  await assertRefused(
     agent,
     "agent writes another agent's heartbeat",
     () => agent.kvWrite(Buckets.agents, agentKey("us-east", "a2"), "{}"),
   );
-  await refused(
+  await assertRefused(
     agent,
     "agent hears another region's notices",
     () => notices(agent, Subjects.notifyRegion("eu-west"), control, "atlas.notify.eu-west.x"),
   );
-  await refused(
+  await assertRefused(
     agent,
     "agent writes a lease",
     () => agent.kvWrite(Buckets.leases, "us-east", "{}"),
   );
-  await refused(
+  await assertRefused(
     agent,
     "agent edits the quarantine",
     () => agent.kvWrite(Buckets.quarantine, quarantineKey("us-east", "a1", CONFIG), "{}"),
   );
-  await refused(
+  await assertRefused(
     agent,
     "agent appends to the audit",
     () => agent.publisher.publish(Subjects.audit(CONFIG), "{}", opts),
   );
-  await refused(
+  await assertRefused(
     agent,
     "agent reads another region's pointers",
     () => readPointer(agent, "eu-west", CONFIG),
   );
-  await refused(
+  await assertRefused(
     agent,
     "agent reads the versions bucket",
     () => agent.jsm.streams.info(`KV_${Buckets.versions}`),
   );
-  await refused(
+  await assertRefused(
     agent,
     "agent deletes its region's blob copy",
     () => agent.jsm.streams.delete(blobMirrorStream("us-east")),
   );
   // Reads narrowed to message gets: no consumer, no stream info, no other region's copy.
-  await refused(
+  await assertRefused(
     agent,
     "agent opens a consumer on the primary blobs",
     () => agent.blobs().then((b) => b.getBlob(`sha256-${version.digest}`)),
   );
-  await refused(
+  await assertRefused(
     agent,
     "agent reads the primary blobs through a replica",
     () => agent.jsm.direct.getMessage(BLOBS, { seq: 1 }),
   );
-  await refused(
+  await assertRefused(
     agent,
     "agent reads another region's blob copy",
     () => readMirroredBlob(agent, "eu-west", version.digest),
   );
-  await refused(
+  await assertRefused(
     agent,
     "agent gets from another region's blob copy",
     () => agent.jsm.direct.getMessage(blobMirrorStream("eu-west"), { seq: 1 }),
   );
-  await refused(
+  await assertRefused(
     agent,
     "agent reads another region's pointers by sequence",
     () => agent.jsm.direct.getMessage(`KV_${pointerBucket("eu-west")}`, { seq: 1 }),
   );
-  await refused(
+  await assertRefused(
     agent,
     "agent reads the acks stream by sequence",
     () => agent.jsm.direct.getMessage(Streams.acks, { seq: 1 }),
   );
-  await refused(
+  await assertRefused(
     agent,
     "agent reads another agent's heartbeat",
     () => agent.jsm.direct.getMessage(`KV_${Buckets.agents}`, { seq: 1 }),
   );
-  await refused(
+  await assertRefused(
     agent,
     "agent reads the versions bucket by subject",
     () =>
@@ -235,12 +223,12 @@ natsTest("each role may do what it must and the server refuses the rest", async 
         last_by_subj: `$KV.${Buckets.versions}.${CONFIG}`,
       }),
   );
-  await refused(
+  await assertRefused(
     agent,
     "agent gets a message of the acks stream from its leader",
     () => agent.jsm.streams.getMessage(Streams.acks, { seq: 1 }),
   );
-  await refused(
+  await assertRefused(
     agent,
     "agent changes the primary blobs",
     () => agent.jsm.streams.purge(BLOBS),
@@ -274,33 +262,33 @@ natsTest("each role may do what it must and the server refuses the rest", async 
     /permission|closed|no notice/i,
   );
   // Refused: another region, agents' records and acks, stream removal.
-  await refused(
+  await assertRefused(
     coord,
     "coordinator writes another region's pointer",
     () => coord.kvWrite(pointerBucket("eu-west"), CONFIG, "{}"),
   );
-  await refused(
+  await assertRefused(
     coord,
     "coordinator writes another region's lease",
     () => coord.kvWrite(Buckets.leases, "eu-west", "{}"),
   );
-  await refused(
+  await assertRefused(
     coord,
     "coordinator quarantines in another region",
     () => coord.kvWrite(Buckets.quarantine, quarantineKey("eu-west", "a1", CONFIG), "{}"),
   );
-  await refused(
+  await assertRefused(
     coord,
     "coordinator forges an agent's heartbeat",
     () => coord.kvWrite(Buckets.agents, agentKey("us-east", "a1"), "{}"),
   );
-  await refused(coord, "coordinator forges an ack", () => ack(coord, "us-east", "a1"));
-  await refused(
+  await assertRefused(coord, "coordinator forges an ack", () => ack(coord, "us-east", "a1"));
+  await assertRefused(
     coord,
     "coordinator purges the audit stream",
     () => coord.jsm.streams.purge(Streams.audit),
   );
-  await refused(
+  await assertRefused(
     coord,
     "coordinator deletes the acks stream",
     () => coord.jsm.streams.delete(Streams.acks),
@@ -313,16 +301,20 @@ natsTest("each role may do what it must and the server refuses the rest", async 
     await notices(reader, "atlas.notify.>", control, "atlas.notify.eu-west.y"),
     "hi",
   );
-  await refused(
+  await assertRefused(
     reader,
     "reader writes a pointer",
     () => reader.kvWrite(pointerBucket("us-east"), CONFIG, "{}"),
   );
-  await refused(reader, "reader acks", () => ack(reader, "us-east", "a1"));
-  await refused(
+  await assertRefused(reader, "reader acks", () => ack(reader, "us-east", "a1"));
+  await assertRefused(
     reader,
     "reader writes a heartbeat",
     () => reader.kvWrite(Buckets.agents, agentKey("us-east", "a1"), "{}"),
   );
-  await refused(reader, "reader deletes a stream", () => reader.jsm.streams.delete(Streams.acks));
+  await assertRefused(
+    reader,
+    "reader deletes a stream",
+    () => reader.jsm.streams.delete(Streams.acks),
+  );
 });
