@@ -173,8 +173,15 @@ Deno.test({
             { timeoutMs: 60_000 },
           );
           const rollout = await waitFor("the handoff rollout succeeded", async () => {
-            const r = await expect<{ state: string }>("GET", `/v1/rollouts/${handoff}`);
-            return r.state === "succeeded" && r;
+            const r = await expect<{ state: string; regions: Record<string, { note?: string }> }>(
+              "GET",
+              `/v1/rollouts/${handoff}`,
+            );
+            // Thrown, it is the timeout's cause: where the rollout stood, for a slow run.
+            if (r.state !== "succeeded") {
+              throw new Error(`the rollout is ${r.state}: ${r.regions["us-east"]?.note}`);
+            }
+            return r;
           }, { timeoutMs: 60_000 });
           assert.equal(rollout.state, "succeeded");
           console.log(`  acks and rollout settled ${secondsSince(healed)} after the heal`);
