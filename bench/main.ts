@@ -467,6 +467,9 @@ for (const n of sizes) {
     ) as Record<string, string>;
     log(`N=${n}: ${n} agents connected in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     await pause(1_000);
+    // The server's RSS with the agents connected and nothing applied yet: the connections
+    // and their permissions, apart from what the rounds leave (acks stored, heap grown).
+    const connectedRss = await serverRss();
 
     const publish: number[] = [];
     const publishCall: number[] = [];
@@ -593,6 +596,7 @@ for (const n of sizes) {
       agentCpuMicrosPerAgentPerSecond: +(cpuMicros / n / (windowMs / 1000)).toFixed(1),
       natsServerRssMiB: +((await serverRss()) / 2 ** 20).toFixed(1),
       natsServerRssKiBPerAgent: +(((await serverRss()) - serverRssBase) / n / 1024).toFixed(1),
+      natsServerRssKiBPerAgentConnected: +((connectedRss - serverRssBase) / n / 1024).toFixed(1),
       // The floors, same N, same run: N bare core-NATS connections with a subscription each.
       floorNatsServerRssKiBPerConnection: +((floorRss - serverRssBase) / n / 1024).toFixed(1),
       floorNatsServerIdleCpuPercent: +((floorIdleMicros / (idleWindowMs * 1000)) * 100).toFixed(1),
@@ -839,6 +843,7 @@ console.log(table(
     "nats-server idle CPU %",
     "control+bench CPU µs/apply",
     "nats-server RSS MiB",
+    "nats-server RSS KiB/agent, connected → after the rounds",
   ],
   resources.map((r) => [
     String(r.n),
@@ -852,6 +857,7 @@ console.log(table(
     r.natsServerIdleCpuPercent!,
     r.controlCpuMicrosPerApply!,
     r.natsServerRssMiB!,
+    `${r.natsServerRssKiBPerAgentConnected} → ${r.natsServerRssKiBPerAgent}`,
   ]),
 ));
 // ---------------------------------------------------------------- issue 15's targets
