@@ -27,6 +27,7 @@ import {
   connectAs,
   credsFor,
   handshake,
+  type HasLog,
   printLogsOnFailure,
   startNatsCluster,
   startNatsServer,
@@ -35,6 +36,7 @@ import {
 } from "@atlas/testkit";
 import { Agent, AgentConfigFile } from "@atlas/agent";
 import { connect } from "@nats-io/transport-node";
+import { startTestAgents, startTestControl } from "./harness.ts";
 
 const REGION = "us-east";
 
@@ -239,3 +241,53 @@ Deno.test("a cluster refuses leaf nodes it cannot start, saying what to pass", a
     /does not start leaf nodes with TLS yet/,
   );
 });
+
+Deno.test("an agent revoked by the control plane is dropped at its leaf and refused there", async () => {
+  await using region = await startNatsCluster({ nodes: 1, leafNodes: 1, region: REGION });
+  const logs: HasLog[] = [region];
+  await printLogsOnFailure(() => logs, async () => {
+    const leaf = region.leaves[0]!;
+    await using t = await startTestControl(region.urls, { enrolment: true });
+    logs.push(t);
+    await t.expect("PUT", `/v1/regions/${REGION}`, { replicas: 1 }, 201);
+    await t.expect("PUT", "/v1/configs/web", {}, 201);
+    await t.expect("POST", "/v1/configs/web/versions", { content: '{"v":1}' }, 201);
+    await t.expect("POST", "/v1/configs/web/activate", { version: 1 });
+    const enrolled = await t.expect<{ publicKey: string; creds: string }>(
+      "POST",
+      `/v1/agents/${REGION}/a1/credentials`,
+      {},
+      201,
+    );
+    const [a1] = await startTestAgents(t, [
+      { id: "a1", region: REGION, nats: region.leafUrls, credentials: enrolled.creds },
+    ], (l) => logs.push(l));
+    try {
+      await waitFor("v1 applied through the leaf", async () => {
+        return (await Deno.readTextFile(a1!.file).catch(() => "")) === '{"v":1}';
+      });
+      assert.ok((await connectionNames(leaf.monitorUrl)).includes(`atlas-agent ${REGION}/a1`));
+      // The revocation goes to the hub's resolver; the leaf hears it over its SYS link.
+      await t.expect("DELETE", `/v1/agents/${REGION}/a1/credentials`);
+      await waitFor(
+        "the revoked agent dropped by its leaf",
+        async () => !(await connectionNames(leaf.monitorUrl)).includes(`atlas-agent ${REGION}/a1`),
+        { timeoutMs: 10_000 },
+      );
+      await waitFor(
+        "the revoked credentials refused by the leaf",
+        async () => /Authorization Violation/.test(await handshake(leaf.url, enrolled.creds)),
+        { timeoutMs: 10_000 },
+      );
+    } finally {
+      await a1!.agent.close();
+    }
+  });
+});
+
+/** Names of the client connections a server holds now (its monitoring endpoint). */
+async function connectionNames(monitorUrl: string): Promise<string[]> {
+  const res = await fetch(`${monitorUrl}/connz?limit=1024`, { signal: AbortSignal.timeout(2_000) });
+  const body = await res.json() as { connections?: { name?: string }[] };
+  return (body.connections ?? []).map((c) => c.name ?? "");
+}
