@@ -291,6 +291,15 @@ export class NatsServer implements AsyncDisposable {
     return `http://127.0.0.1:${this.#httpPort}`;
   }
 
+  /** Names of the client connections this server holds now (its monitoring endpoint). */
+  async connectionNames(): Promise<string[]> {
+    const res = await fetch(`${this.monitorUrl}/connz?limit=1024`, {
+      signal: AbortSignal.timeout(2_000),
+    });
+    const body = await res.json() as { connections?: { name?: string }[] };
+    return (body.connections ?? []).map((c) => c.name ?? "");
+  }
+
   /** Where leaf nodes dial this server (a hub node), or undefined when it takes none. */
   get leafUrl(): string | undefined {
     const port = this.#options.leafnodes?.port;

@@ -24,13 +24,6 @@ interface Enrolled {
   creds: string;
 }
 
-/** Names of the client connections a server holds now (monitoring endpoint). */
-async function connectionNames(monitorUrl: string): Promise<string[]> {
-  const res = await fetch(`${monitorUrl}/connz?limit=1024`, { signal: AbortSignal.timeout(2_000) });
-  const body = await res.json() as { connections?: { name?: string }[] };
-  return (body.connections ?? []).map((c) => c.name ?? "");
-}
-
 natsTest(
   "a revoked agent is dropped within seconds, and a new enrolment restores it",
   async (ctx) => {
@@ -47,7 +40,7 @@ natsTest(
       { id: "a1", region: "us-east", nats: ctx.urls, credentials: first.creds },
     ], ctx.addLog);
     await waitFor("v1 applied", async () => (await Deno.readTextFile(a1!.file)) === '{"v":1}');
-    assert.ok((await connectionNames(server.monitorUrl)).includes("atlas-agent us-east/a1"));
+    assert.ok((await server.connectionNames()).includes("atlas-agent us-east/a1"));
     const revoked = await t.expect<{ revoked: string[] }>(
       "DELETE",
       "/v1/agents/us-east/a1/credentials",
@@ -55,7 +48,7 @@ natsTest(
     assert.deepEqual(revoked.revoked, [first.publicKey]);
     await waitFor(
       "the revoked agent dropped",
-      async () => !(await connectionNames(server.monitorUrl)).includes("atlas-agent us-east/a1"),
+      async () => !(await server.connectionNames()).includes("atlas-agent us-east/a1"),
       { timeoutMs: 10_000 },
     );
     // Refused at the protocol level too, once the server has taken the account update.
@@ -131,11 +124,11 @@ Deno.test({
       const [e1] = await startTestAgents(t, [
         { id: "e1", region: "us-east", nats: [east.url], credentials: enrolled.creds },
       ], (l) => logs.push(l));
-      assert.ok((await connectionNames(east.monitorUrl)).includes("atlas-agent us-east/e1"));
+      assert.ok((await east.connectionNames()).includes("atlas-agent us-east/e1"));
       await t.expect("DELETE", "/v1/agents/us-east/e1/credentials");
       await waitFor(
         "the agent dropped in us-east",
-        async () => !(await connectionNames(east.monitorUrl)).includes("atlas-agent us-east/e1"),
+        async () => !(await east.connectionNames()).includes("atlas-agent us-east/e1"),
         { timeoutMs: 10_000 },
       );
       assert.match(await handshake(east.url, enrolled.creds), /Authorization Violation/);

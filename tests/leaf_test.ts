@@ -266,12 +266,12 @@ Deno.test("an agent revoked by the control plane is dropped at its leaf and refu
       await waitFor("v1 applied through the leaf", async () => {
         return (await Deno.readTextFile(a1!.file).catch(() => "")) === '{"v":1}';
       });
-      assert.ok((await connectionNames(leaf.monitorUrl)).includes(`atlas-agent ${REGION}/a1`));
+      assert.ok((await leaf.connectionNames()).includes(`atlas-agent ${REGION}/a1`));
       // The revocation goes to the hub's resolver; the leaf hears it over its SYS link.
       await t.expect("DELETE", `/v1/agents/${REGION}/a1/credentials`);
       await waitFor(
         "the revoked agent dropped by its leaf",
-        async () => !(await connectionNames(leaf.monitorUrl)).includes(`atlas-agent ${REGION}/a1`),
+        async () => !(await leaf.connectionNames()).includes(`atlas-agent ${REGION}/a1`),
         { timeoutMs: 10_000 },
       );
       await waitFor(
@@ -284,10 +284,3 @@ Deno.test("an agent revoked by the control plane is dropped at its leaf and refu
     }
   });
 });
-
-/** Names of the client connections a server holds now (its monitoring endpoint). */
-async function connectionNames(monitorUrl: string): Promise<string[]> {
-  const res = await fetch(`${monitorUrl}/connz?limit=1024`, { signal: AbortSignal.timeout(2_000) });
-  const body = await res.json() as { connections?: { name?: string }[] };
-  return (body.connections ?? []).map((c) => c.name ?? "");
-}
