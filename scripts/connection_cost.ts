@@ -13,9 +13,12 @@
  *
  * `--cases bare,now` picks cases; `--profile <dir>` also writes each server's heap profile
  * there (`heap-<case>.pb.gz`, read with `go tool pprof -top -sample_index=inuse_space`).
+ * `--leaf` connects the clients to a leaf node of a one-node hub instead, as agents of a
+ * large region do (README, "Large regions: leaf nodes"), and reads both servers' RSS.
  *
  * Prints one row per case: the pattern count and the RSS per connection (RSS with N
- * clients minus RSS before the first, over N). At most 5 000 clients.
+ * clients minus RSS before the first, over N; with `--leaf`, the leaf's and the hub's).
+ * At most 5 000 clients.
  *
  * @module
  */
@@ -24,7 +27,7 @@ import { Algorithms, encodeUser, fmtCreds } from "@nats-io/jwt";
 import { createUser, fromSeed } from "@nats-io/nkeys";
 import { inboxPrefixOf, permissionsOf, type RolePermissions, Subjects } from "@atlas/core";
 import { type AtlasNats, connectAtlas } from "@atlas/store";
-import { reservePort, startNatsServer, TestAuth } from "@atlas/testkit";
+import { reservePort, startNatsCluster, startNatsServer, TestAuth } from "@atlas/testkit";
 
 const { values } = parseArgs({
   options: {
@@ -32,6 +35,7 @@ const { values } = parseArgs({
     settle: { type: "string", default: "3" },
     cases: { type: "string", default: "bare,before,now,floor" },
     profile: { type: "string" },
+    leaf: { type: "boolean", default: false },
   },
 });
 const n = Number(values.clients);
@@ -130,17 +134,24 @@ const rows: Record<string, unknown>[] = [];
 for (const c of cases) {
   const auth = await TestAuth.create();
   const profPort = profileDir ? reservePort() : undefined;
-  await using server = await startNatsServer({
+  await using cluster = values.leaf
+    ? await startNatsCluster({ nodes: 1, leafNodes: 1, region: REGION, auth })
+    : undefined;
+  await using single = cluster ? undefined : await startNatsServer({
     serverName: `cost-${c.name}`,
     auth,
     ...(profPort ? { extraConfig: `prof_port: ${profPort}` } : {}),
   });
+  // The server the clients connect to, and (with --leaf) the hub behind it.
+  const server = cluster ? cluster.leaves[0]! : single!;
+  const hub = cluster?.servers[0];
   const pid = server.pid!;
   const issued: string[] = [];
   for (let i = 0; i < n; i++) issued.push(await creds(auth, `a${i}`, c.perms(`a${i}`)));
   const patterns = c.perms("a0");
   await new Promise((r) => setTimeout(r, settleMs));
   const before = rssKiB(pid);
+  const hubBefore = hub ? rssKiB(hub.pid!) : 0;
   const clients: AtlasNats[] = [];
   try {
     for (let i = 0; i < n; i++) {
@@ -155,6 +166,7 @@ for (const c of cases) {
     for (const nats of clients) await nats.nc.flush();
     await new Promise((r) => setTimeout(r, settleMs));
     const after = rssKiB(pid);
+    const hubAfter = hub ? rssKiB(hub.pid!) : 0;
     if (profPort) {
       // Read with `go tool pprof -top -sample_index=inuse_space <file>`.
       const heap = await fetch(`http://127.0.0.1:${profPort}/debug/pprof/heap`);
@@ -168,6 +180,7 @@ for (const c of cases) {
       rssBeforeKiB: before,
       rssAfterKiB: after,
       perConnectionKiB: Math.round(((after - before) / n) * 10) / 10,
+      ...(hub ? { hubPerConnectionKiB: Math.round(((hubAfter - hubBefore) / n) * 10) / 10 } : {}),
     };
     log(JSON.stringify(row));
     rows.push(row);
