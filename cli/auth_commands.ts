@@ -76,6 +76,7 @@ export const AUTH_COMMANDS: Record<string, (run: Run) => Promise<void>> = {
     await _writeNew(`${dir}/${AuthFiles.atlasJwt}`, setup.atlas.jwt + "\n", open);
     await _writeNew(`${dir}/${AuthFiles.atlasSeed}`, setup.atlas.seed + "\n", secret);
     await _writeNew(`${dir}/${AuthFiles.systemCreds}`, setup.system.userCreds, secret);
+    await _writeNew(`${dir}/${AuthFiles.leafSystemCreds}`, setup.system.leafCreds, secret);
     await _writeNew(`${dir}/${AuthFiles.controlCreds}`, control.creds, secret);
     await _writeNew(
       `${dir}/${AuthFiles.controlKeys}`,

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { AuthFiles, ControlAuthKeys, describeCreds } from "@atlas/core";
+import { decode } from "@nats-io/jwt";
+import { AuthFiles, ControlAuthKeys, describeCreds, parseCredsText } from "@atlas/core";
 import { atlasHere } from "./testing.ts";
 
 Deno.test("auth init writes the auth directory once, secrets 0600", async () => {
@@ -7,7 +8,13 @@ Deno.test("auth init writes the auth directory once, secrets 0600", async () => 
   const first = await atlasHere({}, dir, "auth", "init", "--dir", "auth", "--resolver-dir", "/r");
   assert.equal(first.code, 0, first.stderr);
   const mode = async (f: string) => (await Deno.stat(`${dir}/auth/${f}`)).mode! & 0o777;
-  for (const secret of [AuthFiles.operatorSeed, AuthFiles.atlasSeed, AuthFiles.systemCreds]) {
+  const secrets = [
+    AuthFiles.operatorSeed,
+    AuthFiles.atlasSeed,
+    AuthFiles.systemCreds,
+    AuthFiles.leafSystemCreds,
+  ];
+  for (const secret of secrets) {
     assert.equal(await mode(secret), 0o600, secret);
   }
   assert.equal(await mode(AuthFiles.controlKeys), 0o600);
@@ -17,6 +24,11 @@ Deno.test("auth init writes the auth directory once, secrets 0600", async () => 
     describeCreds(await Deno.readTextFile(`${dir}/auth/control.creds`)).inboxPrefix,
     "_INBOX_control",
   );
+  // A leaf node's system link: not the system user, and only as a leaf node.
+  const leafSys = await Deno.readTextFile(`${dir}/auth/${AuthFiles.leafSystemCreds}`);
+  assert.equal(describeCreds(leafSys).name, "leaf-sys");
+  const claims = decode<{ allowed_connection_types: string[] }>(parseCredsText(leafSys).jwt);
+  assert.deepEqual(claims.nats.allowed_connection_types, ["LEAFNODE"]);
   const again = await atlasHere({}, dir, "auth", "init", "--dir", "auth");
   assert.equal(again.code, 1);
   assert.match(again.stderr, /already holds an operator/);

@@ -16,7 +16,13 @@
 import { Algorithms, encodeAccount, encodeOperator, encodeUser, fmtCreds } from "@nats-io/jwt";
 import { Prefix } from "@nats-io/nkeys";
 import { z } from "zod";
-import { type AtlasRole, connectionTypesOf, permissionsOf, roleLabel } from "./permissions.ts";
+import {
+  type AtlasRole,
+  connectionTypesOf,
+  LEAF_SYSTEM_PERMISSIONS,
+  permissionsOf,
+  roleLabel,
+} from "./permissions.ts";
 import { decodeNatsJwt, NativeKeyPair } from "./nkeys.ts";
 
 /** Name of the account every Atlas stream, bucket and subject lives in. */
@@ -29,7 +35,14 @@ export const SYSTEM_ACCOUNT = "SYS";
  */
 export interface AuthSetup {
   operator: { publicKey: string; seed: string; signingSeed: string; jwt: string };
-  system: { publicKey: string; seed: string; jwt: string; userCreds: string };
+  system: {
+    publicKey: string;
+    seed: string;
+    jwt: string;
+    userCreds: string;
+    /** A leaf node's system-account link (`LEAF_SYSTEM_PERMISSIONS`, leaf links only). */
+    leafCreds: string;
+  };
   atlas: { publicKey: string; seed: string; signingSeed: string; jwt: string };
 }
 
@@ -99,6 +112,12 @@ export async function createAuthSetup(): Promise<AuthSetup> {
   }, opts);
   const sysUser = NativeKeyPair.create(Prefix.User);
   const sysUserJwt = await encodeUser("sys", sysUser, sys, {}, { algorithm: Algorithms.v2 });
+  const leafUser = NativeKeyPair.create(Prefix.User);
+  const leafUserJwt = await encodeUser("leaf-sys", leafUser, sys, {
+    pub: LEAF_SYSTEM_PERMISSIONS.pub,
+    sub: LEAF_SYSTEM_PERMISSIONS.sub,
+    allowed_connection_types: ["LEAFNODE"],
+  }, { algorithm: Algorithms.v2 });
   return {
     operator: {
       publicKey: operator.getPublicKey(),
@@ -111,6 +130,7 @@ export async function createAuthSetup(): Promise<AuthSetup> {
       seed: text(sys.getSeed()),
       jwt: sysJwt,
       userCreds: text(fmtCreds(sysUserJwt, sysUser)),
+      leafCreds: text(fmtCreds(leafUserJwt, leafUser)),
     },
     atlas: {
       publicKey: atlas.getPublicKey(),
@@ -341,6 +361,8 @@ export const AuthFiles = {
   atlasSeed: "ATLAS.nk",
   /** The system user (pushes account JWTs to the resolver). */
   systemCreds: "sys.creds",
+  /** A leaf node's system-account link (hears revocations; `LEAF_SYSTEM_PERMISSIONS`). */
+  leafSystemCreds: "leaf-sys.creds",
   /** What the control plane signs with to enrol and revoke: {@linkcode ControlAuthKeys}. */
   controlKeys: "control-plane.json",
   /** Credentials of the control plane itself. */

@@ -115,6 +115,7 @@ export {
   type ConnectionType,
   connectionTypesOf,
   inboxPrefixOf,
+  LEAF_SYSTEM_PERMISSIONS,
   permissionsOf,
   RoleKind,
   roleLabel,

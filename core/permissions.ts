@@ -281,3 +281,45 @@ function _agentPublishes(r: string, a: string): string[] {
     `$JS.API.DIRECT.GET.${Streams.acks}.${acks}`,
   ];
 }
+
+/**
+ * What a leaf node's link to the hub may carry in the system account (its second remote):
+ * revocations and account updates in (the control plane's `$SYS.REQ.CLAIMS.UPDATE`, the
+ * servers' update events, the answers to the leaf's own lookups), and out only its answers
+ * to other servers' requests, its resolver's lookups and syncs, and its events (not its
+ * answers to the control plane's pushes: one server's answer is enough, and a taken leaf
+ * could otherwise answer in the hub's name). No monitoring request of another
+ * server (`$SYS.REQ.SERVER.>`: every connection's name and address, and on current
+ * nats-server kick and lame-duck mode), no account JWT pushed: a leaf host taken over holds
+ * these credentials, not the system user's.
+ */
+export const LEAF_SYSTEM_PERMISSIONS: RolePermissions = {
+  pub: {
+    allow: [
+      "$SYS._INBOX.>",
+      "$SYS._INBOX_.>",
+      "$SYS.REQ.ACCOUNT.*.CLAIMS.LOOKUP",
+      "$SYS.REQ.CLAIMS.PACK",
+      "$SYS.ACCOUNT.*.CONNECT",
+      "$SYS.ACCOUNT.*.DISCONNECT",
+      "$SYS.ACCOUNT.*.LEAFNODE.CONNECT",
+      "$SYS.ACCOUNT.*.SERVER.CONNS",
+      "$SYS.SERVER.ACCOUNT.*.CONNS",
+      "$SYS.SERVER.*.STATSZ",
+      "$SYS.SERVER.*.SHUTDOWN",
+    ],
+    deny: [],
+  },
+  sub: {
+    allow: [
+      "$SYS.REQ.CLAIMS.UPDATE",
+      "$SYS.REQ.ACCOUNT.*.CLAIMS.UPDATE",
+      "$SYS.ACCOUNT.*.CLAIMS.UPDATE",
+      "$SYS._INBOX.>",
+      "$SYS._INBOX_.>",
+      "$SYS.REQ.SERVER.PING",
+      "$SYS.REQ.SERVER.PING.>",
+    ],
+    deny: [],
+  },
+};

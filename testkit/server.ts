@@ -656,7 +656,7 @@ async function _startLeaves(
         account: auth.setup.atlas.publicKey,
         creds: await auth.creds({ kind: "leaf", region: region! }),
       },
-      { urls, account: auth.setup.system.publicKey, creds: auth.systemCreds },
+      { urls, account: auth.setup.system.publicKey, creds: auth.setup.system.leafCreds },
     ]
     : [{ urls }];
   const started = await Promise.allSettled(Array.from({ length: count }, (_, i) =>

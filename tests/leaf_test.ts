@@ -228,6 +228,42 @@ Deno.test("stolen credentials make no other kind of connection, and a taken leaf
     assert.equal(await pointerWrites(), pointersBefore, "a pointer was written");
     assert.ok(await control.jsm.streams.info(Streams.acks), "the acks stream is gone");
     assert.equal((await readPointer(control, REGION, "web"))?.pointer.active.version, 1);
+
+    // The leaf's system-account link: its credentials connect no client, and a leaf of the
+    // attacker's linked with them hears revocations but asks no server for its connections
+    // (every agent's name and address). With the system user's, as leaves held before, it
+    // could: the contrast shows the request reaches the hub when allowed.
+    const leafSys = region.auth!.setup.system.leafCreds;
+    assert.match(await handshake(hub.url, leafSys), /Authorization Violation/);
+    /** Names of the servers that answer a CONNZ ping sent over a rogue leaf's link. */
+    const connzFrom = async (creds: string) => {
+      await using rogueSys = await startNatsServer({
+        serverName: "rogue-sys-leaf",
+        jetstream: false,
+        auth: false,
+        leafnodes: { remotes: [{ urls: [hub.leafUrl!], creds }] },
+      });
+      const nc = await connect({ servers: rogueSys.url });
+      try {
+        const names = new Set<string>();
+        const inbox = nc.subscribe("connz.answers", {
+          callback: (_e, m) => void names.add(m.json<{ server: { name: string } }>().server.name),
+        });
+        // The link's interest arrives a moment after the server is ready; the rogue
+        // server answers its own ping (its account is bound to the hub's system account).
+        for (let i = 0; i < 10 && names.size < 2; i++) {
+          nc.publish("$SYS.REQ.SERVER.PING.CONNZ", "", { reply: "connz.answers" });
+          await new Promise((r) => setTimeout(r, 300));
+        }
+        inbox.unsubscribe();
+        names.delete("rogue-sys-leaf");
+        return [...names];
+      } finally {
+        await nc.close();
+      }
+    };
+    assert.ok((await connzFrom(region.auth!.systemCreds)).includes(hub.name));
+    assert.deepEqual(await connzFrom(leafSys), [], "a leaf's link read the hub's connections");
   });
 });
 
