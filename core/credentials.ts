@@ -7,9 +7,11 @@
  * makes the signatures.
  *
  * Invariant: a user's permissions and the kinds of connection it may make come from
- * `permissionsOf` and `connectionTypesOf` (permissions.ts) and nowhere else; identity keys sign only what they identify (the operator key signs the operator
- * JWT; accounts are signed by an operator signing key and users by the account's signing
- * key), so the seeds a running control plane holds can be rotated without a new operator.
+ * permissions.ts (`permissionsOf`, `connectionTypesOf`, `LEAF_SYSTEM_PERMISSIONS`) and
+ * nowhere else; identity keys sign only what they identify (the operator key signs the
+ * operator JWT; accounts are signed by an operator signing key and users by the account's
+ * signing key), so the seeds a running control plane holds can be rotated without a new
+ * operator.
  *
  * @module
  */
@@ -19,6 +21,7 @@ import { z } from "zod";
 import {
   type AtlasRole,
   connectionTypesOf,
+  LEAF_CONNECTION_TYPES,
   LEAF_SYSTEM_PERMISSIONS,
   permissionsOf,
   roleLabel,
@@ -116,7 +119,7 @@ export async function createAuthSetup(): Promise<AuthSetup> {
   const leafUserJwt = await encodeUser("leaf-sys", leafUser, sys, {
     pub: LEAF_SYSTEM_PERMISSIONS.pub,
     sub: LEAF_SYSTEM_PERMISSIONS.sub,
-    allowed_connection_types: ["LEAFNODE"],
+    allowed_connection_types: LEAF_CONNECTION_TYPES,
   }, { algorithm: Algorithms.v2 });
   return {
     operator: {

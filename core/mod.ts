@@ -115,6 +115,7 @@ export {
   type ConnectionType,
   connectionTypesOf,
   inboxPrefixOf,
+  LEAF_CONNECTION_TYPES,
   LEAF_SYSTEM_PERMISSIONS,
   permissionsOf,
   RoleKind,

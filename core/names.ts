@@ -228,17 +228,17 @@ export const Subjects = {
   },
   /**
    * An agent's alive ping (core NATS, nothing stored; core/liveness.ts): the agent may
-   * publish only its own, the region's coordinators subscribe to `aliveOf(region)` (the
-   * same with `agent` `*`).
+   * publish only its own, the region's coordinators subscribe to `aliveOf(region)`.
    */
   alive(region: string, agent: string): string {
     assertSimpleName("region", region);
-    if (agent !== "*") assertSimpleName("agent", agent);
+    assertSimpleName("agent", agent);
     return `atlas.alive.${region}.${agent}`;
   },
   /** Every alive ping of a region: the last token is the agent. */
   aliveOf(region: string): string {
-    return Subjects.alive(region, "*");
+    assertSimpleName("region", region);
+    return `atlas.alive.${region}.*`;
   },
   /** Audit events about one config, or `_system` for events that are about none. */
   audit(config?: string): string {

@@ -134,8 +134,11 @@ export type ConnectionType = "STANDARD" | "LEAFNODE";
  * ```
  */
 export function connectionTypesOf(role: AtlasRole): ConnectionType[] {
-  return role.kind === "leaf" ? ["LEAFNODE"] : ["STANDARD"];
+  return role.kind === "leaf" ? LEAF_CONNECTION_TYPES : ["STANDARD"];
 }
+
+/** How a leaf node's users connect (both its links): as a leaf node only. */
+export const LEAF_CONNECTION_TYPES: ConnectionType[] = ["LEAFNODE"];
 
 /**
  * The inbox prefix of a role (nats.js `inboxPrefix`): replies to its requests come here,
@@ -267,7 +270,7 @@ function _agentPublishes(r: string, a: string): string[] {
   return [
     acks,
     // Its own alive pings only: a forged ping can claim no other host alive.
-    Subjects.alive(r, a),
+    a === "*" ? Subjects.aliveOf(r) : Subjects.alive(r, a),
     Subjects.kvKey(Buckets.agents, a === "*" ? `${r}.*` : agentKey(r, a)),
     // Its region's pointers and the key sets, by subject (store readKvDirect).
     `$JS.API.DIRECT.GET.${kv(pointerBucket(r))}.>`,
