@@ -404,6 +404,8 @@ export class RegionCoordinator implements AsyncDisposable {
           return out;
         }),
       acks: this.#acks,
+      // While its follow (re)starts, an ack not seen yet is not missing (a partition healed).
+      acksCurrent: () => this.#acksFollow.current && this.#backlogChecks === 0,
       aliveOf: (agent) => this.#aliveOf(agent),
       goneAt: (now) => this.#goneAt(now).ids,
       metrics: this.#metrics,

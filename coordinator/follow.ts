@@ -5,9 +5,10 @@
  * each step.
  *
  * Invariants: at most one consumer runs per follow; `ready` is true only once the backlog
- * that existed at the start was delivered (or there was none); after `stop()` or a
- * failure the next `start()` begins again from the last message of every subject, with
- * `onReset` called first so nothing stale survives.
+ * that existed at the start was delivered (or there was none); `current` is false while
+ * the consumer is not heard from; after `stop()` or a failure the next `start()` begins
+ * again from the last message of every subject, with `onReset` called first so nothing
+ * stale survives.
  *
  * @module
  */
@@ -18,10 +19,28 @@ import type { AtlasNats } from "@atlas/store";
 const PULL_BATCH = 100;
 
 /**
+ * How long each pull waits on the server; it sends a heartbeat every half of it, and two
+ * missed ones make the client recreate its consumer. With the client's default 30 s a
+ * consumer recreated on the far side of a partition delivered nothing for 30-45 s after the
+ * heal, and a stage's 60 s ack timeout failed every member of a healthy region
+ * (tests/fault_gateway_test.ts, one run in five). 5 s finds it within ~5 s.
+ */
+export const FOLLOW_PULL_EXPIRES_MS = 5_000;
+
+/**
  * A timed `onMessage` longer than this was preempted: an ack's parse and signature check
  * take ~0.05 ms.
  */
 const PREEMPTED_MS = 1;
+
+/** Consumer status events after which what a follow delivered may be behind its stream. */
+const QUIET: ReadonlySet<string> = new Set([
+  "heartbeats_missed",
+  "reset",
+  "no_responders",
+  "consumer_not_found",
+  "stream_not_found",
+]);
 
 /** Options of {@linkcode SubjectFollow}. */
 export interface SubjectFollowOptions {
@@ -65,6 +84,8 @@ export class SubjectFollow implements AsyncDisposable {
   #lastMessageAt = 0;
   #loop: Promise<void> | undefined;
   #closed = false;
+  /** The consumer was heard from (a message, a heartbeat) since it last went quiet. */
+  #heard = true;
   #setup: Promise<void> | undefined;
   readonly #stats: FollowStats = { messages: 0, busyMs: 0 };
 
@@ -86,6 +107,15 @@ export class SubjectFollow implements AsyncDisposable {
   /** True once the backlog at the start was delivered. */
   get ready(): boolean {
     return this.#ready;
+  }
+
+  /**
+   * True while ready and the consumer is heard from: false from a missed heartbeat (or a
+   * consumer being recreated) until the next message or heartbeat, when what was delivered
+   * may be behind the stream.
+   */
+  get current(): boolean {
+    return this.#ready && this.#heard;
   }
 
   /** Milliseconds since the last message (or the start), while following. */
@@ -119,9 +149,18 @@ export class SubjectFollow implements AsyncDisposable {
       const messages = await consumer.consume({
         max_messages: PULL_BATCH * 2,
         threshold_messages: PULL_BATCH,
+        expires: FOLLOW_PULL_EXPIRES_MS,
       });
       this.#messages = messages;
       this.#lastMessageAt = Date.now();
+      this.#heard = true;
+      (async () => {
+        for await (const s of messages.status()) {
+          if (this.#messages !== messages) break;
+          if (s.type === "heartbeat") this.#heard = true;
+          else if (QUIET.has(s.type)) this.#heard = false;
+        }
+      })().catch(() => {});
       if (this.#closed) messages.stop();
       // Nothing to deliver when the consumer was made (its info from that moment): ready at
       // once. A follow of an empty filter was otherwise never ready, and asking the stream
@@ -131,6 +170,7 @@ export class SubjectFollow implements AsyncDisposable {
       this.#loop = (async () => {
         for await (const m of messages) {
           this.#lastMessageAt = Date.now();
+          this.#heard = true;
           const t0 = timed ? performance.now() : 0;
           try {
             this.#options.onMessage(m);

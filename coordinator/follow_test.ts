@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { Streams } from "@atlas/core";
 import { natsTest, waitFor } from "@atlas/testkit";
-import { SubjectFollow } from "./follow.ts";
+import { FOLLOW_PULL_EXPIRES_MS, SubjectFollow } from "./follow.ts";
 
 natsTest(
   "a follow gets the last message of each subject, then changes, and restarts clean",
@@ -63,5 +63,33 @@ natsTest(
     await nats.js.publish("atlas.ack.ap-south.web.a9", "first");
     await waitFor("the first message arrives", () => seen.length === 1);
     assert.equal(follow.ready, true);
+  },
+);
+
+natsTest(
+  "a follow whose consumer goes quiet is not current until it is heard from again",
+  async ({ nats }) => {
+    await nats.js.publish("atlas.ack.us-east.web.a1", "one");
+    const seen: string[] = [];
+    await using follow = new SubjectFollow(nats, {
+      stream: Streams.acks,
+      filter: "atlas.ack.us-east.>",
+      onMessage: (m) => seen.push(m.string()),
+    });
+    await follow.start();
+    await waitFor("current once the backlog is in", () => follow.current);
+    // The server drops the consumer: what a consumer made across a partition does too,
+    // delivering nothing and sending no heartbeat.
+    for await (const c of await nats.jsm.consumers.list(Streams.acks)) {
+      await nats.jsm.consumers.delete(Streams.acks, c.name);
+    }
+    await waitFor("not current once its heartbeats stop", () => !follow.current, {
+      timeoutMs: 3 * FOLLOW_PULL_EXPIRES_MS,
+    });
+    assert.equal(follow.ready, true, "what was delivered stays");
+    await nats.js.publish("atlas.ack.us-east.web.a1", "two");
+    await waitFor("current again, with what came meanwhile", () => {
+      return follow.current && seen.includes("two");
+    }, { timeoutMs: 6 * FOLLOW_PULL_EXPIRES_MS });
   },
 );

@@ -117,6 +117,11 @@ export interface StageDriverDeps {
   agents: () => Promise<AgentRecord[]>;
   /** The newest ack of each agent of the region, by config then agent. */
   acks: ReadonlyMap<string, ReadonlyMap<string, AckRecord>>;
+  /**
+   * False while `acks` may be behind the stream (its follow restarting): the stage's ack
+   * timeout then waits (judge.ts `acksCurrent`). @default always current
+   */
+  acksCurrent?: () => boolean;
   /** What the region's alive pings said of an agent (core/liveness.ts); none: records only. */
   aliveOf?: (agent: string) => AliveSignal | undefined;
   /** Ids of the region's agents gone at `now` (coordinator/gone.ts). */
@@ -467,6 +472,7 @@ export class StageDriver {
       now,
       ...(this.#deps.aliveOf ? { aliveOf: this.#deps.aliveOf } : {}),
       gone: this.#deps.goneAt(now),
+      acksCurrent: this.#deps.acksCurrent?.() ?? true,
     });
     const counts = j.counts;
     const m = this.#deps.metrics;

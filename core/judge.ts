@@ -121,6 +121,12 @@ export interface StageInput {
    * same answer {@linkcode agentIsStale} gives with `aliveOf`, without asking it per member.
    */
   gone?: ReadonlySet<string>;
+  /**
+   * False while the acks `ackOf` reads may be behind the stream (the caller's follow of
+   * them restarting, after a partition say): nobody times out then, since an ack not seen
+   * yet is not an ack missing. @default true
+   */
+  acksCurrent?: boolean;
 }
 
 /**
@@ -136,7 +142,8 @@ export interface StageInput {
  */
 export function judgeStage(input: StageInput): StageJudgement {
   const { rollout, stage, selector, now, startedAt } = input;
-  const timedOut = now - startedAt > stage.gates.ackTimeoutSeconds * 1000;
+  const pastTimeout = now - startedAt > stage.gates.ackTimeoutSeconds * 1000;
+  const timedOut = pastTimeout && input.acksCurrent !== false;
   const counts: StageCounts = {
     targeted: 0,
     applied: 0,
@@ -202,6 +209,9 @@ export function judgeStage(input: StageInput): StageJudgement {
     healthy = done / counts.targeted >= stage.gates.minAckedRatio;
     note = `${done}/${counts.targeted} ${what}` +
       (counts.pending ? `, ${counts.pending} pending` : "") +
+      (pastTimeout && !timedOut && counts.pending
+        ? " (the ack timeout waits: the coordinator is catching up on acks)"
+        : "") +
       (bad ? `, ${bad} rejected or failed` : "") +
       (counts.departed ? `, ${counts.departed} departed` : "");
   }

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import type { AckRecord, AgentRecord } from "./schemas.ts";
-import { outcomeOf } from "./judge.ts";
+import { CandidateSelector } from "./schemas.ts";
+import { judgeStage, outcomeOf } from "./judge.ts";
+import { RolloutStage } from "./rollout.ts";
 import { agentRecord } from "@atlas/testkit";
 
 const at = "2026-01-01T00:00:00.000Z";
@@ -61,4 +63,30 @@ Deno.test("outcomes of an earlier stage or another version do not count", () => 
     "failed",
     "the newer of ack and heartbeat wins",
   );
+});
+
+Deno.test("no member times out while the acks read may be behind the stream", () => {
+  const now = Date.parse("2026-01-01T01:00:00.000Z");
+  const member = (id: string) =>
+    agentRecord(id, "r", { web: {} }, { at: new Date(now - 1_000).toISOString() });
+  const input = {
+    region: "r",
+    rollout: { id: "r1", config: "web", version: 2, stage: 0 },
+    stage: RolloutStage.parse({ regions: ["r"], gates: { ackTimeoutSeconds: 60 } }),
+    stageSeq: 5,
+    startedAt: now - 120_000, // two ack timeouts ago
+    selector: CandidateSelector.parse({ percent: 100 }),
+    // A mixed region: two members manage web, one host does not.
+    agents: [member("a1"), member("a2"), agentRecord("other", "r", {}, { at })],
+    ackOf: () => undefined,
+    now,
+  };
+  const timedOut = judgeStage(input);
+  assert.equal(timedOut.counts.failed, 2, "silent members time out");
+  assert.equal(timedOut.members, 2);
+  const waiting = judgeStage({ ...input, acksCurrent: false });
+  assert.deepEqual(waiting.failing, [], "an ack not seen yet is not an ack missing");
+  assert.equal(waiting.counts.pending, 2);
+  assert.equal(waiting.failureRatio, 0);
+  assert.match(waiting.note, /0\/2 applied, 2 pending \(the ack timeout waits/);
 });
