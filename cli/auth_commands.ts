@@ -144,7 +144,8 @@ export const AUTH_COMMANDS: Record<string, (run: Run) => Promise<void>> = {
         })
         : `wrote ${run.flags.out} for ${issued.name} (${issued.publicKey})` +
           (serverConfig
-            ? `\nbind it on each leaf node as the remote of account ${keys.accountPublicKey},` +
+            ? `\nbind it on each leaf node as the remote of account ${keys.accountPublicKey}` +
+              ` (and SYS with ${dir}/${core.AuthFiles.leafSystemCreds}),` +
               ` and add to every hub and leaf node of the region:\n  ${serverConfig}`
             : ""),
     );
