@@ -644,9 +644,10 @@ export async function startNatsCluster(options: NatsClusterOptions = {}): Promis
 
 /**
  * Starts `count` leaf nodes of `cluster`, each dialling every hub node's leaf port: the
- * ATLAS account bound with the credentials of `region`'s leaf user, SYS with the system
- * user's (so the leaf's resolver hears account updates and revocations). Leaves run no
- * JetStream: their clients' JetStream API calls cross the link to the hub.
+ * ATLAS account bound with the credentials of `region`'s leaf user, SYS with the leaf
+ * system link's (`leaf-sys.creds`: the leaf's resolver hears account updates and
+ * revocations, and asks the hub nothing else). Leaves run no JetStream: their clients'
+ * JetStream API calls cross the link to the hub.
  */
 async function _startLeaves(
   cluster: NatsCluster,
