@@ -28,6 +28,7 @@ import {
   Streams,
   Subjects,
   summaryKeepAliveSeconds,
+  type TallyRecords,
   withAcks,
 } from "@atlas/core";
 import {
@@ -215,6 +216,10 @@ export class RegionCoordinator implements AsyncDisposable {
   readonly #agentsFollow: SubjectFollow;
   /** Grows with every change the records follow makes to {@linkcode #agentRecords}. */
   #recordChanges = 0;
+  /** Grows each time the records follow starts again (its records dropped, read anew). */
+  #recordsEpoch = 0;
+  /** Grows when a followed record comes, goes, or changes which configs it manages. */
+  #membersRevision = 0;
   #shortest: { records: number; seconds: number } | undefined;
   /**
    * The liveness summary's keep-alive over the followed records, kept as they change
@@ -350,6 +355,7 @@ export class RegionCoordinator implements AsyncDisposable {
       filter: `${prefix}*`,
       timed: options.timeFollows === true,
       onReset: () => {
+        this.#recordsEpoch++;
         this.#agentRecords.clear();
         this.#gone.forget();
         this.#recordChanges++;
@@ -359,15 +365,18 @@ export class RegionCoordinator implements AsyncDisposable {
         this.#recordChanges++;
         const id = m.subject.slice(prefix.length);
         this.#gone.changed(id);
+        this.#stages.changed(id);
         const op = m.headers?.get("KV-Operation");
         const before = this.#agentRecords.get(id);
         if (op === "DEL" || op === "PURGE") {
+          if (before) this.#membersRevision++;
           this.#agentRecords.delete(id);
           this.#lastAlive.delete(id); // a removed agent's pings are no longer asked about
           this.#keepAliveMoved(before, undefined);
         } else {
           const rec = AgentRecord.safeParse(m.json());
           if (rec.success) {
+            if (!before || !sameConfigs(before, rec.data)) this.#membersRevision++;
             this.#agentRecords.set(id, rec.data);
             this.#keepAliveMoved(before, rec.data);
           }
@@ -408,6 +417,7 @@ export class RegionCoordinator implements AsyncDisposable {
       acksCurrent: () => this.#acksFollow.current && this.#backlogChecks === 0,
       aliveOf: (agent) => this.#aliveOf(agent),
       goneAt: (now) => this.#goneAt(now).ids,
+      records: (now) => this.#tallyRecords(now),
       metrics: this.#metrics,
       metricSource: options.metricSource,
       rankSlice: options.rankSlice,
@@ -466,6 +476,7 @@ export class RegionCoordinator implements AsyncDisposable {
     const known = byAgent.get(ack.agent);
     if (!known || known.seq < ack.seq || (known.seq === ack.seq && known.at <= ack.at)) {
       byAgent.set(ack.agent, ack);
+      this.#stages.changed(ack.agent);
     }
     this.#observe(ack);
   }
@@ -1032,6 +1043,32 @@ export class RegionCoordinator implements AsyncDisposable {
     }
   }
 
+  /**
+   * The followed records as a kept stage judgement reads them ({@linkcode #asJudged}), or
+   * undefined while they are not followed: then nobody tells the stages of each change.
+   */
+  #tallyRecords(now: number): TallyRecords | undefined {
+    if (!this.#agentsFollow.ready) return undefined;
+    const records = this.#agentRecords;
+    return {
+      all: () => this.#allJudged(),
+      of: (id) => {
+        const r = records.get(id);
+        return (r && this.#asJudged(r)) ?? undefined;
+      },
+      revision: `${this.#recordsEpoch}/${this.#enrolments.revision}`,
+      goneRevision: this.#goneAt(now).revision,
+      membersRevision: this.#membersRevision,
+    };
+  }
+
+  *#allJudged(): Iterable<AgentRecord> {
+    for (const r of this.#agentRecords.values()) {
+      const judged = this.#asJudged(r);
+      if (judged) yield judged;
+    }
+  }
+
   #judge(agent: AgentRecord): AgentRecord | null {
     const enrolment = this.#enrolments.get(this.region, agent.id);
     if (enrolment?.revokedAt !== undefined) return null;
@@ -1066,4 +1103,11 @@ export class RegionCoordinator implements AsyncDisposable {
     this.#readRecords = new Map(out.map((a) => [a.id, a]));
     return out;
   }
+}
+
+/** True when `a` and `b` manage the same configs. */
+function sameConfigs(a: AgentRecord, b: AgentRecord): boolean {
+  const ka = Object.keys(a.configs);
+  const kb = Object.keys(b.configs);
+  return ka.length === kb.length && ka.every((k) => Object.hasOwn(b.configs, k));
 }

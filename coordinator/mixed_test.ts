@@ -83,6 +83,35 @@ natsTest(
   },
 );
 
+natsTest(
+  "an ack that comes after the stage was judged counts at the next step (the judgement is kept)",
+  async (ctx) => {
+    // A mixed region: one web host acks at once, one reloads for 2 s, one manages cache.
+    await using _f = await startFleet(ctx, [
+      { id: "fast", region: "us-east", configs: { web: {} } },
+      { id: "slow", region: "us-east", configs: { web: { reload: "sleep 2" } } },
+      { id: "cache-0", region: "us-east", configs: { cache: {} } },
+    ]);
+    const clock = new FakeClock();
+    const us = await coordinator(ctx, "us-east", clock);
+    await startRollout(ctx.nats, "r-late", [RolloutStage.parse({ regions: ["us-east"] })]);
+    // Judged while the slow host reloads: its ack comes between two judgements.
+    await stepUntil("one of two applied, one pending", [us], async () => {
+      const r = await rollout(ctx.nats, "r-late");
+      const p = r.regions["us-east"]!;
+      return p.applied === 1 && p.pending === 1;
+    }, { clock, advanceMs: 100 });
+    await stepUntil("succeeded", [us], async () => {
+      const r = await rollout(ctx.nats, "r-late");
+      assert.notEqual(r.state, "rolled_back", r.transitions.at(-1)?.reason);
+      return r.state === "succeeded";
+    }, { clock, advanceMs: 100 });
+    const p = (await rollout(ctx.nats, "r-late")).regions["us-east"]!;
+    assert.equal(p.targeted, 2, "the cache host is not targeted");
+    assert.equal(p.applied, 2);
+  },
+);
+
 natsTest("a canary share is exact: 30 % of 11 members is 4, 1 % is 1", async (ctx) => {
   await using f = await startFleet(ctx, [
     ...web(11),

@@ -34,15 +34,19 @@ natsTest(
     const { nats } = ctx;
     const record = await webRegion(nats);
     const first = ["a0", "a1", "a2", "a3"];
-    const all = [...first, "a4", "a5", "a6", "a7"];
-    // A rollout whose half of all eight reaches further than its half of the first four.
+    const five = [...first, "a4"];
+    const all = [...five, "a5", "a6", "a7"];
+    // A rollout whose half of all eight reaches further than its half of the first five,
+    // which reaches further than its half of the first four.
     let id = "";
-    for (let i = 0; i < 100 && !id; i++) {
+    for (let i = 0; i < 1000 && !id; i++) {
       const candidate = `r-share-${i}`;
-      if (shareCutoff(candidate, all, 50)! > shareCutoff(candidate, first, 50)!) id = candidate;
+      const [c4, c5, c8] = [first, five, all].map((ids) => shareCutoff(candidate, ids, 50)!);
+      if (c8! > c5! && c5! > c4!) id = candidate;
     }
-    assert.ok(id, "a rollout id that tells four members from eight");
+    assert.ok(id, "a rollout id that tells four members from five and eight");
     for (const a of first) await record(a);
+    await record("a4", false); // a mixed region: a4 manages another config only
     const clock = new FakeClock(); // not moved: every record stays live
     await using c = await coordinator(ctx, REGION, clock);
     await startRollout(nats, id, [RolloutStage.parse({ regions: [REGION], percent: 50 })]);
@@ -53,9 +57,15 @@ natsTest(
       [c],
       async () => (await cutoff()) === shareCutoff(id, first, 50),
     );
-    for (const a of all.slice(4)) await record(a);
-    // Each step looks at the members again: once the follow has the new ones, the share
-    // widens (a step's own list of eligible members is not kept into the next).
+    // The members are kept between steps while none comes, goes or changes its configs:
+    // a4 taking on web is such a change, though no record came.
+    await record("a4");
+    await stepUntil(
+      "half of five",
+      [c],
+      async () => (await cutoff()) === shareCutoff(id, five, 50),
+    );
+    for (const a of all.slice(5)) await record(a);
     await stepUntil(
       "half of eight",
       [c],

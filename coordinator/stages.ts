@@ -47,6 +47,8 @@ import {
   type RolloutEvent,
   type RolloutRecord,
   shareHash,
+  StageTally,
+  type TallyRecords,
   versionKey,
   VersionRecord,
 } from "@atlas/core";
@@ -94,6 +96,9 @@ const RESTAGE_AUDIT_MS = 9 * 60_000;
  */
 export const RANK_SLICE = 2_000;
 
+/** Eligible lists kept between steps ({@linkcode StageDriver.#eligible}) before starting over. */
+const KEPT_ELIGIBLE_MAX = 16;
+
 /** What {@linkcode StageDriver.#cutoff} says while the share's hashes are computed. */
 const RANKING = Symbol("ranking");
 
@@ -126,6 +131,12 @@ export interface StageDriverDeps {
   aliveOf?: (agent: string) => AliveSignal | undefined;
   /** Ids of the region's agents gone at `now` (coordinator/gone.ts). */
   goneAt: (now: number) => ReadonlySet<string>;
+  /**
+   * The records as a kept judgement reads them, while the caller follows them and tells
+   * {@linkcode StageDriver.changed} of each record and ack that changes; undefined while it
+   * does not (each judgement then walks `agents()`).
+   */
+  records?: (now: number) => TallyRecords | undefined;
   /** Where metric gates are read; without, a stage with metric gates waits (and stalls). */
   metricSource?: MetricSource | undefined;
   /**
@@ -169,6 +180,10 @@ export class StageDriver {
   readonly #warmed = new Map<string, boolean>();
   /** When the step began (monotonic ms): metric queries share a budget per step. */
   #stepStartedAt = performance.now();
+  /** Eligible members by config and quarantine, with the records' revisions they hold for. */
+  readonly #keptEligible = new Map<string, { basis: string; ids: string[] }>();
+  /** Each running rollout's judgement, kept between steps (core/judge.ts `StageTally`). */
+  readonly #tallies = new Map<string, StageTally>();
 
   constructor(deps: StageDriverDeps) {
     this.#deps = deps;
@@ -184,6 +199,11 @@ export class StageDriver {
     this.#stepQuarantine = undefined;
     this.#stepEligible.clear();
     this.#stepStartedAt = performance.now();
+  }
+
+  /** `agent`'s record, or its ack for some config, changed: kept judgements look again. */
+  changed(agent: string): void {
+    for (const t of this.#tallies.values()) t.changed(agent);
   }
 
   /** True when the rollout needs nothing more from this region. */
@@ -222,6 +242,7 @@ export class StageDriver {
         if (k.startsWith(`${rollout.id}/`)) this.#stagesAudited.delete(k);
       }
       this.#warmed.delete(rollout.id);
+      this.#tallies.delete(rollout.id);
       return;
     }
     if (rollout.state !== "running") return; // paused or pending: hold
@@ -294,8 +315,9 @@ export class StageDriver {
   /**
    * The ids of the live members that manage `config` and are not `quarantined`: found once
    * per step for a config and quarantine (a step's handles of one rollout, judged then moved
-   * to its next stage, ask twice; at 10 000 members each pass was ~10 ms). The records are
-   * the step's own already; a later step looks again.
+   * to its next stage, ask twice; at 10 000 members each pass was ~10 ms), and kept between
+   * steps while the followed records say no member came, went or changed its configs (the
+   * same array then, so the share's ranking is not compared member by member either).
    */
   async #eligible(
     config: string,
@@ -306,15 +328,27 @@ export class StageDriver {
     const key = JSON.stringify([config, exclude]);
     const known = this.#stepEligible.get(key);
     if (known) return known;
-    const agents = await this.#deps.agents();
+    const records = this.#deps.records?.(now);
+    const basis = records &&
+      `${records.revision}/${records.goneRevision}/${records.membersRevision}`;
+    const kept = this.#keptEligible.get(key);
+    if (basis !== undefined && kept?.basis === basis) {
+      this.#stepEligible.set(key, kept.ids);
+      return kept.ids;
+    }
     const gone = this.#deps.goneAt(now);
     const eligible: string[] = [];
-    for (const a of agents) {
+    for (const a of records ? records.all() : await this.#deps.agents()) {
       if (managesConfig(a, config) && !quarantined.has(a.id) && !gone.has(a.id)) {
         eligible.push(a.id);
       }
     }
     this.#stepEligible.set(key, eligible);
+    if (basis !== undefined) {
+      // One entry per config and quarantine asked lately: a quarantine that moved leaves one.
+      if (this.#keptEligible.size >= KEPT_ELIGIBLE_MAX) this.#keptEligible.clear();
+      this.#keptEligible.set(key, { basis, ids: eligible });
+    }
     return eligible;
   }
 
@@ -460,20 +494,26 @@ export class StageDriver {
     const now = this.#clock.now();
     const started = Date.parse(progress.stageStartedAt ?? new Date(now).toISOString());
     const acks = this.#deps.acks.get(rollout.config);
-    const j = judgeStage({
+    const input = {
       region: this.region,
       rollout,
       stage,
       stageSeq: progress.seq,
       startedAt: started,
       selector,
-      agents: await this.#deps.agents(),
-      ackOf: (agent) => acks?.get(agent),
+      ackOf: (agent: string) => acks?.get(agent),
       now,
       ...(this.#deps.aliveOf ? { aliveOf: this.#deps.aliveOf } : {}),
       gone: this.#deps.goneAt(now),
       acksCurrent: this.#deps.acksCurrent?.() ?? true,
-    });
+    };
+    const records = this.#deps.records?.(now);
+    let tally = this.#tallies.get(rollout.id);
+    if (!records) tally?.forget(); // not told of changes meanwhile
+    else if (!tally) this.#tallies.set(rollout.id, tally = new StageTally());
+    const j = records && tally
+      ? tally.judge(input, records)
+      : judgeStage({ ...input, agents: await this.#deps.agents() });
     const counts = j.counts;
     const m = this.#deps.metrics;
     const region = this.region;

@@ -129,6 +129,119 @@ export interface StageInput {
   acksCurrent?: boolean;
 }
 
+/** What one agent that manages the config adds to its stage's judgement. */
+interface MemberPart {
+  /** Live (not gone): counted in {@linkcode StageJudgement.members}. */
+  member: boolean;
+  /** How it counts: targeted with an outcome, `departed` (left during the stage), or not at all. */
+  counted?: Outcome["status"] | "departed";
+  /** Why it counts among the failing (rejected, failed, or no ack in time). */
+  failing?: string;
+  /** It refused the pointer's signature. */
+  untrusted?: boolean;
+}
+
+/**
+ * The one rule for one agent of the region ({@linkcode judgeStage} and
+ * {@linkcode StageTally} both ask it): undefined when it does not manage the config.
+ */
+function memberPart(
+  agent: AgentRecord,
+  input: Omit<StageInput, "agents">,
+  inShare: (agent: string, labels?: Record<string, string>) => boolean,
+  timedOut: boolean,
+): MemberPart | undefined {
+  const { rollout, startedAt } = input;
+  if (!managesConfig(agent, rollout.config)) return undefined;
+  const gone = input.gone
+    ? input.gone.has(agent.id)
+    : agentIsStale(agent, input.now, input.aliveOf?.(agent.id));
+  const member = !gone;
+  if (!inShare(agent.id, agent.labels)) return shared(member);
+  const o = outcomeOf(agent, input.ackOf(agent.id), rollout, input.stageSeq);
+  if (o.status === "pending" && (gone || timedOut)) {
+    // Gone, or silent since the stage began: a host that left is not a failure.
+    const lastSign = lastSignMs(agent, input.aliveOf?.(agent.id));
+    if (gone || lastSign < startedAt) {
+      return shared(member, lastSign >= startedAt - recordWindowMs(agent) ? "departed" : undefined);
+    }
+    return {
+      member,
+      counted: "failed",
+      failing: `no ack within ${input.stage.gates.ackTimeoutSeconds} s`,
+    };
+  }
+  if (o.refusal === "untrusted") return { member, counted: o.status, untrusted: true };
+  if (o.status === "rejected" || o.status === "failed") {
+    return { member, counted: o.status, failing: `${o.status}: ${o.reason ?? "no reason given"}` };
+  }
+  return shared(member, o.status);
+}
+
+type Counted = NonNullable<MemberPart["counted"]>;
+
+/** The parts of a live (or gone) member that carry no reason. */
+function partsWithoutReason(member: boolean): Record<Counted | "none", MemberPart> {
+  return {
+    none: { member },
+    applied: { member, counted: "applied" },
+    rejected: { member, counted: "rejected" },
+    failed: { member, counted: "failed" },
+    verified: { member, counted: "verified" },
+    pending: { member, counted: "pending" },
+    departed: { member, counted: "departed" },
+  };
+}
+
+/**
+ * Made once and shared (parts are never changed): a whole pass over 100 000 members made
+ * as many objects, and the collections they brought were its step's largest item (profile).
+ */
+const SHARED_PARTS = [partsWithoutReason(false), partsWithoutReason(true)];
+
+function shared(member: boolean, counted?: Counted): MemberPart {
+  return SHARED_PARTS[member ? 1 : 0]![counted ?? "none"];
+}
+
+/** A stage's counts as its members' parts are added and taken away. */
+class Totals {
+  readonly counts: StageCounts = {
+    targeted: 0,
+    applied: 0,
+    rejected: 0,
+    failed: 0,
+    verified: 0,
+    pending: 0,
+    departed: 0,
+  };
+  members = 0;
+  /** Reason by agent, in the order added. */
+  readonly failing = new Map<string, string>();
+  readonly untrusted = new Set<string>();
+
+  add(agent: string, p: MemberPart, sign: 1 | -1 = 1): void {
+    if (p.member) this.members += sign;
+    if (p.counted === "departed") this.counts.departed += sign;
+    else if (p.counted) {
+      this.counts.targeted += sign;
+      this.counts[p.counted] += sign;
+    }
+    if (sign < 0) {
+      this.failing.delete(agent);
+      this.untrusted.delete(agent);
+      return;
+    }
+    if (p.failing) this.failing.set(agent, p.failing);
+    if (p.untrusted) this.untrusted.add(agent);
+  }
+}
+
+/** Whether the stage's ack timeout has passed, and whether it applies (judge.ts `acksCurrent`). */
+function timeoutOf(input: Omit<StageInput, "agents">): { past: boolean; timedOut: boolean } {
+  const past = input.now - input.startedAt > input.stage.gates.ackTimeoutSeconds * 1000;
+  return { past, timedOut: past && input.acksCurrent !== false };
+}
+
 /**
  * Judges a region's stage: counts the targeted members, applies the ack timeout, and
  * decides whether the gates hold.
@@ -141,56 +254,146 @@ export interface StageInput {
  * ```
  */
 export function judgeStage(input: StageInput): StageJudgement {
-  const { rollout, stage, selector, now, startedAt } = input;
-  const pastTimeout = now - startedAt > stage.gates.ackTimeoutSeconds * 1000;
-  const timedOut = pastTimeout && input.acksCurrent !== false;
-  const counts: StageCounts = {
-    targeted: 0,
-    applied: 0,
-    rejected: 0,
-    failed: 0,
-    verified: 0,
-    pending: 0,
-    departed: 0,
-  };
-  const failing: StageJudgement["failing"] = [];
-  const untrusted: string[] = [];
-  let members = 0;
-  const inShare = shareTest(rollout.id, selector);
+  const { timedOut } = timeoutOf(input);
+  const inShare = shareTest(input.rollout.id, input.selector);
+  const totals = new Totals();
   for (const agent of input.agents) {
-    if (!managesConfig(agent, rollout.config)) continue;
-    const gone = input.gone
-      ? input.gone.has(agent.id)
-      : agentIsStale(agent, now, input.aliveOf?.(agent.id));
-    if (!gone) members++;
-    if (!inShare(agent.id, agent.labels)) continue;
-    const o = outcomeOf(agent, input.ackOf(agent.id), rollout, input.stageSeq);
-    if (o.status === "pending") {
-      // Gone, or silent since the stage began: a host that left is not a failure.
-      const lastSign = lastSignMs(agent, input.aliveOf?.(agent.id));
-      if (gone || (timedOut && lastSign < startedAt)) {
-        if (lastSign >= startedAt - recordWindowMs(agent)) {
-          counts.departed++;
-        }
-        continue;
-      }
-      if (timedOut) {
-        counts.targeted++;
-        counts.failed++;
-        failing.push({
-          agent: agent.id,
-          reason: `no ack within ${stage.gates.ackTimeoutSeconds} s`,
-        });
-        continue;
-      }
-    }
-    counts.targeted++;
-    counts[o.status]++;
-    if (o.refusal === "untrusted") untrusted.push(agent.id);
-    else if (o.status === "rejected" || o.status === "failed") {
-      failing.push({ agent: agent.id, reason: `${o.status}: ${o.reason ?? "no reason given"}` });
-    }
+    const part = memberPart(agent, input, inShare, timedOut);
+    if (part) totals.add(agent.id, part);
   }
+  return _verdict(input, totals);
+}
+
+/** How the records a {@linkcode StageTally} judges are read, and when they all may have changed. */
+export interface TallyRecords {
+  /** Every record of the region as the stage judges it (left out: none). */
+  all(): Iterable<AgentRecord>;
+  /** One agent's record as the stage judges it, if it has one. */
+  of(agent: string): AgentRecord | undefined;
+  /**
+   * Changes whenever records may have changed without {@linkcode StageTally.changed}
+   * being told (the records read again, the enrolments that judge them changed).
+   */
+  revision: string;
+  /** Changes whenever the set `input.gone` holds does. */
+  goneRevision: number;
+  /** Changes whenever a record comes, goes, or changes which configs it manages. */
+  membersRevision: number;
+}
+
+/** Agents waiting to be judged again before the tally is dropped instead. */
+const TALLY_DIRTY_MAX = 100_000;
+
+/**
+ * {@linkcode judgeStage} kept between steps: each member's part is kept, and only the
+ * agents whose record or ack changed ({@linkcode changed}) or who went or came back are
+ * judged again. At 10 000 members a step's judgement walked every one (in a profile of
+ * the main bench, its one-line functions were the largest step's top items); at 1 000 000
+ * it would take a step whole.
+ *
+ * Invariant: {@linkcode judge} answers what `judgeStage` answers over `records.all()` at
+ * that moment (the failing in another order). Everything is judged again when the stage,
+ * its selector or its seq moved, the records' revision changed, the tally was forgotten,
+ * or the ack timeout applies (time then decides who failed, so the whole stage is judged
+ * each step until it ends).
+ */
+export class StageTally {
+  /** What the kept parts hold for; undefined: judge every agent again. */
+  #basis: { key: string; revision: string; goneRevision: number } | undefined;
+  readonly #parts = new Map<string, MemberPart>();
+  readonly #gone = new Set<string>();
+  readonly #dirty = new Set<string>();
+  #totals = new Totals();
+
+  /** `agent`'s record or its ack for the config changed (or went). */
+  changed(agent: string): void {
+    if (!this.#basis) return; // the next answer judges every agent anyway
+    this.#dirty.add(agent);
+    if (this.#dirty.size > TALLY_DIRTY_MAX) this.forget();
+  }
+
+  /** Judges every agent again at the next answer. */
+  forget(): void {
+    this.#basis = undefined;
+    this.#dirty.clear();
+  }
+
+  /** The stage's judgement over `records`; `input.gone` is required here. */
+  judge(
+    input: Omit<StageInput, "agents"> & { gone: ReadonlySet<string> },
+    records: TallyRecords,
+  ): StageJudgement {
+    const { timedOut } = timeoutOf(input);
+    if (timedOut) {
+      this.forget();
+      return judgeStage({ ...input, agents: records.all() });
+    }
+    const inShare = shareTest(input.rollout.id, input.selector);
+    const key = JSON.stringify([
+      input.region,
+      input.rollout.id,
+      input.rollout.config,
+      input.rollout.version,
+      input.rollout.stage,
+      input.stageSeq,
+      input.startedAt,
+      input.selector,
+    ]);
+    const b = this.#basis;
+    if (!b || b.key !== key || b.revision !== records.revision) {
+      this.#parts.clear();
+      this.#dirty.clear();
+      this.#totals = new Totals();
+      for (const agent of records.all()) {
+        const part = memberPart(agent, input, inShare, false);
+        if (!part) continue;
+        this.#parts.set(agent.id, part);
+        this.#totals.add(agent.id, part);
+      }
+      this.#gone.clear();
+      for (const id of input.gone) this.#gone.add(id);
+      this.#basis = { key, revision: records.revision, goneRevision: records.goneRevision };
+      return _verdict(input, this.#totals);
+    }
+    if (b.goneRevision !== records.goneRevision) {
+      // Who went or came back: the two sets' difference (gone agents are few).
+      for (const id of this.#gone) if (!input.gone.has(id)) this.#dirty.add(id);
+      for (const id of input.gone) if (!this.#gone.has(id)) this.#dirty.add(id);
+      this.#gone.clear();
+      for (const id of input.gone) this.#gone.add(id);
+      b.goneRevision = records.goneRevision;
+    }
+    for (const id of this.#dirty) this.#judgeOne(id, records.of(id), input, inShare);
+    this.#dirty.clear();
+    return _verdict(input, this.#totals);
+  }
+
+  #judgeOne(
+    id: string,
+    agent: AgentRecord | undefined,
+    input: Omit<StageInput, "agents">,
+    inShare: (agent: string, labels?: Record<string, string>) => boolean,
+  ): void {
+    const before = this.#parts.get(id);
+    if (before) {
+      this.#totals.add(id, before, -1);
+      this.#parts.delete(id);
+    }
+    const part = agent && memberPart(agent, input, inShare, false);
+    if (!part) return;
+    this.#parts.set(id, part);
+    this.#totals.add(id, part);
+  }
+}
+
+/** The verdict on a stage from its members' parts. */
+function _verdict(input: Omit<StageInput, "agents">, totals: Totals): StageJudgement {
+  const { rollout, stage } = input;
+  const { past: pastTimeout, timedOut } = timeoutOf(input);
+  const counts = { ...totals.counts };
+  const members = totals.members;
+  const failing = [...totals.failing].map(([agent, reason]) => ({ agent, reason }));
+  const untrusted = [...totals.untrusted];
   const bad = counts.rejected + counts.failed;
   const failureRatio = counts.targeted ? bad / counts.targeted : 0;
   const done = counts.applied + (stage.preflight ? counts.verified : 0);

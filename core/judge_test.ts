@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import type { AckRecord, AgentRecord } from "./schemas.ts";
+import type { AckRecord, AgentConfigState, AgentRecord } from "./schemas.ts";
 import { CandidateSelector } from "./schemas.ts";
-import { judgeStage, outcomeOf } from "./judge.ts";
+import { judgeStage, outcomeOf, type StageJudgement, StageTally } from "./judge.ts";
 import { RolloutStage } from "./rollout.ts";
 import { agentRecord } from "@atlas/testkit";
 
@@ -37,6 +37,7 @@ function ack(
   };
 }
 const rollout = { config: "web", version: 2 };
+const STATUSES = ["applied", "rejected", "failed", "verified"] as const;
 
 Deno.test("an ack counts before the heartbeat catches up", () => {
   assert.equal(outcomeOf(agent(1), ack(2, 5, "applied"), rollout, 5).status, "applied");
@@ -89,4 +90,119 @@ Deno.test("no member times out while the acks read may be behind the stream", ()
   assert.equal(waiting.counts.pending, 2);
   assert.equal(waiting.failureRatio, 0);
   assert.match(waiting.note, /0\/2 applied, 2 pending \(the ack timeout waits/);
+});
+
+/** A small seeded generator (mulberry32): the same run every time. */
+function seeded(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+Deno.test("a kept tally answers what judging every member answers, on a mixed region", () => {
+  const seen = { departed: 0, untrusted: 0, failing: 0, timedOut: 0, pending: 0 };
+  for (const seed of [1, 2, 3, 4, 5, 6]) {
+    const rand = seeded(seed);
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
+    const startedAt = Date.parse("2026-01-01T01:00:00.000Z");
+    const records = new Map<string, AgentRecord>();
+    const acks = new Map<string, AckRecord>();
+    const gone = new Set<string>();
+    let goneRevision = 0;
+    let revision = 0;
+    const ids = Array.from({ length: 40 }, (_, i) => `a${i}`);
+    const record = (id: string): AgentRecord => {
+      // Mixed: some hosts manage web, some only db; heartbeats before and during the stage.
+      const configs: Record<string, Partial<AgentConfigState>> = rand() < 0.7
+        ? {
+          web: rand() < 0.3
+            ? {
+              applied: { version: pick([1, 2]), digest: "d".repeat(64), seq: 1, appliedAt: at },
+              lastAck: { version: 2, seq: pick([4, 5, 6]), status: pick(STATUSES), at },
+            }
+            : {},
+        }
+        : { db: {} };
+      const heartbeatAt = new Date(startedAt + pick([-200_000, -40_000, 1_000])).toISOString();
+      return {
+        ...agentRecord(id, "r", configs, { at: heartbeatAt }),
+        labels: { zone: pick(["x", "y"]) },
+      };
+    };
+    for (const id of ids) records.set(id, record(id));
+    const tally = new StageTally();
+    const stage = RolloutStage.parse({
+      regions: ["r"],
+      percent: 50,
+      gates: { ackTimeoutSeconds: 60, maxFailureRatio: 0.5 },
+    });
+    let selector = CandidateSelector.parse({ percent: 50 });
+    for (let step = 0; step < 60; step++) {
+      // What changes between two steps, told to the tally as the engine tells it.
+      for (let k = Math.floor(rand() * 6); k > 0; k--) {
+        const id = pick(ids);
+        const what = rand();
+        if (what < 0.45) {
+          const status = pick(STATUSES);
+          acks.set(id, {
+            ...ack(pick([1, 2, 2, 2]), pick([4, 5, 6, 7]), status, "why"),
+            agent: id,
+            ...(status === "rejected" && rand() < 0.3 ? { refusal: "untrusted" as const } : {}),
+          });
+        } else if (what < 0.7) records.set(id, record(id));
+        else if (what < 0.8) records.delete(id);
+        else {
+          if (gone.has(id)) gone.delete(id);
+          else gone.add(id);
+          goneRevision++;
+          continue; // gone is told by its revision, not by `changed`
+        }
+        tally.changed(id);
+      }
+      if (step === 20) {
+        // The enrolments changed: records judge anew without `changed` told of each.
+        for (const id of ids.slice(0, 10)) records.set(id, record(id));
+        revision++;
+      }
+      if (step === 30) selector = CandidateSelector.parse({ percent: 50, exclude: ["a3", "a4"] });
+      if (step === 35) selector = { ...selector, labels: { zone: "x" } };
+      const input = {
+        region: "r",
+        rollout: { id: "r1", config: "web", version: 2, stage: 0 },
+        stage,
+        stageSeq: 5,
+        startedAt,
+        selector,
+        ackOf: (a: string) => acks.get(a),
+        // Past the ack timeout from step 50: judged whole then.
+        now: startedAt + (step < 50 ? step * 1_000 : 61_000 + step * 1_000),
+        gone,
+        acksCurrent: step !== 52,
+      };
+      const kept = tally.judge(input, {
+        all: () => records.values(),
+        of: (id) => records.get(id),
+        revision: `${revision}`,
+        goneRevision,
+        membersRevision: 0, // not what a tally reads
+      });
+      const whole = judgeStage({ ...input, agents: [...records.values()] });
+      const sorted = (j: StageJudgement) => ({
+        ...j,
+        failing: [...j.failing].sort((x, y) => x.agent.localeCompare(y.agent)),
+        untrusted: [...j.untrusted].sort(),
+      });
+      assert.deepEqual(sorted(kept), sorted(whole), `seed ${seed}, step ${step}`);
+      seen.departed += whole.counts.departed;
+      seen.untrusted += whole.untrusted.length;
+      seen.failing += whole.failing.length;
+      seen.timedOut += whole.failing.filter((f) => f.reason.startsWith("no ack")).length;
+      seen.pending += whole.counts.pending;
+    }
+  }
+  // The runs went through every kind of part.
+  for (const [what, n] of Object.entries(seen)) assert.ok(n > 0, `no ${what} seen`);
 });

@@ -108,6 +108,8 @@ export {
   type StageCounts,
   type StageInput,
   type StageJudgement,
+  StageTally,
+  type TallyRecords,
 } from "./judge.ts";
 export {
   type AtlasRole,
