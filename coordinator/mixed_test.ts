@@ -218,6 +218,33 @@ natsTest(
   },
 );
 
+natsTest(
+  "a pending host that stops managing the config leaves the stage at the next step",
+  async (ctx) => {
+    await using _f = await startFleet(ctx, web(2));
+    const clock = new FakeClock();
+    const us = await coordinator(ctx, "us-east", clock);
+    // Live, manages web, never applies: the stage waits for it.
+    await hungAgent(ctx.nats, "us-east", "us-east-hung", ["web"], clock);
+    await startRollout(ctx.nats, "r-moved", [RolloutStage.parse({ regions: ["us-east"] })]);
+    await stepUntil("two of three applied, one pending", [us], async () => {
+      const p = (await rollout(ctx.nats, "r-moved")).regions["us-east"]!;
+      return p.applied === 2 && p.pending === 1;
+    }, { clock, advanceMs: 100 });
+    // Its record now says it manages cache only (a mixed region again): no ack, no ping,
+    // no host gone; only the record changed, and the kept judgement must hear of it.
+    await hungAgent(ctx.nats, "us-east", "us-east-hung", ["cache"], clock);
+    await stepUntil("succeeded", [us], async () => {
+      const r = await rollout(ctx.nats, "r-moved");
+      assert.notEqual(r.state, "rolled_back", r.transitions.at(-1)?.reason);
+      return r.state === "succeeded";
+    }, { clock, advanceMs: 100 });
+    const p = (await rollout(ctx.nats, "r-moved")).regions["us-east"]!;
+    assert.equal(p.targeted, 2, "the host that left web is not counted");
+    assert.equal(p.pending, 0);
+  },
+);
+
 natsTest("quarantine for one config does not fence the agent off another", async (ctx) => {
   const failWeb = 'test "$ATLAS_CONFIG" != web || test "$ATLAS_VERSION" != 2';
   await using f = await startFleet(ctx, [
