@@ -262,15 +262,20 @@ for (let k = 2; k <= rollouts + 1; k++) {
       updatedAt: now,
     })),
   );
+  // ~10 s at 100 000 members: two minutes, and two more per 100 000.
+  const limitMs = 120_000 * (1 + n / 100_000);
   let state = "running";
-  for (let i = 0; i < 1200 && state === "running"; i++) {
+  while (state === "running" && Date.now() - t0 < limitMs) {
     await new Promise((r) => setTimeout(r, 100));
     state = RolloutRecord.parse((await rolloutsKv.get(id))!.json()).state;
   }
   ended = Date.now();
   windows.push([t0, ended]);
   log(`rollout to v${k} ${state} in ${ended - t0} ms, ${acked.get(k)?.size ?? 0} acked`);
-  if (state !== "succeeded") throw new Error(`rollout ${id} ended ${state}`);
+  if (state !== "succeeded") {
+    report("the rollout's steps so far", (await tell("steps", { since: t0 })).steps as Step[]);
+    throw new Error(`rollout ${id} ended ${state}`);
+  }
   await new Promise((r) => setTimeout(r, 1000)); // settled, the next config's rollout free
 }
 const answer = await tell("steps", { since: started });

@@ -413,8 +413,11 @@ export class RegionCoordinator implements AsyncDisposable {
           return out;
         }),
       acks: this.#acks,
-      // While its follow (re)starts, an ack not seen yet is not missing (a partition healed).
-      acksCurrent: () => this.#acksFollow.current && this.#backlogChecks === 0,
+      // While its follow (re)starts or reads a burst, or acks wait for their signature check,
+      // an ack not counted yet is not missing (a partition healed; a wave at 1 000 000).
+      acksCurrent: () =>
+        this.#acksFollow.current && this.#backlogChecks === 0 &&
+        this.#ackChecks.submitted === this.#ackChecks.answered,
       aliveOf: (agent) => this.#aliveOf(agent),
       goneAt: (now) => this.#goneAt(now).ids,
       records: (now) => this.#tallyRecords(now),

@@ -86,6 +86,8 @@ export class SubjectFollow implements AsyncDisposable {
   #closed = false;
   /** The consumer was heard from (a message, a heartbeat) since it last went quiet. */
   #heard = true;
+  /** What the last message read said was still to be delivered after it. */
+  #behind = 0;
   #setup: Promise<void> | undefined;
   readonly #stats: FollowStats = { messages: 0, busyMs: 0 };
 
@@ -110,12 +112,19 @@ export class SubjectFollow implements AsyncDisposable {
   }
 
   /**
-   * True while ready and the consumer is heard from: false from a missed heartbeat (or a
-   * consumer being recreated) until the next message or heartbeat, when what was delivered
-   * may be behind the stream.
+   * True while ready, the consumer is heard from, and the last message delivered had none
+   * after it on the server: false from a missed heartbeat (or a consumer being recreated)
+   * until the next message or heartbeat, and while a burst is being read (at 1 000 000
+   * agents a wave of acks took minutes to read, and a stage's ack timeout failed every
+   * member whose ack was stored but not read yet).
    */
   get current(): boolean {
-    return this.#ready && this.#heard;
+    return this.#ready && this.#heard && this.#behind === 0;
+  }
+
+  /** Messages that were still to be delivered after the last one read (its `info.pending`). */
+  get behind(): number {
+    return this.#behind;
   }
 
   /** Milliseconds since the last message (or the start), while following. */
@@ -154,6 +163,7 @@ export class SubjectFollow implements AsyncDisposable {
       this.#messages = messages;
       this.#lastMessageAt = Date.now();
       this.#heard = true;
+      this.#behind = 0;
       (async () => {
         for await (const s of messages.status()) {
           if (this.#messages !== messages) break;
@@ -184,6 +194,7 @@ export class SubjectFollow implements AsyncDisposable {
             }
             stats.messages++;
           }
+          this.#behind = m.info.pending;
           if (m.info.pending === 0) this.#ready = true;
         }
       })().catch(() => {}).finally(() => {

@@ -93,3 +93,35 @@ natsTest(
     }, { timeoutMs: 6 * FOLLOW_PULL_EXPIRES_MS });
   },
 );
+
+natsTest(
+  "a follow reading a burst is not current until it has read the last message",
+  async ({ nats }) => {
+    // A mixed region's acks and another region's: only this region's count as behind.
+    await nats.js.publish("atlas.ack.us-east.web.a0", "first");
+    await nats.js.publish("atlas.ack.eu-west.web.b0", "another region's");
+    const currentWhenRead: boolean[] = [];
+    await using follow = new SubjectFollow(nats, {
+      stream: Streams.acks,
+      filter: "atlas.ack.us-east.>",
+      onMessage: () => {
+        currentWhenRead.push(follow.current);
+        // A slow reader: the burst waits on the server meanwhile.
+        for (const t0 = performance.now(); performance.now() - t0 < 2;);
+      },
+    });
+    await follow.start();
+    await waitFor("ready", () => follow.current);
+    currentWhenRead.length = 0;
+    // 300 acks stored at once, as a wave's are, read 200 at a time.
+    await Promise.all(
+      Array.from({ length: 300 }, (_, i) => nats.js.publish(`atlas.ack.us-east.web.a${i}`, "x")),
+    );
+    await waitFor("the burst read", () => currentWhenRead.length === 300 && follow.current);
+    assert.ok(
+      currentWhenRead.slice(1).some((c) => !c),
+      "not current while acks were stored but not read",
+    );
+    assert.equal(follow.behind, 0);
+  },
+);

@@ -9,6 +9,10 @@
  * agent that refused the pointer because its signature does not verify (`untrusted`) is
  * listed apart: the signer is at fault, not the host.
  *
+ * One rule judges one member (`memberPart`): {@linkcode judgeStage} asks it of every member,
+ * and a {@linkcode StageTally} keeps its answers between steps, asking again only of the
+ * members that changed.
+ *
  * @module
  */
 import {
@@ -194,8 +198,8 @@ function partsWithoutReason(member: boolean): Record<Counted | "none", MemberPar
 }
 
 /**
- * Made once and shared (parts are never changed): a whole pass over 100 000 members made
- * as many objects, and the collections they brought were its step's largest item (profile).
+ * Made once and shared (parts are never changed): a whole pass over 100 000 members made as
+ * many objects, and a collection was that step's largest item in a profile.
  */
 const SHARED_PARTS = [partsWithoutReason(false), partsWithoutReason(true)];
 
