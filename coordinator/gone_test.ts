@@ -1,20 +1,10 @@
 import assert from "node:assert/strict";
 import { agentIsStale, type AgentRecord, type AliveSignal } from "@atlas/core";
-import { agentRecord } from "@atlas/testkit";
+import { agentRecord, seededRandom } from "@atlas/testkit";
 import { GoneAgents } from "./gone.ts";
 
 const T0 = Date.parse("2026-11-29T12:00:00.000Z");
 const iso = (ms: number) => new Date(ms).toISOString();
-
-/** A small deterministic PRNG (mulberry32): the same walk on every run. */
-function prng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A region as a coordinator sees it: records, pings heard, the listener's start. */
 function region() {
@@ -66,7 +56,7 @@ function region() {
 }
 
 Deno.test("the kept answer is what agentIsStale says, through a random walk of changes", () => {
-  const random = prng(15);
+  const random = seededRandom(15);
   const r = region();
   const ids = Array.from({ length: 24 }, (_, i) => `a${i}`);
   for (const [i, id] of ids.entries()) {

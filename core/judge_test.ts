@@ -3,7 +3,7 @@ import type { AckRecord, AgentConfigState, AgentRecord } from "./schemas.ts";
 import { CandidateSelector } from "./schemas.ts";
 import { judgeStage, outcomeOf, type StageJudgement, StageTally } from "./judge.ts";
 import { RolloutStage } from "./rollout.ts";
-import { agentRecord } from "@atlas/testkit";
+import { agentRecord, seededRandom } from "@atlas/testkit";
 
 const at = "2026-01-01T00:00:00.000Z";
 function agent(
@@ -92,20 +92,10 @@ Deno.test("no member times out while the acks read may be behind the stream", ()
   assert.match(waiting.note, /0\/2 applied, 2 pending \(the ack timeout waits/);
 });
 
-/** A small seeded generator (mulberry32): the same run every time. */
-function seeded(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 Deno.test("a kept tally answers what judging every member answers, on a mixed region", () => {
   const seen = { departed: 0, untrusted: 0, failing: 0, timedOut: 0, pending: 0 };
   for (const seed of [1, 2, 3, 4, 5, 6]) {
-    const rand = seeded(seed);
+    const rand = seededRandom(seed);
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
     const startedAt = Date.parse("2026-01-01T01:00:00.000Z");
     const records = new Map<string, AgentRecord>();

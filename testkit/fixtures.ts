@@ -204,3 +204,16 @@ export async function enrolAgent(
   await recordEnrolment(nats, { region, agent: id, publicKey: made.identity.publicKey });
   return made;
 }
+
+/**
+ * A small seeded random generator (mulberry32), numbers in [0, 1): the same run every
+ * time, so a failing seed replays.
+ */
+export function seededRandom(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

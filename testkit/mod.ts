@@ -19,6 +19,7 @@ export {
   enrolAgent,
   makeCredentials,
   moveWithoutNotice,
+  seededRandom,
   storeVersion,
   type TestCredentials,
 } from "./fixtures.ts";

@@ -21,7 +21,7 @@ import {
   tokenFileEntry,
 } from "@atlas/core";
 import { listKeys, readKv } from "@atlas/store";
-import { natsTest, reservePort, waitFor } from "@atlas/testkit";
+import { natsTest, reservePort, seededRandom, waitFor } from "@atlas/testkit";
 import type { AtlasNats } from "@atlas/store";
 
 const MAIN = new URL("../control/main.ts", import.meta.url).pathname;
@@ -30,18 +30,6 @@ const TOKEN = generateTokenSecret();
 const REGIONS = ["us-east", "eu-west"];
 const CONFIGS = ["web", "api"];
 const KILLS = 6;
-
-/** A small seeded generator (mulberry32), so a failing run replays with its seed. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Child {
   process: Deno.ChildProcess;
@@ -257,7 +245,7 @@ natsTest("a control plane killed mid-burst leaves every change with one audit ev
 ) => {
   const seed = Number(Deno.env.get("ATLAS_TEST_SEED") ?? Date.now() % 1_000_000);
   console.log(`audit crash test seed: ${seed} (ATLAS_TEST_SEED=${seed} replays it)`);
-  const random = seeded(seed);
+  const random = seededRandom(seed);
   const dir = await Deno.makeTempDir({ prefix: "atlas-crash-" });
   await Deno.writeTextFile(`${dir}/signing.key`, JSON.stringify(generateSigningKey()));
   await Deno.writeTextFile(`${dir}/control.creds`, await auth.creds("control"), { mode: 0o600 });
