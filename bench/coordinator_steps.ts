@@ -264,15 +264,21 @@ for (let k = 2; k <= rollouts + 1; k++) {
   );
   // ~10 s at 100 000 members: two minutes, and two more per 100 000.
   const limitMs = 120_000 * (1 + n / 100_000);
-  let state = "running";
-  while (state === "running" && Date.now() - t0 < limitMs) {
+  let record = RolloutRecord.parse((await rolloutsKv.get(id))!.json());
+  while (record.state === "running" && Date.now() - t0 < limitMs) {
     await new Promise((r) => setTimeout(r, 100));
-    state = RolloutRecord.parse((await rolloutsKv.get(id))!.json()).state;
+    record = RolloutRecord.parse((await rolloutsKv.get(id))!.json());
   }
+  const state = record.state;
   ended = Date.now();
   windows.push([t0, ended]);
   log(`rollout to v${k} ${state} in ${ended - t0} ms, ${acked.get(k)?.size ?? 0} acked`);
   if (state !== "succeeded") {
+    const p = record.regions[region];
+    log(
+      `  at stage ${record.stage + 1}: ${JSON.stringify(p)}; ` +
+        `last transition: ${record.transitions.at(-1)?.reason ?? "none"}`,
+    );
     report("the rollout's steps so far", (await tell("steps", { since: t0 })).steps as Step[]);
     throw new Error(`rollout ${id} ended ${state}`);
   }
