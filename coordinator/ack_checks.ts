@@ -165,6 +165,11 @@ export class AckChecks {
     return this.#submitted;
   }
 
+  /** Checks submitted and not answered yet. */
+  get waiting(): number {
+    return this.#submitted - this.#answered;
+  }
+
   /** Checks answered so far (each submitted one is, once, unless closed first). */
   get answered(): number {
     return this.#answered;
@@ -197,7 +202,7 @@ export class AckChecks {
     this.#submitted++;
     if (
       (this.#threadsMax === 0 && this.#threads.length === 0) ||
-      this.#submitted - this.#answered > this.#pendingMax
+      this.waiting > this.#pendingMax
     ) return this.#inPlace(check, done);
     this.#queue.push({ check, done });
     if (this.#queue.length >= BATCH_MAX) return this.#flush();

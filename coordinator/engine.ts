@@ -320,7 +320,7 @@ export class RegionCoordinator implements AsyncDisposable {
       const c = this.#ackChecks;
       return {
         region: this.region,
-        pending: c.submitted - c.answered,
+        pending: c.waiting,
         threads: c.threads,
         cpuSeconds: c.cpuMicros / 1e6,
       };
@@ -413,11 +413,9 @@ export class RegionCoordinator implements AsyncDisposable {
           return out;
         }),
       acks: this.#acks,
-      // While its follow (re)starts or reads a burst, or acks wait for their signature check,
-      // an ack not counted yet is not missing (a partition healed; a wave at 1 000 000).
-      acksCurrent: () =>
-        this.#acksFollow.current && this.#backlogChecks === 0 &&
-        this.#ackChecks.submitted === this.#ackChecks.answered,
+      // While its follow (re)starts or reads a burst, or acks wait for their signature check
+      // (the backlog's among them), an ack not counted yet is not missing.
+      acksCurrent: () => this.#acksFollow.current && this.#ackChecks.waiting === 0,
       aliveOf: (agent) => this.#aliveOf(agent),
       goneAt: (now) => this.#goneAt(now).ids,
       records: (now) => this.#tallyRecords(now),

@@ -17,6 +17,7 @@ import {
   startFleet,
   startRollout,
   stepUntil,
+  succeeded,
   V1,
   V2,
 } from "./test_helpers.ts";
@@ -113,11 +114,11 @@ natsTest(
         return got[0]?.value === 0;
       }, { timeoutMs: 30_000 });
       await startRollout(ctx.nats, "r-quiet", plan(2));
-      await stepUntil("succeeded with the service quiet", [us], async () => {
-        const r = await rollout(ctx.nats, "r-quiet");
-        assert.notEqual(r.state, "rolled_back", r.transitions.at(-1)?.reason);
-        return r.state === "succeeded";
-      }, { clock, advanceMs: 200, timeoutMs: 40_000 });
+      await stepUntil("succeeded with the service quiet", [us], succeeded(ctx.nats, "r-quiet"), {
+        clock,
+        advanceMs: 200,
+        timeoutMs: 40_000,
+      });
       await waitFor("web-0 on v2", async () => (await readOr(f.get("web-0").files.web!)) === V2);
       assert.equal(await readOr(f.get("cache-0").files.cache!), V1, "cache-0 untouched");
       assert.match(

@@ -25,6 +25,7 @@ import {
   startFleet,
   startRollout,
   stepUntil,
+  succeeded,
   V1,
   V2,
 } from "./test_helpers.ts";
@@ -67,11 +68,10 @@ natsTest(
     }, { clock, advanceMs: 100 });
     const first = (await rollout(ctx.nats, "r-mixed")).transitions;
     assert.ok(first.every((t) => t.to !== "rolled_back"), JSON.stringify(first));
-    await stepUntil("succeeded", [us, eu], async () => {
-      const r = await rollout(ctx.nats, "r-mixed");
-      assert.notEqual(r.state, "rolled_back", r.transitions.at(-1)?.reason);
-      return r.state === "succeeded";
-    }, { clock, advanceMs: 100 });
+    await stepUntil("succeeded", [us, eu], succeeded(ctx.nats, "r-mixed"), {
+      clock,
+      advanceMs: 100,
+    });
     const r = await rollout(ctx.nats, "r-mixed");
     assert.equal(r.regions["us-east"]!.targeted, 7, "every web member, no other agent");
     assert.deepEqual(await listKeys(ctx.nats, Buckets.quarantine), [], "nobody quarantined");
@@ -101,11 +101,7 @@ natsTest(
       const p = r.regions["us-east"]!;
       return p.applied === 1 && p.pending === 1;
     }, { clock, advanceMs: 100 });
-    await stepUntil("succeeded", [us], async () => {
-      const r = await rollout(ctx.nats, "r-late");
-      assert.notEqual(r.state, "rolled_back", r.transitions.at(-1)?.reason);
-      return r.state === "succeeded";
-    }, { clock, advanceMs: 100 });
+    await stepUntil("succeeded", [us], succeeded(ctx.nats, "r-late"), { clock, advanceMs: 100 });
     const p = (await rollout(ctx.nats, "r-late")).regions["us-east"]!;
     assert.equal(p.targeted, 2, "the cache host is not targeted");
     assert.equal(p.applied, 2);
@@ -191,11 +187,7 @@ natsTest(
     await startRollout(ctx.nats, "r-left", [
       RolloutStage.parse({ regions: ["us-east"], gates }),
     ]);
-    await stepUntil("succeeded", [us], async () => {
-      const r = await rollout(ctx.nats, "r-left");
-      assert.notEqual(r.state, "rolled_back", r.transitions.at(-1)?.reason);
-      return r.state === "succeeded";
-    }, { clock, advanceMs: 1_000 });
+    await stepUntil("succeeded", [us], succeeded(ctx.nats, "r-left"), { clock, advanceMs: 1_000 });
     const p = (await rollout(ctx.nats, "r-left")).regions["us-east"]!;
     assert.equal(p.targeted, 2, "the two live agents");
     assert.equal(p.departed, 2, "the one that said goodbye and the silent one");
@@ -234,11 +226,7 @@ natsTest(
     // Its record now says it manages cache only (a mixed region again): no ack, no ping,
     // no host gone; only the record changed, and the kept judgement must hear of it.
     await hungAgent(ctx.nats, "us-east", "us-east-hung", ["cache"], clock);
-    await stepUntil("succeeded", [us], async () => {
-      const r = await rollout(ctx.nats, "r-moved");
-      assert.notEqual(r.state, "rolled_back", r.transitions.at(-1)?.reason);
-      return r.state === "succeeded";
-    }, { clock, advanceMs: 100 });
+    await stepUntil("succeeded", [us], succeeded(ctx.nats, "r-moved"), { clock, advanceMs: 100 });
     const p = (await rollout(ctx.nats, "r-moved")).regions["us-east"]!;
     assert.equal(p.targeted, 2, "the host that left web is not counted");
     assert.equal(p.pending, 0);

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import assert from "node:assert/strict";
 import {
   activateVersion,
   agentRecord,
@@ -218,6 +219,18 @@ export async function stepUntil(
     for (const c of coordinators) await c.step();
     return await done();
   }, { timeoutMs: options.timeoutMs ?? 20_000, intervalMs: 50 });
+}
+
+/**
+ * For {@linkcode stepUntil}: true once rollout `id` succeeded; throws, with the reason, if
+ * it rolled back.
+ */
+export function succeeded(nats: AtlasNats, id: string): () => Promise<boolean> {
+  return async () => {
+    const r = await rollout(nats, id);
+    assert.notEqual(r.state, "rolled_back", r.transitions.at(-1)?.reason);
+    return r.state === "succeeded";
+  };
 }
 
 /** Audit actions in order, as `action@region`. */
