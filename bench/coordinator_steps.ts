@@ -49,6 +49,9 @@ const { values } = parseArgs({
     "tick-ms": { type: "string", default: "500" },
     // The coordinator's default unless given (0: every ack checked on the step's thread).
     "ack-check-threads": { type: "string" },
+    // One more rollout whose last stage every member fails: how long the rollback and
+    // the quarantine of the failing members take, and the steps meanwhile.
+    breach: { type: "boolean", default: false },
   },
 });
 const n = Number(values.agents);
@@ -68,8 +71,10 @@ const keyFile = `${dir}/signing.key`;
 await Deno.writeTextFile(keyFile, JSON.stringify(key));
 const v1 = await storeVersion(nats, signer, config, 1, '{"v":1}');
 const rollouts = Number(values.rollouts);
+/** The version whose last stage every member fails (`--breach`), if any. */
+const breachVersion = values.breach ? rollouts + 2 : undefined;
 const versions = [v1];
-for (let k = 2; k <= rollouts + 1; k++) {
+for (let k = 2; k <= rollouts + 1 + (breachVersion ? 1 : 0); k++) {
   versions.push(await storeVersion(nats, signer, config, k, `{"v":${k}}`));
 }
 const p1 = await activateVersion(nats, signer, region, v1, { content: '{"v":1}' });
@@ -110,16 +115,20 @@ const pings = (async () => {
 
 // Acks for each stage's share, as its notice arrives.
 const acked = new Map<number, Set<string>>();
+/** Each pointer notice: when, and its candidate's version and share (none: no candidate). */
+const notices: { at: number; version: number | undefined; percent: number | undefined }[] = [];
 const sub = nats.nc.subscribe(Subjects.notify(region, config), {
   callback: (_e, m) => {
     const { pointer } = m.json() as PointerNotice;
     const c = pointer.candidate;
+    notices.push({ at: Date.now(), version: c?.version.version, percent: c?.selector.percent });
     if (!c) return;
     const version = c.version.version;
     const done = acked.get(version) ?? acked.set(version, new Set()).get(version)!;
     for (const id of ids) {
       if (done.has(id) || !inCandidateShare(id, c.rolloutId, c.selector)) continue;
       done.add(id);
+      const fails = version === breachVersion && c.selector.percent === 100;
       const ack = identity.sign({
         agent: id,
         region,
@@ -127,7 +136,9 @@ const sub = nats.nc.subscribe(Subjects.notify(region, config), {
         version,
         digest: c.version.digest,
         seq: pointer.seq,
-        status: "applied" as const,
+        ...(fails
+          ? { status: "failed" as const, reason: "bench: the reload failed" }
+          : { status: "applied" as const }),
         rolloutId: c.rolloutId,
         latencyMs: 5,
         at: new Date().toISOString(),
@@ -236,9 +247,11 @@ const before = await tell("steps", { since: Date.now() });
 const rolloutsKv = await nats.kv(Buckets.rollouts);
 const started = Date.now();
 let ended = started;
-for (let k = 2; k <= rollouts + 1; k++) {
-  const id = `r-${k}-${Date.now()}`;
-  const t0 = Date.now();
+/**
+ * Starts a 3-stage canary (1 %, 10 %, 100 %, no bake) of version `version` and waits for
+ * it to end (~10 s at 100 000 members: two minutes, and two more per 100 000).
+ */
+async function runRollout(id: string, version: number, maxFailureRatio: number) {
   await rolloutsKv.put(activeRolloutKey(config), JSON.stringify({ rolloutId: id }));
   const now = new Date().toISOString();
   await rolloutsKv.create(
@@ -246,12 +259,12 @@ for (let k = 2; k <= rollouts + 1; k++) {
     JSON.stringify(RolloutRecord.parse({
       id,
       config,
-      version: k,
+      version,
       stages: [1, 10, 100].map((percent) => ({
         regions: [region],
         percent,
         bakeSeconds: 0,
-        gates: { minAckedRatio: 1, maxFailureRatio: 0, ackTimeoutSeconds: 120, metrics: [] },
+        gates: { minAckedRatio: 1, maxFailureRatio, ackTimeoutSeconds: 120, metrics: [] },
       })),
       state: "running",
       stage: 0,
@@ -262,13 +275,20 @@ for (let k = 2; k <= rollouts + 1; k++) {
       updatedAt: now,
     })),
   );
-  // ~10 s at 100 000 members: two minutes, and two more per 100 000.
+  const t0 = Date.now();
   const limitMs = 120_000 * (1 + n / 100_000);
   let record = RolloutRecord.parse((await rolloutsKv.get(id))!.json());
   while (record.state === "running" && Date.now() - t0 < limitMs) {
     await new Promise((r) => setTimeout(r, 100));
     record = RolloutRecord.parse((await rolloutsKv.get(id))!.json());
   }
+  return record;
+}
+
+for (let k = 2; k <= rollouts + 1; k++) {
+  const id = `r-${k}-${Date.now()}`;
+  const t0 = Date.now();
+  const record = await runRollout(id, k, 0);
   const state = record.state;
   ended = Date.now();
   windows.push([t0, ended]);
@@ -330,6 +350,37 @@ if (values.profile) {
     log(`  step of own ${own.toFixed(1)} ms (rollout ${k}), self ms: ${top.join("; ")}`);
   }
 }
+if (breachVersion) {
+  // Every member fails the last stage (the 10 % of earlier stages applied it before);
+  // breached only once 85 % failed, so that the quarantines are that many.
+  const t0 = Date.now();
+  const record = await runRollout(`r-breach-${Date.now()}`, breachVersion, 0.85);
+  const last = notices.find((x) => x.version === breachVersion && x.percent === 100)?.at;
+  const back = notices.find((x) => last !== undefined && x.at >= last && x.version === undefined)
+    ?.at;
+  const failed = record.regions[region]?.failed ?? 0;
+  log(
+    `breach: rollout ${record.state} with ${failed} failed; the pointer back ${
+      last !== undefined && back !== undefined ? `${back - last} ms` : "(not seen)"
+    } after the last stage's notice`,
+  );
+  // The quarantines, written after the rollback; two minutes, and two more per 100 000.
+  const quarantine = await nats.kv(Buckets.quarantine);
+  const limitMs = 120_000 * (1 + n / 100_000);
+  let written = 0;
+  while (Date.now() - t0 < limitMs) {
+    written = (await quarantine.status()).values;
+    if (written >= failed) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  log(
+    `breach: ${written} of ${failed} quarantined ${
+      back !== undefined ? `${Date.now() - back} ms after the pointer was back` : ""
+    }`,
+  );
+  report("breach", (await tell("steps", { since: t0 })).steps as Step[]);
+}
+
 // A while after: steps with nothing to do but the rollout's settle and liveness.
 const afterFrom = Date.now();
 await new Promise((r) => setTimeout(r, 5_000));

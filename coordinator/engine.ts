@@ -137,6 +137,11 @@ export interface CoordinatorOptions {
    */
   rankSlice?: number;
   /**
+   * Quarantines written per step after a breach moved the pointer back; the rest in the
+   * steps that follow at once. @default 256
+   */
+  quarantineSlice?: number;
+  /**
    * Time the follows' work on each ack and agent record ({@linkcode RegionCoordinator.followStats}),
    * as benchmarks do; it costs two clock readings per message. @default false
    */
@@ -282,18 +287,15 @@ export class RegionCoordinator implements AsyncDisposable {
     this.#log = this.#logging.logger;
     this.#metrics = options.metrics;
     this.#scanSlice = options.scanSlice ?? SCAN_SLICE;
-    if (!(Number.isInteger(this.#scanSlice) && this.#scanSlice > 0)) {
-      throw new RangeError(
-        `Cannot scan ${this.#scanSlice} members per step: give a positive whole number`,
-      );
-    }
-    if (
-      options.rankSlice !== undefined &&
-      !(Number.isInteger(options.rankSlice) && options.rankSlice > 0)
-    ) {
-      throw new RangeError(
-        `Cannot rank ${options.rankSlice} share hashes per turn: give a positive whole number`,
-      );
+    const slices = [
+      [this.#scanSlice, "scan", "members per step"],
+      [options.rankSlice, "rank", "share hashes per turn"],
+      [options.quarantineSlice, "quarantine", "agents per step"],
+    ] as const;
+    for (const [n, verb, what] of slices) {
+      if (n !== undefined && !(Number.isInteger(n) && n > 0)) {
+        throw new RangeError(`Cannot ${verb} ${n} ${what}: give a positive whole number`);
+      }
     }
     this.#since = this.#clock.now();
     this.#metrics?.trackFleet(() => this.#fleetView());
@@ -422,6 +424,7 @@ export class RegionCoordinator implements AsyncDisposable {
       metrics: this.#metrics,
       metricSource: options.metricSource,
       rankSlice: options.rankSlice,
+      quarantineSlice: options.quarantineSlice,
       background: (work) => this.#track(work),
       stepSoon: () => this.#stepSoon(),
     });
@@ -781,6 +784,7 @@ export class RegionCoordinator implements AsyncDisposable {
     this.#ackChecks.close();
     if (!this.#nats.nc.isClosed()) this.#aliveSub.unsubscribe();
     this.#enrolments.close();
+    this.#stages.close();
     await this.lease.release().catch(() => {});
     this.#logging[Symbol.dispose]();
   }
@@ -835,6 +839,8 @@ export class RegionCoordinator implements AsyncDisposable {
     this.#rejudgeUnenrolled();
     this.#lookUpUnenrolled();
     this.#prejudge();
+    // A breach's quarantines past the first slice: before any rollout, which counts them.
+    await this.#stages.writeQuarantines();
     const kv = await this.#nats.kv(Buckets.rollouts);
     // Rollout ids are one token; `*` leaves out the `active.<config>` keys.
     for (const key of await listKeys(this.#nats, Buckets.rollouts, "*")) {

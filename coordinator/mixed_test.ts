@@ -10,11 +10,13 @@ import {
   Buckets,
   generateSigningKey,
   planStages,
+  pointerBucket,
+  type PointerRecord,
   RolloutStage,
   Signer,
   Strategy,
 } from "@atlas/core";
-import { listKeys, readPointer } from "@atlas/store";
+import { type AtlasNats, listKeys, readPointer } from "@atlas/store";
 import {
   type AgentSpec,
   coordinator,
@@ -232,6 +234,85 @@ natsTest(
     assert.equal(p.pending, 0);
   },
 );
+
+natsTest(
+  "a breach moves the pointer back before it quarantines, a slice per step, due ones counted",
+  async (ctx) => {
+    // Four web hosts fail v2's reload, one takes it; two cache hosts manage no web.
+    const failing = ["w0", "w1", "w2", "w3"];
+    await using _f = await startFleet(ctx, [
+      ...failing.map((id) => ({
+        id,
+        region: "us-east",
+        configs: { web: { reload: 'test "$ATLAS_VERSION" != 2' } },
+      })),
+      { id: "w4", region: "us-east", configs: { web: {} } },
+      { id: "c0", region: "us-east", configs: { cache: {} } },
+      { id: "c1", region: "us-east", configs: { cache: {} } },
+    ]);
+    const clock = new FakeClock();
+    const us = await coordinator(ctx, "us-east", clock, { quarantineSlice: 1 });
+    // Breached only once all four failed (4 of 5 > 0.7): the failing set is known.
+    const stage = RolloutStage.parse({ regions: ["us-east"], gates: { maxFailureRatio: 0.7 } });
+    await startRollout(ctx.nats, "r-bad", [stage]);
+    await stepUntil("rolled back", [us], async () => {
+      return (await rollout(ctx.nats, "r-bad")).state === "rolled_back";
+    }, { clock, advanceMs: 100 });
+    const quarantined = await listKeys(ctx.nats, Buckets.quarantine);
+    assert.equal(quarantined.length, 1, "one quarantine in the breach's step (a slice of 1)");
+    // When the server stored the pointer moved back, and the quarantine.
+    const pointers = await ctx.nats.kv(pointerBucket("us-east"));
+    let back: number | undefined;
+    let hadCandidate = false;
+    for await (const e of await pointers.history({ key: "web" })) {
+      const candidate = e.operation === "PUT" && e.json<PointerRecord>().candidate;
+      if (hadCandidate && !candidate) back ??= e.revision;
+      hadCandidate ||= !!candidate;
+    }
+    const q = await (await ctx.nats.kv(Buckets.quarantine)).get(quarantined[0]!);
+    assert.ok(back !== undefined && q, "the pointer was moved back, the quarantine written");
+    assert.ok(
+      await storedAtNs(ctx.nats, `KV_${Buckets.quarantine}`, q.revision) >
+        await storedAtNs(ctx.nats, `KV_${pointerBucket("us-east")}`, back),
+      "the pointer moved back before the first quarantine",
+    );
+    // A rollout started while three are due leaves them out, as if written.
+    await startRollout(ctx.nats, "r-again", [stage]);
+    await stepUntil("the new rollout succeeded", [us], succeeded(ctx.nats, "r-again"), {
+      clock,
+      advanceMs: 100,
+    });
+    const p = (await rollout(ctx.nats, "r-again")).regions["us-east"]!;
+    assert.equal(p.targeted, 1, "w4 alone: the four failing hosts are quarantined or due");
+    let staged: PointerRecord | undefined;
+    for await (const e of await pointers.history({ key: "web" })) {
+      const at = e.operation === "PUT" ? e.json<PointerRecord>() : undefined;
+      if (at?.candidate?.rolloutId === "r-again") staged ??= at;
+    }
+    assert.deepEqual(
+      staged?.candidate?.selector.exclude,
+      failing,
+      "the new stage left out all four at its start, two of them still due",
+    );
+    await stepUntil("every failing host quarantined", [us], async () => {
+      return (await listKeys(ctx.nats, Buckets.quarantine)).length === failing.length;
+    }, { clock, advanceMs: 100 });
+    assert.deepEqual(
+      await listKeys(ctx.nats, Buckets.quarantine),
+      failing.map((id) => `us-east.${id}.web`),
+      "the cache hosts and w4 are not quarantined",
+    );
+  },
+);
+
+/** When `stream` stored message `seq`, in ns since the epoch (the server's clock). */
+async function storedAtNs(nats: AtlasNats, stream: string, seq: number): Promise<bigint> {
+  const m = await nats.jsm.streams.getMessage(stream, { seq });
+  assert.ok(m, `${stream} holds no message ${seq}`);
+  const [whole, fraction = ""] = m.timestamp.replace(/Z$/, "").split(".");
+  return BigInt(Date.parse(`${whole}Z`)) * 1_000_000n +
+    BigInt(fraction.padEnd(9, "0").slice(0, 9));
+}
 
 natsTest("quarantine for one config does not fence the agent off another", async (ctx) => {
   const failWeb = 'test "$ATLAS_CONFIG" != web || test "$ATLAS_VERSION" != 2';

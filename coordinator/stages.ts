@@ -99,6 +99,33 @@ export const RANK_SLICE = 2_000;
 /** Eligible lists kept between steps ({@linkcode StageDriver.#eligible}) before starting over. */
 const KEPT_ELIGIBLE_MAX = 16;
 
+/**
+ * Quarantines a step writes at most, after a breach moved the pointer back; the rest in the
+ * steps that follow, asked for at once. Each is three writes (intent, record, audit event):
+ * written all in the breach's step, a breach at 10 000 members held the rollback for
+ * seconds and one at 1 000 000 held the step for minutes, past the lease.
+ */
+export const QUARANTINE_SLICE = 256;
+/** Quarantine writes in flight at once. */
+const QUARANTINE_PARALLEL = 32;
+
+/** The first `k` entries of `map`, in insertion order. */
+function* take<K, V>(map: ReadonlyMap<K, V>, k: number): Generator<[K, V]> {
+  if (k <= 0) return;
+  for (const entry of map) {
+    yield entry;
+    if (--k === 0) return;
+  }
+}
+
+/** A quarantine decided at a breach, not written yet. */
+interface DueQuarantine {
+  agent: string;
+  config: string;
+  reason: string;
+  rolloutId: string;
+}
+
 /** What {@linkcode StageDriver.#cutoff} says while the share's hashes are computed. */
 const RANKING = Symbol("ranking");
 
@@ -144,6 +171,11 @@ export interface StageDriverDeps {
    * it the hashes are computed between steps, this many per turn. @default RANK_SLICE
    */
   rankSlice?: number | undefined;
+  /**
+   * Quarantines written per step after a breach ({@linkcode QUARANTINE_SLICE}).
+   * @default QUARANTINE_SLICE
+   */
+  quarantineSlice?: number | undefined;
   /** Runs work begun between steps; the coordinator waits for it when it closes. */
   background: (work: Promise<unknown>) => void;
   /** Asks for the next step at once: work begun between steps has finished. */
@@ -184,6 +216,12 @@ export class StageDriver {
   readonly #keptEligible = new Map<string, { basis: string; ids: string[] }>();
   /** Each running rollout's judgement, kept between steps (core/judge.ts `StageTally`). */
   readonly #tallies = new Map<string, StageTally>();
+  /**
+   * Quarantines decided at breaches and not written yet, by quarantine key, oldest first:
+   * they count as quarantined already ({@linkcode #quarantinedFor}). Written only while
+   * this replica leads (a new leader does not know them: see {@linkcode close}).
+   */
+  readonly #dueQuarantines = new Map<string, DueQuarantine>();
 
   constructor(deps: StageDriverDeps) {
     this.#deps = deps;
@@ -540,9 +578,17 @@ export class StageDriver {
     if (j.failureRatio > stage.gates.maxFailureRatio) {
       ended("rolled_back", "failure_ratio");
       // A preflight installs nothing: its refusals speak of the version, not the hosts.
+      // Decided now, written once the pointer is back (the rollback comes first) and a
+      // slice per step; until written they count as quarantined.
       if (!stage.preflight) {
         for (const f of j.failing) {
-          await this.#quarantine(f.agent, rollout.config, f.reason, rollout.id);
+          const key = quarantineKey(this.region, f.agent, rollout.config);
+          this.#dueQuarantines.set(key, {
+            agent: f.agent,
+            config: rollout.config,
+            reason: f.reason,
+            rolloutId: rollout.id,
+          });
         }
       }
       const bad = counts.rejected + counts.failed;
@@ -554,6 +600,7 @@ export class StageDriver {
           `${stage.gates.maxFailureRatio}); first: ${j.failing[0]?.agent} ${j.failing[0]?.reason}`,
         counts,
       );
+      await this.writeQuarantines();
       return;
     }
     const metric = await this.#metricGates(rollout, j.empty, now);
@@ -900,7 +947,11 @@ export class StageDriver {
    */
   async #quarantinedFor(config: string): Promise<Set<string>> {
     const q = await (this.#stepQuarantine ??= this.#readQuarantine());
-    return new Set([...q.every, ...(q.byConfig.get(config) ?? [])]);
+    const out = new Set([...q.every, ...(q.byConfig.get(config) ?? [])]);
+    for (const due of this.#dueQuarantines.values()) {
+      if (due.config === config) out.add(due.agent);
+    }
+    return out;
   }
 
   async #readQuarantine(): Promise<Quarantine> {
@@ -917,12 +968,54 @@ export class StageDriver {
     return q;
   }
 
-  async #quarantine(
-    agent: string,
-    config: string,
-    reason: string,
-    rolloutId: string,
-  ): Promise<void> {
+  /**
+   * Writes the next slice of the quarantines decided at breaches, some at a time; asks for
+   * the next step at once while more wait and this slice wrote any. A write that fails
+   * stays due (the next step tries it again).
+   */
+  async writeQuarantines(): Promise<void> {
+    if (this.#dueQuarantines.size === 0) return;
+    const slice = [...take(this.#dueQuarantines, this.#deps.quarantineSlice ?? QUARANTINE_SLICE)];
+    let written = 0;
+    let failed: unknown;
+    for (let i = 0; i < slice.length; i += QUARANTINE_PARALLEL) {
+      await Promise.all(
+        slice.slice(i, i + QUARANTINE_PARALLEL).map(async ([key, q]) => {
+          try {
+            await this.#quarantine(q);
+            this.#dueQuarantines.delete(key);
+            written++;
+          } catch (e) {
+            failed ??= e;
+          }
+        }),
+      );
+    }
+    if (failed !== undefined) {
+      this.#log.warn("cannot write quarantines yet; trying again at the next step", {
+        due: this.#dueQuarantines.size,
+        error: failed,
+      });
+    }
+    if (written > 0 && this.#dueQuarantines.size > 0) this.#deps.stepSoon();
+  }
+
+  /**
+   * The coordinator closes: the quarantines it decided and did not write are dropped, with
+   * a warning naming how many (their rollouts are rolled back already: the region is safe,
+   * and a host that fails again is quarantined at that breach). A replica that loses the
+   * lease keeps them, and writes them if it leads again.
+   */
+  close(): void {
+    if (this.#dueQuarantines.size === 0) return;
+    this.#log.warn("closing: quarantines decided and not written are dropped", {
+      dropped: this.#dueQuarantines.size,
+      first: this.#dueQuarantines.values().next().value?.agent,
+    });
+    this.#dueQuarantines.clear();
+  }
+
+  async #quarantine({ agent, config, reason, rolloutId }: DueQuarantine): Promise<void> {
     const kv = await this.#nats.kv(Buckets.quarantine);
     const rec = QuarantineRecord.parse({
       region: this.region,
