@@ -58,7 +58,11 @@ function unverified(c: RegionCoordinator): number {
  * by the test, signed with their enrolled keys, standing in for real agents); a rollout of
  * v2 to all of them, its pointer moved. Returns the stage's pointer seq.
  */
-async function setUp(ctx: Parameters<Parameters<typeof natsTest>[1]>[0], clock: FakeClock) {
+async function setUp(
+  ctx: Parameters<Parameters<typeof natsTest>[1]>[0],
+  clock: FakeClock,
+  ackTimeoutSeconds = 600,
+) {
   const fleet = await startFleet(ctx, [{ id: "real", region: REGION, configs: { web: {} } }]);
   const ids: Record<string, AckIdentity> = {};
   for (const id of HUNG) {
@@ -67,7 +71,7 @@ async function setUp(ctx: Parameters<Parameters<typeof natsTest>[1]>[0], clock: 
   }
   const c = await coordinator(ctx, REGION, clock);
   await startRollout(ctx.nats, "r-forged", [
-    RolloutStage.parse({ regions: [REGION], gates: { ackTimeoutSeconds: 600 } }),
+    RolloutStage.parse({ regions: [REGION], gates: { ackTimeoutSeconds } }),
   ]);
   let seq = 0;
   await waitFor("the stage's pointer", async () => {
@@ -267,5 +271,43 @@ natsTest(
     }, { intervalMs: 200 });
     const alert = (await alerts.get("failures-us-east-web-v2"))!.json() as { message: string };
     assert.match(alert.message, /^3 agents in us-east failed web v2: forged/);
+  },
+);
+
+natsTest(
+  "a host flooding its own ack subject holds the ack timeout; the others' acks count",
+  async (ctx) => {
+    const clock = new FakeClock();
+    const { fleet, ids, c, seq } = await setUp(ctx, clock, 5);
+    await using _f = fleet;
+    await using _c = c;
+    // h0's host is taken: with h0's own connection and key, it puts 20 000 signed acks
+    // on its one ack subject, each a signature the leader must check.
+    await using flooder = await ctx.connect({ kind: "agent", region: REGION, agent: "h0" });
+    const subject = Subjects.ack(REGION, "web", "h0");
+    for (let i = 0; i < 20_000; i++) {
+      const ack = ids.h0!.sign({ ...ackOf("h0", seq, "applied"), latencyMs: i });
+      flooder.nc.publish(subject, JSON.stringify(ack));
+    }
+    await flooder.nc.flush();
+    // Behind the flood in the stream: the other hosts' acks, then the ack timeout passes.
+    for (const id of HUNG.slice(1)) {
+      await publishAck(ctx.nats, id, ids[id]!.sign(ackOf(id, seq, "applied")));
+    }
+    clock.t += 6_000;
+    await c.step();
+    assert.equal(
+      (await rollout(ctx.nats, "r-forged")).state,
+      "running",
+      "acks still being read are not missing",
+    );
+    await waitFor("the rollout ended", async () => {
+      await c.step();
+      return (await rollout(ctx.nats, "r-forged")).state !== "running";
+    }, { timeoutMs: 60_000 });
+    const r = await rollout(ctx.nats, "r-forged");
+    assert.equal(r.state, "succeeded", r.transitions.at(-1)?.reason);
+    assert.equal(r.regions[REGION]!.applied, 1 + HUNG.length);
+    assert.deepEqual(await listKeys(ctx.nats, Buckets.quarantine), [], "nobody quarantined");
   },
 );

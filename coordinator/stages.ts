@@ -217,7 +217,7 @@ export class StageDriver {
   /** Each running rollout's judgement, kept between steps (core/judge.ts `StageTally`). */
   readonly #tallies = new Map<string, StageTally>();
   /**
-   * Quarantines decided at breaches and not written yet, by quarantine key, oldest first:
+   * Quarantines decided at breaches and not written yet, by `<config>/<agent>`, oldest first:
    * they count as quarantined already ({@linkcode #quarantinedFor}). Written only while
    * this replica leads (a new leader does not know them: see {@linkcode close}).
    */
@@ -582,8 +582,7 @@ export class StageDriver {
       // slice per step; until written they count as quarantined.
       if (!stage.preflight) {
         for (const f of j.failing) {
-          const key = quarantineKey(this.region, f.agent, rollout.config);
-          this.#dueQuarantines.set(key, {
+          this.#dueQuarantines.set(`${rollout.config}/${f.agent}`, {
             agent: f.agent,
             config: rollout.config,
             reason: f.reason,
