@@ -9,6 +9,8 @@
  * CPU and the follows' part of it; printed: idle steps and the rollout's steps, total,
  * follows and own, p50 / p95 / max, and the ack check threads' CPU beside each step
  * (`--ack-check-threads 0` checks every ack on the step's thread, as before they existed).
+ * `--breach` adds a rollout whose last stage every member fails: when the pointer came back,
+ * when the failing members were all quarantined (polled every 200 ms), the steps meanwhile.
  *
  * Invariant: one process of acks and records stands for N agents; only the coordinator's
  * process is measured.

@@ -56,6 +56,8 @@ const { values } = parseArgs({
     "agent-config": { type: "string" },
     "idle-seconds": { type: "string" },
     workers: { type: "string" },
+    // nats-server's Go profiler on this port (its heap: /debug/pprof/heap?debug=1).
+    "nats-prof-port": { type: "string" },
     out: { type: "string" },
     help: { type: "boolean", short: "h" },
   },
@@ -65,7 +67,8 @@ if (values.help) {
     "Usage: deno task bench [--quick] [--sizes 1,100,1000,10000] [--rounds N] " +
       "[--state-root /dev/shm] [--profile <dir>] [--insecure] [--tls] [--metrics] " +
       "[--rollout] [--tick-ms 500] [--storm] [--saturated-percent 90] " +
-      "[--agent-config '{...}'] [--idle-seconds 5] [--workers K] [--out <file>]\n" +
+      "[--agent-config '{...}'] [--idle-seconds 5] [--workers K] [--nats-prof-port P] " +
+      "[--out <file>]\n" +
       "NATS runs with Atlas's authorization (each agent its own credentials) unless " +
       "--insecure. --rollout adds the staged-rollout row (a coordinator stepping every " +
       "--tick-ms), --storm the reconnect-storm row; --agent-config adds agent.json fields.",
@@ -104,6 +107,13 @@ if (!(tickMs > 0) || !(saturatedPercent > 0) || (idleSeconds !== undefined && !(
   );
   Deno.exit(2);
 }
+const natsProfPort = values["nats-prof-port"] === undefined
+  ? undefined
+  : Number(values["nats-prof-port"]);
+if (natsProfPort !== undefined && !(Number.isInteger(natsProfPort) && natsProfPort > 0)) {
+  console.error("error: --nats-prof-port must be a port number");
+  Deno.exit(2);
+}
 /** Agent worker processes per N (`--workers`); by default 1 up to 100 agents, 2 up to 1 000, 4 above. */
 const workersWanted = values.workers === undefined ? undefined : Number(values.workers);
 if (workersWanted !== undefined && !(Number.isInteger(workersWanted) && workersWanted >= 1)) {
@@ -130,6 +140,7 @@ const clientTls = pki ? { caFile: pki.caFile } : undefined;
 const variant = { auth: !values.insecure, tls: values.tls!, metrics: values.metrics! };
 const server = await startNatsServer({
   serverName: "bench",
+  ...(natsProfPort ? { extraConfig: `prof_port: ${natsProfPort}` } : {}),
   ...(values.insecure ? { auth: false as const } : {}),
   ...(pki ? { tls: serverTls(pki) } : {}),
 });
