@@ -305,6 +305,53 @@ natsTest(
   },
 );
 
+natsTest("a quarantine write that fails stays due and is written at a later step", async (ctx) => {
+  await using _f = await startFleet(ctx, [
+    { id: "w0", region: "us-east", configs: { web: { reload: 'test "$ATLAS_VERSION" != 2' } } },
+    { id: "w1", region: "us-east", configs: { web: {} } },
+    { id: "c0", region: "us-east", configs: { cache: {} } },
+  ]);
+  // The quarantine bucket refuses the coordinator's first two writes (NATS busy).
+  let refusals = 2;
+  const lines: string[] = [];
+  const us = await coordinator(ctx, "us-east", new FakeClock(), {
+    log: (l) => lines.push(l),
+    wrap: (nats) =>
+      new Proxy(nats, {
+        get(target, prop) {
+          const v = Reflect.get(target, prop, target);
+          if (prop !== "kv") return typeof v === "function" ? v.bind(target) : v;
+          return async (bucket: string, o?: Parameters<AtlasNats["kv"]>[1]) => {
+            const kv = await target.kv(bucket, o);
+            if (bucket !== Buckets.quarantine) return kv;
+            return new Proxy(kv, {
+              get(k, p) {
+                const f = Reflect.get(k, p, k);
+                if (p !== "put") return typeof f === "function" ? f.bind(k) : f;
+                return (...args: Parameters<typeof kv.put>) =>
+                  refusals-- > 0
+                    ? Promise.reject(new Error("simulated: no responders"))
+                    : kv.put(...args);
+              },
+            });
+          };
+        },
+      }),
+  });
+  await startRollout(ctx.nats, "r-bad", [
+    RolloutStage.parse({ regions: ["us-east"], gates: { maxFailureRatio: 0 } }),
+  ]);
+  await stepUntil("rolled back", [us], async () => {
+    return (await rollout(ctx.nats, "r-bad")).state === "rolled_back";
+  });
+  assert.deepEqual(await listKeys(ctx.nats, Buckets.quarantine), [], "refused, still due");
+  assert.ok(lines.some((l) => l.includes("cannot write quarantines yet")), lines.join("\n"));
+  await stepUntil("w0 quarantined at a later step", [us], async () => {
+    return (await listKeys(ctx.nats, Buckets.quarantine)).length > 0;
+  });
+  assert.deepEqual(await listKeys(ctx.nats, Buckets.quarantine), ["us-east.w0.web"]);
+});
+
 /** When `stream` stored message `seq`, in ns since the epoch (the server's clock). */
 async function storedAtNs(nats: AtlasNats, stream: string, seq: number): Promise<bigint> {
   const m = await nats.jsm.streams.getMessage(stream, { seq });
