@@ -12,6 +12,7 @@ import {
   Subjects,
 } from "@atlas/core";
 import type { AtlasNats } from "@atlas/store";
+import type { KV } from "@nats-io/kv";
 import { enrolAgent, natsTest, waitFor } from "@atlas/testkit";
 import { Prefix } from "@nats-io/nkeys";
 import {
@@ -21,7 +22,7 @@ import {
   THREAD_BATCH_MIN,
   unpackChecks,
 } from "./ack_checks.ts";
-import { coordinator, FakeClock } from "./test_helpers.ts";
+import { coordinator, FakeClock, withKvMember } from "./test_helpers.ts";
 
 const now = new Date("2026-11-29T06:00:00Z");
 const current = new AckIdentity(
@@ -242,25 +243,7 @@ natsTest(
     // The enrolments watch of this coordinator never delivers (as one did through a gateway
     // cut on nats-server 2.9.10): only its snapshot, taken before the agent was enrolled.
     const silent = (nats: AtlasNats): AtlasNats =>
-      new Proxy(nats, {
-        get(target, prop) {
-          if (prop !== "kv") {
-            const v = Reflect.get(target, prop, target);
-            return typeof v === "function" ? v.bind(target) : v;
-          }
-          return async (bucket: string) => {
-            const kv = await target.kv(bucket);
-            if (bucket !== Buckets.enrolments) return kv;
-            return new Proxy(kv, {
-              get(k, p) {
-                if (p === "watch") return () => Promise.resolve(silentWatch());
-                const v = Reflect.get(k, p, k);
-                return typeof v === "function" ? v.bind(k) : v;
-              },
-            });
-          };
-        },
-      });
+      withKvMember(nats, Buckets.enrolments, "watch", () => () => Promise.resolve(silentWatch()));
     const region = "us-east";
     const clock = new FakeClock();
     await using c = await coordinator(ctx, region, clock, { wrap: silent });
@@ -281,14 +264,15 @@ natsTest(
   },
 );
 
-/** A KV watch that delivers nothing until stopped. */
-function silentWatch(): { stop(): void; [Symbol.asyncIterator](): AsyncIterator<never> } {
+/** A KV watch that delivers nothing until stopped (what the enrolment book uses of one). */
+function silentWatch(): Awaited<ReturnType<KV["watch"]>> {
   let stopped: () => void = () => {};
   const done = new Promise<void>((r) => (stopped = r));
-  return {
+  const watch = {
     stop: () => stopped(),
     [Symbol.asyncIterator]: () => ({
       next: () => done.then(() => ({ done: true, value: undefined as never })),
     }),
   };
+  return watch as unknown as Awaited<ReturnType<KV["watch"]>>;
 }

@@ -30,6 +30,7 @@ import {
   succeeded,
   V1,
   V2,
+  withKvMember,
 } from "./test_helpers.ts";
 
 const web = (n: number, region = "us-east", extra: AgentSpec["configs"] = {}): AgentSpec[] =>
@@ -317,26 +318,13 @@ natsTest("a quarantine write that fails stays due and is written at a later step
   const us = await coordinator(ctx, "us-east", new FakeClock(), {
     log: (l) => lines.push(l),
     wrap: (nats) =>
-      new Proxy(nats, {
-        get(target, prop) {
-          const v = Reflect.get(target, prop, target);
-          if (prop !== "kv") return typeof v === "function" ? v.bind(target) : v;
-          return async (bucket: string, o?: Parameters<AtlasNats["kv"]>[1]) => {
-            const kv = await target.kv(bucket, o);
-            if (bucket !== Buckets.quarantine) return kv;
-            return new Proxy(kv, {
-              get(k, p) {
-                const f = Reflect.get(k, p, k);
-                if (p !== "put") return typeof f === "function" ? f.bind(k) : f;
-                return (...args: Parameters<typeof kv.put>) =>
-                  refusals-- > 0
-                    ? Promise.reject(new Error("simulated: no responders"))
-                    : kv.put(...args);
-              },
-            });
-          };
-        },
-      }),
+      withKvMember(
+        nats,
+        Buckets.quarantine,
+        "put",
+        (put) => (...args) =>
+          refusals-- > 0 ? Promise.reject(new Error("simulated: no responders")) : put(...args),
+      ),
   });
   await startRollout(ctx.nats, "r-bad", [
     RolloutStage.parse({ regions: ["us-east"], gates: { maxFailureRatio: 0 } }),

@@ -13,6 +13,7 @@ import {
   type NatsTestContext,
   storeVersion,
   waitFor,
+  withMember,
 } from "@atlas/testkit";
 import {
   activeRolloutKey,
@@ -27,6 +28,7 @@ import {
   type VersionRecord,
 } from "@atlas/core";
 import type { AtlasNats } from "@atlas/store";
+import type { KV } from "@nats-io/kv";
 import { Agent, AgentConfigFile } from "@atlas/agent";
 import { type CoordinatorOptions, RegionCoordinator } from "./engine.ts";
 
@@ -281,19 +283,28 @@ export function hookedWrites(
   nats: AtlasNats,
   hook: (bucket: string, key: string, value: string) => Promise<WriteHook> | WriteHook,
 ): AtlasNats {
-  return new Proxy(nats, {
-    get(target, prop) {
-      if (prop === "kvWrite") {
-        return async (bucket: string, key: string, value: string, revision?: number) => {
-          const what = await hook(bucket, key, value);
-          if (what === "crash-before") throw new SimulatedCrash(`died before writing ${key}`);
-          const written = await target.kvWrite(bucket, key, value, revision);
-          if (what === "crash-after") throw new SimulatedCrash(`died after writing ${key}`);
-          return written;
-        };
-      }
-      const v = Reflect.get(target, prop, target);
-      return typeof v === "function" ? v.bind(target) : v;
-    },
+  return withMember(nats, "kvWrite", (kvWrite) => async (bucket, key, value, revision) => {
+    const what = await hook(bucket, key, value);
+    if (what === "crash-before") throw new SimulatedCrash(`died before writing ${key}`);
+    const written = await kvWrite(bucket, key, value, revision);
+    if (what === "crash-after") throw new SimulatedCrash(`died after writing ${key}`);
+    return written;
+  });
+}
+
+/**
+ * `nats` whose KV handles of `bucket` have their member `name` replaced (`withMember`), the
+ * handles of other buckets as they are: a bucket that refuses writes, a watch that never
+ * delivers.
+ */
+export function withKvMember<K extends keyof KV>(
+  nats: AtlasNats,
+  bucket: string,
+  name: K,
+  replace: (original: KV[K]) => KV[K],
+): AtlasNats {
+  return withMember(nats, "kv", (kv) => async (b, options) => {
+    const handle = await kv(b, options);
+    return b === bucket ? withMember(handle, name, replace) : handle;
   });
 }

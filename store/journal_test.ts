@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { AuditEvent, Buckets, Streams, Subjects } from "@atlas/core";
-import { natsTest } from "@atlas/testkit";
+import { natsTest, withMember } from "@atlas/testkit";
 import { appendAudit, appendAuditOnce } from "./audit.ts";
 import type { AtlasNats } from "./connect.ts";
 import { audited, eventsAppended, type IntentResolver, recoverIntents } from "./journal.ts";
@@ -80,13 +80,7 @@ function diesBeforeEvents(nats: AtlasNats): AtlasNats {
         ? Promise.reject(new Error("the writer died before its event went out"))
         : (nats.publisher.publish as (...a: unknown[]) => Promise<unknown>)(subject, ...rest),
   };
-  return new Proxy(nats, {
-    get(target, key) {
-      if (key === "publisher") return publisher;
-      const value = Reflect.get(target, key, target);
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  });
+  return withMember(nats, "publisher", () => publisher as AtlasNats["publisher"]);
 }
 
 natsTest("an event appended in the background is read right after, its intent then gone", async ({

@@ -217,3 +217,27 @@ export function seededRandom(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/**
+ * `target` with its member `name` replaced by `replace(original)` (the original bound to
+ * `target` when it is a method), every other member as it is: how a test fails or hooks one
+ * call of a real connection or KV handle, below the seam, and lets the rest through.
+ *
+ * @example
+ * ```ts
+ * const refusing = withMember(kv, "put", () => () => Promise.reject(new Error("busy")));
+ * ```
+ */
+export function withMember<T extends object, K extends keyof T>(
+  target: T,
+  name: K,
+  replace: (original: T[K]) => T[K],
+): T {
+  return new Proxy(target, {
+    get(t, prop) {
+      const v = Reflect.get(t, prop, t);
+      const own = typeof v === "function" ? v.bind(t) : v;
+      return prop === name ? replace(own) : own;
+    },
+  });
+}

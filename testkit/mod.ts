@@ -22,6 +22,7 @@ export {
   seededRandom,
   storeVersion,
   type TestCredentials,
+  withMember,
 } from "./fixtures.ts";
 export { GatewayLinks, GatewayProxy } from "./gateway_links.ts";
 export {

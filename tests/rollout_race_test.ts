@@ -6,10 +6,9 @@
  * committed before the pause (and the pause is a 409), or it is paused and stays paused.
  */
 import assert from "node:assert/strict";
-import { natsTest, type NatsTestContext, waitFor } from "@atlas/testkit";
+import { natsTest, type NatsTestContext, waitFor, withMember } from "@atlas/testkit";
 import { activeRolloutKey, Buckets, RolloutRecord } from "@atlas/core";
 import { type AtlasNats, loadSigner, readPointer } from "@atlas/store";
-import type { KV } from "@nats-io/kv";
 import { RegionCoordinator } from "@atlas/coordinator";
 import { startTestControl, type TestControl } from "./harness.ts";
 
@@ -22,35 +21,19 @@ function hookWrites(
   before: (bucket: string, key: string, value: string) => Promise<void>,
 ): AtlasNats {
   const text = (v: string | Uint8Array) => typeof v === "string" ? v : new TextDecoder().decode(v);
-  const bound = <T extends object>(target: T, prop: string | symbol) => {
-    const v = Reflect.get(target, prop, target);
-    return typeof v === "function" ? v.bind(target) : v;
-  };
-  const hookKv = (bucket: string, kv: KV): KV =>
-    new Proxy(kv, {
-      get(target, prop) {
-        if (prop !== "update") return bound(target, prop);
-        return async (key: string, value: string | Uint8Array, revision: number) => {
-          await before(bucket, key, text(value));
-          return await target.update(key, value, revision);
-        };
-      },
-    });
-  return new Proxy(nats, {
-    get(target, prop) {
-      if (prop === "kvWrite") {
-        return async (bucket: string, key: string, value: string, revision?: number) => {
-          await before(bucket, key, value);
-          return await target.kvWrite(bucket, key, value, revision);
-        };
-      }
-      if (prop === "kv") {
-        return async (bucket: string, options?: Parameters<AtlasNats["kv"]>[1]) =>
-          hookKv(bucket, await target.kv(bucket, options));
-      }
-      return bound(target, prop);
-    },
+  const hooked = withMember(nats, "kvWrite", (kvWrite) => async (bucket, key, value, revision) => {
+    await before(bucket, key, value);
+    return await kvWrite(bucket, key, value, revision);
   });
+  return withMember(
+    hooked,
+    "kv",
+    (kv) => async (bucket, options) =>
+      withMember(await kv(bucket, options), "update", (update) => async (key, value, revision) => {
+        await before(bucket, key, text(value));
+        return await update(key, value, revision);
+      }),
+  );
 }
 
 /** Config `name` on v1 in us-east, v2 published, and a one-stage rollout of v2 started. */
